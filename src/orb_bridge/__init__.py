@@ -1,0 +1,1 @@
+"""The AI orb as an aiortc media peer."""

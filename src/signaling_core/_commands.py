@@ -1,0 +1,117 @@
+"""Outputs of the core: what the I/O layer must do, in the order given.
+
+The core has already changed its state when it returns these; the I/O layer performs them
+before feeding the next event. ``Send.data`` is UTF-8 JSON to be sent as one text frame; a
+broadcast hands the *same* bytes object to every recipient, so it is encoded once.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from ._events import ConnectionId, Departure
+
+
+@attrs.frozen
+class Send:
+    """Send ``data`` (UTF-8 JSON text) to ``conn_id`` as one text message."""
+
+    conn_id: ConnectionId
+    data: bytes
+
+
+@attrs.frozen
+class Close:
+    """Close ``conn_id`` with a WebSocket close code and a short reason.
+
+    The core already treats the connection as gone: a later ``ConnectionClosed`` for it is a
+    no-op, so its departure is announced exactly once.
+    """
+
+    conn_id: ConnectionId
+    code: int
+    reason: str
+
+
+@attrs.frozen
+class SpawnOrb:
+    """Start an orb for ``room_id``; it must join as ``user_id`` (``ai-orb-{session_id}``)."""
+
+    room_id: str
+    session_id: str
+    user_id: str
+
+
+@attrs.frozen
+class StopOrb:
+    """Ask the orb of ``room_id`` to announce ``ai-orb-shutdown`` with ``reason`` and leave."""
+
+    room_id: str
+    session_id: str
+    reason: str
+
+
+@attrs.frozen
+class ParticipantRecord:
+    """The public fields of a participant, as the ledger stores them."""
+
+    user_id: str
+    user_name: str
+    user_role: str
+    participant_type: str
+
+
+@attrs.frozen
+class SessionStarted:
+    """A human joined an empty room: a new session begins."""
+
+    session_id: str
+    room_id: str
+    at: float
+
+
+@attrs.frozen
+class ParticipantJoined:
+    """A participant's part in a session begins."""
+
+    session_id: str
+    room_id: str
+    participant: ParticipantRecord
+    at: float
+
+
+@attrs.frozen
+class ParticipantLeft:
+    """A participant's part in a session ends, and how."""
+
+    session_id: str
+    room_id: str
+    user_id: str
+    at: float
+    ending: Departure
+
+
+@attrs.frozen
+class OrbStatusChanged:
+    """The orb published a new ``ai_status``; the ledger times the status history."""
+
+    session_id: str
+    room_id: str
+    user_id: str
+    status: str
+    at: float
+
+
+@attrs.frozen
+class SessionEnded:
+    """The room emptied (its orb included): the session is over."""
+
+    session_id: str
+    room_id: str
+    at: float
+
+
+SessionRecord = (
+    SessionStarted | ParticipantJoined | ParticipantLeft | OrbStatusChanged | SessionEnded
+)
+Command = Send | Close | SpawnOrb | StopOrb | SessionRecord

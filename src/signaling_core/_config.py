@@ -1,0 +1,49 @@
+"""Every limit and switch of the protocol, in one immutable object.
+
+The Trio server builds its command-line defaults from this class, so the defaults of
+PROTOCOL.md live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class CoreConfig:
+    """Limits and switches of the signaling core. Times are in seconds."""
+
+    #: Most participants in one room (mesh cost grows with n²).
+    max_participants: int = 8
+    #: Largest text message accepted, in UTF-8 bytes.
+    max_message_bytes: int = 64 * 1024
+    #: A connection that has not joined within this time is closed (4008).
+    join_timeout: float = 10.0
+    #: A connection silent for longer than this is closed (4008) and departs.
+    idle_timeout: float = 75.0
+    #: A rejoin with a userId already present replaces the old connection (§6).
+    replace_on_rejoin: bool = True
+    #: Spawn an AI orb when the first coach joins a room.
+    orbs_enabled: bool = False
+    #: Never more than this many orbs at once.
+    max_orbs: int = 8
+    #: Stop the orb once the room has had no human for this long.
+    orb_idle_grace: float = 300.0
+    #: Stop the orb when it has lived this long.
+    orb_max_lifetime: float = 2 * 60 * 60.0
+    #: A spawned orb that has not joined within this time is given up.
+    orb_join_timeout: float = 30.0
+    #: An orb asked to stop that has not left within this time is closed.
+    orb_stop_timeout: float = 10.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_participants < 1:
+            raise ValueError("max_participants must be at least 1")
+        if self.max_message_bytes < 64:
+            raise ValueError("max_message_bytes must be at least 64")
+        if self.max_orbs < 0:
+            raise ValueError("max_orbs must not be negative")
+        for name in ("join_timeout", "idle_timeout", "orb_idle_grace", "orb_max_lifetime",
+                     "orb_join_timeout", "orb_stop_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")

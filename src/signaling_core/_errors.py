@@ -1,0 +1,64 @@
+"""Protocol error codes, close codes, and the one exception that carries its own reply.
+
+Every rule violation inside the core raises :class:`ProtocolError`; the intake boundary turns it
+into the ``error`` message (and, for a few cases, a close) that the offending connection gets.
+Nothing else in the room is touched by a refused message.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ErrorCode(enum.StrEnum):
+    """The ``code`` values of the ``error`` message (PROTOCOL.md §4)."""
+
+    INVALID_JSON = "invalid-json"
+    INVALID_MESSAGE = "invalid-message"
+    UNKNOWN_TYPE = "unknown-type"
+    NOT_JOINED = "not-joined"
+    ALREADY_JOINED = "already-joined"
+    ROOM_MISMATCH = "room-mismatch"
+    ROOM_FULL = "room-full"
+    DUPLICATE_USER = "duplicate-user"
+    UNKNOWN_TARGET = "unknown-target"
+    FORBIDDEN = "forbidden"
+    RATE_LIMITED = "rate-limited"
+    UNAUTHORIZED = "unauthorized"
+    ORB_UNAVAILABLE = "orb-unavailable"
+
+
+class CloseCode(enum.IntEnum):
+    """WebSocket close codes the protocol uses (PROTOCOL.md §10)."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    UNSUPPORTED_DATA = 1003
+    INVALID_PAYLOAD = 1007
+    POLICY_VIOLATION = 1008
+    MESSAGE_TOO_BIG = 1009
+    TRY_AGAIN_LATER = 1013
+    REPLACED = 4001
+    UNAUTHORIZED = 4003
+    DEADLINE = 4008
+
+
+class ProtocolError(Exception):
+    """A message broke a rule; carries the reply the sender gets.
+
+    ``close_code`` is set when the violation also ends the connection (e.g. an oversized text
+    handed to the core by an embedder that does not enforce the frame limit itself).
+    """
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        ref: str | None = None,
+        close_code: CloseCode | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref
+        self.close_code = close_code

@@ -1,0 +1,101 @@
+"""Inputs of the core: what happened on the I/O side.
+
+The I/O layer builds one of these per happening and hands it to
+:meth:`SignalingCore.handle`; the hot paths also have direct methods
+(:meth:`SignalingCore.receive` and friends) that skip building the object.
+Time is always an argument: the core owns no clock.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+#: Chosen by the I/O layer; unique among the connections it has open.
+ConnectionId = int
+
+
+class Departure(enum.StrEnum):
+    """Why a participant left; recorded in the session ledger."""
+
+    LEAVE = "leave"
+    CLOSED = "close"
+    DROPPED = "dropped"
+    TIMED_OUT = "time-out"
+    REPLACED = "replaced"
+    SLOW_CONSUMER = "slow-consumer"
+    PROTOCOL_VIOLATION = "protocol-violation"
+    SERVER_STOPPED = "server-stopped"
+    ORB_SESSION_COMPLETE = "session_complete"
+    ORB_TIMEOUT = "timeout"
+    ORB_ERROR = "error"
+
+
+@attrs.frozen
+class ConnectionOpened:
+    """A WebSocket for ``/ws-simple/{room_id}`` completed its handshake."""
+
+    conn_id: ConnectionId
+    room_id: str
+    now: float
+
+
+@attrs.frozen
+class TextReceived:
+    """One complete text message arrived (``str``, or its UTF-8 ``bytes``)."""
+
+    conn_id: ConnectionId
+    text: str | bytes
+    now: float
+
+
+@attrs.frozen
+class ConnectionActive:
+    """The peer showed life without a message (e.g. a WebSocket pong)."""
+
+    conn_id: ConnectionId
+    now: float
+
+
+@attrs.frozen
+class ConnectionClosed:
+    """The connection is gone; ``cause`` says how (a clean close, a drop, a slow consumer)."""
+
+    conn_id: ConnectionId
+    now: float
+    cause: Departure = Departure.CLOSED
+
+
+@attrs.frozen
+class TimeAdvanced:
+    """Time moved on; expired deadlines become close commands."""
+
+    now: float
+
+
+@attrs.frozen
+class OrbEnded:
+    """The orb spawned for ``room_id`` has ended on the I/O side (exited, failed to start)."""
+
+    room_id: str
+    session_id: str
+    now: float
+
+
+@attrs.frozen
+class ServerStopping:
+    """The server is shutting down: every connection is closed with 1001."""
+
+    now: float
+
+
+Event = (
+    ConnectionOpened
+    | TextReceived
+    | ConnectionActive
+    | ConnectionClosed
+    | TimeAdvanced
+    | OrbEnded
+    | ServerStopping
+)

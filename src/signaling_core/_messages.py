@@ -1,0 +1,38 @@
+"""Encoding of the server→client messages (PROTOCOL.md §4).
+
+Each function returns the UTF-8 JSON bytes of one message, ready to be sent as a text frame;
+callers reuse the bytes for every recipient of a broadcast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import orjson
+
+from ._errors import ErrorCode
+
+PONG = orjson.dumps({"type": "pong"})
+
+
+def encode(message: Mapping[str, object]) -> bytes:
+    return orjson.dumps(message)
+
+
+def error(code: ErrorCode, message: str, ref: str | None = None) -> bytes:
+    body: dict[str, object] = {"type": "error", "code": code.value, "message": message}
+    if ref is not None:
+        body["ref"] = ref
+    return orjson.dumps(body)
+
+
+def peer_discovery(room_id: str, peers: Iterable[Mapping[str, object]]) -> bytes:
+    return orjson.dumps({"type": "peer-discovery", "roomId": room_id, "peers": list(peers)})
+
+
+def user_joined(public: Mapping[str, str], should_create_offer: bool) -> bytes:
+    return orjson.dumps({"type": "user-joined", **public, "shouldCreateOffer": should_create_offer})
+
+
+def user_left(public: Mapping[str, str]) -> bytes:
+    return orjson.dumps({"type": "user-left", **public})

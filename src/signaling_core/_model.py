@@ -1,0 +1,95 @@
+"""The core's mutable state: connections, participants, rooms and orbs.
+
+Plain slotted classes, private to the package. Only :mod:`._core` changes them, so every
+invariant (a participant is in exactly one room and bound to exactly one live connection) is
+kept in one file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._commands import ParticipantRecord
+from ._events import ConnectionId
+from ._rules import AI
+
+
+class Connection:
+    """One open WebSocket for one room path, joined or not."""
+
+    __slots__ = ("conn_id", "heap_deadline", "join_deadline", "last_seen", "participant", "room_id")
+
+    def __init__(self, conn_id: ConnectionId, room_id: str, now: float, join_deadline: float):
+        self.conn_id = conn_id
+        self.room_id = room_id
+        self.last_seen = now
+        self.join_deadline = join_deadline
+        self.heap_deadline = join_deadline
+        self.participant: Participant | None = None
+
+
+class Participant:
+    """A joined participant; ``public`` is the four protocol fields, shared by every message."""
+
+    __slots__ = (
+        "conn", "is_ai", "joined_at", "participant_type", "public", "status",
+        "user_id", "user_name", "user_role",
+    )
+
+    def __init__(
+        self, conn: Connection, user_id: str, user_name: str, user_role: str,
+        participant_type: str, joined_at: float,
+    ) -> None:
+        self.conn = conn
+        self.user_id = user_id
+        self.user_name = user_name
+        self.user_role = user_role
+        self.participant_type = participant_type
+        self.is_ai = participant_type == AI
+        self.joined_at = joined_at
+        self.status: str | None = None
+        self.public: dict[str, str] = {
+            "userId": user_id,
+            "userName": user_name,
+            "userRole": user_role,
+            "participantType": participant_type,
+        }
+
+    def record(self) -> ParticipantRecord:
+        return ParticipantRecord(
+            self.user_id, self.user_name, self.user_role, self.participant_type
+        )
+
+
+class Orb:
+    """The orb the core decided to spawn for a room, from spawn until it leaves."""
+
+    __slots__ = (
+        "humans_absent_since", "joined", "last_heartbeat", "metrics", "session_id",
+        "spawned_at", "stop_reason", "stop_requested_at", "user_id",
+    )
+
+    def __init__(self, session_id: str, user_id: str, spawned_at: float) -> None:
+        self.session_id = session_id
+        self.user_id = user_id
+        self.spawned_at = spawned_at
+        self.joined = False
+        self.humans_absent_since: float | None = None
+        self.stop_requested_at: float | None = None
+        self.stop_reason: str | None = None
+        self.last_heartbeat: float | None = None
+        self.metrics: dict[str, Any] = {}
+
+
+class Room:
+    """Participants in join order (dict order), the session they share, and the room's orb."""
+
+    __slots__ = ("created_at", "humans", "orb", "participants", "room_id", "session_id")
+
+    def __init__(self, room_id: str, session_id: str, created_at: float) -> None:
+        self.room_id = room_id
+        self.session_id = session_id
+        self.created_at = created_at
+        self.participants: dict[str, Participant] = {}
+        self.humans = 0
+        self.orb: Orb | None = None

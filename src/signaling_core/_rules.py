@@ -1,0 +1,187 @@
+"""The protocol's rules, in one place: offer direction, who may send what, and field checks.
+
+Everything here is pure: no state of the core is read or written. The permission table is
+data, so the state sweep in the tests can enumerate it and the docs can print it.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ._errors import ErrorCode, ProtocolError
+
+HUMAN = "human"
+AI = "ai"
+COACH = "coach"
+CLIENT = "client"
+
+MAX_ID_CHARS = 128
+MAX_NAME_CHARS = 128
+MAX_ROLE_CHARS = 32
+
+AI_STATUSES = frozenset({"ready", "listening", "thinking", "speaking", "paused", "processing"})
+ORB_SHUTDOWN_REASONS = frozenset({"session_complete", "timeout", "error"})
+
+_ROOM_ID = re.compile(r"[A-Za-z0-9_.~-]{1,128}")
+_ROLE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def is_valid_room_id(room_id: str) -> bool:
+    """``roomId`` is 1-128 characters of ``[A-Za-z0-9_.~-]`` (PROTOCOL.md §1)."""
+    return _ROOM_ID.fullmatch(room_id) is not None
+
+
+def orb_user_id(session_id: str) -> str:
+    """The userId an orb joins with."""
+    return f"ai-orb-{session_id}"
+
+
+def should_create_offer(
+    offerer_id: str, offerer_role: str, offerer_is_ai: bool,
+    other_id: str, other_role: str, other_is_ai: bool,
+) -> bool:
+    """Whether the first participant creates the WebRTC offer to the second (PROTOCOL.md §5).
+
+    The single source of truth for both sides of a pair: calling it with the arguments swapped
+    gives the opposite answer for every pair that connects, and ``False`` both ways for two
+    ``ai`` participants, who do not connect at all.
+    """
+    if offerer_is_ai:
+        return False
+    if other_is_ai:
+        return True
+    if offerer_role == COACH and other_role == CLIENT:
+        return True
+    if offerer_role == CLIENT and other_role == COACH:
+        return False
+    return offerer_id < other_id
+
+
+class Phase(enum.StrEnum):
+    """Where a connection stands in the protocol."""
+
+    AWAITING_JOIN = "awaiting-join"
+    JOINED = "joined"
+
+
+@attrs.frozen
+class MessageRule:
+    """Who may send one message type, and in which phase."""
+
+    phases: frozenset[Phase]
+    #: participantType values allowed to send it once joined; ``None`` means anyone.
+    senders: frozenset[str] | None = None
+
+
+_BOTH = frozenset({Phase.AWAITING_JOIN, Phase.JOINED})
+_JOINED = frozenset({Phase.JOINED})
+_HUMANS = frozenset({HUMAN})
+_AIS = frozenset({AI})
+
+#: Every client→server message type and who may send it (PROTOCOL.md §3). A type missing here
+#: is ``unknown-type``; a phase missing is ``not-joined``/``already-joined``; a sender missing
+#: is ``forbidden``.
+MESSAGE_RULES: Mapping[str, MessageRule] = {
+    "ping": MessageRule(_BOTH),
+    "join": MessageRule(frozenset({Phase.AWAITING_JOIN})),
+    "leave": MessageRule(_JOINED),
+    # The ai never offers (§5), so an ai's offer is refused by construction.
+    "offer": MessageRule(_JOINED, _HUMANS),
+    "answer": MessageRule(_JOINED),
+    "ice-candidate": MessageRule(_JOINED),
+    "ai_status": MessageRule(_JOINED, _AIS),
+    "ai_control": MessageRule(_JOINED, _HUMANS),
+    "client_signal": MessageRule(_JOINED),
+    "orb_heartbeat": MessageRule(_JOINED, _AIS),
+    "ai-orb-shutdown": MessageRule(_JOINED, _AIS),
+}
+
+#: The field that carries the payload of each relayed WebRTC message.
+SIGNAL_PAYLOAD_FIELD: Mapping[str, str] = {
+    "offer": "offer",
+    "answer": "answer",
+    "ice-candidate": "candidate",
+}
+
+
+def check_phase_and_sender(mtype: str, phase: Phase, participant_type: str | None) -> None:
+    """Raise the protocol's error when ``mtype`` may not be sent now by this sender."""
+    rule = MESSAGE_RULES.get(mtype)
+    if rule is None:
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {mtype!r}", mtype)
+    if phase not in rule.phases:
+        if phase is Phase.AWAITING_JOIN:
+            raise ProtocolError(
+                ErrorCode.NOT_JOINED, f"join the room before sending {mtype}", mtype
+            )
+        raise ProtocolError(ErrorCode.ALREADY_JOINED, "this connection has already joined", mtype)
+    if rule.senders is not None and participant_type not in rule.senders:
+        raise ProtocolError(
+            ErrorCode.FORBIDDEN, f"a {participant_type} participant may not send {mtype}", mtype
+        )
+
+
+@attrs.frozen
+class JoinRequest:
+    """The validated fields of a ``join``."""
+
+    user_id: str
+    user_name: str
+    user_role: str
+    participant_type: str
+    token: str | None
+
+
+def _invalid(message: str) -> ProtocolError:
+    return ProtocolError(ErrorCode.INVALID_MESSAGE, message, "join")
+
+
+def _text_field(msg: Mapping[str, Any], name: str, lo: int, hi: int) -> str:
+    value = msg.get(name)
+    if type(value) is not str:
+        raise _invalid(f"{name} must be a string")
+    if not lo <= len(value) <= hi:
+        raise _invalid(f"{name} must be {lo}-{hi} characters")
+    return value
+
+
+def parse_join(msg: Mapping[str, Any], path_room_id: str) -> JoinRequest:
+    """Validate every field of a ``join`` (PROTOCOL.md §2, §3)."""
+    if "roomId" in msg and msg["roomId"] != path_room_id:
+        raise ProtocolError(
+            ErrorCode.ROOM_MISMATCH, "join.roomId differs from the room in the URL", "join"
+        )
+    user_id = _text_field(msg, "userId", 1, MAX_ID_CHARS)
+    if _CONTROL_CHARS.search(user_id):
+        raise _invalid("userId must not contain control characters")
+    user_name = _text_field(msg, "userName", 0, MAX_NAME_CHARS) if "userName" in msg else ""
+    user_role = _text_field(msg, "userRole", 1, MAX_ROLE_CHARS)
+    if _ROLE.fullmatch(user_role) is None:
+        raise _invalid("userRole must be a short word (letters, digits, '-' or '_')")
+    ptype = msg.get("participantType")
+    if ptype is None:
+        ptype = AI if user_role == AI else HUMAN
+    elif ptype not in (HUMAN, AI):
+        raise _invalid("participantType must be 'human' or 'ai'")
+    if user_role == AI and ptype != AI:
+        raise _invalid("userRole 'ai' requires participantType 'ai'")
+    token = msg.get("token")
+    if token is not None and type(token) is not str:
+        raise _invalid("token must be a string")
+    return JoinRequest(user_id, user_name, user_role, ptype, token)
+
+
+def require_action(msg: Mapping[str, Any], mtype: str) -> str:
+    """``ai_control`` and ``client_signal`` carry a string ``action``."""
+    action = msg.get("action")
+    if type(action) is not str or not 1 <= len(action) <= 64:
+        raise ProtocolError(
+            ErrorCode.INVALID_MESSAGE, "action must be a string of 1-64 characters", mtype
+        )
+    return action

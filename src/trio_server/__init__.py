@@ -1,0 +1,1 @@
+"""Trio server for the tri-party signaling protocol."""
