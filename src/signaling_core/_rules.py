@@ -185,3 +185,17 @@ def require_action(msg: Mapping[str, Any], mtype: str) -> str:
             ErrorCode.INVALID_MESSAGE, "action must be a string of 1-64 characters", mtype
         )
     return action
+
+
+def permission_table_markdown() -> str:
+    """The permission table as markdown; docs/protocol.md embeds it and a test keeps it equal."""
+    lines = [
+        "| type | before join | after join | who may send |",
+        "|---|---|---|---|",
+    ]
+    for mtype, rule in MESSAGE_RULES.items():
+        before = "yes" if Phase.AWAITING_JOIN in rule.phases else "`not-joined`"
+        after = "yes" if Phase.JOINED in rule.phases else "`already-joined`"
+        who = "anyone" if rule.senders is None else " or ".join(sorted(rule.senders)) + " only"
+        lines.append(f"| `{mtype}` | {before} | {after} | {who} |")
+    return "\n".join(lines)
