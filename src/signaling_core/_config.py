@@ -23,6 +23,12 @@ class CoreConfig:
     idle_timeout: float = 75.0
     #: A rejoin with a userId already present replaces the old connection (§6).
     replace_on_rejoin: bool = True
+    #: Sustained messages per second one connection may send (0 turns rate limiting off).
+    rate_limit_per_second: float = 200.0
+    #: Messages one connection may send in a burst above the sustained rate.
+    rate_limit_burst: int = 400
+    #: Refused messages in a row after which the connection is closed (1008).
+    rate_limit_strikes: int = 100
     #: Spawn an AI orb when the first coach joins a room.
     orbs_enabled: bool = False
     #: Never more than this many orbs at once.
@@ -41,6 +47,8 @@ class CoreConfig:
             raise ValueError("max_participants must be at least 1")
         if self.max_message_bytes < 64:
             raise ValueError("max_message_bytes must be at least 64")
+        if self.rate_limit_per_second < 0 or self.rate_limit_burst < 1:
+            raise ValueError("rate limits must be non-negative, burst at least 1")
         if self.max_orbs < 0:
             raise ValueError("max_orbs must not be negative")
         for name in ("join_timeout", "idle_timeout", "orb_idle_grace", "orb_max_lifetime",

@@ -54,6 +54,7 @@ from ._rules import (
     MESSAGE_RULES,
     ORB_SHUTDOWN_REASONS,
     SIGNAL_PAYLOAD_FIELD,
+    JoinRequest,
     Phase,
     check_phase_and_sender,
     is_valid_room_id,
@@ -95,9 +96,11 @@ class SignalingCore:
         config: CoreConfig | None = None,
         *,
         session_ids: Callable[[], str] = _new_session_id,
+        authorize_join: Callable[[str, JoinRequest], bool] | None = None,
     ) -> None:
         self.config = config or CoreConfig()
         self._new_session_id = session_ids
+        self._authorize_join = authorize_join
         self._conns: dict[ConnectionId, Connection] = {}
         self._rooms: dict[str, Room] = {}
         self._deadlines: list[tuple[float, ConnectionId]] = []
@@ -136,18 +139,23 @@ class SignalingCore:
             return self.orb_ended(event.room_id, event.session_id, event.now)
         return self.stop(event.now)
 
-    def open(self, conn_id: ConnectionId, room_id: str, now: float) -> list[Command]:
+    def open(
+        self, conn_id: ConnectionId, room_id: str, now: float, *, trusted: bool = False
+    ) -> list[Command]:
         """A connection for ``/ws-simple/{room_id}`` opened.
 
         An invalid room id gets a close (1008); the server should already have refused it at
         the handshake. Reusing the id of a connection still open is a bug of the caller.
+        ``trusted`` connections (the server's own in-process orb) skip ``authorize_join``.
         """
         if conn_id in self._conns:
             raise ValueError(f"connection {conn_id!r} is already open")
         if not is_valid_room_id(room_id):
             return [Close(conn_id, CloseCode.POLICY_VIOLATION, "invalid room id")]
         deadline = now + self.config.join_timeout
-        self._conns[conn_id] = Connection(conn_id, room_id, now, deadline)
+        self._conns[conn_id] = Connection(
+            conn_id, room_id, now, deadline, self.config.rate_limit_burst, trusted
+        )
         heapq.heappush(self._deadlines, (deadline, conn_id))
         return []
 
@@ -165,6 +173,25 @@ class SignalingCore:
             self._drop(conn, CloseCode.MESSAGE_TOO_BIG, "message too big",
                        Departure.PROTOCOL_VIOLATION, now, out)
             return out
+        rate = self.config.rate_limit_per_second
+        if rate:
+            tokens = conn.tokens + (now - conn.last_refill) * rate
+            conn.last_refill = now
+            burst = self.config.rate_limit_burst
+            if tokens > burst:
+                tokens = burst
+            if tokens < 1.0:
+                conn.tokens = tokens
+                conn.strikes += 1
+                if conn.strikes > self.config.rate_limit_strikes:
+                    self._drop(conn, CloseCode.POLICY_VIOLATION, "message flood",
+                               Departure.PROTOCOL_VIOLATION, now, out)
+                else:
+                    out.append(Send(conn_id, messages.error(
+                        ErrorCode.RATE_LIMITED, "too many messages; slow down")))
+                return out
+            conn.tokens = tokens - 1.0
+            conn.strikes = 0
         try:
             msg = orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -323,6 +350,14 @@ class SignalingCore:
     def _on_join(self, conn: Connection, msg: dict[str, Any], now: float,
                  out: list[Command]) -> None:
         request = parse_join(msg, conn.room_id)
+        if (self._authorize_join is not None and not conn.trusted
+                and not self._authorize_join(conn.room_id, request)):
+            # Refused before any room lookup, so nothing about the room is revealed.
+            out.append(Send(conn.conn_id, messages.error(
+                ErrorCode.UNAUTHORIZED, "missing or invalid join token", "join")))
+            self._drop(conn, CloseCode.UNAUTHORIZED, "unauthorized",
+                       Departure.PROTOCOL_VIOLATION, now, out)
+            return
         room = self._rooms.get(conn.room_id)
         existing = room.participants.get(request.user_id) if room is not None else None
         if existing is not None:

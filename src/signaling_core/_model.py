@@ -17,10 +17,20 @@ from ._rules import AI
 class Connection:
     """One open WebSocket for one room path, joined or not."""
 
-    __slots__ = ("conn_id", "heap_deadline", "join_deadline", "last_seen", "participant", "room_id")
+    __slots__ = (
+        "conn_id", "heap_deadline", "join_deadline", "last_refill", "last_seen", "participant",
+        "room_id", "strikes", "tokens", "trusted",
+    )
 
-    def __init__(self, conn_id: ConnectionId, room_id: str, now: float, join_deadline: float):
+    def __init__(
+        self, conn_id: ConnectionId, room_id: str, now: float, join_deadline: float,
+        burst: int, trusted: bool,
+    ) -> None:
         self.conn_id = conn_id
+        self.trusted = trusted
+        self.tokens = float(burst)
+        self.last_refill = now
+        self.strikes = 0
         self.room_id = room_id
         self.last_seen = now
         self.join_deadline = join_deadline
