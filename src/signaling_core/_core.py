@@ -432,7 +432,7 @@ class SignalingCore:
         sender = conn.participant
         assert sender is not None
         status = msg.get("status")
-        if status not in AI_STATUSES:
+        if type(status) is not str or status not in AI_STATUSES:
             raise ProtocolError(ErrorCode.INVALID_MESSAGE,
                                 "status must be one of " + ", ".join(sorted(AI_STATUSES)),
                                 "ai_status")
