@@ -271,13 +271,15 @@ class SignalingCore:
             orb = room.orb
             if orb is None:
                 continue
+            if orb.stop_requested_at is not None:
+                # A stopping orb has one limit left; its others may lie in the past.
+                times.append(orb.stop_requested_at + cfg.orb_stop_timeout)
+                continue
             times.append(orb.spawned_at + cfg.orb_max_lifetime)
             if not orb.joined:
                 times.append(orb.spawned_at + cfg.orb_join_timeout)
             if orb.humans_absent_since is not None:
                 times.append(orb.humans_absent_since + cfg.orb_idle_grace)
-            if orb.stop_requested_at is not None:
-                times.append(orb.stop_requested_at + cfg.orb_stop_timeout)
         return min(times) if times else None
 
     def orb_ended(self, room_id: str, session_id: str, now: float) -> list[Command]:
