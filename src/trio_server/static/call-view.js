@@ -1,0 +1,136 @@
+// The tiles of the call page: one per participant, with video, name, role, connection state,
+// a speaking indicator, and for the orb a status badge.
+//
+// Every piece of participant text goes through textContent: names are display text chosen by
+// other people and must never become markup.
+
+import { watchSpeaking } from './speaking.js';
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function initials(name) {
+  const letters = name.trim().split(/\s+/).map((w) => [...w][0] ?? '').join('');
+  return [...letters].slice(0, 2).join('').toUpperCase() || '?';
+}
+
+export class Tile {
+  /**
+   * @param {{userId: string, userName: string, userRole: string}} who
+   * @param {{self?: boolean, ai?: boolean}} kind
+   */
+  constructor(who, { self = false, ai = false } = {}) {
+    this.userId = who.userId;
+    this.stopMeter = () => {};
+    this.root = el('article', 'tile');
+    this.root.dataset.userId = who.userId;
+    this.root.dataset.role = who.userRole;
+    this.root.dataset.kind = self ? 'self' : ai ? 'ai' : 'human';
+
+    this.video = el('video');
+    this.video.autoplay = true;
+    this.video.playsInline = true;
+    this.video.muted = self; // never play our own microphone back
+    this.placeholder = el('div', 'placeholder', initials(who.userName || who.userRole));
+    this.placeholder.setAttribute('aria-hidden', 'true');
+
+    const top = el('div', 'tile-top');
+    this.badge = el('span', 'badge orb-status');
+    this.badge.hidden = !ai;
+    this.hand = el('span', 'hand', '✋ hand raised');
+    this.hand.hidden = true;
+    this.muteMark = el('span', 'mute-mark');
+    this.muteMark.hidden = true;
+    top.append(this.badge, this.hand, this.muteMark);
+
+    const bottom = el('div', 'tile-bottom');
+    this.nameEl = el('span', 'name', who.userName || '(no name)');
+    this.nameEl.title = who.userName;
+    this.roleEl = el('span', 'role', self ? `${who.userRole} · you` : who.userRole);
+    this.connEl = el('span', 'conn');
+    bottom.append(this.nameEl, this.roleEl, this.connEl);
+
+    this.root.append(this.video, this.placeholder, top, bottom);
+    this.setConnection(self ? 'local' : 'waiting');
+    if (ai) this.setStatus(null);
+  }
+
+  /** Shows `stream` in the tile and (re)starts its speaking meter. */
+  setStream(stream) {
+    if (this.video.srcObject !== stream) this.video.srcObject = stream;
+    this.root.classList.toggle('has-video', stream.getVideoTracks().length > 0);
+    this.stopMeter();
+    this.stopMeter = watchSpeaking(stream, (speaking) => {
+      this.root.classList.toggle('speaking', speaking);
+      this.root.dataset.speaking = String(speaking);
+    });
+    this.video.play().catch(() => {});
+  }
+
+  setConnection(state) {
+    this.root.dataset.state = state;
+    this.connEl.textContent = state === 'local' ? '' : state;
+  }
+
+  /** The orb's `ai_status`; null until the orb has said anything. */
+  setStatus(status) {
+    this.badge.dataset.status = status ?? 'unknown';
+    this.badge.textContent = status ?? 'joining…';
+  }
+
+  setHandRaised(raised) {
+    this.hand.hidden = !raised;
+    this.root.classList.toggle('hand-raised', raised);
+  }
+
+  setMuted(kinds) {
+    this.muteMark.hidden = kinds.length === 0;
+    this.muteMark.textContent = kinds.map((k) => (k === 'audio' ? 'mic off' : 'cam off')).join(' · ');
+  }
+
+  remove() {
+    this.stopMeter();
+    this.video.srcObject = null;
+    this.root.remove();
+  }
+}
+
+/** The grid of tiles, keyed by userId. */
+export class CallView {
+  constructor(grid) {
+    this.grid = grid;
+    /** @type {Map<string, Tile>} */
+    this.tiles = new Map();
+  }
+
+  upsert(who, kind) {
+    let tile = this.tiles.get(who.userId);
+    if (tile === undefined) {
+      tile = new Tile(who, kind);
+      this.tiles.set(who.userId, tile);
+      this.grid.append(tile.root);
+      this._layout();
+    }
+    return tile;
+  }
+
+  get(userId) {
+    return this.tiles.get(userId);
+  }
+
+  remove(userId) {
+    const tile = this.tiles.get(userId);
+    if (tile === undefined) return;
+    this.tiles.delete(userId);
+    tile.remove();
+    this._layout();
+  }
+
+  _layout() {
+    this.grid.dataset.count = String(this.tiles.size);
+  }
+}

@@ -1,0 +1,48 @@
+// The lobby: pick a room, a name and a role, then go to the call page.
+
+const ROOM_ID = /^[A-Za-z0-9_.~-]{1,128}$/;
+const REMEMBER = 'tri-party:lobby';
+
+function randomRoomId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(4));
+  return `room-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+function remembered() {
+  try {
+    return JSON.parse(localStorage.getItem(REMEMBER) ?? '{}') ?? {};
+  } catch {
+    return {};
+  }
+}
+
+const form = document.getElementById('join-form');
+const roomInput = document.getElementById('room');
+const nameInput = document.getElementById('name');
+
+const previous = remembered();
+roomInput.value = new URLSearchParams(location.search).get('room') ?? previous.room ?? randomRoomId();
+nameInput.value = previous.name ?? '';
+if (previous.role === 'coach' || previous.role === 'client') {
+  form.elements.role.value = previous.role;
+}
+
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const room = roomInput.value.trim();
+  if (!ROOM_ID.test(room)) {
+    roomInput.setCustomValidity('1-128 letters, digits or _ . ~ -');
+    roomInput.reportValidity();
+    return;
+  }
+  const role = form.elements.role.value === 'coach' ? 'coach' : 'client';
+  const name = nameInput.value.trim().slice(0, 128);
+  try {
+    localStorage.setItem(REMEMBER, JSON.stringify({ room, name, role }));
+  } catch {
+    // Private mode: nothing to remember, the call still works.
+  }
+  const query = new URLSearchParams({ role, name });
+  location.assign(`/room/${encodeURIComponent(room)}?${query}`);
+});
+roomInput.addEventListener('input', () => roomInput.setCustomValidity(''));

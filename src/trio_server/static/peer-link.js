@@ -1,0 +1,174 @@
+// One RTCPeerConnection to one other participant, and the ordered handling of its signaling.
+//
+// Every offer, answer and candidate from that peer goes through one promise chain, so an answer
+// is never applied while the offer is still being set, and a candidate that arrives before the
+// remote description is held back until that description is in place. The direction of the
+// offer is decided by the server (shouldCreateOffer); this class never renegotiates on its own,
+// so two offers can never cross.
+
+const KINDS = ['audio', 'video'];
+
+export class PeerLink extends EventTarget {
+  /**
+   * @param {object} options
+   * @param {{userId: string, userName: string, userRole: string, participantType: string}} options.peer
+   * @param {boolean} options.shouldOffer  whether this side creates the offer for the pair
+   * @param {RTCConfiguration} options.rtcConfig
+   * @param {MediaStream|null} options.localStream
+   * @param {(msg: object) => void} options.sendSignal  sends one signaling message to this peer
+   */
+  constructor({ peer, shouldOffer, rtcConfig, localStream, sendSignal }) {
+    super();
+    this.peer = peer;
+    this.shouldOffer = shouldOffer;
+    this.localStream = localStream;
+    this.sendSignal = sendSignal;
+    this.remoteStream = new MediaStream();
+    this.pendingCandidates = [];
+    this.chain = Promise.resolve();
+    this.closed = false;
+    this.pc = new RTCPeerConnection({
+      ...rtcConfig,
+      bundlePolicy: 'max-bundle',
+      rtcpMuxPolicy: 'require',
+    });
+    this.pc.onicecandidate = (event) => {
+      if (event.candidate !== null && !this.closed) {
+        this.sendSignal({ type: 'ice-candidate', candidate: event.candidate.toJSON() });
+      }
+    };
+    this.pc.ontrack = (event) => {
+      if (!this.remoteStream.getTracks().includes(event.track)) {
+        this.remoteStream.addTrack(event.track);
+      }
+      this.dispatchEvent(new CustomEvent('track', { detail: { track: event.track } }));
+    };
+    this.pc.onconnectionstatechange = () => this._stateChanged();
+    this.pc.oniceconnectionstatechange = () => this._stateChanged();
+  }
+
+  /** The connection state shown to the user. */
+  get state() {
+    return this.closed ? 'closed' : this.pc.connectionState;
+  }
+
+  /** Starts the pair: the offerer sends its offer; the answerer waits for one. */
+  start() {
+    if (this.shouldOffer) this._enqueue(() => this._offer());
+  }
+
+  /** Hands one `offer`, `answer` or `ice-candidate` from this peer to the ordered queue. */
+  receive(msg) {
+    this._enqueue(() => this._apply(msg));
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.pc.close();
+    this._stateChanged();
+  }
+
+  /** Inbound media counters of this connection: what arrived and what was decoded. */
+  async inboundStats() {
+    const out = {
+      audio: { packets: 0, bytes: 0 },
+      video: { packets: 0, bytes: 0, framesDecoded: 0 },
+    };
+    if (this.closed) return out;
+    const report = await this.pc.getStats();
+    report.forEach((s) => {
+      if (s.type !== 'inbound-rtp' || !(s.kind in out)) return;
+      const slot = out[s.kind];
+      slot.packets += s.packetsReceived ?? 0;
+      slot.bytes += s.bytesReceived ?? 0;
+      if (s.kind === 'video') slot.framesDecoded += s.framesDecoded ?? 0;
+    });
+    return out;
+  }
+
+  _enqueue(step) {
+    this.chain = this.chain.then(async () => {
+      if (this.closed) return;
+      try {
+        await step();
+      } catch (err) {
+        if (!this.closed) {
+          this.dispatchEvent(new CustomEvent('failure', { detail: { error: err } }));
+        }
+      }
+    });
+  }
+
+  async _offer() {
+    const stream = this.localStream;
+    for (const kind of KINDS) {
+      const track = stream?.getTracks().find((t) => t.kind === kind);
+      if (track) {
+        this.pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] });
+      } else {
+        // Nothing to send of this kind, but the other side's audio/video must still arrive.
+        this.pc.addTransceiver(kind, { direction: 'recvonly' });
+      }
+    }
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    this.sendSignal({ type: 'offer', offer: { type: offer.type, sdp: offer.sdp } });
+  }
+
+  async _apply(msg) {
+    if (msg.type === 'offer') {
+      if (this.shouldOffer) throw new Error(`unexpected offer from ${this.peer.userId}`);
+      await this.pc.setRemoteDescription(msg.offer);
+      await this._attachLocalTracks();
+      await this._flushCandidates();
+      const answer = await this.pc.createAnswer();
+      await this.pc.setLocalDescription(answer);
+      this.sendSignal({ type: 'answer', answer: { type: answer.type, sdp: answer.sdp } });
+    } else if (msg.type === 'answer') {
+      if (this.pc.signalingState !== 'have-local-offer') {
+        throw new Error(`unexpected answer from ${this.peer.userId}`);
+      }
+      await this.pc.setRemoteDescription(msg.answer);
+      await this._flushCandidates();
+    } else if (msg.type === 'ice-candidate') {
+      const candidate = msg.candidate;
+      if (candidate === null || candidate === undefined) return;
+      if (this.pc.remoteDescription === null) {
+        this.pendingCandidates.push(candidate);
+      } else {
+        await this.pc.addIceCandidate(candidate);
+      }
+    }
+  }
+
+  /** The answerer sends on the transceivers the offer created, one local track per kind. */
+  async _attachLocalTracks() {
+    const stream = this.localStream;
+    const unused = new Map();
+    for (const track of stream?.getTracks() ?? []) {
+      if (!unused.has(track.kind)) unused.set(track.kind, track);
+    }
+    for (const transceiver of this.pc.getTransceivers()) {
+      const kind = transceiver.receiver.track.kind;
+      const track = unused.get(kind);
+      if (track === undefined || transceiver.sender.track !== null) continue;
+      unused.delete(kind);
+      await transceiver.sender.replaceTrack(track);
+      if (typeof transceiver.sender.setStreams === 'function') transceiver.sender.setStreams(stream);
+      transceiver.direction = 'sendrecv';
+    }
+  }
+
+  async _flushCandidates() {
+    const held = this.pendingCandidates;
+    this.pendingCandidates = [];
+    for (const candidate of held) {
+      await this.pc.addIceCandidate(candidate);
+    }
+  }
+
+  _stateChanged() {
+    this.dispatchEvent(new CustomEvent('state', { detail: { state: this.state } }));
+  }
+}

@@ -1,0 +1,203 @@
+// The call page: opens camera and microphone, joins the room named by the URL, and keeps the
+// tiles and controls in step with the mesh client's events.
+//
+// URL: /room/{roomId}?role=coach|client&name=NAME[&userId=ID]. Without userId, the id is kept
+// in sessionStorage, so reloading the tab rejoins as the same participant (the server then
+// replaces the old connection and everyone rebuilds their link to us).
+
+import { CallView } from './call-view.js';
+import { TriPartyClient, isAi } from './tri-party.js';
+
+const NOTICE_MS = 8000;
+
+function randomId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function stableUserId(roomId, role) {
+  const key = `tri-party:user:${roomId}:${role}`;
+  try {
+    const known = sessionStorage.getItem(key);
+    if (known) return known;
+    const fresh = `${role}-${randomId()}`;
+    sessionStorage.setItem(key, fresh);
+    return fresh;
+  } catch {
+    return `${role}-${randomId()}`;
+  }
+}
+
+function notify(text, kind = 'info') {
+  const box = document.getElementById('notices');
+  const note = document.createElement('div');
+  note.className = `notice ${kind}`;
+  note.textContent = text;
+  box.append(note);
+  setTimeout(() => note.remove(), NOTICE_MS);
+}
+
+async function openMedia() {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    notify('Camera and microphone need https or localhost; joining to watch and listen only.', 'error');
+    return null;
+  }
+  const wishes = [
+    { audio: true, video: { width: { ideal: 640 }, height: { ideal: 360 } } },
+    { audio: true },
+    { video: true },
+  ];
+  let lastError = null;
+  for (const constraints of wishes) {
+    try {
+      return await navigator.mediaDevices.getUserMedia(constraints);
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  notify(`No camera or microphone (${lastError?.message ?? 'unavailable'}); joining anyway.`, 'error');
+  return null;
+}
+
+const params = new URLSearchParams(location.search);
+const roomId = decodeURIComponent(location.pathname.split('/')[2] ?? '');
+const role = params.get('role') === 'coach' ? 'coach' : 'client';
+const userName = (params.get('name') ?? '').trim().slice(0, 128) || (role === 'coach' ? 'Coach' : 'Client');
+const userId = params.get('userId') || stableUserId(roomId, role);
+
+document.getElementById('room-id').textContent = roomId;
+document.title = `${roomId} · coaching call`;
+document.body.dataset.role = role;
+
+const view = new CallView(document.getElementById('tiles'));
+const statusPill = document.getElementById('link-status');
+const micButton = document.getElementById('toggle-mic');
+const camButton = document.getElementById('toggle-cam');
+const orbButton = document.getElementById('orb-pause');
+const handButton = document.getElementById('raise-hand');
+const leaveButton = document.getElementById('leave');
+
+const self = { userId, userName, userRole: role };
+const selfTile = view.upsert(self, { self: true });
+orbButton.hidden = role !== 'coach';
+handButton.hidden = role !== 'client';
+
+const localStream = await openMedia();
+if (localStream !== null) selfTile.setStream(localStream);
+
+const client = new TriPartyClient({ roomId, userId, userName, userRole: role, localStream });
+// A handle for debugging in the console and for the end-to-end tests.
+window.triParty = client;
+
+function refreshOrbButton() {
+  const orbs = client.participants().filter(isAi);
+  const paused = orbs.some((p) => client.peers.get(p.userId)?.status === 'paused');
+  orbButton.disabled = orbs.length === 0;
+  orbButton.textContent = paused ? 'Resume orb' : 'Pause orb';
+  orbButton.dataset.action = paused ? 'resume' : 'pause';
+}
+
+function setStatus(state, text) {
+  statusPill.dataset.state = state;
+  statusPill.textContent = text;
+}
+
+client.addEventListener('status', ({ detail }) => {
+  if (detail.state === 'joined') setStatus('joined', 'in the room');
+  else if (detail.state === 'connecting') setStatus('connecting', 'connecting…');
+  else if (detail.state === 'reconnecting') {
+    setStatus('reconnecting', `reconnecting in ${(detail.delayMs / 1000).toFixed(1)} s…`);
+  } else {
+    setStatus('ended', detail.code === 4001 ? 'opened in another tab' : 'left');
+    if (detail.code === 4001) notify('This call was opened again elsewhere; this page is now idle.', 'error');
+    else if (detail.code !== 1000) notify(`Disconnected: ${detail.reason || detail.code}`, 'error');
+    refreshOrbButton();
+  }
+});
+
+client.addEventListener('peer-added', ({ detail: { peer, link, status } }) => {
+  const ai = isAi(peer);
+  const tile = view.upsert(peer, { ai });
+  tile.setConnection(link === null ? 'not connected' : link.state);
+  if (link !== null) tile.setStream(link.remoteStream);
+  if (ai) {
+    tile.setStatus(status);
+    refreshOrbButton();
+  }
+});
+
+client.addEventListener('peer-removed', ({ detail: { peer } }) => {
+  view.remove(peer.userId);
+  refreshOrbButton();
+});
+
+client.addEventListener('peer-state', ({ detail: { peer, state } }) => {
+  view.get(peer.userId)?.setConnection(state);
+});
+
+client.addEventListener('track', ({ detail: { peer, stream } }) => {
+  view.get(peer.userId)?.setStream(stream);
+});
+
+client.addEventListener('ai-status', ({ detail: { fromId, status } }) => {
+  view.get(fromId)?.setStatus(status);
+  refreshOrbButton();
+});
+
+client.addEventListener('client-signal', ({ detail: { fromId, action } }) => {
+  const peer = client.peers.get(fromId)?.peer;
+  const tile = view.get(fromId);
+  if (peer === undefined || tile === undefined) return;
+  if (action === 'raise-hand') {
+    tile.setHandRaised(true);
+    notify(`${peer.userName || peer.userRole} raised a hand`, 'hand');
+  } else if (action === 'lower-hand') {
+    tile.setHandRaised(false);
+  }
+});
+
+client.addEventListener('server-error', ({ detail }) => {
+  notify(`Server: ${detail.message ?? detail.code}`, 'error');
+});
+
+client.addEventListener('link-failure', ({ detail: { peer, error } }) => {
+  const who = peer === null ? '' : ` with ${peer.userName || peer.userId}`;
+  notify(`Connection problem${who}: ${error?.message ?? error}`, 'error');
+});
+
+function toggle(button, kind, onLabel, offLabel) {
+  const off = button.getAttribute('aria-pressed') !== 'true';
+  button.setAttribute('aria-pressed', String(off));
+  button.textContent = off ? offLabel : onLabel;
+  client.setSending(kind, !off);
+  const muted = [];
+  if (micButton.getAttribute('aria-pressed') === 'true') muted.push('audio');
+  if (camButton.getAttribute('aria-pressed') === 'true') muted.push('video');
+  selfTile.setMuted(muted);
+}
+
+micButton.addEventListener('click', () => toggle(micButton, 'audio', 'Mute mic', 'Unmute mic'));
+camButton.addEventListener('click', () => toggle(camButton, 'video', 'Stop camera', 'Start camera'));
+micButton.disabled = !localStream?.getAudioTracks().length;
+camButton.disabled = !localStream?.getVideoTracks().length;
+
+orbButton.addEventListener('click', () => {
+  client.controlOrb(orbButton.dataset.action === 'resume' ? 'resume' : 'pause');
+});
+
+handButton.addEventListener('click', () => {
+  const raise = handButton.getAttribute('aria-pressed') !== 'true';
+  if (!client.signal(raise ? 'raise-hand' : 'lower-hand')) return;
+  handButton.setAttribute('aria-pressed', String(raise));
+  handButton.textContent = raise ? 'Lower hand' : 'Raise hand';
+  selfTile.setHandRaised(raise);
+});
+
+leaveButton.addEventListener('click', () => {
+  client.leave();
+  localStream?.getTracks().forEach((t) => t.stop());
+  location.assign(`/?room=${encodeURIComponent(roomId)}`);
+});
+
+refreshOrbButton();
+client.start();

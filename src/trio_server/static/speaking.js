@@ -1,0 +1,83 @@
+// Speaking detection from audio level (WebAudio), one meter per stream, one shared clock.
+//
+// A timer rather than requestAnimationFrame drives the meters, so that a tab in the background
+// still reports who speaks. A short hangover keeps the indicator from flickering between words.
+
+const POLL_MS = 100;
+const THRESHOLD = 0.015; // RMS of the time-domain signal, full scale = 1
+const HANGOVER_MS = 400;
+
+let context = null;
+const meters = new Set();
+let timer = null;
+
+function audioContext() {
+  if (context === null) {
+    context = new AudioContext();
+    // Browsers without an autoplay exemption start it suspended until the user interacts.
+    const resume = () => context.resume().catch(() => {});
+    document.addEventListener('pointerdown', resume, { capture: true });
+    document.addEventListener('keydown', resume, { capture: true });
+  }
+  if (context.state === 'suspended') context.resume().catch(() => {});
+  return context;
+}
+
+function poll() {
+  const now = performance.now();
+  for (const meter of meters) meter.sample(now);
+}
+
+class Meter {
+  constructor(stream, onChange) {
+    const ctx = audioContext();
+    this.source = ctx.createMediaStreamSource(stream);
+    this.analyser = ctx.createAnalyser();
+    this.analyser.fftSize = 512;
+    this.buffer = new Float32Array(this.analyser.fftSize);
+    this.source.connect(this.analyser);
+    this.onChange = onChange;
+    this.speaking = false;
+    this.lastLoud = -Infinity;
+    this.level = 0;
+  }
+
+  sample(now) {
+    this.analyser.getFloatTimeDomainData(this.buffer);
+    let sum = 0;
+    for (const v of this.buffer) sum += v * v;
+    this.level = Math.sqrt(sum / this.buffer.length);
+    if (this.level > THRESHOLD) this.lastLoud = now;
+    const speaking = now - this.lastLoud < HANGOVER_MS;
+    if (speaking !== this.speaking) {
+      this.speaking = speaking;
+      this.onChange(speaking, this.level);
+    }
+  }
+
+  stop() {
+    this.source.disconnect();
+    this.analyser.disconnect();
+  }
+}
+
+/**
+ * Watches the audio of `stream` and calls `onChange(speaking, level)` when speaking starts or
+ * stops. Returns a function that stops watching. A stream without audio is never speaking.
+ */
+export function watchSpeaking(stream, onChange) {
+  if (stream.getAudioTracks().length === 0 || typeof AudioContext === 'undefined') {
+    return () => {};
+  }
+  const meter = new Meter(stream, onChange);
+  meters.add(meter);
+  if (timer === null) timer = setInterval(poll, POLL_MS);
+  return () => {
+    if (!meters.delete(meter)) return;
+    meter.stop();
+    if (meters.size === 0) {
+      clearInterval(timer);
+      timer = null;
+    }
+  };
+}

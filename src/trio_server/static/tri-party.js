@@ -1,0 +1,262 @@
+// The tri-party mesh client: joins a room over the signaling socket and keeps one PeerLink per
+// other participant, following the server's decision of who offers (PROTOCOL.md §5).
+//
+// Reusable by any web app: it touches no DOM. It reports what happens as events:
+//   'status'        {state: 'connecting'|'joined'|'reconnecting'|'ended', code?, reason?, delayMs?}
+//   'peer-added'    {peer, link}          a (re)built connection to a participant
+//   'peer-removed'  {peer}                the participant left (or vanished across a reconnect)
+//   'peer-state'    {peer, state}         RTCPeerConnection.connectionState of that peer
+//   'track'         {peer, stream, track} media arrived from that peer (stream is per peer)
+//   'ai-status'     {fromId, status, message}
+//   'client-signal' {fromId, action, message}
+//   'server-error'  {code, message, ref}  an `error` from the server, for the user to see
+//   'link-failure'  {peer, error}         a local WebRTC step failed for that peer
+
+import { PeerLink } from './peer-link.js';
+import { SignalingSocket, signalingUrl } from './signaling-socket.js';
+
+const SIGNALS = new Set(['offer', 'answer', 'ice-candidate']);
+
+/** Whether a participant entry describes an AI participant (PROTOCOL.md §2). */
+export function isAi(participant) {
+  return participant.participantType === 'ai' || participant.userRole === 'ai';
+}
+
+export class TriPartyClient extends EventTarget {
+  /**
+   * @param {object} options
+   * @param {string} options.roomId
+   * @param {string} options.userId
+   * @param {string} options.userName
+   * @param {string} options.userRole           'coach', 'client', ...
+   * @param {MediaStream|null} options.localStream
+   * @param {string} [options.token]            a signed join token, when the server wants one
+   * @param {string} [options.signalingUrl]     default: /ws-simple/{roomId} on this origin
+   * @param {string} [options.iceConfigUrl]     default: /api/turn-credentials on this origin
+   * @param {number} [options.pingIntervalMs]
+   */
+  constructor(options) {
+    super();
+    this.roomId = options.roomId;
+    this.self = {
+      userId: options.userId,
+      userName: options.userName,
+      userRole: options.userRole,
+      participantType: 'human',
+    };
+    this.token = options.token;
+    this.localStream = options.localStream ?? null;
+    this.iceConfigUrl = options.iceConfigUrl
+      ?? `/api/turn-credentials?userId=${encodeURIComponent(options.userId)}`;
+    /** @type {Map<string, {peer: object, link: PeerLink|null, status: string|null}>} */
+    this.peers = new Map();
+    this.rtcConfig = Promise.resolve({ iceServers: [] });
+    this.inbox = Promise.resolve();
+    this.joined = false;
+    this.socket = new SignalingSocket(
+      options.signalingUrl ?? signalingUrl(options.roomId),
+      { pingIntervalMs: options.pingIntervalMs },
+    );
+    this.socket.addEventListener('open', () => this._onOpen());
+    this.socket.addEventListener('message', (e) => this._onMessage(e.detail));
+    this.socket.addEventListener('close', (e) => this._onClose(e.detail));
+  }
+
+  /** Connects and joins; the mesh then builds itself. */
+  start() {
+    this._emit('status', { state: 'connecting' });
+    this.rtcConfig = this._loadIceConfig();
+    this.socket.connect();
+  }
+
+  /** Leaves the room for good and closes every peer connection. */
+  leave() {
+    this.socket.send({ type: 'leave' });
+    this.socket.close(1000, 'left');
+    for (const userId of [...this.peers.keys()]) this._removePeer(userId);
+    this.joined = false;
+    this._emit('status', { state: 'ended', code: 1000, reason: 'left' });
+  }
+
+  /** Asks the room's orb(s) to pause or resume (`ai_control`). */
+  controlOrb(action, extra = {}) {
+    return this.socket.send({ ...extra, type: 'ai_control', action });
+  }
+
+  /** Sends a `client_signal` (e.g. 'raise-hand') to everyone else in the room. */
+  signal(action, extra = {}) {
+    return this.socket.send({ ...extra, type: 'client_signal', action });
+  }
+
+  /** Mutes or unmutes the local tracks of one kind without renegotiating. */
+  setSending(kind, enabled) {
+    for (const track of this.localStream?.getTracks() ?? []) {
+      if (track.kind === kind) track.enabled = enabled;
+    }
+  }
+
+  /** The participants currently in the room besides this one. */
+  participants() {
+    return [...this.peers.values()].map((entry) => entry.peer);
+  }
+
+  /** Inbound media counters per peer: {userId: {audio, video, state}}. */
+  async inboundStats() {
+    const out = {};
+    for (const [userId, entry] of this.peers) {
+      if (entry.link === null) continue;
+      out[userId] = { ...(await entry.link.inboundStats()), state: entry.link.state };
+    }
+    return out;
+  }
+
+  async _loadIceConfig() {
+    try {
+      const response = await fetch(this.iceConfigUrl, { cache: 'no-store' });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const body = await response.json();
+      return { iceServers: Array.isArray(body.iceServers) ? body.iceServers : [] };
+    } catch {
+      // Loopback and LAN calls need no ICE servers; a missing endpoint must not stop the call.
+      return { iceServers: [] };
+    }
+  }
+
+  _onOpen() {
+    const join = { type: 'join', roomId: this.roomId, ...this.self };
+    if (this.token !== undefined) join.token = this.token;
+    this.socket.send(join);
+  }
+
+  _onClose({ code, reason, willRetry, delayMs }) {
+    this.joined = false;
+    if (willRetry) {
+      // Fresh credentials for the rebuilt connections; the old links stay up until the new
+      // peer-discovery says who is still there.
+      this.rtcConfig = this._loadIceConfig();
+      this._emit('status', { state: 'reconnecting', code, reason, delayMs });
+    } else {
+      for (const userId of [...this.peers.keys()]) this._removePeer(userId);
+      this._emit('status', { state: 'ended', code, reason });
+    }
+  }
+
+  _onMessage(msg) {
+    // One ordered inbox: a peer's link must exist (which may wait for the ICE configuration)
+    // before the signaling that follows its announcement is handed to it.
+    this.inbox = this.inbox.then(() => this._dispatch(msg)).catch((error) => {
+      this._emit('link-failure', { peer: null, error });
+    });
+  }
+
+  async _dispatch(msg) {
+    switch (msg.type) {
+      case 'peer-discovery':
+        await this._onDiscovery(msg);
+        break;
+      case 'user-joined':
+        await this._addPeer(msg, msg.shouldCreateOffer === true);
+        break;
+      case 'user-left':
+        this._removePeer(msg.userId);
+        break;
+      case 'ai_status':
+        this._onAiStatus(msg);
+        break;
+      case 'client_signal':
+        this._emit('client-signal', { fromId: msg.fromId, action: msg.action, message: msg });
+        break;
+      case 'error':
+        this._emit('server-error', { code: msg.code, message: msg.message, ref: msg.ref });
+        break;
+      default:
+        if (SIGNALS.has(msg.type)) this._onSignal(msg);
+    }
+  }
+
+  async _onDiscovery(msg) {
+    this.joined = true;
+    this.socket.markHealthy();
+    // After a (re)join every other participant has seen us leave and arrive again, and
+    // rebuilds its side; so every link is rebuilt here too, and vanished peers are dropped.
+    const present = new Set(msg.peers.map((p) => p.userId));
+    for (const userId of [...this.peers.keys()]) {
+      if (!present.has(userId)) this._removePeer(userId);
+    }
+    for (const peer of msg.peers) {
+      await this._addPeer(peer, peer.shouldCreateOffer === true);
+    }
+    this._emit('status', { state: 'joined' });
+  }
+
+  async _addPeer(fields, shouldOffer) {
+    const peer = {
+      userId: fields.userId,
+      userName: fields.userName ?? '',
+      userRole: fields.userRole ?? '',
+      participantType: fields.participantType ?? 'human',
+    };
+    const previous = this.peers.get(peer.userId);
+    if (previous?.link) previous.link.close();
+    // Two AI participants do not connect; a human always connects (§5).
+    const connects = shouldOffer || !(isAi(peer) && isAi(this.self));
+    const entry = { peer, link: null, status: previous?.status ?? null };
+    this.peers.set(peer.userId, entry);
+    if (connects) {
+      const rtcConfig = await this.rtcConfig;
+      if (this.peers.get(peer.userId) !== entry) return; // left while we waited
+      entry.link = this._makeLink(peer, shouldOffer, rtcConfig);
+    }
+    this._emit('peer-added', { peer, link: entry.link, status: entry.status });
+    entry.link?.start();
+  }
+
+  _makeLink(peer, shouldOffer, rtcConfig) {
+    const link = new PeerLink({
+      peer,
+      shouldOffer,
+      rtcConfig,
+      localStream: this.localStream,
+      sendSignal: (msg) => this.socket.send({ ...msg, toId: peer.userId }),
+    });
+    link.addEventListener('state', (e) => {
+      if (this._current(peer.userId, link)) this._emit('peer-state', { peer, state: e.detail.state });
+    });
+    link.addEventListener('track', (e) => {
+      if (this._current(peer.userId, link)) {
+        this._emit('track', { peer, stream: link.remoteStream, track: e.detail.track });
+      }
+    });
+    link.addEventListener('failure', (e) => {
+      this._emit('link-failure', { peer, error: e.detail.error });
+    });
+    return link;
+  }
+
+  _current(userId, link) {
+    return this.peers.get(userId)?.link === link;
+  }
+
+  _removePeer(userId) {
+    const entry = this.peers.get(userId);
+    if (entry === undefined) return;
+    this.peers.delete(userId);
+    entry.link?.close();
+    this._emit('peer-removed', { peer: entry.peer });
+  }
+
+  _onSignal(msg) {
+    const entry = this.peers.get(msg.fromId);
+    if (entry?.link) entry.link.receive(msg);
+  }
+
+  _onAiStatus(msg) {
+    const entry = this.peers.get(msg.fromId);
+    if (entry !== undefined) entry.status = msg.status;
+    this._emit('ai-status', { fromId: msg.fromId, status: msg.status, message: msg });
+  }
+
+  _emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
