@@ -41,7 +41,7 @@ export class Tile {
     const top = el('div', 'tile-top');
     this.badge = el('span', 'badge orb-status');
     this.badge.hidden = !ai;
-    this.hand = el('span', 'hand', '✋ hand raised');
+    this.hand = el('span', 'hand', 'hand raised');
     this.hand.hidden = true;
     this.muteMark = el('span', 'mute-mark');
     this.muteMark.hidden = true;

@@ -1,0 +1,197 @@
+"""A real ``trio-server`` subprocess and a real Chromium, for the end-to-end tests and the bench.
+
+Everything here waits with a deadline: a server that never says where it listens, a page that
+never connects, a predicate that never holds, all end in an error that says what was awaited.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from playwright.sync_api import Browser, Page, Playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts" / "browser"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+_LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:(\d+))")
+
+T = TypeVar("T")
+
+
+class ServerProcess:
+    """``trio-server --port 0`` as a child process; its log is kept for failure reports."""
+
+    def __init__(self, *extra_args: str, start_timeout: float = 20.0) -> None:
+        # TRIO_SERVER names another server executable (same CLI) to test against.
+        exe = (
+            os.environ.get("TRIO_SERVER")
+            or shutil.which("trio-server", path=str(Path(sys.executable).parent))
+            or shutil.which("trio-server")
+        )
+        if exe is None:
+            raise RuntimeError("trio-server is not installed in this environment")
+        self.log: list[str] = []
+        self._listening = threading.Event()
+        self.base_url = ""
+        self.proc = subprocess.Popen(
+            [exe, "--port", "0", *extra_args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._listening.wait(start_timeout):
+            self.stop()
+            raise RuntimeError("trio-server did not report its port:\n" + self.log_text())
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.log.append(line.rstrip("\n"))
+            match = _LISTENING.search(line)
+            if match and not self._listening.is_set():
+                self.base_url = match.group(1)
+                self._listening.set()
+
+    def log_text(self, last: int = 80) -> str:
+        return "\n".join(self.log[-last:])
+
+    def get_json(self, path: str) -> Any:
+        with urllib.request.urlopen(self.base_url + path, timeout=5) as response:
+            return json.load(response)
+
+    def room_url(self, room_id: str, role: str, name: str, **extra: str) -> str:
+        return f"{self.base_url}/room/{room_id}?{urlencode({'role': role, 'name': name, **extra})}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+@contextmanager
+def running_server(*extra_args: str) -> Iterator[ServerProcess]:
+    server = ServerProcess(*extra_args)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS, timeout=30_000
+    )
+
+
+def open_page(browser: Browser, url: str, *, width: int = 900, height: int = 700) -> Page:
+    """A page in its own context (like a separate window), with console errors kept."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, permissions=["camera", "microphone"]
+    )
+    page = context.new_page()
+    page.console_log = []  # type: ignore[attr-defined]
+    page.on(
+        "console",
+        lambda m: page.console_log.append(f"{m.type}: {m.text}"),  # type: ignore[attr-defined]
+    )
+    page.on(
+        "pageerror",
+        lambda e: page.console_log.append(f"pageerror: {e}"),  # type: ignore[attr-defined]
+    )
+    page.goto(url)
+    return page
+
+
+def wait_until(
+    probe: Callable[[], T], accept: Callable[[T], bool], *, timeout: float, what: str,
+    interval: float = 0.1,
+) -> T:
+    """Polls ``probe`` until ``accept`` holds for its result; fails with the last value seen."""
+    deadline = time.monotonic() + timeout
+    value = probe()
+    while not accept(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"timed out after {timeout:.0f}s waiting for {what}; last: {value!r}"
+            )
+        time.sleep(interval)
+        value = probe()
+    return value
+
+
+# --- what a page knows -------------------------------------------------------------------------
+
+INBOUND_STATS_JS = "() => window.triParty ? window.triParty.inboundStats() : null"
+
+
+def inbound_stats(page: Page) -> dict[str, Any]:
+    """{peerUserId: {state, audio: {packets, bytes}, video: {packets, bytes, framesDecoded}}}."""
+    stats = page.evaluate(INBOUND_STATS_JS)
+    return stats if isinstance(stats, dict) else {}
+
+
+def mesh_complete(stats: dict[str, Any], peers: int) -> bool:
+    """Every peer connected, decoding its video and receiving its audio."""
+    return len(stats) == peers and all(
+        s["state"] == "connected"
+        and s["video"]["framesDecoded"] > 0
+        and s["audio"]["packets"] > 0
+        for s in stats.values()
+    )
+
+
+def user_id(page: Page) -> str:
+    return str(page.evaluate("() => window.triParty.self.userId"))
+
+
+def tile_ids(page: Page) -> list[str]:
+    return list(page.eval_on_selector_all("#tiles .tile", "els => els.map(e => e.dataset.userId)"))
+
+
+def orb_status(page: Page) -> str | None:
+    el = page.query_selector('#tiles .tile[data-kind="ai"] .orb-status')
+    return None if el is None else el.get_attribute("data-status")
+
+
+def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def console_text(page: Page) -> str:
+    return "\n".join(getattr(page, "console_log", []))
