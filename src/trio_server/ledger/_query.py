@@ -1,0 +1,142 @@
+"""The read side: recent sessions with their participants and orb status timings.
+
+Reads open their own short-lived connection (a WAL database serves readers while the server
+writes), so a query never waits behind the writer and never touches its connection.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from typing import Any
+
+import attrs
+
+from ._backend import Backend
+from ._schema import NotALedger, check_version, read_version
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 20
+
+_SESSIONS = (
+    "SELECT session_id, room, started_at, ended_at, end_reason FROM sessions{where} "
+    "ORDER BY started_at DESC, session_id LIMIT ?"
+)
+_PARTICIPATIONS = (
+    "SELECT id, session_id, user_id, name, role, type, joined_at, left_at, ending "
+    "FROM participations WHERE session_id IN ({marks}) ORDER BY joined_at, id"
+)
+_STATUS_TIMES = (
+    "SELECT participation_id, status, SUM((CASE WHEN ended_at IS NULL THEN ? ELSE ended_at END)"
+    " - started_at) FROM orb_status_spans WHERE participation_id IN ({marks}) "
+    "GROUP BY participation_id, status"
+)
+
+
+def iso(ts: float | None) -> str | None:
+    """Unix time as ISO 8601 UTC with milliseconds, e.g. ``2025-01-31T09:15:02.250Z``."""
+    if ts is None:
+        return None
+    moment = datetime.datetime.fromtimestamp(ts, datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@attrs.frozen
+class ParticipationView:
+    """One participant's part in a session; ``status_seconds`` only for orbs."""
+
+    user_id: str
+    name: str
+    role: str
+    type: str
+    joined_at: float
+    left_at: float | None
+    ending: str | None
+    status_seconds: dict[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "userId": self.user_id, "userName": self.name, "userRole": self.role,
+            "participantType": self.type, "joinedAt": iso(self.joined_at),
+            "leftAt": iso(self.left_at), "ending": self.ending,
+            "statusSeconds": {k: round(v, 3) for k, v in sorted(self.status_seconds.items())},
+        }
+
+
+@attrs.frozen
+class SessionView:
+    """One session: who took part and how it ended (``ended_at`` None while it runs)."""
+
+    session_id: str
+    room: str
+    started_at: float
+    ended_at: float | None
+    end_reason: str | None
+    participants: tuple[ParticipationView, ...]
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.ended_at is None else self.ended_at - self.started_at
+
+    def to_json(self) -> dict[str, Any]:
+        duration = self.duration
+        return {
+            "sessionId": self.session_id, "roomId": self.room,
+            "startedAt": iso(self.started_at), "endedAt": iso(self.ended_at),
+            "durationSeconds": None if duration is None else round(duration, 3),
+            "endReason": self.end_reason,
+            "participants": [p.to_json() for p in self.participants],
+        }
+
+
+class LedgerReader:
+    """Queries a ledger database; every call blocks (use a thread from Trio)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def sessions(self, *, room: str | None = None, limit: int = DEFAULT_LIMIT,
+                 now: float | None = None) -> list[SessionView]:
+        """The most recent sessions first; a running status span counts up to ``now``."""
+        limit = max(1, min(int(limit), MAX_LIMIT))
+        now = time.time() if now is None else now
+        conn = self.backend.connect_existing()
+        try:
+            cur = conn.cursor()
+            cur.execute(self.backend.has_schema_sql)
+            if cur.fetchone() is None:
+                raise NotALedger(f"{self.backend.describe()} holds no session ledger")
+            check_version(read_version(cur))
+            return _query(cur, self.backend.dialect.sql, room, limit, now)
+        finally:
+            conn.rollback()
+            conn.close()
+
+
+def _query(cur: Any, sql: Any, room: str | None, limit: int, now: float
+           ) -> list[SessionView]:
+    if room is None:
+        cur.execute(sql(_SESSIONS.format(where="")), (limit,))
+    else:
+        cur.execute(sql(_SESSIONS.format(where=" WHERE room = ?")), (room, limit))
+    session_rows = cur.fetchall()
+    if not session_rows:
+        return []
+    ids = [row[0] for row in session_rows]
+    cur.execute(sql(_PARTICIPATIONS.format(marks=", ".join("?" * len(ids)))), ids)
+    part_rows = cur.fetchall()
+    times: dict[int, dict[str, float]] = {}
+    part_ids = [row[0] for row in part_rows if row[5] == "ai"]
+    if part_ids:
+        cur.execute(sql(_STATUS_TIMES.format(marks=", ".join("?" * len(part_ids)))),
+                    [now, *part_ids])
+        for pid, status, seconds in cur.fetchall():
+            times.setdefault(pid, {})[status] = float(seconds)
+    by_session: dict[str, list[ParticipationView]] = {}
+    for pid, session_id, user_id, name, role, ptype, joined, left, ending in part_rows:
+        by_session.setdefault(session_id, []).append(ParticipationView(
+            user_id, name, role, ptype, joined, left, ending, times.get(pid, {})))
+    return [
+        SessionView(sid, room_id, started, ended, reason, tuple(by_session.get(sid, ())))
+        for sid, room_id, started, ended, reason in session_rows
+    ]

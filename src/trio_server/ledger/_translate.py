@@ -1,0 +1,104 @@
+"""Session records to SQL statements: the ledger's whole data model in one place.
+
+The statements are written for ``?`` placeholders and portable SQL (SQLite and PostgreSQL
+both run them; the PostgreSQL store only swaps the placeholder). Every statement tolerates a
+missing predecessor (an ``UPDATE`` that matches nothing is a no-op), so a record lost to an
+overflow never makes a later batch fail.
+
+How a session ended is not in ``SessionEnded``: the core emits it right after the departure
+that emptied the room, at the same instant, so that departure's ending is the session's
+``end_reason``. A session ended with no such departure is one whose room held only an orb that
+never joined (it failed, or was stopped before joining): ``orb-ended``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from signaling_core import (
+    OrbStatusChanged,
+    ParticipantJoined,
+    ParticipantLeft,
+    SessionEnded,
+    SessionRecord,
+    SessionStarted,
+)
+
+from ._batch import Op
+
+#: ``end_reason``/``ending`` of what a restart closes after a crash (kill -9, power loss).
+SERVER_RESTART = "server-restart"
+#: ``end_reason`` of a session whose last occupant was an orb that never joined.
+ORB_ENDED = "orb-ended"
+
+INSERT_SESSION = (
+    "INSERT INTO sessions (session_id, room, run_id, started_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (session_id) DO NOTHING"
+)
+END_SESSION = (
+    "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE session_id = ? AND ended_at IS NULL"
+)
+INSERT_PARTICIPATION = (
+    "INSERT INTO participations (session_id, room, user_id, name, role, type, joined_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+END_PARTICIPATION = (
+    "UPDATE participations SET left_at = ?, ending = ? "
+    "WHERE session_id = ? AND user_id = ? AND left_at IS NULL"
+)
+#: Closes the running status span of the participant's open participation.
+END_STATUS_SPAN = (
+    "UPDATE orb_status_spans SET ended_at = ? WHERE ended_at IS NULL AND participation_id IN "
+    "(SELECT id FROM participations WHERE session_id = ? AND user_id = ? AND left_at IS NULL)"
+)
+START_STATUS_SPAN = (
+    "INSERT INTO orb_status_spans (participation_id, status, started_at) "
+    "SELECT id, ?, ? FROM participations "
+    "WHERE session_id = ? AND user_id = ? AND left_at IS NULL"
+)
+INSERT_GAP = (
+    "INSERT INTO ledger_gaps (run_id, first_at, last_at, dropped, detail) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+class Translator:
+    """Turns records into statements, remembering the last departure for ``end_reason``.
+
+    Used by one writer thread at a time; each batch is translated exactly once.
+    """
+
+    def __init__(self, run_id: str, to_wall: Callable[[float], float]) -> None:
+        self._run_id = run_id
+        self._to_wall = to_wall
+        self._last_left: ParticipantLeft | None = None
+
+    def ops(self, record: SessionRecord) -> list[Op]:
+        wall = self._to_wall(record.at)
+        if isinstance(record, ParticipantLeft):
+            self._last_left = record
+            ending = str(record.ending)
+            key = (record.session_id, record.user_id)
+            return [(END_STATUS_SPAN, (wall, *key)), (END_PARTICIPATION, (wall, ending, *key))]
+        if isinstance(record, OrbStatusChanged):
+            key = (record.session_id, record.user_id)
+            return [(END_STATUS_SPAN, (wall, *key)),
+                    (START_STATUS_SPAN, (record.status, wall, *key))]
+        if isinstance(record, ParticipantJoined):
+            p = record.participant
+            return [(INSERT_PARTICIPATION, (
+                record.session_id, record.room_id, p.user_id, p.user_name, p.user_role,
+                p.participant_type, wall))]
+        if isinstance(record, SessionStarted):
+            return [(INSERT_SESSION, (record.session_id, record.room_id, self._run_id, wall))]
+        if isinstance(record, SessionEnded):
+            return [(END_SESSION, (wall, self._end_reason(record), record.session_id))]
+        raise TypeError(f"not a session record: {record!r}")
+
+    def _end_reason(self, ended: SessionEnded) -> str:
+        left = self._last_left
+        if left is not None and left.session_id == ended.session_id and left.at == ended.at:
+            return str(left.ending)
+        return ORB_ENDED
+
+    def gap_op(self, first_at: float, last_at: float, dropped: int, detail: str) -> Op:
+        return (INSERT_GAP, (self._run_id, first_at, last_at, dropped, detail))
