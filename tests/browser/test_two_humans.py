@@ -75,3 +75,58 @@ def test_coach_and_client_connect_and_interact(
         ) from failure
     finally:
         coach.context.close()
+
+
+COUNT_PEER_ADDED_JS = """() => {
+  window.peerAdded = {};
+  window.triParty.addEventListener('peer-added', (e) => {
+    const id = e.detail.peer.userId;
+    window.peerAdded[id] = (window.peerAdded[id] ?? 0) + 1;
+  });
+}"""
+
+
+@pytest.mark.parametrize("disruption", ["reload", "socket-loss", "second-tab"])
+def test_the_pair_heals(browser: Browser, plain_server: ServerProcess, disruption: str) -> None:
+    """The client's connection is replaced or lost; both sides rebuild their link and media
+    flows again, with one tile per participant."""
+    room = f"heal-{uuid.uuid4().hex[:8]}"
+    coach = open_page(browser, plain_server.room_url(room, "coach", "Coach Carol"))
+    client = open_page(browser, plain_server.room_url(room, "client", "Client Chris"))
+    pages = [coach, client]
+    try:
+        for page in pages:
+            wait_until(lambda page=page: inbound_stats(page), lambda s: mesh_complete(s, 1),
+                       timeout=30, what="the first connection")
+        client_id = user_id(client)
+        coach.evaluate(COUNT_PEER_ADDED_JS)
+        if disruption == "reload":
+            client.reload()
+        elif disruption == "socket-loss":
+            client.evaluate("() => window.triParty.socket.simulateLoss()")
+        else:
+            old = client
+            client = open_page(browser, plain_server.room_url(
+                room, "client", "Client Chris", userId=client_id))
+            pages.append(client)
+            old.wait_for_selector('#link-status[data-state="ended"]', timeout=10_000)
+            assert "another tab" in (old.text_content("#link-status") or "")
+        assert user_id(client) == client_id
+        wait_until(lambda: coach.evaluate("() => window.peerAdded"),
+                   lambda added: added.get(client_id, 0) >= 1,
+                   timeout=15, what="the coach to rebuild its link to the client")
+        for page in (coach, client):
+            wait_until(lambda page=page: inbound_stats(page), lambda s: mesh_complete(s, 1),
+                       timeout=30, what=f"media after {disruption}")
+        assert sorted(tile_ids(coach)) == sorted([user_id(coach), client_id])
+        assert sorted(tile_ids(client)) == sorted([user_id(coach), client_id])
+        screenshot(coach, f"heal-{disruption}-coach")
+        screenshot(client, f"heal-{disruption}-client")
+    except AssertionError as failure:
+        raise AssertionError(
+            f"{failure}\n--- server log\n{plain_server.log_text()}\n--- coach console\n"
+            f"{console_text(coach)}\n--- client console\n{console_text(client)}"
+        ) from failure
+    finally:
+        for page in pages:
+            page.context.close()
