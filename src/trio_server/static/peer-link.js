@@ -87,6 +87,31 @@ export class PeerLink extends EventTarget {
     return out;
   }
 
+  /**
+   * Outbound media counters, and whether the peer reports receiving them: a `remote-inbound-rtp`
+   * entry exists only once the peer's RTCP receiver reports name our stream.
+   */
+  async outboundStats() {
+    const out = {
+      audio: { packets: 0, bytes: 0, acknowledged: false, roundTripTime: null },
+      video: { packets: 0, bytes: 0, acknowledged: false, roundTripTime: null },
+    };
+    if (this.closed) return out;
+    const report = await this.pc.getStats();
+    report.forEach((s) => {
+      if (!(s.kind in out)) return;
+      const slot = out[s.kind];
+      if (s.type === 'outbound-rtp') {
+        slot.packets += s.packetsSent ?? 0;
+        slot.bytes += s.bytesSent ?? 0;
+      } else if (s.type === 'remote-inbound-rtp') {
+        slot.acknowledged = true;
+        slot.roundTripTime = s.roundTripTime ?? slot.roundTripTime;
+      }
+    });
+    return out;
+  }
+
   _enqueue(step) {
     this.chain = this.chain.then(async () => {
       if (this.closed) return;

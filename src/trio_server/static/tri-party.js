@@ -110,6 +110,16 @@ export class TriPartyClient extends EventTarget {
     return out;
   }
 
+  /** Outbound media counters per peer, with the peer's acknowledgement (RTCP reports). */
+  async outboundStats() {
+    const out = {};
+    for (const [userId, entry] of this.peers) {
+      if (entry.link === null) continue;
+      out[userId] = { ...(await entry.link.outboundStats()), state: entry.link.state };
+    }
+    return out;
+  }
+
   async _loadIceConfig() {
     try {
       const response = await fetch(this.iceConfigUrl, { cache: 'no-store' });
