@@ -1,0 +1,141 @@
+"""Checks of the benchmark's own tools: the checks must catch bad servers, the runs must finish.
+
+Run with ``/work/venv/bin/pytest bench/test_bench.py`` (not part of the default test paths:
+the end-to-end case starts a server and drives real sockets for a few seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _participants import Member, join_errors, make_rooms, offers
+from _wsclient import encode_frame
+from loadgen import RelayRun
+
+HERE = Path(__file__).resolve().parent
+
+
+def unmask(frame: bytes) -> tuple[int, bytes]:
+    length = frame[1] & 0x7F
+    start = 2
+    if length == 126:
+        length, start = int.from_bytes(frame[2:4], "big"), 4
+    elif length == 127:
+        length, start = int.from_bytes(frame[2:10], "big"), 10
+    mask = frame[start:start + 4]
+    body = frame[start + 4:]
+    assert len(body) == length
+    return frame[0], bytes(b ^ mask[i % 4] for i, b in enumerate(body))
+
+
+@pytest.mark.parametrize("size", [0, 5, 125, 126, 220, 65535, 65536])
+def test_client_frames_are_masked_and_round_trip(size: int) -> None:
+    payload = os.urandom(size)
+    frame = encode_frame(1, payload)
+    assert frame[1] & 0x80, "client frames must be masked"
+    first, body = unmask(frame)
+    assert first == 0x81
+    assert body == payload
+
+
+def joined_room(order: list[int], flip_offer: bool = False) -> list[Member]:
+    """A room whose members got what a correct server sends for the given join order."""
+    room = make_rooms("t", 1)[0]
+    joined: list[Member] = []
+    for index in order:
+        m = room[index]
+        m.peers = [(p.user_id, offers(m, p)) for p in joined]
+        for p in joined:
+            p.user_joined.append((m.user_id, offers(p, m) != flip_offer))
+        joined.append(m)
+    return room
+
+
+def test_join_check_accepts_any_correct_join_order() -> None:
+    assert join_errors(joined_room([0, 1, 2])) == []
+    assert join_errors(joined_room([2, 0, 1])) == []
+
+
+def test_join_check_catches_wrong_offer_direction_and_missing_messages() -> None:
+    assert join_errors(joined_room([1, 2, 0], flip_offer=True))
+    room = joined_room([0, 1, 2])
+    room[0].user_joined.pop()
+    assert any("user-joined" in p for p in join_errors(room))
+    room = joined_room([0, 1, 2])
+    room[2].peers = list(reversed(room[2].peers or []))
+    assert join_errors(room)
+
+
+def relayed(run: RelayRun, sender: Member, to: Member, seq: int, *, to_id: str | None = None,
+            from_id: str | None = None) -> None:
+    i = sender.targets.index(to)
+    body = sender.prefixes[i] % (seq, 0)
+    msg = json.loads(body)
+    msg["fromId"] = from_id or sender.user_id
+    if to_id is not None:
+        msg["toId"] = to_id
+    sender.sent_to[i] = max(sender.sent_to[i], seq + 1)
+    run.on_message(to, json.dumps(msg).encode())
+
+
+def test_relay_check_counts_misrouted_reordered_and_lost() -> None:
+    rooms = make_rooms("r", 2)
+    run = RelayRun(rooms, window=32)
+    a, b, c = rooms[0]
+    relayed(run, a, b, 0)
+    relayed(run, a, b, 1)
+    assert run.counts()["lost"] == 0
+    relayed(run, a, b, 3)  # seq 2 never arrives
+    relayed(run, a, b, 2)  # ... until after 3: reordered
+    assert run.reordered == 1
+    relayed(run, a, c, 0, to_id=b.user_id)  # delivered to c but addressed to b
+    relayed(run, rooms[1][0], rooms[1][1], 0, from_id=a.user_id)  # other room's message
+    counts = run.counts()
+    assert counts["misrouted"] == 2
+    assert counts["lost"] == 1  # rooms[1][0] -> rooms[1][1] seq 0 never reached its target
+
+
+@pytest.fixture
+def baseline() -> Iterator[tuple[int, int]]:
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "baselines" / "websockets_relay.py"), "--port", "0"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        assert match, line
+        yield int(match.group(1)), proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def test_every_scenario_runs_clean_against_the_baseline(baseline: tuple[int, int]) -> None:
+    port, pid = baseline
+    done = subprocess.run(
+        [sys.executable, str(HERE / "loadgen.py"), "--url", f"ws://127.0.0.1:{port}",
+         "--server-pid", str(pid), "--rooms", "5", "--rounds", "1", "--duration", "1",
+         "--rate", "2000", "--connections", "60", "--hold", "0.2"],
+        capture_output=True, text=True, timeout=90, check=False,
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    lines = {r["scenario"]: r for r in map(json.loads, done.stdout.splitlines())}
+    assert set(lines) == {"join-storm", "relay", "paced", "idle"}
+    assert lines["join-storm"]["join_errors"] == 0
+    assert lines["join-storm"]["server_cpu_per_join_us"] > 0
+    for name in ("relay", "paced"):
+        r = lines[name]
+        assert r["delivered"] > 0 and r["delivered"] == r["sent"]
+        assert (r["lost"], r["misrouted"], r["reordered"], r["corrupted"]) == (0, 0, 0, 0)
+        assert r["server_cpu_per_msg_us"] > 0
+    assert lines["idle"]["still_open"] == 60
+    assert lines["idle"]["server_bytes_per_conn"] is not None
