@@ -1,0 +1,74 @@
+"""Plays rooms through a real SignalingCore and hands its session records to a ledger.
+
+The core is the one the server embeds; only the clock is ours (``now`` moves when a test
+says so), so the expected timestamps in the ledger are exact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from signaling_core import Close, Command, CoreConfig, Departure, SessionRecord, SignalingCore
+from trio_server.ledger_sink import LedgerSink
+
+#: The ledger's wall clock in these tests: core time 0.0 is this Unix time.
+WALL0 = 1_700_000_000.0
+
+
+class CoreDriver:
+    """Connections are small ints; ``records`` keeps every record handed to the sink."""
+
+    def __init__(self, sink: LedgerSink | None, config: CoreConfig | None = None,
+                 session_ids: list[str] | None = None) -> None:
+        ids = iter(session_ids or [f"s{i}" for i in range(1, 10_000)])
+        self.core = SignalingCore(config or CoreConfig(orbs_enabled=True),
+                                  session_ids=lambda: next(ids))
+        self.sink = sink
+        self.now = 0.0
+        self.records: list[SessionRecord] = []
+        self.closed: dict[int, Close] = {}
+        self._next_conn = 1
+
+    def _carry_out(self, commands: list[Command]) -> list[Command]:
+        for command in commands:
+            if isinstance(command, SessionRecord):
+                self.records.append(command)
+                if self.sink is not None:
+                    self.sink.record(command)
+            elif isinstance(command, Close):
+                self.closed[command.conn_id] = command
+        return commands
+
+    def at(self, now: float) -> CoreDriver:
+        assert now >= self.now
+        self.now = now
+        return self
+
+    def connect(self, room: str) -> int:
+        conn = self._next_conn
+        self._next_conn += 1
+        self._carry_out(self.core.open(conn, room, self.now))
+        return conn
+
+    def send(self, conn: int, message: dict[str, Any]) -> list[Command]:
+        return self._carry_out(self.core.receive(conn, orjson.dumps(message), self.now))
+
+    def join(self, room: str, user_id: str, role: str, name: str = "") -> int:
+        conn = self.connect(room)
+        self.send(conn, {"type": "join", "userId": user_id, "userName": name,
+                         "userRole": role})
+        return conn
+
+    def status(self, conn: int, status: str, session_id: str) -> None:
+        self.send(conn, {"type": "ai_status", "status": status, "sessionId": session_id})
+
+    def close(self, conn: int, cause: Departure = Departure.CLOSED) -> None:
+        self._carry_out(self.core.closed(conn, self.now, cause))
+
+    def tick(self) -> None:
+        self._carry_out(self.core.tick(self.now))
+
+    def stop(self) -> None:
+        self._carry_out(self.core.stop(self.now))
