@@ -1,0 +1,167 @@
+"""The product's call: a coach and a client in real Chromium pages, and the AI orb spawned by
+``trio-server --orbs``, all three connected pairwise with media flowing every way."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from browser_harness import (
+    ServerProcess,
+    console_text,
+    inbound_stats,
+    mesh_complete,
+    open_page,
+    orb_status,
+    screenshot,
+    tile_ids,
+    user_id,
+    wait_until,
+)
+from playwright.sync_api import Browser, Page
+
+from signaling_core import AI_STATUSES
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+MESH_TIMEOUT = 45.0
+
+COUNT_PEER_ADDED_JS = """() => {
+  window.peerAdded = {};
+  window.triParty.addEventListener('peer-added', (e) => {
+    const id = e.detail.peer.userId;
+    window.peerAdded[id] = (window.peerAdded[id] ?? 0) + 1;
+  });
+}"""
+
+
+def _orb_id(page: Page) -> str:
+    ids = page.eval_on_selector_all(
+        '#tiles .tile[data-kind="ai"]', "els => els.map(e => e.dataset.userId)"
+    )
+    assert len(ids) == 1, f"expected one orb tile, found {ids}"
+    return str(ids[0])
+
+
+def _wait_full_mesh(page: Page, who: str) -> dict[str, Any]:
+    return wait_until(
+        lambda: inbound_stats(page), lambda stats: mesh_complete(stats, 2),
+        timeout=MESH_TIMEOUT, what=f"the {who}'s two peer connections to carry media",
+    )
+
+
+def _wait_orb_hears(page: Page, orb_id: str, who: str) -> None:
+    """The orb's RTCP receiver reports name this page's audio: the orb receives it."""
+    wait_until(
+        lambda: page.evaluate("() => window.triParty.outboundStats()").get(orb_id, {}),
+        lambda out: bool(out) and out["audio"]["packets"] > 0 and out["audio"]["acknowledged"],
+        timeout=20, what=f"the orb to acknowledge the {who}'s audio",
+    )
+
+
+def _wait_orb_metrics_hear(server: ServerProcess, room: str, humans: list[str]) -> None:
+    """The orb's own heartbeat metrics count audio received from every human."""
+
+    def orb_metrics() -> dict[str, Any]:
+        for snapshot_room in server.get_json("/api/rooms")["rooms"]:
+            if snapshot_room["roomId"] == room and snapshot_room.get("orb"):
+                return dict(snapshot_room["orb"].get("metrics") or {})
+        return {}
+
+    wait_until(
+        orb_metrics,
+        lambda metrics: all(
+            (metrics.get("heard") or {}).get(human, {}).get("audioFrames", 0) > 0
+            for human in humans
+        ),
+        timeout=20, what="the orb's metrics to count audio from both humans",
+    )
+
+
+def _report(failure: AssertionError, server: ServerProcess, pages: dict[str, Page]) -> None:
+    consoles = "".join(f"\n--- {name} console\n{console_text(p)}" for name, p in pages.items())
+    raise AssertionError(f"{failure}\n--- server log\n{server.log_text()}{consoles}") from failure
+
+
+def test_coach_client_and_orb(browser: Browser, orb_server: ServerProcess) -> None:
+    room = f"trio-{uuid.uuid4().hex[:8]}"
+    coach = open_page(browser, orb_server.room_url(room, "coach", "Coach Carol"))
+    client = open_page(
+        browser, orb_server.room_url(room, "client", "Client Chris"), width=360, height=780
+    )
+    pages = {"coach": coach, "client": client}
+    try:
+        _wait_full_mesh(coach, "coach")
+        _wait_full_mesh(client, "client")
+        orb_id = _orb_id(coach)
+        assert _orb_id(client) == orb_id
+        coach_id, client_id = user_id(coach), user_id(client)
+        _wait_orb_hears(coach, orb_id, "coach")
+        _wait_orb_hears(client, orb_id, "client")
+        _wait_orb_metrics_hear(orb_server, room, [coach_id, client_id])
+
+        for name, page in pages.items():
+            wait_until(lambda page=page: orb_status(page), lambda s: s in AI_STATUSES,
+                       timeout=15, what=f"the orb's status badge on the {name}'s page")
+        screenshot(coach, "trio-coach")
+        screenshot(client, "trio-client")
+
+        coach.click("#orb-pause")
+        for name, page in pages.items():
+            wait_until(lambda page=page: orb_status(page), lambda s: s == "paused",
+                       timeout=10, what=f"the badge on the {name}'s page to show paused")
+        assert coach.text_content("#orb-pause") == "Resume orb"
+        screenshot(coach, "trio-coach-paused")
+        coach.click("#orb-pause")
+        wait_until(lambda: orb_status(coach), lambda s: s in AI_STATUSES and s != "paused",
+                   timeout=10, what="the orb to resume")
+
+        client.click("#raise-hand")
+        coach.wait_for_selector(
+            f'.tile[data-user-id="{client_id}"] .hand', state="visible", timeout=10_000
+        )
+        screenshot(coach, "trio-coach-hand")
+
+        client.context.close()
+        wait_until(lambda: tile_ids(coach), lambda ids: sorted(ids) == sorted([coach_id, orb_id]),
+                   timeout=15, what="the coach's page to drop the client's tile")
+        assert set(inbound_stats(coach)) == {orb_id}
+    except AssertionError as failure:
+        _report(failure, orb_server, pages)
+    finally:
+        coach.context.close()
+
+
+def test_client_reload_heals_the_mesh(browser: Browser, orb_server: ServerProcess) -> None:
+    room = f"reload-{uuid.uuid4().hex[:8]}"
+    coach = open_page(browser, orb_server.room_url(room, "coach", "Coach Carol"))
+    client = open_page(browser, orb_server.room_url(room, "client", "Client Chris"))
+    pages = {"coach": coach, "client": client}
+    try:
+        _wait_full_mesh(coach, "coach")
+        _wait_full_mesh(client, "client")
+        orb_id = _orb_id(coach)
+        client_id = user_id(client)
+        coach.evaluate(COUNT_PEER_ADDED_JS)
+
+        client.reload()
+        assert user_id(client) == client_id
+        wait_until(lambda: coach.evaluate("() => window.peerAdded"),
+                   lambda added: added.get(client_id, 0) >= 1,
+                   timeout=15, what="the coach to rebuild its link to the client")
+        _wait_full_mesh(client, "reloaded client")
+        _wait_full_mesh(coach, "coach")
+        _wait_orb_hears(client, orb_id, "reloaded client")
+        everyone = sorted([user_id(coach), client_id, orb_id])
+        assert sorted(tile_ids(coach)) == everyone
+        assert sorted(tile_ids(client)) == everyone
+        wait_until(lambda: orb_status(client), lambda s: s in AI_STATUSES,
+                   timeout=15, what="the orb's status on the reloaded page")
+        screenshot(coach, "reload-coach")
+        screenshot(client, "reload-client")
+    except AssertionError as failure:
+        _report(failure, orb_server, pages)
+    finally:
+        for page in pages.values():
+            page.context.close()
