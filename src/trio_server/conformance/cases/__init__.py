@@ -1,0 +1,28 @@
+"""Every conformance case, in the order the suite runs them (PROTOCOL.md §1-§8).
+
+Importing a module registers its cases; ``_ORDER`` fixes the order of the report, from the
+wire up to the deadlines.
+"""
+
+from ..registry import CASES, Case
+from . import (
+    ai_messages,
+    bad_input,
+    deadlines,
+    delivery,
+    departure,
+    discovery,
+    offer_direction,
+    prejoin,
+    relay,
+    replacement,
+    transport,
+)
+
+_ORDER = [transport, discovery, offer_direction, relay, prejoin, bad_input, departure,
+          replacement, ai_messages, delivery, deadlines]
+_RANK = {module.__name__: rank for rank, module in enumerate(_ORDER)}
+
+ALL_CASES: list[Case] = sorted(CASES, key=lambda c: _RANK[c.run.__module__])
+
+__all__ = ["ALL_CASES"]

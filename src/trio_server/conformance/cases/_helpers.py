@@ -1,0 +1,52 @@
+"""Checks shared by several cases: participant fields, relayed copies, and settling."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import trio
+
+from ..client import Peer, Who, short
+from ..registry import check
+
+#: How long to let the server act on an event the suite cannot observe directly (a close
+#: on another connection) before checking that it had no unwanted effect.
+SETTLE_SECONDS = 0.3
+
+
+async def settle() -> None:
+    await trio.sleep(SETTLE_SECONDS)
+
+
+def check_public(label: str, got: Mapping[str, Any], who: Who, what: str) -> None:
+    """``got`` carries ``who``'s four participant fields, exactly as joined."""
+    for name, value in who.public.items():
+        check(got.get(name) == value,
+              f"{label}: {what}.{name} is {short(got.get(name, '<absent>'))}, expected "
+              f"{short(value)}")
+
+
+def check_relayed(label: str, got: Mapping[str, Any], sent: Mapping[str, Any],
+                  from_id: str) -> None:
+    """``got`` is ``sent`` unchanged plus ``fromId`` set to the true sender (PROTOCOL.md §3)."""
+    check(got.get("fromId") == from_id,
+          f"{label}: {sent['type']}.fromId is {got.get('fromId')!r}, expected {from_id!r}")
+    for name, value in sent.items():
+        if name == "fromId":
+            continue
+        check(got.get(name) == value,
+              f"{label}: relayed {sent['type']}.{name} is {short(got.get(name, '<absent>'))},"
+              f" sent {short(value)}")
+    extra = set(got) - set(sent) - {"fromId"}
+    check(not extra, f"{label}: relayed {sent['type']} gained fields {sorted(extra)}")
+
+
+async def expect_user_left(peer: Peer, who: Who) -> None:
+    left = await peer.expect("user-left")
+    check_public(peer.label, left, who, "user-left")
+
+
+async def all_quiet(peers: list[Peer], after: str) -> None:
+    for peer in peers:
+        await peer.quiet(after)

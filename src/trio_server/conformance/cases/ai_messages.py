@@ -1,0 +1,119 @@
+"""§3 ai_status, ai_control, client_signal, orb_heartbeat and ai-orb-shutdown: where each
+goes, and who may send it."""
+
+from __future__ import annotations
+
+from ..client import Peer, Who
+from ..context import CaseContext
+from ..registry import case
+from ._helpers import all_quiet, check_relayed, expect_user_left, settle
+from .relay import offer
+
+COACH = Who("coach-1", "coach")
+CLIENT = Who("client-1", "client")
+AI = Who("ai-orb-s1", "ai", "AI Assistant", "ai")
+
+
+async def _room(ctx: CaseContext) -> tuple[Peer, Peer, Peer]:
+    coach, client, ai = await ctx.room_with(COACH, CLIENT, AI)
+    return coach, client, ai
+
+
+async def _refused(sender: Peer, message: dict[str, object], others: list[Peer]) -> None:
+    await sender.send(message)
+    await sender.expect_error("forbidden", str(message["type"]))
+    await all_quiet([*others, sender], f"after a refused {message['type']}")
+
+
+@case("ai_status.relayed",
+      "ai_status from the ai reaches every other participant, fields kept, with fromId")
+async def ai_status(ctx: CaseContext) -> None:
+    coach, client, ai = await _room(ctx)
+    for status in ("ready", "listening", "thinking", "speaking", "paused", "processing"):
+        message = {"type": "ai_status", "status": status, "sessionId": "s1"}
+        await ai.send(message)
+        for peer in (coach, client):
+            check_relayed(peer.label, await peer.expect("ai_status"), message, AI.user_id)
+    await all_quiet([coach, client, ai], "after ai_status")
+
+
+@case("ai_status.only-from-ai", "ai_status from a human is refused and reaches no one",
+      ext=True)
+async def ai_status_from_human(ctx: CaseContext) -> None:
+    coach, client, ai = await _room(ctx)
+    await _refused(client, {"type": "ai_status", "status": "speaking", "sessionId": "s1"},
+                   [coach, ai])
+
+
+@case("ai_control.to-ai-only",
+      "ai_control from a human reaches only the room's ai participants, with fromId")
+async def ai_control(ctx: CaseContext) -> None:
+    coach, client, ai = await _room(ctx)
+    ai2_who = Who("ai-orb-s2", "ai", "Second AI", "ai")
+    ai2 = await ctx.join(coach.room_id, ai2_who)
+    for peer in (coach, client, ai):
+        await peer.expect("user-joined")
+    for sender, action in ((coach, "pause"), (client, "resume")):
+        assert sender.who is not None
+        message = {"type": "ai_control", "action": action, "reason": "test", "level": 3}
+        await sender.send(message)
+        for orb in (ai, ai2):
+            check_relayed(orb.label, await orb.expect("ai_control"), message,
+                          sender.who.user_id)
+        await all_quiet([coach, client, ai, ai2], f"after ai_control {action}")
+
+
+@case("ai_control.only-from-humans", "ai_control from an ai is refused and reaches no one",
+      ext=True)
+async def ai_control_from_ai(ctx: CaseContext) -> None:
+    coach, client, ai = await _room(ctx)
+    await _refused(ai, {"type": "ai_control", "action": "pause"}, [coach, client])
+
+
+@case("client_signal.broadcast",
+      "client_signal reaches every other participant (the ai too), fields kept, with fromId")
+async def client_signal(ctx: CaseContext) -> None:
+    coach, client, ai = await _room(ctx)
+    message = {"type": "client_signal", "action": "raise-hand", "raised": True}
+    await client.send(message)
+    for peer in (coach, ai):
+        check_relayed(peer.label, await peer.expect("client_signal"), message, CLIENT.user_id)
+    await all_quiet([coach, client, ai], "after client_signal")
+
+
+@case("orb_heartbeat.not-relayed", "orb_heartbeat from the ai is accepted and relayed to no one")
+async def orb_heartbeat(ctx: CaseContext) -> None:
+    coach, client, ai = await _room(ctx)
+    await ai.send({"type": "orb_heartbeat", "metrics": {"fps": 30, "cpu": 0.4}})
+    await ai.send({"type": "orb_heartbeat"})
+    await all_quiet([coach, client, ai], "after orb_heartbeat")
+
+
+@case("orb_heartbeat.only-from-ai", "orb_heartbeat from a human is refused", ext=True)
+async def orb_heartbeat_from_human(ctx: CaseContext) -> None:
+    coach, client, ai = await _room(ctx)
+    await _refused(coach, {"type": "orb_heartbeat", "metrics": {}}, [client, ai])
+
+
+@case("ai-orb-shutdown.leaves",
+      "ai-orb-shutdown from the ai: others get one user-left; its later close adds nothing")
+async def orb_shutdown(ctx: CaseContext) -> None:
+    coach, client, ai = await _room(ctx)
+    await ai.send({"type": "ai-orb-shutdown", "sessionId": "s1", "reason": "session_complete"})
+    for peer in (coach, client):
+        await expect_user_left(peer, AI)
+    await all_quiet([coach, client], "after ai-orb-shutdown")
+    await ai.aclose()
+    await settle()
+    await all_quiet([coach, client], "after the orb closed following its shutdown")
+
+
+@case("ai-orb-shutdown.only-from-ai",
+      "ai-orb-shutdown from a human is refused; the human stays in the room", ext=True)
+async def orb_shutdown_from_human(ctx: CaseContext) -> None:
+    coach, client, ai = await _room(ctx)
+    await _refused(client, {"type": "ai-orb-shutdown", "sessionId": "s1", "reason": "error"},
+                   [coach, ai])
+    message = offer(CLIENT.user_id)
+    await coach.send(message)
+    check_relayed("client", await client.expect("offer"), message, COACH.user_id)

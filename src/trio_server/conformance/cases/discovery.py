@@ -1,0 +1,68 @@
+"""§3 join and §4 peer-discovery / user-joined: who is told what when someone enters."""
+
+from __future__ import annotations
+
+from ..client import Who
+from ..context import CaseContext
+from ..registry import case, check
+from ._helpers import check_public
+
+
+@case("join.first-peer-discovery",
+      "the first joiner gets peer-discovery with the path's roomId and no peers, nothing else")
+async def first_joiner(ctx: CaseContext) -> None:
+    peer = await ctx.connect(ctx.room(), "coach")
+    discovery = await peer.join(Who("coach-1", "coach"))
+    check(discovery["peers"] == [], f"peers of an empty room: {discovery['peers']!r}")
+    await peer.quiet("after joining an empty room")
+
+
+@case("join.peer-discovery-order",
+      "peer-discovery lists exactly the others, in join order, with their four fields")
+async def discovery_order(ctx: CaseContext) -> None:
+    # Join order differs from every sort order of the ids, roles and names.
+    whos = [Who("zed-3", "client", "Zed"), Who("amy-1", "coach", "Amy"),
+            Who("mia-2", "observer", "Mia")]
+    peers = await ctx.room_with(*whos)
+    newcomer = await ctx.connect(peers[0].room_id, "newcomer")
+    discovery = await newcomer.join(Who("bob-0", "client", "Bob"))
+    listed = discovery["peers"]
+    check([p.get("userId") for p in listed] == [w.user_id for w in whos],
+          f"peer-discovery lists {[p.get('userId') for p in listed]}, expected "
+          f"{[w.user_id for w in whos]}")
+    for entry, who in zip(listed, whos, strict=True):
+        check_public("newcomer", entry, who, "peer-discovery entry")
+    await newcomer.quiet("after its peer-discovery")
+
+
+@case("join.user-joined-fields",
+      "each participant already there gets one user-joined with the newcomer's fields, "
+      "names kept verbatim")
+async def user_joined_fields(ctx: CaseContext) -> None:
+    first, second = await ctx.room_with(Who("coach-1", "coach"), Who("ai-orb-s1", "ai"))
+    newcomer_who = Who("client-1", "client", "<b>Chris</b> & \"Co\" \u00e9\u6f22\U0001f600")
+    newcomer = await ctx.join(first.room_id, newcomer_who)
+    for peer in (first, second):
+        joined = await peer.expect("user-joined")
+        check_public(peer.label, joined, newcomer_who, "user-joined")
+        check(isinstance(joined.get("shouldCreateOffer"), bool),
+              f"{peer.label}: user-joined.shouldCreateOffer is "
+              f"{joined.get('shouldCreateOffer')!r}, expected a boolean")
+        await peer.quiet("after one user-joined")
+    await newcomer.quiet("after joining (no user-joined about itself)")
+
+
+@case("join.participant-type-default",
+      "participantType defaults to human, and to ai for userRole ai")
+async def participant_type_default(ctx: CaseContext) -> None:
+    coach = await ctx.join(ctx.room(), Who("coach-1", "coach"))
+    for who in (Who("client-1", "client"), Who("ai-orb-x", "ai")):
+        assert who.participant_type is None
+        await ctx.join(coach.room_id, who)
+        joined = await coach.expect("user-joined")
+        check_public("coach", joined, who, "user-joined")
+    late = await ctx.connect(coach.room_id, "late")
+    discovery = await late.join(Who("client-2", "client", participant_type="human"))
+    types = [p.get("participantType") for p in discovery["peers"]]
+    check(types == ["human", "human", "ai"],
+          f"peer-discovery participantTypes {types}, expected ['human', 'human', 'ai']")

@@ -1,0 +1,61 @@
+"""§3 before join: ping is answered, every signaling and room message is refused and relayed
+to no one, and the connection can still join afterwards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..client import Who
+from ..context import CaseContext
+from ..registry import case, check
+from ._helpers import check_public
+from .relay import answer, candidate, offer
+
+COACH = Who("coach-1", "coach")
+CLIENT = Who("client-1", "client")
+
+
+@case("ping.before-join", "ping before join is answered with pong, and only that")
+async def ping_before_join(ctx: CaseContext) -> None:
+    peer = await ctx.connect(ctx.room(), "unjoined")
+    await peer.send({"type": "ping"})
+    pong = await peer.expect("pong")
+    check(set(pong) == {"type"}, f"pong carries extra fields: {sorted(pong)}")
+    await peer.quiet("after a pong")
+
+
+@case("ping.after-join", "ping after join is answered with pong and not relayed")
+async def ping_after_join(ctx: CaseContext) -> None:
+    coach, client = await ctx.room_with(COACH, CLIENT)
+    await client.send({"type": "ping"})
+    await client.expect("pong")
+    await coach.quiet("after the client's ping")
+
+
+def _room_messages() -> list[dict[str, Any]]:
+    return [
+        offer(COACH.user_id),
+        answer(COACH.user_id),
+        candidate(COACH.user_id),
+        candidate(),
+        {"type": "client_signal", "action": "raise-hand"},
+        {"type": "ai_status", "status": "ready", "sessionId": "s1"},
+        {"type": "ai_control", "action": "pause"},
+        {"type": "orb_heartbeat", "metrics": {"fps": 30}},
+        {"type": "ai-orb-shutdown", "sessionId": "s1", "reason": "error"},
+        {"type": "leave"},
+    ]
+
+
+@case("prejoin.refused",
+      "signaling and room messages before join get an error, reach no one, and join still works")
+async def refused_before_join(ctx: CaseContext) -> None:
+    (coach,) = await ctx.room_with(COACH)
+    stranger = await ctx.connect(coach.room_id, "unjoined")
+    for message in _room_messages():
+        await stranger.send(message)
+        await stranger.expect_error("not-joined", message["type"])
+        await coach.quiet(f"after an unjoined connection sent {message['type']}")
+    await stranger.join(CLIENT)
+    joined = await coach.expect("user-joined")
+    check_public("coach", joined, CLIENT, "user-joined")

@@ -1,0 +1,170 @@
+"""A protocol participant as the suite sees it: one trio-websocket connection with checks.
+
+Every read names what it waits for, so a case that times out says where it was stuck. The
+"nothing else arrived" checks rest on one idea: the server answers ``ping`` in order with
+everything else it sends to that connection, so whatever it had queued for us before it read
+our ping arrives before the ``pong`` (see :meth:`Peer.sync`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import trio
+from trio_websocket import ConnectionClosed, WebSocketConnection
+
+from .registry import CaseFailed, check
+
+
+def short(message: object, limit: int = 160) -> str:
+    """A message as compact JSON, cut to fit on the report line."""
+    text = message if isinstance(message, str) else json.dumps(message, separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@attrs.frozen
+class Who:
+    """A participant to join as: what the suite sends, and what the others must see."""
+
+    user_id: str
+    role: str
+    name: str = ""
+    participant_type: str | None = None
+
+    def join_message(self, room_id: str | None) -> dict[str, object]:
+        message: dict[str, object] = {
+            "type": "join", "userId": self.user_id, "userName": self.name or self.user_id,
+            "userRole": self.role,
+        }
+        if room_id is not None:
+            message["roomId"] = room_id
+        if self.participant_type is not None:
+            message["participantType"] = self.participant_type
+        return message
+
+    @property
+    def public(self) -> dict[str, str]:
+        """The four fields every other participant must be shown (PROTOCOL.md §2)."""
+        ptype = self.participant_type or ("ai" if self.role == "ai" else "human")
+        return {"userId": self.user_id, "userName": self.name or self.user_id,
+                "userRole": self.role, "participantType": ptype}
+
+
+class Peer:
+    """One open connection to ``/ws-simple/{room_id}``, joined or not."""
+
+    def __init__(self, ws: WebSocketConnection, label: str, room_id: str, ext: bool,
+                 note: Callable[[str], None]) -> None:
+        self.ws = ws
+        self.label = label
+        self.room_id = room_id
+        self.ext = ext
+        self._note = note
+        self.who: Who | None = None
+
+    async def send(self, message: Mapping[str, object] | str) -> None:
+        text = message if isinstance(message, str) else json.dumps(message)
+        await self.ws.send_message(text)
+
+    async def recv(self, waiting_for: str = "a message") -> dict[str, Any]:
+        """The next message, which must be a JSON object with a string ``type``."""
+        self._note(f"{self.label} waiting for {waiting_for}")
+        try:
+            data = await self.ws.get_message()
+        except ConnectionClosed as exc:
+            raise CaseFailed(f"{self.label}: connection closed ({_reason(exc)}) while waiting "
+                             f"for {waiting_for}") from None
+        check(isinstance(data, str), f"{self.label}: server sent a binary frame")
+        try:
+            message = json.loads(data)
+        except ValueError:
+            raise CaseFailed(f"{self.label}: server sent invalid JSON {short(data)}") from None
+        check(isinstance(message, dict) and isinstance(message.get("type"), str),
+              f"{self.label}: server sent a message without a string type: {short(data)}")
+        assert isinstance(message, dict)
+        return message
+
+    async def expect(self, mtype: str, **fields: object) -> dict[str, Any]:
+        """The next message must have ``type`` ``mtype`` and the given field values."""
+        message = await self.recv(mtype)
+        check(message["type"] == mtype,
+              f"{self.label} expected {mtype}, got {short(message)}")
+        for name, value in fields.items():
+            check(message.get(name) == value,
+                  f"{self.label}: {mtype}.{name} is {short(message.get(name, '<absent>'))}, "
+                  f"expected {short(value)}")
+        return message
+
+    async def expect_error(self, code: str, ref: str | None = None) -> dict[str, Any]:
+        """An ``error`` with a human ``message``; its [ext] ``code`` is checked in ext mode."""
+        message = await self.expect("error")
+        check(isinstance(message.get("message"), str),
+              f"{self.label}: error without a string message: {short(message)}")
+        if self.ext:
+            check(message.get("code") == code,
+                  f"{self.label}: error code {message.get('code')!r}, expected {code!r}")
+            if ref is not None and "ref" in message:
+                check(message["ref"] == ref,
+                      f"{self.label}: error ref {message['ref']!r}, expected {ref!r}")
+        return message
+
+    async def sync(self) -> list[dict[str, Any]]:
+        """Send ``ping`` and return whatever arrives before its ``pong``."""
+        await self.send({"type": "ping"})
+        before: list[dict[str, Any]] = []
+        while True:
+            message = await self.recv("pong")
+            if message["type"] == "pong":
+                return before
+            before.append(message)
+
+    async def quiet(self, after: str) -> None:
+        """Nothing may have been delivered to this connection (checked with :meth:`sync`)."""
+        extra = await self.sync()
+        check(not extra, f"{self.label} received {short(extra[0])} {after}" if extra else "")
+
+    async def join(self, who: Who, *, room_id: str | None = None,
+                   send_room_id: bool = True) -> dict[str, Any]:
+        """Join as ``who``; returns the ``peer-discovery``, which must come first."""
+        target = self.room_id if room_id is None else room_id
+        await self.send(who.join_message(target if send_room_id else None))
+        discovery = await self.expect("peer-discovery")
+        check(discovery.get("roomId") == self.room_id,
+              f"{self.label}: peer-discovery.roomId is {discovery.get('roomId')!r}, "
+              f"expected {self.room_id!r}")
+        check(isinstance(discovery.get("peers"), list),
+              f"{self.label}: peer-discovery.peers is not a list: {short(discovery)}")
+        self.who = who
+        return discovery
+
+    async def expect_closed(self, code: int | None = None) -> tuple[int | None, str | None]:
+        """Read until the server closes; returns (code, reason). Messages before are skipped."""
+        self._note(f"{self.label} waiting for the server to close (code {code})")
+        while True:
+            try:
+                await self.ws.get_message()
+            except ConnectionClosed as exc:
+                got = exc.reason.code if exc.reason is not None else None
+                reason = exc.reason.reason if exc.reason is not None else None
+                if code is not None:
+                    check(got == code, f"{self.label}: closed with {got} ({reason!r}), "
+                                       f"expected {code}")
+                return got, reason
+
+    async def aclose(self) -> None:
+        """Close cleanly (1000); never raises and never waits more than two seconds."""
+        with trio.move_on_after(2):
+            # The server may already be gone; closing must never fail a case.
+            with contextlib.suppress(Exception):
+                await self.ws.aclose()
+
+
+def _reason(exc: ConnectionClosed) -> str:
+    reason = exc.reason
+    if reason is None:
+        return "no close frame"
+    return f"{reason.code} {reason.reason or ''}".strip()

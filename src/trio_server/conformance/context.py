@@ -1,0 +1,115 @@
+"""What a running case gets: fresh room ids, connections it owns, and a note of where it is.
+
+Every connection a case opens is closed when the case ends, pass or fail, so one case never
+leaves participants behind in the server for the next.
+"""
+
+from __future__ import annotations
+
+import secrets
+import ssl
+
+import trio
+from trio_websocket import ConnectionRejected, HandshakeError, connect_websocket_url
+
+from .client import Peer, Who, short
+from .options import SuiteOptions
+from .raw import RawSocket
+from .registry import CaseFailed, check
+
+
+class CaseContext:
+    """The resources of one case; torn down by the runner with :meth:`aclose`."""
+
+    def __init__(self, options: SuiteOptions, nursery: trio.Nursery) -> None:
+        self.options = options
+        self._nursery = nursery
+        self._peers: list[Peer] = []
+        self._raws: list[RawSocket] = []
+        #: What the case is waiting for right now, for the timeout message.
+        self.waiting = "starting"
+
+    @property
+    def ext(self) -> bool:
+        return self.options.ext
+
+    def note(self, waiting: str) -> None:
+        self.waiting = waiting
+
+    def room(self) -> str:
+        """A room id no other case (and no earlier run) uses."""
+        return f"cf-{secrets.token_hex(8)}"
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if self.options.scheme != "wss":
+            return None
+        context = ssl.create_default_context()
+        if self.options.insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    async def connect(self, room_id: str, label: str) -> Peer:
+        """Open ``/ws-simple/{room_id}``; the connection is not joined yet."""
+        url = self.options.ws_url(self.options.ws_path(room_id))
+        self.note(f"{label} connecting to {url}")
+        try:
+            ws = await connect_websocket_url(self._nursery, url, self.ssl_context(),
+                                             max_message_size=4 * self.options.max_message_bytes)
+        except ConnectionRejected as exc:
+            raise CaseFailed(f"{label}: handshake refused with {exc.status_code}") from None
+        except (HandshakeError, OSError) as exc:
+            raise CaseFailed(f"{label}: cannot connect to {url}: {exc}") from None
+        peer = Peer(ws, label, room_id, self.ext, self.note)
+        self._peers.append(peer)
+        return peer
+
+    async def raw(self, label: str) -> RawSocket:
+        """A hand-driven TCP connection to the server, before any handshake."""
+        self.note(f"{label} connecting")
+        try:
+            sock = await RawSocket.connect(self.options.host, self.options.port, label,
+                                           self.ssl_context())
+        except OSError as exc:
+            raise CaseFailed(f"{label}: cannot connect: {exc}") from None
+        self._raws.append(sock)
+        return sock
+
+    async def raw_ws(self, room_id: str, label: str) -> RawSocket:
+        """A hand-driven connection already upgraded to ``/ws-simple/{room_id}``."""
+        sock = await self.raw(label)
+        await sock.upgrade(self.options.ws_path(room_id))
+        return sock
+
+    async def join(self, room_id: str, who: Who, label: str | None = None) -> Peer:
+        """Connect and join as ``who``; the ``peer-discovery`` is checked and consumed."""
+        peer = await self.connect(room_id, label or who.user_id)
+        await peer.join(who)
+        return peer
+
+    async def room_with(self, *whos: Who, room_id: str | None = None) -> list[Peer]:
+        """A fresh room joined by ``whos`` in order; every ``user-joined`` is consumed.
+
+        Checks only that each newcomer is announced to everyone already there; the cases of
+        the discovery and offer-direction rules check the contents.
+        """
+        room = room_id or self.room()
+        peers: list[Peer] = []
+        for who in whos:
+            newcomer = await self.join(room, who)
+            for peer in peers:
+                announced = await peer.expect("user-joined")
+                check(announced.get("userId") == who.user_id,
+                      f"{peer.label}: user-joined for {announced.get('userId')!r}, "
+                      f"expected {who.user_id!r}: {short(announced)}")
+            peers.append(newcomer)
+        return peers
+
+    async def aclose(self) -> None:
+        """Close every connection the case opened, all at once (bounded; never raises)."""
+        with trio.move_on_after(2):
+            async with trio.open_nursery() as nursery:
+                for peer in self._peers:
+                    nursery.start_soon(peer.aclose)
+                for sock in self._raws:
+                    nursery.start_soon(sock.aclose)
