@@ -82,10 +82,10 @@ const selfTile = view.upsert(self, { self: true });
 orbButton.hidden = role !== 'coach';
 handButton.hidden = role !== 'client';
 
-const localStream = await openMedia();
-if (localStream !== null) selfTile.setStream(localStream);
-
-const client = new TriPartyClient({ roomId, userId, userName, userRole: role, localStream });
+// Joining does not wait for the camera: the signaling round trips overlap with opening it,
+// and the peer connections are created once the stream is there.
+const media = openMedia();
+const client = new TriPartyClient({ roomId, userId, userName, userRole: role, localStream: media });
 // A handle for debugging in the console and for the end-to-end tests.
 window.triParty = client;
 
@@ -178,8 +178,8 @@ function toggle(button, kind, onLabel, offLabel) {
 
 micButton.addEventListener('click', () => toggle(micButton, 'audio', 'Mute mic', 'Unmute mic'));
 camButton.addEventListener('click', () => toggle(camButton, 'video', 'Stop camera', 'Start camera'));
-micButton.disabled = !localStream?.getAudioTracks().length;
-camButton.disabled = !localStream?.getVideoTracks().length;
+micButton.disabled = true;
+camButton.disabled = true;
 
 orbButton.addEventListener('click', () => {
   client.controlOrb(orbButton.dataset.action === 'resume' ? 'resume' : 'pause');
@@ -195,9 +195,14 @@ handButton.addEventListener('click', () => {
 
 leaveButton.addEventListener('click', () => {
   client.leave();
-  localStream?.getTracks().forEach((t) => t.stop());
+  client.localStream?.getTracks().forEach((t) => t.stop());
   location.assign(`/?room=${encodeURIComponent(roomId)}`);
 });
 
 refreshOrbButton();
 client.start();
+
+const localStream = await media;
+if (localStream !== null) selfTile.setStream(localStream);
+micButton.disabled = !localStream?.getAudioTracks().length;
+camButton.disabled = !localStream?.getVideoTracks().length;

@@ -29,7 +29,8 @@ export class TriPartyClient extends EventTarget {
    * @param {string} options.userId
    * @param {string} options.userName
    * @param {string} options.userRole           'coach', 'client', ...
-   * @param {MediaStream|null} options.localStream
+   * @param {MediaStream|null|Promise<MediaStream|null>} options.localStream  may still be
+   *        opening: the client joins meanwhile, and peer connections wait for it
    * @param {string} [options.token]            a signed join token, when the server wants one
    * @param {string} [options.signalingUrl]     default: /ws-simple/{roomId} on this origin
    * @param {string} [options.iceConfigUrl]     default: /api/turn-credentials on this origin
@@ -45,7 +46,11 @@ export class TriPartyClient extends EventTarget {
       participantType: 'human',
     };
     this.token = options.token;
-    this.localStream = options.localStream ?? null;
+    this.localStream = null;
+    this.media = Promise.resolve(options.localStream ?? null).then((stream) => {
+      this.localStream = stream;
+      return stream;
+    }, () => null);
     this.iceConfigUrl = options.iceConfigUrl
       ?? `/api/turn-credentials?userId=${encodeURIComponent(options.userId)}`;
     /** @type {Map<string, {peer: object, link: PeerLink|null, status: string|null}>} */
@@ -213,20 +218,20 @@ export class TriPartyClient extends EventTarget {
     const entry = { peer, link: null, status: previous?.status ?? null };
     this.peers.set(peer.userId, entry);
     if (connects) {
-      const rtcConfig = await this.rtcConfig;
+      const [rtcConfig, stream] = await Promise.all([this.rtcConfig, this.media]);
       if (this.peers.get(peer.userId) !== entry) return; // left while we waited
-      entry.link = this._makeLink(peer, shouldOffer, rtcConfig);
+      entry.link = this._makeLink(peer, shouldOffer, rtcConfig, stream);
     }
     this._emit('peer-added', { peer, link: entry.link, status: entry.status });
     entry.link?.start();
   }
 
-  _makeLink(peer, shouldOffer, rtcConfig) {
+  _makeLink(peer, shouldOffer, rtcConfig, localStream) {
     const link = new PeerLink({
       peer,
       shouldOffer,
       rtcConfig,
-      localStream: this.localStream,
+      localStream,
       sendSignal: (msg) => this.socket.send({ ...msg, toId: peer.userId }),
     });
     link.addEventListener('state', (e) => {
