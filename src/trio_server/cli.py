@@ -1,0 +1,251 @@
+"""``trio-server``: serve the signaling protocol (the default), or run a subcommand.
+
+Every option can also come from an environment variable (``SIGNALING_<NAME>``), and every
+default comes from :class:`CoreConfig`/:class:`ServerConfig`: an option left unset is simply
+not passed, so no default is ever written down twice. Subcommands register themselves in
+:data:`SUBCOMMANDS`; anything that is not a subcommand name is an option of ``serve``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+import trio
+
+from signaling_core import CoreConfig
+
+from . import logs
+from .config import ServerConfig
+from .orb_host import OrbHost
+from .version import VERSION
+
+ENV_PREFIX = "SIGNALING_"
+DEFAULT_ORB_HOST = "orb_bridge.host:create_orb_host"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@attrs.frozen
+class Option:
+    """One ``serve`` option: its flag, where its value goes, and how to parse it."""
+
+    flag: str
+    target: str  # "server.<field>", "core.<field>" or "cli.<name>"
+    help: str
+    kind: Callable[[str], Any] = str
+    flag_only: bool = False  # a switch without a value
+    repeat: bool = False  # may be given several times (env: comma-separated)
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.flag.lstrip("-").replace("-", "_").upper()
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--host", "server.host", "address to listen on"),
+    Option("--port", "server.port", "TCP port; 0 picks a free one (the log says which)", int),
+    Option("--log-level", "server.log_level", "log level", str,
+           choices=("debug", "info", "warning", "error")),
+    Option("--log-json", "server.log_json", "log one JSON object per line", _bool,
+           flag_only=True),
+    Option("--certfile", "server.certfile", "TLS certificate (PEM): serve https/wss"),
+    Option("--keyfile", "server.keyfile", "TLS private key (PEM) for --certfile"),
+    Option("--max-participants", "core.max_participants", "participants per room", int),
+    Option("--max-message-bytes", "core.max_message_bytes",
+           "largest message accepted (bigger: close 1009)", int),
+    Option("--join-timeout", "core.join_timeout", "seconds a connection may take to join",
+           float),
+    Option("--idle-timeout", "core.idle_timeout", "seconds of silence before a close", float),
+    Option("--rate-limit", "core.rate_limit_per_second",
+           "messages per second per connection (0: unlimited)", float),
+    Option("--rate-limit-burst", "core.rate_limit_burst", "burst above --rate-limit", int),
+    Option("--admin-token", "server.admin_token",
+           "require 'Authorization: Bearer TOKEN' on /api/rooms"),
+    Option("--join-secret", "server.join_secret",
+           "require joins to carry a token signed with this secret"),
+    Option("--turn-secret", "server.turn_secret", "TURN REST shared secret (coturn)"),
+    Option("--turn-url", "server.turn_url", "TURN server URL, e.g. turn:turn.example:3478"),
+    Option("--turn-ttl", "server.turn_ttl", "lifetime of TURN credentials, seconds", int),
+    Option("--stun-url", "server.stun_urls",
+           "STUN server URL (repeatable; env: comma-separated)", repeat=True),
+    Option("--orbs", "server.orbs", "spawn an AI orb when a coach joins", _bool,
+           flag_only=True),
+    Option("--orb-host", "cli.orb_host", "MODULE:FACTORY building the orb host"),
+    Option("--max-orbs", "core.max_orbs", "most orbs at once", int),
+    Option("--orb-idle-grace", "core.orb_idle_grace",
+           "seconds an orb stays in a room without humans", float),
+    Option("--orb-max-lifetime", "core.orb_max_lifetime", "seconds an orb may live", float),
+    Option("--handshake-timeout", "server.handshake_timeout",
+           "seconds a client may take to send its request head", float),
+    Option("--outbound-queue-bytes", "server.outbound_queue_limit",
+           "backlog per connection before it counts as a slow consumer (1013)", int),
+    Option("--ping-interval", "server.ping_interval",
+           "seconds between WebSocket pings (default: idle timeout / 3)", float),
+)
+
+_DEFAULTS: dict[str, Any] = {
+    **{f"server.{f.name}": f.default for f in attrs.fields(ServerConfig)},
+    **{f"core.{f.name}": f.default for f in attrs.fields(CoreConfig)},
+    "cli.orb_host": DEFAULT_ORB_HOST,
+}
+
+
+def _default_text(option: Option) -> str:
+    default = _DEFAULTS.get(option.target)
+    unset = isinstance(default, attrs.Factory)  # type: ignore[arg-type]
+    if unset or default in (None, (), False):
+        return f"[env {option.env}]"
+    return f"[default {default}; env {option.env}]"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trio-server",
+        description="Serve the tri-party signaling protocol (WebSocket /ws-simple/{roomId}, "
+                    "/healthz, /metrics, /api/rooms, /api/turn-credentials) on one port.",
+        epilog="Subcommands: " + ", ".join(["serve (the default)", *sorted(SUBCOMMANDS)])
+               + "; see trio-server SUBCOMMAND --help. Every option can also be set by the "
+               "environment variable shown; the command line wins.",
+    )
+    parser.add_argument("--version", action="version", version=f"trio-server {VERSION}")
+    for option in OPTIONS:
+        text = f"{option.help} {_default_text(option)}"
+        if option.flag_only:
+            parser.add_argument(option.flag, dest=option.dest, action="store_const",
+                                const=True, default=None, help=text)
+        elif option.repeat:
+            parser.add_argument(option.flag, dest=option.dest, action="append", default=None,
+                                metavar="URL", help=text)
+        else:
+            parser.add_argument(option.flag, dest=option.dest, type=option.kind, default=None,
+                                choices=option.choices, help=text)
+    return parser
+
+
+def _from_env(option: Option, environ: dict[str, str]) -> Any:
+    raw = environ.get(option.env)
+    if raw is None:
+        return None
+    try:
+        if option.repeat:
+            return [part.strip() for part in raw.split(",") if part.strip()]
+        value = option.kind(raw)
+    except ValueError as exc:
+        raise SystemExit(f"trio-server: {option.env}: {exc}") from None
+    if option.choices is not None and value not in option.choices:
+        raise SystemExit(f"trio-server: {option.env} must be one of {', '.join(option.choices)}")
+    return value
+
+
+def config_from_args(args: argparse.Namespace,
+                     environ: dict[str, str] | None = None) -> tuple[ServerConfig, str]:
+    """The configuration: command line, else environment, else the config classes' defaults."""
+    env = dict(os.environ if environ is None else environ)
+    server: dict[str, Any] = {}
+    core: dict[str, Any] = {}
+    orb_host = DEFAULT_ORB_HOST
+    for option in OPTIONS:
+        value = getattr(args, option.dest)
+        if value is None:
+            value = _from_env(option, env)
+        if value is None:
+            continue
+        section, name = option.target.split(".", 1)
+        if option.repeat:
+            value = tuple(value)
+        if section == "server":
+            server[name] = value
+        elif section == "core":
+            core[name] = value
+        else:
+            orb_host = value
+    try:
+        return ServerConfig(**server, core=CoreConfig(**core)), orb_host
+    except (ValueError, TypeError) as exc:
+        raise SystemExit(f"trio-server: {exc}") from None
+
+
+def load_orb_host(spec: str, config: ServerConfig) -> OrbHost:
+    """Import ``MODULE:FACTORY`` and call it with the server configuration."""
+    module_name, _, attr = spec.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr or "create_orb_host")
+    except (ImportError, AttributeError) as exc:
+        raise SystemExit(f"trio-server: --orbs needs an orb host ({spec}): {exc}") from None
+    host: OrbHost = factory(config)
+    return host
+
+
+async def serve(config: ServerConfig, orb_host: OrbHost | None = None) -> None:
+    """Serve until SIGINT/SIGTERM, then shut down gracefully (a second signal: at once)."""
+    from .server import SignalingServer
+
+    server = SignalingServer(config, orb_host=orb_host)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.serve)
+
+        async def on_signals() -> None:
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for signum in signals:
+                    if server.stopping:
+                        nursery.cancel_scope.cancel()
+                        return
+                    logs.event(logging.INFO, "signal",
+                               f"received {signal.Signals(signum).name}, shutting down")
+                    nursery.start_soon(server.shutdown)
+
+        nursery.start_soon(on_signals)
+        await server.shutdown_complete()
+        nursery.cancel_scope.cancel()
+
+
+def run_serve(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(list(argv))
+    config, orb_host_spec = config_from_args(args)
+    logs.configure(config.log_level, config.log_json)
+    orb_host = load_orb_host(orb_host_spec, config) if config.orbs else None
+    try:
+        trio.run(serve, config, orb_host)
+    except OSError as exc:
+        logs.event(logging.ERROR, "failed", f"cannot serve: {exc}")
+        return 1
+    return 0
+
+
+#: name -> entry point taking the remaining arguments and returning an exit status.
+SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[args[0]](args[1:])
+    if args and args[0] == "serve":
+        args = args[1:]
+    return run_serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The server's settings, holding the core's own :class:`CoreConfig` rather than a copy of it.
+
+Protocol limits (participants, message size, deadlines, orbs) live only in ``CoreConfig``; this
+object adds what only the I/O layer knows about (address, TLS, queues, handshake deadline).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from signaling_core import CoreConfig
+
+
+@attrs.frozen
+class ServerConfig:
+    """Settings of one :class:`~trio_server.server.SignalingServer`. Times are in seconds."""
+
+    host: str = "127.0.0.1"
+    #: 0 lets the kernel pick a free port; the server logs and reports the one it got.
+    port: int = 3000
+    log_level: str = "info"
+    log_json: bool = False
+    certfile: str | None = None
+    keyfile: str | None = None
+    #: When set, ``GET /api/rooms`` requires ``Authorization: Bearer <admin_token>``.
+    admin_token: str | None = None
+    #: Shared secret of the TURN server (coturn ``static-auth-secret``).
+    turn_secret: str | None = None
+    turn_url: str | None = None
+    #: Lifetime of issued TURN credentials.
+    turn_ttl: int = 24 * 60 * 60
+    stun_urls: tuple[str, ...] = ()
+    #: When set, every ``join`` must carry a signed token (see :mod:`trio_server.join_tokens`).
+    join_secret: str | None = None
+    #: Spawn an AI orb per room; the same switch as ``core.orbs_enabled`` (kept in step).
+    orbs: bool = False
+    #: Bytes a connection's outbound backlog may hold beyond the kernel's socket buffer.
+    outbound_queue_limit: int = 1024 * 1024
+    #: Messages that backlog (or an in-process connection's channel) may hold.
+    outbound_queue_messages: int = 4096
+    #: A client must finish its HTTP request head (or WebSocket handshake) within this time.
+    handshake_timeout: float = 10.0
+    #: How long a closing connection may take to finish the close handshake.
+    close_timeout: float = 2.0
+    #: Interval of WebSocket ping frames; ``None`` means a third of ``core.idle_timeout``.
+    ping_interval: float | None = None
+    #: Largest HTTP request head accepted.
+    max_request_head_bytes: int = 16 * 1024
+    #: Pending connections the kernel may hold for ``accept``.
+    backlog: int = 1024
+    core: CoreConfig = attrs.field(factory=CoreConfig)
+
+    def __attrs_post_init__(self) -> None:
+        if self.orbs != self.core.orbs_enabled:
+            # Either switch turns orbs on; afterwards both say the same.
+            object.__setattr__(self, "orbs", True)
+            object.__setattr__(self, "core", attrs.evolve(self.core, orbs_enabled=True))
+        if bool(self.certfile) != bool(self.keyfile):
+            raise ValueError("certfile and keyfile go together")
+        if not 0 <= self.port <= 65535:
+            raise ValueError("port must be 0-65535")
+        for name in ("handshake_timeout", "close_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.ping_interval is not None and self.ping_interval <= 0:
+            raise ValueError("ping_interval must be positive")
+        if self.outbound_queue_limit < 1 or self.outbound_queue_messages < 1:
+            raise ValueError("outbound queue limits must be positive")
+
+    @property
+    def tls(self) -> bool:
+        return self.certfile is not None
+
+    @property
+    def effective_ping_interval(self) -> float:
+        if self.ping_interval is not None:
+            return self.ping_interval
+        return self.core.idle_timeout / 3.0

@@ -1,0 +1,69 @@
+"""The server's own HTTP endpoints: health, metrics, the room snapshot and ICE configuration.
+
+Handlers only read: none of them changes the core's state.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import time
+from typing import TYPE_CHECKING
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from .http import HttpRequest, HttpResponse, Router, json_response, text_response
+from .turn import ice_servers
+from .version import VERSION
+
+if TYPE_CHECKING:
+    from .server import SignalingServer
+
+_NO_STORE = {"Cache-Control": "no-store"}
+_USER_ID = re.compile(r"[^\x00-\x1f\x7f:]{1,128}")
+
+
+def register(router: Router, server: SignalingServer) -> None:
+    config = server.config
+
+    async def healthz(request: HttpRequest) -> HttpResponse:
+        core = server.core
+        return json_response({
+            "status": "stopping" if server.stopping else "ok",
+            "version": VERSION,
+            "uptime": round(server.uptime(), 3),
+            "rooms": core.room_count,
+            "connections": core.connection_count,
+            "orbs": core.orb_count,
+        })
+
+    async def metrics(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(200, generate_latest(server.registry), CONTENT_TYPE_LATEST)
+
+    async def rooms(request: HttpRequest) -> HttpResponse:
+        token = config.admin_token
+        if token is not None:
+            given = request.headers.get("authorization", "")
+            expected = f"Bearer {token}"
+            if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+                return text_response(401, "unauthorized",
+                                     {"WWW-Authenticate": 'Bearer realm="signaling"'})
+        response = json_response(server.core.snapshot().to_dict())
+        response.headers.update(_NO_STORE)
+        return response
+
+    async def turn_credentials(request: HttpRequest) -> HttpResponse:
+        user_id = request.query.get("userId", "anonymous")
+        if _USER_ID.fullmatch(user_id) is None:
+            return text_response(400, "userId must be 1-128 characters without ':'")
+        body = ice_servers(user_id=user_id, now=time.time(), stun_urls=config.stun_urls,
+                           turn_url=config.turn_url, turn_secret=config.turn_secret,
+                           ttl=config.turn_ttl)
+        response = json_response(body)
+        response.headers.update(_NO_STORE)
+        return response
+
+    router.add("GET", "/healthz", healthz)
+    router.add("GET", "/metrics", metrics)
+    router.add("GET", "/api/rooms", rooms)
+    router.add("GET", "/api/turn-credentials", turn_credentials)

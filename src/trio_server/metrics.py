@@ -1,0 +1,168 @@
+"""Counters kept as plain integers on the hot path, exposed to Prometheus only when scraped.
+
+Incrementing a ``prometheus_client`` metric takes a lock and a label lookup per message; a
+relay server counts several things per message, so it keeps dicts and ints here and a custom
+collector turns them into metric families at scrape time. Each server has its own
+``CollectorRegistry`` (two servers in one process, as in tests, never share counts).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterator
+
+import orjson
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from signaling_core import MESSAGE_RULES
+
+OTHER = "other"
+_SERVER_TYPES = ("peer-discovery", "user-joined", "user-left", "pong", "error")
+_LABELS: dict[bytes, str] = {
+    name.encode(): name for name in (*MESSAGE_RULES, *_SERVER_TYPES)
+}
+#: Seconds; a relay is usually tens of microseconds, a backlog can take much longer.
+LATENCY_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                   0.05, 0.1, 0.25, 1.0)
+
+
+def message_type(data: bytes) -> str:
+    """The ``type`` label of a JSON message, read from its bytes without parsing it.
+
+    Looks at the first ``"type"`` key only (where every client we know puts it); anything
+    unrecognised counts as ``other``, so a client cannot create label values.
+    """
+    i = data.find(b'"type"', 0, 256)
+    if i < 0:
+        return OTHER
+    j = data.find(b'"', i + 6, i + 16)
+    if j < 0:
+        return OTHER
+    k = data.find(b'"', j + 1, j + 40)
+    if k < 0:
+        return OTHER
+    return _LABELS.get(data[j + 1:k], OTHER)
+
+
+def error_code(data: bytes) -> str:
+    try:
+        code = orjson.loads(data).get("code")
+    except (orjson.JSONDecodeError, AttributeError):
+        return OTHER
+    return code if isinstance(code, str) else OTHER
+
+
+class ServerStats:
+    """Everything the server counts, as plain numbers."""
+
+    def __init__(self) -> None:
+        self.messages_in: dict[str, int] = {}
+        self.messages_out: dict[str, int] = {}
+        self.errors: dict[str, int] = {}
+        self.closes: dict[int, int] = {}
+        self.handshake_refusals: dict[int, int] = {}
+        self.connections_total = 0
+        self.slow_consumers = 0
+        self.latency_counts = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.latency_sum = 0.0
+        self._last_out: bytes | None = None
+        self._last_out_type = OTHER
+
+    def count_in(self, data: bytes) -> None:
+        label = message_type(data)
+        self.messages_in[label] = self.messages_in.get(label, 0) + 1
+
+    def count_out(self, data: bytes) -> str:
+        """Count one sent message; returns its type (a broadcast's bytes are looked at once)."""
+        if data is self._last_out:
+            label = self._last_out_type
+        else:
+            label = message_type(data)
+            self._last_out = data
+            self._last_out_type = label
+        self.messages_out[label] = self.messages_out.get(label, 0) + 1
+        return label
+
+    def count_error(self, code: str) -> None:
+        self.errors[code] = self.errors.get(code, 0) + 1
+
+    def count_close(self, code: int) -> None:
+        self.closes[code] = self.closes.get(code, 0) + 1
+
+    def observe_latency(self, seconds: float) -> None:
+        self.latency_counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.latency_sum += seconds
+
+
+class Gauges:
+    """Live values read at scrape time."""
+
+    def __init__(self, connections: Callable[[], int], rooms: Callable[[], int],
+                 participants: Callable[[], int], orbs: Callable[[], int]) -> None:
+        self.connections = connections
+        self.rooms = rooms
+        self.participants = participants
+        self.orbs = orbs
+
+
+class StatsCollector(Collector):
+    def __init__(self, stats: ServerStats, gauges: Gauges) -> None:
+        self._stats = stats
+        self._gauges = gauges
+
+    def collect(self) -> Iterator[Metric]:
+        stats, gauges = self._stats, self._gauges
+        yield GaugeMetricFamily("signaling_connections", "Open WebSocket and in-process "
+                                "connections.", value=gauges.connections())
+        yield GaugeMetricFamily("signaling_rooms", "Rooms that exist now.", value=gauges.rooms())
+        yield GaugeMetricFamily("signaling_participants", "Joined participants.",
+                                value=gauges.participants())
+        yield GaugeMetricFamily("signaling_orbs_running", "AI orbs spawned and not ended.",
+                                value=gauges.orbs())
+        yield CounterMetricFamily("signaling_connections_opened", "WebSocket handshakes "
+                                  "accepted.", value=stats.connections_total)
+        yield _labelled("signaling_messages_received", "Messages received, by type.", "type",
+                        stats.messages_in)
+        yield _labelled("signaling_messages_sent", "Messages sent, by type.", "type",
+                        stats.messages_out)
+        yield _labelled("signaling_errors", "Protocol errors answered, by error code.", "code",
+                        stats.errors)
+        yield _labelled("signaling_closes", "Connections closed by the server, by close code.",
+                        "code", {str(k): v for k, v in stats.closes.items()})
+        yield _labelled("signaling_handshake_refusals", "HTTP upgrades refused, by status.",
+                        "status", {str(k): v for k, v in stats.handshake_refusals.items()})
+        yield CounterMetricFamily("signaling_slow_consumer_disconnects", "Receivers closed "
+                                  "with 1013 because their outbound queue overflowed.",
+                                  value=stats.slow_consumers)
+        buckets = []
+        running = 0
+        for bound, count in zip(LATENCY_BUCKETS, stats.latency_counts, strict=False):
+            running += count
+            buckets.append((repr(bound), running))
+        running += stats.latency_counts[-1]
+        buckets.append(("+Inf", running))
+        yield HistogramMetricFamily(
+            "signaling_relay_latency_seconds",
+            "From a message's arrival to its relays being handed to the receivers' sockets.",
+            buckets=buckets, sum_value=stats.latency_sum,
+        )
+
+
+def _labelled(name: str, doc: str, label: str, values: dict[str, int]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, doc, labels=[label])
+    for key in sorted(values):
+        family.add_metric([key], values[key])
+    return family
+
+
+def make_registry(stats: ServerStats, gauges: Gauges) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StatsCollector(stats, gauges))
+    return registry

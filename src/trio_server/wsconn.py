@@ -1,0 +1,291 @@
+"""One accepted WebSocket: its reader task, its writer task, and its bounded outbound queue.
+
+Sending never waits. :meth:`WsConnection.deliver` writes straight to the socket when nothing
+is queued (the common case: no task wakes up per relayed message); what the kernel does not
+take goes to the queue, which the writer task drains when the socket becomes writable. A queue
+past its bound means the receiver cannot keep up: the owner is told (``SLOW_CONSUMER``) and the
+connection is closed with 1013, so one slow peer never stalls anyone else.
+
+This module decides nothing about the protocol: texts go to the owner (the server, which feeds
+the core), and the owner calls :meth:`start_close` when the core says so.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from typing import Protocol
+
+import trio
+
+from signaling_core import Departure
+
+from .frames import (
+    CLOSE_NO_STATUS,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    FrameError,
+    FrameParser,
+    close_frame,
+    control_frame,
+    parse_close_payload,
+    text_frame,
+)
+from .transport import Transport
+
+_PING = control_frame(OP_PING)
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+class State(enum.Enum):
+    OPEN = "open"
+    #: A close frame was sent or received; waiting for the other side or for the flush.
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class ConnectionOwner(Protocol):
+    def on_text(self, conn: WsConnection, payload: bytes, now: float) -> None: ...
+
+    def on_pong(self, conn: WsConnection, now: float) -> None: ...
+
+    def connection_lost(self, conn: WsConnection, cause: Departure, code: int | None = None,
+                        reason: str = "") -> None:
+        """The I/O side ended the connection (client close, drop, violation, slow consumer).
+
+        ``code`` set means a close frame with that code should still be sent.
+        """
+        ...
+
+
+class WsConnection:
+    __slots__ = (
+        "_byte_limit",
+        "_close_timeout",
+        "_idle",
+        "_inflight",
+        "_lot",
+        "_msg_limit",
+        "_owner",
+        "_parser",
+        "_queue",
+        "_queued_bytes",
+        "_read_scope",
+        "broken",
+        "close_code",
+        "close_reason",
+        "conn_id",
+        "in_core",
+        "role",
+        "room_id",
+        "state",
+        "transport",
+        "user_id",
+    )
+
+    def __init__(
+        self, conn_id: int, room_id: str, transport: Transport, owner: ConnectionOwner, *,
+        max_message_bytes: int, byte_limit: int, msg_limit: int, close_timeout: float,
+    ) -> None:
+        self.conn_id = conn_id
+        self.room_id = room_id
+        self.transport = transport
+        self._owner = owner
+        self._parser = FrameParser(max_message_bytes)
+        self._queue: deque[bytes | memoryview] = deque()
+        self._queued_bytes = 0
+        #: The writer holds a frame it has taken off the queue but not fully sent.
+        self._inflight = False
+        self._byte_limit = byte_limit
+        self._msg_limit = msg_limit
+        self._close_timeout = close_timeout
+        self._lot = trio.lowlevel.ParkingLot()
+        self._idle = trio.lowlevel.ParkingLot()
+        self._read_scope: trio.CancelScope | None = None
+        self.state = State.OPEN
+        #: Whether the core still counts this connection as open (the owner keeps it).
+        self.in_core = True
+        self.broken = False
+        self.close_code: int | None = None
+        self.close_reason = ""
+        #: Known once joined; for logs only.
+        self.user_id: str | None = None
+        self.role: str | None = None
+
+    # ------------------------------------------------------------------ sending (never waits)
+
+    def deliver(self, data: bytes) -> None:
+        """Send one text message (UTF-8 JSON) as a text frame, in order, without waiting."""
+        if self.state is State.OPEN:
+            self._push(text_frame(data), limited=True)
+
+    def send_ping(self) -> None:
+        if self.state is State.OPEN:
+            self._push(_PING, limited=False)
+
+    @property
+    def backlog_bytes(self) -> int:
+        return self._queued_bytes
+
+    def _push(self, frame: bytes, limited: bool) -> None:
+        queue = self._queue
+        if not queue and not self._inflight:
+            try:
+                sent = self.transport.try_send(frame)
+            except OSError:
+                self._fail()
+                return
+            if sent == len(frame):
+                return
+            rest: bytes | memoryview = memoryview(frame)[sent:] if sent else frame
+            queue.append(rest)
+            self._queued_bytes = len(rest)
+            self._lot.unpark()
+            return
+        queue.append(frame)
+        self._queued_bytes += len(frame)
+        if limited and (self._queued_bytes > self._byte_limit or len(queue) > self._msg_limit):
+            self._owner.connection_lost(self, Departure.SLOW_CONSUMER, CLOSE_TRY_AGAIN_LATER,
+                                        "slow consumer")
+
+    def _fail(self) -> None:
+        """The socket broke under a send: a drop, noticed by the sender instead of the reader."""
+        if self.broken:
+            return
+        self.broken = True
+        if self._read_scope is not None:
+            self._read_scope.cancel()
+        self._owner.connection_lost(self, Departure.DROPPED)
+
+    # ------------------------------------------------------------------ closing
+
+    def start_close(self, code: int, reason: str, *, drop_backlog: bool = False) -> None:
+        """Send a close frame (after the queued messages, unless ``drop_backlog``).
+
+        The reader then waits at most ``close_timeout`` for the client's close frame.
+        """
+        if self.state is not State.OPEN:
+            return
+        self.state = State.CLOSING
+        self.close_code = code
+        self.close_reason = reason
+        if drop_backlog:
+            self._drop_backlog()
+        if not self.broken:
+            self._push(close_frame(code, reason), limited=False)
+        if self._read_scope is not None:
+            self._read_scope.deadline = min(
+                self._read_scope.deadline, trio.current_time() + self._close_timeout)
+
+    def _drop_backlog(self) -> None:
+        queue = self._queue
+        # A frame already partly on the wire must be finished, or the stream is corrupt.
+        keep = queue[0] if queue and isinstance(queue[0], memoryview) else None
+        queue.clear()
+        self._queued_bytes = 0
+        if keep is not None:
+            queue.append(keep)
+            self._queued_bytes = len(keep)
+
+    # ------------------------------------------------------------------ tasks
+
+    async def run(self, initial: bytes = b"") -> None:
+        """Serve the connection until it is closed; the transport is closed on return."""
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._write_loop)
+                with trio.CancelScope() as scope:
+                    self._read_scope = scope
+                    if self.state is not State.OPEN:
+                        scope.deadline = trio.current_time() + self._close_timeout
+                    await self._read_loop(initial)
+                self._read_scope = None
+                if (self._queue or self._inflight) and not self.broken:
+                    with trio.move_on_after(self._close_timeout):
+                        while (self._queue or self._inflight) and not self.broken:
+                            await self._idle.park()
+                nursery.cancel_scope.cancel()
+        finally:
+            self.state = State.CLOSED
+            self.transport.close()
+            if self.in_core:
+                # Cancelled from outside (server stopping), or the reader ended abnormally.
+                self._owner.connection_lost(self, Departure.DROPPED)
+
+    async def _write_loop(self) -> None:
+        queue = self._queue
+        transport = self.transport
+        while True:
+            while not queue:
+                self._idle.unpark_all()
+                await self._lot.park()
+            frame = queue.popleft()
+            self._queued_bytes -= len(frame)
+            # Off the queue while on the wire: dropping the backlog can never cut this frame.
+            self._inflight = True
+            try:
+                while frame:
+                    sent = await transport.send(frame)
+                    frame = memoryview(frame)[sent:]
+            except OSError:
+                self._fail()
+                self._idle.unpark_all()
+                return
+            finally:
+                self._inflight = False
+
+    async def _read_loop(self, data: bytes) -> None:
+        owner = self._owner
+        parser = self._parser
+        transport = self.transport
+        while True:
+            if data:
+                events = parser.feed(data)
+                now = trio.current_time()
+                for opcode, payload in events:
+                    if opcode == OP_TEXT:
+                        if self.state is State.OPEN:
+                            owner.on_text(self, payload, now)
+                    elif opcode == OP_PONG:
+                        owner.on_pong(self, now)
+                    elif opcode == OP_PING:
+                        if self.state is State.OPEN:
+                            self._push(control_frame(OP_PONG, payload), limited=False)
+                    elif opcode == OP_CLOSE:
+                        self._on_close_frame(payload)
+                        return
+                if parser.error is not None:
+                    self._violation(parser.error)
+                    return
+            try:
+                data = await transport.receive()
+            except OSError:
+                data = b""
+            if not data:
+                if self.state is State.OPEN:
+                    self.state = State.CLOSING
+                    self.broken = True
+                    owner.connection_lost(self, Departure.DROPPED)
+                return
+
+    def _on_close_frame(self, payload: bytes) -> None:
+        try:
+            code, reason = parse_close_payload(payload)
+        except FrameError as exc:
+            self._violation(exc)
+            return
+        if self.state is State.OPEN:
+            # The client closes: echo its code (RFC 6455 §5.5.1), then it departs.
+            echo = 1000 if code == CLOSE_NO_STATUS else code
+            self.state = State.CLOSING
+            self.close_code = code
+            self.close_reason = reason
+            self._push(close_frame(echo, ""), limited=False)
+            self._owner.connection_lost(self, Departure.CLOSED)
+
+    def _violation(self, error: FrameError) -> None:
+        if self.state is State.OPEN:
+            self._owner.connection_lost(self, Departure.PROTOCOL_VIOLATION, error.code,
+                                        error.reason)
