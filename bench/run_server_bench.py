@@ -14,12 +14,14 @@ with the spread over runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import resource
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -56,6 +58,13 @@ FIGURES: list[tuple[str, str, str]] = [
 ]
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 def raise_fd_limit() -> None:
     """Run in the server child: 3,000 idle connections need more than the usual 1,024 fds."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -70,18 +79,23 @@ class ServerProcess:
         self.log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
         self._log = self.log_path.open("wb")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # The port is chosen here rather than with --port 0: a server quiet at --log-level
+        # warning need not print its "listening on" line, and logging more would cost it CPU.
+        port = free_port()
         self.proc = subprocess.Popen(
-            list(command), stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=raise_fd_limit, env=env,
+            [*command, "--port", str(port)], stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, preexec_fn=raise_fd_limit, env=env,
         )
-        self.port = self._wait_listening(timeout=20.0)
+        self.port = self._wait_listening(port, timeout=20.0)
 
-    def _wait_listening(self, timeout: float) -> int:
+    def _wait_listening(self, port: int, timeout: float) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             match = LISTENING.search(self.log_path.read_text(errors="replace"))
             if match:
                 return int(match.group(1))
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                return port
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
@@ -194,9 +208,8 @@ def report(results: list[dict[str, Any]], servers: Sequence[str], runs: int,
 def server_commands(args: argparse.Namespace) -> dict[str, list[str]]:
     trio = shutil.which("trio-server", path=str(Path(sys.executable).parent)) or "trio-server"
     return {
-        "baseline": [sys.executable, str(HERE / "baselines" / "websockets_relay.py"),
-                     "--port", "0"],
-        "trio": [trio, "--port", "0", "--log-level", "warning",
+        "baseline": [sys.executable, str(HERE / "baselines" / "websockets_relay.py")],
+        "trio": [trio, "--log-level", "warning",
                  "--max-participants", "8", *args.trio_arg],
     }
 
