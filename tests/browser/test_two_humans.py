@@ -55,6 +55,24 @@ def test_coach_and_client_connect_and_interact(
         assert client.is_visible("#raise-hand") and not client.is_visible("#orb-pause")
         assert coach.is_visible("#orb-pause") and not coach.is_visible("#raise-hand")
 
+        # The speaking indicator follows the fake microphone's beeps.
+        wait_until(
+            lambda: coach.get_attribute(f'.tile[data-user-id="{client_id}"]', "data-speaking"),
+            lambda speaking: speaking == "true",
+            timeout=10, what="the client's tile to show speaking", interval=0.05,
+        )
+        mic_enabled = "() => window.triParty.localStream.getAudioTracks()[0].enabled"
+        coach.click("#toggle-mic")
+        assert coach.evaluate(mic_enabled) is False
+        assert coach.text_content('.tile[data-kind="self"] .mute-mark') == "mic off"
+        coach.click("#toggle-mic")
+        assert coach.evaluate(mic_enabled) is True
+
+        # An `error` from the server reaches the user.
+        client.evaluate("() => window.triParty.socket.send({type: 'no-such-type'})")
+        client.wait_for_selector(".notice.error", timeout=5_000)
+        assert "no-such-type" in (client.text_content("#notices") or "")
+
         client.click("#raise-hand")
         coach.wait_for_selector(
             f'.tile[data-user-id="{client_id}"] .hand', state="visible", timeout=10_000
