@@ -148,3 +148,28 @@ def test_the_pair_heals(browser: Browser, plain_server: ServerProcess, disruptio
     finally:
         for page in pages:
             page.context.close()
+
+
+def test_lobby_leads_into_the_call(browser: Browser, plain_server: ServerProcess) -> None:
+    page = open_page(browser, plain_server.base_url + "/", width=360, height=700)
+    try:
+        room = f"lobby-{uuid.uuid4().hex[:8]}"
+        page.fill("#room", "not a room id!")
+        page.fill("#name", "Coach Carol")
+        page.check('input[name="role"][value="coach"]')
+        page.click("#join")
+        assert page.url.rstrip("/") == plain_server.base_url  # refused: invalid room id
+        page.fill("#room", room)
+        page.click("#join")
+        page.wait_for_url(f"**/room/{room}?role=coach&name=Coach+Carol", timeout=10_000)
+        page.wait_for_selector('#link-status[data-state="joined"]', timeout=15_000)
+        assert page.text_content("#room-id") == room
+        assert page.text_content('.tile[data-kind="self"] .name') == "Coach Carol"
+        page.click("#leave")
+        page.wait_for_url(f"**/?room={room}", timeout=10_000)
+        assert page.input_value("#room") == room
+        assert page.input_value("#name") == "Coach Carol"
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\n--- console\n{console_text(page)}") from failure
+    finally:
+        page.context.close()
