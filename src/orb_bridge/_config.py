@@ -1,0 +1,64 @@
+"""Every knob of one orb, in one immutable object.
+
+Both attachments (in-process host and standalone worker) build an :class:`OrbConfig`; nothing
+else in the package holds a tunable constant, so tests can shrink timers without patching.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value <= 0:
+        raise ValueError(f"{attribute.name} must be positive")
+
+
+@attrs.frozen
+class OrbConfig:
+    """Limits, media format and turn-taking thresholds of one orb. Times are in seconds."""
+
+    #: Orb video size and rate (the browser shows it as the orb's "camera").
+    width: int = attrs.field(default=320, validator=_positive)
+    height: int = attrs.field(default=240, validator=_positive)
+    fps: float = attrs.field(default=15.0, validator=_positive)
+
+    #: The room has had no human for this long: ``ai-orb-shutdown`` ``session_complete``.
+    idle_grace: float = attrs.field(default=300.0, validator=_positive)
+    #: The orb has lived this long: ``ai-orb-shutdown`` ``timeout``.
+    max_lifetime: float = attrs.field(default=2 * 60 * 60.0, validator=_positive)
+    #: ``ping`` and ``orb_heartbeat`` period.
+    heartbeat_interval: float = attrs.field(default=30.0, validator=_positive)
+
+    #: Voice activity: a speaker starts when the level stays at or above ``vad_on_dbfs`` for
+    #: ``vad_on_time``, and finishes after ``vad_hang_time`` below ``vad_off_dbfs``. The gap
+    #: between the two thresholds is the hysteresis that keeps a word from splitting in two.
+    vad_on_dbfs: float = -38.0
+    vad_off_dbfs: float = -48.0
+    vad_on_time: float = attrs.field(default=0.06, validator=_positive)
+    vad_hang_time: float = attrs.field(default=0.6, validator=_positive)
+    #: Speech kept before the onset (the first syllable starts below the threshold).
+    vad_preroll: float = 0.2
+    #: An utterance longer than this is cut and handed on, so memory stays bounded.
+    max_utterance: float = attrs.field(default=30.0, validator=_positive)
+    #: Utterances shorter than this are noise (a cough, a click) and are dropped.
+    min_utterance: float = 0.15
+
+    #: Roles whose finished utterances the brain answers; the coach guides, the AI answers
+    #: the client (the original system's rule).
+    reply_to_roles: tuple[str, ...] = ("client",)
+
+    #: Longest a signaling message may wait in a bounded queue before the orb counts as stuck.
+    queue_size: int = attrs.field(default=256, validator=_positive)
+    #: Trickled candidates kept per peer while its offer has not arrived yet.
+    max_pending_candidates: int = attrs.field(default=64, validator=_positive)
+    #: Bound on closing one peer connection (aiortc's close can stall on a dead transport).
+    pc_close_timeout: float = attrs.field(default=5.0, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        if self.width % 2 or self.height % 2:
+            raise ValueError("width and height must be even (yuv420p)")
+        if self.vad_off_dbfs > self.vad_on_dbfs:
+            raise ValueError("vad_off_dbfs must not exceed vad_on_dbfs")

@@ -1,0 +1,170 @@
+"""The orb's brain: a small plug-in interface, an offline default, and how a real chain fits.
+
+A brain gets finished utterances (:class:`~orb_bridge.hearing.Utterance`: speaker id, role,
+16 kHz mono PCM). For the utterances the orb should answer, :meth:`Brain.respond` yields status
+hints (``thinking``, ``processing``) and finally the reply audio; every other utterance is
+passed to :meth:`Brain.observe` so a brain can keep the whole conversation as context. The orb
+decides *when* to answer (only the roles in ``OrbConfig.reply_to_roles``), handles barge-in by
+cancelling ``respond`` (so a brain must tolerate ``CancelledError`` at any ``await``), and owns
+the voice; a brain only produces.
+
+Plugging in a real speech-to-text → language model → text-to-speech chain means implementing the
+three small protocols below and handing ``SpeechChainBrain(stt, llm, tts)`` to the host or
+worker as the brain factory (see docs/orb.md). The default :class:`OfflineBrain` makes the status
+cycle real without any model: it "thinks" briefly and speaks a short phrase with espeak-ng.
+Nothing here may call a cloud service in tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+import attrs
+import numpy as np
+
+from . import tts
+from .hearing import Utterance
+
+#: Reply audio is handed to the voice as 48 kHz mono s16le.
+REPLY_RATE = tts.OUTPUT_RATE
+
+
+@attrs.frozen
+class StatusHint:
+    """Tell the room what the brain is doing (``thinking`` or ``processing``)."""
+
+    status: str
+
+
+@attrs.frozen
+class ReplyAudio:
+    """What the orb says, as mono s16le PCM at ``sample_rate``; ``text`` is for logs only."""
+
+    pcm: bytes
+    sample_rate: int = REPLY_RATE
+    text: str = ""
+
+
+BrainOutput = StatusHint | ReplyAudio
+
+
+class Brain(Protocol):
+    def observe(self, utterance: Utterance) -> None:
+        """An utterance the orb heard but will not answer (e.g. the coach). Must not block."""
+
+    def respond(self, utterance: Utterance) -> AsyncIterator[BrainOutput]:
+        """Answer ``utterance``: yield hints, then (usually) one :class:`ReplyAudio`."""
+
+    async def aclose(self) -> None:
+        """Release what the brain holds; called once when the orb ends."""
+
+
+BrainFactory = Callable[[], Brain]
+
+_PHRASES = (
+    "I hear you. Tell me a little more about that.",
+    "Thank you for sharing. What feels most important to you right now?",
+    "That makes sense. How would you like things to be different?",
+    "I understand. What would be a good first step?",
+)
+
+
+class OfflineBrain:
+    """The default brain: no model, no network; a short thinking pause then a stock reply."""
+
+    def __init__(self, think_time: float = 0.4) -> None:
+        self._think_time = think_time
+        self._turn = 0
+        self.heard: list[tuple[str, str, float]] = []
+
+    def observe(self, utterance: Utterance) -> None:
+        self._remember(utterance)
+
+    async def respond(self, utterance: Utterance) -> AsyncIterator[BrainOutput]:
+        self._remember(utterance)
+        yield StatusHint("thinking")
+        text = _PHRASES[self._turn % len(_PHRASES)]
+        self._turn += 1
+        pcm, _ = await asyncio.gather(tts.speak(text), asyncio.sleep(self._think_time))
+        yield ReplyAudio(pcm.astype("<i2").tobytes(), REPLY_RATE, text)
+
+    async def aclose(self) -> None:
+        self.heard.clear()
+
+    def _remember(self, utterance: Utterance) -> None:
+        # Only a bounded summary is kept: the orb may run for hours.
+        self.heard.append((utterance.speaker_id, utterance.role, utterance.duration))
+        del self.heard[:-100]
+
+
+# ---------------------------------------------------------------------------------------------
+# A real chain. Not used by the tests: it shows where speech-to-text, a language model and a
+# text-to-speech engine plug in. Each protocol is one async call, so a local engine (whisper.cpp,
+# a llama.cpp server on loopback, Piper) or a remote one fits without touching the orb.
+
+
+class SpeechToText(Protocol):
+    async def transcribe(self, pcm16k: bytes) -> str:
+        """Text of 16 kHz mono s16le speech ("" when nothing was understood)."""
+
+
+class LanguageModel(Protocol):
+    async def reply(self, history: list[tuple[str, str]]) -> str:
+        """The orb's next line, given ``(role, text)`` turns, oldest first."""
+
+
+class TextToSpeech(Protocol):
+    async def synthesize(self, text: str) -> tuple[bytes, int]:
+        """Mono s16le PCM and its sample rate for ``text``."""
+
+
+class SpeechChainBrain:
+    """STT → LLM → TTS. Coach turns are transcribed into the history but never answered."""
+
+    def __init__(self, stt: SpeechToText, llm: LanguageModel, tts_engine: TextToSpeech,
+                 max_history: int = 40) -> None:
+        self._stt = stt
+        self._llm = llm
+        self._tts = tts_engine
+        self._history: list[tuple[str, str]] = []
+        self._max_history = max_history
+        self._background: set[asyncio.Task[None]] = set()
+
+    def observe(self, utterance: Utterance) -> None:
+        task = asyncio.get_running_loop().create_task(self._transcribe_into_history(utterance))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def respond(self, utterance: Utterance) -> AsyncIterator[BrainOutput]:
+        yield StatusHint("thinking")
+        text = await self._stt.transcribe(utterance.pcm)
+        if not text.strip():
+            return
+        self._add(utterance.role, text)
+        answer = await self._llm.reply(list(self._history))
+        self._add("ai", answer)
+        yield StatusHint("processing")
+        pcm, rate = await self._tts.synthesize(answer)
+        yield ReplyAudio(pcm, rate, answer)
+
+    async def aclose(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def _transcribe_into_history(self, utterance: Utterance) -> None:
+        text = await self._stt.transcribe(utterance.pcm)
+        if text.strip():
+            self._add(utterance.role, text)
+
+    def _add(self, role: str, text: str) -> None:
+        self._history.append((role, text))
+        del self._history[: -self._max_history]
+
+
+def pcm_from_reply(reply: ReplyAudio) -> tts.Pcm:
+    """Reply audio as 48 kHz mono int16, whatever rate the brain produced."""
+    pcm = np.frombuffer(reply.pcm[: len(reply.pcm) - len(reply.pcm) % 2], dtype="<i2")
+    return tts.resample(pcm.astype(np.int16), reply.sample_rate, REPLY_RATE)

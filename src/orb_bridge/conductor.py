@@ -1,0 +1,154 @@
+"""Turn-taking: the orb's status cycle, who it answers, barge-in and pause.
+
+The rules, in one place:
+
+* ``ready`` once joined; ``listening`` as soon as it hears a human's audio.
+* A finished utterance of a role in ``reply_to_roles`` (the client) goes to the brain:
+  ``thinking`` (or whatever the brain hints), then ``speaking`` while the reply plays, then
+  ``listening``. Other roles' utterances (the coach) are only observed.
+* Humans always have the floor: any human starting to speak while the orb thinks or speaks
+  cancels the reply and silences the voice at the next 20 ms audio frame (barge-in).
+* ``ai_control`` ``pause``: silent, ``paused``, utterances only observed; ``resume``:
+  ``listening``. ``mute``/``unmute`` silence replies without changing the status.
+
+An exception from the brain is not handled here: it ends :meth:`Conductor.run`, which the
+session turns into ``ai-orb-shutdown`` with reason ``error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from .brain import Brain, ReplyAudio, StatusHint, pcm_from_reply
+from .hearing import SpeechEnded, SpeechStarted, TurnEvent, Utterance
+from .media_out import Voice
+
+logger = logging.getLogger(__name__)
+
+_MAX_WAITING = 4
+
+
+class Conductor:
+    def __init__(
+        self,
+        brain: Brain,
+        voice: Voice,
+        publish: Callable[[str], None],
+        *,
+        reply_to_roles: tuple[str, ...],
+        min_utterance: float,
+    ) -> None:
+        self._brain = brain
+        self._voice = voice
+        self._publish = publish
+        self._reply_to_roles = reply_to_roles
+        self._min_utterance = min_utterance
+        self.status = "ready"
+        self.paused = False
+        self.muted = False
+        self.replies = 0
+        self.barge_ins = 0
+        self._waiting: deque[Utterance] = deque(maxlen=_MAX_WAITING)
+        self._wakeup = asyncio.Event()
+        self._reply: asyncio.Task[None] | None = None
+
+    # ---------------------------------------------------------------- inputs (synchronous)
+    def joined(self) -> None:
+        self._set("paused" if self.paused else "ready")
+
+    def hearing_started(self) -> None:
+        if self.status == "ready":
+            self._set("listening")
+
+    def on_turn(self, event: TurnEvent) -> None:
+        if isinstance(event, SpeechStarted):
+            if self._reply is not None and not self._reply.done():
+                logger.info("barge-in by %s", event.speaker_id)
+                self.barge_ins += 1
+                self._interrupt()
+            return
+        self._finished(event)
+
+    def on_control(self, action: str) -> None:
+        if action == "pause":
+            self.paused = True
+            self._interrupt()
+            self._waiting.clear()
+            self._set("paused")
+        elif action == "resume":
+            self.paused = False
+            self._set("listening")
+        elif action == "mute":
+            self.muted = True
+            self._interrupt()
+        elif action == "unmute":
+            self.muted = False
+        else:
+            logger.info("ignoring ai_control action %r", action)
+
+    # ---------------------------------------------------------------- the reply loop
+    async def run(self) -> None:
+        """Answer waiting utterances one at a time, until cancelled."""
+        while True:
+            while not self._waiting:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            utterance = self._waiting.popleft()
+            if self.paused or self.muted:
+                self._brain.observe(utterance)
+                continue
+            self._reply = asyncio.get_running_loop().create_task(
+                self._answer(utterance), name=f"reply-to-{utterance.speaker_id}")
+            try:
+                await self._reply
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
+                # Only the reply was cancelled (barge-in, pause): carry on listening.
+            finally:
+                self._reply = None
+
+    def _finished(self, event: SpeechEnded) -> None:
+        utterance = event.utterance
+        if utterance.voiced < self._min_utterance:
+            return
+        if self.paused or self.muted or utterance.role not in self._reply_to_roles:
+            self._brain.observe(utterance)
+            return
+        self._waiting.append(utterance)
+        self._wakeup.set()
+
+    async def _answer(self, utterance: Utterance) -> None:
+        try:
+            async for output in self._brain.respond(utterance):
+                if isinstance(output, StatusHint):
+                    self._set(output.status)
+                elif isinstance(output, ReplyAudio):
+                    await self._say(output)
+        finally:
+            self._voice.stop()
+            if not self.paused:
+                self._set("listening")
+
+    async def _say(self, reply: ReplyAudio) -> None:
+        pcm = pcm_from_reply(reply)
+        if len(pcm) == 0:
+            return
+        ends_at = self._voice.play(pcm)
+        self._set("speaking")
+        self.replies += 1
+        await asyncio.sleep(max(0.0, ends_at - self._voice.grid.clock()))
+
+    def _interrupt(self) -> None:
+        self._voice.stop()
+        if self._reply is not None and not self._reply.done():
+            self._reply.cancel()
+
+    def _set(self, status: str) -> None:
+        if status != self.status:
+            self.status = status
+            self._publish(status)

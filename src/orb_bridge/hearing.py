@@ -1,0 +1,200 @@
+"""What the orb hears: per-speaker level, voice activity with hysteresis, and utterances.
+
+:class:`TurnDetector` is pure (samples in, turn events out) so its thresholds can be tested
+without a network. :class:`Ear` is the one task per human that pulls that human's decoded audio
+from aiortc, which is also what keeps aiortc's unbounded receive queue empty: audio is consumed
+as fast as it arrives, and nothing else is kept but the bounded utterance being collected.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Callable
+
+import attrs
+import av
+import numpy as np
+import numpy.typing as npt
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from ._config import OrbConfig
+
+logger = logging.getLogger(__name__)
+
+#: Utterances are handed to the brain as 16 kHz mono signed 16-bit PCM (what STT engines eat).
+UTTERANCE_RATE = 16_000
+SILENCE_DBFS = -100.0
+
+Samples = npt.NDArray[np.float32]
+
+
+@attrs.frozen
+class Utterance:
+    """One finished turn of one speaker: what a brain receives."""
+
+    speaker_id: str
+    role: str
+    #: 16 kHz mono s16le PCM, including a little pre-roll before the detected onset.
+    pcm: bytes
+    #: Seconds of audio above the "off" threshold (the hang-over silence not counted).
+    voiced: float
+    sample_rate: int = UTTERANCE_RATE
+
+    @property
+    def duration(self) -> float:
+        return len(self.pcm) / 2 / self.sample_rate
+
+
+@attrs.frozen
+class SpeechStarted:
+    speaker_id: str
+
+
+@attrs.frozen
+class SpeechEnded:
+    utterance: Utterance
+
+
+TurnEvent = SpeechStarted | SpeechEnded
+
+
+def dbfs(samples: Samples) -> float:
+    """RMS level of float samples in int16 units, in dB relative to full scale."""
+    if samples.size == 0:
+        return SILENCE_DBFS
+    rms = math.sqrt(float(np.mean(samples * samples)))
+    if rms <= 0.0:
+        return SILENCE_DBFS
+    return max(SILENCE_DBFS, 20.0 * math.log10(rms / 32768.0))
+
+
+def to_mono_16k(frame: av.AudioFrame) -> Samples:
+    """Mix a decoded aiortc frame (s16, usually 48 kHz stereo) down to 16 kHz mono floats."""
+    channels = len(frame.layout.channels)
+    data = frame.to_ndarray()
+    mono: Samples
+    if frame.format.is_planar:
+        mono = data.astype(np.float32).mean(axis=0, dtype=np.float32)
+    else:
+        mono = data.reshape(-1, channels).astype(np.float32).mean(axis=1, dtype=np.float32)
+    rate = frame.sample_rate
+    if rate == 3 * UTTERANCE_RATE:
+        usable = len(mono) - len(mono) % 3
+        out: Samples = mono[:usable].reshape(-1, 3).mean(axis=1, dtype=np.float32)
+        return out
+    if rate == UTTERANCE_RATE:
+        return mono
+    count = round(len(mono) * UTTERANCE_RATE / rate)
+    positions = np.linspace(0, len(mono) - 1, count, dtype=np.float32)
+    resampled: Samples = np.interp(positions, np.arange(len(mono)), mono).astype(np.float32)
+    return resampled
+
+
+class TurnDetector:
+    """Voice activity for one speaker, with an on/off threshold gap and a hang-over time.
+
+    Start: the level stays at or above ``vad_on_dbfs`` for ``vad_on_time``. End: it stays below
+    ``vad_off_dbfs`` for ``vad_hang_time``. Levels between the two thresholds keep the current
+    state, so a word hovering near one threshold does not flap.
+    """
+
+    def __init__(self, speaker_id: str, role: str, config: OrbConfig) -> None:
+        self.speaker_id = speaker_id
+        self.role = role
+        self._cfg = config
+        self.speaking = False
+        self.level_dbfs = SILENCE_DBFS
+        self.peak_dbfs = SILENCE_DBFS
+        self.utterances = 0
+        self._above = 0.0
+        self._below = 0.0
+        self._voiced = 0.0
+        self._preroll: deque[Samples] = deque()
+        self._preroll_seconds = 0.0
+        self._chunks: list[Samples] = []
+        self._collected = 0.0
+
+    def feed(self, samples: Samples) -> list[TurnEvent]:
+        """Feed one chunk of 16 kHz mono samples; returns the turn events it completes."""
+        seconds = len(samples) / UTTERANCE_RATE
+        level = dbfs(samples)
+        self.level_dbfs = level
+        self.peak_dbfs = max(level, self.peak_dbfs - 60.0 * seconds)  # decays 60 dB/s
+        if self.speaking:
+            return self._while_speaking(samples, seconds, level)
+        return self._while_quiet(samples, seconds, level)
+
+    def _while_quiet(self, samples: Samples, seconds: float, level: float) -> list[TurnEvent]:
+        self._preroll.append(samples)
+        self._preroll_seconds += seconds
+        self._above = self._above + seconds if level >= self._cfg.vad_on_dbfs else 0.0
+        if self._above + 1e-9 >= self._cfg.vad_on_time:
+            self.speaking = True
+            self._chunks = list(self._preroll)
+            self._collected = self._preroll_seconds
+            self._voiced = self._above
+            self._below = 0.0
+            self._preroll.clear()
+            self._preroll_seconds = 0.0
+            return [SpeechStarted(self.speaker_id)]
+        limit = self._cfg.vad_preroll + self._cfg.vad_on_time
+        while self._preroll and self._preroll_seconds - len(self._preroll[0]) / UTTERANCE_RATE \
+                >= limit:
+            self._preroll_seconds -= len(self._preroll.popleft()) / UTTERANCE_RATE
+        return []
+
+    def _while_speaking(self, samples: Samples, seconds: float, level: float) -> list[TurnEvent]:
+        self._chunks.append(samples)
+        self._collected += seconds
+        if level < self._cfg.vad_off_dbfs:
+            self._below += seconds
+        else:
+            self._below = 0.0
+            self._voiced += seconds
+        if self._below + 1e-9 >= self._cfg.vad_hang_time:
+            self.speaking = False
+            self._above = 0.0
+            return [SpeechEnded(self._take())]
+        if self._collected >= self._cfg.max_utterance:
+            return [SpeechEnded(self._take())]
+        return []
+
+    def _take(self) -> Utterance:
+        pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
+        voiced = self._voiced
+        self._chunks = []
+        self._collected = 0.0
+        self._voiced = 0.0
+        self.utterances += 1
+        data = np.clip(pcm, -32768, 32767).astype("<i2").tobytes()
+        return Utterance(self.speaker_id, self.role, data, voiced)
+
+
+class Ear:
+    """Pulls one human's audio track until it ends, feeding the turn detector."""
+
+    def __init__(
+        self,
+        track: MediaStreamTrack,
+        detector: TurnDetector,
+        on_event: Callable[[TurnEvent], None],
+    ) -> None:
+        self._track = track
+        self.detector = detector
+        self._on_event = on_event
+        self.frames = 0
+
+    async def run(self) -> None:
+        while True:
+            try:
+                frame = await self._track.recv()
+            except MediaStreamError:
+                logger.debug("audio of %s ended", self.detector.speaker_id)
+                return
+            if not isinstance(frame, av.AudioFrame):
+                continue
+            self.frames += 1
+            for event in self.detector.feed(to_mono_16k(frame)):
+                self._on_event(event)

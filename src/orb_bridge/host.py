@@ -1,0 +1,164 @@
+"""The in-process orb host: the server's ``OrbHost``, running orbs on one asyncio thread.
+
+Trio side of the bridge. For each ``SpawnOrb`` it opens an in-process connection
+(``server.open_local``) and starts the orb on the shared :class:`AsyncioLoopThread`; then three
+pumps carry plain strings across the portal:
+
+* server → orb: each text the core sends to the orb is delivered into the orb's bounded
+  inbound queue (the pump waits while it is full, so the server's own bounded channel fills
+  and the slow-consumer rule applies, as for any participant);
+* orb → server: the pump asks the orb for its next outgoing text and feeds it to the core;
+  ``None`` means the orb has finished and said everything;
+* the server closing the connection ends the server → orb pump, which tells the orb.
+
+Whatever happens inside an orb stays inside it: the session turns exceptions into
+``ai-orb-shutdown`` ``error``, and this host additionally guards every portal call, so a
+broken orb can never raise into the server's nursery. An orb that ends without having joined
+is reported with ``server.orb_ended``. On cancellation (server shutdown) every orb is ended
+(bounded, shielded), then the loop thread is stopped and joined.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from signaling_core import SpawnOrb, StopOrb
+
+from ._config import OrbConfig
+from .brain import BrainFactory, OfflineBrain
+from .loop_thread import AsyncioLoopThread
+from .runtime import OrbRuntime
+
+if TYPE_CHECKING:
+    from trio_server.local import LocalConnection
+    from trio_server.server import SignalingServer
+
+logger = logging.getLogger(__name__)
+
+#: How long an ending orb may take to close its peer connections and announce itself.
+_FINISH_TIMEOUT = 10.0
+
+
+class InProcessOrbHost:
+    """Implements ``trio_server.orb_host.OrbHost``; one per server process."""
+
+    def __init__(
+        self,
+        config: OrbConfig | None = None,
+        *,
+        brain_factory: BrainFactory = OfflineBrain,
+        max_orbs: int = 8,
+    ) -> None:
+        self.config = config or OrbConfig()
+        self.max_orbs = max_orbs
+        self._brain_factory = brain_factory
+        self._loop_thread = AsyncioLoopThread()
+        self._runtime = OrbRuntime(self.config, brain_factory)
+        self._server: SignalingServer | None = None
+        self._nursery: trio.Nursery | None = None
+        self._rooms: dict[str, str] = {}  # room id -> session id of its running orb
+
+    # ---------------------------------------------------------------- OrbHost
+    async def run(self, server: SignalingServer, *,
+                  task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        self._server = server
+        await trio.to_thread.run_sync(self._loop_thread.start)
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            self._nursery = None
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(self._loop_thread.stop)
+
+    def spawn(self, command: SpawnOrb) -> None:
+        server = self._server
+        if server is None:
+            raise RuntimeError("orb host is not running")
+        if self._nursery is None or len(self._rooms) >= self.max_orbs \
+                or command.room_id in self._rooms:
+            logger.warning("no orb for room %s (running: %d of %d)", command.room_id,
+                           len(self._rooms), self.max_orbs)
+            server.orb_ended(command.room_id, command.session_id)
+            return
+        self._rooms[command.room_id] = command.session_id
+        self._nursery.start_soon(self._serve_orb, command)
+
+    def stop(self, command: StopOrb) -> None:
+        if self._nursery is not None and self._rooms.get(command.room_id) == command.session_id:
+            self._nursery.start_soon(self._guarded, self._runtime.stop,
+                                     command.session_id, command.reason)
+
+    # ---------------------------------------------------------------- introspection
+    async def orb_stats(self, room_id: str) -> dict[str, Any] | None:
+        """The running orb of ``room_id``, as plain data (for tests, metrics, admin)."""
+        session_id = self._rooms.get(room_id)
+        if session_id is None:
+            return None
+        return await self._loop_thread.call(self._runtime.stats, session_id)
+
+    async def census(self) -> dict[str, int]:
+        """Orbs, asyncio tasks and open peer connections alive on the orb loop."""
+        return await self._loop_thread.call(self._runtime.census)
+
+    @property
+    def loop_thread(self) -> AsyncioLoopThread:
+        return self._loop_thread
+
+    @property
+    def running_rooms(self) -> dict[str, str]:
+        return dict(self._rooms)
+
+    # ---------------------------------------------------------------- one orb
+    async def _serve_orb(self, command: SpawnOrb) -> None:
+        server = self._server
+        assert server is not None
+        room_id, session_id = command.room_id, command.session_id
+        call = self._loop_thread.call
+        outcome: dict[str, Any] = {"reason": "error", "joined": False}
+        conn: LocalConnection | None = None
+        try:
+            conn = server.open_local(room_id)
+            await call(self._runtime.start, room_id, session_id)
+            async with trio.open_nursery() as pumps:
+                pumps.start_soon(self._pump_in, conn, session_id)
+                while (text := await call(self._runtime.next_outgoing, session_id)) is not None:
+                    conn.send_text(text)
+                pumps.cancel_scope.cancel()
+        except Exception:
+            logger.exception("orb %s of room %s broke its bridge", session_id, room_id)
+        finally:
+            with trio.CancelScope(shield=True):
+                try:
+                    with trio.move_on_after(_FINISH_TIMEOUT + 1.0):
+                        # The bridge is done (the orb finished, the server closed, or we are
+                        # cancelled): the orb can no longer talk, so it must end now.
+                        await call(self._runtime.far_closed, session_id)
+                        outcome = await call(self._runtime.finish, session_id, _FINISH_TIMEOUT)
+                except Exception:
+                    logger.exception("orb %s of room %s did not finish cleanly", session_id,
+                                     room_id)
+            if conn is not None:
+                conn.close()
+            if self._rooms.get(room_id) == session_id:
+                del self._rooms[room_id]
+            logger.info("orb %s of room %s ended: %s", session_id, room_id, outcome)
+            if not outcome.get("joined") and not server.stopping:
+                server.orb_ended(room_id, session_id)
+
+    async def _pump_in(self, conn: LocalConnection, session_id: str) -> None:
+        async for data in conn.outbound:
+            await self._loop_thread.call(self._runtime.deliver, session_id,
+                                         data.decode("utf-8"))
+        await self._loop_thread.call(self._runtime.far_closed, session_id)
+
+    async def _guarded(self, fn: Any, *args: Any) -> None:
+        try:
+            await self._loop_thread.call(fn, *args)
+        except Exception:
+            logger.exception("orb host call %s failed", getattr(fn, "__name__", fn))

@@ -1,0 +1,223 @@
+"""What the orb sends: one picture and one voice per orb, fanned out to every peer connection.
+
+aiortc pulls media: each RTCRtpSender awaits ``track.recv()`` on its own. So each peer
+connection gets its own thin track (:class:`OrbVideoTrack`, :class:`OrbAudioTrack`), and all
+of an orb's tracks read from one shared source laid on a fixed time grid: frame *i* is due at
+``origin + i * period``. The first track to ask for frame *i* makes it; the others get the very
+same ``av`` frame object. Rendering, voice mixing and level metering thus cost once per orb, not
+once per human, and every human sees the same timeline (the same pts for the same picture).
+
+Everything here runs on the orb loop's thread; nothing is thread-safe or needs to be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+import av
+import numpy as np
+import numpy.typing as npt
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from .render import OrbRenderer
+
+VIDEO_CLOCK = 90_000
+AUDIO_RATE = 48_000
+AUDIO_FRAME_SECONDS = 0.02
+AUDIO_FRAME_SAMPLES = int(AUDIO_RATE * AUDIO_FRAME_SECONDS)
+
+Pcm = npt.NDArray[np.int16]
+Clock = Callable[[], float]
+
+
+class FrameGrid:
+    """A shared timeline of equally spaced frames, starting when the grid is made."""
+
+    def __init__(self, period: float, clock: Clock = time.monotonic) -> None:
+        self.period = period
+        self.clock = clock
+        self.origin = clock()
+
+    def index_at(self, now: float) -> int:
+        return max(0, math.floor((now - self.origin) / self.period))
+
+    def due(self, index: int) -> float:
+        return self.origin + index * self.period
+
+    def next_index(self, last: int) -> int:
+        """The frame a consumer that last took ``last`` should take next.
+
+        A consumer that fell behind skips to the present rather than bursting old frames.
+        """
+        return max(last + 1, self.index_at(self.clock()))
+
+    async def wait_for(self, index: int) -> None:
+        delay = self.due(index) - self.clock()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class RateMeter:
+    """Frames per second over the last few seconds (for ``orb_heartbeat`` metrics)."""
+
+    def __init__(self, window: float = 5.0, clock: Clock = time.monotonic) -> None:
+        self._window = window
+        self._clock = clock
+        self._stamps: deque[float] = deque()
+
+    def tick(self) -> None:
+        now = self._clock()
+        self._stamps.append(now)
+        self._trim(now)
+
+    def rate(self) -> float:
+        now = self._clock()
+        self._trim(now)
+        if len(self._stamps) < 2:
+            return 0.0
+        return (len(self._stamps) - 1) / max(now - self._stamps[0], 1e-6)
+
+    def _trim(self, now: float) -> None:
+        while self._stamps and self._stamps[0] < now - self._window:
+            self._stamps.popleft()
+
+
+class Voice:
+    """The orb's voice: at most one reply playing, placed on the 20 ms audio grid.
+
+    ``play`` schedules PCM to start at the next audio frame; ``stop`` silences it at the next
+    frame (this is what barge-in and pause call). The voice level feeds the orb's pulse.
+    """
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self.grid = FrameGrid(AUDIO_FRAME_SECONDS, clock)
+        self._pcm: Pcm | None = None
+        self._levels: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
+        self._start = 0
+        self._end = 0
+        self._cached: tuple[int, av.AudioFrame] | None = None
+        self._silence = np.zeros((1, AUDIO_FRAME_SAMPLES), dtype=np.int16)
+
+    def play(self, pcm: Pcm) -> float:
+        """Start saying ``pcm`` (48 kHz mono int16); returns when it will end (grid clock)."""
+        frames = max(1, math.ceil(len(pcm) / AUDIO_FRAME_SAMPLES))
+        padded = np.zeros(frames * AUDIO_FRAME_SAMPLES, dtype=np.int16)
+        padded[: len(pcm)] = pcm
+        self._pcm = padded
+        chunks = padded.reshape(frames, AUDIO_FRAME_SAMPLES).astype(np.float32)
+        rms = np.sqrt(np.mean(chunks * chunks, axis=1))
+        self._levels = np.clip(rms / 6000.0, 0.0, 1.0).astype(np.float32)
+        self._start = self.grid.index_at(self.grid.clock()) + 1
+        self._end = self._start + frames
+        return self.grid.due(self._end)
+
+    def stop(self) -> None:
+        self._pcm = None
+        self._end = 0
+
+    @property
+    def playing(self) -> bool:
+        return self._pcm is not None and self.grid.index_at(self.grid.clock()) < self._end
+
+    def level(self) -> float:
+        """Loudness of what is being said right now, 0..1."""
+        if self._pcm is None:
+            return 0.0
+        i = self.grid.index_at(self.grid.clock()) - self._start
+        if 0 <= i < len(self._levels):
+            return float(self._levels[i])
+        return 0.0
+
+    def frame(self, index: int) -> tuple[int, av.AudioFrame]:
+        """The audio frame for grid slot ``index``, made once and shared by every track.
+
+        A track asking for a slot older than the newest made gets the newest (and its index),
+        so a late track catches up instead of repeating sound.
+        """
+        if self._cached is not None and self._cached[0] >= index:
+            return self._cached
+        samples = self._silence
+        if self._pcm is not None and self._start <= index < self._end:
+            offset = (index - self._start) * AUDIO_FRAME_SAMPLES
+            samples = self._pcm[offset : offset + AUDIO_FRAME_SAMPLES].reshape(1, -1)
+        elif self._pcm is not None and index >= self._end:
+            self._pcm = None
+        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = index * AUDIO_FRAME_SAMPLES
+        frame.time_base = fractions.Fraction(1, AUDIO_RATE)
+        self._cached = (index, frame)
+        return self._cached
+
+
+class OrbPicture:
+    """The orb's video: one rendered yuv420p frame per grid slot, shared by every track."""
+
+    def __init__(
+        self,
+        renderer: OrbRenderer,
+        fps: float,
+        look: Callable[[], tuple[str, float]],
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.grid = FrameGrid(1.0 / fps, clock)
+        self.meter = RateMeter(clock=clock)
+        self._renderer = renderer
+        self._look = look
+        self._ticks_per_frame = round(VIDEO_CLOCK / fps)
+        self._cached: tuple[int, av.VideoFrame] | None = None
+
+    def frame(self, index: int) -> tuple[int, av.VideoFrame]:
+        if self._cached is not None and self._cached[0] >= index:
+            return self._cached
+        status, level = self._look()
+        pixels = self._renderer.render(status, level, index * self.grid.period)
+        frame = av.VideoFrame.from_ndarray(pixels, format="yuv420p")
+        frame.pts = index * self._ticks_per_frame
+        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        self._cached = (index, frame)
+        self.meter.tick()
+        return self._cached
+
+
+class OrbVideoTrack(MediaStreamTrack):
+    """One peer connection's view of the orb picture, paced by the shared grid."""
+
+    kind = "video"
+
+    def __init__(self, picture: OrbPicture) -> None:
+        super().__init__()
+        self._picture = picture
+        self._last = -1
+
+    async def recv(self) -> av.VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        index = self._picture.grid.next_index(self._last)
+        await self._picture.grid.wait_for(index)
+        self._last, frame = self._picture.frame(index)
+        return frame
+
+
+class OrbAudioTrack(MediaStreamTrack):
+    """One peer connection's copy of the orb voice, 20 ms frames paced by the shared grid."""
+
+    kind = "audio"
+
+    def __init__(self, voice: Voice) -> None:
+        super().__init__()
+        self._voice = voice
+        self._last = -1
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        index = self._voice.grid.next_index(self._last)
+        await self._voice.grid.wait_for(index)
+        self._last, frame = self._voice.frame(index)
+        return frame

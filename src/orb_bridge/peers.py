@@ -1,0 +1,232 @@
+"""One human, one RTCPeerConnection: the orb answers, never offers.
+
+A :class:`HumanPeer` turns the human's ``offer`` into an ``answer`` carrying the orb's own video
+and audio tracks (aiortc puts all of its ICE candidates into that SDP), applies the human's
+trickled candidates (buffered, bounded, until the offer has been applied; ``null`` or an empty
+``candidate`` means end-of-candidates), starts an :class:`~orb_bridge.hearing.Ear` on the human's
+audio and receives the human's video without decoding it (see :mod:`orb_bridge.video_in`).
+
+Bad input from a peer (unparsable SDP or candidate) is the peer's problem: it is logged and that
+peer's connection is dropped; it never ends the orb.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
+from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.sdp import candidate_from_sdp
+
+from ._config import OrbConfig
+from .hearing import Ear, TurnDetector, TurnEvent
+from .media_out import OrbAudioTrack, OrbPicture, OrbVideoTrack, Voice
+from .video_in import drain, receive_without_decoding
+
+logger = logging.getLogger(__name__)
+
+Spawn = Callable[[Coroutine[Any, Any, None], str], "asyncio.Task[None]"]
+
+#: What aiortc raises for SDP or candidates it cannot use.
+PEER_ERRORS = (ValueError, TypeError, KeyError, IndexError, AssertionError,
+               InvalidAccessError, InvalidStateError, InternalError)
+
+
+_LIVE_PCS: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
+
+
+def open_peer_connections() -> int:
+    """Peer connections of this process not yet closed (leak checks in tests and metrics)."""
+    return sum(1 for pc in list(_LIVE_PCS) if pc.connectionState != "closed")
+
+
+class EndOfCandidates:
+    """The remote peer has no more candidates (``candidate`` null or empty)."""
+
+
+END_OF_CANDIDATES = EndOfCandidates()
+
+
+def parse_candidate(value: object) -> RTCIceCandidate | EndOfCandidates:
+    """A browser ``RTCIceCandidateInit`` (or its bare string) as an aiortc candidate.
+
+    Raises ``ValueError`` for anything that is not a candidate.
+    """
+    mid: object = None
+    index: object = 0
+    if value is None:
+        return END_OF_CANDIDATES
+    if isinstance(value, dict):
+        line = value.get("candidate")
+        mid = value.get("sdpMid")
+        index = value.get("sdpMLineIndex")
+    else:
+        line = value
+    if line is None or line == "":
+        return END_OF_CANDIDATES
+    if not isinstance(line, str):
+        raise ValueError("candidate must be a string")
+    if line.startswith("a="):
+        line = line[2:]
+    if line.startswith("candidate:"):
+        line = line[len("candidate:"):]
+    if len(line.split()) < 8:
+        raise ValueError("malformed candidate")
+    try:
+        candidate = candidate_from_sdp(line)
+    except (AssertionError, IndexError) as exc:
+        raise ValueError("malformed candidate") from exc
+    candidate.sdpMid = mid if isinstance(mid, str) else None
+    candidate.sdpMLineIndex = index if isinstance(index, int) else None
+    if candidate.sdpMid is None and candidate.sdpMLineIndex is None:
+        candidate.sdpMLineIndex = 0
+    return candidate
+
+
+class HumanPeer:
+    """The orb's peer connection to one human, rebuilt when that human comes back."""
+
+    def __init__(
+        self,
+        user_id: str,
+        role: str,
+        *,
+        config: OrbConfig,
+        picture: OrbPicture,
+        voice: Voice,
+        spawn: Spawn,
+        on_turn: Callable[[TurnEvent], None],
+        on_hearing: Callable[[], None],
+    ) -> None:
+        self.user_id = user_id
+        self.role = role
+        self._cfg = config
+        self._picture = picture
+        self._voice = voice
+        self._spawn = spawn
+        self._on_turn = on_turn
+        self._on_hearing = on_hearing
+        self.pc: RTCPeerConnection | None = None
+        self.detector = TurnDetector(user_id, role, config)
+        self.ear: Ear | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._pending: deque[RTCIceCandidate | EndOfCandidates] = deque(
+            maxlen=config.max_pending_candidates)
+        self.negotiations = 0
+
+    @property
+    def connected(self) -> bool:
+        return self.pc is not None and self.pc.connectionState == "connected"
+
+    async def answer(self, offer: object) -> dict[str, str]:
+        """Apply the human's offer and return our answer (``{"type", "sdp"}``)."""
+        if not isinstance(offer, dict) or offer.get("type", "offer") != "offer" \
+                or not isinstance(offer.get("sdp"), str):
+            raise ValueError("offer must be an object with an SDP string")
+        if self.pc is not None and (self.pc.signalingState != "stable"
+                                    or self.pc.connectionState in ("failed", "closed")):
+            await self.close()
+        if self.pc is None:
+            self.pc = self._new_pc()
+        pc = self.pc
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
+        self._attach_media(pc)
+        while self._pending:
+            await self._apply(self._pending.popleft())
+        await pc.setLocalDescription(await pc.createAnswer())
+        self.negotiations += 1
+        local = pc.localDescription
+        return {"type": local.type, "sdp": local.sdp}
+
+    async def add_candidate(self, value: object) -> None:
+        candidate = parse_candidate(value)
+        if self.pc is None or self.pc.remoteDescription is None:
+            self._pending.append(candidate)
+            return
+        await self._apply(candidate)
+
+    async def close(self) -> None:
+        """Drop the peer connection and its tasks (bounded); the peer may offer again later."""
+        pc, self.pc = self.pc, None
+        tasks, self._tasks = self._tasks, []
+        self._pending.clear()
+        for task in tasks:
+            task.cancel()
+        if pc is not None:
+            try:
+                await asyncio.wait_for(pc.close(), self._cfg.pc_close_timeout)
+            except TimeoutError:
+                logger.warning("closing the peer connection to %s timed out", self.user_id)
+        if tasks:
+            await asyncio.wait(tasks, timeout=self._cfg.pc_close_timeout)
+        self.ear = None
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "connection": self.pc.connectionState if self.pc is not None else "none",
+            "levelDbfs": round(self.detector.level_dbfs, 1),
+            "peakDbfs": round(self.detector.peak_dbfs, 1),
+            "speaking": self.detector.speaking,
+            "utterances": self.detector.utterances,
+            "audioFrames": self.ear.frames if self.ear is not None else 0,
+        }
+
+    # ---------------------------------------------------------------- internals
+    def _new_pc(self) -> RTCPeerConnection:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        _LIVE_PCS.add(pc)
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind == "audio":
+                self._start_ear(track)
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            logger.info("orb <-> %s: %s", self.user_id, pc.connectionState)
+
+        return pc
+
+    def _attach_media(self, pc: RTCPeerConnection) -> None:
+        """Our tracks go on the transceivers the offer created (never new m-lines)."""
+        kinds_with_track = {t.kind for t in pc.getTransceivers() if t.sender.track is not None}
+        for transceiver in pc.getTransceivers():
+            if transceiver.kind == "video" and not receive_without_decoding(transceiver.receiver):
+                logger.warning("aiortc lacks the no-decode hook; draining %s video",
+                               self.user_id)
+                self._own(drain(transceiver.receiver.track), f"drain-video-{self.user_id}")
+        for transceiver in pc.getTransceivers():
+            kind = transceiver.kind
+            if kind in kinds_with_track or transceiver.sender.track is not None:
+                continue
+            track: MediaStreamTrack = (OrbVideoTrack(self._picture) if kind == "video"
+                                       else OrbAudioTrack(self._voice))
+            pc.addTrack(track)
+            kinds_with_track.add(kind)
+
+    def _start_ear(self, track: MediaStreamTrack) -> None:
+        if self.ear is not None:
+            return
+        self.ear = Ear(track, self.detector, self._on_turn)
+        self._on_hearing()
+        self._own(self.ear.run(), f"ear-{self.user_id}")
+
+    def _own(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.append(self._spawn(coro, name))
+
+    async def _apply(self, candidate: RTCIceCandidate | EndOfCandidates) -> None:
+        assert self.pc is not None
+        if isinstance(candidate, EndOfCandidates):
+            # Browsers may say it twice (``null`` and ``""``), or the SDP already did.
+            with contextlib.suppress(ValueError):
+                await self.pc.addIceCandidate(None)
+            return
+        await self.pc.addIceCandidate(candidate)

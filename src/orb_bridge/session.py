@@ -1,0 +1,364 @@
+"""One orb in one room: the protocol side of PROTOCOL.md §9, over any :class:`SignalingLink`.
+
+The session joins as ``ai-orb-{sessionId}``, keeps one :class:`~orb_bridge.peers.HumanPeer` per
+human (answering their offers, never offering), heartbeats, publishes ``ai_status`` from the
+:class:`~orb_bridge.conductor.Conductor`, and ends with ``ai-orb-shutdown``:
+
+* ``session_complete`` after ``idle_grace`` without a human, or when asked to stop;
+* ``timeout`` at ``max_lifetime``;
+* ``error`` when anything inside the orb raises. :meth:`OrbSession.run` never raises (except
+  its own cancellation): the exception is logged with its traceback and announced.
+
+All of it runs on one asyncio loop; every task belongs to the session's :class:`TaskOwner`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from typing import Any
+
+import attrs
+import orjson
+
+from ._config import OrbConfig
+from .brain import Brain
+from .conductor import Conductor
+from .hearing import TurnEvent
+from .link import LinkClosed, SignalingLink
+from .media_out import OrbPicture, Voice
+from .metrics import CpuMeter
+from .peers import PEER_ERRORS, HumanPeer
+from .render import OrbRenderer
+from .tasks import TaskOwner
+
+logger = logging.getLogger(__name__)
+
+ORB_NAME = "AI Assistant"
+_ANNOUNCED_REASONS = ("session_complete", "timeout", "error")
+_FINAL_SEND_TIMEOUT = 2.0
+
+
+class OrbJoinRefused(Exception):
+    """The server answered the orb's join with an error."""
+
+
+@attrs.frozen
+class OrbOutcome:
+    """How an orb ended: ``reason`` is an ``ai-orb-shutdown`` reason, or ``closed`` when the
+    server dropped the link first (nothing could be announced)."""
+
+    reason: str
+    joined: bool
+    announced: bool
+
+
+class OrbSession:
+    def __init__(
+        self,
+        link: SignalingLink,
+        *,
+        room_id: str,
+        session_id: str,
+        config: OrbConfig,
+        brain: Brain,
+        renderer: OrbRenderer | None = None,
+    ) -> None:
+        self.room_id = room_id
+        self.session_id = session_id
+        self.user_id = f"ai-orb-{session_id}"
+        self._link = link
+        self._cfg = config
+        self._brain = brain
+        self.voice = Voice()
+        self.conductor = Conductor(
+            brain, self.voice, self._publish_status,
+            reply_to_roles=config.reply_to_roles, min_utterance=config.min_utterance)
+        renderer = renderer or OrbRenderer(config.width, config.height)
+        self.picture = OrbPicture(renderer, config.fps, self._look)
+        self.humans: dict[str, HumanPeer] = {}
+        self.joined = False
+        self._outbox: deque[str] = deque()
+        self._outbox_ready = asyncio.Event()
+        self._tasks = TaskOwner(self._fail)
+        self._ending: asyncio.Future[str] | None = None
+        self._started = time.monotonic()
+        self._empty_since: float | None = None
+        self._watch_changed = asyncio.Event()
+        self._cpu = CpuMeter()
+        self._last_cpu = 0.0
+
+    # ---------------------------------------------------------------- public
+    async def run(self) -> OrbOutcome:
+        self._ending = asyncio.get_running_loop().create_future()
+        self._started = time.monotonic()
+        try:
+            self._tasks.spawn(self._writer(), "orb-writer")
+            self._post({"type": "join", "roomId": self.room_id, "userId": self.user_id,
+                        "userName": ORB_NAME, "userRole": "ai", "participantType": "ai"})
+            self._tasks.spawn(self._reader(), "orb-reader")
+            self._tasks.spawn(self._heartbeat(), "orb-heartbeat")
+            self._tasks.spawn(self._watchdog(), "orb-watchdog")
+            self._tasks.spawn(self.conductor.run(), "orb-conductor")
+            try:
+                reason = await self._ending
+            except Exception as exc:  # a task failed: the orb ends with ``error``
+                logger.error("orb %s in room %s failed", self.user_id, self.room_id,
+                             exc_info=exc)
+                reason = "error"
+        except asyncio.CancelledError:
+            await self._finish(None)
+            raise
+        except Exception as exc:
+            logger.error("orb %s in room %s failed to start", self.user_id, self.room_id,
+                         exc_info=exc)
+            reason = "error"
+        return await self._finish(reason)
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the orb to announce ``ai-orb-shutdown`` and leave (from this loop's thread)."""
+        self._end(reason if reason in _ANNOUNCED_REASONS else "session_complete")
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "userId": self.user_id,
+            "roomId": self.room_id,
+            "joined": self.joined,
+            "status": self.conductor.status,
+            "peers": sum(1 for h in self.humans.values() if h.connected),
+            "fps": round(self.picture.meter.rate(), 1),
+            "replies": self.conductor.replies,
+            "bargeIns": self.conductor.barge_ins,
+            "humans": {uid: h.stats() for uid, h in self.humans.items()},
+            "tasks": len(self._tasks),
+        }
+
+    # ---------------------------------------------------------------- ending
+    def _end(self, reason: str) -> None:
+        if self._ending is not None and not self._ending.done():
+            self._ending.set_result(reason)
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._ending is not None and not self._ending.done():
+            self._ending.set_exception(exc)
+
+    async def _finish(self, reason: str | None) -> OrbOutcome:
+        """Tear everything down; announce ``reason`` if the link still works."""
+        await self._tasks.aclose()
+        self.voice.stop()
+        humans, self.humans = list(self.humans.values()), {}
+        await asyncio.gather(*(h.close() for h in humans), return_exceptions=True)
+        announced = False
+        if reason is not None and reason != "closed":
+            announced = await self._announce(reason)
+        try:
+            await self._brain.aclose()
+        except Exception:
+            logger.exception("brain of orb %s failed to close", self.user_id)
+        await self._link.aclose()
+        return OrbOutcome(reason or "closed", self.joined, announced)
+
+    async def _announce(self, reason: str) -> bool:
+        try:
+            async with asyncio.timeout(_FINAL_SEND_TIMEOUT):
+                while self._outbox:
+                    await self._link.send(self._outbox.popleft())
+                if not self.joined:
+                    return False
+                await self._link.send(_dump({"type": "ai-orb-shutdown",
+                                             "sessionId": self.session_id,
+                                             "reason": reason}))
+                return True
+        except (LinkClosed, TimeoutError):
+            return False
+        except Exception:
+            logger.exception("orb %s could not announce its shutdown", self.user_id)
+            return False
+
+    # ---------------------------------------------------------------- sending
+    def _post(self, message: dict[str, Any]) -> None:
+        if len(self._outbox) >= self._cfg.queue_size:
+            raise RuntimeError("signaling link is stuck: outgoing queue full")
+        self._outbox.append(_dump(message))
+        self._outbox_ready.set()
+
+    async def _writer(self) -> None:
+        while True:
+            while not self._outbox:
+                self._outbox_ready.clear()
+                await self._outbox_ready.wait()
+            try:
+                await self._link.send(self._outbox[0])
+            except LinkClosed:
+                self._end("closed")
+                return
+            self._outbox.popleft()
+
+    def _publish_status(self, status: str) -> None:
+        if self.joined:
+            self._post({"type": "ai_status", "status": status, "sessionId": self.session_id})
+
+    # ---------------------------------------------------------------- receiving
+    async def _reader(self) -> None:
+        while True:
+            try:
+                text = await self._link.recv()
+            except LinkClosed:
+                self._end("closed")
+                return
+            try:
+                message = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                logger.warning("orb %s got invalid JSON", self.user_id)
+                continue
+            if isinstance(message, dict):
+                await self._dispatch(message)
+
+    async def _dispatch(self, msg: dict[str, Any]) -> None:
+        kind = msg.get("type")
+        if kind == "peer-discovery":
+            self._on_discovery(msg)
+        elif kind == "user-joined":
+            self._add_human(msg)
+        elif kind == "user-left":
+            self._remove_human(msg.get("userId"))
+        elif kind == "offer":
+            await self._on_offer(msg)
+        elif kind == "ice-candidate":
+            await self._on_candidate(msg)
+        elif kind == "ai_control":
+            action = msg.get("action")
+            if isinstance(action, str):
+                self.conductor.on_control(action)
+        elif kind == "error":
+            if not self.joined:
+                raise OrbJoinRefused(f"join refused: {msg.get('code')}: {msg.get('message')}")
+            logger.warning("orb %s: server error %s: %s", self.user_id, msg.get("code"),
+                           msg.get("message"))
+        elif kind == "answer":
+            logger.warning("orb %s got an answer but never offers; ignored", self.user_id)
+
+    def _on_discovery(self, msg: dict[str, Any]) -> None:
+        first = not self.joined
+        self.joined = True
+        peers = msg.get("peers")
+        for peer in peers if isinstance(peers, list) else []:
+            if isinstance(peer, dict):
+                self._add_human(peer)
+        self._humans_changed()
+        if first:
+            self.conductor.joined()
+            self._post({"type": "ai_status", "status": self.conductor.status,
+                        "sessionId": self.session_id})
+            self._post_heartbeat()
+
+    def _add_human(self, participant: dict[str, Any]) -> None:
+        user_id = participant.get("userId")
+        if not isinstance(user_id, str) or user_id == self.user_id:
+            return
+        if participant.get("participantType") == "ai" or participant.get("userRole") == "ai":
+            return  # two ai participants never connect (PROTOCOL.md §5)
+        role = participant.get("userRole")
+        old = self.humans.pop(user_id, None)
+        if old is not None:  # a replacement: the old connection is gone
+            self._close_later(old)
+        self.humans[user_id] = self._new_peer(user_id, role if isinstance(role, str) else "")
+        self._humans_changed()
+
+    def _remove_human(self, user_id: object) -> None:
+        if isinstance(user_id, str) and user_id in self.humans:
+            self._close_later(self.humans.pop(user_id))
+            self._humans_changed()
+
+    def _new_peer(self, user_id: str, role: str) -> HumanPeer:
+        def on_turn(event: TurnEvent) -> None:
+            if self.humans.get(user_id) is peer:
+                self.conductor.on_turn(event)
+
+        peer = HumanPeer(user_id, role, config=self._cfg, picture=self.picture,
+                         voice=self.voice, spawn=self._tasks.spawn, on_turn=on_turn,
+                         on_hearing=self.conductor.hearing_started)
+        return peer
+
+    def _close_later(self, peer: HumanPeer) -> None:
+        self._tasks.spawn(peer.close(), f"close-{peer.user_id}")
+
+    async def _on_offer(self, msg: dict[str, Any]) -> None:
+        from_id = msg.get("fromId")
+        if not isinstance(from_id, str):
+            return
+        peer = self.humans.get(from_id)
+        if peer is None:  # offers come after user-joined; be lenient about odd servers
+            peer = self._new_peer(from_id, "")
+            self.humans[from_id] = peer
+            self._humans_changed()
+        try:
+            answer = await peer.answer(msg.get("offer"))
+        except PEER_ERRORS as exc:
+            logger.warning("orb %s: unusable offer from %s: %r", self.user_id, from_id, exc)
+            await peer.close()
+            return
+        if self.humans.get(from_id) is peer:
+            self._post({"type": "answer", "answer": answer, "toId": from_id})
+
+    async def _on_candidate(self, msg: dict[str, Any]) -> None:
+        peer = self.humans.get(msg.get("fromId"))  # type: ignore[arg-type]
+        if peer is None:
+            return
+        try:
+            await peer.add_candidate(msg.get("candidate"))
+        except PEER_ERRORS as exc:
+            logger.warning("orb %s: unusable candidate from %s: %r", self.user_id,
+                           peer.user_id, exc)
+
+    # ---------------------------------------------------------------- liveness and limits
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self._cfg.heartbeat_interval)
+            self._post({"type": "ping"})
+            self._post_heartbeat()
+
+    def _post_heartbeat(self) -> None:
+        self._last_cpu = self._cpu.read()
+        self._post({"type": "orb_heartbeat", "sessionId": self.session_id, "metrics": {
+            "cpu": self._last_cpu,
+            "peers": sum(1 for h in self.humans.values() if h.connected),
+            "fps": round(self.picture.meter.rate(), 1),
+            "status": self.conductor.status,
+            "uptime": round(time.monotonic() - self._started, 1),
+        }})
+
+    def _humans_changed(self) -> None:
+        if not self.joined:
+            return
+        if self.humans:
+            self._empty_since = None
+        elif self._empty_since is None:
+            self._empty_since = time.monotonic()
+        self._watch_changed.set()
+
+    async def _watchdog(self) -> None:
+        while True:
+            deadline, reason = self._started + self._cfg.max_lifetime, "timeout"
+            if self._empty_since is not None:
+                idle_end = self._empty_since + self._cfg.idle_grace
+                if idle_end < deadline:
+                    deadline, reason = idle_end, "session_complete"
+            delay = deadline - time.monotonic()
+            if delay <= 0:
+                logger.info("orb %s ends: %s", self.user_id, reason)
+                self._end(reason)
+                return
+            self._watch_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._watch_changed.wait(), delay)
+
+    def _look(self) -> tuple[str, float]:
+        return self.conductor.status, self.voice.level()
+
+
+def _dump(message: dict[str, Any]) -> str:
+    return orjson.dumps(message).decode()
