@@ -49,10 +49,12 @@ from ._events import (
 )
 from ._model import Connection, Orb, Participant, Room
 from ._rules import (
+    AI,
     AI_STATUSES,
     COACH,
     MESSAGE_RULES,
     ORB_SHUTDOWN_REASONS,
+    ORB_USER_PREFIX,
     SIGNAL_PAYLOAD_FIELD,
     JoinRequest,
     Phase,
@@ -153,10 +155,12 @@ class SignalingCore:
         if not is_valid_room_id(room_id):
             return [Close(conn_id, CloseCode.POLICY_VIOLATION, "invalid room id")]
         deadline = now + self.config.join_timeout
-        self._conns[conn_id] = Connection(
+        conn = self._conns[conn_id] = Connection(
             conn_id, room_id, now, deadline, self.config.rate_limit_burst, trusted
         )
-        heapq.heappush(self._deadlines, (deadline, conn_id))
+        # The idle limit applies before the join too, and may be the earlier of the two.
+        conn.heap_deadline = min(deadline, now + self.config.idle_timeout)
+        heapq.heappush(self._deadlines, (conn.heap_deadline, conn_id))
         return []
 
     def receive(self, conn_id: ConnectionId, text: str | bytes, now: float) -> list[Command]:
@@ -360,6 +364,9 @@ class SignalingCore:
             self._drop(conn, CloseCode.UNAUTHORIZED, "unauthorized",
                        Departure.PROTOCOL_VIOLATION, now, out)
             return
+        if request.user_id.startswith(ORB_USER_PREFIX) and request.participant_type != AI:
+            raise ProtocolError(ErrorCode.FORBIDDEN,
+                                "userIds starting with 'ai-orb-' are for ai participants", "join")
         room = self._rooms.get(conn.room_id)
         existing = room.participants.get(request.user_id) if room is not None else None
         if existing is not None:
@@ -474,7 +481,12 @@ class SignalingCore:
             orb.last_heartbeat = now
             metrics = msg.get("metrics")
             if type(metrics) is dict:
-                orb.metrics = metrics
+                # Kept flat and small: admin endpoints serialise it, so no depth, no bulk.
+                orb.metrics = {
+                    str(key)[:64]: value for key, value in list(metrics.items())[:32]
+                    if type(value) in (int, float, bool)
+                    or (type(value) is str and len(value) <= 128)
+                }
 
     def _on_orb_shutdown(self, conn: Connection, msg: dict[str, Any], now: float,
                          out: list[Command]) -> None:

@@ -37,9 +37,12 @@ def is_valid_room_id(room_id: str) -> bool:
     return _ROOM_ID.fullmatch(room_id) is not None
 
 
+ORB_USER_PREFIX = "ai-orb-"
+
+
 def orb_user_id(session_id: str) -> str:
     """The userId an orb joins with."""
-    return f"ai-orb-{session_id}"
+    return f"{ORB_USER_PREFIX}{session_id}"
 
 
 def should_create_offer(
