@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import statistics
 import threading
 import time
 from typing import Any, cast
@@ -88,7 +89,7 @@ def _play_rooms(driver: CoreDriver, rooms: int) -> list[float]:
 
 async def test_a_slow_disk_does_not_slow_the_caller_and_loses_nothing(tmp_path: Any) -> None:
     db = str(tmp_path / "slow.sqlite3")
-    store = SlowStore(db, delay=0.2)
+    store = SlowStore(db, delay=0.5)
     ledger = make_ledger(db, store)
     lateness: list[float] = []
 
@@ -108,17 +109,20 @@ async def test_a_slow_disk_does_not_slow_the_caller_and_loses_nothing(tmp_path: 
             steps += _play_rooms(driver, 10)
             await trio.sleep(0.02)  # let the writer hand a batch to its thread
         play_time = trio.current_time() - play_start
-        # The writer is far behind: the disk takes 0.2 s per batch.
+        # The writer is far behind: the disk takes 0.5 s per batch.
         assert ledger.stats.pending + (ledger.stats.recorded - ledger.stats.committed) > 0
         with trio.fail_after(60):
             await ledger.wait_committed()
         nursery.cancel_scope.cancel()
 
     assert len(driver.records) == 200 * 11
-    # Each room's 11 records took the caller well under one disk write (0.2 s).
-    assert max(steps) < 0.05, max(steps)
-    assert play_time < 20 * 0.2  # the caller did not wait for the writes
-    assert max(lateness) < 0.1, max(lateness)
+    # Each room's 11 records took the caller a fraction of one disk write (0.5 s), and
+    # the event loop stayed responsive; the bounds leave room for a loaded machine.
+    assert max(steps) < 0.25, max(steps)
+    assert statistics.median(steps) < 0.01, statistics.median(steps)
+    assert play_time < 20 * 0.5  # the caller did not wait for the writes
+    assert max(lateness) < 0.25, max(lateness)
+    assert statistics.quantiles(lateness, n=20)[-1] < 0.05  # 95th percentile
     # Batches formed by themselves while the disk was slow, and everything landed.
     assert len(store.sizes) < 200 and max(store.sizes) > 11
     assert ledger.stats.dropped == 0
