@@ -1,1 +1,24 @@
-"""The AI orb as an aiortc media peer."""
+"""The AI orb of PROTOCOL.md §9 as a real aiortc media peer, attached to Trio through a portal.
+
+``InProcessOrbHost`` is the server's orb host (``trio-server --orbs``); ``orb-worker`` runs one
+orb in its own process over WebSocket. Both run the same :class:`OrbSession`. See docs/orb.md.
+"""
+
+from ._config import OrbConfig
+from .brain import Brain, OfflineBrain, ReplyAudio, SpeechChainBrain, StatusHint
+from .hearing import Utterance
+from .host import InProcessOrbHost
+from .session import OrbOutcome, OrbSession
+
+__all__ = [
+    "Brain",
+    "InProcessOrbHost",
+    "OfflineBrain",
+    "OrbConfig",
+    "OrbOutcome",
+    "OrbSession",
+    "ReplyAudio",
+    "SpeechChainBrain",
+    "StatusHint",
+    "Utterance",
+]

@@ -21,8 +21,10 @@ is reported with ``server.orb_ended``. On cancellation (server shutdown) every o
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import trio
 
 from signaling_core import SpawnOrb, StopOrb
@@ -50,21 +52,32 @@ class InProcessOrbHost:
         config: OrbConfig | None = None,
         *,
         brain_factory: BrainFactory = OfflineBrain,
-        max_orbs: int = 8,
+        inherit_limits: bool = True,
     ) -> None:
+        """``inherit_limits``: take idle grace, maximum lifetime and the orb cap from the
+        server's ``CoreConfig`` when :meth:`run` starts, so each limit is set in one place."""
         self.config = config or OrbConfig()
-        self.max_orbs = max_orbs
+        self.max_orbs = 8
+        self._inherit_limits = inherit_limits
         self._brain_factory = brain_factory
         self._loop_thread = AsyncioLoopThread()
         self._runtime = OrbRuntime(self.config, brain_factory)
         self._server: SignalingServer | None = None
         self._nursery: trio.Nursery | None = None
         self._rooms: dict[str, str] = {}  # room id -> session id of its running orb
+        #: How recent orbs ended (room, session, reason, joined, announced), newest last.
+        self.ended: deque[dict[str, Any]] = deque(maxlen=100)
 
     # ---------------------------------------------------------------- OrbHost
     async def run(self, server: SignalingServer, *,
                   task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         self._server = server
+        if self._inherit_limits:
+            core = server.config.core
+            self.config = attrs.evolve(self.config, idle_grace=core.orb_idle_grace,
+                                       max_lifetime=core.orb_max_lifetime)
+            self.max_orbs = core.max_orbs
+            self._runtime = OrbRuntime(self.config, self._brain_factory)
         await trio.to_thread.run_sync(self._loop_thread.start)
         try:
             async with trio.open_nursery() as nursery:
@@ -101,6 +114,13 @@ class InProcessOrbHost:
         if session_id is None:
             return None
         return await self._loop_thread.call(self._runtime.stats, session_id)
+
+    async def orb_media_report(self, room_id: str) -> dict[str, Any] | None:
+        """Per human and kind: packets received, decoding or not, frames queued."""
+        session_id = self._rooms.get(room_id)
+        if session_id is None:
+            return None
+        return await self._loop_thread.call(self._runtime.media_report, session_id)
 
     async def census(self) -> dict[str, int]:
         """Orbs, asyncio tasks and open peer connections alive on the orb loop."""
@@ -148,6 +168,7 @@ class InProcessOrbHost:
             if self._rooms.get(room_id) == session_id:
                 del self._rooms[room_id]
             logger.info("orb %s of room %s ended: %s", session_id, room_id, outcome)
+            self.ended.append({"roomId": room_id, "sessionId": session_id, **outcome})
             if not outcome.get("joined") and not server.stopping:
                 server.orb_ended(room_id, session_id)
 

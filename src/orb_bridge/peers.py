@@ -28,7 +28,7 @@ from aiortc.sdp import candidate_from_sdp
 from ._config import OrbConfig
 from .hearing import Ear, TurnDetector, TurnEvent
 from .media_out import OrbAudioTrack, OrbPicture, OrbVideoTrack, Voice
-from .video_in import drain, receive_without_decoding
+from .video_in import decoder_running, drain, queued_frames, receive_without_decoding
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +178,23 @@ class HumanPeer:
             "utterances": self.detector.utterances,
             "audioFrames": self.ear.frames if self.ear is not None else 0,
         }
+
+    async def media_report(self) -> dict[str, Any]:
+        """Per kind: RTP packets received, whether aiortc decodes, frames left queued."""
+        report: dict[str, Any] = {}
+        if self.pc is None:
+            return report
+        for transceiver in self.pc.getTransceivers():
+            receiver = transceiver.receiver
+            stats = await receiver.getStats()
+            packets = sum(getattr(s, "packetsReceived", 0) or 0 for s in stats.values()
+                          if getattr(s, "type", "") == "inbound-rtp")
+            report[transceiver.kind] = {
+                "packetsReceived": packets,
+                "decoding": decoder_running(receiver),
+                "queuedFrames": queued_frames(receiver.track),
+            }
+        return report
 
     # ---------------------------------------------------------------- internals
     def _new_pc(self) -> RTCPeerConnection:

@@ -91,6 +91,10 @@ class OrbRuntime:
         orb = self._orbs.get(session_id)
         return None if orb is None else orb.session.stats()
 
+    async def media_report(self, session_id: str) -> dict[str, Any] | None:
+        orb = self._orbs.get(session_id)
+        return None if orb is None else await orb.session.media_report()
+
     async def census(self) -> dict[str, int]:
         """What is alive on the loop: orbs, tasks (this one excluded), open peer connections."""
         gc.collect()

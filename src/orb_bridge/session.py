@@ -136,6 +136,9 @@ class OrbSession:
             "tasks": len(self._tasks),
         }
 
+    async def media_report(self) -> dict[str, Any]:
+        return {uid: await h.media_report() for uid, h in list(self.humans.items())}
+
     # ---------------------------------------------------------------- ending
     def _end(self, reason: str) -> None:
         if self._ending is not None and not self._ending.done():

@@ -59,3 +59,19 @@ async def drain(track: MediaStreamTrack) -> None:
             await track.recv()
         except MediaStreamError:
             return
+
+
+def decoder_running(receiver: RTCRtpReceiver) -> bool | None:
+    """Whether aiortc's decoder thread runs for ``receiver`` (``None``: cannot tell)."""
+    missing = object()
+    thread = getattr(receiver, "_RTCRtpReceiver__decoder_thread", missing)
+    if thread is missing:
+        return None
+    return thread is not None
+
+
+def queued_frames(track: MediaStreamTrack | None) -> int:
+    """Decoded frames waiting in a remote track's receive queue (0 if unknown)."""
+    queue = getattr(track, "_queue", None)
+    size = getattr(queue, "qsize", None)
+    return int(size()) if callable(size) else 0

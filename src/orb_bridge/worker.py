@@ -1,0 +1,125 @@
+"""``orb-worker``: one orb, in its own process, joining a room over WebSocket.
+
+Like the original GPU-side orb: ``orb-worker --url ws://HOST:PORT --room ROOM [--session S]``
+connects to ``/ws-simple/ROOM`` and runs the very same :class:`~orb_bridge.session.OrbSession`
+as the in-process host, with a WebSocket as its signaling link. SIGINT/SIGTERM make it announce
+``ai-orb-shutdown`` (``session_complete``) and leave. Exit status: 0 when the orb ended
+normally, 1 when it ended with ``error``, 2 when it could not connect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import sys
+from collections.abc import Sequence
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from ._config import OrbConfig
+from .brain import OfflineBrain
+from .link import LinkClosed
+from .session import OrbOutcome, OrbSession
+
+logger = logging.getLogger(__name__)
+
+
+class WebSocketLink:
+    """The orb's signaling link over a ``websockets`` client connection."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self._ws = ws
+
+    async def send(self, text: str) -> None:
+        try:
+            await self._ws.send(text)
+        except ConnectionClosed as exc:
+            raise LinkClosed from exc
+
+    async def recv(self) -> str:
+        try:
+            message = await self._ws.recv()
+        except ConnectionClosed as exc:
+            raise LinkClosed from exc
+        return message if isinstance(message, str) else message.decode("utf-8", "replace")
+
+    async def aclose(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._ws.close(), 5.0)
+
+
+def room_url(base: str, room_id: str) -> str:
+    """``ws://host:port`` (or an URL already ending in ``/ws-simple/ROOM``) for ``room_id``."""
+    if "/ws-simple/" in base:
+        return base
+    return f"{base.rstrip('/')}/ws-simple/{room_id}"
+
+
+async def run_orb(url: str, room_id: str, session_id: str, config: OrbConfig,
+                  *, open_timeout: float = 10.0) -> OrbOutcome:
+    """Connect, run the orb until it ends, and say how it ended."""
+    async with connect(room_url(url, room_id), open_timeout=open_timeout,
+                       max_size=2**20) as ws:
+        session = OrbSession(WebSocketLink(ws), room_id=room_id, session_id=session_id,
+                             config=config, brain=OfflineBrain())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, session.request_stop, "session_complete")
+        try:
+            return await session.run()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(sig)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = OrbConfig()
+    p = argparse.ArgumentParser(prog="orb-worker", description=__doc__.split("\n\n")[0])
+    p.add_argument("--url", required=True, help="server base URL, e.g. ws://127.0.0.1:3000")
+    p.add_argument("--room", required=True, help="room id to join")
+    p.add_argument("--session", default=None,
+                   help="session id (the orb joins as ai-orb-SESSION); random by default")
+    p.add_argument("--width", type=int, default=defaults.width)
+    p.add_argument("--height", type=int, default=defaults.height)
+    p.add_argument("--fps", type=float, default=defaults.fps)
+    p.add_argument("--idle-grace", type=float, default=defaults.idle_grace,
+                   help="seconds without a human before session_complete")
+    p.add_argument("--max-lifetime", type=float, default=defaults.max_lifetime,
+                   help="seconds before timeout")
+    p.add_argument("--heartbeat", type=float, default=defaults.heartbeat_interval,
+                   help="seconds between ping/orb_heartbeat")
+    p.add_argument("--log-level", default="info")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = OrbConfig(width=args.width, height=args.height, fps=args.fps,
+                           idle_grace=args.idle_grace, max_lifetime=args.max_lifetime,
+                           heartbeat_interval=args.heartbeat)
+    except ValueError as exc:
+        print(f"orb-worker: {exc}", file=sys.stderr)
+        return 2
+    session_id = args.session or secrets.token_hex(8)
+    try:
+        outcome = asyncio.run(run_orb(args.url, args.room, session_id, config))
+    except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+        print(f"orb-worker: cannot connect to {room_url(args.url, args.room)}: {exc}",
+              file=sys.stderr)
+        return 2
+    logger.info("orb ai-orb-%s ended: %s", session_id, outcome.reason)
+    return 1 if outcome.reason == "error" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

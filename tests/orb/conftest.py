@@ -1,0 +1,78 @@
+"""Fixtures for the orb tests: a real Trio server with the in-process orb host, and a way to
+run synthetic humans (aiortc on their own asyncio loop, in a worker thread) against it.
+
+Three event loops are in play, as in production: Trio (the server) on the test's thread, the
+orb loop thread started by the host, and the humans' loop in a Trio worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import attrs
+import trio
+
+from orb_bridge import InProcessOrbHost, OrbConfig
+from orb_bridge.brain import BrainFactory, OfflineBrain
+from signaling_core import CoreConfig
+from trio_server.config import ServerConfig
+from trio_server.server import SignalingServer
+
+T = TypeVar("T")
+
+
+@attrs.define
+class OrbServer:
+    server: SignalingServer
+    host: InProcessOrbHost
+    url: str
+    token: trio.lowlevel.TrioToken
+
+    # Called from the humans' asyncio loop: hop to Trio without blocking that loop.
+    async def stats(self, room_id: str) -> dict[str, Any] | None:
+        return await self._from_trio(self.host.orb_stats, room_id)
+
+    async def media_report(self, room_id: str) -> dict[str, Any] | None:
+        return await self._from_trio(self.host.orb_media_report, room_id)
+
+    async def census(self) -> dict[str, int]:
+        return await self._from_trio(self.host.census)
+
+    async def _from_trio(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        return await asyncio.to_thread(trio.from_thread.run, fn, *args,
+                                       trio_token=self.token)
+
+
+@contextlib.asynccontextmanager
+async def orb_server(
+    *,
+    core: CoreConfig | None = None,
+    orb: OrbConfig | None = None,
+    brain_factory: BrainFactory = OfflineBrain,
+) -> AsyncIterator[OrbServer]:
+    core = core or CoreConfig(orbs_enabled=True)
+    host = InProcessOrbHost(orb or OrbConfig(), brain_factory=brain_factory)
+    server = SignalingServer(ServerConfig(port=0, orbs=True, core=core), orb_host=host)
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(server.serve)
+        try:
+            yield OrbServer(server, host, f"ws://127.0.0.1:{port}",
+                            trio.lowlevel.current_trio_token())
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(30):
+                await server.shutdown()
+            nursery.cancel_scope.cancel()
+
+
+async def in_asyncio(scenario: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
+    """Run the humans' scenario on a fresh asyncio loop in a worker thread, bounded."""
+    async def bounded() -> T:
+        return await asyncio.wait_for(scenario(), timeout)
+
+    def runner() -> T:
+        return asyncio.run(bounded())  # type: ignore[arg-type]
+
+    return await trio.to_thread.run_sync(runner)
