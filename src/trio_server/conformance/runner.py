@@ -63,27 +63,27 @@ def _leaf(exc: BaseException) -> BaseException:
 async def run_case(case: Case, options: SuiteOptions) -> CaseResult:
     limit = case_timeout(case, options)
     start = trio.current_time()
-    context: CaseContext | None = None
+    failure: str | None = None
     try:
-        with trio.fail_after(limit):
-            async with trio.open_nursery() as nursery:
-                context = CaseContext(options, nursery)
-                try:
+        # The connections' own tasks live outside the case's deadline, so that a case that
+        # timed out can still close its connections cleanly (and quickly).
+        async with trio.open_nursery() as nursery:
+            context = CaseContext(options, nursery)
+            try:
+                with trio.fail_after(limit):
                     await case.run(context)
-                finally:
-                    with trio.CancelScope(shield=True):
-                        await context.aclose()
-                    nursery.cancel_scope.cancel()
-    except trio.TooSlowError:
-        where = context.waiting if context is not None else "starting"
-        return CaseResult(case.name, False, f"timed out after {limit:g}s ({where})",
-                          trio.current_time() - start)
+            except trio.TooSlowError:
+                failure = f"timed out after {limit:g}s ({context.waiting})"
+            finally:
+                await context.aclose()
+                nursery.cancel_scope.cancel()
     except Exception as exc:
         leaf = _leaf(exc)
-        detail = str(leaf) if isinstance(leaf, CaseFailed) else (
-            f"{type(leaf).__name__}: {leaf}")
-        return CaseResult(case.name, False, detail, trio.current_time() - start)
-    return CaseResult(case.name, True, case.summary, trio.current_time() - start)
+        failure = str(leaf) if isinstance(leaf, CaseFailed) else f"{type(leaf).__name__}: {leaf}"
+    elapsed = trio.current_time() - start
+    if failure is not None:
+        return CaseResult(case.name, False, failure, elapsed)
+    return CaseResult(case.name, True, case.summary, elapsed)
 
 
 async def run_suite(cases: Sequence[Case], options: SuiteOptions,

@@ -1,0 +1,119 @@
+"""Start a server under test as a subprocess and learn its port from its log line.
+
+Both servers print ``listening on <scheme>://127.0.0.1:PORT`` once they accept connections
+(``--port 0`` picks a free port). The output is drained by a thread for the whole life of the
+process, so a chatty server never blocks on a full pipe, and kept for failure messages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import attrs
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "embed_asyncio.py"
+LISTENING = re.compile(r"listening on (?:https?|wss?)://([0-9.]+):(\d+)")
+STARTUP_SECONDS = 20.0
+
+
+@attrs.define
+class RunningServer:
+    process: subprocess.Popen[str]
+    host: str
+    port: int
+    output: list[str]
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    def log(self) -> str:
+        return "".join(self.output[-60:])
+
+
+def script(name: str) -> list[str]:
+    """A console script of this virtualenv, or its module form when it is not installed."""
+    path = Path(sys.executable).with_name(name)
+    if path.exists():
+        return [str(path)]
+    modules = {"signaling-conformance": "trio_server.conformance.cli", "trio-server":
+               "trio_server.cli"}
+    return [sys.executable, "-m", modules[name]]
+
+
+@contextmanager
+def running_server(argv: Sequence[str]) -> Iterator[RunningServer]:
+    """Run ``argv`` until the block ends; SIGTERM, then SIGKILL after five seconds."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env=env, cwd=REPO)
+    output: list[str] = []
+    found: list[tuple[str, int]] = []
+    ready = threading.Event()
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            match = LISTENING.search(line)
+            if match and not found:
+                found.append((match.group(1), int(match.group(2))))
+                ready.set()
+        ready.set()  # the process ended: stop waiting
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        if not ready.wait(STARTUP_SECONDS) or not found:
+            raise RuntimeError(f"{argv[0]} did not report its port within {STARTUP_SECONDS}s:"
+                               f"\n{''.join(output[-40:])}")
+        host, port = found[0]
+        yield RunningServer(process, host, port, output)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        reader.join(5)
+
+
+@attrs.frozen
+class SuiteRun:
+    returncode: int
+    lines: list[str]
+    stderr: str
+
+    @property
+    def summary(self) -> str:
+        return self.lines[-1] if self.lines else ""
+
+    def results(self) -> dict[str, bool]:
+        """Case name -> passed, from the ``PASS|FAIL name: detail`` lines."""
+        out = {}
+        for line in self.lines:
+            verdict, _, rest = line.partition(" ")
+            if verdict in ("PASS", "FAIL"):
+                out[rest.split(":", 1)[0]] = verdict == "PASS"
+        return out
+
+    def failures(self) -> list[str]:
+        return [line for line in self.lines if line.startswith("FAIL")]
+
+
+def run_suite(url: str, *args: str, timeout: float = 120.0) -> SuiteRun:
+    """Run ``signaling-conformance`` as a user would; bounded by ``timeout``."""
+    done = subprocess.run([*script("signaling-conformance"), url, *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=REPO)
+    return SuiteRun(done.returncode, done.stdout.splitlines(), done.stderr)
