@@ -87,6 +87,9 @@ def _v1(d: Dialect) -> list[str]:
             ended_at {d.real}
         )""",
         "CREATE INDEX orb_status_spans_by_participation ON orb_status_spans (participation_id)",
+        # The running span of each orb: a status change finds it without scanning the history.
+        "CREATE INDEX orb_status_spans_open ON orb_status_spans (participation_id) "
+        "WHERE ended_at IS NULL",
         f"""CREATE TABLE ledger_gaps (
             id {d.id_primary_key},
             run_id TEXT NOT NULL,

@@ -26,6 +26,8 @@ from signaling_core import (
 
 from ._batch import Op
 
+AI = "ai"
+
 #: ``end_reason``/``ending`` of what a restart closes after a crash (kill -9, power loss).
 SERVER_RESTART = "server-restart"
 #: ``end_reason`` of a session whose last occupant was an orb that never joined.
@@ -64,6 +66,8 @@ INSERT_GAP = (
 class Translator:
     """Turns records into statements, remembering the last departure for ``end_reason``.
 
+    It also remembers which participants present are ``ai``: only their departure has a
+    status span to close, and a human's departure (the common case) stays one statement.
     Used by one writer thread at a time; each batch is translated exactly once.
     """
 
@@ -71,6 +75,7 @@ class Translator:
         self._run_id = run_id
         self._to_wall = to_wall
         self._last_left: ParticipantLeft | None = None
+        self._ai_present: set[tuple[str, str]] = set()
 
     def ops(self, record: SessionRecord) -> list[Op]:
         wall = self._to_wall(record.at)
@@ -78,13 +83,19 @@ class Translator:
             self._last_left = record
             ending = str(record.ending)
             key = (record.session_id, record.user_id)
-            return [(END_STATUS_SPAN, (wall, *key)), (END_PARTICIPATION, (wall, ending, *key))]
+            left = (END_PARTICIPATION, (wall, ending, *key))
+            if key in self._ai_present:
+                self._ai_present.discard(key)
+                return [(END_STATUS_SPAN, (wall, *key)), left]
+            return [left]
         if isinstance(record, OrbStatusChanged):
             key = (record.session_id, record.user_id)
             return [(END_STATUS_SPAN, (wall, *key)),
                     (START_STATUS_SPAN, (record.status, wall, *key))]
         if isinstance(record, ParticipantJoined):
             p = record.participant
+            if p.participant_type == AI:
+                self._ai_present.add((record.session_id, p.user_id))
             return [(INSERT_PARTICIPATION, (
                 record.session_id, record.room_id, p.user_id, p.user_name, p.user_role,
                 p.participant_type, wall))]
