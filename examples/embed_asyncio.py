@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import signal
 import time
@@ -95,25 +96,21 @@ class Embedding:
 
     async def write(self, ws: ServerConnection, outbox: Outbox) -> None:
         """Drain one connection's outbox; a Close goes out after everything queued before it."""
-        try:
+        with contextlib.suppress(ConnectionClosed):
             while True:
                 item = await outbox.get()
                 if isinstance(item, sc.Close):
                     await ws.close(item.code, item.reason)
                     return
                 await ws.send(item, text=True)  # the core's bytes are UTF-8 JSON: a text frame
-        except ConnectionClosed:
-            pass
 
     async def keepalive(self, ws: ServerConnection, conn_id: int) -> None:
         """WebSocket pings (§7); a pong is life, which the core learns through activity()."""
-        try:
+        with contextlib.suppress(ConnectionClosed):
             while True:
                 await asyncio.sleep(self.core.config.idle_timeout / 3)
                 await (await ws.ping())
                 self.core.activity(conn_id, now())
-        except ConnectionClosed:
-            pass
 
     async def tick_forever(self) -> None:
         """Join/idle deadlines and orb limits fire when the core is told the time."""
