@@ -28,7 +28,7 @@ from .orb_host import OrbHost
 from .version import VERSION
 
 ENV_PREFIX = "SIGNALING_"
-DEFAULT_ORB_HOST = "orb_bridge.host:create_orb_host"
+DEFAULT_ORB_HOST = "orb_bridge.host:InProcessOrbHost"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -187,14 +187,18 @@ def config_from_args(args: argparse.Namespace,
         raise SystemExit(f"trio-server: {exc}") from None
 
 
-def load_orb_host(spec: str, config: ServerConfig) -> OrbHost:
-    """Import ``MODULE:FACTORY`` and call it with the server configuration."""
+def load_orb_host(spec: str) -> OrbHost:
+    """Import ``MODULE:FACTORY`` and call it without arguments.
+
+    The host takes its limits from the server it is started with (``OrbHost.run``), so the
+    factory needs no configuration of its own.
+    """
     module_name, _, attr = spec.partition(":")
     try:
-        factory = getattr(importlib.import_module(module_name), attr or "create_orb_host")
-    except (ImportError, AttributeError) as exc:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
         raise SystemExit(f"trio-server: --orbs needs an orb host ({spec}): {exc}") from None
-    host: OrbHost = factory(config)
+    host: OrbHost = factory()
     return host
 
 
@@ -225,11 +229,14 @@ def run_serve(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
     config, orb_host_spec = config_from_args(args)
     logs.configure(config.log_level, config.log_json)
-    orb_host = load_orb_host(orb_host_spec, config) if config.orbs else None
+    orb_host = load_orb_host(orb_host_spec) if config.orbs else None
+    failure: BaseException | None = None
     try:
         trio.run(serve, config, orb_host)
-    except OSError as exc:
-        logs.event(logging.ERROR, "failed", f"cannot serve: {exc}")
+    except* OSError as group:  # e.g. the port is taken: a clear line, not a traceback
+        failure = group.exceptions[0]
+    if failure is not None:
+        logs.event(logging.ERROR, "failed", f"cannot serve: {failure}")
         return 1
     return 0
 

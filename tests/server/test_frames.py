@@ -51,7 +51,7 @@ def test_every_length_encoding_and_every_split(size: int) -> None:
 
 def test_fragmented_text_with_a_ping_in_between() -> None:
     stream = (encode_frame(OP_TEXT, b"hel", fin=False) + encode_frame(OP_PING, b"x")
-              + encode_frame(0x0, b"lo ", fin=False) + encode_frame(0x0, "wörld".encode(), fin=True))
+              + encode_frame(0x0, b"lo ", fin=False) + encode_frame(0x0, "wörld".encode()))
     parser = FrameParser(LIMIT)
     assert feed_all(parser, stream, 5) == [(OP_PING, b"x"), (OP_TEXT, "hello wörld".encode())]
 

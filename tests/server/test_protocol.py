@@ -107,7 +107,6 @@ async def test_replacement_closes_the_old_connection_4001() -> None:
 
 async def test_room_full() -> None:
     from signaling_core import CoreConfig
-
     from trio_server import ServerConfig
 
     config = ServerConfig(port=0, core=CoreConfig(max_participants=2))
