@@ -10,7 +10,7 @@ import secrets
 import ssl
 
 import trio
-from trio_websocket import ConnectionRejected, HandshakeError, connect_websocket_url
+from trio_websocket import ConnectionRejected, HandshakeError, wrap_client_stream
 
 from .client import Peer, Who, short
 from .options import SuiteOptions
@@ -50,16 +50,29 @@ class CaseContext:
         return context
 
     async def connect(self, room_id: str, label: str) -> Peer:
-        """Open ``/ws-simple/{room_id}``; the connection is not joined yet."""
-        url = self.options.ws_url(self.options.ws_path(room_id))
+        """Open ``/ws-simple/{room_id}``; the connection is not joined yet.
+
+        TCP and TLS are set up here rather than inside trio-websocket, so that a refused
+        connection or a rejected certificate fails the case at once with its real cause.
+        """
+        path = self.options.ws_path(room_id)
+        url = self.options.ws_url(path)
         self.note(f"{label} connecting to {url}")
+        host, port = self.options.host, self.options.port
         try:
-            ws = await connect_websocket_url(self._nursery, url, self.ssl_context(),
-                                             max_message_size=4 * self.options.max_message_bytes)
+            tcp = await trio.open_tcp_stream(host, port)
+            stream: trio.SocketStream | trio.SSLStream[trio.SocketStream] = tcp
+            context = self.ssl_context()
+            if context is not None:
+                stream = trio.SSLStream(tcp, context, server_hostname=host)
+                await stream.do_handshake()
+            ws = await wrap_client_stream(self._nursery, stream, f"{host}:{port}", path,
+                                          max_message_size=4 * self.options.max_message_bytes)
         except ConnectionRejected as exc:
             raise CaseFailed(f"{label}: handshake refused with {exc.status_code}") from None
-        except (HandshakeError, OSError) as exc:
-            raise CaseFailed(f"{label}: cannot connect to {url}: {exc}") from None
+        except (HandshakeError, OSError, trio.BrokenResourceError) as exc:
+            cause = exc.__cause__ or exc
+            raise CaseFailed(f"{label}: cannot connect to {url}: {cause}") from None
         peer = Peer(ws, label, room_id, self.ext, self.note)
         self._peers.append(peer)
         return peer
