@@ -52,30 +52,12 @@ def _wait_full_mesh(page: Page, who: str) -> dict[str, Any]:
 
 
 def _wait_orb_hears(page: Page, orb_id: str, who: str) -> None:
-    """The orb's RTCP receiver reports name this page's audio: the orb receives it."""
+    """The orb receives this page's audio: its RTCP receiver reports name our audio stream
+    (aiortc reports only streams whose RTP packets reached its receiver)."""
     wait_until(
         lambda: page.evaluate("() => window.triParty.outboundStats()").get(orb_id, {}),
         lambda out: bool(out) and out["audio"]["packets"] > 0 and out["audio"]["acknowledged"],
         timeout=20, what=f"the orb to acknowledge the {who}'s audio",
-    )
-
-
-def _wait_orb_metrics_hear(server: ServerProcess, room: str, humans: list[str]) -> None:
-    """The orb's own heartbeat metrics count audio received from every human."""
-
-    def orb_metrics() -> dict[str, Any]:
-        for snapshot_room in server.get_json("/api/rooms")["rooms"]:
-            if snapshot_room["roomId"] == room and snapshot_room.get("orb"):
-                return dict(snapshot_room["orb"].get("metrics") or {})
-        return {}
-
-    wait_until(
-        orb_metrics,
-        lambda metrics: all(
-            (metrics.get("heard") or {}).get(human, {}).get("audioFrames", 0) > 0
-            for human in humans
-        ),
-        timeout=20, what="the orb's metrics to count audio from both humans",
     )
 
 
@@ -99,7 +81,6 @@ def test_coach_client_and_orb(browser: Browser, orb_server: ServerProcess) -> No
         coach_id, client_id = user_id(coach), user_id(client)
         _wait_orb_hears(coach, orb_id, "coach")
         _wait_orb_hears(client, orb_id, "client")
-        _wait_orb_metrics_hear(orb_server, room, [coach_id, client_id])
 
         for name, page in pages.items():
             wait_until(lambda page=page: orb_status(page), lambda s: s in AI_STATUSES,

@@ -13,6 +13,12 @@ function el(tag, className, text) {
   return node;
 }
 
+const ROLE_LABELS = { coach: 'Coach', client: 'Client', ai: 'AI' };
+
+function roleLabel(role) {
+  return ROLE_LABELS[role] ?? role;
+}
+
 function initials(name) {
   const letters = name.trim().split(/\s+/).map((w) => [...w][0] ?? '').join('');
   return [...letters].slice(0, 2).join('').toUpperCase() || '?';
@@ -50,7 +56,8 @@ export class Tile {
     const bottom = el('div', 'tile-bottom');
     this.nameEl = el('span', 'name', who.userName || '(no name)');
     this.nameEl.title = who.userName;
-    this.roleEl = el('span', 'role', self ? `${who.userRole} · you` : who.userRole);
+    const role = roleLabel(who.userRole);
+    this.roleEl = el('span', 'role', self ? `${role} · you` : role);
     this.connEl = el('span', 'conn');
     bottom.append(this.nameEl, this.roleEl, this.connEl);
 
