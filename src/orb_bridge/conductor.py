@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -51,6 +52,8 @@ class Conductor:
         self.muted = False
         self.replies = 0
         self.barge_ins = 0
+        #: ``time.monotonic()`` of the latest barge-in (the voice is silent from the next frame).
+        self.barge_in_at: float | None = None
         self._waiting: deque[Utterance] = deque(maxlen=_MAX_WAITING)
         self._wakeup = asyncio.Event()
         self._reply: asyncio.Task[None] | None = None
@@ -68,6 +71,7 @@ class Conductor:
             if self._reply is not None and not self._reply.done():
                 logger.info("barge-in by %s", event.speaker_id)
                 self.barge_ins += 1
+                self.barge_in_at = time.monotonic()
                 self._interrupt()
             return
         self._finished(event)

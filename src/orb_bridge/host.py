@@ -20,6 +20,7 @@ is reported with ``server.orb_ended``. On cancellation (server shutdown) every o
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -64,7 +65,9 @@ class InProcessOrbHost:
         self._runtime = OrbRuntime(self.config, brain_factory)
         self._server: SignalingServer | None = None
         self._nursery: trio.Nursery | None = None
-        self._rooms: dict[str, str] = {}  # room id -> session id of its running orb
+        self._rooms: dict[str, str] = {}  # room id -> key of its orb
+        self._ending: set[str] = set()  # keys of orbs that have said their last word
+        self._keys = itertools.count(1)
         #: How recent orbs ended (room, session, reason, joined, announced), newest last.
         self.ended: deque[dict[str, Any]] = deque(maxlen=100)
 
@@ -93,34 +96,38 @@ class InProcessOrbHost:
         server = self._server
         if server is None:
             raise RuntimeError("orb host is not running")
-        if self._nursery is None or len(self._rooms) >= self.max_orbs \
-                or command.room_id in self._rooms:
+        running = len(set(self._rooms.values()) - self._ending)
+        current = self._rooms.get(command.room_id)
+        if self._nursery is None or running >= self.max_orbs \
+                or (current is not None and current not in self._ending):
             logger.warning("no orb for room %s (running: %d of %d)", command.room_id,
-                           len(self._rooms), self.max_orbs)
+                           running, self.max_orbs)
             server.orb_ended(command.room_id, command.session_id)
             return
-        self._rooms[command.room_id] = command.session_id
-        self._nursery.start_soon(self._serve_orb, command)
+        key = f"{command.session_id}#{next(self._keys)}"
+        self._rooms[command.room_id] = key
+        self._nursery.start_soon(self._serve_orb, command, key)
 
     def stop(self, command: StopOrb) -> None:
-        if self._nursery is not None and self._rooms.get(command.room_id) == command.session_id:
-            self._nursery.start_soon(self._guarded, self._runtime.stop,
-                                     command.session_id, command.reason)
+        key = self._rooms.get(command.room_id)
+        if self._nursery is not None and key is not None \
+                and key.startswith(f"{command.session_id}#"):
+            self._nursery.start_soon(self._guarded, self._runtime.stop, key, command.reason)
 
     # ---------------------------------------------------------------- introspection
     async def orb_stats(self, room_id: str) -> dict[str, Any] | None:
         """The running orb of ``room_id``, as plain data (for tests, metrics, admin)."""
-        session_id = self._rooms.get(room_id)
-        if session_id is None:
+        key = self._rooms.get(room_id)
+        if key is None:
             return None
-        return await self._loop_thread.call(self._runtime.stats, session_id)
+        return await self._loop_thread.call(self._runtime.stats, key)
 
     async def orb_media_report(self, room_id: str) -> dict[str, Any] | None:
         """Per human and kind: packets received, decoding or not, frames queued."""
-        session_id = self._rooms.get(room_id)
-        if session_id is None:
+        key = self._rooms.get(room_id)
+        if key is None:
             return None
-        return await self._loop_thread.call(self._runtime.media_report, session_id)
+        return await self._loop_thread.call(self._runtime.media_report, key)
 
     async def census(self) -> dict[str, int]:
         """Orbs, asyncio tasks and open peer connections alive on the orb loop."""
@@ -131,11 +138,11 @@ class InProcessOrbHost:
         return self._loop_thread
 
     @property
-    def running_rooms(self) -> dict[str, str]:
-        return dict(self._rooms)
+    def running_rooms(self) -> list[str]:
+        return sorted(self._rooms)
 
     # ---------------------------------------------------------------- one orb
-    async def _serve_orb(self, command: SpawnOrb) -> None:
+    async def _serve_orb(self, command: SpawnOrb, key: str) -> None:
         server = self._server
         assert server is not None
         room_id, session_id = command.room_id, command.session_id
@@ -144,11 +151,13 @@ class InProcessOrbHost:
         conn: LocalConnection | None = None
         try:
             conn = server.open_local(room_id)
-            await call(self._runtime.start, room_id, session_id)
+            await call(self._runtime.start, key, room_id, session_id)
             async with trio.open_nursery() as pumps:
-                pumps.start_soon(self._pump_in, conn, session_id)
-                while (text := await call(self._runtime.next_outgoing, session_id)) is not None:
+                pumps.start_soon(self._pump_in, conn, key)
+                while (text := await call(self._runtime.next_outgoing, key)) is not None:
                     conn.send_text(text)
+                # The orb has said its last word: the room may get a new orb right away.
+                self._ending.add(key)
                 pumps.cancel_scope.cancel()
         except Exception:
             logger.exception("orb %s of room %s broke its bridge", session_id, room_id)
@@ -158,25 +167,25 @@ class InProcessOrbHost:
                     with trio.move_on_after(_FINISH_TIMEOUT + 1.0):
                         # The bridge is done (the orb finished, the server closed, or we are
                         # cancelled): the orb can no longer talk, so it must end now.
-                        await call(self._runtime.far_closed, session_id)
-                        outcome = await call(self._runtime.finish, session_id, _FINISH_TIMEOUT)
+                        await call(self._runtime.far_closed, key)
+                        outcome = await call(self._runtime.finish, key, _FINISH_TIMEOUT)
                 except Exception:
                     logger.exception("orb %s of room %s did not finish cleanly", session_id,
                                      room_id)
             if conn is not None:
                 conn.close()
-            if self._rooms.get(room_id) == session_id:
+            self._ending.discard(key)
+            if self._rooms.get(room_id) == key:
                 del self._rooms[room_id]
             logger.info("orb %s of room %s ended: %s", session_id, room_id, outcome)
             self.ended.append({"roomId": room_id, "sessionId": session_id, **outcome})
             if not outcome.get("joined") and not server.stopping:
                 server.orb_ended(room_id, session_id)
 
-    async def _pump_in(self, conn: LocalConnection, session_id: str) -> None:
+    async def _pump_in(self, conn: LocalConnection, key: str) -> None:
         async for data in conn.outbound:
-            await self._loop_thread.call(self._runtime.deliver, session_id,
-                                         data.decode("utf-8"))
-        await self._loop_thread.call(self._runtime.far_closed, session_id)
+            await self._loop_thread.call(self._runtime.deliver, key, data.decode("utf-8"))
+        await self._loop_thread.call(self._runtime.far_closed, key)
 
     async def _guarded(self, fn: Any, *args: Any) -> None:
         try:

@@ -2,8 +2,9 @@
 
 Each method is a coroutine that the Trio side runs through the portal
 (:meth:`~orb_bridge.loop_thread.AsyncioLoopThread.call`); arguments and results are plain data
-(room and session ids, message texts, dicts of numbers). An orb is addressed by its session id.
-Nothing here touches Trio.
+(room and session ids, message texts, dicts of numbers). An orb is addressed by the key the
+host gave it at start, unique per spawn: a room's next orb may carry the same session id while
+the previous one is still winding down. Nothing here touches Trio.
 """
 
 from __future__ import annotations
@@ -39,37 +40,37 @@ class OrbRuntime:
         self._brain_factory = brain_factory
         self._orbs: dict[str, _Orb] = {}
 
-    async def start(self, room_id: str, session_id: str) -> None:
-        if session_id in self._orbs:
-            raise ValueError(f"orb {session_id} is already running")
+    async def start(self, key: str, room_id: str, session_id: str) -> None:
+        if key in self._orbs:
+            raise ValueError(f"orb {key} is already running")
         link = QueueLink(self._cfg.queue_size)
         session = OrbSession(link, room_id=room_id, session_id=session_id, config=self._cfg,
                              brain=self._brain_factory())
         task = asyncio.get_running_loop().create_task(session.run(), name=f"orb-{session_id}")
-        self._orbs[session_id] = _Orb(session, link, task)
+        self._orbs[key] = _Orb(session, link, task)
 
-    async def deliver(self, session_id: str, text: str) -> None:
-        orb = self._orbs.get(session_id)
+    async def deliver(self, key: str, text: str) -> None:
+        orb = self._orbs.get(key)
         if orb is not None:
             await orb.link.deliver(text)
 
-    async def next_outgoing(self, session_id: str) -> str | None:
-        orb = self._orbs.get(session_id)
+    async def next_outgoing(self, key: str) -> str | None:
+        orb = self._orbs.get(key)
         return None if orb is None else await orb.link.next_outgoing()
 
-    async def far_closed(self, session_id: str) -> None:
-        orb = self._orbs.get(session_id)
+    async def far_closed(self, key: str) -> None:
+        orb = self._orbs.get(key)
         if orb is not None:
             orb.link.far_closed()
 
-    async def stop(self, session_id: str, reason: str) -> None:
-        orb = self._orbs.get(session_id)
+    async def stop(self, key: str, reason: str) -> None:
+        orb = self._orbs.get(key)
         if orb is not None:
             orb.session.request_stop(reason)
 
-    async def finish(self, session_id: str, timeout: float) -> dict[str, Any]:
+    async def finish(self, key: str, timeout: float) -> dict[str, Any]:
         """Wait (bounded) for the orb to end, cancelling it if it does not; forget it."""
-        orb = self._orbs.get(session_id)
+        orb = self._orbs.get(key)
         if orb is None:
             return {"reason": "unknown", "joined": False, "announced": False}
         try:
@@ -82,17 +83,17 @@ class OrbRuntime:
                 else None
         finally:
             if orb.task.done():
-                self._orbs.pop(session_id, None)
+                self._orbs.pop(key, None)
         if outcome is None:
             return {"reason": "closed", "joined": orb.session.joined, "announced": False}
         return attrs.asdict(outcome)
 
-    async def stats(self, session_id: str) -> dict[str, Any] | None:
-        orb = self._orbs.get(session_id)
+    async def stats(self, key: str) -> dict[str, Any] | None:
+        orb = self._orbs.get(key)
         return None if orb is None else orb.session.stats()
 
-    async def media_report(self, session_id: str) -> dict[str, Any] | None:
-        orb = self._orbs.get(session_id)
+    async def media_report(self, key: str) -> dict[str, Any] | None:
+        orb = self._orbs.get(key)
         return None if orb is None else await orb.session.media_report()
 
     async def census(self) -> dict[str, int]:

@@ -132,6 +132,7 @@ class OrbSession:
             "fps": round(self.picture.meter.rate(), 1),
             "replies": self.conductor.replies,
             "bargeIns": self.conductor.barge_ins,
+            "bargeInAt": self.conductor.barge_in_at,
             "humans": {uid: h.stats() for uid, h in self.humans.items()},
             "tasks": len(self._tasks),
         }
@@ -270,6 +271,10 @@ class OrbSession:
             self._close_later(old)
         self.humans[user_id] = self._new_peer(user_id, role if isinstance(role, str) else "")
         self._humans_changed()
+        if self.joined and participant.get("type") == "user-joined":
+            # ai_status is only relayed when sent: tell the newcomer where the orb stands.
+            self._post({"type": "ai_status", "status": self.conductor.status,
+                        "sessionId": self.session_id})
 
     def _remove_human(self, user_id: object) -> None:
         if isinstance(user_id, str) and user_id in self.humans:
