@@ -199,6 +199,7 @@ class RelayRun:
         self.corrupted = 0
         self.other = 0
         self.errors = 0
+        self.error_codes: dict[str, int] = {}
         for room in rooms:
             for m in room:
                 m.targets = [o for o in room if o is not m]
@@ -254,16 +255,27 @@ class RelayRun:
 
     def other_message(self, payload: bytes) -> None:
         try:
-            kind = orjson.loads(payload).get("type")
+            msg = orjson.loads(payload)
+            kind = msg.get("type")
         except (orjson.JSONDecodeError, AttributeError):
-            kind = None
+            msg, kind = {}, None
         if kind == "error":
             self.errors += 1
+            code = str(msg.get("code"))
+            self.error_codes[code] = self.error_codes.get(code, 0) + 1
         else:
             self.other += 1
 
     def in_flight(self) -> int:
         return sum(m.inflight for m in self.members)
+
+    def close_codes(self) -> dict[str, int]:
+        """How the connections that the server closed during the run were closed."""
+        codes: dict[str, int] = {}
+        for m in self.members:
+            if m.closed_code is not None:
+                codes[str(m.closed_code)] = codes.get(str(m.closed_code), 0) + 1
+        return codes
 
     def counts(self) -> dict[str, int]:
         sent = lost = duplicated = 0
@@ -313,6 +325,8 @@ def relay_report(run: RelayRun, cpu: float | None, elapsed_ns: int) -> dict[str,
         "latency_max_ms": ms(lat[-1] if lat else None),
         "server_cpu_per_msg_us": per(cpu, counts["delivered"], 1e6),
         "server_cpu_s": None if cpu is None else round(cpu, 4),
+        "error_codes": run.error_codes,
+        "close_codes": run.close_codes(),
     }
 
 

@@ -34,7 +34,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 SCENARIOS = ("idle", "join-storm", "relay", "paced")
-ZERO_COUNTS = ("lost", "misrouted", "reordered", "duplicated", "corrupted", "disconnects")
+ZERO_COUNTS = ("lost", "misrouted", "reordered", "duplicated", "corrupted", "errors",
+               "disconnects")
 
 #: (label, scenario, metric, target ratio trio/baseline or None, lower is better)
 TARGETS: list[tuple[str, str, str, float | None]] = [
@@ -189,9 +190,9 @@ def report(results: list[dict[str, Any]], servers: Sequence[str], runs: int,
         totals["join_errors"] = sum(v or 0 for v in collect(results, name, "join-storm",
                                                             "join_errors"))
         bad = {k: v for k, v in totals.items() if v}
-        out.append(f"| lost / misrouted / reordered / duplicated / corrupted / disconnects / "
-                   f"join errors, {name} (all runs) | {bad if bad else '0'} | | | = 0 | "
-                   f"{'yes' if not bad else 'NO'} |")
+        out.append(f"| lost / misrouted / reordered / duplicated / corrupted / errors / "
+                   f"disconnects / join errors, {name} (all runs) | {bad if bad else '0'} "
+                   f"| | | = 0 | {'yes' if not bad else 'NO'} |")
     out += ["", f"| other figures | {base} | {other} | ratio |", "|---|---|---|---|"]
     for label, scenario, metric in FIGURES:
         b = median_and_spread(collect(results, base, scenario, metric))
@@ -209,8 +210,11 @@ def server_commands(args: argparse.Namespace) -> dict[str, list[str]]:
     trio = shutil.which("trio-server", path=str(Path(sys.executable).parent)) or "trio-server"
     return {
         "baseline": [sys.executable, str(HERE / "baselines" / "websockets_relay.py")],
-        "trio": [trio, "--log-level", "warning",
-                 "--max-participants", "8", *args.trio_arg],
+        # The per-connection rate limit (default 200 msg/s) guards against abusive clients; the
+        # relay scenario's senders exceed it on purpose. It is raised, not turned off, so the
+        # token-bucket check still runs (and costs) on every message, as in production.
+        "trio": [trio, "--log-level", "warning", "--max-participants", "8",
+                 "--rate-limit", "1000000", "--rate-limit-burst", "1000000", *args.trio_arg],
     }
 
 
@@ -279,8 +283,9 @@ def summary(result: dict[str, Any]) -> str:
     if "error" in result:
         return "ERROR " + str(result["error"])[:200]
     keys = ("server_cpu_per_msg_us", "server_cpu_per_join_us", "server_bytes_per_conn",
-            "latency_p99_ms", "lost", "reordered", "misrouted", "join_errors")
-    return " ".join(f"{k}={result[k]}" for k in keys if k in result)
+            "latency_p99_ms", "lost", "reordered", "misrouted", "errors", "error_codes",
+            "close_codes", "join_errors")
+    return " ".join(f"{k}={result[k]}" for k in keys if result.get(k) not in (None, {}))
 
 
 if __name__ == "__main__":

@@ -135,7 +135,8 @@ def test_every_scenario_runs_clean_against_the_baseline(baseline: tuple[int, int
     for name in ("relay", "paced"):
         r = lines[name]
         assert r["delivered"] > 0 and r["delivered"] == r["sent"]
-        assert (r["lost"], r["misrouted"], r["reordered"], r["corrupted"]) == (0, 0, 0, 0)
+        assert (r["lost"], r["misrouted"], r["reordered"], r["corrupted"], r["errors"]) == (
+            0, 0, 0, 0, 0)
         assert r["server_cpu_per_msg_us"] > 0
     assert lines["idle"]["still_open"] == 60
     assert lines["idle"]["server_bytes_per_conn"] is not None
