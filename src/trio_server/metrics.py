@@ -39,6 +39,9 @@ def message_type(data: bytes) -> str:
     Looks at the first ``"type"`` key only (where every client we know puts it); anything
     unrecognised counts as ``other``, so a client cannot create label values.
     """
+    if data.startswith(b'{"type":"'):  # orjson, JSON.stringify: the common case
+        k = data.find(b'"', 9, 49)
+        return _LABELS.get(data[9:k], OTHER) if k > 0 else OTHER
     i = data.find(b'"type"', 0, 256)
     if i < 0:
         return OTHER

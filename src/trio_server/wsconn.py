@@ -251,6 +251,7 @@ class WsConnection:
                     elif opcode == OP_PONG:
                         owner.on_pong(self, now)
                     elif opcode == OP_PING:
+                        owner.on_pong(self, now)  # a client's ping shows life just as well
                         if self.state is State.OPEN:
                             self._push(control_frame(OP_PONG, payload), limited=False)
                     elif opcode == OP_CLOSE:

@@ -169,3 +169,15 @@ def test_any_split_of_valid_frames_gives_the_same_messages(
 def test_close_opcode_is_reported() -> None:
     assert FrameParser(LIMIT).feed(encode_frame(OP_CLOSE, b"\x03\xe8")) == [
         (OP_CLOSE, b"\x03\xe8")]
+
+
+def test_message_type_labels() -> None:
+    from trio_server.metrics import message_type
+
+    assert message_type(b'{"type":"ice-candidate","candidate":{}}') == "ice-candidate"
+    assert message_type(b'{"type": "offer", "offer": {}}') == "offer"
+    assert message_type(b'{"toId":"x","type":"answer"}') == "answer"
+    assert message_type(b'{"type":"made-up-type"}') == "other"
+    assert message_type(b'{"type":"' + b"x" * 100) == "other"
+    assert message_type(b"[1,2,3]") == "other"
+    assert message_type(b"") == "other"
