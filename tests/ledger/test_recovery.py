@@ -125,3 +125,59 @@ def test_recovery_closes_participations_whose_session_row_was_lost(db: str) -> N
     assert recovery.participations_closed == 1
     assert query(db, "SELECT left_at, ending FROM participations") == [
         (WALL0 + 9, SERVER_RESTART)]
+
+
+SERVER_CHILD = Path(__file__).with_name("server_child.py")
+
+
+async def _start_server(db: str) -> tuple[trio.Process, int]:
+    proc = await trio.lowlevel.open_process(
+        [sys.executable, str(SERVER_CHILD), db], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    buffer = b""
+    with trio.fail_after(30):
+        while b"\n" not in buffer:
+            chunk = await proc.stdout.receive_some()
+            assert chunk, "the server process exited before listening"
+            buffer += chunk
+    return proc, int(buffer.split()[1])
+
+
+async def test_kill_9_of_a_real_server_mid_call_then_restart(db: str) -> None:
+    from trio_websocket import open_websocket_url
+
+    proc, port = await _start_server(db)
+    try:
+        url = f"ws://127.0.0.1:{port}/ws-simple/call-9"
+        async with open_websocket_url(url) as coach, open_websocket_url(url) as client:
+            for ws, user, role in ((coach, "coach-9", "coach"), (client, "client-9", "client")):
+                await ws.send_message(f'{{"type":"join","userId":"{user}","userRole":"{role}"}}')
+                with trio.fail_after(10):
+                    while "peer-discovery" not in str(await ws.get_message()):
+                        pass
+            with trio.fail_after(10):  # the ledger commits within its batch delay
+                while query(db, "SELECT COUNT(*) FROM participations") != [(2,)]:
+                    await trio.sleep(0.02)
+            proc.send_signal(signal.SIGKILL)
+            with trio.fail_after(10):
+                await proc.wait()
+    finally:
+        proc.kill()
+        with trio.fail_after(10):
+            await proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert query(db, "SELECT room, ended_at FROM sessions") == [("call-9", None)]
+
+    proc, _ = await _start_server(db)
+    try:
+        [(ended_at, reason)] = query(db, "SELECT ended_at, end_reason FROM sessions")
+        assert reason == SERVER_RESTART
+        assert query(db, "SELECT user_id, left_at, ending FROM participations "
+                         "ORDER BY joined_at") == [("coach-9", ended_at, SERVER_RESTART),
+                                                   ("client-9", ended_at, SERVER_RESTART)]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        with trio.fail_after(20):
+            await proc.wait()
+    assert proc.returncode == 0
+    assert query(db, "SELECT COUNT(*) FROM ledger_runs WHERE stopped_at IS NOT NULL") == [(1,)]

@@ -179,16 +179,17 @@ async def test_a_slow_disk_does_not_slow_a_bystander_pair(tmp_path: Any) -> None
     churns = 0
     behind = 0
     async with serving(ledger, ServerConfig(port=0)) as server:
+
+        async def churn() -> None:
+            nonlocal churns
+            for i in range(30):
+                async with client(server, f"churn-{i % 3}") as ws:
+                    await join(ws, f"user-{i}", "client")
+                    churns += 1
+
         async with client(server, "bystanders") as a, client(server, "bystanders") as b:
             await join(a, "coach-b", "coach")
             await join(b, "client-b", "client")
-
-            async def churn() -> None:
-                nonlocal churns
-                for i in range(30):
-                    async with client(server, f"churn-{i % 3}") as ws:
-                        await join(ws, f"user-{i}", "client")
-                        churns += 1
 
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(churn)
