@@ -17,14 +17,14 @@ from trio_server.ledger import open_ledger
 
 async def main(db: str) -> None:
     server = SignalingServer(ServerConfig(port=0, log_level="warning"), ledger=open_ledger(db))
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(server.serve)
-        print(f"listening {port}", flush=True)
-        with trio.open_signal_receiver(signal.SIGTERM) as signals:
+    with trio.open_signal_receiver(signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(server.serve)
+            print(f"listening {port}", flush=True)
             async for _ in signals:
                 break
-        await server.shutdown()
-        nursery.cancel_scope.cancel()
+            await server.shutdown()
+            nursery.cancel_scope.cancel()
 
 
 if __name__ == "__main__":
