@@ -3,6 +3,8 @@ that no path (dots, slashes, encodings) reaches outside the static table."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from trio_server import web
@@ -96,3 +98,20 @@ async def test_only_known_suffixes_are_served() -> None:
     files = web.load_static()
     assert "tri-party.js" in files
     assert all(name.rsplit(".", 1)[-1] in {"html", "js", "css", "svg"} for name in files)
+
+
+async def test_call_page_preloads_its_whole_module_graph() -> None:
+    """Every module room.js reaches is named in a modulepreload link, so a new import cannot
+    silently add a round trip to joining a call."""
+    files = web.load_static()
+    reached: set[str] = set()
+    todo = ["room.js"]
+    while todo:
+        name = todo.pop()
+        for imported in re.findall(r"from '\./([\w.-]+\.js)'", files[name].body.decode()):
+            if imported not in reached:
+                reached.add(imported)
+                todo.append(imported)
+    page = files["room.html"].body.decode()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/static/([\w.-]+)">', page))
+    assert reached and reached == preloaded
