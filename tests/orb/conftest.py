@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -65,6 +66,18 @@ async def orb_server(
             with trio.CancelScope(shield=True), trio.move_on_after(30):
                 await server.shutdown()
             nursery.cancel_scope.cancel()
+
+
+def on_asyncio(fn: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Run an ``async def`` test on a fresh asyncio loop (the suite runs in trio mode)."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        async def bounded() -> None:
+            await asyncio.wait_for(fn(*args, **kwargs), 30)
+
+        asyncio.run(bounded())
+
+    return wrapper
 
 
 async def in_asyncio(scenario: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:

@@ -1,0 +1,233 @@
+"""The orb's parts on their own: picture, voice, turn detection, candidates, speech, link."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import shutil
+import wave
+
+import numpy as np
+import pytest
+from aiortc import RTCIceCandidate
+
+from orb_bridge import OrbConfig
+from orb_bridge.hearing import UTTERANCE_RATE, SpeechEnded, SpeechStarted, TurnDetector
+from orb_bridge.link import LinkClosed, QueueLink
+from orb_bridge.media_out import (
+    AUDIO_FRAME_SAMPLES,
+    FrameGrid,
+    OrbAudioTrack,
+    OrbPicture,
+    OrbVideoTrack,
+    Voice,
+)
+from orb_bridge.peers import END_OF_CANDIDATES, parse_candidate
+from orb_bridge.render import OrbRenderer
+from orb_bridge.tts import espeak, parse_wav, tone_phrase
+
+from .conftest import on_asyncio
+
+# ------------------------------------------------------------------------------- picture
+
+
+def lit_pixels(frame: np.ndarray, width: int, height: int) -> int:
+    return int(np.count_nonzero(frame[:height] > 40))
+
+
+def test_renderer_colours_by_status_and_pulses_with_the_voice() -> None:
+    renderer = OrbRenderer(320, 240)
+    listening = renderer.render("listening", 0.0, 0.0)
+    speaking = renderer.render("speaking", 0.0, 0.0)
+    assert listening.shape == speaking.shape == (360, 320) and listening.dtype == np.uint8
+    # Chroma at the centre differs by status (blue-ish vs green-ish).
+    u_centre = 240 * 320 + 60 * 160 + 80
+    v_centre = 240 * 320 + 120 * 160 + 60 * 160 + 80
+    flat_l, flat_s = listening.ravel(), speaking.ravel()
+    assert flat_l[u_centre] > 128 > flat_s[u_centre]  # blue has high U, green low
+    assert flat_l[v_centre] < 128 and flat_s[v_centre] < 128
+    # A loud voice makes a bigger orb.
+    loud = renderer.render("speaking", 1.0, 0.0)
+    assert lit_pixels(loud, 320, 240) > 1.5 * lit_pixels(speaking, 320, 240)
+    # The corners stay background.
+    assert flat_s[0] == 16 and flat_s[240 * 320] == 128
+
+
+@on_asyncio
+async def test_picture_renders_each_frame_once_for_every_track() -> None:
+    renderer = OrbRenderer(64, 48)
+    calls = []
+
+    def look() -> tuple[str, float]:
+        calls.append(1)
+        return "listening", 0.0
+
+    picture = OrbPicture(renderer, 50.0, look)
+    a, b = OrbVideoTrack(picture), OrbVideoTrack(picture)
+    frames_a, frames_b = [], []
+    for _ in range(5):
+        fa, fb = await asyncio.gather(a.recv(), b.recv())
+        frames_a.append(fa)
+        frames_b.append(fb)
+    assert all(x is y for x, y in zip(frames_a, frames_b, strict=True))
+    assert len(calls) == 5
+    pts = [f.pts for f in frames_a]
+    assert pts == sorted(set(pts)) and frames_a[0].format.name == "yuv420p"
+    assert (frames_a[0].width, frames_a[0].height) == (64, 48)
+
+
+def test_frame_grid_skips_ahead_instead_of_bursting() -> None:
+    now = [100.0]
+    grid = FrameGrid(0.1, clock=lambda: now[0])
+    assert grid.next_index(-1) == 0
+    now[0] += 1.05  # a consumer stalled for a second
+    assert grid.next_index(0) == 10
+    assert grid.next_index(10) == 11
+
+
+# ------------------------------------------------------------------------------- voice
+
+
+@on_asyncio
+async def test_voice_plays_then_falls_silent_and_stop_is_immediate() -> None:
+    voice = Voice()
+    track = OrbAudioTrack(voice)
+    first = await track.recv()
+    assert first.samples == AUDIO_FRAME_SAMPLES and first.sample_rate == 48_000
+    assert not first.to_ndarray().any()
+    pcm = (np.sin(np.arange(48_000 // 5) / 10.0) * 10_000).astype(np.int16)  # 200 ms
+    voice.play(pcm)
+    frames = [(await track.recv()).to_ndarray() for _ in range(15)]
+    loud = [bool(np.abs(f).max() > 1000) for f in frames]
+    assert sum(loud) == 10 and loud[-1] is False
+    voice.play(pcm)
+    assert voice.playing
+    await track.recv()
+    voice.stop()
+    assert not (await track.recv()).to_ndarray().any()
+    assert voice.level() == 0.0
+
+
+# ------------------------------------------------------------------------------- turns
+
+
+def chunks(pattern: list[tuple[float, float]]) -> list[np.ndarray]:
+    """20 ms chunks of 16 kHz audio: (seconds, dBFS) pieces, -100 meaning digital silence."""
+    out = []
+    for seconds, level in pattern:
+        amplitude = 0.0 if level <= -100 else 32768 * 10 ** (level / 20) * np.sqrt(2)
+        for _ in range(round(seconds / 0.02)):
+            t = np.arange(320) / UTTERANCE_RATE
+            out.append((amplitude * np.sin(2 * np.pi * 200 * t)).astype(np.float32))
+    return out
+
+
+def run(detector: TurnDetector, pattern: list[tuple[float, float]]) -> list[object]:
+    events: list[object] = []
+    for chunk in chunks(pattern):
+        events.extend(detector.feed(chunk))
+    return events
+
+
+def test_turn_detector_joins_syllables_and_splits_at_pauses() -> None:
+    cfg = OrbConfig()
+    det = TurnDetector("client-1", "client", cfg)
+    syllables = [(0.2, -20.0), (0.1, -90.0)] * 4
+    events = run(det, [(0.5, -90.0), *syllables, (1.0, -90.0), *syllables, (1.0, -90.0)])
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["SpeechStarted", "SpeechEnded", "SpeechStarted", "SpeechEnded"]
+    utterance = events[1].utterance  # type: ignore[attr-defined]
+    assert utterance.speaker_id == "client-1" and utterance.role == "client"
+    assert utterance.sample_rate == 16_000
+    assert 1.2 < utterance.duration < 2.2 and 0.7 < utterance.voiced < 1.3
+
+
+def test_turn_detector_ignores_clicks_and_holds_between_thresholds() -> None:
+    cfg = OrbConfig()
+    det = TurnDetector("coach-1", "coach", cfg)
+    assert run(det, [(0.02, -10.0), (0.5, -90.0)]) == []  # shorter than vad_on_time
+    # Between the thresholds (-43 dBFS): not loud enough to start...
+    assert run(det, [(1.0, -43.0)]) == []
+    # ...but not quiet enough to end a turn already going.
+    events = run(det, [(0.3, -20.0), (1.5, -43.0)])
+    assert [type(e) for e in events] == [SpeechStarted]
+    assert [type(e) for e in run(det, [(0.7, -90.0)])] == [SpeechEnded]
+
+
+def test_turn_detector_cuts_long_speech_to_bound_memory() -> None:
+    cfg = OrbConfig(max_utterance=1.0)
+    det = TurnDetector("client-1", "client", cfg)
+    events = run(det, [(3.1, -20.0)])
+    ended = [e for e in events if isinstance(e, SpeechEnded)]
+    assert len(ended) == 3 and all(e.utterance.duration <= 1.25 for e in ended)
+
+
+# ------------------------------------------------------------------------------- candidates
+
+
+def test_candidates_from_browsers_and_end_of_candidates() -> None:
+    line = "candidate:1 1 udp 2122260223 192.168.1.5 54321 typ host generation 0"
+    cand = parse_candidate({"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0})
+    assert isinstance(cand, RTCIceCandidate)
+    assert (cand.ip, cand.port, cand.type, cand.sdpMid) == ("192.168.1.5", 54321, "host", "0")
+    bare = parse_candidate(line)
+    assert isinstance(bare, RTCIceCandidate) and bare.sdpMLineIndex == 0
+    for end in (None, "", {"candidate": ""}, {"candidate": None, "sdpMid": "0"}):
+        assert parse_candidate(end) is END_OF_CANDIDATES
+    for bad in ({"candidate": "candidate:garbage"}, 42, {"candidate": 7}):
+        with pytest.raises(ValueError):
+            parse_candidate(bad)
+
+
+# ------------------------------------------------------------------------------- speech
+
+
+def test_parse_wav_reads_streamed_headers() -> None:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(22050)
+        w.writeframes(np.arange(100, dtype="<i2").tobytes())
+    data = bytearray(buf.getvalue())
+    data[40:44] = b"\xff\xff\xff\x7f"  # espeak-ng --stdout writes a placeholder data size
+    pcm, rate = parse_wav(bytes(data))
+    assert rate == 22050 and list(pcm[:3]) == [0, 1, 2] and len(pcm) == 100
+
+
+def test_tone_phrase_is_audible() -> None:
+    pcm = tone_phrase(4)
+    assert len(pcm) > 48_000 * 0.6 and np.abs(pcm).max() > 5000
+
+
+@on_asyncio
+async def test_espeak_ng_speaks() -> None:
+    assert shutil.which("espeak-ng"), "espeak-ng missing: apt-get install -y espeak-ng"
+    pcm = await espeak("Hello there.")
+    assert len(pcm) > 48_000 * 0.3
+    assert np.sqrt(np.mean(pcm.astype(np.float64) ** 2)) > 300
+
+
+# ------------------------------------------------------------------------------- link
+
+
+@on_asyncio
+async def test_queue_link_is_bounded_and_closes_both_ways() -> None:
+    link = QueueLink(2)
+    await link.send("a")
+    await link.send("b")
+    blocked = asyncio.ensure_future(link.send("c"))
+    await asyncio.sleep(0.01)
+    assert not blocked.done()  # full: the orb waits, nothing is dropped
+    assert await link.next_outgoing() == "a"
+    await asyncio.wait_for(blocked, 1)
+    await link.deliver("hello")
+    assert await link.recv() == "hello"
+    waiting = asyncio.ensure_future(link.recv())
+    await asyncio.sleep(0.01)
+    link.far_closed()
+    with pytest.raises(LinkClosed):
+        await asyncio.wait_for(waiting, 1)
+    with pytest.raises(LinkClosed):
+        await link.send("late")
+    assert [await link.next_outgoing() for _ in range(3)] == ["b", "c", None]

@@ -1,0 +1,134 @@
+"""The orb outside the test process: ``orb-worker`` joining a room on a separately started
+server, and ``trio-server --orbs`` (the CLI) bringing the in-process orb into a call."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from orb_bridge.synthetic import SyntheticHuman
+from signaling_core import CoreConfig
+from trio_server.config import ServerConfig
+from trio_server.server import SignalingServer
+
+from .conftest import in_asyncio
+
+pytestmark = pytest.mark.media
+
+BIN = os.path.dirname(sys.executable)
+
+
+def left(human: SyntheticHuman, user_id: str) -> bool:
+    return any(m.get("type") == "user-left" and m.get("userId") == user_id
+               for m in human.messages)
+
+
+async def test_orb_worker_joins_a_room_on_a_separately_started_server() -> None:
+    import trio
+
+    server = SignalingServer(ServerConfig(port=0, core=CoreConfig(orbs_enabled=False)))
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(server.serve)
+        url = f"ws://127.0.0.1:{port}"
+        worker = subprocess.Popen(
+            [os.path.join(BIN, "orb-worker"), "--url", url, "--room", "gpu-room",
+             "--session", "w1", "--log-level", "warning"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            async def scenario() -> None:
+                coach = SyntheticHuman(url, "gpu-room", "coach-1", "coach")
+                client = SyntheticHuman(url, "gpu-room", "client-1", "client")
+                try:
+                    await coach.start()
+                    await client.start()
+                    for human in (coach, client):
+                        await human.wait_until(lambda h=human: h.orb_id() == "ai-orb-w1", 15,
+                                               "the worker's orb")
+                        await human.wait_until(
+                            lambda h=human: "ai-orb-w1" in h.media
+                            and h.media["ai-orb-w1"].video_frames > 15, 15,
+                            "the worker's video")
+                    assert coach.media["ai-orb-w1"].video_size == (320, 240)
+                    t1 = time.monotonic()
+                    client.say(1.0)
+                    await coach.wait_until(lambda: "speaking" in coach.statuses_since(t1), 10,
+                                           "the worker's orb answering the client")
+                    # SIGTERM: the worker announces its end and the room hears user-left.
+                    worker.send_signal(signal.SIGTERM)
+                    await coach.wait_until(lambda: left(coach, "ai-orb-w1"), 10,
+                                           "user-left for the worker's orb")
+                    await client.wait_until(lambda: left(client, "ai-orb-w1"), 5,
+                                            "user-left at the client")
+                finally:
+                    await asyncio.gather(coach.close(), client.close())
+
+            await in_asyncio(scenario)
+            returncode = await trio.to_thread.run_sync(lambda: worker.wait(15))
+            assert returncode == 0, worker.stdout.read() if worker.stdout else ""
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait(5)
+            await server.shutdown()
+            nursery.cancel_scope.cancel()
+
+
+def test_orb_worker_reports_an_unreachable_server() -> None:
+    result = subprocess.run(
+        [os.path.join(BIN, "orb-worker"), "--url", "ws://127.0.0.1:9", "--room", "r"],
+        capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "cannot connect" in result.stderr
+
+
+@contextmanager
+def trio_server_cli(*args: str) -> Iterator[str]:
+    proc = subprocess.Popen([os.path.join(BIN, "trio-server"), "--port", "0", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        assert proc.stdout is not None
+        port = None
+        while port is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            match = re.search(r"listening on https?://127\.0\.0\.1:(\d+)", line)
+            if match:
+                port = int(match.group(1))
+        assert port is not None, "trio-server did not report its port"
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+async def test_trio_server_cli_with_orbs_brings_an_orb_into_the_call() -> None:
+    with trio_server_cli("--orbs", "--orb-idle-grace", "5") as url:
+        async def scenario() -> None:
+            coach = SyntheticHuman(url, "cli-room", "coach-1", "coach")
+            try:
+                await coach.start()
+                await coach.wait_until(lambda: coach.orb_id() is not None, 10, "orb")
+                orb = coach.orb_id()
+                await coach.wait_until(lambda: orb in coach.media
+                                       and coach.media[orb].video_frames > 15, 15,
+                                       "orb video from trio-server --orbs")
+                assert coach.media[orb].video_size == (320, 240)
+            finally:
+                await coach.close()
+
+        await in_asyncio(scenario)
