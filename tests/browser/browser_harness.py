@@ -39,7 +39,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-_LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:(\d+))")
+_LISTENING = re.compile(r"listening on (https?://127\.0\.0\.1:(\d+))")
 
 T = TypeVar("T")
 
@@ -110,16 +110,55 @@ def running_server(*extra_args: str) -> Iterator[ServerProcess]:
         server.stop()
 
 
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate for 127.0.0.1, valid for an hour."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tri-party browser test")])
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=1)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.IPv4Address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    certfile, keyfile = directory / "browser-cert.pem", directory / "browser-key.pem"
+    certfile.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ))
+    return certfile, keyfile
+
+
 def launch_chromium(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(
         executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS, timeout=30_000
     )
 
 
-def open_page(browser: Browser, url: str, *, width: int = 900, height: int = 700) -> Page:
+def open_page(
+    browser: Browser, url: str, *, width: int = 900, height: int = 700, trust_any_cert: bool = False
+) -> Page:
     """A page in its own context (like a separate window), with console errors kept."""
     context = browser.new_context(
-        viewport={"width": width, "height": height}, permissions=["camera", "microphone"]
+        viewport={"width": width, "height": height}, permissions=["camera", "microphone"],
+        ignore_https_errors=trust_any_cert,
     )
     page = context.new_page()
     page.console_log = []  # type: ignore[attr-defined]

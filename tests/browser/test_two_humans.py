@@ -8,14 +8,17 @@ client's page goes away.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 from browser_harness import (
     ServerProcess,
     console_text,
     inbound_stats,
+    make_certificate,
     mesh_complete,
     open_page,
+    running_server,
     screenshot,
     tile_ids,
     user_id,
@@ -173,3 +176,27 @@ def test_lobby_leads_into_the_call(browser: Browser, plain_server: ServerProcess
         raise AssertionError(f"{failure}\n--- console\n{console_text(page)}") from failure
     finally:
         page.context.close()
+
+
+def test_pair_over_https_uses_wss(browser: Browser, tmp_path: Path) -> None:
+    """Served over TLS, the page opens its WebSocket with wss: on its own origin."""
+    certfile, keyfile = make_certificate(tmp_path)
+    with running_server("--certfile", str(certfile), "--keyfile", str(keyfile)) as server:
+        assert server.base_url.startswith("https://")
+        room = f"tls-{uuid.uuid4().hex[:8]}"
+        coach = open_page(browser, server.room_url(room, "coach", "Coach"), trust_any_cert=True)
+        client = open_page(browser, server.room_url(room, "client", "Client"), trust_any_cert=True)
+        try:
+            for page in (coach, client):
+                wait_until(lambda page=page: inbound_stats(page), lambda s: mesh_complete(s, 1),
+                           timeout=30, what="media over a wss-signaled connection")
+                ws_url = page.evaluate("() => window.triParty.socket.url")
+                assert ws_url == f"wss://{server.base_url.removeprefix('https://')}/ws-simple/{room}"
+        except AssertionError as failure:
+            raise AssertionError(
+                f"{failure}\n--- server log\n{server.log_text()}\n--- coach console\n"
+                f"{console_text(coach)}\n--- client console\n{console_text(client)}"
+            ) from failure
+        finally:
+            coach.context.close()
+            client.context.close()
