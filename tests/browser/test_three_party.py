@@ -114,33 +114,45 @@ def test_coach_client_and_orb(browser: Browser, orb_server: ServerProcess) -> No
         coach.context.close()
 
 
-def test_client_reload_heals_the_mesh(browser: Browser, orb_server: ServerProcess) -> None:
-    room = f"reload-{uuid.uuid4().hex[:8]}"
+@pytest.mark.parametrize(
+    ("who", "disruption"), [("client", "reload"), ("client", "socket-loss"), ("coach", "reload")]
+)
+def test_the_mesh_heals(
+    browser: Browser, orb_server: ServerProcess, who: str, disruption: str
+) -> None:
+    """One human's page is reloaded (the server replaces its connection) or loses its socket
+    (it reconnects and rejoins); the other human and the orb rebuild their links to it."""
+    room = f"heal-{uuid.uuid4().hex[:8]}"
     coach = open_page(browser, orb_server.room_url(room, "coach", "Coach Carol"))
     client = open_page(browser, orb_server.room_url(room, "client", "Client Chris"))
     pages = {"coach": coach, "client": client}
+    moved, other = pages[who], pages["client" if who == "coach" else "coach"]
     try:
         _wait_full_mesh(coach, "coach")
         _wait_full_mesh(client, "client")
         orb_id = _orb_id(coach)
-        client_id = user_id(client)
-        coach.evaluate(COUNT_PEER_ADDED_JS)
+        moved_id = user_id(moved)
+        other.evaluate(COUNT_PEER_ADDED_JS)
 
-        client.reload()
-        assert user_id(client) == client_id
-        wait_until(lambda: coach.evaluate("() => window.peerAdded"),
-                   lambda added: added.get(client_id, 0) >= 1,
-                   timeout=15, what="the coach to rebuild its link to the client")
-        _wait_full_mesh(client, "reloaded client")
-        _wait_full_mesh(coach, "coach")
-        _wait_orb_hears(client, orb_id, "reloaded client")
-        everyone = sorted([user_id(coach), client_id, orb_id])
+        if disruption == "reload":
+            moved.reload()
+        else:
+            moved.evaluate("() => window.triParty.socket.simulateLoss()")
+        assert user_id(moved) == moved_id
+        wait_until(lambda: other.evaluate("() => window.peerAdded"),
+                   lambda added: added.get(moved_id, 0) >= 1,
+                   timeout=15, what=f"the other page to rebuild its link to the {who}")
+        _wait_full_mesh(moved, f"{who} after {disruption}")
+        _wait_full_mesh(other, "other human")
+        _wait_orb_hears(moved, orb_id, f"{who} after {disruption}")
+        assert _orb_id(moved) == orb_id  # the same orb, not a second one
+        everyone = sorted([user_id(coach), user_id(client), orb_id])
         assert sorted(tile_ids(coach)) == everyone
         assert sorted(tile_ids(client)) == everyone
-        wait_until(lambda: orb_status(client), lambda s: s in AI_STATUSES,
-                   timeout=15, what="the orb's status on the reloaded page")
-        screenshot(coach, "reload-coach")
-        screenshot(client, "reload-client")
+        wait_until(lambda: orb_status(moved), lambda s: s in AI_STATUSES,
+                   timeout=15, what="the orb's status on the rejoined page")
+        screenshot(coach, f"heal-{who}-{disruption}-coach")
+        screenshot(client, f"heal-{who}-{disruption}-client")
     except AssertionError as failure:
         _report(failure, orb_server, pages)
     finally:
