@@ -17,7 +17,8 @@ from typing import Protocol
 
 import trio
 
-RECV_BYTES = 256 * 1024
+#: Above glibc's mmap threshold (128 KiB) every recv would map and unmap its buffer.
+RECV_BYTES = 64 * 1024
 
 
 class Transport(Protocol):
