@@ -200,3 +200,42 @@ def test_pair_over_https_uses_wss(browser: Browser, tmp_path: Path) -> None:
         finally:
             coach.context.close()
             client.context.close()
+
+
+def test_pair_resumes_after_a_server_restart(browser: Browser) -> None:
+    """The server goes away under a call and comes back on the same port: both pages
+    reconnect with backoff, rejoin, and rebuild their connection."""
+    first = ServerProcess()
+    port = first.base_url.rsplit(":", 1)[1]
+    room = f"restart-{uuid.uuid4().hex[:8]}"
+    coach = open_page(browser, first.room_url(room, "coach", "Coach"))
+    client = open_page(browser, first.room_url(room, "client", "Client"))
+    second: ServerProcess | None = None
+    try:
+        for page in (coach, client):
+            wait_until(lambda page=page: inbound_stats(page), lambda s: mesh_complete(s, 1),
+                       timeout=30, what="the first connection")
+        first.stop()
+        for page in (coach, client):
+            page.wait_for_selector('#link-status[data-state="reconnecting"]', timeout=10_000)
+            page.evaluate(COUNT_PEER_ADDED_JS)
+        second = ServerProcess("--port", port)
+        for page in (coach, client):
+            page.wait_for_selector('#link-status[data-state="joined"]', timeout=20_000)
+            wait_until(lambda page=page: page.evaluate("() => window.peerAdded"),
+                       lambda added: len(added) == 1,
+                       timeout=15, what="the link to be rebuilt after rejoining")
+            wait_until(lambda page=page: inbound_stats(page), lambda s: mesh_complete(s, 1),
+                       timeout=30, what="media after the restart")
+    except AssertionError as failure:
+        log = second.log_text() if second is not None else first.log_text()
+        raise AssertionError(
+            f"{failure}\n--- server log\n{log}\n--- coach console\n"
+            f"{console_text(coach)}\n--- client console\n{console_text(client)}"
+        ) from failure
+    finally:
+        coach.context.close()
+        client.context.close()
+        first.stop()
+        if second is not None:
+            second.stop()
