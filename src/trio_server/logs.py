@@ -14,6 +14,9 @@ from typing import Any
 
 import orjson
 
+INFO = logging.INFO
+WARNING = logging.WARNING
+ERROR = logging.ERROR
 LOGGER_NAME = "trio_server"
 log = logging.getLogger(LOGGER_NAME)
 

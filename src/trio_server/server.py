@@ -12,15 +12,12 @@ after the current batch, so commands are never interleaved and the core is never
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import itertools
-import logging
 import socket
 import ssl
 from typing import Any
 
-import h11
 import trio
 
 from signaling_core import (
@@ -37,21 +34,12 @@ from signaling_core import (
 
 from . import endpoints, web
 from .config import ServerConfig
-from .handshake import (
-    WS_PREFIX,
-    Upgrade,
-    check_upgrade,
-    h11_response,
-    parse_request,
-    raw_response,
-    send_all,
-    switching_protocols,
-    wants_websocket,
-)
-from .http import HttpRequest, HttpResponse, Router, text_response
+from .handshake import Upgrade
+from .http import Router
+from .http_front import HttpFront
 from .ledger_sink import LedgerSink
 from .local import LocalConnection
-from .logs import event
+from .logs import ERROR, INFO, WARNING, event, log
 from .metrics import Gauges, ServerStats, error_code, make_registry
 from .orb_host import OrbHost
 from .transport import PlainTransport, TlsTransport, Transport, make_tls_context
@@ -59,9 +47,6 @@ from .wsconn import WsConnection
 
 AnyConnection = WsConnection | LocalConnection
 
-INFO = logging.INFO
-WARNING = logging.WARNING
-_MAX_DRAINED_BODY = 64 * 1024
 #: Upper bound on how late a deadline the core moved earlier (a ``leave``) may be noticed.
 _MAX_TIMER_SLEEP = 1.0
 
@@ -93,18 +78,20 @@ class SignalingServer:
             participants=lambda: self.core.snapshot().participants,
             orbs=lambda: self.core.orb_count,
         ))
+        self.stopping = False
         self.router = Router()
         endpoints.register(self.router, self)
         web.register(self.router)
-        self.stopping = False
+        self._front = HttpFront(self.router, config, self.stats, self._serve_websocket,
+                                stopping=lambda: self.stopping)
         self._conns: dict[int, AnyConnection] = {}
         self._ws_open = 0
         self._ws_gone = trio.lowlevel.ParkingLot()
         self._ids = itertools.count(1)
-        self._pending: list[Command] = []
+        #: Batches produced while another batch was being carried out, with their source.
+        self._pending: list[tuple[list[Command], AnyConnection | None]] = []
         self._dispatching = False
         self._roles: dict[tuple[str, str], str] = {}
-        self._source: AnyConnection | None = None
         self._timer_scope: trio.CancelScope | None = None
         self._timer_poll = min(_MAX_TIMER_SLEEP, config.core.join_timeout / 4,
                                config.core.idle_timeout / 4)
@@ -267,125 +254,13 @@ class SignalingServer:
             sock.close()
             return
         try:
-            await self._serve_http(transport)
+            await self._front.serve(transport)
         except Exception as exc:
-            event(logging.ERROR, "connection-crashed", "connection handler failed",
+            event(ERROR, "connection-crashed", "connection handler failed",
                   peer=transport.peer, error=repr(exc))
-            logging.getLogger("trio_server").debug("traceback", exc_info=True)
+            log.debug("traceback of the failure above", exc_info=True)
         finally:
             transport.close()
-
-    async def _serve_http(self, transport: Transport) -> None:
-        conn = h11.Connection(h11.SERVER,
-                              max_incomplete_event_size=self.config.max_request_head_bytes)
-        while True:
-            request = await self._read_head(transport, conn)
-            if request is None:
-                return
-            if isinstance(request, HttpResponse):
-                await self._refuse(transport, request)
-                return
-            http_request = parse_request(request)
-            if wants_websocket(http_request):
-                await self._upgrade(transport, http_request, conn.trailing_data[0])
-                return
-            if http_request.path.startswith(WS_PREFIX):
-                response = text_response(426, "this endpoint needs a WebSocket upgrade",
-                                         {"Upgrade": "websocket"})
-            else:
-                response = await self.router.dispatch(http_request)
-            close = http_request.method not in ("GET", "HEAD") or self.stopping
-            data = conn.send(h11_response(response, close=close)) or b""
-            if http_request.method != "HEAD":
-                data += conn.send(h11.Data(data=response.body)) or b""
-            data += conn.send(h11.EndOfMessage()) or b""
-            await send_all(transport, data)
-            if close or conn.our_state is h11.MUST_CLOSE:
-                return
-            reusable = False
-            with trio.move_on_after(self.config.handshake_timeout):
-                reusable = await self._drain_body(transport, conn)
-            if not reusable:
-                return
-            conn.start_next_cycle()
-
-    async def _read_head(
-        self, transport: Transport, conn: h11.Connection
-    ) -> h11.Request | HttpResponse | None:
-        """The next request head within the handshake deadline (a slowloris gets a 408)."""
-        with trio.move_on_after(self.config.handshake_timeout):
-            return await self._next_request(transport, conn)
-        if conn.trailing_data[0]:
-            event(INFO, "handshake-timeout", "request head not finished in time",
-                  peer=transport.peer)
-            return text_response(408, "request head not finished in time")
-        return None
-
-    async def _upgrade(self, transport: Transport, request: HttpRequest,
-                       initial: bytes) -> None:
-        decision = check_upgrade(request)
-        if self.stopping:
-            decision = text_response(503, "server shutting down")
-        if isinstance(decision, HttpResponse):
-            refusals = self.stats.handshake_refusals
-            refusals[decision.status] = refusals.get(decision.status, 0) + 1
-            event(INFO, "handshake-refused", "websocket handshake refused",
-                  peer=transport.peer, path=request.path[:200], status=decision.status)
-            await self._refuse(transport, decision)
-            return
-        await send_all(transport, switching_protocols(decision))
-        await self._serve_websocket(transport, decision, initial)
-
-    async def _next_request(
-        self, transport: Transport, conn: h11.Connection
-    ) -> h11.Request | HttpResponse | None:
-        """The next request head, an error response to send, or None when the peer is gone."""
-        while True:
-            try:
-                event_ = conn.next_event()
-            except h11.RemoteProtocolError as exc:
-                status = exc.error_status_hint
-                return text_response(status, "bad request" if status == 400 else "refused")
-            if event_ is h11.NEED_DATA:
-                try:
-                    data = await transport.receive()
-                except OSError:
-                    return None
-                conn.receive_data(data)
-                continue
-            if type(event_) is h11.Request:
-                return event_
-            if type(event_) is h11.ConnectionClosed or event_ is h11.PAUSED:
-                return None
-
-    async def _drain_body(self, transport: Transport, conn: h11.Connection) -> bool:
-        """Read (and ignore) a body sent with a GET, so the connection can be reused."""
-        received = 0
-        while conn.their_state is h11.SEND_BODY:
-            try:
-                event_ = conn.next_event()
-            except h11.RemoteProtocolError:
-                return False
-            if event_ is h11.NEED_DATA:
-                try:
-                    data = await transport.receive()
-                except OSError:
-                    return False
-                conn.receive_data(data)
-            elif type(event_) is h11.Data:
-                received += len(event_.data)
-                if received > _MAX_DRAINED_BODY:
-                    return False
-            elif type(event_) is h11.ConnectionClosed:
-                return False
-        return conn.their_state is h11.DONE and conn.our_state is h11.DONE
-
-    async def _refuse(self, transport: Transport, response: HttpResponse) -> None:
-        with trio.move_on_after(self.config.close_timeout):
-            with contextlib.suppress(OSError):
-                await send_all(transport, raw_response(response))
-
-    # ------------------------------------------------------------------ WebSocket connections
 
     async def _serve_websocket(self, transport: Transport, upgrade: Upgrade,
                                initial: bytes) -> None:
@@ -418,9 +293,7 @@ class SignalingServer:
 
     def on_text(self, conn: WsConnection, payload: bytes, now: float) -> None:
         self.stats.count_in(payload)
-        self._source = conn
-        self._execute(self.core.receive(conn.conn_id, payload, now))
-        self._source = None
+        self._execute(self.core.receive(conn.conn_id, payload, now), conn)
         self.stats.observe_latency(trio.current_time() - now)
 
     def on_pong(self, conn: WsConnection, now: float) -> None:
@@ -462,10 +335,7 @@ class SignalingServer:
     def _local_text(self, local: LocalConnection, text: str) -> None:
         data = text.encode("utf-8", "surrogatepass")
         self.stats.count_in(data)
-        now = trio.current_time()
-        self._source = local
-        self._execute(self.core.receive(local.conn_id, text, now))
-        self._source = None
+        self._execute(self.core.receive(local.conn_id, text, trio.current_time()), local)
 
     def _local_closed(self, local: LocalConnection, cause: Departure) -> None:
         self._conns.pop(local.conn_id, None)
@@ -486,22 +356,23 @@ class SignalingServer:
 
     # ------------------------------------------------------------------ carrying out commands
 
-    def _execute(self, commands: list[Command]) -> None:
+    def _execute(self, commands: list[Command], source: AnyConnection | None = None) -> None:
+        """Carry out ``commands`` (``source``: the connection whose input produced them)."""
         if not commands:
             return
         if self._dispatching:
-            self._pending.extend(commands)
+            self._pending.append((commands, source))
             return
         self._dispatching = True
         try:
-            self._carry_out(commands)
+            self._carry_out(commands, source)
             while self._pending:
-                batch, self._pending = self._pending, []
-                self._carry_out(batch)
+                batch, source = self._pending.pop(0)
+                self._carry_out(batch, source)
         finally:
             self._dispatching = False
 
-    def _carry_out(self, commands: list[Command]) -> None:
+    def _carry_out(self, commands: list[Command], source: AnyConnection | None) -> None:
         conns = self._conns
         count_out = self.stats.count_out
         for command in commands:
@@ -514,7 +385,7 @@ class SignalingServer:
             elif type(command) is Close:
                 self._close(command)
             else:
-                self._carry_out_other(command)
+                self._carry_out_other(command, source)
 
     def _close(self, command: Close) -> None:
         conn = self._conns.get(command.conn_id)
@@ -532,7 +403,7 @@ class SignalingServer:
                       role=conn.role, code=command.code, reason=command.reason)
             conn.start_close(command.code, command.reason)
 
-    def _carry_out_other(self, command: Command) -> None:
+    def _carry_out_other(self, command: Command, source: AnyConnection | None) -> None:
         if isinstance(command, SpawnOrb):
             event(INFO, "orb-spawn", "spawning orb", room=command.room_id,
                   session=command.session_id, userId=command.user_id)
@@ -545,7 +416,7 @@ class SignalingServer:
             try:
                 self.orb_host.spawn(command)
             except Exception as exc:
-                event(logging.ERROR, "orb-spawn-failed", "orb host failed to spawn",
+                event(ERROR, "orb-spawn-failed", "orb host failed to spawn",
                       room=command.room_id, error=repr(exc))
                 self._execute(self.core.orb_ended(command.room_id, command.session_id,
                                                   trio.current_time()))
@@ -557,25 +428,24 @@ class SignalingServer:
                 try:
                     self.orb_host.stop(command)
                 except Exception as exc:
-                    event(logging.ERROR, "orb-stop-failed", "orb host failed to stop",
+                    event(ERROR, "orb-stop-failed", "orb host failed to stop",
                           room=command.room_id, error=repr(exc))
             return
         if isinstance(command, ParticipantJoined):
-            self._joined(command)
+            self._joined(command, source)
         elif isinstance(command, ParticipantLeft):
             self._left(command)
         if self.ledger is not None:
             try:
                 self.ledger.record(command)  # type: ignore[arg-type]
             except Exception as exc:
-                event(logging.ERROR, "ledger-failed", "ledger refused a record",
+                event(ERROR, "ledger-failed", "ledger refused a record",
                       error=repr(exc))
 
-    def _joined(self, record: ParticipantJoined) -> None:
+    def _joined(self, record: ParticipantJoined, source: AnyConnection | None) -> None:
         person = record.participant
         key = (record.room_id, person.user_id)
         self._roles[key] = person.user_role
-        source = self._source
         if source is not None and source.room_id == record.room_id:
             # Kept after the participant leaves: the close log names who it was.
             source.user_id = person.user_id

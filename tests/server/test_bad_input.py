@@ -166,3 +166,21 @@ async def test_silent_connection_is_closed_at_the_handshake_deadline() -> None:
         with trio.fail_after(WAIT):
             assert await client.stream.receive_some(100) == b""
         await client.aclose()
+
+
+async def test_garbage_after_the_handshake_is_refused_and_the_server_lives_on() -> None:
+    import random
+
+    rng = random.Random(6455)
+    async with running_server() as server:
+        for _ in range(20):
+            client = await RawClient.open(server.port, "/ws-simple/garbage")
+            await client.stream.send_all(bytes(rng.randrange(256) for _ in range(300)))
+            with trio.fail_after(WAIT):
+                try:
+                    code = await client.recv_close()
+                except EOFError:
+                    code = None  # the garbage may have been a close frame, then EOF
+            assert code in (None, 1002, 1003, 1007, 1009)
+            await client.aclose()
+        await _assert_server_still_serves(server)

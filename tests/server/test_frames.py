@@ -181,3 +181,16 @@ def test_message_type_labels() -> None:
     assert message_type(b'{"type":"' + b"x" * 100) == "other"
     assert message_type(b"[1,2,3]") == "other"
     assert message_type(b"") == "other"
+
+
+@given(st.binary(max_size=2000), st.integers(min_value=1, max_value=64))
+def test_any_bytes_yield_messages_or_the_protocols_own_error(data: bytes, step: int) -> None:
+    """h11's fuzz property for our parser: no input raises anything but a close code."""
+    parser = FrameParser(LIMIT)
+    for i in range(0, len(data), step):
+        for opcode, payload in parser.feed(data[i:i + step]):
+            assert opcode in (OP_TEXT, OP_PING, OP_PONG, OP_CLOSE)
+            if opcode == OP_TEXT:
+                payload.decode("utf-8")
+                assert len(payload) <= LIMIT
+    assert parser.error is None or parser.error.code in (1002, 1003, 1007, 1009)

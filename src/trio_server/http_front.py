@@ -1,0 +1,160 @@
+"""The HTTP front of every connection: request heads, plain answers, and the upgrade.
+
+Each accepted socket starts here. Plain requests go to the router (keep-alive honoured, a body
+sent with a GET drained and ignored); an upgrade to ``/ws-simple/{roomId}`` is checked and
+answered with 101, then handed to the server; anything else is refused with a 4xx and a short
+plain-text reason. A request head must arrive within ``handshake_timeout``, so a slowloris
+client is cut off (408) instead of holding a connection forever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import h11
+import trio
+
+from .config import ServerConfig
+from .handshake import (
+    WS_PREFIX,
+    Upgrade,
+    check_upgrade,
+    h11_response,
+    parse_request,
+    raw_response,
+    send_all,
+    switching_protocols,
+    wants_websocket,
+)
+from .http import HttpRequest, HttpResponse, Router, text_response
+from .logs import INFO, event
+from .metrics import ServerStats
+from .transport import Transport
+
+_MAX_DRAINED_BODY = 64 * 1024
+
+UpgradeHandler = Callable[[Transport, Upgrade, bytes], Awaitable[None]]
+
+
+class HttpFront:
+    def __init__(self, router: Router, config: ServerConfig, stats: ServerStats,
+                 on_upgrade: UpgradeHandler, *, stopping: Callable[[], bool]) -> None:
+        self._router = router
+        self._config = config
+        self._stats = stats
+        self._on_upgrade = on_upgrade
+        self._stopping = stopping
+
+    async def serve(self, transport: Transport) -> None:
+        """Answer requests until the peer leaves, a deadline passes, or it upgrades."""
+        conn = h11.Connection(h11.SERVER,
+                              max_incomplete_event_size=self._config.max_request_head_bytes)
+        while True:
+            request = await self._read_head(transport, conn)
+            if request is None:
+                return
+            if isinstance(request, HttpResponse):
+                await self._refuse(transport, request)
+                return
+            http_request = parse_request(request)
+            if wants_websocket(http_request):
+                await self._upgrade(transport, http_request, conn.trailing_data[0])
+                return
+            if http_request.path.startswith(WS_PREFIX):
+                response = text_response(426, "this endpoint needs a WebSocket upgrade",
+                                         {"Upgrade": "websocket"})
+            else:
+                response = await self._router.dispatch(http_request)
+            close = http_request.method not in ("GET", "HEAD") or self._stopping()
+            data = conn.send(h11_response(response, close=close)) or b""
+            if http_request.method != "HEAD":
+                data += conn.send(h11.Data(data=response.body)) or b""
+            data += conn.send(h11.EndOfMessage()) or b""
+            await send_all(transport, data)
+            if close or conn.our_state is h11.MUST_CLOSE:
+                return
+            reusable = False
+            with trio.move_on_after(self._config.handshake_timeout):
+                reusable = await self._drain_body(transport, conn)
+            if not reusable:
+                return
+            conn.start_next_cycle()
+
+    async def _read_head(
+        self, transport: Transport, conn: h11.Connection
+    ) -> h11.Request | HttpResponse | None:
+        """The next request head within the handshake deadline (a slowloris gets a 408)."""
+        with trio.move_on_after(self._config.handshake_timeout):
+            return await self._next_request(transport, conn)
+        if conn.trailing_data[0]:
+            event(INFO, "handshake-timeout", "request head not finished in time",
+                  peer=transport.peer)
+            return text_response(408, "request head not finished in time")
+        return None
+
+    async def _upgrade(self, transport: Transport, request: HttpRequest,
+                       initial: bytes) -> None:
+        decision = check_upgrade(request)
+        if self._stopping():
+            decision = text_response(503, "server shutting down")
+        if isinstance(decision, HttpResponse):
+            refusals = self._stats.handshake_refusals
+            refusals[decision.status] = refusals.get(decision.status, 0) + 1
+            event(INFO, "handshake-refused", "websocket handshake refused",
+                  peer=transport.peer, path=request.path[:200], status=decision.status)
+            await self._refuse(transport, decision)
+            return
+        await send_all(transport, switching_protocols(decision))
+        await self._on_upgrade(transport, decision, initial)
+
+    async def _next_request(
+        self, transport: Transport, conn: h11.Connection
+    ) -> h11.Request | HttpResponse | None:
+        """The next request head, an error response to send, or None when the peer is gone."""
+        while True:
+            try:
+                event_ = conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                status = exc.error_status_hint
+                return text_response(status, "bad request" if status == 400 else "refused")
+            if event_ is h11.NEED_DATA:
+                try:
+                    data = await transport.receive()
+                except OSError:
+                    return None
+                conn.receive_data(data)
+                continue
+            if type(event_) is h11.Request:
+                return event_
+            if type(event_) is h11.ConnectionClosed or event_ is h11.PAUSED:
+                return None
+
+    async def _drain_body(self, transport: Transport, conn: h11.Connection) -> bool:
+        """Read (and ignore) a body sent with a GET, so the connection can be reused."""
+        received = 0
+        while conn.their_state is h11.SEND_BODY:
+            try:
+                event_ = conn.next_event()
+            except h11.RemoteProtocolError:
+                return False
+            if event_ is h11.NEED_DATA:
+                try:
+                    data = await transport.receive()
+                except OSError:
+                    return False
+                conn.receive_data(data)
+            elif type(event_) is h11.Data:
+                received += len(event_.data)
+                if received > _MAX_DRAINED_BODY:
+                    return False
+            elif type(event_) is h11.ConnectionClosed:
+                return False
+        return conn.their_state is h11.DONE and conn.our_state is h11.DONE
+
+    async def _refuse(self, transport: Transport, response: HttpResponse) -> None:
+        with trio.move_on_after(self._config.close_timeout):
+            with contextlib.suppress(OSError):
+                await send_all(transport, raw_response(response))
+
+    # ------------------------------------------------------------------ WebSocket connections
