@@ -241,14 +241,21 @@ def run_serve(argv: Sequence[str]) -> int:
     return 0
 
 
-#: name -> entry point taking the remaining arguments and returning an exit status.
-SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {}
+#: name -> ``"module:function"``; the function takes the remaining arguments and returns an
+#: exit status. Imported only when that subcommand runs, so serving never pays for it.
+SUBCOMMANDS: dict[str, str] = {}
+
+
+def run_subcommand(name: str, argv: Sequence[str]) -> int:
+    module_name, _, attr = SUBCOMMANDS[name].partition(":")
+    entry: Callable[[Sequence[str]], int] = getattr(importlib.import_module(module_name), attr)
+    return entry(list(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in SUBCOMMANDS:
-        return SUBCOMMANDS[args[0]](args[1:])
+        return run_subcommand(args[0], args[1:])
     if args and args[0] == "serve":
         args = args[1:]
     return run_serve(args)

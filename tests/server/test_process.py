@@ -164,3 +164,20 @@ def test_bad_environment_value_is_a_clear_error() -> None:
         config_from_args(build_parser().parse_args([]), environ={"SIGNALING_PORT": "http"})
     with pytest.raises(SystemExit, match="max_participants"):
         config_from_args(build_parser().parse_args(["--max-participants", "0"]), environ={})
+
+
+def test_subcommands_are_dispatched_and_serve_is_the_default(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from trio_server import cli
+
+    calls: list[tuple[str, list[str]]] = []
+    monkeypatch.setitem(cli.SUBCOMMANDS, "token", "json:dumps")
+    monkeypatch.setattr(cli, "run_subcommand", lambda name, argv: calls.append(
+        (name, list(argv))) or 0)
+    monkeypatch.setattr(cli, "run_serve", lambda argv: calls.append(("serve", list(argv))) or 0)
+    assert cli.main(["token", "--room", "r"]) == 0
+    assert cli.main(["--port", "0"]) == 0
+    assert cli.main(["serve", "--port", "0"]) == 0
+    assert cli.main([]) == 0
+    assert calls == [("token", ["--room", "r"]), ("serve", ["--port", "0"]),
+                     ("serve", ["--port", "0"]), ("serve", [])]
