@@ -107,7 +107,7 @@ async def test_join_deadline(short_limits: ServerConfig) -> None:
         start = trio.current_time()
         assert await closed_code(ws) == 4008
         elapsed = trio.current_time() - start
-        assert 0.3 <= elapsed < 2.0, elapsed
+        assert 0.3 <= elapsed < 3.0, elapsed
 
 
 async def test_idle_deadline_for_a_peer_that_answers_nothing(
@@ -120,7 +120,7 @@ async def test_idle_deadline_for_a_peer_that_answers_nothing(
         start = trio.current_time()
         left = await recv(watcher)  # the mute peer never answers the server's pings
         assert left["type"] == "user-left" and left["userId"] == "mute"
-        assert 0.4 <= trio.current_time() - start < 2.0
+        assert 0.4 <= trio.current_time() - start < 3.0
         with trio.fail_after(WAIT):
             opcodes = []
             while True:
@@ -133,13 +133,18 @@ async def test_idle_deadline_for_a_peer_that_answers_nothing(
         await mute.aclose()
 
 
-async def test_pongs_keep_a_quiet_peer_alive(short_limits: ServerConfig) -> None:
-    async with running_server(short_limits) as server:
+#: An idle limit five ping intervals long: a peer that answers pings is never near it,
+#: even on a loaded machine.
+LIVENESS = ServerConfig(port=0, ping_interval=0.2, core=CoreConfig(idle_timeout=1.0))
+
+
+async def test_pongs_keep_a_quiet_peer_alive() -> None:
+    async with running_server(LIVENESS) as server:
         quiet = await RawClient.open(server.port, "/ws-simple/quiet")
         await quiet.send_json({"type": "join", "userId": "quiet", "userRole": "coach"})
         assert (await quiet.recv_json())["type"] == "peer-discovery"
         # Answer pings only (recv_json does), for three idle limits, sending nothing else.
-        with trio.move_on_after(3 * short_limits.core.idle_timeout):
+        with trio.move_on_after(2.5 * LIVENESS.core.idle_timeout):
             while True:
                 opcode, payload = await quiet.recv_frame()
                 assert opcode == OP_PING, opcode
@@ -150,10 +155,9 @@ async def test_pongs_keep_a_quiet_peer_alive(short_limits: ServerConfig) -> None
         await quiet.aclose()
 
 
-async def test_trio_websocket_client_stays_past_the_idle_limit(
-        short_limits: ServerConfig) -> None:
-    async with running_server(short_limits) as server, ws_client(server, "alive") as ws:
+async def test_trio_websocket_client_stays_past_the_idle_limit() -> None:
+    async with running_server(LIVENESS) as server, ws_client(server, "alive") as ws:
         await join(ws, "alive", "coach")
-        await trio.sleep(3 * short_limits.core.idle_timeout)
+        await trio.sleep(2.5 * LIVENESS.core.idle_timeout)
         await send(ws, {"type": "ping"})
         assert await recv(ws) == {"type": "pong"}
