@@ -1,9 +1,18 @@
 // The tri-party mesh client: joins a room over the signaling socket and keeps one PeerLink per
 // other participant, following the server's decision of who offers (PROTOCOL.md §5).
 //
-// Reusable by any web app: it touches no DOM. It reports what happens as events:
+// Reusable by any web app: it touches no DOM.
+//
+//   import { TriPartyClient } from '/static/tri-party.js';
+//   const client = new TriPartyClient({ roomId, userId, userName, userRole: 'coach',
+//     localStream: navigator.mediaDevices.getUserMedia({ audio: true, video: true }) });
+//   client.addEventListener('track', (e) => { videoFor(e.detail.peer).srcObject = e.detail.stream; });
+//   client.start();
+//
+// It reports what happens as events:
 //   'status'        {state: 'connecting'|'joined'|'reconnecting'|'ended', code?, reason?, delayMs?}
-//   'peer-added'    {peer, link}          a (re)built connection to a participant
+//   'peer-added'    {peer, link, status}  a (re)built connection to a participant (status: the
+//                                         last ai_status known for it, or null)
 //   'peer-removed'  {peer}                the participant left (or vanished across a reconnect)
 //   'peer-state'    {peer, state}         RTCPeerConnection.connectionState of that peer
 //   'track'         {peer, stream, track} media arrived from that peer (stream is per peer)
