@@ -38,7 +38,17 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A ``--db`` value naming an empty database."""
     if request.param == "sqlite":
         yield str(tmp_path / "ledger.sqlite3")
-        return
+    else:
+        yield from _postgres_schema()
+
+
+@pytest.fixture
+def pg_db() -> Iterator[str]:
+    """A PostgreSQL ``--db`` value only, for what SQLite has no counterpart of."""
+    yield from _postgres_schema()
+
+
+def _postgres_schema() -> Iterator[str]:
     dsn = os.environ.get(PG_ENV)
     if not dsn:
         pytest.skip(f"PostgreSQL ledger tests need {PG_ENV} "

@@ -195,6 +195,9 @@ class SqlStore:
         conn = self._conn
         if conn is None:
             return
+        if getattr(conn, "broken", False):  # psycopg: the server went away
+            self.close()
+            return
         try:
             conn.rollback()
         except Exception:
