@@ -3,10 +3,8 @@
 const ROOM_ID = /^[A-Za-z0-9_.~-]{1,128}$/;
 const REMEMBER = 'tri-party:lobby';
 
-function randomRoomId() {
-  const bytes = crypto.getRandomValues(new Uint8Array(4));
-  return `room-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
-}
+// Two windows opened on a fresh server land in the same room unless the user picks another.
+const DEFAULT_ROOM = 'demo-room';
 
 function remembered() {
   try {
@@ -21,7 +19,7 @@ const roomInput = document.getElementById('room');
 const nameInput = document.getElementById('name');
 
 const previous = remembered();
-roomInput.value = new URLSearchParams(location.search).get('room') ?? previous.room ?? randomRoomId();
+roomInput.value = new URLSearchParams(location.search).get('room') ?? previous.room ?? DEFAULT_ROOM;
 nameInput.value = previous.name ?? '';
 if (previous.role === 'coach' || previous.role === 'client') {
   form.elements.role.value = previous.role;
