@@ -46,7 +46,8 @@ def test_expired_tampered_forged_and_missing_tokens_are_refused() -> None:
     head, body, sig = good.split(".")
     tampered = f"{head}.{body[:-2]}AA.{sig}"
     assert not token_allows(SECRET, tampered, "r1", _request(tampered))
-    forged = mint_token("another-secret-0123456789abcdef-0123456", room_id="r1", user_id="coach-1", user_role="coach")
+    forged = mint_token("another-secret-0123456789abcdef-0123456", room_id="r1",
+                        user_id="coach-1", user_role="coach")
     assert not token_allows(SECRET, forged, "r1", _request(forged))
     assert not token_allows(SECRET, None, "r1", _request(None))
     assert not token_allows(SECRET, "not-a-jwt", "r1", _request("not-a-jwt"))
