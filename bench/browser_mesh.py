@@ -10,10 +10,11 @@ wall clock:
 * in both pages, a recorder injected before any page script stamps the first moment each peer
   connection is connected with video frames decoded and audio packets received;
 * a watcher thread asks the orb every 10 ms how many audio and video packets it has received
-  from each human, and stamps the first moment both are non-zero for the client.
+  from each human, and stamps the first moment each kind is non-zero for the client.
 
 A run's figure is the latest of coach<-client, client<-coach, client<-orb (decoded in the
-pages) and orb<-client (received by the orb), minus the client page's navigation start. The
+pages) and orb<-client audio and video (received by the orb), minus the client page's
+navigation start. The
 moment the orb's RTCP receiver reports acknowledge the client's audio (what the end-to-end test
 checks) is shown too; aiortc sends those every 0.5-1.5 s, so it trails the real arrival.
 Bounded: a fixed number of runs, each with a deadline.
