@@ -65,7 +65,6 @@ def _v1(d: Dialect) -> list[str]:
         )""",
         "CREATE INDEX sessions_by_start ON sessions (started_at)",
         "CREATE INDEX sessions_by_room ON sessions (room, started_at)",
-        "CREATE INDEX sessions_open ON sessions (run_id) WHERE ended_at IS NULL",
         f"""CREATE TABLE participations (
             id {d.id_primary_key},
             session_id TEXT NOT NULL,

@@ -46,6 +46,7 @@ from signaling_core import SessionRecord
 
 from ._batch import Batch, Gap, Recovery, RunInfo
 from ._clock import WallClock
+from ._query import LedgerReader
 from ._store import SqlStore
 
 log = logging.getLogger("trio_server.ledger")
@@ -128,6 +129,10 @@ class Ledger:
             log.exception("ledger: failed to queue a record")
 
     # ------------------------------------------------------------------ observation
+
+    def reader(self) -> LedgerReader:
+        """The read side of the same database (``/api/sessions``)."""
+        return LedgerReader(self.store.backend)
 
     @property
     def stats(self) -> LedgerStats:
