@@ -98,3 +98,18 @@ async def test_api_answers_json_and_refuses_bad_queries(db: str) -> None:
 async def test_api_on_a_database_not_yet_created_is_empty(tmp_path: Path) -> None:
     api = SessionsApi(open_reader(str(tmp_path / "later.sqlite3")))
     assert await api({}) == (200, b'{"sessions":[]}')
+
+
+def test_serve_db_values(tmp_path: Path) -> None:
+    from trio_server.ledger import Ledger
+    from trio_server.ledger.cli import ledger_for_serve
+
+    assert ledger_for_serve("none") is None
+    assert ledger_for_serve(None, {"SIGNALING_DB": "NONE"}) is None
+    path = tmp_path / "serve.sqlite3"
+    ledger = ledger_for_serve(None, {"SIGNALING_DB": str(path)})
+    assert isinstance(ledger, Ledger) and path.exists()  # created and migrated up front
+    with pytest.raises(SystemExit, match="cannot use the session ledger at"):
+        ledger_for_serve(str(tmp_path / "no-such-dir" / "x.sqlite3"))
+    with pytest.raises(SystemExit, match="cannot use the session ledger"):
+        ledger_for_serve("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")

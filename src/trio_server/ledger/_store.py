@@ -69,6 +69,13 @@ class SqlStore:
 
     # ------------------------------------------------------------------ lifecycle
 
+    def check(self) -> int:
+        """Connect and migrate, then let go: fail fast, before a server starts listening."""
+        try:
+            return migrate(self._connection(), self.backend.dialect, self.backend.migrate_begin)
+        finally:
+            self.close()
+
     def begin_run(self, run: RunInfo) -> Recovery:
         """Migrate, close what a crashed predecessor left open, and register this run.
 

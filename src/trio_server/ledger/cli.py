@@ -1,12 +1,13 @@
-"""``trio-server sessions``: the ledger's recent sessions as a table, or as JSON.
+"""The ledger's command-line side: ``trio-server sessions``, and ``--db`` for ``serve``.
 
-``add_arguments``/``run`` let the server's CLI mount this as a subcommand;
-``sessions_main(argv)`` runs it on its own.
+``sessions_main(argv)`` is the ``sessions`` subcommand (``add_arguments``/``run`` to mount
+it elsewhere); ``ledger_for_serve(db)`` turns ``trio-server --db`` into a checked ledger.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -15,7 +16,31 @@ import orjson
 from ._format import format_sessions
 from ._query import DEFAULT_LIMIT, MAX_LIMIT, LedgerReader
 from ._schema import NotALedger, SchemaTooNew
+from ._sink import Ledger
+from ._store import SqlStore
 from ._url import DEFAULT_DB, backend_from_url, is_disabled
+
+#: ``trio-server --db`` may also come from the environment, like every serve option.
+DB_ENV = "SIGNALING_DB"
+DB_HELP = (f"session ledger: a SQLite path, sqlite:PATH?synchronous=full, a postgresql:// "
+           f"DSN, or none [default {DEFAULT_DB}; env {DB_ENV}]")
+
+
+def ledger_for_serve(db: str | None, environ: dict[str, str] | None = None) -> Ledger | None:
+    """The ledger ``trio-server --db`` names (None for ``none``), its database opened and
+    migrated once already, so a wrong ``--db`` stops the server before it listens."""
+    env = os.environ if environ is None else environ
+    value = db if db is not None else env.get(DB_ENV, DEFAULT_DB)
+    if is_disabled(value):
+        return None
+    try:
+        store = SqlStore(backend_from_url(value))
+        store.check()
+    except Exception as exc:
+        shown = value if "://" not in value else "the PostgreSQL database"
+        raise SystemExit(f"trio-server: cannot use the session ledger at {shown}: {exc}"
+                         ) from None
+    return Ledger(store)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
