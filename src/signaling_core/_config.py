@@ -15,6 +15,8 @@ class CoreConfig:
 
     #: Most participants in one room (mesh cost grows with n²).
     max_participants: int = 8
+    #: Most rooms at once; a join that would open one more is refused (``room-full``).
+    max_rooms: int = 5000
     #: Largest text message accepted, in UTF-8 bytes.
     max_message_bytes: int = 64 * 1024
     #: A connection that has not joined within this time is closed (4008).
@@ -45,6 +47,8 @@ class CoreConfig:
     def __attrs_post_init__(self) -> None:
         if self.max_participants < 1:
             raise ValueError("max_participants must be at least 1")
+        if self.max_rooms < 1:
+            raise ValueError("max_rooms must be at least 1")
         if self.max_message_bytes < 64:
             raise ValueError("max_message_bytes must be at least 64")
         if self.rate_limit_per_second < 0 or self.rate_limit_burst < 1:

@@ -381,6 +381,9 @@ class SignalingCore:
         elif room is not None and len(room.participants) >= self.config.max_participants:
             raise ProtocolError(ErrorCode.ROOM_FULL, "the room is full", "join")
         if room is None:
+            if len(self._rooms) >= self.config.max_rooms:
+                raise ProtocolError(ErrorCode.ROOM_FULL,
+                                    "the server is full: no new room can be opened now", "join")
             room = Room(conn.room_id, self._new_session_id(), now)
             self._rooms[conn.room_id] = room
             out.append(SessionStarted(room.session_id, room.room_id, now))
