@@ -278,17 +278,24 @@ class RelayRun:
         return codes
 
     def counts(self) -> dict[str, int]:
-        sent = lost = duplicated = 0
+        """Per (sender, receiver) pair the stream is ordered, so the newest sequence number
+        received splits what is missing: before it, lost (a later message overtook it, or it
+        never came); after it, still undelivered when the drain gave up (a slow server, or a
+        dropped tail: either way it must be 0)."""
+        sent = lost = duplicated = undelivered = 0
         for m in self.members:
             for i, target in enumerate(m.targets):
                 got = target.received_from.get(m.user_id, 0)
+                reached = target.last_seq.get(m.user_id, -1) + 1
                 sent += m.sent_to[i]
-                lost += max(0, m.sent_to[i] - got)
-                duplicated += max(0, got - m.sent_to[i])
+                lost += max(0, reached - got)
+                duplicated += max(0, got - reached)
+                undelivered += m.sent_to[i] - reached
         return {
             "sent": sent,
             "delivered": len(self.latencies),
             "lost": lost,
+            "undelivered": undelivered,
             "misrouted": self.misrouted,
             "reordered": self.reordered,
             "duplicated": duplicated,
@@ -449,7 +456,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=3000, help="idle: connections")
     p.add_argument("--hold", type=float, default=2.0, help="idle: seconds held before RSS")
     p.add_argument("--connect-concurrency", type=int, default=64)
-    p.add_argument("--drain", type=float, default=5.0, help="seconds to wait for stragglers")
+    p.add_argument("--drain", type=float, default=30.0,
+                   help="seconds to wait for messages still in flight when sending stops")
     p.add_argument("--timeout", type=float, default=120.0, help="bound on each phase")
     args = p.parse_args(argv)
     if args.rooms is not None and not 1 <= args.rooms <= 2000:

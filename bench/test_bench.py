@@ -99,7 +99,10 @@ def test_relay_check_counts_misrouted_reordered_and_lost() -> None:
     relayed(run, rooms[1][0], rooms[1][1], 0, from_id=a.user_id)  # other room's message
     counts = run.counts()
     assert counts["misrouted"] == 2
-    assert counts["lost"] == 1  # rooms[1][0] -> rooms[1][1] seq 0 never reached its target
+    # rooms[1][0] -> rooms[1][1] seq 0 never reached its target, and nothing after it did
+    assert (counts["lost"], counts["undelivered"]) == (0, 1)
+    relayed(run, c, b, 1)  # seq 0 from c skipped: lost, not merely late
+    assert run.counts()["lost"] == 1
 
 
 @pytest.fixture
@@ -135,8 +138,8 @@ def test_every_scenario_runs_clean_against_the_baseline(baseline: tuple[int, int
     for name in ("relay", "paced"):
         r = lines[name]
         assert r["delivered"] > 0 and r["delivered"] == r["sent"]
-        assert (r["lost"], r["misrouted"], r["reordered"], r["corrupted"], r["errors"]) == (
-            0, 0, 0, 0, 0)
+        assert (r["lost"], r["undelivered"], r["misrouted"], r["reordered"], r["corrupted"],
+                r["errors"]) == (0, 0, 0, 0, 0, 0)
         assert r["server_cpu_per_msg_us"] > 0
     assert lines["idle"]["still_open"] == 60
     assert lines["idle"]["server_bytes_per_conn"] is not None
