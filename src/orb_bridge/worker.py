@@ -2,9 +2,11 @@
 
 Like the original GPU-side orb: ``orb-worker --url ws://HOST:PORT --room ROOM [--session S]``
 connects to ``/ws-simple/ROOM`` and runs the very same :class:`~orb_bridge.session.OrbSession`
-as the in-process host, with a WebSocket as its signaling link. SIGINT/SIGTERM make it announce
-``ai-orb-shutdown`` (``session_complete``) and leave. Exit status: 0 when the orb ended
-normally, 1 when it ended with ``error``, 2 when it could not connect.
+as the in-process host, with a WebSocket as its signaling link. Against a server that requires
+join tokens, ``--token T`` (minted for ``ai-orb-SESSION``, role ``ai``) or ``--join-secret``
+(env ``SIGNALING_JOIN_SECRET``; the worker mints its own) goes into its join. SIGINT/SIGTERM
+make it announce ``ai-orb-shutdown`` (``session_complete``) and leave. Exit status: 0 when
+the orb ended normally, 1 when it ended with ``error``, 2 when it could not connect.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -32,10 +36,17 @@ logger = logging.getLogger(__name__)
 class WebSocketLink:
     """The orb's signaling link over a ``websockets`` client connection."""
 
-    def __init__(self, ws: ClientConnection) -> None:
+    def __init__(self, ws: ClientConnection, join_token: str | None = None) -> None:
         self._ws = ws
+        #: Added to the session's ``join`` (the session itself knows nothing of tokens).
+        self._join_token = join_token
 
     async def send(self, text: str) -> None:
+        if self._join_token is not None and text.lstrip().startswith("{"):
+            message = json.loads(text)
+            if message.get("type") == "join":
+                message["token"] = self._join_token
+                text = json.dumps(message)
         try:
             await self._ws.send(text)
         except ConnectionClosed as exc:
@@ -61,11 +72,12 @@ def room_url(base: str, room_id: str) -> str:
 
 
 async def run_orb(url: str, room_id: str, session_id: str, config: OrbConfig,
-                  *, open_timeout: float = 10.0) -> OrbOutcome:
+                  *, open_timeout: float = 10.0, join_token: str | None = None) -> OrbOutcome:
     """Connect, run the orb until it ends, and say how it ended."""
     async with connect(room_url(url, room_id), open_timeout=open_timeout,
                        max_size=2**20) as ws:
-        session = OrbSession(WebSocketLink(ws), room_id=room_id, session_id=session_id,
+        session = OrbSession(WebSocketLink(ws, join_token), room_id=room_id,
+                             session_id=session_id,
                              config=config, brain=OfflineBrain())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -95,8 +107,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds before timeout")
     p.add_argument("--heartbeat", type=float, default=defaults.heartbeat_interval,
                    help="seconds between ping/orb_heartbeat")
+    p.add_argument("--token", default=None,
+                   help="signed join token for ai-orb-SESSION, role ai (servers with "
+                        "--join-secret)")
+    p.add_argument("--join-secret", default=None,
+                   help="mint the join token with this secret instead [env "
+                        "SIGNALING_JOIN_SECRET]")
     p.add_argument("--log-level", default="info")
     return p
+
+
+def _join_token(args: argparse.Namespace, session_id: str) -> str | None:
+    if args.token:
+        return str(args.token)
+    secret = args.join_secret or os.environ.get("SIGNALING_JOIN_SECRET")
+    if not secret:
+        return None
+    from trio_server.join_tokens import mint_token
+
+    # Valid for as long as the orb may live, so a reconnect within its lifetime still joins.
+    return mint_token(secret, room_id=args.room, user_id=f"ai-orb-{session_id}",
+                      user_role="ai", participant_type="ai", ttl=args.max_lifetime + 60)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -112,7 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     session_id = args.session or secrets.token_hex(8)
     try:
-        outcome = asyncio.run(run_orb(args.url, args.room, session_id, config))
+        outcome = asyncio.run(run_orb(args.url, args.room, session_id, config,
+                                      join_token=_join_token(args, session_id)))
     except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
         print(f"orb-worker: cannot connect to {room_url(args.url, args.room)}: {exc}",
               file=sys.stderr)

@@ -85,7 +85,10 @@ handButton.hidden = role !== 'client';
 // Joining does not wait for the camera: the signaling round trips overlap with opening it,
 // and the peer connections are created once the stream is there.
 const media = openMedia();
-const client = new TriPartyClient({ roomId, userId, userName, userRole: role, localStream: media });
+// With a server that requires join tokens, the page is opened with ?token= (and the userId and
+// role the token names); the token goes into the join unchanged.
+const token = params.get('token') || undefined;
+const client = new TriPartyClient({ roomId, userId, userName, userRole: role, localStream: media, token });
 // A handle for debugging in the console and for the end-to-end tests.
 window.triParty = client;
 
