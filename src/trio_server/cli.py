@@ -73,6 +73,19 @@ OPTIONS: tuple[Option, ...] = (
     Option("--certfile", "server.certfile", "TLS certificate (PEM): serve https/wss"),
     Option("--keyfile", "server.keyfile", "TLS private key (PEM) for --certfile"),
     Option("--max-participants", "core.max_participants", "participants per room", int),
+    Option("--max-rooms", "core.max_rooms",
+           "rooms at once (a join opening one more: error room-full)", int),
+    Option("--max-connections", "server.max_connections",
+           "open TCP connections at once (beyond: HTTP 503)", int),
+    Option("--max-connections-per-address", "server.max_connections_per_address",
+           "open TCP connections per client address, IPv6 per /64 (beyond: HTTP 503; 0: no cap)",
+           int),
+    Option("--cap-loopback", "server.cap_loopback",
+           "apply --max-connections-per-address to loopback clients too", _bool,
+           flag_only=True),
+    Option("--allowed-origin", "server.allowed_origins",
+           "origin whose pages may open a WebSocket, e.g. https://app.example (repeatable; "
+           "'*': any; unset: the server's own origin; env: comma-separated)", repeat=True),
     Option("--max-message-bytes", "core.max_message_bytes",
            "largest message accepted (bigger: close 1009)", int),
     Option("--join-timeout", "core.join_timeout", "seconds a connection may take to join",
@@ -84,7 +97,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--admin-token", "server.admin_token",
            "require 'Authorization: Bearer TOKEN' on /api/rooms"),
     Option("--join-secret", "server.join_secret",
-           "require joins to carry a token signed with this secret"),
+           "require joins to carry a token signed with this secret (at least 32 bytes; "
+           "prefer the environment variable: a command line is visible to other users)"),
     Option("--turn-secret", "server.turn_secret", "TURN REST shared secret (coturn)"),
     Option("--turn-url", "server.turn_url", "TURN server URL, e.g. turn:turn.example:3478"),
     Option("--turn-ttl", "server.turn_ttl", "lifetime of TURN credentials, seconds", int),
@@ -243,7 +257,9 @@ def run_serve(argv: Sequence[str]) -> int:
 
 #: name -> ``"module:function"``; the function takes the remaining arguments and returns an
 #: exit status. Imported only when that subcommand runs, so serving never pays for it.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "token": "trio_server.token_cli:main",
+}
 
 
 def run_subcommand(name: str, argv: Sequence[str]) -> int:

@@ -10,6 +10,11 @@ import attrs
 
 from signaling_core import CoreConfig
 
+from .origins import normalize_origins
+
+#: HS256 needs a key at least as long as its hash (RFC 7518 §3.2).
+MIN_JOIN_SECRET_BYTES = 32
+
 
 @attrs.frozen
 class ServerConfig:
@@ -23,15 +28,24 @@ class ServerConfig:
     certfile: str | None = None
     keyfile: str | None = None
     #: When set, ``GET /api/rooms`` requires ``Authorization: Bearer <admin_token>``.
-    admin_token: str | None = None
+    admin_token: str | None = attrs.field(default=None, repr=False)
     #: Shared secret of the TURN server (coturn ``static-auth-secret``).
-    turn_secret: str | None = None
+    turn_secret: str | None = attrs.field(default=None, repr=False)
     turn_url: str | None = None
     #: Lifetime of issued TURN credentials.
     turn_ttl: int = 24 * 60 * 60
     stun_urls: tuple[str, ...] = ()
     #: When set, every ``join`` must carry a signed token (see :mod:`trio_server.join_tokens`).
-    join_secret: str | None = None
+    join_secret: str | None = attrs.field(default=None, repr=False)
+    #: Origins whose pages may open a WebSocket (``*``: any); empty means the server's own.
+    allowed_origins: tuple[str, ...] = attrs.field(default=(), converter=normalize_origins)
+    #: Open TCP connections (HTTP and WebSocket) at once; beyond it, 503.
+    max_connections: int = 10_000
+    #: Open TCP connections from one client address (IPv6: one /64) at once; 0: no cap.
+    max_connections_per_address: int = 256
+    #: Apply the per-address cap to loopback clients too (off: a reverse proxy or local tools
+    #: on this host would otherwise share one address's allowance).
+    cap_loopback: bool = False
     #: Spawn an AI orb per room; the same switch as ``core.orbs_enabled`` (kept in step).
     orbs: bool = False
     #: Bytes a connection's outbound backlog may hold beyond the kernel's socket buffer.
@@ -66,6 +80,11 @@ class ServerConfig:
             raise ValueError("ping_interval must be positive")
         if self.outbound_queue_limit < 1 or self.outbound_queue_messages < 1:
             raise ValueError("outbound queue limits must be positive")
+        if self.max_connections < 1 or self.max_connections_per_address < 0:
+            raise ValueError("max_connections must be positive, the per-address cap >= 0")
+        if (self.join_secret is not None
+                and len(self.join_secret.encode("utf-8")) < MIN_JOIN_SECRET_BYTES):
+            raise ValueError(f"join_secret must be at least {MIN_JOIN_SECRET_BYTES} bytes")
 
     @property
     def tls(self) -> bool:

@@ -42,6 +42,10 @@ def register(router: Router, server: SignalingServer) -> None:
 
     async def rooms(request: HttpRequest) -> HttpResponse:
         token = config.admin_token
+        if token is None and config.join_secret:
+            # Joins are guarded; an open list of rooms and userIds would undo that.
+            return text_response(403, "this server requires join tokens: set --admin-token "
+                                 "to read /api/rooms")
         if token is not None:
             given = request.headers.get("authorization", "")
             expected = f"Bearer {token}"

@@ -4,7 +4,8 @@ Each accepted socket starts here. Plain requests go to the router (keep-alive ho
 sent with a GET drained and ignored); an upgrade to ``/ws-simple/{roomId}`` is checked and
 answered with 101, then handed to the server; anything else is refused with a 4xx and a short
 plain-text reason. A request head must arrive within ``handshake_timeout``, so a slowloris
-client is cut off (408) instead of holding a connection forever.
+client is cut off (408) instead of holding a connection forever. An upgrade from a web page
+whose ``Origin`` is not allowed gets 403 (see :mod:`.origins`).
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ from .handshake import (
 from .http import HttpRequest, HttpResponse, Router, text_response
 from .logs import INFO, event
 from .metrics import ServerStats
+from .origins import origin_allowed
 from .transport import Transport
 
 _MAX_DRAINED_BODY = 64 * 1024
+#: A connection refused before its request (a cap) waits at most this long for the request.
+_REFUSAL_READ_SECONDS = 2.0
 
 UpgradeHandler = Callable[[Transport, Upgrade, bytes], Awaitable[None]]
 
@@ -96,13 +100,19 @@ class HttpFront:
     async def _upgrade(self, transport: Transport, request: HttpRequest,
                        initial: bytes) -> None:
         decision = check_upgrade(request)
+        origin = request.headers.get("origin")
         if self._stopping():
             decision = text_response(503, "server shutting down")
+        elif isinstance(decision, Upgrade) and not origin_allowed(
+                origin, request.headers.get("host"), allowed=self._config.allowed_origins,
+                tls=self._config.tls):
+            decision = text_response(403, "origin not allowed")
         if isinstance(decision, HttpResponse):
             refusals = self._stats.handshake_refusals
             refusals[decision.status] = refusals.get(decision.status, 0) + 1
             event(INFO, "handshake-refused", "websocket handshake refused",
-                  peer=transport.peer, path=request.path[:200], status=decision.status)
+                  peer=transport.peer, path=request.path[:200], status=decision.status,
+                  origin=origin[:200] if decision.status == 403 and origin else None)
             await self._refuse(transport, decision)
             return
         await send_all(transport, switching_protocols(decision))
@@ -151,6 +161,18 @@ class HttpFront:
             elif type(event_) is h11.ConnectionClosed:
                 return False
         return conn.their_state is h11.DONE and conn.our_state is h11.DONE
+
+    async def refuse_early(self, transport: Transport, response: HttpResponse) -> None:
+        """Answer a connection refused on arrival (a cap) after reading its request head.
+
+        Reading the head first (briefly) lets the client see the answer: closing a socket
+        with unread input would reset it and could discard the response on the way.
+        """
+        conn = h11.Connection(h11.SERVER,
+                              max_incomplete_event_size=self._config.max_request_head_bytes)
+        with trio.move_on_after(min(self._config.handshake_timeout, _REFUSAL_READ_SECONDS)):
+            await self._next_request(transport, conn)
+        await self._refuse(transport, response)
 
     async def _refuse(self, transport: Transport, response: HttpResponse) -> None:
         with trio.move_on_after(self._config.close_timeout):

@@ -71,6 +71,8 @@ class ServerStats:
         self.errors: dict[str, int] = {}
         self.closes: dict[int, int] = {}
         self.handshake_refusals: dict[int, int] = {}
+        #: Connections refused on arrival by a cap, by cause (server-full, address-cap).
+        self.connection_refusals: dict[str, int] = {}
         self.connections_total = 0
         self.slow_consumers = 0
         self.latency_counts = [0] * (len(LATENCY_BUCKETS) + 1)
@@ -141,6 +143,9 @@ class StatsCollector(Collector):
                         "code", {str(k): v for k, v in stats.closes.items()})
         yield _labelled("signaling_handshake_refusals", "HTTP upgrades refused, by status.",
                         "status", {str(k): v for k, v in stats.handshake_refusals.items()})
+        yield _labelled("signaling_connection_refusals", "TCP connections refused on arrival "
+                        "(HTTP 503) by a connection cap, by cause.", "cause",
+                        stats.connection_refusals)
         yield CounterMetricFamily("signaling_slow_consumer_disconnects", "Receivers closed "
                                   "with 1013 because their outbound queue overflowed.",
                                   value=stats.slow_consumers)

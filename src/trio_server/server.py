@@ -33,9 +33,10 @@ from signaling_core import (
 )
 
 from . import endpoints, web
+from .admission import SERVER_FULL, Admission
 from .config import ServerConfig
 from .handshake import Upgrade
-from .http import Router
+from .http import Router, text_response
 from .http_front import HttpFront
 from .ledger_sink import LedgerSink
 from .local import LocalConnection
@@ -49,6 +50,10 @@ AnyConnection = WsConnection | LocalConnection
 
 #: Upper bound on how late a deadline the core moved earlier (a ``leave``) may be noticed.
 _MAX_TIMER_SLEEP = 1.0
+#: Refused connections answered (503) at once; beyond this many, a refusal is a bare close.
+_MAX_REFUSALS_IN_FLIGHT = 64
+#: Refusals under a flood are logged at most once per this many seconds (with a count).
+_REFUSAL_LOG_INTERVAL = 1.0
 
 
 class SignalingServer:
@@ -84,6 +89,11 @@ class SignalingServer:
         web.register(self.router)
         self._front = HttpFront(self.router, config, self.stats, self._serve_websocket,
                                 stopping=lambda: self.stopping)
+        self._admission = Admission(config.max_connections, config.max_connections_per_address,
+                                    config.cap_loopback)
+        self._refusing = 0
+        self._refusal_log_at = -_REFUSAL_LOG_INTERVAL
+        self._refusals_unlogged = 0
         self._conns: dict[int, AnyConnection] = {}
         self._ws_open = 0
         self._ws_gone = trio.lowlevel.ParkingLot()
@@ -243,24 +253,70 @@ class SignalingServer:
                     if listener.fileno() == -1:
                         return
                     break
-                nursery.start_soon(self._handle_client, sock)
+                host = _addr[0] if isinstance(_addr, tuple) and _addr else "?"
+                refusal, key = self._admission.admit(str(host))
+                if refusal is None:
+                    nursery.start_soon(self._handle_client, sock, key)
+                else:
+                    self._refuse_client(nursery, sock, str(host), refusal)
 
-    async def _handle_client(self, sock: socket.socket) -> None:
+    async def _handle_client(self, sock: socket.socket, key: str) -> None:
         """One TCP connection, from its first byte to its close; never raises."""
         try:
-            transport: Transport = (TlsTransport(sock, self._tls) if self._tls
-                                    else PlainTransport(sock))
-        except OSError:
+            try:
+                transport: Transport = (TlsTransport(sock, self._tls) if self._tls
+                                        else PlainTransport(sock))
+            except OSError:
+                sock.close()
+                return
+            try:
+                await self._front.serve(transport)
+            except Exception as exc:
+                event(ERROR, "connection-crashed", "connection handler failed",
+                      peer=transport.peer, error=repr(exc))
+                log.debug("traceback of the failure above", exc_info=True)
+            finally:
+                transport.close()
+        finally:
+            self._admission.release(key)
+
+    def _refuse_client(self, nursery: trio.Nursery, sock: socket.socket, host: str,
+                       reason: str) -> None:
+        """A connection past a cap: 503 with the reason, or (under a flood) a bare close."""
+        label = "server-full" if reason == SERVER_FULL else "address-cap"
+        refusals = self.stats.connection_refusals
+        refusals[label] = refusals.get(label, 0) + 1
+        now = trio.current_time()
+        if now - self._refusal_log_at >= _REFUSAL_LOG_INTERVAL:
+            event(WARNING, "connection-refused", f"connection refused: {reason}",
+                  peer=host, cause=label, earlier_unlogged=self._refusals_unlogged or None)
+            self._refusal_log_at = now
+            self._refusals_unlogged = 0
+        else:
+            self._refusals_unlogged += 1
+        if self._refusing >= _MAX_REFUSALS_IN_FLIGHT:
             sock.close()
             return
+        self._refusing += 1
+        nursery.start_soon(self._answer_refusal, sock, reason)
+
+    async def _answer_refusal(self, sock: socket.socket, reason: str) -> None:
         try:
-            await self._front.serve(transport)
-        except Exception as exc:
-            event(ERROR, "connection-crashed", "connection handler failed",
-                  peer=transport.peer, error=repr(exc))
-            log.debug("traceback of the failure above", exc_info=True)
+            try:
+                transport: Transport = (TlsTransport(sock, self._tls) if self._tls
+                                        else PlainTransport(sock))
+            except OSError:
+                sock.close()
+                return
+            try:
+                await self._front.refuse_early(
+                    transport, text_response(503, reason, {"Retry-After": "5"}))
+            except Exception as exc:
+                event(ERROR, "connection-crashed", "refusal failed", error=repr(exc))
+            finally:
+                transport.close()
         finally:
-            transport.close()
+            self._refusing -= 1
 
     async def _serve_websocket(self, transport: Transport, upgrade: Upgrade,
                                initial: bytes) -> None:
