@@ -52,6 +52,7 @@ from ._rules import (
     AI,
     AI_STATUSES,
     COACH,
+    HUMAN,
     MESSAGE_RULES,
     ORB_SHUTDOWN_REASONS,
     ORB_USER_PREFIX,
@@ -78,6 +79,18 @@ _ORB_SHUTDOWN_ENDINGS = {
 
 def _new_session_id() -> str:
     return secrets.token_hex(8)
+
+
+def _permitted(phase: Phase, participant_type: str | None) -> frozenset[str]:
+    """The message types ``check_phase_and_sender`` lets through for this sender."""
+    allowed = set()
+    for mtype in MESSAGE_RULES:
+        try:
+            check_phase_and_sender(mtype, phase, participant_type)
+        except ProtocolError:
+            continue
+        allowed.add(mtype)
+    return frozenset(allowed)
 
 
 def _offers(a: Participant, b: Participant) -> bool:
@@ -107,6 +120,16 @@ class SignalingCore:
         self._rooms: dict[str, Room] = {}
         self._deadlines: list[tuple[float, ConnectionId]] = []
         self._orb_count = 0
+        cfg = self.config
+        # Read on every message; the config is frozen, so they are copied once.
+        self._max_bytes = cfg.max_message_bytes
+        self._rate = cfg.rate_limit_per_second
+        self._burst = cfg.rate_limit_burst
+        self._strikes = cfg.rate_limit_strikes
+        # Message types each kind of sender may send as is; any other type goes through
+        # ``check_phase_and_sender`` for its exact error. Built from that same function.
+        self._unjoined_ok = _permitted(Phase.AWAITING_JOIN, None)
+        self._joined_ok = {ptype: _permitted(Phase.JOINED, ptype) for ptype in (HUMAN, AI)}
         self._handlers: dict[str, Handler] = {
             "ping": self._on_ping,
             "join": self._on_join,
@@ -170,24 +193,24 @@ class SignalingCore:
             return []
         conn.last_seen = now
         out: list[Command] = []
-        limit = self.config.max_message_bytes
+        limit = self._max_bytes
         if len(text) > limit // 4 and len(
             text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
         ) > limit:
             self._drop(conn, CloseCode.MESSAGE_TOO_BIG, "message too big",
                        Departure.PROTOCOL_VIOLATION, now, out)
             return out
-        rate = self.config.rate_limit_per_second
+        rate = self._rate
         if rate:
             tokens = conn.tokens + (now - conn.last_refill) * rate
             conn.last_refill = now
-            burst = self.config.rate_limit_burst
+            burst = self._burst
             if tokens > burst:
                 tokens = burst
             if tokens < 1.0:
                 conn.tokens = tokens
                 conn.strikes += 1
-                if conn.strikes > self.config.rate_limit_strikes:
+                if conn.strikes > self._strikes:
                     self._drop(conn, CloseCode.POLICY_VIOLATION, "message flood",
                                Departure.PROTOCOL_VIOLATION, now, out)
                 else:
@@ -218,8 +241,9 @@ class SignalingCore:
                 )
             participant = conn.participant
             if participant is None:
-                check_phase_and_sender(mtype, Phase.AWAITING_JOIN, None)
-            else:
+                if mtype not in self._unjoined_ok:
+                    check_phase_and_sender(mtype, Phase.AWAITING_JOIN, None)
+            elif mtype not in self._joined_ok.get(participant.participant_type, ()):
                 check_phase_and_sender(mtype, Phase.JOINED, participant.participant_type)
             handler(conn, msg, now, out)
         except ProtocolError as exc:
@@ -437,6 +461,20 @@ class SignalingCore:
         if SIGNAL_PAYLOAD_FIELD[mtype] not in msg:
             raise ProtocolError(ErrorCode.INVALID_MESSAGE,
                                 f"{mtype} needs a '{SIGNAL_PAYLOAD_FIELD[mtype]}' field", mtype)
+        to_id = msg.get("toId")
+        if type(to_id) is str:
+            # The hot path (a valid targeted relay) in one piece; anything unusual, errors
+            # included, goes through the general ``_relay``.
+            target = self._rooms[conn.room_id].participants.get(to_id)
+            if target is not None and target is not sender and not (
+                    sender.is_ai and target.is_ai):
+                msg["fromId"] = sender.user_id
+                try:
+                    data = orjson.dumps(msg)
+                except orjson.JSONEncodeError:
+                    data = self._encode_relay(msg, mtype)  # raises the protocol's error
+                out.append(Send(target.conn.conn_id, data))
+                return
         self._relay(sender, msg, mtype, out, skip_ai_pairs=True)
 
     def _on_ai_status(self, conn: Connection, msg: dict[str, Any], now: float,
