@@ -25,6 +25,13 @@ class OrbConfig:
     height: int = attrs.field(default=240, validator=_positive)
     fps: float = attrs.field(default=15.0, validator=_positive)
 
+    #: Encode the picture (VP8) and the voice (Opus) once per orb for every peer connection
+    #: that negotiated those codecs, instead of once per peer (see orb_bridge.encoding).
+    share_encoding: bool = True
+    video_bitrate: int = attrs.field(default=300_000, validator=_positive)
+    #: A keyframe at least this often (besides those receivers ask for).
+    keyframe_interval: float = attrs.field(default=3.0, validator=_positive)
+
     #: The room has had no human for this long: ``ai-orb-shutdown`` ``session_complete``.
     idle_grace: float = attrs.field(default=300.0, validator=_positive)
     #: The orb has lived this long: ``ai-orb-shutdown`` ``timeout``.

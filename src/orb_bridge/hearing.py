@@ -64,26 +64,34 @@ def dbfs(samples: Samples) -> float:
     """RMS level of float samples in int16 units, in dB relative to full scale."""
     if samples.size == 0:
         return SILENCE_DBFS
-    rms = math.sqrt(float(np.mean(samples * samples)))
-    if rms <= 0.0:
+    flat = samples.reshape(-1)
+    power = float(np.dot(flat, flat)) / flat.size
+    if power <= 0.0:
         return SILENCE_DBFS
-    return max(SILENCE_DBFS, 20.0 * math.log10(rms / 32768.0))
+    return max(SILENCE_DBFS, 10.0 * math.log10(power / (32768.0 * 32768.0)))
 
 
 def to_mono_16k(frame: av.AudioFrame) -> Samples:
-    """Mix a decoded aiortc frame (s16, usually 48 kHz stereo) down to 16 kHz mono floats."""
+    """Mix a decoded aiortc frame (s16, usually 48 kHz stereo) down to 16 kHz mono floats.
+
+    Runs for every 20 ms of every human, so the usual case (packed 48 kHz) is one integer
+    reshape-and-sum: each output sample averages 3 input instants of every channel.
+    """
     channels = len(frame.layout.channels)
     data = frame.to_ndarray()
+    rate = frame.sample_rate
+    if not frame.format.is_planar and rate == 3 * UTTERANCE_RATE:
+        group = 3 * channels
+        flat = data.reshape(-1)
+        usable = len(flat) - len(flat) % group
+        sums = flat[:usable].reshape(-1, group).sum(axis=1, dtype=np.int32)
+        out: Samples = sums.astype(np.float32) * np.float32(1.0 / group)
+        return out
     mono: Samples
     if frame.format.is_planar:
         mono = data.astype(np.float32).mean(axis=0, dtype=np.float32)
     else:
         mono = data.reshape(-1, channels).astype(np.float32).mean(axis=1, dtype=np.float32)
-    rate = frame.sample_rate
-    if rate == 3 * UTTERANCE_RATE:
-        usable = len(mono) - len(mono) % 3
-        out: Samples = mono[:usable].reshape(-1, 3).mean(axis=1, dtype=np.float32)
-        return out
     if rate == UTTERANCE_RATE:
         return mono
     count = round(len(mono) * UTTERANCE_RATE / rate)

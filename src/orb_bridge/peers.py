@@ -20,12 +20,20 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import attrs
 from aiortc import RTCConfiguration, RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
 from ._config import OrbConfig
+from .encoding import (
+    OrbAudioPackets,
+    OrbVideoPackets,
+    SharedOpus,
+    SharedVp8,
+    forward_keyframe_requests,
+)
 from .hearing import Ear, TurnDetector, TurnEvent
 from .media_out import OrbAudioTrack, OrbPicture, OrbVideoTrack, Voice
 from .video_in import decoder_running, drain, queued_frames, receive_without_decoding
@@ -39,12 +47,29 @@ PEER_ERRORS = (ValueError, TypeError, KeyError, IndexError, AssertionError,
                InvalidAccessError, InvalidStateError, InternalError)
 
 
+@attrs.frozen
+class OrbMedia:
+    """What one orb sends, shared by all of its peer connections."""
+
+    picture: OrbPicture
+    voice: Voice
+    #: Shared encoders; ``None`` makes every peer connection encode for itself.
+    vp8: SharedVp8 | None = None
+    opus: SharedOpus | None = None
+
+
 _LIVE_PCS: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
 
 
 def open_peer_connections() -> int:
     """Peer connections of this process not yet closed (leak checks in tests and metrics)."""
     return sum(1 for pc in list(_LIVE_PCS) if pc.connectionState != "closed")
+
+
+def _negotiated(transceiver: Any) -> str:
+    """MIME type of the codec aiortc will send on ``transceiver`` ("" if it cannot tell)."""
+    codecs = getattr(transceiver, "_codecs", None) or []
+    return str(getattr(codecs[0], "mimeType", "")).lower() if codecs else ""
 
 
 class EndOfCandidates:
@@ -99,8 +124,7 @@ class HumanPeer:
         role: str,
         *,
         config: OrbConfig,
-        picture: OrbPicture,
-        voice: Voice,
+        media: OrbMedia,
         spawn: Spawn,
         on_turn: Callable[[TurnEvent], None],
         on_hearing: Callable[[], None],
@@ -108,8 +132,7 @@ class HumanPeer:
         self.user_id = user_id
         self.role = role
         self._cfg = config
-        self._picture = picture
-        self._voice = voice
+        self._media = media
         self._spawn = spawn
         self._on_turn = on_turn
         self._on_hearing = on_hearing
@@ -224,10 +247,23 @@ class HumanPeer:
             kind = transceiver.kind
             if kind in kinds_with_track or transceiver.sender.track is not None:
                 continue
-            track: MediaStreamTrack = (OrbVideoTrack(self._picture) if kind == "video"
-                                       else OrbAudioTrack(self._voice))
-            pc.addTrack(track)
+            track, keyframes = self._track_for(kind, _negotiated(transceiver))
+            sender = pc.addTrack(track)
+            if keyframes is not None:
+                forward_keyframe_requests(sender, keyframes)
             kinds_with_track.add(kind)
+
+    def _track_for(self, kind: str, codec: str
+                   ) -> tuple[MediaStreamTrack, Callable[[], None] | None]:
+        """Shared encoded packets when the peer negotiated VP8/Opus, else shared frames."""
+        media = self._media
+        if kind == "video":
+            if media.vp8 is not None and codec == "video/vp8":
+                return OrbVideoPackets(media.picture, media.vp8), media.vp8.request_keyframe
+            return OrbVideoTrack(media.picture), None
+        if media.opus is not None and codec == "audio/opus":
+            return OrbAudioPackets(media.voice, media.opus), None
+        return OrbAudioTrack(media.voice), None
 
     def _start_ear(self, track: MediaStreamTrack) -> None:
         if self.ear is not None:

@@ -27,11 +27,12 @@ import orjson
 from ._config import OrbConfig
 from .brain import Brain
 from .conductor import Conductor
+from .encoding import SharedOpus, SharedVp8
 from .hearing import TurnEvent
 from .link import LinkClosed, SignalingLink
 from .media_out import OrbPicture, Voice
 from .metrics import CpuMeter
-from .peers import PEER_ERRORS, HumanPeer
+from .peers import PEER_ERRORS, HumanPeer, OrbMedia
 from .render import OrbRenderer
 from .tasks import TaskOwner
 
@@ -79,6 +80,12 @@ class OrbSession:
             reply_to_roles=config.reply_to_roles, min_utterance=config.min_utterance)
         renderer = renderer or OrbRenderer(config.width, config.height)
         self.picture = OrbPicture(renderer, config.fps, self._look)
+        shared = config.share_encoding
+        self.media = OrbMedia(
+            self.picture, self.voice,
+            SharedVp8(self.picture, bitrate=config.video_bitrate,
+                      keyframe_interval=config.keyframe_interval) if shared else None,
+            SharedOpus(self.voice) if shared else None)
         self.humans: dict[str, HumanPeer] = {}
         self.joined = False
         self._outbox: deque[str] = deque()
@@ -286,8 +293,8 @@ class OrbSession:
             if self.humans.get(user_id) is peer:
                 self.conductor.on_turn(event)
 
-        peer = HumanPeer(user_id, role, config=self._cfg, picture=self.picture,
-                         voice=self.voice, spawn=self._tasks.spawn, on_turn=on_turn,
+        peer = HumanPeer(user_id, role, config=self._cfg, media=self.media,
+                         spawn=self._tasks.spawn, on_turn=on_turn,
                          on_hearing=self.conductor.hearing_started)
         return peer
 

@@ -89,23 +89,34 @@ def test_frame_grid_skips_ahead_instead_of_bursting() -> None:
 
 
 @on_asyncio
-async def test_voice_plays_then_falls_silent_and_stop_is_immediate() -> None:
-    voice = Voice()
-    track = OrbAudioTrack(voice)
-    first = await track.recv()
-    assert first.samples == AUDIO_FRAME_SAMPLES and first.sample_rate == 48_000
-    assert not first.to_ndarray().any()
+async def test_voice_track_paces_20ms_frames() -> None:
+    track = OrbAudioTrack(Voice())
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    frames = [await track.recv() for _ in range(10)]
+    assert loop.time() - start >= 0.15
+    assert all(f.samples == AUDIO_FRAME_SAMPLES and f.sample_rate == 48_000 for f in frames)
+    assert not any(f.to_ndarray().any() for f in frames)  # silence when quiet
+    assert [f.pts for f in frames] == sorted({f.pts for f in frames})
+
+
+def test_voice_plays_then_falls_silent_and_stop_is_immediate() -> None:
+    now = [10.0]
+    voice = Voice(clock=lambda: now[0])
     pcm = (np.sin(np.arange(48_000 // 5) / 10.0) * 10_000).astype(np.int16)  # 200 ms
+    voice.play(pcm)  # starts at the next 20 ms slot
+    start = voice.grid.index_at(now[0]) + 1
+    loud = [bool(np.abs(voice.frame(start + i)[1].to_ndarray()).max() > 1000)
+            for i in range(-1, 14)]
+    assert loud == [False] + [True] * 10 + [False] * 4
+    now[0] += 1.0
     voice.play(pcm)
-    frames = [(await track.recv()).to_ndarray() for _ in range(15)]
-    loud = [bool(np.abs(f).max() > 1000) for f in frames]
-    assert sum(loud) == 10 and loud[-1] is False
-    voice.play(pcm)
-    assert voice.playing
-    await track.recv()
+    now[0] += 0.05
+    assert voice.playing and voice.level() > 0.5
+    index = voice.grid.index_at(now[0])
     voice.stop()
-    assert not (await track.recv()).to_ndarray().any()
-    assert voice.level() == 0.0
+    assert not voice.frame(index + 1)[1].to_ndarray().any()
+    assert voice.level() == 0.0 and not voice.playing
 
 
 # ------------------------------------------------------------------------------- turns

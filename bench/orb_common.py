@@ -1,0 +1,65 @@
+"""Shared by the orb benchmarks: a ``trio-server --orbs`` subprocess and its CPU time.
+
+The orb server runs as its own process so that its CPU can be read from /proc without counting
+the synthetic humans, which run in the benchmark's process (loopback only).
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _procstat import cpu_seconds  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+@contextmanager
+def orb_server(*args: str) -> Iterator[tuple[str, int]]:
+    """Start ``trio-server --orbs --port 0 ARGS``; yields (ws URL, pid); SIGINT at the end."""
+    proc = subprocess.Popen(
+        [str(BIN / "trio-server"), "--port", "0", "--orbs", "--log-level", "info", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        port = _read_port(proc)
+        yield f"ws://127.0.0.1:{port}", proc.pid
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def _read_port(proc: subprocess.Popen[str]) -> int:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        match = re.search(r"listening on https?://[^:]+:(\d+)", line)
+        if match:
+            # Keep draining the pipe so the server never blocks writing its log.
+            threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
+            return int(match.group(1))
+    raise RuntimeError("trio-server did not report its port")
+
+
+def _drain(stream: IO[str]) -> None:
+    for _ in stream:
+        pass
+
+
+def server_cpu(pid: int) -> float:
+    return cpu_seconds(pid)
