@@ -72,6 +72,26 @@ def _negotiated(transceiver: Any) -> str:
     return str(getattr(codecs[0], "mimeType", "")).lower() if codecs else ""
 
 
+def cap_video_bitrate(sdp: str, kbps: int) -> str:
+    """Add ``b=AS:kbps`` to every video m-section of ``sdp`` (RFC 4566 bandwidth).
+
+    Put in the orb's answer, it asks the human's browser to send its camera to the orb at no
+    more than ``kbps``: the orb receives the video (PROTOCOL.md §9) but does not look at it, so
+    every packet beyond a trickle is bandwidth and per-packet CPU spent for nothing.
+    """
+    out: list[str] = []
+    in_video = False
+    for line in sdp.split("\r\n"):
+        if line.startswith("m="):
+            in_video = line.startswith("m=video")
+        elif in_video and line.startswith("b="):
+            continue  # ours replaces any other bandwidth line of this section
+        out.append(line)
+        if in_video and line.startswith("c="):
+            out.append(f"b=AS:{kbps}")
+    return "\r\n".join(out)
+
+
 class EndOfCandidates:
     """The remote peer has no more candidates (``candidate`` null or empty)."""
 
@@ -166,7 +186,10 @@ class HumanPeer:
         await pc.setLocalDescription(await pc.createAnswer())
         self.negotiations += 1
         local = pc.localDescription
-        return {"type": local.type, "sdp": local.sdp}
+        sdp = local.sdp
+        if self._cfg.video_receive_kbps is not None:
+            sdp = cap_video_bitrate(sdp, self._cfg.video_receive_kbps)
+        return {"type": local.type, "sdp": sdp}
 
     async def add_candidate(self, value: object) -> None:
         candidate = parse_candidate(value)

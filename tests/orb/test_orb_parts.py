@@ -12,7 +12,14 @@ import pytest
 from aiortc import RTCIceCandidate
 
 from orb_bridge import OrbConfig
-from orb_bridge.hearing import UTTERANCE_RATE, SpeechEnded, SpeechStarted, TurnDetector
+from orb_bridge.hearing import (
+    UTTERANCE_RATE,
+    SpeechEnded,
+    SpeechStarted,
+    TurnDetector,
+    dbfs,
+    to_mono_16k,
+)
 from orb_bridge.link import LinkClosed, QueueLink
 from orb_bridge.media_out import (
     AUDIO_FRAME_SAMPLES,
@@ -22,7 +29,7 @@ from orb_bridge.media_out import (
     OrbVideoTrack,
     Voice,
 )
-from orb_bridge.peers import END_OF_CANDIDATES, parse_candidate
+from orb_bridge.peers import END_OF_CANDIDATES, cap_video_bitrate, parse_candidate
 from orb_bridge.render import OrbRenderer
 from orb_bridge.tts import espeak, parse_wav, tone_phrase
 
@@ -140,6 +147,23 @@ def run(detector: TurnDetector, pattern: list[tuple[float, float]]) -> list[obje
     return events
 
 
+def test_decoded_audio_is_mixed_down_to_16k_mono() -> None:
+    import av
+
+    t = np.arange(960) / 48_000
+    left = (np.sin(2 * np.pi * 300 * t) * 10_000).astype(np.int16)
+    right = (left // 2).astype(np.int16)
+    packed = np.stack([left, right], axis=1).reshape(1, -1)
+    frame = av.AudioFrame.from_ndarray(packed, format="s16", layout="stereo")
+    frame.sample_rate = 48_000
+    mono = to_mono_16k(frame)
+    expected = ((left.astype(np.float64) + right) / 2).reshape(-1, 3).mean(axis=1)
+    assert mono.shape == (320,) and mono.dtype == np.float32
+    assert np.allclose(mono, expected, atol=0.5)
+    rms = np.sqrt(np.mean(expected**2))
+    assert abs(dbfs(mono) - 20 * np.log10(rms / 32768)) < 0.1
+
+
 def test_turn_detector_joins_syllables_and_splits_at_pauses() -> None:
     cfg = OrbConfig()
     det = TurnDetector("client-1", "client", cfg)
@@ -188,6 +212,16 @@ def test_candidates_from_browsers_and_end_of_candidates() -> None:
     for bad in ({"candidate": "candidate:garbage"}, 42, {"candidate": 7}):
         with pytest.raises(ValueError):
             parse_candidate(bad)
+
+
+def test_answer_caps_only_the_video_the_orb_receives() -> None:
+    sdp = "\r\n".join([
+        "v=0", "m=audio 9 UDP/TLS/RTP/SAVPF 96", "c=IN IP4 0.0.0.0", "a=mid:0",
+        "m=video 9 UDP/TLS/RTP/SAVPF 97", "c=IN IP4 0.0.0.0", "b=AS:2000", "a=mid:1", ""])
+    capped = cap_video_bitrate(sdp, 150).split("\r\n")
+    assert capped.count("b=AS:150") == 1 and "b=AS:2000" not in capped
+    assert capped.index("b=AS:150") == capped.index("m=video 9 UDP/TLS/RTP/SAVPF 97") + 2
+    assert capped[:4] == sdp.split("\r\n")[:4]
 
 
 # ------------------------------------------------------------------------------- speech
