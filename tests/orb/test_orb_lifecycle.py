@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 import trio
 
+from orb_bridge import OrbConfig
 from orb_bridge.brain import BrainOutput, OfflineBrain
 from orb_bridge.hearing import Utterance
 from orb_bridge.synthetic import SyntheticHuman
@@ -237,3 +238,41 @@ async def test_census_counts_a_live_orb() -> None:
         assert seen["orbs"] == 1 and seen["peerConnections"] == 1 and seen["tasks"] > 3
         assert "orb-loop" in {t.name for t in threading.enumerate()}
 
+
+
+async def test_orb_heartbeats_with_metrics() -> None:
+    async with orb_server(orb=OrbConfig(heartbeat_interval=0.5)) as srv:
+        snapshots: list[dict[str, object]] = []
+
+        async def scenario() -> None:
+            coach = SyntheticHuman(srv.url, "beat", "coach-1", "coach")
+            try:
+                await coach.start()
+                await coach.wait_until(lambda: coach.orb_id() is not None, 5, "orb")
+                orb = coach.orb_id()
+                await coach.wait_until(lambda: orb in coach.media
+                                       and coach.media[orb].video_frames > 15, 10, "video")
+                await asyncio.sleep(1.2)
+            finally:
+                await coach.close()
+
+        async with trio.open_nursery() as nursery:
+            async def watch() -> None:
+                while True:
+                    room = next((r for r in srv.server.core.snapshot().rooms
+                                 if r.room_id == "beat"), None)
+                    if room is not None and room.orb is not None:
+                        snapshots.append({"at": room.orb.last_heartbeat,
+                                          **room.orb.metrics})
+                    await trio.sleep(0.1)
+
+            nursery.start_soon(watch)
+            await in_asyncio(scenario)
+            nursery.cancel_scope.cancel()
+        beats = {s["at"] for s in snapshots if s["at"] is not None}
+        assert len(beats) >= 3, snapshots[-3:]
+        last = [s for s in snapshots if s.get("peers") == 1]
+        assert last, snapshots[-3:]
+        metrics = last[-1]
+        assert {"cpu", "peers", "fps", "status"} <= set(metrics)
+        assert metrics["fps"] >= 12 and metrics["status"] == "listening"
