@@ -1,13 +1,15 @@
 """Capacity: how many orb rooms one ``trio-server --orbs`` sustains, and its CPU per room.
 
-The orb server runs as its own process; the humans (a synthetic coach and client per room, real
-aiortc peers sending a small camera and a voice, decoding the orb's 320x240 video) run in this
-process. Rooms are added one at a time; after each, the orb video rate at every human and the
-server's CPU are measured over a window. A level counts as sustained when every human gets the
-orb's video at >= --min-fps. Prints one JSON line per level, then a summary line with the largest
-sustained level and the server CPU per room there (targets: >= 8 rooms, <= 0.1 core per room).
+The orb server runs as its own process. The humans (a synthetic coach and client per room: real
+aiortc peers sending a small camera and a voice, and decoding the orb's 320x240 video) run in
+``--human-procs`` other processes, rooms spread over them, so that the humans' own Python does
+not become the bottleneck being measured. Rooms are added one at a time; after each, the orb
+video rate at every human and the server's CPU (from /proc) are measured over the same window.
+A level counts as sustained when every human gets the orb's video at >= --min-fps. Prints one
+JSON line per level, then a summary with the largest sustained level and the server CPU per
+room there (targets: >= 8 rooms, <= 0.1 core per room).
 
-    /work/venv/bin/python bench/orb_capacity.py [--max-rooms 10] [--window 6]
+    /work/venv/bin/python bench/orb_capacity.py [--max-rooms 10] [--window 6] [--human-procs 2]
 """
 
 from __future__ import annotations
@@ -15,16 +17,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing as mp
 import sys
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from orb_common import orb_server, server_cpu  # noqa: E402
+from orb_common import orb_server, server_cpu
 
-from orb_bridge.synthetic import SyntheticHuman  # noqa: E402
+from orb_bridge.synthetic import SyntheticHuman
 
 
+# ------------------------------------------------------------------------- humans' processes
 async def open_room(url: str, index: int, camera: tuple[int, int, float],
                     timeout: float) -> list[SyntheticHuman]:
     room = f"cap-{index}"
@@ -46,44 +52,107 @@ def frames(human: SyntheticHuman) -> int:
     return human.media[orb].video_frames if orb in human.media else 0
 
 
-async def measure(humans: list[SyntheticHuman], pid: int, window: float) -> dict[str, float]:
-    before = [frames(h) for h in humans]
-    cpu0, mine0, t0 = server_cpu(pid), time.process_time(), time.monotonic()
-    await asyncio.sleep(window)
-    elapsed = time.monotonic() - t0
-    cpu = (server_cpu(pid) - cpu0) / elapsed
-    mine = (time.process_time() - mine0) / elapsed
-    rates = [(frames(h) - b) / elapsed for h, b in zip(humans, before, strict=True)]
-    return {"server_cores": cpu, "humans_cores": mine, "min_fps": min(rates),
-            "mean_fps": sum(rates) / len(rates)}
-
-
-async def run(url: str, pid: int, args: argparse.Namespace) -> list[dict[str, float]]:
-    camera = (args.camera_width, args.camera_height, args.camera_fps)
+async def humans_main(conn: Connection, url: str, camera: tuple[int, int, float],
+                      timeout: float) -> None:
+    """Serve the orchestrator's commands: open a room, measure a window, close."""
     humans: list[SyntheticHuman] = []
-    levels = []
-    # The empty server's own CPU (timers, pings) is not charged to the rooms.
-    cpu0, t0 = server_cpu(pid), time.monotonic()
-    await asyncio.sleep(2.0)
-    idle_cores = (server_cpu(pid) - cpu0) / (time.monotonic() - t0)
     try:
+        while True:
+            command, arg = await asyncio.to_thread(conn.recv)
+            if command == "open":
+                humans += await asyncio.wait_for(open_room(url, arg, camera, timeout),
+                                                 2 * timeout)
+                conn.send(("ok", None))
+            elif command == "measure":
+                before = [frames(h) for h in humans]
+                cpu0, t0 = time.process_time(), time.monotonic()
+                await asyncio.sleep(arg)
+                elapsed = time.monotonic() - t0
+                rates = [(frames(h) - b) / elapsed for h, b in zip(humans, before, strict=True)]
+                conn.send(("ok", {"rates": rates,
+                                  "cores": (time.process_time() - cpu0) / elapsed}))
+            else:
+                break
+    finally:
+        await asyncio.gather(*(h.close() for h in humans), return_exceptions=True)
+        conn.send(("closed", None))
+
+
+def humans_process(conn: Connection, url: str, camera: tuple[int, int, float],
+                   timeout: float) -> None:
+    asyncio.run(humans_main(conn, url, camera, timeout))
+
+
+# ------------------------------------------------------------------------- orchestration
+def ask(conn: Connection, command: str, arg: Any, timeout: float) -> Any:
+    conn.send((command, arg))
+    if not conn.poll(timeout):
+        raise TimeoutError(f"humans process did not answer {command!r} in {timeout}s")
+    status, value = conn.recv()
+    if status != "ok":
+        raise RuntimeError(f"humans process answered {status!r} to {command!r}")
+    return value
+
+
+def measure(conns: list[Connection], pid: int, window: float) -> dict[str, Any]:
+    cpu0, t0 = server_cpu(pid), time.monotonic()
+    for conn in conns:
+        conn.send(("measure", window))
+    replies = []
+    for conn in conns:
+        if not conn.poll(window + 30):
+            raise TimeoutError("humans process did not report its window")
+        replies.append(conn.recv()[1])
+    elapsed = time.monotonic() - t0
+    rates = [r for reply in replies for r in reply["rates"]]
+    return {"server_cores": (server_cpu(pid) - cpu0) / elapsed,
+            "humans_cores": [round(reply["cores"], 3) for reply in replies],
+            "min_fps": min(rates, default=0.0),
+            "mean_fps": sum(rates) / len(rates) if rates else 0.0}
+
+
+def run(url: str, pid: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    camera = (args.camera_width, args.camera_height, args.camera_fps)
+    ctx = mp.get_context("spawn")
+    pipes = [ctx.Pipe() for _ in range(args.human_procs)]
+    procs = [ctx.Process(target=humans_process, args=(child, url, camera, args.timeout),
+                         daemon=True) for _, child in pipes]
+    for proc in procs:
+        proc.start()
+    conns = [parent for parent, _ in pipes]
+    levels: list[dict[str, Any]] = []
+    try:
+        # The empty server's own CPU (timers, pings) is not charged to the rooms.
+        cpu0, t0 = server_cpu(pid), time.monotonic()
+        time.sleep(2.0)
+        idle_cores = (server_cpu(pid) - cpu0) / (time.monotonic() - t0)
         for rooms in range(1, args.max_rooms + 1):
-            humans += await open_room(url, rooms, camera, args.timeout)
-            await asyncio.sleep(args.settle)
-            m = await measure(humans, pid, args.window)
-            level = {"rooms": rooms, "humans": len(humans),
+            ask(conns[(rooms - 1) % len(conns)], "open", rooms, 3 * args.timeout)
+            time.sleep(args.settle)
+            m = measure(conns, pid, args.window)
+            level = {"rooms": rooms, "humans": 2 * rooms,
                      "server_cores": round(m["server_cores"], 3),
                      "server_cores_per_room": round((m["server_cores"] - idle_cores) / rooms, 4),
-                     "humans_process_cores": round(m["humans_cores"], 3),
+                     "humans_processes_cores": m["humans_cores"],
                      "min_fps": round(m["min_fps"], 1), "mean_fps": round(m["mean_fps"], 1),
                      "sustained": m["min_fps"] >= args.min_fps}
             print(json.dumps(level), flush=True)
             levels.append(level)
-            if not level["sustained"] and rooms >= args.stop_after_failures + 1 \
-                    and not any(lv["sustained"] for lv in levels[-args.stop_after_failures:]):
+            recent = levels[-args.stop_after_failures:]
+            if len(recent) == args.stop_after_failures and \
+                    not any(lv["sustained"] for lv in recent):
                 break
     finally:
-        await asyncio.gather(*(h.close() for h in humans), return_exceptions=True)
+        for conn in conns:
+            try:
+                conn.send(("close", None))
+                conn.poll(30)
+            except (BrokenPipeError, OSError):
+                pass
+        for proc in procs:
+            proc.join(30)
+            if proc.is_alive():
+                proc.kill()
     return levels
 
 
@@ -93,6 +162,7 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=6.0, help="seconds measured per level")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds after adding a room")
     parser.add_argument("--min-fps", type=float, default=14.0)
+    parser.add_argument("--human-procs", type=int, default=2)
     parser.add_argument("--camera-width", type=int, default=160)
     parser.add_argument("--camera-height", type=int, default=120)
     parser.add_argument("--camera-fps", type=float, default=15.0)
@@ -100,12 +170,13 @@ def main() -> int:
     parser.add_argument("--stop-after-failures", type=int, default=2)
     args = parser.parse_args()
     with orb_server("--max-orbs", str(args.max_rooms), "--orb-idle-grace", "5") as (url, pid):
-        levels = asyncio.run(run(url, pid, args))
+        levels = run(url, pid, args)
     sustained = [lv for lv in levels if lv["sustained"]]
     best = max(sustained, key=lambda lv: lv["rooms"]) if sustained else None
-    summary = {
+    summary: dict[str, Any] = {
         "bench": "orb_capacity",
         "max_sustained_rooms": best["rooms"] if best else 0,
+        "rooms_tried": len(levels),
         "server_cores_per_room_at_max": best["server_cores_per_room"] if best else None,
         "min_fps_at_max": best["min_fps"] if best else None,
         "camera": f"{args.camera_width}x{args.camera_height}@{args.camera_fps:g}",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _procstat import cpu_seconds  # noqa: E402
+from _procstat import cpu_seconds
 
 BIN = Path(sys.executable).parent
 

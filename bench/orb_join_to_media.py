@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from orb_common import orb_server  # noqa: E402
+from orb_common import orb_server
 
-from orb_bridge.synthetic import SyntheticHuman  # noqa: E402
+from orb_bridge.synthetic import SyntheticHuman
 
 
 async def one_round(url: str, room: str, timeout: float) -> dict[str, float]:
