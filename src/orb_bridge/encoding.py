@@ -173,6 +173,7 @@ class OrbVideoPackets(MediaStreamTrack):
 
     def __init__(self, picture: OrbPicture, encoder: SharedVp8) -> None:
         super().__init__()
+        self._picture = picture
         self._grid = picture.grid
         self._encoder = encoder
         self._last = -1
@@ -186,7 +187,10 @@ class OrbVideoPackets(MediaStreamTrack):
                 raise MediaStreamError
             index = self._grid.next_index(self._last)
             await self._grid.wait_for(index)
-            self._last, packet = self._encoder.packet(index)
+            try:
+                self._last, packet = self._encoder.packet(index)
+            except Exception as exc:
+                raise self._picture.failed(exc) from exc
             if packet is None:
                 continue
             # A new receiver cannot decode a delta frame: start it on the next keyframe.
@@ -202,6 +206,7 @@ class OrbAudioPackets(MediaStreamTrack):
 
     def __init__(self, voice: Voice, encoder: SharedOpus) -> None:
         super().__init__()
+        self._voice = voice
         self._grid = voice.grid
         self._encoder = encoder
         self._last = -1
@@ -212,6 +217,9 @@ class OrbAudioPackets(MediaStreamTrack):
                 raise MediaStreamError
             index = self._grid.next_index(self._last)
             await self._grid.wait_for(index)
-            self._last, packet = self._encoder.packet(index)
+            try:
+                self._last, packet = self._encoder.packet(index)
+            except Exception as exc:
+                raise self._voice.failed(exc) from exc
             if packet is not None:
                 return packet

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import logging
 import math
 import time
 from collections import deque
@@ -26,6 +27,8 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from .render import OrbRenderer
 
+logger = logging.getLogger(__name__)
+
 VIDEO_CLOCK = 90_000
 AUDIO_RATE = 48_000
 AUDIO_FRAME_SECONDS = 0.02
@@ -33,6 +36,25 @@ AUDIO_FRAME_SAMPLES = int(AUDIO_RATE * AUDIO_FRAME_SECONDS)
 
 Pcm = npt.NDArray[np.int16]
 Clock = Callable[[], float]
+
+
+class MediaSource:
+    """A shared source of orb media; a failure while producing it must end the orb.
+
+    aiortc's sender swallows exceptions raised by ``track.recv()`` (it logs them and stops
+    sending), which would leave a silently broken orb. So the orb's tracks hand their own
+    failures to the source's ``on_failure`` (the session turns that into ``ai-orb-shutdown``
+    ``error``) and end themselves with ``MediaStreamError``.
+    """
+
+    on_failure: Callable[[BaseException], None] | None = None
+
+    def failed(self, exc: Exception) -> MediaStreamError:
+        if self.on_failure is not None:
+            self.on_failure(exc)
+        else:
+            logger.error("orb media failed", exc_info=exc)
+        return MediaStreamError(str(exc))
 
 
 class FrameGrid:
@@ -87,7 +109,7 @@ class RateMeter:
             self._stamps.popleft()
 
 
-class Voice:
+class Voice(MediaSource):
     """The orb's voice: at most one reply playing, placed on the 20 ms audio grid.
 
     ``play`` schedules PCM to start at the next audio frame; ``stop`` silences it at the next
@@ -155,7 +177,7 @@ class Voice:
         return self._cached
 
 
-class OrbPicture:
+class OrbPicture(MediaSource):
     """The orb's video: one rendered yuv420p frame per grid slot, shared by every track."""
 
     def __init__(
@@ -200,7 +222,10 @@ class OrbVideoTrack(MediaStreamTrack):
             raise MediaStreamError
         index = self._picture.grid.next_index(self._last)
         await self._picture.grid.wait_for(index)
-        self._last, frame = self._picture.frame(index)
+        try:
+            self._last, frame = self._picture.frame(index)
+        except Exception as exc:
+            raise self._picture.failed(exc) from exc
         return frame
 
 
@@ -219,5 +244,8 @@ class OrbAudioTrack(MediaStreamTrack):
             raise MediaStreamError
         index = self._voice.grid.next_index(self._last)
         await self._voice.grid.wait_for(index)
-        self._last, frame = self._voice.frame(index)
+        try:
+            self._last, frame = self._voice.frame(index)
+        except Exception as exc:
+            raise self._voice.failed(exc) from exc
         return frame

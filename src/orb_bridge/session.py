@@ -80,6 +80,7 @@ class OrbSession:
             reply_to_roles=config.reply_to_roles, min_utterance=config.min_utterance)
         renderer = renderer or OrbRenderer(config.width, config.height)
         self.picture = OrbPicture(renderer, config.fps, self._look)
+        self.picture.on_failure = self.voice.on_failure = self._fail
         shared = config.share_encoding
         self.media = OrbMedia(
             self.picture, self.voice,

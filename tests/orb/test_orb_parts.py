@@ -276,3 +276,20 @@ async def test_queue_link_is_bounded_and_closes_both_ways() -> None:
     with pytest.raises(LinkClosed):
         await link.send("late")
     assert [await link.next_outgoing() for _ in range(3)] == ["b", "c", None]
+
+
+class BrokenRenderer(OrbRenderer):
+    def render(self, status: str, level: float, t: float) -> np.ndarray:
+        raise ZeroDivisionError("bug in the renderer")
+
+
+@on_asyncio
+async def test_a_failing_track_reports_to_the_orb_instead_of_dying_quietly() -> None:
+    from aiortc.mediastreams import MediaStreamError
+
+    failures: list[BaseException] = []
+    picture = OrbPicture(BrokenRenderer(64, 48), 50.0, lambda: ("ready", 0.0))
+    picture.on_failure = failures.append
+    with pytest.raises(MediaStreamError):
+        await OrbVideoTrack(picture).recv()
+    assert len(failures) == 1 and isinstance(failures[0], ZeroDivisionError)
