@@ -206,16 +206,17 @@ class SyntheticHuman:
         self._own(self._read(), "reader")
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        for pc in list(self.pcs.values()):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(pc.close(), 5)
-        self.pcs.clear()
+        # Peer connections first: closing them ends their tracks, so the consumer tasks finish
+        # on their own and aiortc's own close does not race a cancelled one.
+        pcs, self.pcs = list(self.pcs.values()), {}
+        await asyncio.gather(*(asyncio.wait_for(pc.close(), 5) for pc in pcs),
+                             return_exceptions=True)
         if self._ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._ws.close(), 5)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def send(self, message: dict[str, Any]) -> None:
         await self._send(message)
