@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
+import os
 import sys
 import time
 from multiprocessing.connection import Connection
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from orb_common import orb_server, server_cpu
+from orb_common import orb_server, runqueue_wait, server_cpu
 
 from orb_bridge.synthetic import SyntheticHuman
 
@@ -95,7 +96,8 @@ def ask(conn: Connection, command: str, arg: Any, timeout: float) -> Any:
 
 
 def measure(conns: list[Connection], pid: int, window: float) -> dict[str, Any]:
-    cpu0, t0 = server_cpu(pid), time.monotonic()
+    cpu0, wait0, t0 = server_cpu(pid), runqueue_wait(pid), time.monotonic()
+    load0 = _machine_busy()
     for conn in conns:
         conn.send(("measure", window))
     replies = []
@@ -105,10 +107,21 @@ def measure(conns: list[Connection], pid: int, window: float) -> dict[str, Any]:
         replies.append(conn.recv()[1])
     elapsed = time.monotonic() - t0
     rates = [r for reply in replies for r in reply["rates"]]
+    busy = _machine_busy()
     return {"server_cores": (server_cpu(pid) - cpu0) / elapsed,
+            "server_starved": (runqueue_wait(pid) - wait0) / elapsed,
+            "machine_busy_cores": (busy[0] - load0[0]) / max(busy[1] - load0[1], 1e-9),
             "humans_cores": [round(reply["cores"], 3) for reply in replies],
             "min_fps": min(rates, default=0.0),
             "mean_fps": sum(rates) / len(rates) if rates else 0.0}
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy CPU seconds of the whole machine, total CPU seconds), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (sum(fields) - idle) / ticks, sum(fields) / ticks / (os.cpu_count() or 1)
 
 
 def run(url: str, pid: int, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -133,6 +146,8 @@ def run(url: str, pid: int, args: argparse.Namespace) -> list[dict[str, Any]]:
             level = {"rooms": rooms, "humans": 2 * rooms,
                      "server_cores": round(m["server_cores"], 3),
                      "server_cores_per_room": round((m["server_cores"] - idle_cores) / rooms, 4),
+                     "server_runqueue_wait": round(m["server_starved"], 3),
+                     "machine_busy_cores": round(m["machine_busy_cores"], 2),
                      "humans_processes_cores": m["humans_cores"],
                      "min_fps": round(m["min_fps"], 1), "mean_fps": round(m["mean_fps"], 1),
                      "sustained": m["min_fps"] >= args.min_fps}

@@ -63,3 +63,18 @@ def _drain(stream: IO[str]) -> None:
 
 def server_cpu(pid: int) -> float:
     return cpu_seconds(pid)
+
+
+def runqueue_wait(pid: int) -> float:
+    """Seconds the process's threads spent runnable but waiting for a CPU (schedstat field 2).
+
+    On a shared machine this tells "the server was starved by other processes" apart from "the
+    server could not keep up": a starved server uses *less* CPU while its frame rate drops.
+    """
+    total_ns = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total_ns += int((task / "schedstat").read_text().split()[1])
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+    return total_ns / 1e9
