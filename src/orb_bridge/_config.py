@@ -61,7 +61,8 @@ class OrbConfig:
     #: the client (the original system's rule).
     reply_to_roles: tuple[str, ...] = ("client",)
 
-    #: Longest a signaling message may wait in a bounded queue before the orb counts as stuck.
+    #: Capacity (messages) of each of the orb's signaling queues; a full outbox means the link
+    #: is stuck, and the orb ends with ``error``.
     queue_size: int = attrs.field(default=256, validator=_positive)
     #: Trickled candidates kept per peer while its offer has not arrived yet.
     max_pending_candidates: int = attrs.field(default=64, validator=_positive)
