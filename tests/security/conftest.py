@@ -112,6 +112,7 @@ class Bystanders:
         self.interval = interval
         self.members: list[Member] = []
         self._sending = True
+        self._senders = 0
 
     async def join_pairs(self) -> None:
         for room, source in ((ABUSED_ROOM, SAME_ROOM_SOURCE), (QUIET_ROOM, OTHER_ROOM_SOURCE)):
@@ -124,6 +125,12 @@ class Bystanders:
                              Member(client, client_id, coach_id)]
 
     async def _send_loop(self, member: Member) -> None:
+        try:
+            await self._send_until_stopped(member)
+        finally:
+            self._senders -= 1
+
+    async def _send_until_stopped(self, member: Member) -> None:
         while self._sending and member.closed is None:
             message: dict[str, Any] = {"type": "client_signal", "action": "bystander",
                                        "seq": member.sent, "pad": self.pad}
@@ -156,6 +163,7 @@ class Bystanders:
     def start(self, nursery: trio.Nursery) -> None:
         for member in self.members:
             nursery.start_soon(self._read_loop, member)
+            self._senders += 1
             nursery.start_soon(self._send_loop, member)
 
     def member(self, user_id: str) -> Member:
@@ -177,6 +185,8 @@ class Bystanders:
                 await trio.sleep(0.01)
         self._sending = False
         with trio.move_on_after(WAIT):
+            while self._senders:  # a send in progress still counts
+                await trio.sleep(0.01)
             while any(len(self._partner(m).got) < m.sent and m.closed is None
                       and self._partner(m).closed is None for m in self.members):
                 await trio.sleep(0.01)
