@@ -95,6 +95,8 @@ class SignalingServer:
         self._refusal_log_at = -_REFUSAL_LOG_INTERVAL
         self._refusals_unlogged = 0
         self._conns: dict[int, AnyConnection] = {}
+        #: Upgrades accepted by the HTTP front, served once it has returned (room id, bytes).
+        self._upgraded: dict[Transport, tuple[str, bytes]] = {}
         self._ws_open = 0
         self._ws_gone = trio.lowlevel.ParkingLot()
         self._ids = itertools.count(1)
@@ -271,11 +273,15 @@ class SignalingServer:
                 return
             try:
                 await self._front.serve(transport)
+                upgraded = self._upgraded.pop(transport, None)
+                if upgraded is not None:
+                    await self._run_websocket(transport, *upgraded)
             except Exception as exc:
                 event(ERROR, "connection-crashed", "connection handler failed",
                       peer=transport.peer, error=repr(exc))
                 log.debug("traceback of the failure above", exc_info=True)
             finally:
+                self._upgraded.pop(transport, None)
                 transport.close()
         finally:
             self._admission.release(key)
@@ -320,10 +326,18 @@ class SignalingServer:
 
     async def _serve_websocket(self, transport: Transport, upgrade: Upgrade,
                                initial: bytes) -> None:
+        """Note an accepted upgrade; :meth:`_handle_client` serves it once the front returns.
+
+        Serving it from here, inside the front's frames, would keep the handshake's h11 state
+        and request headers alive for the connection's whole life (about 3 kB each).
+        """
+        self._upgraded[transport] = (upgrade.room_id, initial)
+
+    async def _run_websocket(self, transport: Transport, room_id: str, initial: bytes) -> None:
         config = self.config
         conn_id = next(self._ids)
         conn = WsConnection(
-            conn_id, upgrade.room_id, transport, self,
+            conn_id, room_id, transport, self,
             max_message_bytes=config.core.max_message_bytes,
             byte_limit=config.outbound_queue_limit,
             msg_limit=config.outbound_queue_messages,
@@ -334,9 +348,9 @@ class SignalingServer:
         self.stats.connections_total += 1
         now = trio.current_time()
         event(INFO, "connection-opened", "connection opened", conn=conn_id,
-              room=upgrade.room_id, peer=transport.peer)
+              room=room_id, peer=transport.peer)
         try:
-            self._execute(self.core.open(conn_id, upgrade.room_id, now))
+            self._execute(self.core.open(conn_id, room_id, now))
             self._wake_timer_by(now + config.core.join_timeout)
             await conn.run(initial)
         finally:

@@ -1,10 +1,15 @@
-"""One accepted WebSocket: its reader task, its writer task, and its bounded outbound queue.
+"""One accepted WebSocket: its reader task, a writer task when needed, and its outbound queue.
 
 Sending never waits. :meth:`WsConnection.deliver` writes straight to the socket when nothing
 is queued (the common case: no task wakes up per relayed message); what the kernel does not
 take goes to the queue, which the writer task drains when the socket becomes writable. A queue
 past its bound means the receiver cannot keep up: the owner is told (``SLOW_CONSUMER``) and the
 connection is closed with 1013, so one slow peer never stalls anyone else.
+
+Memory per idle connection is what bounds how many a server holds, so nothing is kept that
+an idle connection does not use: the queue exists only while there is a backlog, and the
+writer task (with its parking lot) is started in the connection's nursery the first time a
+backlog appears, not for every connection up front.
 
 This module decides nothing about the protocol: texts go to the owner (the server, which feeds
 the core), and the owner calls :meth:`start_close` when the core says so.
@@ -64,10 +69,10 @@ class WsConnection:
     __slots__ = (
         "_byte_limit",
         "_close_timeout",
-        "_idle",
-        "_inflight",
+        "_draining",
         "_lot",
         "_msg_limit",
+        "_nursery",
         "_owner",
         "_parser",
         "_queue",
@@ -94,15 +99,19 @@ class WsConnection:
         self.transport = transport
         self._owner = owner
         self._parser = FrameParser(max_message_bytes)
-        self._queue: deque[bytes | memoryview] = deque()
+        #: Frames the kernel has not taken yet, oldest first. ``None`` exactly when nothing is
+        #: pending: the writer sets it back to ``None`` only after its last frame is sent, so a
+        #: direct send can never overtake a frame still on its way.
+        self._queue: deque[bytes | memoryview] | None = None
         self._queued_bytes = 0
-        #: The writer holds a frame it has taken off the queue but not fully sent.
-        self._inflight = False
         self._byte_limit = byte_limit
         self._msg_limit = msg_limit
         self._close_timeout = close_timeout
-        self._lot = trio.lowlevel.ParkingLot()
-        self._idle = trio.lowlevel.ParkingLot()
+        #: Where the writer task waits for a backlog; ``None`` until the writer is started.
+        self._lot: trio.lowlevel.ParkingLot | None = None
+        #: The reader is done: the writer returns once the backlog is sent instead of waiting.
+        self._draining = False
+        self._nursery: trio.Nursery | None = None
         self._read_scope: trio.CancelScope | None = None
         self.state = State.OPEN
         #: Whether the core still counts this connection as open (the owner keeps it).
@@ -131,7 +140,7 @@ class WsConnection:
 
     def _push(self, frame: bytes, limited: bool) -> None:
         queue = self._queue
-        if not queue and not self._inflight:
+        if queue is None:
             try:
                 sent = self.transport.try_send(frame)
             except OSError:
@@ -140,15 +149,28 @@ class WsConnection:
             if sent == len(frame):
                 return
             rest: bytes | memoryview = memoryview(frame)[sent:] if sent else frame
-            queue.append(rest)
+            self._queue = deque((rest,))
             self._queued_bytes = len(rest)
-            self._lot.unpark()
+            self._wake_writer()
             return
         queue.append(frame)
         self._queued_bytes += len(frame)
         if limited and (self._queued_bytes > self._byte_limit or len(queue) > self._msg_limit):
             self._owner.connection_lost(self, Departure.SLOW_CONSUMER, CLOSE_TRY_AGAIN_LATER,
                                         "slow consumer")
+
+    def _wake_writer(self) -> None:
+        """A backlog appeared: wake the writer, starting it on the first backlog.
+
+        Before :meth:`run` has opened the nursery there is nowhere to start it; ``run`` does
+        that itself when it finds a backlog.
+        """
+        lot = self._lot
+        if lot is not None:
+            lot.unpark()
+        elif self._nursery is not None:
+            self._lot = trio.lowlevel.ParkingLot()
+            self._nursery.start_soon(self._write_loop)
 
     def _fail(self) -> None:
         """The socket broke under a send: a drop, noticed by the sender instead of the reader."""
@@ -181,8 +203,11 @@ class WsConnection:
 
     def _drop_backlog(self) -> None:
         queue = self._queue
+        if not queue:
+            return
         # A frame already partly on the wire must be finished, or the stream is corrupt.
-        keep = queue[0] if queue and isinstance(queue[0], memoryview) else None
+        # (The frame the writer holds is off the queue already: it is never cut.)
+        keep = queue[0] if isinstance(queue[0], memoryview) else None
         queue.clear()
         self._queued_bytes = 0
         if keep is not None:
@@ -195,19 +220,24 @@ class WsConnection:
         """Serve the connection until it is closed; the transport is closed on return."""
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._write_loop)
+                self._nursery = nursery
+                if self._queue is not None:
+                    self._wake_writer()
                 with trio.CancelScope() as scope:
                     self._read_scope = scope
                     if self.state is not State.OPEN:
                         scope.deadline = trio.current_time() + self._close_timeout
                     await self._read_loop(initial)
                 self._read_scope = None
-                if (self._queue or self._inflight) and not self.broken:
-                    with trio.move_on_after(self._close_timeout):
-                        while (self._queue or self._inflight) and not self.broken:
-                            await self._idle.park()
-                nursery.cancel_scope.cancel()
+                if self._queue is not None and not self.broken:
+                    # The writer (running whenever a backlog exists) sends what is left and
+                    # returns; the nursery waits for it, at most ``close_timeout``.
+                    self._draining = True
+                    nursery.cancel_scope.deadline = trio.current_time() + self._close_timeout
+                else:
+                    nursery.cancel_scope.cancel()
         finally:
+            self._nursery = None
             self.state = State.CLOSED
             self.transport.close()
             if self.in_core:
@@ -215,26 +245,27 @@ class WsConnection:
                 self._owner.connection_lost(self, Departure.DROPPED)
 
     async def _write_loop(self) -> None:
-        queue = self._queue
+        lot = self._lot
+        assert lot is not None
         transport = self.transport
         while True:
-            while not queue:
-                self._idle.unpark_all()
-                await self._lot.park()
-            frame = queue.popleft()
+            queue = self._queue
+            if not queue:
+                # Everything is on the wire (the last frame included): direct sends may resume.
+                self._queue = None
+                if self._draining:
+                    return
+                await lot.park()
+                continue
+            frame: bytes | memoryview = queue.popleft()
             self._queued_bytes -= len(frame)
-            # Off the queue while on the wire: dropping the backlog can never cut this frame.
-            self._inflight = True
             try:
                 while frame:
                     sent = await transport.send(frame)
                     frame = memoryview(frame)[sent:]
             except OSError:
                 self._fail()
-                self._idle.unpark_all()
                 return
-            finally:
-                self._inflight = False
 
     async def _read_loop(self, data: bytes) -> None:
         owner = self._owner
