@@ -23,6 +23,15 @@ _NO_STORE = {"Cache-Control": "no-store"}
 _USER_ID = re.compile(r"[^\x00-\x1f\x7f:]{1,128}")
 
 
+def _bearer_matches(request: HttpRequest, token: str) -> bool:
+    """``Authorization: Bearer <token>``; the scheme in any case (RFC 7235), the token
+    compared in constant time so that its bytes cannot be guessed from response times."""
+    scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
+    # Both sides always go through compare_digest, whatever the scheme said.
+    same = hmac.compare_digest(given.strip().encode("utf-8"), token.encode("utf-8"))
+    return same and scheme.lower() == "bearer"
+
+
 def register(router: Router, server: SignalingServer) -> None:
     config = server.config
 
@@ -46,12 +55,9 @@ def register(router: Router, server: SignalingServer) -> None:
             # Joins are guarded; an open list of rooms and userIds would undo that.
             return text_response(403, "this server requires join tokens: set --admin-token "
                                  "to read /api/rooms")
-        if token is not None:
-            given = request.headers.get("authorization", "")
-            expected = f"Bearer {token}"
-            if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
-                return text_response(401, "unauthorized",
-                                     {"WWW-Authenticate": 'Bearer realm="signaling"'})
+        if token is not None and not _bearer_matches(request, token):
+            return text_response(401, "unauthorized",
+                                 {"WWW-Authenticate": 'Bearer realm="signaling"'})
         response = json_response(server.core.snapshot().to_dict())
         response.headers.update(_NO_STORE)
         return response
