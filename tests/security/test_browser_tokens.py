@@ -1,0 +1,64 @@
+"""With ``--join-secret``, the real call page joins with its ``?token=``, the orb still comes.
+
+A coach and a client open the page in Chromium with tokens minted for them; the in-process orb
+joins without one; all three peer connections carry media. A page without a token is refused
+(4003) and does not reconnect.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# tests/ is on sys.path (tests/security is a package): the browser suite's own harness.
+from browser import browser_harness as harness
+from playwright.sync_api import Browser, sync_playwright
+
+from trio_server.join_tokens import mint_token
+
+from .conftest import SECRET
+
+pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.timeout(120)]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    if not Path(harness.CHROMIUM).exists():
+        pytest.fail(f"{harness.CHROMIUM} is missing")
+    with sync_playwright() as playwright:
+        browser = harness.launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_the_call_page_joins_with_its_token_and_the_orb_still_comes(chromium: Browser) -> None:
+    room = f"tokens-{uuid.uuid4().hex[:8]}"
+    with harness.running_server("--orbs", "--join-secret", SECRET) as server:
+        pages = {}
+        for role, user in (("coach", "coach-7"), ("client", "client-7")):
+            token = mint_token(SECRET, room_id=room, user_id=user, user_role=role)
+            pages[role] = harness.open_page(chromium, server.room_url(
+                room, role, role.title(), userId=user, token=token))
+        intruder = harness.open_page(chromium, server.room_url(room, "client", "Intruder",
+                                                               userId="client-8"))
+        try:
+            for role, page in pages.items():
+                harness.wait_until(lambda page=page: harness.inbound_stats(page),
+                                   lambda stats: harness.mesh_complete(stats, 2),
+                                   timeout=60, what=f"the {role}'s mesh with the orb")
+            ids = set(harness.tile_ids(pages["coach"]))
+            assert {"coach-7", "client-7"} <= ids
+            assert any(i.startswith("ai-orb-") for i in ids)
+            harness.wait_until(
+                lambda: intruder.get_attribute("#link-status", "data-state"),
+                lambda state: state == "ended", timeout=15, what="the intruder's page to end")
+            assert "client-8" not in harness.tile_ids(pages["coach"])
+            assert SECRET not in server.log_text(last=10_000)
+        finally:
+            for page in (*pages.values(), intruder):
+                page.context.close()
