@@ -62,3 +62,7 @@ def test_the_call_page_joins_with_its_token_and_the_orb_still_comes(chromium: Br
         finally:
             for page in (*pages.values(), intruder):
                 page.context.close()
+    # The harness leaves its log pipe to the garbage collector; close it once read to the end.
+    server._reader.join(10)
+    if server.proc.stdout is not None:
+        server.proc.stdout.close()
