@@ -322,3 +322,18 @@ async def test_caps_do_not_leak_when_connections_come_and_go() -> None:
 
 def _snapshot_clean(server: SignalingServer) -> bool:
     return server.core.room_count == 0 and server.core.connection_count == 0
+
+
+async def test_an_oversized_request_head_gets_431() -> None:
+    async with running() as server, bystanders(server):
+        assert server.port is not None
+        limit = server.config.max_request_head_bytes
+        with trio.fail_after(WAIT):
+            stream = await open_tcp(server.port)
+            head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * (4 * limit) + b"\r\n\r\n"
+            with contextlib.suppress(trio.BrokenResourceError, OSError):
+                await stream.send_all(head)  # refused before the whole head is read
+            status, body = await _http_status(stream)
+            await stream.aclose()
+        assert status == 431
+        assert body.endswith(b"\n") and len(body) < 100
