@@ -58,6 +58,13 @@ def test_the_call_page_joins_with_its_token_and_the_orb_still_comes(chromium: Br
                 lambda: intruder.get_attribute("#link-status", "data-state"),
                 lambda state: state == "ended", timeout=15, what="the intruder's page to end")
             assert "client-8" not in harness.tile_ids(pages["coach"])
+            # The token left the address bar (and the history), yet a reload still joins.
+            client_page = pages["client"]
+            assert "token=" not in client_page.url
+            client_page.reload()
+            harness.wait_until(lambda: harness.inbound_stats(client_page),
+                               lambda stats: harness.mesh_complete(stats, 2),
+                               timeout=60, what="the reloaded client's mesh")
             assert SECRET not in server.log_text(last=10_000)
         finally:
             for page in (*pages.values(), intruder):

@@ -86,8 +86,15 @@ handButton.hidden = role !== 'client';
 // and the peer connections are created once the stream is there.
 const media = openMedia();
 // With a server that requires join tokens, the page is opened with ?token= (and the userId and
-// role the token names); the token goes into the join unchanged.
-const token = params.get('token') || undefined;
+// role the token names); the token goes into the join unchanged. It is moved out of the address
+// bar (and so out of the history) into this tab's sessionStorage, where a reload finds it again.
+const tokenKey = `tri-party-token:${roomId}:${userId}`;
+const token = params.get('token') || sessionStorage.getItem(tokenKey) || undefined;
+if (params.has('token')) {
+  sessionStorage.setItem(tokenKey, params.get('token'));
+  params.delete('token');
+  history.replaceState(null, '', `${location.pathname}?${params}${location.hash}`);
+}
 const client = new TriPartyClient({ roomId, userId, userName, userRole: role, localStream: media, token });
 // A handle for debugging in the console and for the end-to-end tests.
 window.triParty = client;
