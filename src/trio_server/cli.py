@@ -24,6 +24,8 @@ from signaling_core import CoreConfig
 
 from . import logs
 from .config import ServerConfig
+from .ledger.cli import DB_HELP, ledger_for_serve
+from .ledger_sink import LedgerSink
 from .orb_host import OrbHost
 from .version import VERSION
 
@@ -155,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             parser.add_argument(option.flag, dest=option.dest, type=option.kind, default=None,
                                 choices=option.choices, help=text)
+    parser.add_argument("--db", default=None, help=DB_HELP)
     return parser
 
 
@@ -216,11 +219,12 @@ def load_orb_host(spec: str) -> OrbHost:
     return host
 
 
-async def serve(config: ServerConfig, orb_host: OrbHost | None = None) -> None:
+async def serve(config: ServerConfig, orb_host: OrbHost | None = None,
+                ledger: LedgerSink | None = None) -> None:
     """Serve until SIGINT/SIGTERM, then shut down gracefully (a second signal: at once)."""
     from .server import SignalingServer
 
-    server = SignalingServer(config, orb_host=orb_host)
+    server = SignalingServer(config, orb_host=orb_host, ledger=ledger)
     async with trio.open_nursery() as nursery:
         await nursery.start(server.serve)
 
@@ -246,7 +250,7 @@ def run_serve(argv: Sequence[str]) -> int:
     orb_host = load_orb_host(orb_host_spec) if config.orbs else None
     failure: BaseException | None = None
     try:
-        trio.run(serve, config, orb_host)
+        trio.run(serve, config, orb_host, ledger_for_serve(args.db))
     except* OSError as group:  # e.g. the port is taken: a clear line, not a traceback
         failure = group.exceptions[0]
     if failure is not None:
@@ -259,6 +263,7 @@ def run_serve(argv: Sequence[str]) -> int:
 #: exit status. Imported only when that subcommand runs, so serving never pays for it.
 SUBCOMMANDS: dict[str, str] = {
     "token": "trio_server.token_cli:main",
+    "sessions": "trio_server.ledger.cli:sessions_main",
 }
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .http import HttpRequest, HttpResponse, Router, json_response, text_response
+from .ledger import Ledger, SessionsApi
 from .turn import ice_servers
 from .version import VERSION
 
@@ -49,15 +50,22 @@ def register(router: Router, server: SignalingServer) -> None:
     async def metrics(request: HttpRequest) -> HttpResponse:
         return HttpResponse(200, generate_latest(server.registry), CONTENT_TYPE_LATEST)
 
-    async def rooms(request: HttpRequest) -> HttpResponse:
+    def admin_refusal(request: HttpRequest) -> HttpResponse | None:
+        """The refusal for an admin endpoint (/api/rooms, /api/sessions), None to go on."""
         token = config.admin_token
         if token is None and config.join_secret:
             # Joins are guarded; an open list of rooms and userIds would undo that.
             return text_response(403, "this server requires join tokens: set --admin-token "
-                                 "to read /api/rooms")
+                                 f"to read {request.path}")
         if token is not None and not _bearer_matches(request, token):
             return text_response(401, "unauthorized",
                                  {"WWW-Authenticate": 'Bearer realm="signaling"'})
+        return None
+
+    async def rooms(request: HttpRequest) -> HttpResponse:
+        refusal = admin_refusal(request)
+        if refusal is not None:
+            return refusal
         response = json_response(server.core.snapshot().to_dict())
         response.headers.update(_NO_STORE)
         return response
@@ -77,3 +85,15 @@ def register(router: Router, server: SignalingServer) -> None:
     router.add("GET", "/metrics", metrics)
     router.add("GET", "/api/rooms", rooms)
     router.add("GET", "/api/turn-credentials", turn_credentials)
+
+    if isinstance(server.ledger, Ledger):  # --db none: no /api/sessions (404)
+        sessions_api = SessionsApi(server.ledger.reader())
+
+        async def sessions(request: HttpRequest) -> HttpResponse:
+            refusal = admin_refusal(request)
+            if refusal is not None:
+                return refusal
+            status, body = await sessions_api(request.query)
+            return HttpResponse(status, body, "application/json", dict(_NO_STORE))
+
+        router.add("GET", "/api/sessions", sessions)
