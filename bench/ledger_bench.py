@@ -21,10 +21,9 @@ after the join window closes.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import signal
+import shutil
 import statistics
 import sys
 import tempfile
@@ -166,48 +165,21 @@ def inprocess(args: argparse.Namespace) -> int:
 
 
 # -- the real server ----------------------------------------------------------------------------
-def serve(argv: Sequence[str]) -> int:
-    """``ledger_bench.py serve --db X [trio-server options]``: trio-server with a ledger.
-
-    Stands in for ``trio-server --db X`` as long as the server's CLI has no ``--db``.
-    """
-    from trio_server import cli, logs
-    from trio_server.server import SignalingServer
-
-    parser = cli.build_parser()
-    with contextlib.suppress(argparse.ArgumentError):
-        parser.add_argument("--db", default="none")
-    args = parser.parse_args(list(argv))
-    config, _ = cli.config_from_args(args)
-    logs.configure(config.log_level, config.log_json)
-
-    async def main() -> None:
-        server = SignalingServer(config, ledger=open_ledger(args.db))
-        async with trio.open_nursery() as nursery:
-            await nursery.start(server.serve)
-            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for _ in signals:
-                    break
-            await server.shutdown()
-            nursery.cancel_scope.cancel()
-
-    trio.run(main)
-    return 0
-
-
 def server(args: argparse.Namespace) -> int:
     import _procstat
     from run_server_bench import ServerProcess, run_loadgen
 
-    base = [sys.executable, str(Path(__file__).resolve()), "serve", "--log-level", "warning",
-            "--max-participants", "8"]
+    trio_server = shutil.which("trio-server", path=str(Path(sys.executable).parent))
+    # The same flags as run_server_bench.py, the relay's rate limit raised for the load.
+    base = [trio_server or "trio-server", "--log-level", "warning", "--max-participants", "8",
+            "--rate-limit", "1000000", "--rate-limit-burst", "1000000"]
     extra = ["--duration", str(args.duration), "--rounds", str(args.rounds)]
     rows: dict[tuple[str, str], list[float]] = {}
     failures = 0
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
         for run in range(args.runs):
             order = ["off", "on"] if run % 2 == 0 else ["on", "off"]
-            for scenario in ("join-storm", "relay", "paced"):
+            for scenario in args.scenario or ("join-storm", "relay", "paced"):
                 for setting in order:
                     db = os.path.join(tmp, f"{scenario}-{run}.sqlite3") \
                         if setting == "on" else "none"
@@ -282,15 +254,14 @@ def _cell(values: list[float]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["serve"]:
-        return serve(argv[1:])
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("mode", choices=["inprocess", "server"])
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--rounds", type=int, default=3, help="join-storm rounds")
     p.add_argument("--messages", type=int, default=200_000, help="in-process relay messages")
     p.add_argument("--duration", type=float, default=5.0, help="server relay seconds")
+    p.add_argument("--scenario", action="append", choices=["join-storm", "relay", "paced"],
+                   help="server mode: repeatable; default all three")
     p.add_argument("--settle", type=float, default=1.0,
                    help="seconds after a server scenario still counted (the writer commits)")
     args = p.parse_args(argv)
