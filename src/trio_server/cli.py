@@ -225,11 +225,14 @@ async def serve(config: ServerConfig, orb_host: OrbHost | None = None,
     from .server import SignalingServer
 
     server = SignalingServer(config, orb_host=orb_host, ledger=ledger)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(server.serve)
+    listening = trio.Event()
+    # The receiver exists before the socket listens, so a signal that arrives in the instant
+    # after "listening" is queued for a graceful shutdown instead of killing the process.
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
 
-        async def on_signals() -> None:
-            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async def on_signals() -> None:
+                await listening.wait()
                 async for signum in signals:
                     if server.stopping:
                         nursery.cancel_scope.cancel()
@@ -238,9 +241,11 @@ async def serve(config: ServerConfig, orb_host: OrbHost | None = None,
                                f"received {signal.Signals(signum).name}, shutting down")
                     nursery.start_soon(server.shutdown)
 
-        nursery.start_soon(on_signals)
-        await server.shutdown_complete()
-        nursery.cancel_scope.cancel()
+            nursery.start_soon(on_signals)
+            await nursery.start(server.serve)
+            listening.set()
+            await server.shutdown_complete()
+            nursery.cancel_scope.cancel()
 
 
 def run_serve(argv: Sequence[str]) -> int:

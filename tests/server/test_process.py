@@ -181,3 +181,15 @@ def test_subcommands_are_dispatched_and_serve_is_the_default(
     assert cli.main([]) == 0
     assert calls == [("token", ["--room", "r"]), ("serve", ["--port", "0"]),
                      ("serve", ["--port", "0"]), ("serve", [])]
+
+
+async def test_a_signal_right_after_listening_still_shuts_down_gracefully() -> None:
+    """The signal handler is installed before the socket listens: no window that kills us."""
+    for _ in range(3):
+        server, _port = await start("--port", "0")
+        server.process.send_signal(signal.SIGTERM)
+        with trio.fail_after(5):
+            status = await server.process.wait()
+        await server.drain()
+        assert status == 0, "\n".join(server.lines)
+        assert any("shutting down" in line for line in server.lines), "\n".join(server.lines)
