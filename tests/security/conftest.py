@@ -15,12 +15,11 @@ from typing import Any
 
 import attrs
 import trio
+from server.rawclient import Closed, RawClient
 
 from signaling_core import CoreConfig
 from trio_server import ServerConfig, SignalingServer
 from trio_server.join_tokens import mint_token
-
-from .wsclient import Closed, WsClient
 
 #: Bound on any single wait; the machine is shared, so it is generous.
 WAIT = 10.0
@@ -65,10 +64,10 @@ def token_for(room: str, user: str, role: str, *, secret: str = SECRET,
 
 
 async def join(port: int, room: str, user: str, role: str, *, secret: str | None = SECRET,
-               source: str = ATTACKER, **extra: Any) -> WsClient:
+               source: str = ATTACKER, **extra: Any) -> RawClient:
     """Connect and join (with a valid token when ``secret`` is set); returns after discovery."""
     with trio.fail_after(WAIT):
-        ws = await WsClient.connect(port, room, source=source)
+        ws = await RawClient.open(port, f"/ws-simple/{room}", source=source)
         message: dict[str, Any] = {"type": "join", "userId": user, "userName": user,
                                    "userRole": role, **extra}
         if secret is not None and "token" not in extra:
@@ -84,7 +83,7 @@ async def join(port: int, room: str, user: str, role: str, *, secret: str | None
 class Member:
     """One honest participant: what it sent to its partner and what it got from it."""
 
-    ws: WsClient
+    ws: RawClient
     user_id: str
     partner_id: str
     sent: int = 0

@@ -9,6 +9,7 @@ from typing import Any
 import h11
 import pytest
 import trio
+from server.rawclient import RawClient
 
 from trio_server import ServerConfig
 from trio_server.logs import JsonFormatter, TextFormatter
@@ -23,7 +24,6 @@ from .conftest import (
     running,
     token_for,
 )
-from .wsclient import WsClient
 
 TURN_SECRET = "abuse-suite-turn-secret-aaaabbbbccccdddd"
 
@@ -117,7 +117,7 @@ async def test_secrets_never_reach_logs_metrics_or_snapshots(
         for bad in (forged, tampered):
             used_tokens.append(bad)
             with trio.fail_after(WAIT):
-                ws = await WsClient.connect(server.port, ABUSED_ROOM)
+                ws = await RawClient.open(server.port, f"/ws-simple/{ABUSED_ROOM}")
                 await ws.send_json({"type": "join", "userId": "mallory", "userRole": "client",
                                     "token": bad})
                 assert await ws.close_code_after() == 4003

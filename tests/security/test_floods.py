@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import trio
+from server.rawclient import OP_BINARY, OP_PING, OP_TEXT, Closed, RawClient, encode_frame, open_tcp
 
 from signaling_core import CoreConfig
 from trio_server import SignalingServer
@@ -23,12 +24,11 @@ from .conftest import (
     secure_config,
     token_for,
 )
-from .wsclient import OP_BINARY, OP_PING, OP_TEXT, Closed, WsClient, frame, open_tcp
 
 # ---------------------------------------------------------------------------- helpers
 
 
-async def _collect_until_closed(ws: WsClient, into: list[dict[str, Any]]) -> None:
+async def _collect_until_closed(ws: RawClient, into: list[dict[str, Any]]) -> None:
     try:
         while True:
             into.append(await ws.recv_json())
@@ -55,7 +55,7 @@ async def _http_status(stream: trio.SocketStream) -> tuple[int, bytes]:
 
 
 async def _upgrade(port: int, source: str = ATTACKER) -> tuple[trio.SocketStream, int, bytes]:
-    from .wsclient import upgrade_request
+    from server.rawclient import upgrade_request
 
     with trio.fail_after(WAIT):
         stream = await open_tcp(port, source=source)
@@ -73,7 +73,7 @@ async def test_message_flood_is_rate_limited_then_closed_1008() -> None:
         assert server.port is not None
         mallory = await join(server.port, ABUSED_ROOM, "mallory", "client")
         seen: list[dict[str, Any]] = []
-        burst = b"".join(frame(OP_TEXT, orjson.dumps(
+        burst = b"".join(encode_frame(OP_TEXT, orjson.dumps(
             {"type": "client_signal", "action": "flood", "n": n})) for n in range(5000))
         with trio.fail_after(WAIT * 2):
             async with trio.open_nursery() as nursery:
@@ -95,7 +95,7 @@ async def test_ten_thousand_invalid_frames_are_refused_then_closed_1008() -> Non
         seen: list[dict[str, Any]] = []
         payloads = [b"not json", b"[1,2]", b'{"type":5}', b'{"type":"nope"}',
                     b'{"type":"offer"}', b'{"type":"join","userId":"x","userRole":"coach"}']
-        burst = b"".join(frame(OP_TEXT, payloads[n % len(payloads)]) for n in range(10_000))
+        burst = b"".join(encode_frame(OP_TEXT, payloads[n % len(payloads)]) for n in range(10_000))
         with trio.fail_after(WAIT * 2):
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_collect_until_closed, mallory, seen)
@@ -121,7 +121,7 @@ async def test_ten_thousand_invalid_frames_each_get_their_error_without_a_rate_l
                  (b'{"type":"offer","offer":{},"toId":"ghost"}', "unknown-target"),
                  (b'{"type":"ai_status","status":"ready"}', "forbidden")]
         total = 10_000
-        burst = b"".join(frame(OP_TEXT, cases[n % len(cases)][0]) for n in range(total))
+        burst = b"".join(encode_frame(OP_TEXT, cases[n % len(cases)][0]) for n in range(total))
         codes: list[str] = []
         with trio.fail_after(WAIT * 3):
             async with trio.open_nursery() as nursery:
@@ -141,12 +141,12 @@ async def test_protocol_violating_frames_close_with_their_codes() -> None:
     async with running() as server, bystanders(server):
         assert server.port is not None
         violations = [
-            (frame(OP_BINARY, b"\x00\x01"), 1003),
-            (frame(OP_TEXT, b'{"type":"ping","x":"\xff"}'), 1007),
-            (frame(OP_TEXT, b'{"type":"ping"}', mask=False), 1002),
+            (encode_frame(OP_BINARY, b"\x00\x01"), 1003),
+            (encode_frame(OP_TEXT, b'{"type":"ping","x":"\xff"}'), 1007),
+            (encode_frame(OP_TEXT, b'{"type":"ping"}', mask=False), 1002),
             (bytes((0x80 | 0x40 | OP_TEXT, 0x80)) + b"mask", 1002),  # RSV1 without extension
-            (frame(OP_PING, b"p" * 200), 1002),  # control frame over 125 bytes
-            (frame(0x3, b"reserved opcode"), 1002),
+            (encode_frame(OP_PING, b"p" * 200), 1002),  # control frame over 125 bytes
+            (encode_frame(0x3, b"reserved opcode"), 1002),
             (bytes((0x81, 0x80 | 127)) + struct.pack("!Q", 2**40) + b"mask", 1009),
         ]
         for data, expected in violations:
@@ -179,7 +179,7 @@ async def test_a_reader_that_stops_reading_is_closed_1013() -> None:
             bystanders(server, broadcast=True, pad=4000, interval=0.01, min_during=50):
         assert server.port is not None
         with trio.fail_after(WAIT):
-            mallory = await WsClient.connect(server.port, ABUSED_ROOM, rcvbuf=4096)
+            mallory = await RawClient.open(server.port, f"/ws-simple/{ABUSED_ROOM}", rcvbuf=4096)
             await mallory.send_json({"type": "join", "userId": "mallory",
                                      "userRole": "client",
                                      "token": token_for(ABUSED_ROOM, "mallory", "client")})
@@ -296,7 +296,7 @@ async def test_room_cap_refuses_a_new_room_with_server_full() -> None:
         assert server.port is not None
         first = await join(server.port, "spam-1", "mallory", "coach")
         with trio.fail_after(WAIT):
-            ws = await WsClient.connect(server.port, "spam-2")
+            ws = await RawClient.open(server.port, "/ws-simple/spam-2")
             await ws.send_json({"type": "join", "userId": "mallory", "userRole": "coach",
                                 "token": token_for("spam-2", "mallory", "coach")})
             reply = await ws.recv_json()

@@ -14,6 +14,7 @@ import jwt
 import orjson
 import pytest
 import trio
+from server.rawclient import Closed, RawClient
 
 from trio_server import SignalingServer
 
@@ -27,7 +28,6 @@ from .conftest import (
     running,
     token_for,
 )
-from .wsclient import Closed, WsClient
 
 UNAUTHORIZED_TEXT = "missing or invalid join token"
 
@@ -37,7 +37,7 @@ async def _refused(server: SignalingServer, join_message: dict[str, Any],
     """Send one join on a fresh connection; (the reply, the close code that followed)."""
     assert server.port is not None
     with trio.fail_after(WAIT):
-        ws = await WsClient.connect(server.port, room)
+        ws = await RawClient.open(server.port, f"/ws-simple/{room}")
         try:
             await ws.send_json(join_message)
             reply = await ws.recv_json()
@@ -182,7 +182,7 @@ async def test_forged_expired_and_tampered_tokens_are_unauthorized() -> None:
         # A token that is not even a string is a malformed join, not a credential.
         assert server.port is not None
         with trio.fail_after(WAIT):
-            ws = await WsClient.connect(server.port, ABUSED_ROOM)
+            ws = await RawClient.open(server.port, f"/ws-simple/{ABUSED_ROOM}")
             await ws.send_json(_join("mallory", "client", 12345))
             assert (await ws.recv_json())["code"] == "invalid-message"
             await ws.aclose()
@@ -226,7 +226,7 @@ async def test_closed_attacker_connection_cannot_send_more() -> None:
     async with running() as server, bystanders(server) as crowd:
         assert server.port is not None
         with trio.fail_after(WAIT):
-            ws = await WsClient.connect(server.port, ABUSED_ROOM)
+            ws = await RawClient.open(server.port, f"/ws-simple/{ABUSED_ROOM}")
             await ws.send_json(_join(f"{ABUSED_ROOM}-coach", "coach", None))
             for index in range(20):
                 try:

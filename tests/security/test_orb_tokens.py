@@ -8,20 +8,20 @@ import sys
 
 import pytest
 import trio
+from server.rawclient import RawClient
 
 from orb_bridge import InProcessOrbHost, OrbConfig
 from signaling_core import CoreConfig
 from trio_server import SignalingServer
 
 from .conftest import SECRET, WAIT, join, running, secure_config, token_for
-from .wsclient import WsClient
 
 pytestmark = pytest.mark.media
 
 WORKER = os.path.join(os.path.dirname(sys.executable), "orb-worker")
 
 
-async def _orb_joined(coach: WsClient, timeout: float = WAIT * 3) -> str:
+async def _orb_joined(coach: RawClient, timeout: float = WAIT * 3) -> str:
     with trio.fail_after(timeout):
         while True:
             message = await coach.recv_until("user-joined")
@@ -42,7 +42,7 @@ async def test_in_process_orb_joins_without_a_token_when_tokens_are_required() -
             assert orb_id.startswith("ai-orb-")
             # Nobody outside can take the orb's place: its userId needs a token.
             with trio.fail_after(WAIT):
-                fake = await WsClient.connect(port, "orb-room")
+                fake = await RawClient.open(port, "/ws-simple/orb-room")
                 await fake.send_json({"type": "join", "userId": orb_id, "userRole": "ai",
                                       "participantType": "ai"})
                 assert (await fake.recv_json())["code"] == "unauthorized"

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 import trio
+from server.rawclient import RawClient, upgrade_request
 
 from trio_server import ServerConfig
 from trio_server.cli import build_parser, config_from_args
 from trio_server.origins import normalize_origin, origin_allowed
 
 from .conftest import ABUSED_ROOM, WAIT, bystanders, running
-from .wsclient import WsClient, open_tcp, upgrade_request
 
 
 async def _status(port: int, origin: str | None, host: str | None = None) -> tuple[int, bytes]:
     with trio.fail_after(WAIT):
-        client = WsClient(await open_tcp(port), port)
+        client = await RawClient.connect(port)
         try:
             if host is None:
                 return await client.handshake(f"/ws-simple/{ABUSED_ROOM}", origin=origin)

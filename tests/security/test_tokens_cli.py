@@ -17,13 +17,13 @@ from pathlib import Path
 import jwt
 import pytest
 import trio
+from server.rawclient import RawClient
 
 from signaling_core import JoinRequest
 from trio_server import cli
 from trio_server.join_tokens import token_allows
 
 from .conftest import SECRET, WAIT
-from .wsclient import WsClient
 
 EXE = str(Path(sys.executable).parent / "trio-server")
 LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
@@ -92,7 +92,7 @@ async def _read_until(process: trio.Process, lines: list[str], pattern: re.Patte
 async def _join_reply(port: int, token: str | None, user: str = "coach-1"
                       ) -> tuple[dict[str, object], int | None]:
     with trio.fail_after(WAIT):
-        ws = await WsClient.connect(port, "cli-room")
+        ws = await RawClient.open(port, "/ws-simple/cli-room")
         message: dict[str, object] = {"type": "join", "userId": user, "userRole": "coach"}
         if token is not None:
             message["token"] = token
