@@ -15,11 +15,12 @@ from typing import Any
 
 import orjson
 import trio
+from server.serving import running_server
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
 from signaling_core import CoreConfig, SpawnOrb, StopOrb
 from trio_server import ServerConfig, SignalingServer
-from trio_server.ledger import Ledger, LedgerReader, SessionView, backend_from_url
+from trio_server.ledger import LedgerReader, SessionView, backend_from_url
 
 from .conftest import make_ledger, query
 from .test_slow_disk import SlowStore
@@ -72,20 +73,6 @@ class ScriptedOrb:
 
 
 @asynccontextmanager
-async def serving(ledger: Ledger, config: ServerConfig,
-                  orb_host: Any = None) -> AsyncIterator[SignalingServer]:
-    server = SignalingServer(config, orb_host=orb_host, ledger=ledger)
-    async with trio.open_nursery() as nursery:
-        with trio.fail_after(WAIT):
-            await nursery.start(server.serve)
-        try:
-            yield server
-        finally:
-            with trio.fail_after(WAIT):
-                await server.shutdown()
-
-
-@asynccontextmanager
 async def client(server: SignalingServer, room: str) -> AsyncIterator[WebSocketConnection]:
     async with open_websocket_url(f"ws://127.0.0.1:{server.port}/ws-simple/{room}",
                                   connect_timeout=WAIT, disconnect_timeout=WAIT) as ws:
@@ -127,7 +114,7 @@ async def test_a_three_party_call_with_its_orb_through_the_server(db: str) -> No
     config = ServerConfig(port=0, orbs=True, core=CoreConfig(orbs_enabled=True,
                                                              orb_idle_grace=0.5))
     before = time.time()
-    async with serving(ledger, config, orb) as server:
+    async with running_server(config, orb_host=orb, ledger=ledger, wait=WAIT) as server:
         async with client(server, "call-1") as coach:
             await join(coach, "coach-1", "coach")
             async with client(server, "call-1") as client_ws:
@@ -155,7 +142,7 @@ async def test_a_three_party_call_with_its_orb_through_the_server(db: str) -> No
 async def test_replacement_and_time_out_through_the_server(db: str) -> None:
     ledger = make_ledger(db, wall_offset=None)
     config = ServerConfig(port=0, ping_interval=60.0, core=CoreConfig(idle_timeout=0.6))
-    async with serving(ledger, config) as server:
+    async with running_server(config, ledger=ledger, wait=WAIT) as server:
         async with client(server, "room-x") as first:
             await join(first, "coach-1", "coach")
             async with client(server, "room-x") as second:
@@ -178,7 +165,7 @@ async def test_a_slow_disk_does_not_slow_a_bystander_pair(tmp_path: Any) -> None
     round_trips: list[float] = []
     churns = 0
     behind = 0
-    async with serving(ledger, ServerConfig(port=0)) as server:
+    async with running_server(ServerConfig(port=0), ledger=ledger, wait=WAIT) as server:
 
         async def churn() -> None:
             nonlocal churns

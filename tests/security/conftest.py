@@ -10,12 +10,13 @@ closed or answered with an error. That is what "nothing else was harmed" means h
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import attrs
 import trio
 from server.rawclient import Closed, RawClient
+from server.serving import running_server
 
 from signaling_core import CoreConfig
 from trio_server import ServerConfig, SignalingServer
@@ -43,18 +44,10 @@ def secure_config(**overrides: Any) -> ServerConfig:
     return ServerConfig(core=core, **settings)
 
 
-@asynccontextmanager
-async def running(config: ServerConfig | None = None, **kwargs: Any
-                  ) -> AsyncIterator[SignalingServer]:
-    server = SignalingServer(config or secure_config(**kwargs))
-    async with trio.open_nursery() as nursery:
-        with trio.fail_after(WAIT):
-            await nursery.start(server.serve)
-        try:
-            yield server
-        finally:
-            with trio.fail_after(WAIT):
-                await server.shutdown()
+def running(config: ServerConfig | None = None,
+            **kwargs: Any) -> AbstractAsyncContextManager[SignalingServer]:
+    """A server with every defence on (``secure_config``) unless ``config`` is given."""
+    return running_server(config or secure_config(**kwargs), wait=WAIT)
 
 
 def token_for(room: str, user: str, role: str, *, secret: str = SECRET,

@@ -1,4 +1,4 @@
-"""Fixtures: a real server on an ephemeral port, and small helpers for WebSocket clients."""
+"""Fixtures and small helpers for trio-websocket clients of a running server (serving.py)."""
 
 from __future__ import annotations
 
@@ -14,23 +14,7 @@ from trio_websocket import WebSocketConnection, open_websocket_url
 from signaling_core import CoreConfig
 from trio_server import ServerConfig, SignalingServer
 
-#: Generous bound for any single wait on loopback; a correct server answers in milliseconds.
-WAIT = 5.0
-
-
-@asynccontextmanager
-async def running_server(config: ServerConfig | None = None,
-                         **kwargs: Any) -> AsyncIterator[SignalingServer]:
-    """A server on 127.0.0.1:0, shut down gracefully (and checked to stop) on exit."""
-    server = SignalingServer(config or ServerConfig(port=0, **kwargs))
-    async with trio.open_nursery() as nursery:
-        with trio.fail_after(WAIT):
-            await nursery.start(server.serve)
-        try:
-            yield server
-        finally:
-            with trio.fail_after(WAIT):
-                await server.shutdown()
+from .serving import WAIT
 
 
 def url(server: SignalingServer, room: str) -> str:

@@ -9,8 +9,9 @@ from signaling_core import CoreConfig
 from trio_server import ServerConfig
 from trio_server.wsconn import WsConnection
 
-from .conftest import WAIT, join, recv, running_server, send, ws_client
+from .conftest import join, recv, send, ws_client
 from .rawclient import OP_CLOSE, RawClient, close_code
+from .serving import WAIT, running_server
 
 PAD = "p" * 8000
 BURST = 1000  # 8 MB: past the kernel buffers, even an autotuned send buffer

@@ -7,8 +7,9 @@ import trio
 
 from trio_server import ServerConfig
 
-from .conftest import WAIT, closed_code, join, recv, running_server, ws_client
+from .conftest import closed_code, join, recv, ws_client
 from .rawclient import OP_BINARY, OP_CLOSE, OP_TEXT, RawClient
+from .serving import WAIT, running_server
 
 
 async def _assert_server_still_serves(server: object) -> None:

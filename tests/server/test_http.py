@@ -14,8 +14,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from trio_server import HttpRequest, HttpResponse, ServerConfig
 
-from .conftest import join, recv, running_server, send, ws_client
+from .conftest import join, recv, send, ws_client
 from .httpclient import request
+from .serving import running_server
 
 
 async def test_healthz() -> None:

@@ -19,7 +19,8 @@ from signaling_core import (
 )
 from trio_server import LocalConnection, ServerConfig, SignalingServer
 
-from .conftest import WAIT, closed_code, join, recv, running_server, send, ws_client
+from .conftest import closed_code, join, recv, send, ws_client
+from .serving import WAIT, running_server
 
 
 async def next_message(local: LocalConnection) -> dict[str, Any]:

@@ -13,7 +13,8 @@ import trio
 from trio_server import ServerConfig, SignalingServer
 from trio_server.logs import JsonFormatter, TextFormatter, event
 
-from .conftest import join, recv, running_server, send, ws_client
+from .conftest import join, recv, send, ws_client
+from .serving import running_server
 from .test_local import FakeOrbHost
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import trio
 
-from .conftest import WAIT, closed_code, join, recv, running_server, send, ws_client
+from .conftest import closed_code, join, recv, send, ws_client
+from .serving import WAIT, running_server
 
 
 async def test_three_party_room() -> None:

@@ -7,7 +7,8 @@ import trio
 from signaling_core import CoreConfig
 from trio_server import ServerConfig
 
-from .conftest import join, recv, running_server, send, ws_client
+from .conftest import join, recv, send, ws_client
+from .serving import running_server
 
 ROOMS = 200
 

@@ -13,8 +13,9 @@ from trio_websocket import WebSocketConnection
 from signaling_core import CoreConfig
 from trio_server import ServerConfig
 
-from .conftest import WAIT, closed_code, join, recv, running_server, send, ws_client
+from .conftest import closed_code, join, recv, send, ws_client
 from .rawclient import OP_PING, OP_PONG, RawClient
+from .serving import WAIT, running_server
 
 FLOOD = 1000
 PAD = "p" * 8000  # 1,000 x 8 kB: far beyond every kernel buffer between server and reader

@@ -17,7 +17,8 @@ from trio_websocket import open_websocket_url
 
 from trio_server import ServerConfig
 
-from .conftest import WAIT, join, recv, running_server, send
+from .conftest import join, recv, send
+from .serving import WAIT, running_server
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:
