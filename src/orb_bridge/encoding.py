@@ -166,22 +166,17 @@ def forward_keyframe_requests(sender: Any, request: Callable[[], None]) -> bool:
     return True
 
 
-class OrbVideoPackets(MediaStreamTrack):
-    """One peer connection's VP8 packets of the orb picture (see :class:`SharedVp8`)."""
+class _SharedPackets(MediaStreamTrack):
+    """Hands out a shared encoder's packets on its source's frame grid, one per due frame."""
 
-    kind = "video"
-
-    def __init__(self, picture: OrbPicture, encoder: SharedVp8) -> None:
+    def __init__(self, source: OrbPicture | Voice, encoder: SharedVp8 | SharedOpus) -> None:
         super().__init__()
-        self._picture = picture
-        self._grid = picture.grid
+        self._source = source
+        self._grid = source.grid
         self._encoder = encoder
         self._last = -1
-        self._synced = False
 
-    async def recv(self) -> Packet:
-        if not self._synced:
-            self._encoder.request_keyframe()
+    async def _next_packet(self) -> Packet:
         while True:
             if self.readyState != "live":
                 raise MediaStreamError
@@ -190,36 +185,39 @@ class OrbVideoPackets(MediaStreamTrack):
             try:
                 self._last, packet = self._encoder.packet(index)
             except Exception as exc:
-                raise self._picture.failed(exc) from exc
-            if packet is None:
-                continue
+                raise self._source.failed(exc) from exc
+            if packet is not None:
+                return packet
+
+
+class OrbVideoPackets(_SharedPackets):
+    """One peer connection's VP8 packets of the orb picture (see :class:`SharedVp8`)."""
+
+    kind = "video"
+
+    def __init__(self, picture: OrbPicture, encoder: SharedVp8) -> None:
+        super().__init__(picture, encoder)
+        self._vp8 = encoder
+        self._synced = False
+
+    async def recv(self) -> Packet:
+        if not self._synced:
+            self._vp8.request_keyframe()
+        while True:
+            packet = await self._next_packet()
             # A new receiver cannot decode a delta frame: start it on the next keyframe.
             if self._synced or packet.is_keyframe:
                 self._synced = True
                 return packet
 
 
-class OrbAudioPackets(MediaStreamTrack):
+class OrbAudioPackets(_SharedPackets):
     """One peer connection's Opus packets of the orb voice (see :class:`SharedOpus`)."""
 
     kind = "audio"
 
     def __init__(self, voice: Voice, encoder: SharedOpus) -> None:
-        super().__init__()
-        self._voice = voice
-        self._grid = voice.grid
-        self._encoder = encoder
-        self._last = -1
+        super().__init__(voice, encoder)
 
     async def recv(self) -> Packet:
-        while True:
-            if self.readyState != "live":
-                raise MediaStreamError
-            index = self._grid.next_index(self._last)
-            await self._grid.wait_for(index)
-            try:
-                self._last, packet = self._encoder.packet(index)
-            except Exception as exc:
-                raise self._voice.failed(exc) from exc
-            if packet is not None:
-                return packet
+        return await self._next_packet()
