@@ -262,14 +262,19 @@ class SignalingServer:
                 else:
                     self._refuse_client(nursery, sock, str(host), refusal)
 
+    def _wrap(self, sock: socket.socket) -> Transport | None:
+        """``sock`` as a TLS or plain transport; None (the socket closed) when that fails."""
+        try:
+            return TlsTransport(sock, self._tls) if self._tls else PlainTransport(sock)
+        except OSError:
+            sock.close()
+            return None
+
     async def _handle_client(self, sock: socket.socket, key: str) -> None:
         """One TCP connection, from its first byte to its close; never raises."""
         try:
-            try:
-                transport: Transport = (TlsTransport(sock, self._tls) if self._tls
-                                        else PlainTransport(sock))
-            except OSError:
-                sock.close()
+            transport = self._wrap(sock)
+            if transport is None:
                 return
             try:
                 await self._front.serve(transport)
@@ -308,11 +313,8 @@ class SignalingServer:
 
     async def _answer_refusal(self, sock: socket.socket, reason: str) -> None:
         try:
-            try:
-                transport: Transport = (TlsTransport(sock, self._tls) if self._tls
-                                        else PlainTransport(sock))
-            except OSError:
-                sock.close()
+            transport = self._wrap(sock)
+            if transport is None:
                 return
             try:
                 await self._front.refuse_early(
