@@ -6,9 +6,9 @@ import hmac
 import logging
 from typing import Any
 
-import h11
 import pytest
 import trio
+from server.httpclient import request
 from server.rawclient import RawClient
 
 from trio_server import ServerConfig
@@ -30,32 +30,8 @@ TURN_SECRET = "abuse-suite-turn-secret-aaaabbbbccccdddd"
 
 async def get(port: int, target: str, headers: dict[str, str] | None = None
               ) -> tuple[int, bytes]:
-    with trio.fail_after(WAIT):
-        stream = await trio.open_tcp_stream("127.0.0.1", port)
-        try:
-            return await _exchange(stream, port, target, headers)
-        finally:
-            await stream.aclose()
-
-
-async def _exchange(stream: trio.SocketStream, port: int, target: str,
-                    headers: dict[str, str] | None) -> tuple[int, bytes]:
-    conn = h11.Connection(h11.CLIENT)
-    all_headers = [("Host", f"127.0.0.1:{port}"), *(headers or {}).items()]
-    await stream.send_all(conn.send(h11.Request(method="GET", target=target,
-                                                headers=all_headers)) or b"")
-    await stream.send_all(conn.send(h11.EndOfMessage()) or b"")
-    status, body = 0, b""
-    while True:
-        event = conn.next_event()
-        if event is h11.NEED_DATA:
-            conn.receive_data(await stream.receive_some(65536))
-        elif isinstance(event, h11.Response):
-            status = event.status_code
-        elif isinstance(event, h11.Data):
-            body += event.data
-        elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-            return status, body
+    status, _, body = await request(port, target, headers=headers, wait=WAIT)
+    return status, body
 
 
 async def test_admin_endpoint_needs_the_exact_bearer_token() -> None:
