@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import trio
+from trio_websocket import WebSocketConnection
 
 from signaling_core import CoreConfig
 from trio_server import ServerConfig
@@ -30,8 +31,14 @@ def _ws_conn(server: Any, user: str) -> WsConnection:
     raise AssertionError(user)
 
 
-async def _setup(server: Any) -> tuple[Any, RawClient]:
-    return None, await RawClient.open(server.port, "/ws-simple/bk", rcvbuf=4096)
+async def _join_with_slow(server: Any, sender: WebSocketConnection
+                         ) -> tuple[RawClient, WsConnection]:
+    """``sender`` joins, then "slow" (a 4 KiB receive window); slow's server-side connection."""
+    await join(sender, "sender", "coach")
+    slow = await RawClient.open(server.port, "/ws-simple/bk", rcvbuf=4096)
+    await slow.send_json({"type": "join", "userId": "slow", "userRole": "client"})
+    await recv(sender)
+    return slow, _ws_conn(server, "slow")
 
 
 async def _burst(sender: Any, first: int) -> None:
@@ -64,11 +71,7 @@ async def _read_seqs(slow: RawClient, n: int) -> list[int]:
 
 async def test_backlog_episodes_drain_in_order_and_the_writer_parks() -> None:
     async with running_server(_config()) as server, ws_client(server, "bk") as sender:
-        await join(sender, "sender", "coach")
-        slow = await RawClient.open(server.port, "/ws-simple/bk", rcvbuf=4096)
-        await slow.send_json({"type": "join", "userId": "slow", "userRole": "client"})
-        await recv(sender)
-        conn = _ws_conn(server, "slow")
+        slow, conn = await _join_with_slow(server, sender)
         assert conn._lot is None and conn._queue is None, "no writer before any backlog"
         seqs: list[int] = []
         for episode in range(3):
@@ -117,11 +120,7 @@ async def test_backlog_is_flushed_before_the_shutdown_close() -> None:
         running_server(_config()) as server,
         ws_client(server, "bk") as sender,
     ):
-        await join(sender, "sender", "coach")
-        slow = await RawClient.open(server.port, "/ws-simple/bk", rcvbuf=4096)
-        await slow.send_json({"type": "join", "userId": "slow", "userRole": "client"})
-        await recv(sender)
-        conn = _ws_conn(server, "slow")
+        slow, conn = await _join_with_slow(server, sender)
         sent = await _burst_until_backlog(sender, conn)
         nursery.start_soon(reader)
         # running_server's exit shut the server down (bounded by WAIT)
@@ -131,11 +130,7 @@ async def test_backlog_is_flushed_before_the_shutdown_close() -> None:
 
 async def test_client_close_with_a_backlog_gets_everything_then_the_echo() -> None:
     async with running_server(_config()) as server, ws_client(server, "bk") as sender:
-        await join(sender, "sender", "coach")
-        slow = await RawClient.open(server.port, "/ws-simple/bk", rcvbuf=4096)
-        await slow.send_json({"type": "join", "userId": "slow", "userRole": "client"})
-        await recv(sender)
-        conn = _ws_conn(server, "slow")
+        slow, conn = await _join_with_slow(server, sender)
         sent = await _burst_until_backlog(sender, conn)
         await slow.send_frame(OP_CLOSE, (1000).to_bytes(2, "big"))
         got = []
