@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlencode
 
 from playwright.sync_api import Browser, Page, Playwright
@@ -234,3 +234,19 @@ def screenshot(page: Page, name: str) -> Path:
 
 def console_text(page: Page) -> str:
     return "\n".join(getattr(page, "console_log", []))
+
+
+def fail_with_logs(failure: AssertionError, server_log: str, pages: dict[str, Page]) -> NoReturn:
+    """Re-raise ``failure`` with the server's log and each page's console appended."""
+    consoles = "".join(f"\n--- {name} console\n{console_text(p)}" for name, p in pages.items())
+    raise AssertionError(f"{failure}\n--- server log\n{server_log}{consoles}") from failure
+
+
+#: Counts, per user id, the page's ``peer-added`` events from now on (``window.peerAdded``).
+COUNT_PEER_ADDED_JS = """() => {
+  window.peerAdded = {};
+  window.triParty.addEventListener('peer-added', (e) => {
+    const id = e.detail.peer.userId;
+    window.peerAdded[id] = (window.peerAdded[id] ?? 0) + 1;
+  });
+}"""

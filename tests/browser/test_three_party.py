@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from browser_harness import (
+    COUNT_PEER_ADDED_JS,
     ServerProcess,
-    console_text,
+    fail_with_logs,
     inbound_stats,
     mesh_complete,
     open_page,
@@ -26,15 +27,6 @@ from signaling_core import AI_STATUSES
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 MESH_TIMEOUT = 45.0
-
-COUNT_PEER_ADDED_JS = """() => {
-  window.peerAdded = {};
-  window.triParty.addEventListener('peer-added', (e) => {
-    const id = e.detail.peer.userId;
-    window.peerAdded[id] = (window.peerAdded[id] ?? 0) + 1;
-  });
-}"""
-
 
 def _orb_id(page: Page) -> str:
     ids = page.eval_on_selector_all(
@@ -59,11 +51,6 @@ def _wait_orb_hears(page: Page, orb_id: str, who: str) -> None:
         lambda out: bool(out) and out["audio"]["packets"] > 0 and out["audio"]["acknowledged"],
         timeout=20, what=f"the orb to acknowledge the {who}'s audio",
     )
-
-
-def _report(failure: AssertionError, server: ServerProcess, pages: dict[str, Page]) -> None:
-    consoles = "".join(f"\n--- {name} console\n{console_text(p)}" for name, p in pages.items())
-    raise AssertionError(f"{failure}\n--- server log\n{server.log_text()}{consoles}") from failure
 
 
 def test_coach_client_and_orb(browser: Browser, orb_server: ServerProcess) -> None:
@@ -109,7 +96,7 @@ def test_coach_client_and_orb(browser: Browser, orb_server: ServerProcess) -> No
                    timeout=15, what="the coach's page to drop the client's tile")
         assert set(inbound_stats(coach)) == {orb_id}
     except AssertionError as failure:
-        _report(failure, orb_server, pages)
+        fail_with_logs(failure, orb_server.log_text(), pages)
     finally:
         coach.context.close()
 
@@ -154,7 +141,7 @@ def test_the_mesh_heals(
         screenshot(coach, f"heal-{who}-{disruption}-coach")
         screenshot(client, f"heal-{who}-{disruption}-client")
     except AssertionError as failure:
-        _report(failure, orb_server, pages)
+        fail_with_logs(failure, orb_server.log_text(), pages)
     finally:
         for page in pages.values():
             page.context.close()

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 from browser_harness import (
+    COUNT_PEER_ADDED_JS,
     ServerProcess,
     console_text,
+    fail_with_logs,
     inbound_stats,
     make_certificate,
     mesh_complete,
@@ -90,21 +92,9 @@ def test_coach_and_client_connect_and_interact(
             timeout=15, what="the coach's page to drop the client's tile",
         )
     except AssertionError as failure:
-        raise AssertionError(
-            f"{failure}\n--- server log\n{plain_server.log_text()}\n--- coach console\n"
-            f"{console_text(coach)}\n--- client console\n{console_text(client)}"
-        ) from failure
+        fail_with_logs(failure, plain_server.log_text(), {"coach": coach, "client": client})
     finally:
         coach.context.close()
-
-
-COUNT_PEER_ADDED_JS = """() => {
-  window.peerAdded = {};
-  window.triParty.addEventListener('peer-added', (e) => {
-    const id = e.detail.peer.userId;
-    window.peerAdded[id] = (window.peerAdded[id] ?? 0) + 1;
-  });
-}"""
 
 
 @pytest.mark.parametrize("disruption", ["reload", "socket-loss", "second-tab"])
@@ -144,10 +134,7 @@ def test_the_pair_heals(browser: Browser, plain_server: ServerProcess, disruptio
         screenshot(coach, f"heal-{disruption}-coach")
         screenshot(client, f"heal-{disruption}-client")
     except AssertionError as failure:
-        raise AssertionError(
-            f"{failure}\n--- server log\n{plain_server.log_text()}\n--- coach console\n"
-            f"{console_text(coach)}\n--- client console\n{console_text(client)}"
-        ) from failure
+        fail_with_logs(failure, plain_server.log_text(), {"coach": coach, "client": client})
     finally:
         for page in pages:
             page.context.close()
@@ -193,10 +180,7 @@ def test_pair_over_https_uses_wss(browser: Browser, tmp_path: Path) -> None:
                 ws_url = page.evaluate("() => window.triParty.socket.url")
                 assert ws_url == f"wss://{server.base_url.removeprefix('https://')}/ws-simple/{room}"
         except AssertionError as failure:
-            raise AssertionError(
-                f"{failure}\n--- server log\n{server.log_text()}\n--- coach console\n"
-                f"{console_text(coach)}\n--- client console\n{console_text(client)}"
-            ) from failure
+            fail_with_logs(failure, server.log_text(), {"coach": coach, "client": client})
         finally:
             coach.context.close()
             client.context.close()
@@ -229,10 +213,7 @@ def test_pair_resumes_after_a_server_restart(browser: Browser) -> None:
                        timeout=30, what="media after the restart")
     except AssertionError as failure:
         log = second.log_text() if second is not None else first.log_text()
-        raise AssertionError(
-            f"{failure}\n--- server log\n{log}\n--- coach console\n"
-            f"{console_text(coach)}\n--- client console\n{console_text(client)}"
-        ) from failure
+        fail_with_logs(failure, log, {"coach": coach, "client": client})
     finally:
         coach.context.close()
         client.context.close()
