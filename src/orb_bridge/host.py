@@ -102,7 +102,7 @@ class InProcessOrbHost:
                 or (current is not None and current not in self._ending):
             logger.warning("no orb for room %s (running: %d of %d)", command.room_id,
                            running, self.max_orbs)
-            server.orb_ended(command.room_id, command.session_id)
+            server.orb_ended(command.room_id, command.session_id, command.spawn_id)
             return
         key = f"{command.session_id}#{next(self._keys)}"
         self._rooms[command.room_id] = key
@@ -180,7 +180,7 @@ class InProcessOrbHost:
             logger.info("orb %s of room %s ended: %s", session_id, room_id, outcome)
             self.ended.append({"roomId": room_id, "sessionId": session_id, **outcome})
             if not outcome.get("joined") and not server.stopping:
-                server.orb_ended(room_id, session_id)
+                server.orb_ended(room_id, session_id, command.spawn_id)
 
     async def _pump_in(self, conn: LocalConnection, key: str) -> None:
         async for data in conn.outbound:

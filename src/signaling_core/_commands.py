@@ -35,11 +35,16 @@ class Close:
 
 @attrs.frozen
 class SpawnOrb:
-    """Start an orb for ``room_id``; it must join as ``user_id`` (``ai-orb-{session_id}``)."""
+    """Start an orb for ``room_id``; it must join as ``user_id`` (``ai-orb-{session_id}``).
+
+    ``spawn_id`` tells this orb apart from an earlier one of the same session (same userId):
+    hand it back in ``orb_ended`` so a late report about the old orb cannot end the new one.
+    """
 
     room_id: str
     session_id: str
     user_id: str
+    spawn_id: int = 0
 
 
 @attrs.frozen

@@ -120,6 +120,8 @@ class SignalingCore:
         self._rooms: dict[str, Room] = {}
         self._deadlines: list[tuple[float, ConnectionId]] = []
         self._orb_count = 0
+        #: Counts SpawnOrb commands, so each spawned orb has an id of its own.
+        self._spawns = 0
         cfg = self.config
         # Read on every message; the config is frozen, so they are copied once.
         self._max_bytes = cfg.max_message_bytes
@@ -161,7 +163,7 @@ class SignalingCore:
         if isinstance(event, TimeAdvanced):
             return self.tick(event.now)
         if isinstance(event, OrbEnded):
-            return self.orb_ended(event.room_id, event.session_id, event.now)
+            return self.orb_ended(event.room_id, event.session_id, event.now, event.spawn_id)
         return self.stop(event.now)
 
     def open(
@@ -310,15 +312,20 @@ class SignalingCore:
                 times.append(orb.humans_absent_since + cfg.orb_idle_grace)
         return min(times) if times else None
 
-    def orb_ended(self, room_id: str, session_id: str, now: float) -> list[Command]:
+    def orb_ended(
+        self, room_id: str, session_id: str, now: float, spawn_id: int | None = None
+    ) -> list[Command]:
         """The I/O side reports that the orb it spawned for ``room_id`` is gone.
 
         An orb that had joined departs when its connection closes; this only frees the slot of
-        an orb that never joined (failed to start, crashed early).
+        an orb that never joined (failed to start, crashed early). With ``spawn_id`` (from the
+        ``SpawnOrb``), a report about an earlier orb of the same session is ignored.
         """
         out: list[Command] = []
         room = self._rooms.get(room_id)
         if room is None or room.orb is None or room.orb.session_id != session_id:
+            return out
+        if spawn_id is not None and room.orb.spawn_id != spawn_id:
             return out
         orb = room.orb
         participant = room.participants.get(orb.user_id)
@@ -635,9 +642,10 @@ class SignalingCore:
                 ErrorCode.ORB_UNAVAILABLE, "no AI orb can be started for this room now")))
             return
         user_id = orb_user_id(room.session_id)
-        room.orb = Orb(room.session_id, user_id, now)
+        self._spawns += 1
+        room.orb = Orb(room.session_id, user_id, now, self._spawns)
         self._orb_count += 1
-        out.append(SpawnOrb(room.room_id, room.session_id, user_id))
+        out.append(SpawnOrb(room.room_id, room.session_id, user_id, self._spawns))
 
     def _forget_orb(self, room: Room, now: float, out: list[Command]) -> None:
         room.orb = None

@@ -81,6 +81,7 @@ class OrbEnded:
     room_id: str
     session_id: str
     now: float
+    spawn_id: int | None = None
 
 
 @attrs.frozen

@@ -76,11 +76,12 @@ class Orb:
 
     __slots__ = (
         "humans_absent_since", "joined", "last_heartbeat", "metrics", "session_id",
-        "spawned_at", "stop_reason", "stop_requested_at", "user_id",
+        "spawn_id", "spawned_at", "stop_reason", "stop_requested_at", "user_id",
     )
 
-    def __init__(self, session_id: str, user_id: str, spawned_at: float) -> None:
+    def __init__(self, session_id: str, user_id: str, spawned_at: float, spawn_id: int) -> None:
         self.session_id = session_id
+        self.spawn_id = spawn_id
         self.user_id = user_id
         self.spawned_at = spawned_at
         self.joined = False

@@ -23,7 +23,8 @@ class OrbHost(Protocol):
         """Long-running; started in the server's nursery when orbs are enabled.
 
         Cancelled last at shutdown, after every orb has been asked to stop. An orb that ends
-        without having joined must be reported with ``server.orb_ended(room_id, session_id)``.
+        without having joined must be reported with
+        ``server.orb_ended(room_id, session_id, spawn_id)`` (the ``SpawnOrb``'s ``spawn_id``).
         """
         ...
 

@@ -421,10 +421,14 @@ class SignalingServer:
             local.in_core = False
             self._execute(self.core.closed(local.conn_id, trio.current_time(), cause))
 
-    def orb_ended(self, room_id: str, session_id: str) -> None:
-        """The orb host reports that the orb it ran for ``room_id`` is gone."""
+    def orb_ended(self, room_id: str, session_id: str, spawn_id: int | None = None) -> None:
+        """The orb host reports that the orb it ran for ``room_id`` is gone.
+
+        ``spawn_id`` is the ``SpawnOrb``'s: a late report about an earlier orb of the same
+        session then cannot end the orb that replaced it.
+        """
         event(INFO, "orb-ended", "orb ended", room=room_id, session=session_id)
-        self._execute(self.core.orb_ended(room_id, session_id, trio.current_time()))
+        self._execute(self.core.orb_ended(room_id, session_id, trio.current_time(), spawn_id))
 
     # ------------------------------------------------------------------ carrying out commands
 
@@ -483,7 +487,7 @@ class SignalingServer:
                 event(WARNING, "orb-unavailable", "orbs are enabled but no orb host runs",
                       room=command.room_id)
                 self._execute(self.core.orb_ended(command.room_id, command.session_id,
-                                                  trio.current_time()))
+                                                  trio.current_time(), command.spawn_id))
                 return
             try:
                 self.orb_host.spawn(command)
@@ -491,7 +495,7 @@ class SignalingServer:
                 event(ERROR, "orb-spawn-failed", "orb host failed to spawn",
                       room=command.room_id, error=repr(exc))
                 self._execute(self.core.orb_ended(command.room_id, command.session_id,
-                                                  trio.current_time()))
+                                                  trio.current_time(), command.spawn_id))
             return
         if isinstance(command, StopOrb):
             event(INFO, "orb-stop", "stopping orb", room=command.room_id,

@@ -224,7 +224,8 @@ class Harness:
 
     def orb_ended(self, spawn: SpawnOrb) -> list[Command]:
         """The I/O side reports that the orb of ``spawn`` is gone."""
-        return self._apply(self.core.orb_ended(spawn.room_id, spawn.session_id, self.now))
+        return self._apply(self.core.orb_ended(spawn.room_id, spawn.session_id, self.now,
+                                               spawn.spawn_id))
 
     def stop(self) -> list[Command]:
         """The server shuts down."""

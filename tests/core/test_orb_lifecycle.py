@@ -32,7 +32,7 @@ def orb_state(h: Harness, room_id: str = "room-1") -> str | None:
 def test_first_coach_spawns_an_orb() -> None:
     h = Harness(ORBS)
     h.join("coach-1", "coach")
-    assert h.spawned == [SpawnOrb("room-1", "s1", "ai-orb-s1")]
+    assert h.spawned == [SpawnOrb("room-1", "s1", "ai-orb-s1", spawn_id=1)]
     assert h.snapshot().rooms[0].session_id == "s1"
     assert orb_state(h) == "starting"
     assert h.core.orb_count == 1
@@ -303,4 +303,21 @@ def test_stop_closes_everything_with_1001() -> None:
     assert {c.ending for c in left} == {Departure.SERVER_STOPPED} and len(left) == 4
     assert h.core.connection_count == h.core.room_count == h.core.orb_count == 0
     assert h.core.next_deadline() is None
+    h.assert_consistent()
+
+
+def test_a_late_report_about_an_earlier_orb_does_not_end_its_successor() -> None:
+    h = Harness(ORBS)
+    h.join("coach-1", "coach")
+    first = h.spawned[0]
+    h.advance(ORBS.orb_join_timeout)  # the first orb never joins: given up
+    assert orb_state(h) is None and h.core.orb_count == 0
+    h.join("coach-2", "coach")  # the next coach brings a new orb for the same session
+    second = h.spawned[1]
+    assert (second.session_id, second.user_id) == (first.session_id, first.user_id)
+    assert second.spawn_id != first.spawn_id
+    assert h.orb_ended(first) == []  # the host reports the first orb's end only now
+    assert orb_state(h) == "starting" and h.core.orb_count == 1
+    h.orb_ended(second)
+    assert orb_state(h) is None and h.core.orb_count == 0
     h.assert_consistent()
