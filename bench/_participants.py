@@ -3,7 +3,7 @@
 A room of the benchmark is a tri-party call: a coach, a client and an AI participant. Each member
 owns one :class:`~_wsclient.WSClient`; what it receives goes to a handler the running scenario
 installs, so the hot path of a scenario is one plain function call per message. The checks
-here hold any server to PROTOCOL.md §4-§5 for a join storm (peer lists in join order, one
+here hold any server to docs/protocol.md for a join storm (peer lists in join order, one
 ``user-joined`` per later joiner, ``shouldCreateOffer`` by §5); they never trust the server's
 own claims.
 """
@@ -163,7 +163,7 @@ async def close_all(members: Sequence[Member], timeout: float = 10.0) -> None:
 
 
 def offers(a: Member, b: Member) -> bool:
-    """PROTOCOL.md §5, written independently of the code under test."""
+    """docs/protocol.md, "Offer direction", written independently of the code under test."""
     if a.ptype == "ai":
         return False
     if b.ptype == "ai":

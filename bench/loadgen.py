@@ -1,4 +1,4 @@
-"""Load generator for any server of PROTOCOL.md: join storm, relay, paced relay, idle.
+"""Load generator for any server of docs/protocol.md: join storm, relay, paced relay, idle.
 
 Runs in its own process against a server on loopback and prints one JSON line per scenario.
 Given ``--server-pid`` it reads the server's CPU time and RSS from /proc, so servers are compared

@@ -6,7 +6,7 @@ standard-library `json`, one handler coroutine per connection, a dict of rooms. 
 tuned beyond what such a developer would write (no orjson, no hand-made frames), and never be
 crippled either (no sleeps, no extra copies, no debug logging on the hot path).
 
-It implements the part of PROTOCOL.md the benchmark exercises: join, peer-discovery (with
+It implements the part of docs/protocol.md the benchmark exercises: join, peer-discovery (with
 ``shouldCreateOffer`` per peer), user-joined (with ``shouldCreateOffer`` per §5), relay of
 offer / answer / ice-candidate (targeted with ``toId`` or broadcast) with ``fromId``, ping/pong,
 leave and user-left. Everything else gets an ``error``.
@@ -61,7 +61,7 @@ rooms: dict[str, Room] = {}
 
 
 def should_create_offer(me: Participant, other: Participant) -> bool:
-    """PROTOCOL.md §5: does `me` create the offer to `other`?"""
+    """docs/protocol.md, "Offer direction": does `me` create the offer to `other`?"""
     if me.participant_type == "ai":
         return False
     if other.participant_type == "ai":

@@ -76,7 +76,7 @@ def cap_video_bitrate(sdp: str, kbps: int) -> str:
     """Add ``b=AS:kbps`` to every video m-section of ``sdp`` (RFC 4566 bandwidth).
 
     Put in the orb's answer, it asks the human's browser to send its camera to the orb at no
-    more than ``kbps``: the orb receives the video (PROTOCOL.md §9) but does not look at it, so
+    more than ``kbps``: the orb receives the video (docs/protocol.md) but does not look at it, so
     every packet beyond a trickle is bandwidth and per-packet CPU spent for nothing.
     """
     out: list[str] = []

@@ -1,4 +1,4 @@
-"""One orb in one room: the protocol side of PROTOCOL.md §9, over any :class:`SignalingLink`.
+"""One orb in one room: the protocol side of the orb (docs/protocol.md), over any :class:`SignalingLink`.
 
 The session joins as ``ai-orb-{sessionId}``, keeps one :class:`~orb_bridge.peers.HumanPeer` per
 human (answering their offers, never offering), heartbeats, publishes ``ai_status`` from the
@@ -272,7 +272,7 @@ class OrbSession:
         if not isinstance(user_id, str) or user_id == self.user_id:
             return
         if participant.get("participantType") == "ai" or participant.get("userRole") == "ai":
-            return  # two ai participants never connect (PROTOCOL.md §5)
+            return  # two ai participants never connect (docs/protocol.md, "Offer direction")
         role = participant.get("userRole")
         old = self.humans.pop(user_id, None)
         if old is not None:  # a replacement: the old connection is gone

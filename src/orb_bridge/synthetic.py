@@ -1,6 +1,6 @@
 """Synthetic humans: real aiortc peers that join a room over WebSocket, for tests and benches.
 
-A :class:`SyntheticHuman` speaks PROTOCOL.md like a browser would: it joins, follows the
+A :class:`SyntheticHuman` speaks docs/protocol.md like a browser would: it joins, follows the
 server's ``shouldCreateOffer`` for every pair, sends its offers with ``toId``, trickles its ICE
 candidates separately (stripped from the SDP, then end-of-candidates, as browsers do), and sends
 a synthetic camera and a synthetic voice whose speech-like bursts are switched on with

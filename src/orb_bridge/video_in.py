@@ -1,6 +1,6 @@
 """Receiving a human's video without decoding it, and without letting frames pile up.
 
-The orb has no use for the pictures (yet), but PROTOCOL.md §9 has it receive the humans'
+The orb has no use for the pictures (yet), but docs/protocol.md has it receive the humans'
 video, and a human whose video m-line is answered ``sendrecv`` keeps sending it. In aiortc, an
 ``RTCRtpReceiver`` hands every reassembled frame to a per-receiver decoder thread, which pushes
 decoded frames into the remote track's *unbounded* ``asyncio.Queue``. A track nobody reads

@@ -1,7 +1,7 @@
 """Every limit and switch of the protocol, in one immutable object.
 
 The Trio server builds its command-line defaults from this class, so the defaults of
-PROTOCOL.md live here and nowhere else.
+docs/protocol.md live here and nowhere else.
 """
 
 from __future__ import annotations

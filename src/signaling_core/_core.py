@@ -100,7 +100,7 @@ def _offers(a: Participant, b: Participant) -> bool:
 
 
 class SignalingCore:
-    """The whole protocol of PROTOCOL.md §2-§9 for one server, without any I/O.
+    """The whole protocol of docs/protocol.md for one server, without any I/O.
 
     ``session_ids`` makes session ids (and so orb userIds) deterministic in tests; by default
     they are random.

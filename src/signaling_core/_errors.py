@@ -11,7 +11,7 @@ import enum
 
 
 class ErrorCode(enum.StrEnum):
-    """The ``code`` values of the ``error`` message (PROTOCOL.md §4)."""
+    """The ``code`` values of the ``error`` message (docs/protocol.md, "Server -> client")."""
 
     INVALID_JSON = "invalid-json"
     INVALID_MESSAGE = "invalid-message"
@@ -29,7 +29,7 @@ class ErrorCode(enum.StrEnum):
 
 
 class CloseCode(enum.IntEnum):
-    """WebSocket close codes the protocol uses (PROTOCOL.md §10)."""
+    """WebSocket close codes the protocol uses (docs/protocol.md, "Close codes")."""
 
     NORMAL = 1000
     GOING_AWAY = 1001

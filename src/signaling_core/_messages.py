@@ -1,4 +1,4 @@
-"""Encoding of the server→client messages (PROTOCOL.md §4).
+"""Encoding of the server→client messages (docs/protocol.md, "Server -> client").
 
 Each function returns the UTF-8 JSON bytes of one message, ready to be sent as a text frame;
 callers reuse the bytes for every recipient of a broadcast.

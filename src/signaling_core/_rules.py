@@ -33,7 +33,7 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def is_valid_room_id(room_id: str) -> bool:
-    """``roomId`` is 1-128 characters of ``[A-Za-z0-9_.~-]`` (PROTOCOL.md §1)."""
+    """``roomId`` is 1-128 characters of ``[A-Za-z0-9_.~-]`` (docs/protocol.md, "Transport")."""
     return _ROOM_ID.fullmatch(room_id) is not None
 
 
@@ -49,7 +49,7 @@ def should_create_offer(
     offerer_id: str, offerer_role: str, offerer_is_ai: bool,
     other_id: str, other_role: str, other_is_ai: bool,
 ) -> bool:
-    """Whether the first participant creates the WebRTC offer to the second (PROTOCOL.md §5).
+    """Whether the first participant creates the WebRTC offer to the second (docs/protocol.md).
 
     The single source of truth for both sides of a pair: calling it with the arguments swapped
     gives the opposite answer for every pair that connects, and ``False`` both ways for two
@@ -87,7 +87,7 @@ _JOINED = frozenset({Phase.JOINED})
 _HUMANS = frozenset({HUMAN})
 _AIS = frozenset({AI})
 
-#: Every client→server message type and who may send it (PROTOCOL.md §3). A type missing here
+#: Every client→server message type and who may send it (docs/protocol.md). A type missing here
 #: is ``unknown-type``; a phase missing is ``not-joined``/``already-joined``; a sender missing
 #: is ``forbidden``.
 MESSAGE_RULES: Mapping[str, MessageRule] = {
@@ -155,7 +155,7 @@ def _text_field(msg: Mapping[str, Any], name: str, lo: int, hi: int) -> str:
 
 
 def parse_join(msg: Mapping[str, Any], path_room_id: str) -> JoinRequest:
-    """Validate every field of a ``join`` (PROTOCOL.md §2, §3)."""
+    """Validate every field of a ``join`` (docs/protocol.md, "join", §3)."""
     if "roomId" in msg and msg["roomId"] != path_room_id:
         raise ProtocolError(
             ErrorCode.ROOM_MISMATCH, "join.roomId differs from the room in the URL", "join"

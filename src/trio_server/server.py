@@ -57,7 +57,7 @@ _REFUSAL_LOG_INTERVAL = 1.0
 
 
 class SignalingServer:
-    """Serves PROTOCOL.md on one port: ``/ws-simple/{roomId}`` plus the HTTP routes."""
+    """Serves docs/protocol.md on one port: ``/ws-simple/{roomId}`` plus the HTTP routes."""
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""ICE servers for ``RTCPeerConnection`` (PROTOCOL.md §11), with TURN REST credentials.
+"""ICE servers for ``RTCPeerConnection`` (docs/protocol.md), with TURN REST credentials.
 
 coturn's ``use-auth-secret`` accepts a username ``{expiry}:{userId}`` whose password is
 ``base64(HMAC-SHA1(secret, username))``; nothing is stored, the TURN server recomputes it.

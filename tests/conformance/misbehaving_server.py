@@ -1,7 +1,7 @@
 """Servers that break the protocol on purpose, to prove the suite can fail.
 
 ``--mode fromid``: the asyncio example with one bug, a core that relays offer/answer/
-ice-candidate with the ``fromId`` the *client* wrote (the spoofing PROTOCOL.md §3 forbids);
+ice-candidate with the ``fromId`` the *client* wrote (the spoofing docs/protocol.md forbids);
 everything else is the real core, so exactly one case should catch it.
 ``--mode silent``: completes every handshake, then never answers anything; every case must
 still end, by its timeout.

@@ -7,7 +7,7 @@ import pytest
 from trio_server.conformance.cases import ALL_CASES
 from trio_server.conformance.cli import main
 
-#: The cases of rules PROTOCOL.md marks [ext]; --only-original must drop exactly these.
+#: The cases of rules docs/protocol.md marks [ext]; --only-original must drop exactly these.
 EXT_CASES = {
     "offer.peer-discovery-flags", "relay.unknown-target", "ai_status.only-from-ai",
     "ai_control.only-from-humans", "orb_heartbeat.only-from-ai",

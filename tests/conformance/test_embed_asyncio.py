@@ -2,7 +2,7 @@
 
 The example is the proof that the core is sans-IO: the same core, behind asyncio and the
 `websockets` library, must carry a coach, a client and an orb through join, offer/answer,
-ICE, orb status and departure exactly as PROTOCOL.md says.
+ICE, orb status and departure exactly as docs/protocol.md says.
 """
 
 from __future__ import annotations

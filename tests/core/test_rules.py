@@ -1,4 +1,4 @@
-"""The pure rules of PROTOCOL.md: offer direction (§5), room ids (§1), the orb's userId (§9)."""
+"""The pure rules of docs/protocol.md: offer direction , room ids, the orb's userId."""
 
 from __future__ import annotations
 

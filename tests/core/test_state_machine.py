@@ -1,6 +1,6 @@
 """Hypothesis drives random histories through the core and checks the protocol's invariants.
 
-A model written from PROTOCOL.md (membership, deadlines, orb slots) predicts, for every step,
+A model written from docs/protocol.md (membership, deadlines, orb slots) predicts, for every step,
 which messages, closes, orb commands and session records the core must emit; the checker
 compares the prediction with the core's commands exactly, and then rebuilds each
 participant's view of its room from the messages it received alone. The view is what a real
@@ -161,7 +161,7 @@ class Expect:
 
 
 class Model:
-    """PROTOCOL.md §2-§9 as plain bookkeeping; each method records what the core must emit."""
+    """docs/protocol.md as plain bookkeeping; each method records what the core must emit."""
 
     def __init__(self, cfg: CoreConfig) -> None:
         self.cfg = cfg

@@ -244,7 +244,7 @@ def test_sweep(state: str, mtype: str) -> None:
 
 
 def test_sweep_predictions_are_the_table() -> None:
-    """Spot checks that the prediction reads the table as PROTOCOL.md §3 states it."""
+    """Spot checks that the prediction reads the table as docs/protocol.md states it."""
     assert predicted_error("ping", Phase.AWAITING_JOIN, None) is None
     assert predicted_error("offer", Phase.AWAITING_JOIN, None) == "not-joined"
     assert predicted_error("join", Phase.JOINED, "human") == "already-joined"

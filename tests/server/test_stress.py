@@ -1,4 +1,4 @@
-"""PROTOCOL.md §7-§8 under stress: a slow consumer, an abrupt drop, the deadlines."""
+"""docs/protocol.md under stress: a slow consumer, an abrupt drop, the deadlines."""
 
 from __future__ import annotations
 

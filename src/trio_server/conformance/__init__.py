@@ -1,7 +1,7 @@
-"""A conformance suite that holds any server claiming the tri-party protocol to PROTOCOL.md.
+"""A conformance suite that holds any server claiming the tri-party protocol to docs/protocol.md.
 
 Run it as ``signaling-conformance ws://HOST:PORT``. Each case opens its own real WebSocket
-connections to a fresh, randomly named room, checks one rule of PROTOCOL.md §1-§8, and is
+connections to a fresh, randomly named room, checks one rule of docs/protocol.md, and is
 bounded in time. Cases for rules marked **[ext]** can be skipped with ``--only-original`` so the
 suite can be pointed at the original Node server too. The suite talks to the server only over
 the network: it never imports the server or the core it may be built on.

@@ -20,13 +20,13 @@ from .runner import run_suite, select_cases, summary_line
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="signaling-conformance",
-        description="Hold a tri-party signaling server to PROTOCOL.md, one case per rule.")
+        description="Hold a tri-party signaling server to docs/protocol.md, one case per rule.")
     parser.add_argument("url", help="the server, e.g. ws://127.0.0.1:3000")
     parser.add_argument("-k", dest="keywords", action="append", default=[],
                         metavar="SUBSTRING",
                         help="run only cases whose name contains SUBSTRING (repeatable)")
     parser.add_argument("--only-original", action="store_true",
-                        help="skip the cases of rules PROTOCOL.md marks [ext]")
+                        help="skip the cases of rules docs/protocol.md marks [ext]")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                         help="time limit of one case (default 10)")
     parser.add_argument("--slow", action="store_true",

@@ -48,7 +48,7 @@ class Who:
 
     @property
     def public(self) -> dict[str, str]:
-        """The four fields every other participant must be shown (PROTOCOL.md §2)."""
+        """The four fields every other participant must be shown (docs/protocol.md, "join")."""
         ptype = self.participant_type or ("ai" if self.role == "ai" else "human")
         return {"userId": self.user_id, "userName": self.name or self.user_id,
                 "userRole": self.role, "participantType": ptype}

@@ -1,6 +1,6 @@
 """What the suite knows about the server under test: its address and the limits it runs with.
 
-A server may be configured with other limits than PROTOCOL.md's defaults; the suite must be told
+A server may be configured with other limits than the protocol's defaults; the suite must be told
 (``--max-participants`` and friends) rather than guess, so every figure a case relies on lives
 here.
 """

@@ -31,13 +31,13 @@ def check(condition: object, detail: str) -> None:
 
 @attrs.frozen
 class Case:
-    """One rule of PROTOCOL.md, checked against a live server."""
+    """One rule of docs/protocol.md, checked against a live server."""
 
     name: str
     run: CaseFunction
     #: One line saying what the case proves, printed after PASS.
     summary: str
-    #: Checks a rule PROTOCOL.md marks [ext]; skipped with --only-original.
+    #: Checks a rule docs/protocol.md marks [ext]; skipped with --only-original.
     ext: bool = False
     #: Waits for a server deadline; only run with --slow.
     slow: bool = False

@@ -5,7 +5,7 @@
 // socket (re)opens, and tells it when the session is healthy again (so the backoff resets only
 // after a successful join, not after every accepted handshake).
 
-/** Close codes after which reconnecting would be wrong (PROTOCOL.md §10). */
+/** Close codes after which reconnecting would be wrong (docs/protocol.md, "Close codes"). */
 export const TERMINAL_CLOSE_CODES = new Map([
   [4001, 'replaced by a newer connection of the same user'],
   [4003, 'unauthorized'],

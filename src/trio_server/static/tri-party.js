@@ -1,5 +1,5 @@
 // The tri-party mesh client: joins a room over the signaling socket and keeps one PeerLink per
-// other participant, following the server's decision of who offers (PROTOCOL.md §5).
+// other participant, following the server's decision of who offers (docs/protocol.md, "Offer direction").
 //
 // Reusable by any web app: it touches no DOM.
 //
@@ -26,7 +26,7 @@ import { SignalingSocket, signalingUrl } from './signaling-socket.js';
 
 const SIGNALS = new Set(['offer', 'answer', 'ice-candidate']);
 
-/** Whether a participant entry describes an AI participant (PROTOCOL.md §2). */
+/** Whether a participant entry describes an AI participant (docs/protocol.md, "join"). */
 export function isAi(participant) {
   return participant.participantType === 'ai' || participant.userRole === 'ai';
 }

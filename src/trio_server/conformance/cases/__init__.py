@@ -1,4 +1,4 @@
-"""Every conformance case, in the order the suite runs them (PROTOCOL.md §1-§8).
+"""Every conformance case, in the order the suite runs them (docs/protocol.md).
 
 Importing a module registers its cases; ``_ORDER`` fixes the order of the report, from the
 wire up to the deadlines.

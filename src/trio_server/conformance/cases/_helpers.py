@@ -29,7 +29,7 @@ def check_public(label: str, got: Mapping[str, Any], who: Who, what: str) -> Non
 
 def check_relayed(label: str, got: Mapping[str, Any], sent: Mapping[str, Any],
                   from_id: str) -> None:
-    """``got`` is ``sent`` unchanged plus ``fromId`` set to the true sender (PROTOCOL.md §3)."""
+    """``got`` is ``sent`` unchanged plus ``fromId`` set to the true sender (docs/protocol.md)."""
     check(got.get("fromId") == from_id,
           f"{label}: {sent['type']}.fromId is {got.get('fromId')!r}, expected {from_id!r}")
     for name, value in sent.items():
