@@ -1,4 +1,4 @@
-"""The AI orb (docs/protocol.md, "The AI orb") as a real aiortc media peer, attached to Trio through a portal.
+"""The AI orb (docs/protocol.md): a real aiortc media peer, attached to Trio through a portal.
 
 ``InProcessOrbHost`` is the server's orb host (``trio-server --orbs``); ``orb-worker`` runs one
 orb in its own process over WebSocket. Both run the same :class:`OrbSession`. See docs/orb.md.

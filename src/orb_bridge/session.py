@@ -1,4 +1,4 @@
-"""One orb in one room: the protocol side of the orb (docs/protocol.md), over any :class:`SignalingLink`.
+"""One orb in one room: its protocol side (docs/protocol.md), over any :class:`SignalingLink`.
 
 The session joins as ``ai-orb-{sessionId}``, keeps one :class:`~orb_bridge.peers.HumanPeer` per
 human (answering their offers, never offering), heartbeats, publishes ``ai_status`` from the
