@@ -35,10 +35,12 @@ from ._events import (
     TextReceived,
     TimeAdvanced,
 )
+from ._messages import join_message
 from ._rules import (
     AI_STATUSES,
     MESSAGE_RULES,
     ORB_SHUTDOWN_REASONS,
+    ORB_USER_PREFIX,
     JoinRequest,
     MessageRule,
     Phase,
@@ -52,6 +54,7 @@ __all__ = [
     "AI_STATUSES",
     "MESSAGE_RULES",
     "ORB_SHUTDOWN_REASONS",
+    "ORB_USER_PREFIX",
     "Close",
     "CloseCode",
     "Command",
@@ -87,6 +90,7 @@ __all__ = [
     "TextReceived",
     "TimeAdvanced",
     "is_valid_room_id",
+    "join_message",
     "orb_user_id",
     "should_create_offer",
 ]

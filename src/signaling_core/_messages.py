@@ -36,3 +36,32 @@ def user_joined(public: Mapping[str, str], should_create_offer: bool) -> bytes:
 
 def user_left(public: Mapping[str, str]) -> bytes:
     return orjson.dumps({"type": "user-left", **public})
+
+
+def join_message(
+    room_id: str | None,
+    user_id: str,
+    user_role: str,
+    *,
+    user_name: str | None = None,
+    participant_type: str | None = None,
+    token: str | None = None,
+) -> dict[str, object]:
+    """The ``join`` a client sends (docs/protocol.md, "join"), as a dict ready to encode.
+
+    The one place Python clients (the orb, the conformance suite, benches, tests) build it, so
+    the message's field names live beside the code that reads them. ``room_id`` None leaves
+    ``roomId`` out (the path names the room); optional fields are sent only when given.
+    """
+    message: dict[str, object] = {"type": "join"}
+    if room_id is not None:
+        message["roomId"] = room_id
+    message["userId"] = user_id
+    if user_name is not None:
+        message["userName"] = user_name
+    message["userRole"] = user_role
+    if participant_type is not None:
+        message["participantType"] = participant_type
+    if token is not None:
+        message["token"] = token
+    return message
