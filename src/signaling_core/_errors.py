@@ -33,7 +33,11 @@ class CloseCode(enum.IntEnum):
 
     NORMAL = 1000
     GOING_AWAY = 1001
+    #: RFC 6455's own violations (unmasked frame, bad opcode, ...), found by the frame layer.
+    PROTOCOL_ERROR = 1002
     UNSUPPORTED_DATA = 1003
+    #: Never sent: what a received close frame without a code stands for (RFC 6455 §7.1.5).
+    NO_STATUS_RECEIVED = 1005
     INVALID_PAYLOAD = 1007
     POLICY_VIOLATION = 1008
     MESSAGE_TOO_BIG = 1009
