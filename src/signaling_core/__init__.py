@@ -39,7 +39,10 @@ from ._messages import join_message
 from ._rules import (
     AI_STATUSES,
     MESSAGE_RULES,
+    ORB_SHUTDOWN_COMPLETE,
+    ORB_SHUTDOWN_ERROR,
     ORB_SHUTDOWN_REASONS,
+    ORB_SHUTDOWN_TIMEOUT,
     ORB_USER_PREFIX,
     JoinRequest,
     MessageRule,
@@ -53,7 +56,10 @@ from ._snapshot import CoreSnapshot, OrbSnapshot, ParticipantSnapshot, RoomSnaps
 __all__ = [
     "AI_STATUSES",
     "MESSAGE_RULES",
+    "ORB_SHUTDOWN_COMPLETE",
+    "ORB_SHUTDOWN_ERROR",
     "ORB_SHUTDOWN_REASONS",
+    "ORB_SHUTDOWN_TIMEOUT",
     "ORB_USER_PREFIX",
     "Close",
     "CloseCode",

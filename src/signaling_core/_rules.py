@@ -25,7 +25,11 @@ MAX_NAME_CHARS = 128
 MAX_ROLE_CHARS = 32
 
 AI_STATUSES = frozenset({"ready", "listening", "thinking", "speaking", "paused", "processing"})
-ORB_SHUTDOWN_REASONS = frozenset({"session_complete", "timeout", "error"})
+#: The reasons of ``ai-orb-shutdown``: no human left (or asked to stop), lifetime over, failure.
+ORB_SHUTDOWN_COMPLETE = "session_complete"
+ORB_SHUTDOWN_TIMEOUT = "timeout"
+ORB_SHUTDOWN_ERROR = "error"
+ORB_SHUTDOWN_REASONS = frozenset({ORB_SHUTDOWN_COMPLETE, ORB_SHUTDOWN_TIMEOUT, ORB_SHUTDOWN_ERROR})
 
 _ROOM_ID = re.compile(r"[A-Za-z0-9_.~-]{1,128}")
 _ROLE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
