@@ -22,7 +22,7 @@ from ._commands import (
 )
 from ._config import CoreConfig
 from ._core import SignalingCore
-from ._errors import CloseCode, ErrorCode, ProtocolError
+from ._errors import CloseCode, ErrorCode, ProtocolError, is_valid_close_code
 from ._events import (
     ConnectionActive,
     ConnectionClosed,
@@ -95,6 +95,7 @@ __all__ = [
     "StopOrb",
     "TextReceived",
     "TimeAdvanced",
+    "is_valid_close_code",
     "is_valid_room_id",
     "join_message",
     "orb_user_id",

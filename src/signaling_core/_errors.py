@@ -47,6 +47,16 @@ class CloseCode(enum.IntEnum):
     DEADLINE = 4008
 
 
+#: Codes RFC 6455 §7.4 reserves for reports inside an endpoint; never sent in a close frame.
+_RESERVED_CLOSE_CODES = frozenset({1004, CloseCode.NO_STATUS_RECEIVED, 1006})
+
+
+def is_valid_close_code(code: int) -> bool:
+    """Whether a close frame may carry ``code`` (RFC 6455 §7.4: 1000-1011 bar the reserved
+    ones, and 3000-4999 for libraries and applications, such as our 4001-4008)."""
+    return (1000 <= code <= 1011 or 3000 <= code <= 4999) and code not in _RESERVED_CLOSE_CODES
+
+
 class ProtocolError(Exception):
     """A message broke a rule; carries the reply the sender gets.
 
