@@ -1,3 +1,4 @@
+// @ts-check
 // The tiles of the call page: one per participant, with video, name, role, connection state,
 // a speaking indicator, and for the orb a status badge.
 //
@@ -6,6 +7,23 @@
 
 import { watchSpeaking } from './speaking.js';
 
+/**
+ * Who a tile shows: a participant, or this page's own user (no participantType).
+ * @typedef {{userId: string, userName: string, userRole: string}} TileSubject
+ */
+
+/**
+ * What kind of tile: this page's own user, an AI participant, or (neither) another human.
+ * @typedef {{self?: boolean, ai?: boolean}} TileKind
+ */
+
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {string} [className]
+ * @param {string} [text]  set as textContent, never as markup
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -13,12 +31,21 @@ function el(tag, className, text) {
   return node;
 }
 
-const ROLE_LABELS = { coach: 'Coach', client: 'Client', ai: 'AI' };
+/** @type {ReadonlyMap<string, string>} */
+const ROLE_LABELS = new Map([['coach', 'Coach'], ['client', 'Client'], ['ai', 'AI']]);
 
+/**
+ * @param {string} role
+ * @returns {string}
+ */
 function roleLabel(role) {
-  return ROLE_LABELS[role] ?? role;
+  return ROLE_LABELS.get(role) ?? role;
 }
 
+/**
+ * @param {string} name
+ * @returns {string}
+ */
 function initials(name) {
   const letters = name.trim().split(/\s+/).map((w) => [...w][0] ?? '').join('');
   return [...letters].slice(0, 2).join('').toUpperCase() || '?';
@@ -26,8 +53,8 @@ function initials(name) {
 
 export class Tile {
   /**
-   * @param {{userId: string, userName: string, userRole: string}} who
-   * @param {{self?: boolean, ai?: boolean}} kind
+   * @param {TileSubject} who
+   * @param {TileKind} [kind]
    */
   constructor(who, { self = false, ai = false } = {}) {
     this.userId = who.userId;
@@ -66,7 +93,10 @@ export class Tile {
     if (ai) this.setStatus(null);
   }
 
-  /** Shows `stream` in the tile and (re)starts its speaking meter. */
+  /**
+   * Shows `stream` in the tile and (re)starts its speaking meter.
+   * @param {MediaStream} stream
+   */
   setStream(stream) {
     if (this.video.srcObject !== stream) this.video.srcObject = stream;
     this.root.classList.toggle('has-video', stream.getVideoTracks().length > 0);
@@ -78,22 +108,28 @@ export class Tile {
     this.video.play().catch(() => {});
   }
 
+  /** @param {string} state  a connection state, 'local' for the own tile */
   setConnection(state) {
     this.root.dataset.state = state;
     this.connEl.textContent = state === 'local' ? '' : state;
   }
 
-  /** The orb's `ai_status`; null until the orb has said anything. */
+  /**
+   * The orb's `ai_status`; null until the orb has said anything.
+   * @param {string | null} status
+   */
   setStatus(status) {
     this.badge.dataset.status = status ?? 'unknown';
     this.badge.textContent = status ?? 'joining…';
   }
 
+  /** @param {boolean} raised */
   setHandRaised(raised) {
     this.hand.hidden = !raised;
     this.root.classList.toggle('hand-raised', raised);
   }
 
+  /** @param {string[]} kinds  the muted kinds of media: 'audio', 'video' */
   setMuted(kinds) {
     this.muteMark.hidden = kinds.length === 0;
     this.muteMark.textContent = kinds.map((k) => (k === 'audio' ? 'mic off' : 'cam off')).join(' · ');
@@ -108,12 +144,19 @@ export class Tile {
 
 /** The grid of tiles, keyed by userId. */
 export class CallView {
+  /** @param {HTMLElement} grid */
   constructor(grid) {
     this.grid = grid;
     /** @type {Map<string, Tile>} */
     this.tiles = new Map();
   }
 
+  /**
+   * The tile of `who`, created (as `kind`) when there is none yet.
+   * @param {TileSubject} who
+   * @param {TileKind} [kind]
+   * @returns {Tile}
+   */
   upsert(who, kind) {
     let tile = this.tiles.get(who.userId);
     if (tile === undefined) {
@@ -125,10 +168,15 @@ export class CallView {
     return tile;
   }
 
+  /**
+   * @param {string} userId
+   * @returns {Tile | undefined}
+   */
   get(userId) {
     return this.tiles.get(userId);
   }
 
+  /** @param {string} userId */
   remove(userId) {
     const tile = this.tiles.get(userId);
     if (tile === undefined) return;

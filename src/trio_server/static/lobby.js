@@ -1,3 +1,4 @@
+// @ts-check
 // The lobby: pick a room, a name and a role, then go to the call page.
 
 const ROOM_ID = /^[A-Za-z0-9_.~-]{1,128}$/;
@@ -6,6 +7,12 @@ const REMEMBER = 'tri-party:lobby';
 // Two windows opened on a fresh server land in the same room unless the user picks another.
 const DEFAULT_ROOM = 'demo-room';
 
+/**
+ * What the lobby remembers of the last join in this browser.
+ * @typedef {{room?: string, name?: string, role?: string}} Remembered
+ */
+
+/** @returns {Remembered} */
 function remembered() {
   try {
     return JSON.parse(localStorage.getItem(REMEMBER) ?? '{}') ?? {};
@@ -14,15 +21,17 @@ function remembered() {
   }
 }
 
-const form = document.getElementById('join-form');
-const roomInput = document.getElementById('room');
-const nameInput = document.getElementById('name');
+// The elements of index.html.
+const form = /** @type {HTMLFormElement} */ (document.getElementById('join-form'));
+const roomInput = /** @type {HTMLInputElement} */ (document.getElementById('room'));
+const nameInput = /** @type {HTMLInputElement} */ (document.getElementById('name'));
+const roleChoice = /** @type {RadioNodeList} */ (form.elements.namedItem('role'));
 
 const previous = remembered();
 roomInput.value = new URLSearchParams(location.search).get('room') ?? previous.room ?? DEFAULT_ROOM;
 nameInput.value = previous.name ?? '';
 if (previous.role === 'coach' || previous.role === 'client') {
-  form.elements.role.value = previous.role;
+  roleChoice.value = previous.role;
 }
 
 form.addEventListener('submit', (event) => {
@@ -33,7 +42,7 @@ form.addEventListener('submit', (event) => {
     roomInput.reportValidity();
     return;
   }
-  const role = form.elements.role.value === 'coach' ? 'coach' : 'client';
+  const role = roleChoice.value === 'coach' ? 'coach' : 'client';
   const name = nameInput.value.trim().slice(0, 128);
   try {
     localStorage.setItem(REMEMBER, JSON.stringify({ room, name, role }));

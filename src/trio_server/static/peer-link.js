@@ -1,3 +1,4 @@
+// @ts-check
 // One RTCPeerConnection to one other participant, and the ordered handling of its signaling.
 //
 // Every offer, answer and candidate from that peer goes through one promise chain, so an answer
@@ -6,16 +7,55 @@
 // offer is decided by the server (shouldCreateOffer); this class never renegotiates on its own,
 // so two offers can never cross.
 
+import { TypedEventTarget } from './events.js';
+import { MessageType } from './protocol.js';
+
+/** @typedef {import('./protocol.js').Participant} Participant */
+/** @typedef {import('./protocol.js').Signal} Signal */
+
+/** @typedef {'audio' | 'video'} MediaKind */
+
+/** @type {readonly MediaKind[]} */
 const KINDS = ['audio', 'video'];
 
-export class PeerLink extends EventTarget {
+/**
+ * What arrived from the peer, per kind.
+ * @typedef {object} InboundStats
+ * @property {{packets: number, bytes: number}} audio
+ * @property {{packets: number, bytes: number, framesDecoded: number}} video
+ */
+
+/**
+ * What went to the peer, per kind, and whether the peer's receiver reports name it.
+ * @typedef {{packets: number, bytes: number, acknowledged: boolean, roundTripTime: number | null}} OutboundCounters
+ * @typedef {{audio: OutboundCounters, video: OutboundCounters}} OutboundStats
+ */
+
+/**
+ * The events of a PeerLink.
+ * @typedef {object} PeerLinkEvents
+ * @property {{state: string}} state                connection state changed (see `state`)
+ * @property {{track: MediaStreamTrack}} track      a remote track arrived
+ * @property {{error: unknown}} failure             a local WebRTC step failed
+ */
+
+/**
+ * @param {unknown} kind
+ * @returns {kind is MediaKind}
+ */
+function isMediaKind(kind) {
+  return kind === 'audio' || kind === 'video';
+}
+
+/** @extends {TypedEventTarget<PeerLinkEvents>} */
+export class PeerLink extends TypedEventTarget {
   /**
    * @param {object} options
-   * @param {{userId: string, userName: string, userRole: string, participantType: string}} options.peer
+   * @param {Participant} options.peer
    * @param {boolean} options.shouldOffer  whether this side creates the offer for the pair
    * @param {RTCConfiguration} options.rtcConfig
    * @param {MediaStream|null} options.localStream
-   * @param {(msg: object) => void} options.sendSignal  sends one signaling message to this peer
+   * @param {(msg: Signal) => void} options.sendSignal  sends one signaling message to this peer
    */
   constructor({ peer, shouldOffer, rtcConfig, localStream, sendSignal }) {
     super();
@@ -24,7 +64,9 @@ export class PeerLink extends EventTarget {
     this.localStream = localStream;
     this.sendSignal = sendSignal;
     this.remoteStream = new MediaStream();
+    /** @type {RTCIceCandidateInit[]} */
     this.pendingCandidates = [];
+    /** @type {Promise<void>} */
     this.chain = Promise.resolve();
     this.closed = false;
     this.pc = new RTCPeerConnection({
@@ -34,20 +76,23 @@ export class PeerLink extends EventTarget {
     });
     this.pc.onicecandidate = (event) => {
       if (event.candidate !== null && !this.closed) {
-        this.sendSignal({ type: 'ice-candidate', candidate: event.candidate.toJSON() });
+        this.sendSignal({ type: MessageType.ICE_CANDIDATE, candidate: event.candidate.toJSON() });
       }
     };
     this.pc.ontrack = (event) => {
       if (!this.remoteStream.getTracks().includes(event.track)) {
         this.remoteStream.addTrack(event.track);
       }
-      this.dispatchEvent(new CustomEvent('track', { detail: { track: event.track } }));
+      this._emit('track', { track: event.track });
     };
     this.pc.onconnectionstatechange = () => this._stateChanged();
     this.pc.oniceconnectionstatechange = () => this._stateChanged();
   }
 
-  /** The connection state shown to the user. */
+  /**
+   * The connection state shown to the user.
+   * @returns {RTCPeerConnectionState | 'closed'}
+   */
   get state() {
     return this.closed ? 'closed' : this.pc.connectionState;
   }
@@ -57,7 +102,10 @@ export class PeerLink extends EventTarget {
     if (this.shouldOffer) this._enqueue(() => this._offer());
   }
 
-  /** Hands one `offer`, `answer` or `ice-candidate` from this peer to the ordered queue. */
+  /**
+   * Hands one `offer`, `answer` or `ice-candidate` from this peer to the ordered queue.
+   * @param {Signal} msg
+   */
   receive(msg) {
     this._enqueue(() => this._apply(msg));
   }
@@ -69,8 +117,12 @@ export class PeerLink extends EventTarget {
     this._stateChanged();
   }
 
-  /** Inbound media counters of this connection: what arrived and what was decoded. */
+  /**
+   * Inbound media counters of this connection: what arrived and what was decoded.
+   * @returns {Promise<InboundStats>}
+   */
   async inboundStats() {
+    /** @type {InboundStats} */
     const out = {
       audio: { packets: 0, bytes: 0 },
       video: { packets: 0, bytes: 0, framesDecoded: 0 },
@@ -78,11 +130,13 @@ export class PeerLink extends EventTarget {
     if (this.closed) return out;
     const report = await this.pc.getStats();
     report.forEach((s) => {
-      if (s.type !== 'inbound-rtp' || !(s.kind in out)) return;
-      const slot = out[s.kind];
+      /** @type {unknown} */
+      const kind = s.kind;
+      if (s.type !== 'inbound-rtp' || !isMediaKind(kind)) return;
+      const slot = out[kind];
       slot.packets += s.packetsReceived ?? 0;
       slot.bytes += s.bytesReceived ?? 0;
-      if (s.kind === 'video') slot.framesDecoded += s.framesDecoded ?? 0;
+      if (kind === 'video') out.video.framesDecoded += s.framesDecoded ?? 0;
     });
     return out;
   }
@@ -90,8 +144,10 @@ export class PeerLink extends EventTarget {
   /**
    * Outbound media counters, and whether the peer reports receiving them: a `remote-inbound-rtp`
    * entry exists only once the peer's RTCP receiver reports name our stream.
+   * @returns {Promise<OutboundStats>}
    */
   async outboundStats() {
+    /** @type {OutboundStats} */
     const out = {
       audio: { packets: 0, bytes: 0, acknowledged: false, roundTripTime: null },
       video: { packets: 0, bytes: 0, acknowledged: false, roundTripTime: null },
@@ -99,8 +155,10 @@ export class PeerLink extends EventTarget {
     if (this.closed) return out;
     const report = await this.pc.getStats();
     report.forEach((s) => {
-      if (!(s.kind in out)) return;
-      const slot = out[s.kind];
+      /** @type {unknown} */
+      const kind = s.kind;
+      if (!isMediaKind(kind)) return;
+      const slot = out[kind];
       if (s.type === 'outbound-rtp') {
         slot.packets += s.packetsSent ?? 0;
         slot.bytes += s.bytesSent ?? 0;
@@ -112,6 +170,7 @@ export class PeerLink extends EventTarget {
     return out;
   }
 
+  /** @param {() => Promise<void>} step */
   _enqueue(step) {
     this.chain = this.chain.then(async () => {
       if (this.closed) return;
@@ -119,7 +178,7 @@ export class PeerLink extends EventTarget {
         await step();
       } catch (err) {
         if (!this.closed) {
-          this.dispatchEvent(new CustomEvent('failure', { detail: { error: err } }));
+          this._emit('failure', { error: err });
         }
       }
     });
@@ -129,7 +188,7 @@ export class PeerLink extends EventTarget {
     const stream = this.localStream;
     for (const kind of KINDS) {
       const track = stream?.getTracks().find((t) => t.kind === kind);
-      if (track) {
+      if (stream && track) {
         this.pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] });
       } else {
         // Nothing to send of this kind, but the other side's audio/video must still arrive.
@@ -138,25 +197,26 @@ export class PeerLink extends EventTarget {
     }
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
-    this.sendSignal({ type: 'offer', offer: { type: offer.type, sdp: offer.sdp } });
+    this.sendSignal({ type: MessageType.OFFER, offer: { type: offer.type, sdp: offer.sdp } });
   }
 
+  /** @param {Signal} msg */
   async _apply(msg) {
-    if (msg.type === 'offer') {
+    if (msg.type === MessageType.OFFER) {
       if (this.shouldOffer) throw new Error(`unexpected offer from ${this.peer.userId}`);
       await this.pc.setRemoteDescription(msg.offer);
       await this._attachLocalTracks();
       await this._flushCandidates();
       const answer = await this.pc.createAnswer();
       await this.pc.setLocalDescription(answer);
-      this.sendSignal({ type: 'answer', answer: { type: answer.type, sdp: answer.sdp } });
-    } else if (msg.type === 'answer') {
+      this.sendSignal({ type: MessageType.ANSWER, answer: { type: answer.type, sdp: answer.sdp } });
+    } else if (msg.type === MessageType.ANSWER) {
       if (this.pc.signalingState !== 'have-local-offer') {
         throw new Error(`unexpected answer from ${this.peer.userId}`);
       }
       await this.pc.setRemoteDescription(msg.answer);
       await this._flushCandidates();
-    } else if (msg.type === 'ice-candidate') {
+    } else if (msg.type === MessageType.ICE_CANDIDATE) {
       const candidate = msg.candidate;
       if (candidate === null || candidate === undefined) return;
       if (this.pc.remoteDescription === null) {
@@ -170,8 +230,10 @@ export class PeerLink extends EventTarget {
   /** The answerer sends on the transceivers the offer created, one local track per kind. */
   async _attachLocalTracks() {
     const stream = this.localStream;
+    if (stream === null) return;
+    /** @type {Map<string, MediaStreamTrack>} */
     const unused = new Map();
-    for (const track of stream?.getTracks() ?? []) {
+    for (const track of stream.getTracks()) {
       if (!unused.has(track.kind)) unused.set(track.kind, track);
     }
     for (const transceiver of this.pc.getTransceivers()) {
@@ -194,6 +256,6 @@ export class PeerLink extends EventTarget {
   }
 
   _stateChanged() {
-    this.dispatchEvent(new CustomEvent('state', { detail: { state: this.state } }));
+    this._emit('state', { state: this.state });
   }
 }

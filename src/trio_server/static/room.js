@@ -1,3 +1,4 @@
+// @ts-check
 // The call page: opens camera and microphone, joins the room named by the URL, and keeps the
 // tiles and controls in step with the mesh client's events.
 //
@@ -6,15 +7,24 @@
 // replaces the old connection and everyone rebuilds their link to us).
 
 import { CallView } from './call-view.js';
+import { CloseCode } from './protocol.js';
 import { TriPartyClient, isAi } from './tri-party.js';
 
 const NOTICE_MS = 8000;
+const MS_PER_SECOND = 1000; // not a close code
 
+/** @returns {string} 16 random hex digits */
 function randomId() {
   const bytes = crypto.getRandomValues(new Uint8Array(8));
   return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/**
+ * This tab's userId in `roomId` as `role`: the same across reloads of the tab.
+ * @param {string} roomId
+ * @param {string} role
+ * @returns {string}
+ */
 function stableUserId(roomId, role) {
   const key = `tri-party:user:${roomId}:${role}`;
   try {
@@ -28,8 +38,23 @@ function stableUserId(roomId, role) {
   }
 }
 
+/**
+ * The text of a failure for the user: an Error's message, or `fallback`.
+ * @param {unknown} error
+ * @param {string} fallback
+ * @returns {string}
+ */
+function errorMessage(error, fallback) {
+  return error instanceof Error ? error.message : fallback;
+}
+
+/**
+ * Shows `text` for a few seconds (as text, never markup).
+ * @param {string} text
+ * @param {'info' | 'error' | 'hand'} [kind]
+ */
 function notify(text, kind = 'info') {
-  const box = document.getElementById('notices');
+  const box = /** @type {HTMLElement} */ (document.getElementById('notices'));
   const note = document.createElement('div');
   note.className = `notice ${kind}`;
   note.textContent = text;
@@ -37,6 +62,10 @@ function notify(text, kind = 'info') {
   setTimeout(() => note.remove(), NOTICE_MS);
 }
 
+/**
+ * The camera and microphone, or what of them can be had; null when neither.
+ * @returns {Promise<MediaStream | null>}
+ */
 async function openMedia() {
   if (!navigator.mediaDevices?.getUserMedia) {
     notify('Camera and microphone need https or localhost; joining to watch and listen only.', 'error');
@@ -47,6 +76,7 @@ async function openMedia() {
     { audio: true },
     { video: true },
   ];
+  /** @type {unknown} */
   let lastError = null;
   for (const constraints of wishes) {
     try {
@@ -55,7 +85,7 @@ async function openMedia() {
       lastError = err;
     }
   }
-  notify(`No camera or microphone (${lastError?.message ?? 'unavailable'}); joining anyway.`, 'error');
+  notify(`No camera or microphone (${errorMessage(lastError, 'unavailable')}); joining anyway.`, 'error');
   return null;
 }
 
@@ -65,17 +95,21 @@ const role = params.get('role') === 'coach' ? 'coach' : 'client';
 const userName = (params.get('name') ?? '').trim().slice(0, 128) || (role === 'coach' ? 'Coach' : 'Client');
 const userId = params.get('userId') || stableUserId(roomId, role);
 
-document.getElementById('room-id').textContent = roomId;
+// The elements of room.html.
+const roomLabel = /** @type {HTMLElement} */ (document.getElementById('room-id'));
+const tiles = /** @type {HTMLElement} */ (document.getElementById('tiles'));
+const statusPill = /** @type {HTMLElement} */ (document.getElementById('link-status'));
+const micButton = /** @type {HTMLButtonElement} */ (document.getElementById('toggle-mic'));
+const camButton = /** @type {HTMLButtonElement} */ (document.getElementById('toggle-cam'));
+const orbButton = /** @type {HTMLButtonElement} */ (document.getElementById('orb-pause'));
+const handButton = /** @type {HTMLButtonElement} */ (document.getElementById('raise-hand'));
+const leaveButton = /** @type {HTMLButtonElement} */ (document.getElementById('leave'));
+
+roomLabel.textContent = roomId;
 document.title = `${roomId} · coaching call`;
 document.body.dataset.role = role;
 
-const view = new CallView(document.getElementById('tiles'));
-const statusPill = document.getElementById('link-status');
-const micButton = document.getElementById('toggle-mic');
-const camButton = document.getElementById('toggle-cam');
-const orbButton = document.getElementById('orb-pause');
-const handButton = document.getElementById('raise-hand');
-const leaveButton = document.getElementById('leave');
+const view = new CallView(tiles);
 
 const self = { userId, userName, userRole: role };
 const selfTile = view.upsert(self, { self: true });
@@ -89,15 +123,16 @@ const media = openMedia();
 // role the token names); the token goes into the join unchanged. It is moved out of the address
 // bar (and so out of the history) into this tab's sessionStorage, where a reload finds it again.
 const tokenKey = `tri-party-token:${roomId}:${userId}`;
-const token = params.get('token') || sessionStorage.getItem(tokenKey) || undefined;
-if (params.has('token')) {
-  sessionStorage.setItem(tokenKey, params.get('token'));
+const tokenParam = params.get('token');
+const token = tokenParam || sessionStorage.getItem(tokenKey) || undefined;
+if (tokenParam !== null) {
+  sessionStorage.setItem(tokenKey, tokenParam);
   params.delete('token');
   history.replaceState(null, '', `${location.pathname}?${params}${location.hash}`);
 }
 const client = new TriPartyClient({ roomId, userId, userName, userRole: role, localStream: media, token });
 // A handle for debugging in the console and for the end-to-end tests.
-window.triParty = client;
+Object.assign(window, { triParty: client });
 
 function refreshOrbButton() {
   const orbs = client.participants().filter(isAi);
@@ -107,6 +142,10 @@ function refreshOrbButton() {
   orbButton.dataset.action = paused ? 'resume' : 'pause';
 }
 
+/**
+ * @param {string} state  the pill's data-state (its colour)
+ * @param {string} text
+ */
 function setStatus(state, text) {
   statusPill.dataset.state = state;
   statusPill.textContent = text;
@@ -116,11 +155,13 @@ client.addEventListener('status', ({ detail }) => {
   if (detail.state === 'joined') setStatus('joined', 'in the room');
   else if (detail.state === 'connecting') setStatus('connecting', 'connecting…');
   else if (detail.state === 'reconnecting') {
-    setStatus('reconnecting', `reconnecting in ${(detail.delayMs / 1000).toFixed(1)} s…`);
+    const seconds = (detail.delayMs ?? 0) / MS_PER_SECOND;
+    setStatus('reconnecting', `reconnecting in ${seconds.toFixed(1)} s…`);
   } else {
-    setStatus('ended', detail.code === 4001 ? 'opened in another tab' : 'left');
-    if (detail.code === 4001) notify('This call was opened again elsewhere; this page is now idle.', 'error');
-    else if (detail.code !== 1000) notify(`Disconnected: ${detail.reason || detail.code}`, 'error');
+    const replaced = detail.code === CloseCode.REPLACED;
+    setStatus('ended', replaced ? 'opened in another tab' : 'left');
+    if (replaced) notify('This call was opened again elsewhere; this page is now idle.', 'error');
+    else if (detail.code !== CloseCode.NORMAL) notify(`Disconnected: ${detail.reason || detail.code}`, 'error');
     refreshOrbButton();
   }
 });
@@ -172,14 +213,22 @@ client.addEventListener('server-error', ({ detail }) => {
 
 client.addEventListener('link-failure', ({ detail: { peer, error } }) => {
   const who = peer === null ? '' : ` with ${peer.userName || peer.userId}`;
-  notify(`Connection problem${who}: ${error?.message ?? error}`, 'error');
+  notify(`Connection problem${who}: ${errorMessage(error, String(error))}`, 'error');
 });
 
+/**
+ * Flips a mute button and the sending of its kind of media.
+ * @param {HTMLButtonElement} button
+ * @param {'audio' | 'video'} kind
+ * @param {string} onLabel   the label while sending
+ * @param {string} offLabel  the label while muted
+ */
 function toggle(button, kind, onLabel, offLabel) {
   const off = button.getAttribute('aria-pressed') !== 'true';
   button.setAttribute('aria-pressed', String(off));
   button.textContent = off ? offLabel : onLabel;
   client.setSending(kind, !off);
+  /** @type {string[]} */
   const muted = [];
   if (micButton.getAttribute('aria-pressed') === 'true') muted.push('audio');
   if (camButton.getAttribute('aria-pressed') === 'true') muted.push('video');

@@ -1,3 +1,4 @@
+// @ts-check
 // The signaling WebSocket: one JSON object per text frame, a ping every 30 s, and a reconnect
 // with capped exponential backoff after a lost connection.
 //
@@ -5,19 +6,51 @@
 // socket (re)opens, and tells it when the session is healthy again (so the backoff resets only
 // after a successful join, not after every accepted handshake).
 
-/** Close codes after which reconnecting would be wrong (docs/protocol.md, "Close codes"). */
+import { TypedEventTarget } from './events.js';
+import { CloseCode, LocalCloseCode, MessageType } from './protocol.js';
+
+/** @typedef {import('./protocol.js').ClientMessage} ClientMessage */
+/** @typedef {import('./protocol.js').ServerMessage} ServerMessage */
+
+/**
+ * What a lost or closed connection reports.
+ * @typedef {object} SocketClose
+ * @property {number} code       the WebSocket close code
+ * @property {string} reason
+ * @property {boolean} willRetry  whether a reconnect is scheduled
+ * @property {number} delayMs    in how long (0 when not retrying)
+ */
+
+/**
+ * The events of a SignalingSocket.
+ * @typedef {object} SignalingSocketEvents
+ * @property {null} open            a (re)connected socket, ready for the join
+ * @property {ServerMessage} message one message from the server
+ * @property {SocketClose} close    the connection is gone
+ */
+
+/**
+ * Close codes after which reconnecting would be wrong (docs/protocol.md, "Close codes").
+ * @type {ReadonlyMap<number, string>}
+ */
 export const TERMINAL_CLOSE_CODES = new Map([
-  [4001, 'replaced by a newer connection of the same user'],
-  [4003, 'unauthorized'],
+  [CloseCode.REPLACED, 'replaced by a newer connection of the same user'],
+  [CloseCode.UNAUTHORIZED, 'unauthorized'],
 ]);
 
-/** Where the signaling endpoint of a room lives, on the page's own origin. */
+/**
+ * Where the signaling endpoint of a room lives, on the page's own origin.
+ * @param {string} roomId
+ * @param {{protocol: string, host: string}} [loc]
+ * @returns {string}
+ */
 export function signalingUrl(roomId, loc = window.location) {
   const scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${loc.host}/ws-simple/${encodeURIComponent(roomId)}`;
 }
 
-export class SignalingSocket extends EventTarget {
+/** @extends {TypedEventTarget<SignalingSocketEvents>} */
+export class SignalingSocket extends TypedEventTarget {
   /**
    * @param {string} url
    * @param {{pingIntervalMs?: number, initialBackoffMs?: number, maxBackoffMs?: number}} [options]
@@ -29,34 +62,36 @@ export class SignalingSocket extends EventTarget {
     this.initialBackoffMs = options.initialBackoffMs ?? 300;
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
     this.attempt = 0;
+    /** @type {WebSocket | null} */
     this.ws = null;
     this.stopped = false;
-    this.pingTimer = null;
-    this.retryTimer = null;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.pingTimer = undefined;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retryTimer = undefined;
   }
 
   connect() {
     if (this.stopped) return;
     clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.retryTimer = undefined;
     const ws = new WebSocket(this.url);
     this.ws = ws;
     ws.onopen = () => {
       if (ws !== this.ws) return;
-      this.pingTimer = setInterval(() => this.send({ type: 'ping' }), this.pingIntervalMs);
-      this.dispatchEvent(new CustomEvent('open'));
+      this.pingTimer = setInterval(() => this.send({ type: MessageType.PING }), this.pingIntervalMs);
+      this._emit('open', null);
     };
     ws.onmessage = (event) => {
       if (ws !== this.ws || typeof event.data !== 'string') return;
+      /** @type {unknown} */
       let msg;
       try {
         msg = JSON.parse(event.data);
       } catch {
         return;
       }
-      if (msg !== null && typeof msg === 'object' && typeof msg.type === 'string') {
-        this.dispatchEvent(new CustomEvent('message', { detail: msg }));
-      }
+      if (isMessage(msg)) this._emit('message', msg);
     };
     ws.onclose = (event) => {
       if (ws !== this.ws) return;
@@ -66,7 +101,11 @@ export class SignalingSocket extends EventTarget {
     ws.onerror = () => {};
   }
 
-  /** Sends one message; false when there is no open socket (the caller's state will resync). */
+  /**
+   * Sends one message; false when there is no open socket (the caller's state will resync).
+   * @param {ClientMessage} msg
+   * @returns {boolean}
+   */
   send(msg) {
     const ws = this.ws;
     if (ws === null || ws.readyState !== WebSocket.OPEN) return false;
@@ -83,8 +122,12 @@ export class SignalingSocket extends EventTarget {
     return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
   }
 
-  /** Closes for good (no reconnect). */
-  close(code = 1000, reason = 'bye') {
+  /**
+   * Closes for good (no reconnect).
+   * @param {number} [code]
+   * @param {string} [reason]
+   */
+  close(code = CloseCode.NORMAL, reason = 'bye') {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
@@ -97,28 +140,37 @@ export class SignalingSocket extends EventTarget {
   simulateLoss() {
     const ws = this.ws;
     if (ws === null) return;
-    ws.close(4000, 'simulated loss');
-    this._lost(1006, 'simulated loss');
+    ws.close(LocalCloseCode.SIMULATED_LOSS, 'simulated loss');
+    this._lost(LocalCloseCode.ABNORMAL, 'simulated loss');
   }
 
+  /**
+   * @param {number} code
+   * @param {string} reason
+   */
   _lost(code, reason) {
     clearInterval(this.pingTimer);
-    this.pingTimer = null;
+    this.pingTimer = undefined;
     this.ws = null;
     const terminal = TERMINAL_CLOSE_CODES.get(code);
     if (this.stopped || terminal !== undefined) {
       this.stopped = true;
-      this.dispatchEvent(new CustomEvent('close', {
-        detail: { code, reason: reason || terminal || '', willRetry: false, delayMs: 0 },
-      }));
+      this._emit('close', { code, reason: reason || terminal || '', willRetry: false, delayMs: 0 });
       return;
     }
     const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** this.attempt);
     const delayMs = Math.round(base / 2 + Math.random() * (base / 2));
     this.attempt += 1;
     this.retryTimer = setTimeout(() => this.connect(), delayMs);
-    this.dispatchEvent(new CustomEvent('close', {
-      detail: { code, reason, willRetry: true, delayMs },
-    }));
+    this._emit('close', { code, reason, willRetry: true, delayMs });
   }
+}
+
+/**
+ * Whether a parsed frame has the one shape the socket checks: an object with a string `type`.
+ * @param {unknown} msg
+ * @returns {msg is ServerMessage}
+ */
+function isMessage(msg) {
+  return msg !== null && typeof msg === 'object' && 'type' in msg && typeof msg.type === 'string';
 }

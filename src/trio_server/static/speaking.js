@@ -1,3 +1,4 @@
+// @ts-check
 // Speaking detection from audio level (WebAudio), one meter per stream, one shared clock.
 //
 // A timer rather than requestAnimationFrame drives the meters, so that a tab in the background
@@ -7,15 +8,28 @@ const POLL_MS = 100;
 const THRESHOLD = 0.015; // RMS of the time-domain signal, full scale = 1
 const HANGOVER_MS = 400;
 
-let context = null;
-const meters = new Set();
-let timer = null;
+/**
+ * Called when speaking starts or stops, with the RMS level that decided it.
+ * @callback SpeakingListener
+ * @param {boolean} speaking
+ * @param {number} level
+ * @returns {void}
+ */
 
+/** @type {AudioContext | null} */
+let context = null;
+/** @type {Set<Meter>} */
+const meters = new Set();
+/** @type {ReturnType<typeof setInterval> | undefined} */
+let timer = undefined;
+
+/** @returns {AudioContext} the page's one audio context, created on first use */
 function audioContext() {
   if (context === null) {
-    context = new AudioContext();
+    const created = new AudioContext();
+    context = created;
     // Browsers without an autoplay exemption start it suspended until the user interacts.
-    const resume = () => context.resume().catch(() => {});
+    const resume = () => created.resume().catch(() => {});
     document.addEventListener('pointerdown', resume, { capture: true });
     document.addEventListener('keydown', resume, { capture: true });
   }
@@ -29,6 +43,10 @@ function poll() {
 }
 
 class Meter {
+  /**
+   * @param {MediaStream} stream
+   * @param {SpeakingListener} onChange
+   */
   constructor(stream, onChange) {
     const ctx = audioContext();
     this.source = ctx.createMediaStreamSource(stream);
@@ -42,6 +60,7 @@ class Meter {
     this.level = 0;
   }
 
+  /** @param {number} now  performance.now() */
   sample(now) {
     this.analyser.getFloatTimeDomainData(this.buffer);
     let sum = 0;
@@ -64,6 +83,9 @@ class Meter {
 /**
  * Watches the audio of `stream` and calls `onChange(speaking, level)` when speaking starts or
  * stops. Returns a function that stops watching. A stream without audio is never speaking.
+ * @param {MediaStream} stream
+ * @param {SpeakingListener} onChange
+ * @returns {() => void}
  */
 export function watchSpeaking(stream, onChange) {
   if (stream.getAudioTracks().length === 0 || typeof AudioContext === 'undefined') {
@@ -71,13 +93,13 @@ export function watchSpeaking(stream, onChange) {
   }
   const meter = new Meter(stream, onChange);
   meters.add(meter);
-  if (timer === null) timer = setInterval(poll, POLL_MS);
+  if (timer === undefined) timer = setInterval(poll, POLL_MS);
   return () => {
     if (!meters.delete(meter)) return;
     meter.stop();
     if (meters.size === 0) {
       clearInterval(timer);
-      timer = null;
+      timer = undefined;
     }
   };
 }

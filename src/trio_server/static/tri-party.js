@@ -1,3 +1,4 @@
+// @ts-check
 // The tri-party mesh client: joins a room over the signaling socket and keeps one PeerLink per
 // other participant, following the server's decision of who offers (docs/protocol.md, "Offer direction").
 //
@@ -21,17 +22,73 @@
 //   'server-error'  {code, message, ref}  an `error` from the server, for the user to see
 //   'link-failure'  {peer, error}         a local WebRTC step failed for that peer
 
+import { TypedEventTarget } from './events.js';
 import { PeerLink } from './peer-link.js';
+import { CloseCode, MessageType, ParticipantType, joinMessage } from './protocol.js';
 import { SignalingSocket, signalingUrl } from './signaling-socket.js';
 
-const SIGNALS = new Set(['offer', 'answer', 'ice-candidate']);
+/** @typedef {import('./protocol.js').Participant} Participant */
+/** @typedef {import('./protocol.js').DiscoveredPeer} DiscoveredPeer */
+/** @typedef {import('./protocol.js').ServerMessage} ServerMessage */
+/** @typedef {import('./protocol.js').RelayedSignal} RelayedSignal */
+/** @typedef {import('./protocol.js').PeerDiscoveryMessage} PeerDiscoveryMessage */
+/** @typedef {import('./protocol.js').AiStatusMessage} AiStatusMessage */
+/** @typedef {import('./protocol.js').ClientSignalMessage} ClientSignalMessage */
+/** @typedef {import('./signaling-socket.js').SocketClose} SocketClose */
+/** @typedef {import('./peer-link.js').InboundStats} InboundStats */
+/** @typedef {import('./peer-link.js').OutboundStats} OutboundStats */
 
-/** Whether a participant entry describes an AI participant (docs/protocol.md, "join"). */
+/**
+ * One participant this client knows: its description, its connection (null when the pair does
+ * not connect, or while the connection waits for the ICE configuration and the camera), and
+ * the last `ai_status` it sent.
+ * @typedef {{peer: Participant, link: PeerLink | null, status: string | null}} PeerEntry
+ */
+
+/**
+ * @typedef {object} StatusDetail
+ * @property {'connecting' | 'joined' | 'reconnecting' | 'ended'} state
+ * @property {number} [code]      the close code, when the socket closed
+ * @property {string} [reason]
+ * @property {number} [delayMs]   when reconnecting: in how long
+ */
+
+/**
+ * The events of a TriPartyClient (see the top of this file).
+ * @typedef {object} TriPartyEvents
+ * @property {StatusDetail} status
+ * @property {{peer: Participant, link: PeerLink | null, status: string | null}} peer-added
+ * @property {{peer: Participant}} peer-removed
+ * @property {{peer: Participant, state: string}} peer-state
+ * @property {{peer: Participant, stream: MediaStream, track: MediaStreamTrack}} track
+ * @property {{fromId: string, status: string, message: AiStatusMessage}} ai-status
+ * @property {{fromId: string, action: string, message: ClientSignalMessage}} client-signal
+ * @property {{code: string, message: string | undefined, ref: string | undefined}} server-error
+ * @property {{peer: Participant | null, error: unknown}} link-failure
+ */
+
+/** @type {ReadonlySet<string>} */
+const SIGNALS = new Set([MessageType.OFFER, MessageType.ANSWER, MessageType.ICE_CANDIDATE]);
+
+/**
+ * Whether a participant entry describes an AI participant (docs/protocol.md, "join").
+ * @param {{participantType?: string, userRole: string}} participant
+ * @returns {boolean}
+ */
 export function isAi(participant) {
-  return participant.participantType === 'ai' || participant.userRole === 'ai';
+  return participant.participantType === ParticipantType.AI || participant.userRole === 'ai';
 }
 
-export class TriPartyClient extends EventTarget {
+/**
+ * @param {ServerMessage} msg
+ * @returns {msg is RelayedSignal}
+ */
+function isSignal(msg) {
+  return SIGNALS.has(msg.type);
+}
+
+/** @extends {TypedEventTarget<TriPartyEvents>} */
+export class TriPartyClient extends TypedEventTarget {
   /**
    * @param {object} options
    * @param {string} options.roomId
@@ -48,13 +105,15 @@ export class TriPartyClient extends EventTarget {
   constructor(options) {
     super();
     this.roomId = options.roomId;
+    /** @type {Participant} */
     this.self = {
       userId: options.userId,
       userName: options.userName,
       userRole: options.userRole,
-      participantType: 'human',
+      participantType: ParticipantType.HUMAN,
     };
     this.token = options.token;
+    /** @type {MediaStream | null} */
     this.localStream = null;
     this.media = Promise.resolve(options.localStream ?? null).then((stream) => {
       this.localStream = stream;
@@ -62,8 +121,9 @@ export class TriPartyClient extends EventTarget {
     }, () => null);
     this.iceConfigUrl = options.iceConfigUrl
       ?? `/api/turn-credentials?userId=${encodeURIComponent(options.userId)}`;
-    /** @type {Map<string, {peer: object, link: PeerLink|null, status: string|null}>} */
+    /** @type {Map<string, PeerEntry>} */
     this.peers = new Map();
+    /** @type {Promise<RTCConfiguration>} */
     this.rtcConfig = Promise.resolve({ iceServers: [] });
     this.inbox = Promise.resolve();
     this.joined = false;
@@ -85,37 +145,58 @@ export class TriPartyClient extends EventTarget {
 
   /** Leaves the room for good and closes every peer connection. */
   leave() {
-    this.socket.send({ type: 'leave' });
-    this.socket.close(1000, 'left');
+    this.socket.send({ type: MessageType.LEAVE });
+    this.socket.close(CloseCode.NORMAL, 'left');
     for (const userId of [...this.peers.keys()]) this._removePeer(userId);
     this.joined = false;
-    this._emit('status', { state: 'ended', code: 1000, reason: 'left' });
+    this._emit('status', { state: 'ended', code: CloseCode.NORMAL, reason: 'left' });
   }
 
-  /** Asks the room's orb(s) to pause or resume (`ai_control`). */
+  /**
+   * Asks the room's orb(s) to pause or resume (`ai_control`).
+   * @param {string} action  'pause', 'resume', ...
+   * @param {Record<string, unknown>} [extra]  more fields of the message
+   * @returns {boolean} whether it was sent (false while the socket is down)
+   */
   controlOrb(action, extra = {}) {
-    return this.socket.send({ ...extra, type: 'ai_control', action });
+    return this.socket.send({ ...extra, type: MessageType.AI_CONTROL, action });
   }
 
-  /** Sends a `client_signal` (e.g. 'raise-hand') to everyone else in the room. */
+  /**
+   * Sends a `client_signal` (e.g. 'raise-hand') to everyone else in the room.
+   * @param {string} action
+   * @param {Record<string, unknown>} [extra]  more fields of the message (e.g. `toId`)
+   * @returns {boolean} whether it was sent (false while the socket is down)
+   */
   signal(action, extra = {}) {
-    return this.socket.send({ ...extra, type: 'client_signal', action });
+    return this.socket.send({ ...extra, type: MessageType.CLIENT_SIGNAL, action });
   }
 
-  /** Mutes or unmutes the local tracks of one kind without renegotiating. */
+  /**
+   * Mutes or unmutes the local tracks of one kind without renegotiating.
+   * @param {'audio' | 'video'} kind
+   * @param {boolean} enabled
+   */
   setSending(kind, enabled) {
     for (const track of this.localStream?.getTracks() ?? []) {
       if (track.kind === kind) track.enabled = enabled;
     }
   }
 
-  /** The participants currently in the room besides this one. */
+  /**
+   * The participants currently in the room besides this one.
+   * @returns {Participant[]}
+   */
   participants() {
     return [...this.peers.values()].map((entry) => entry.peer);
   }
 
-  /** Inbound media counters per peer: {userId: {audio, video, state}}. */
+  /**
+   * Inbound media counters per peer: {userId: {audio, video, state}}.
+   * @returns {Promise<Record<string, InboundStats & {state: string}>>}
+   */
   async inboundStats() {
+    /** @type {Record<string, InboundStats & {state: string}>} */
     const out = {};
     for (const [userId, entry] of this.peers) {
       if (entry.link === null) continue;
@@ -124,8 +205,12 @@ export class TriPartyClient extends EventTarget {
     return out;
   }
 
-  /** Outbound media counters per peer, with the peer's acknowledgement (RTCP reports). */
+  /**
+   * Outbound media counters per peer, with the peer's acknowledgement (RTCP reports).
+   * @returns {Promise<Record<string, OutboundStats & {state: string}>>}
+   */
   async outboundStats() {
+    /** @type {Record<string, OutboundStats & {state: string}>} */
     const out = {};
     for (const [userId, entry] of this.peers) {
       if (entry.link === null) continue;
@@ -134,6 +219,7 @@ export class TriPartyClient extends EventTarget {
     return out;
   }
 
+  /** @returns {Promise<RTCConfiguration>} */
   async _loadIceConfig() {
     try {
       const response = await fetch(this.iceConfigUrl, { cache: 'no-store' });
@@ -147,11 +233,10 @@ export class TriPartyClient extends EventTarget {
   }
 
   _onOpen() {
-    const join = { type: 'join', roomId: this.roomId, ...this.self };
-    if (this.token !== undefined) join.token = this.token;
-    this.socket.send(join);
+    this.socket.send(joinMessage({ roomId: this.roomId, ...this.self, token: this.token }));
   }
 
+  /** @param {SocketClose} close */
   _onClose({ code, reason, willRetry, delayMs }) {
     this.joined = false;
     if (willRetry) {
@@ -165,6 +250,7 @@ export class TriPartyClient extends EventTarget {
     }
   }
 
+  /** @param {ServerMessage} msg */
   _onMessage(msg) {
     // One ordered inbox: a peer's link must exist (which may wait for the ICE configuration)
     // before the signaling that follows its announcement is handed to it.
@@ -173,31 +259,33 @@ export class TriPartyClient extends EventTarget {
     });
   }
 
+  /** @param {ServerMessage} msg */
   async _dispatch(msg) {
     switch (msg.type) {
-      case 'peer-discovery':
+      case MessageType.PEER_DISCOVERY:
         await this._onDiscovery(msg);
         break;
-      case 'user-joined':
+      case MessageType.USER_JOINED:
         await this._addPeer(msg, msg.shouldCreateOffer === true);
         break;
-      case 'user-left':
+      case MessageType.USER_LEFT:
         this._removePeer(msg.userId);
         break;
-      case 'ai_status':
+      case MessageType.AI_STATUS:
         this._onAiStatus(msg);
         break;
-      case 'client_signal':
+      case MessageType.CLIENT_SIGNAL:
         this._emit('client-signal', { fromId: msg.fromId, action: msg.action, message: msg });
         break;
-      case 'error':
+      case MessageType.ERROR:
         this._emit('server-error', { code: msg.code, message: msg.message, ref: msg.ref });
         break;
       default:
-        if (SIGNALS.has(msg.type)) this._onSignal(msg);
+        if (isSignal(msg)) this._onSignal(msg);
     }
   }
 
+  /** @param {PeerDiscoveryMessage} msg */
   async _onDiscovery(msg) {
     this.joined = true;
     this.socket.markHealthy();
@@ -213,7 +301,13 @@ export class TriPartyClient extends EventTarget {
     this._emit('status', { state: 'joined' });
   }
 
+  /**
+   * Adds (or rebuilds) the entry of a participant, and its connection when the pair connects.
+   * @param {Partial<Participant> & {userId: string}} fields  as the server sent them
+   * @param {boolean} shouldOffer
+   */
   async _addPeer(fields, shouldOffer) {
+    /** @type {Participant} */
     const peer = {
       userId: fields.userId,
       userName: fields.userName ?? '',
@@ -224,6 +318,7 @@ export class TriPartyClient extends EventTarget {
     if (previous?.link) previous.link.close();
     // Two AI participants do not connect; a human always connects (§5).
     const connects = shouldOffer || !(isAi(peer) && isAi(this.self));
+    /** @type {PeerEntry} */
     const entry = { peer, link: null, status: previous?.status ?? null };
     this.peers.set(peer.userId, entry);
     if (connects) {
@@ -235,6 +330,13 @@ export class TriPartyClient extends EventTarget {
     entry.link?.start();
   }
 
+  /**
+   * @param {Participant} peer
+   * @param {boolean} shouldOffer
+   * @param {RTCConfiguration} rtcConfig
+   * @param {MediaStream | null} localStream
+   * @returns {PeerLink}
+   */
   _makeLink(peer, shouldOffer, rtcConfig, localStream) {
     const link = new PeerLink({
       peer,
@@ -257,10 +359,17 @@ export class TriPartyClient extends EventTarget {
     return link;
   }
 
+  /**
+   * Whether `link` is still the connection of `userId` (not replaced, not removed).
+   * @param {string} userId
+   * @param {PeerLink} link
+   * @returns {boolean}
+   */
   _current(userId, link) {
     return this.peers.get(userId)?.link === link;
   }
 
+  /** @param {string} userId */
   _removePeer(userId) {
     const entry = this.peers.get(userId);
     if (entry === undefined) return;
@@ -269,18 +378,16 @@ export class TriPartyClient extends EventTarget {
     this._emit('peer-removed', { peer: entry.peer });
   }
 
+  /** @param {RelayedSignal} msg */
   _onSignal(msg) {
     const entry = this.peers.get(msg.fromId);
     if (entry?.link) entry.link.receive(msg);
   }
 
+  /** @param {AiStatusMessage} msg */
   _onAiStatus(msg) {
     const entry = this.peers.get(msg.fromId);
     if (entry !== undefined) entry.status = msg.status;
     this._emit('ai-status', { fromId: msg.fromId, status: msg.status, message: msg });
-  }
-
-  _emit(type, detail) {
-    this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 }

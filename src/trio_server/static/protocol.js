@@ -1,0 +1,149 @@
+// @ts-check
+// The wire vocabulary of the signaling protocol (docs/protocol.md), in one place for the browser
+// client: close codes, message types, the orb's userId prefix, the shapes of the messages, and
+// the one builder of the `join`. Every other module imports these names; none spells a close
+// code or a message type itself. tests/browser/test_js_constants.py holds this file to the
+// Python side (signaling_core.CloseCode, signaling_core.ORB_USER_PREFIX).
+
+/**
+ * WebSocket close codes the protocol uses (docs/protocol.md, "Close codes"); mirrors
+ * `signaling_core.CloseCode` member by member.
+ */
+export const CloseCode = Object.freeze({
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002, // RFC 6455's own violations, found by the server's frame layer
+  UNSUPPORTED_DATA: 1003,
+  NO_STATUS_RECEIVED: 1005, // never sent: a close frame that carried no code
+  INVALID_PAYLOAD: 1007,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  TRY_AGAIN_LATER: 1013,
+  REPLACED: 4001,
+  UNAUTHORIZED: 4003,
+  DEADLINE: 4008,
+});
+
+/**
+ * Close codes of this client's own, not in `signaling_core.CloseCode`. ABNORMAL is RFC 6455's
+ * "closed without a close frame" (never sent), reported for a simulated loss; SIMULATED_LOSS
+ * is what the client sends when it drops its own socket on purpose.
+ */
+export const LocalCloseCode = Object.freeze({
+  ABNORMAL: 1006,
+  SIMULATED_LOSS: 4000,
+});
+
+/** The userId prefix reserved for AI orbs (`signaling_core.ORB_USER_PREFIX`). */
+export const ORB_USER_PREFIX = 'ai-orb-';
+
+/** The `type` of every message of the protocol, both directions. */
+export const MessageType = Object.freeze({
+  // client -> server
+  JOIN: 'join',
+  LEAVE: 'leave',
+  PING: 'ping',
+  AI_CONTROL: 'ai_control',
+  ORB_HEARTBEAT: 'orb_heartbeat',
+  ORB_SHUTDOWN: 'ai-orb-shutdown',
+  // relayed (client -> server -> client)
+  OFFER: 'offer',
+  ANSWER: 'answer',
+  ICE_CANDIDATE: 'ice-candidate',
+  AI_STATUS: 'ai_status',
+  CLIENT_SIGNAL: 'client_signal',
+  // server -> client
+  PEER_DISCOVERY: 'peer-discovery',
+  USER_JOINED: 'user-joined',
+  USER_LEFT: 'user-left',
+  PONG: 'pong',
+  ERROR: 'error',
+});
+
+/** The participant types of a `join` (docs/protocol.md, "join"). */
+export const ParticipantType = Object.freeze({
+  HUMAN: 'human',
+  AI: 'ai',
+});
+
+/**
+ * A participant as the server describes it (`peer-discovery`, `user-joined`, `user-left`).
+ * @typedef {object} Participant
+ * @property {string} userId
+ * @property {string} userName
+ * @property {string} userRole         'coach', 'client', 'ai', or another word
+ * @property {string} participantType  'human' or 'ai'
+ */
+
+/**
+ * A participant of a `peer-discovery`, with the server's decision of who offers.
+ * @typedef {Participant & {shouldCreateOffer?: boolean}} DiscoveredPeer
+ */
+
+/**
+ * The fields a client joins with.
+ * @typedef {object} JoinFields
+ * @property {string} [roomId]          absent: the URL's room
+ * @property {string} userId
+ * @property {string} [userName]
+ * @property {string} userRole
+ * @property {string} [participantType]
+ * @property {string} [token]           a signed join token, when the server demands one
+ */
+
+/** @typedef {JoinFields & {type: 'join'}} JoinMessage */
+
+/**
+ * A session description as it travels in `offer` and `answer`.
+ * @typedef {{type: RTCSdpType, sdp?: string}} SessionDescription
+ */
+
+/**
+ * The three messages of one peer connection's negotiation. A client sends them with `toId`;
+ * the server relays them with `fromId`.
+ * @typedef {{type: 'offer', offer: SessionDescription}} OfferSignal
+ * @typedef {{type: 'answer', answer: SessionDescription}} AnswerSignal
+ * @typedef {{type: 'ice-candidate', candidate: RTCIceCandidateInit | null}} IceCandidateSignal
+ * @typedef {OfferSignal | AnswerSignal | IceCandidateSignal} Signal
+ * @typedef {Signal & {fromId: string}} RelayedSignal
+ */
+
+/**
+ * The other server -> client messages.
+ * @typedef {{type: 'peer-discovery', roomId: string, peers: DiscoveredPeer[]}} PeerDiscoveryMessage
+ * @typedef {Participant & {type: 'user-joined', shouldCreateOffer?: boolean}} UserJoinedMessage
+ * @typedef {Participant & {type: 'user-left'}} UserLeftMessage
+ * @typedef {{type: 'ai_status', fromId: string, status: string, sessionId?: string}} AiStatusMessage
+ * @typedef {{type: 'client_signal', fromId: string, action: string, [field: string]: unknown}} ClientSignalMessage
+ * @typedef {{type: 'error', code: string, message?: string, ref?: string}} ErrorMessage
+ * @typedef {{type: 'pong'}} PongMessage
+ */
+
+/**
+ * Everything a client may receive. The socket checks only that a message is an object with a
+ * string `type`; fields beyond that are the server's promise (docs/protocol.md).
+ * @typedef {PeerDiscoveryMessage | UserJoinedMessage | UserLeftMessage | AiStatusMessage
+ *   | ClientSignalMessage | ErrorMessage | PongMessage | RelayedSignal} ServerMessage
+ */
+
+/**
+ * Everything this client sends.
+ * @typedef {{type: 'leave'}} LeaveMessage
+ * @typedef {{type: 'ping'}} PingMessage
+ * @typedef {{type: 'ai_control', action: string, [field: string]: unknown}} AiControlMessage
+ * @typedef {{type: 'client_signal', action: string, toId?: string, [field: string]: unknown}} ClientSignalRequest
+ * @typedef {Signal & {toId: string}} AddressedSignal
+ * @typedef {JoinMessage | LeaveMessage | PingMessage | AiControlMessage | ClientSignalRequest
+ *   | AddressedSignal} ClientMessage
+ */
+
+/**
+ * The `join` a client sends (docs/protocol.md, "join"); the one place the browser client
+ * builds it. An optional field left undefined is not sent (JSON.stringify drops it), as
+ * `signaling_core.join_message` leaves it out for the Python clients.
+ * @param {JoinFields} fields
+ * @returns {JoinMessage}
+ */
+export function joinMessage({ roomId, userId, userName, userRole, participantType, token }) {
+  return { type: MessageType.JOIN, roomId, userId, userName, userRole, participantType, token };
+}
