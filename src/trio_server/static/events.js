@@ -15,7 +15,6 @@ export class TypedEventTarget extends EventTarget {
    * @param {(event: CustomEvent<EventMap[K]>) => void} listener
    * @param {boolean | AddEventListenerOptions} [options]
    * @returns {void}
-   * @override
    */
   /**
    * @overload
@@ -23,7 +22,6 @@ export class TypedEventTarget extends EventTarget {
    * @param {EventListenerOrEventListenerObject | null} listener
    * @param {boolean | AddEventListenerOptions} [options]
    * @returns {void}
-   * @override
    */
   /**
    * @param {string} type
@@ -34,7 +32,8 @@ export class TypedEventTarget extends EventTarget {
    */
   addEventListener(type, listener, options) {
     // The DOM types every listener as taking a plain Event; ours get the CustomEvent we send.
-    super.addEventListener(type, /** @type {EventListenerOrEventListenerObject | null} */ (listener), options);
+    super.addEventListener(type, /** @type {EventListenerOrEventListenerObject | null} */ (listener),
+      options);
   }
 
   /**
@@ -44,7 +43,6 @@ export class TypedEventTarget extends EventTarget {
    * @param {(event: CustomEvent<EventMap[K]>) => void} listener
    * @param {boolean | EventListenerOptions} [options]
    * @returns {void}
-   * @override
    */
   /**
    * @overload
@@ -52,7 +50,6 @@ export class TypedEventTarget extends EventTarget {
    * @param {EventListenerOrEventListenerObject | null} listener
    * @param {boolean | EventListenerOptions} [options]
    * @returns {void}
-   * @override
    */
   /**
    * @param {string} type
