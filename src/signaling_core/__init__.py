@@ -36,6 +36,15 @@ from ._events import (
     TimeAdvanced,
 )
 from ._messages import join_message
+from ._orb_lifecycle import (
+    ORB_TIMERS,
+    ORB_TRANSITIONS,
+    OrbEffect,
+    OrbInput,
+    OrbLifecycleError,
+    OrbState,
+    OrbTransition,
+)
 from ._rules import (
     AI_STATUSES,
     MESSAGE_RULES,
@@ -60,6 +69,8 @@ __all__ = [
     "ORB_SHUTDOWN_ERROR",
     "ORB_SHUTDOWN_REASONS",
     "ORB_SHUTDOWN_TIMEOUT",
+    "ORB_TIMERS",
+    "ORB_TRANSITIONS",
     "ORB_USER_PREFIX",
     "Close",
     "CloseCode",
@@ -75,9 +86,14 @@ __all__ = [
     "Event",
     "JoinRequest",
     "MessageRule",
+    "OrbEffect",
     "OrbEnded",
+    "OrbInput",
+    "OrbLifecycleError",
     "OrbSnapshot",
+    "OrbState",
     "OrbStatusChanged",
+    "OrbTransition",
     "ParticipantJoined",
     "ParticipantLeft",
     "ParticipantRecord",

@@ -14,10 +14,17 @@ from ._events import ConnectionId, Departure
 
 @attrs.frozen
 class Send:
-    """Send ``data`` (UTF-8 JSON text) to ``conn_id`` as one text message."""
+    """Send ``data`` (UTF-8 JSON text) to ``conn_id`` as one text message.
+
+    ``kind`` is the ``type`` of the message in ``data`` (``"peer-discovery"``, ``"error"``,
+    ``"offer"``, ...) and ``error`` its ``code`` when ``kind == "error"``, so an I/O layer can
+    count what it sends without parsing ``data`` again. The core always fills both.
+    """
 
     conn_id: ConnectionId
     data: bytes
+    kind: str = "other"
+    error: str | None = None
 
 
 @attrs.frozen

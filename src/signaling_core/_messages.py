@@ -10,7 +10,9 @@ from collections.abc import Iterable, Mapping
 
 import orjson
 
+from ._commands import Send
 from ._errors import ErrorCode
+from ._events import ConnectionId
 
 PONG = orjson.dumps({"type": "pong"})
 
@@ -24,6 +26,12 @@ def error(code: ErrorCode, message: str, ref: str | None = None) -> bytes:
     if ref is not None:
         body["ref"] = ref
     return orjson.dumps(body)
+
+
+def error_send(conn_id: ConnectionId, code: ErrorCode, message: str,
+               ref: str | None = None) -> Send:
+    """The ``Send`` of an ``error`` message, its ``kind`` and ``error`` filled in."""
+    return Send(conn_id, error(code, message, ref), "error", code.value)
 
 
 def peer_discovery(room_id: str, peers: Iterable[Mapping[str, object]]) -> bytes:

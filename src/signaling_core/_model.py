@@ -1,8 +1,8 @@
 """The core's mutable state: connections, participants, rooms and orbs.
 
-Plain slotted classes, private to the package. Only :mod:`._core` changes them, so every
-invariant (a participant is in exactly one room and bound to exactly one live connection) is
-kept in one file.
+Plain slotted classes, private to the package. Only the core's modules change them
+(:mod:`._core`, :mod:`._rooms`, :mod:`._orbs`); an orb's state changes only by a row of the
+table in :mod:`._orb_lifecycle`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 from ._commands import ParticipantRecord
 from ._events import ConnectionId
+from ._orb_lifecycle import OrbState
 from ._rules import AI
 
 
@@ -42,15 +43,18 @@ class Participant:
     """A joined participant; ``public`` is the four protocol fields, shared by every message."""
 
     __slots__ = (
-        "conn", "is_ai", "joined_at", "participant_type", "public", "status",
+        "allowed", "conn", "is_ai", "joined_at", "participant_type", "public", "room", "status",
         "user_id", "user_name", "user_role",
     )
 
     def __init__(
-        self, conn: Connection, user_id: str, user_name: str, user_role: str,
-        participant_type: str, joined_at: float,
+        self, conn: Connection, room: Room, user_id: str, user_name: str, user_role: str,
+        participant_type: str, joined_at: float, allowed: frozenset[str],
     ) -> None:
         self.conn = conn
+        self.room = room
+        #: The message types this participant may send (read on every message it sends).
+        self.allowed = allowed
         self.user_id = user_id
         self.user_name = user_name
         self.user_role = user_role
@@ -72,11 +76,16 @@ class Participant:
 
 
 class Orb:
-    """The orb the core decided to spawn for a room, from spawn until it leaves."""
+    """The orb the core decided to spawn for a room, from spawn until it leaves.
+
+    ``state`` is the lifecycle (:mod:`._orb_lifecycle`); the times below belong to states:
+    ``humans_absent_since`` to the unattended ones, ``stop_requested_at`` and ``stop_reason``
+    to the stopping ones.
+    """
 
     __slots__ = (
-        "humans_absent_since", "joined", "last_heartbeat", "metrics", "session_id",
-        "spawn_id", "spawned_at", "stop_reason", "stop_requested_at", "user_id",
+        "humans_absent_since", "last_heartbeat", "metrics", "session_id", "spawn_id",
+        "spawned_at", "state", "stop_reason", "stop_requested_at", "user_id",
     )
 
     def __init__(self, session_id: str, user_id: str, spawned_at: float, spawn_id: int) -> None:
@@ -84,10 +93,10 @@ class Orb:
         self.spawn_id = spawn_id
         self.user_id = user_id
         self.spawned_at = spawned_at
-        self.joined = False
-        self.humans_absent_since: float | None = None
-        self.stop_requested_at: float | None = None
-        self.stop_reason: str | None = None
+        self.state = OrbState.NEW
+        self.humans_absent_since = spawned_at
+        self.stop_requested_at = spawned_at
+        self.stop_reason = ""
         self.last_heartbeat: float | None = None
         self.metrics: dict[str, Any] = {}
 

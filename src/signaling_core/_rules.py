@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from ._errors import ErrorCode, ProtocolError
+from ._events import Departure
 
 HUMAN = "human"
 AI = "ai"
@@ -29,7 +30,13 @@ AI_STATUSES = frozenset({"ready", "listening", "thinking", "speaking", "paused",
 ORB_SHUTDOWN_COMPLETE = "session_complete"
 ORB_SHUTDOWN_TIMEOUT = "timeout"
 ORB_SHUTDOWN_ERROR = "error"
-ORB_SHUTDOWN_REASONS = frozenset({ORB_SHUTDOWN_COMPLETE, ORB_SHUTDOWN_TIMEOUT, ORB_SHUTDOWN_ERROR})
+#: Each reason of ``ai-orb-shutdown`` and the departure it is recorded as.
+ORB_SHUTDOWN_ENDINGS: Mapping[str, Departure] = {
+    ORB_SHUTDOWN_COMPLETE: Departure.ORB_SESSION_COMPLETE,
+    ORB_SHUTDOWN_TIMEOUT: Departure.ORB_TIMEOUT,
+    ORB_SHUTDOWN_ERROR: Departure.ORB_ERROR,
+}
+ORB_SHUTDOWN_REASONS = frozenset(ORB_SHUTDOWN_ENDINGS)
 
 _ROOM_ID = re.compile(r"[A-Za-z0-9_.~-]{1,128}")
 _ROLE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")

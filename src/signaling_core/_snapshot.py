@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from ._model import Room
+from ._orb_lifecycle import SNAPSHOT_STATE
 
 
 @attrs.frozen
@@ -96,10 +97,8 @@ def snapshot_of(rooms: Iterable[Room], connections: int, orbs: int) -> CoreSnaps
         orb = room.orb
         orb_snap = None
         if orb is not None:
-            state = "stopping" if orb.stop_requested_at is not None else (
-                "joined" if orb.joined else "starting")
-            orb_snap = OrbSnapshot(orb.session_id, orb.user_id, state, orb.spawned_at,
-                                   orb.last_heartbeat, dict(orb.metrics))
+            orb_snap = OrbSnapshot(orb.session_id, orb.user_id, SNAPSHOT_STATE[orb.state],
+                                   orb.spawned_at, orb.last_heartbeat, dict(orb.metrics))
         room_snaps.append(RoomSnapshot(
             room.room_id, room.session_id, room.created_at,
             tuple(
