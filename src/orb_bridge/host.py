@@ -1,6 +1,7 @@
-"""The in-process orb host: the server's ``OrbHost``, running orbs on one asyncio thread.
+"""The in-process orb host: an ``OrbHost`` running orbs on one asyncio thread in the server.
 
-Trio side of the bridge. For each ``SpawnOrb`` it opens an in-process connection
+Trio side of the bridge. It knows the server only through the written contract of
+:mod:`signaling_core.orb_hosting`. For each ``SpawnOrb`` it opens an in-process connection
 (``server.open_local``) and starts the orb on the shared :class:`AsyncioLoopThread`; then three
 pumps carry plain strings across the portal:
 
@@ -23,21 +24,18 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import trio
 
 from signaling_core import SpawnOrb, StopOrb
+from signaling_core.orb_hosting import LocalLink, OrbHostServer
 
 from ._config import OrbConfig
 from .brain import BrainFactory, OfflineBrain
 from .loop_thread import AsyncioLoopThread
 from .runtime import OrbRuntime
-
-if TYPE_CHECKING:
-    from trio_server.local import LocalConnection
-    from trio_server.server import SignalingServer
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +44,7 @@ _FINISH_TIMEOUT = 10.0
 
 
 class InProcessOrbHost:
-    """Implements ``trio_server.orb_host.OrbHost``; one per server process."""
+    """Implements :class:`signaling_core.orb_hosting.OrbHost`; one per server process."""
 
     def __init__(
         self,
@@ -63,7 +61,7 @@ class InProcessOrbHost:
         self._brain_factory = brain_factory
         self._loop_thread = AsyncioLoopThread()
         self._runtime = OrbRuntime(self.config, brain_factory)
-        self._server: SignalingServer | None = None
+        self._server: OrbHostServer | None = None
         self._nursery: trio.Nursery | None = None
         self._rooms: dict[str, str] = {}  # room id -> key of its orb
         self._ending: set[str] = set()  # keys of orbs that have said their last word
@@ -72,11 +70,11 @@ class InProcessOrbHost:
         self.ended: deque[dict[str, Any]] = deque(maxlen=100)
 
     # ---------------------------------------------------------------- OrbHost
-    async def run(self, server: SignalingServer, *,
+    async def run(self, server: OrbHostServer, *,
                   task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         self._server = server
         if self._inherit_limits:
-            core = server.config.core
+            core = server.core_config
             self.config = attrs.evolve(self.config, idle_grace=core.orb_idle_grace,
                                        max_lifetime=core.orb_max_lifetime)
             self.max_orbs = core.max_orbs
@@ -148,7 +146,7 @@ class InProcessOrbHost:
         room_id, session_id = command.room_id, command.session_id
         call = self._loop_thread.call
         outcome: dict[str, Any] = {"reason": "error", "joined": False}
-        conn: LocalConnection | None = None
+        conn: LocalLink | None = None
         try:
             conn = server.open_local(room_id)
             await call(self._runtime.start, key, room_id, session_id)
@@ -182,8 +180,8 @@ class InProcessOrbHost:
             if not outcome.get("joined") and not server.stopping:
                 server.orb_ended(room_id, session_id, command.spawn_id)
 
-    async def _pump_in(self, conn: LocalConnection, key: str) -> None:
-        async for data in conn.outbound:
+    async def _pump_in(self, conn: LocalLink, key: str) -> None:
+        async for data in conn.receive_texts():
             await self._loop_thread.call(self._runtime.deliver, key, data.decode("utf-8"))
         await self._loop_thread.call(self._runtime.far_closed, key)
 

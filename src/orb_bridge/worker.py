@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from signaling_core import orb_user_id
+
 from ._config import OrbConfig
 from .brain import OfflineBrain
 from .link import LinkClosed
@@ -123,10 +125,10 @@ def _join_token(args: argparse.Namespace, session_id: str) -> str | None:
     secret = args.join_secret or os.environ.get("SIGNALING_JOIN_SECRET")
     if not secret:
         return None
-    from trio_server.join_tokens import mint_token
+    from signaling_core.join_tokens import mint_token
 
     # Valid for as long as the orb may live, so a reconnect within its lifetime still joins.
-    return mint_token(secret, room_id=args.room, user_id=f"ai-orb-{session_id}",
+    return mint_token(secret, room_id=args.room, user_id=orb_user_id(session_id),
                       user_role="ai", participant_type="ai", ttl=args.max_lifetime + 60)
 
 
@@ -149,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"orb-worker: cannot connect to {room_url(args.url, args.room)}: {exc}",
               file=sys.stderr)
         return 2
-    logger.info("orb ai-orb-%s ended: %s", session_id, outcome.reason)
+    logger.info("orb %s ended: %s", orb_user_id(session_id), outcome.reason)
     return 1 if outcome.reason == "error" else 0
 
 

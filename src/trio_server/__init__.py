@@ -4,11 +4,12 @@
 :mod:`trio_server.cli`) runs it from the command line.
 """
 
+from signaling_core.orb_hosting import OrbHost
+
 from .config import ServerConfig
 from .http import HttpRequest, HttpResponse, Router
-from .ledger_sink import LedgerSink
+from .ledger_contract import LedgerSink
 from .local import LocalConnection
-from .orb_host import OrbHost
 from .server import SignalingServer
 from .version import VERSION as __version__
 

@@ -21,12 +21,12 @@ import attrs
 import trio
 
 from signaling_core import CoreConfig
+from signaling_core.orb_hosting import OrbHost
 
 from . import logs
 from .config import ServerConfig
 from .ledger.cli import DB_HELP, ledger_for_serve
-from .ledger_sink import LedgerSink
-from .orb_host import OrbHost
+from .ledger_contract import LedgerSink
 from .version import VERSION
 
 ENV_PREFIX = "SIGNALING_"
@@ -106,7 +106,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--turn-ttl", "server.turn_ttl", "lifetime of TURN credentials, seconds", int),
     Option("--stun-url", "server.stun_urls",
            "STUN server URL (repeatable; env: comma-separated)", repeat=True),
-    Option("--orbs", "server.orbs", "spawn an AI orb when a coach joins", _bool,
+    Option("--orbs", "core.orbs_enabled", "spawn an AI orb when a coach joins", _bool,
            flag_only=True),
     Option("--orb-host", "cli.orb_host", "MODULE:FACTORY building the orb host"),
     Option("--max-orbs", "core.max_orbs", "most orbs at once", int),

@@ -35,7 +35,7 @@ class ServerConfig:
     #: Lifetime of issued TURN credentials.
     turn_ttl: int = 24 * 60 * 60
     stun_urls: tuple[str, ...] = ()
-    #: When set, every ``join`` must carry a signed token (see :mod:`trio_server.join_tokens`).
+    #: When set, every ``join`` must carry a signed token (see :mod:`signaling_core.join_tokens`).
     join_secret: str | None = attrs.field(default=None, repr=False)
     #: Origins whose pages may open a WebSocket (``*``: any); empty means the server's own.
     allowed_origins: tuple[str, ...] = attrs.field(default=(), converter=normalize_origins)
@@ -46,8 +46,6 @@ class ServerConfig:
     #: Apply the per-address cap to loopback clients too (off: a reverse proxy or local tools
     #: on this host would otherwise share one address's allowance).
     cap_loopback: bool = False
-    #: Spawn an AI orb per room; the same switch as ``core.orbs_enabled`` (kept in step).
-    orbs: bool = False
     #: Bytes a connection's outbound backlog may hold beyond the kernel's socket buffer.
     outbound_queue_limit: int = 1024 * 1024
     #: Messages that backlog (or an in-process connection's channel) may hold.
@@ -65,10 +63,6 @@ class ServerConfig:
     core: CoreConfig = attrs.field(factory=CoreConfig)
 
     def __attrs_post_init__(self) -> None:
-        if self.orbs != self.core.orbs_enabled:
-            # Either switch turns orbs on; afterwards both say the same.
-            object.__setattr__(self, "orbs", True)
-            object.__setattr__(self, "core", attrs.evolve(self.core, orbs_enabled=True))
         if bool(self.certfile) != bool(self.keyfile):
             raise ValueError("certfile and keyfile go together")
         if not 0 <= self.port <= 65535:
@@ -85,6 +79,11 @@ class ServerConfig:
         if (self.join_secret is not None
                 and len(self.join_secret.encode("utf-8")) < MIN_JOIN_SECRET_BYTES):
             raise ValueError(f"join_secret must be at least {MIN_JOIN_SECRET_BYTES} bytes")
+
+    @property
+    def orbs(self) -> bool:
+        """Whether rooms get an AI orb: the core's switch (``core.orbs_enabled``), read here."""
+        return self.core.orbs_enabled
 
     @property
     def tls(self) -> bool:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import struct
 
+from signaling_core import CloseCode, is_valid_close_code
+
 OP_CONTINUATION = 0x0
 OP_TEXT = 0x1
 OP_BINARY = 0x2
@@ -19,11 +21,6 @@ OP_CLOSE = 0x8
 OP_PING = 0x9
 OP_PONG = 0xA
 
-CLOSE_PROTOCOL_ERROR = 1002
-CLOSE_UNSUPPORTED_DATA = 1003
-CLOSE_NO_STATUS = 1005
-CLOSE_INVALID_PAYLOAD = 1007
-CLOSE_TOO_BIG = 1009
 
 _MAX_CONTROL_PAYLOAD = 125
 _SHORT_TEXT_HEADERS = [bytes((0x80 | OP_TEXT, n)) for n in range(126)]
@@ -73,18 +70,18 @@ def close_frame(code: int, reason: str = "") -> bytes:
 
 
 def parse_close_payload(payload: bytes) -> tuple[int, str]:
-    """(code, reason) of a received close frame; 1005 when it carries no code."""
+    """(code, reason) of a received close frame; ``NO_STATUS_RECEIVED`` when it has no code."""
     if not payload:
-        return CLOSE_NO_STATUS, ""
+        return CloseCode.NO_STATUS_RECEIVED, ""
     if len(payload) == 1:
-        raise FrameError(CLOSE_PROTOCOL_ERROR, "close frame with a 1-byte payload")
+        raise FrameError(CloseCode.PROTOCOL_ERROR, "close frame with a 1-byte payload")
     code = _U16.unpack_from(payload)[0]
-    if not (1000 <= code <= 1011 or 3000 <= code <= 4999) or code in (1004, 1005, 1006):
-        raise FrameError(CLOSE_PROTOCOL_ERROR, f"invalid close code {code}")
+    if not is_valid_close_code(code):
+        raise FrameError(CloseCode.PROTOCOL_ERROR, f"invalid close code {code}")
     try:
         reason = payload[2:].decode("utf-8")
     except UnicodeDecodeError:
-        raise FrameError(CLOSE_INVALID_PAYLOAD, "close reason is not UTF-8") from None
+        raise FrameError(CloseCode.INVALID_PAYLOAD, "close reason is not UTF-8") from None
     return code, reason
 
 
@@ -140,9 +137,9 @@ class FrameParser:
             b1 = buf[pos + 1]
             opcode = b0 & 0x0F
             if b0 & 0x70:
-                raise FrameError(CLOSE_PROTOCOL_ERROR, "reserved bits set without an extension")
+                raise FrameError(CloseCode.PROTOCOL_ERROR, "reserved bits set without an extension")
             if not b1 & 0x80:
-                raise FrameError(CLOSE_PROTOCOL_ERROR, "client frames must be masked")
+                raise FrameError(CloseCode.PROTOCOL_ERROR, "client frames must be masked")
             length = b1 & 0x7F
             head = 6
             if length == 126:
@@ -179,22 +176,22 @@ class FrameParser:
         """Every rule decidable from a header alone, before its payload is buffered."""
         if opcode >= OP_CLOSE:
             if opcode > OP_PONG:
-                raise FrameError(CLOSE_PROTOCOL_ERROR, f"unknown opcode {opcode:#x}")
+                raise FrameError(CloseCode.PROTOCOL_ERROR, f"unknown opcode {opcode:#x}")
             if not fin or length > _MAX_CONTROL_PAYLOAD:
-                raise FrameError(CLOSE_PROTOCOL_ERROR, "invalid control frame")
+                raise FrameError(CloseCode.PROTOCOL_ERROR, "invalid control frame")
             return
         if opcode == OP_BINARY:
-            raise FrameError(CLOSE_UNSUPPORTED_DATA, "binary messages are not supported")
+            raise FrameError(CloseCode.UNSUPPORTED_DATA, "binary messages are not supported")
         if opcode == OP_CONTINUATION:
             if self._fragments is None:
-                raise FrameError(CLOSE_PROTOCOL_ERROR, "continuation without a message")
+                raise FrameError(CloseCode.PROTOCOL_ERROR, "continuation without a message")
         elif opcode == OP_TEXT:
             if self._fragments is not None:
-                raise FrameError(CLOSE_PROTOCOL_ERROR, "new message inside a fragmented one")
+                raise FrameError(CloseCode.PROTOCOL_ERROR, "new message inside a fragmented one")
         else:
-            raise FrameError(CLOSE_PROTOCOL_ERROR, f"unknown opcode {opcode:#x}")
+            raise FrameError(CloseCode.PROTOCOL_ERROR, f"unknown opcode {opcode:#x}")
         if self._fragments_len + length > self._max:
-            raise FrameError(CLOSE_TOO_BIG, f"message over {self._max} bytes")
+            raise FrameError(CloseCode.MESSAGE_TOO_BIG, f"message over {self._max} bytes")
 
     def _fragment(self, opcode: int, fin: int, payload: bytes,
                   out: list[tuple[int, bytes]]) -> None:
@@ -217,5 +214,5 @@ def _checked_text(payload: bytes) -> bytes:
         try:
             payload.decode("utf-8")
         except UnicodeDecodeError:
-            raise FrameError(CLOSE_INVALID_PAYLOAD, "text message is not valid UTF-8") from None
+            raise FrameError(CloseCode.INVALID_PAYLOAD, "text message is not valid UTF-8") from None
     return payload

@@ -1,8 +1,9 @@
-"""The HTTP side of a connection: read request heads with h11, answer, or switch to WebSocket.
+"""The pieces of an HTTP/1.1 exchange, with no policy of their own; :mod:`.http_front` uses them.
 
-Every connection starts here. Plain requests go to the router (keep-alive is honoured); an
-upgrade to ``/ws-simple/{roomId}`` is checked (RFC 6455 §4.2.1) and answered with 101, and
-anything else is refused with a 4xx and a short plain-text reason, never left hanging.
+A request head from h11 becomes an :class:`~.http.HttpRequest`; a WebSocket upgrade request is
+checked against RFC 6455 §4.2.1 (method, headers, version, key, a valid ``/ws-simple/{roomId}``
+path) and yields either an :class:`Upgrade` with its accept key or the 4xx to answer; responses
+are encoded for h11 or as raw bytes (the 101, and refusals written without an h11 state).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Each accepted socket starts here. Plain requests go to the router (keep-alive honoured, a body
 sent with a GET drained and ignored); an upgrade to ``/ws-simple/{roomId}`` is checked and
-answered with 101, then handed to the server; anything else is refused with a 4xx and a short
+answered with 101, then returned to the caller, which serves the WebSocket once this front's
+frames (and the h11 state they hold) are gone; anything else is refused with a 4xx and a short
 plain-text reason. A request head must arrive within ``handshake_timeout``, so a slowloris
 client is cut off (408) instead of holding a connection forever. An upgrade from a web page
 whose ``Origin`` is not allowed gets 403 (see :mod:`.origins`).
@@ -11,8 +12,9 @@ whose ``Origin`` is not allowed gets 403 (see :mod:`.origins`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
+import attrs
 import h11
 import trio
 
@@ -38,33 +40,40 @@ _MAX_DRAINED_BODY = 64 * 1024
 #: A connection refused before its request (a cap) waits at most this long for the request.
 _REFUSAL_READ_SECONDS = 2.0
 
-UpgradeHandler = Callable[[Transport, Upgrade, bytes], Awaitable[None]]
+@attrs.frozen
+class AcceptedUpgrade:
+    """A WebSocket handshake answered with 101: the connection is now the room's."""
+
+    room_id: str
+    #: Bytes the client sent after its handshake (its first frames), not yet parsed.
+    initial: bytes
 
 
 class HttpFront:
-    def __init__(self, router: Router, config: ServerConfig, stats: ServerStats,
-                 on_upgrade: UpgradeHandler, *, stopping: Callable[[], bool]) -> None:
+    def __init__(self, router: Router, config: ServerConfig, stats: ServerStats, *,
+                 stopping: Callable[[], bool]) -> None:
         self._router = router
         self._config = config
         self._stats = stats
-        self._on_upgrade = on_upgrade
         self._stopping = stopping
 
-    async def serve(self, transport: Transport) -> None:
-        """Answer requests until the peer leaves, a deadline passes, or it upgrades."""
+    async def serve(self, transport: Transport) -> AcceptedUpgrade | None:
+        """Answer requests until the peer leaves, a deadline passes, or it upgrades.
+
+        Returns the upgrade when the connection became a WebSocket, else None.
+        """
         conn = h11.Connection(h11.SERVER,
                               max_incomplete_event_size=self._config.max_request_head_bytes)
         while True:
             request = await self._read_head(transport, conn)
             if request is None:
-                return
+                return None
             if isinstance(request, HttpResponse):
                 await self._refuse(transport, request)
-                return
+                return None
             http_request = parse_request(request)
             if wants_websocket(http_request):
-                await self._upgrade(transport, http_request, conn.trailing_data[0])
-                return
+                return await self._upgrade(transport, http_request, conn.trailing_data[0])
             if http_request.path.startswith(WS_PREFIX):
                 response = text_response(426, "this endpoint needs a WebSocket upgrade",
                                          {"Upgrade": "websocket"})
@@ -77,12 +86,12 @@ class HttpFront:
             data += conn.send(h11.EndOfMessage()) or b""
             await send_all(transport, data)
             if close or conn.our_state is h11.MUST_CLOSE:
-                return
+                return None
             reusable = False
             with trio.move_on_after(self._config.handshake_timeout):
                 reusable = await self._drain_body(transport, conn)
             if not reusable:
-                return
+                return None
             conn.start_next_cycle()
 
     async def _read_head(
@@ -98,7 +107,7 @@ class HttpFront:
         return None
 
     async def _upgrade(self, transport: Transport, request: HttpRequest,
-                       initial: bytes) -> None:
+                       initial: bytes) -> AcceptedUpgrade | None:
         decision = check_upgrade(request)
         origin = request.headers.get("origin")
         if self._stopping():
@@ -114,9 +123,9 @@ class HttpFront:
                   peer=transport.peer, path=request.path[:200], status=decision.status,
                   origin=origin[:200] if decision.status == 403 and origin else None)
             await self._refuse(transport, decision)
-            return
+            return None
         await send_all(transport, switching_protocols(decision))
-        await self._on_upgrade(transport, decision, initial)
+        return AcceptedUpgrade(decision.room_id, initial)
 
     async def _next_request(
         self, transport: Transport, conn: h11.Connection
@@ -178,5 +187,3 @@ class HttpFront:
         with trio.move_on_after(self._config.close_timeout):
             with contextlib.suppress(OSError):
                 await send_all(transport, raw_response(response))
-
-    # ------------------------------------------------------------------ WebSocket connections

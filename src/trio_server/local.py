@@ -8,21 +8,28 @@ needs to know which kind of connection it is talking to.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator
+from typing import Protocol
 
 import trio
 
-from signaling_core import Departure
+from signaling_core import CloseCode, Departure
 
-if TYPE_CHECKING:
-    from .server import SignalingServer
 
-CLOSE_NORMAL = 1000
-CLOSE_TRY_AGAIN_LATER = 1013
+class LocalOwner(Protocol):
+    """What a local connection reports to (the server's connection table)."""
+
+    def local_text(self, local: LocalConnection, text: str) -> None: ...
+
+    def local_closed(self, local: LocalConnection, cause: Departure) -> None:
+        """The connection ended on its own side (or was ended by the core: ``CLOSED``)."""
+        ...
 
 
 class LocalConnection:
     """One in-process participant's link to the server. Use it from the Trio thread only.
+
+    Implements :class:`signaling_core.orb_hosting.LocalLink`.
 
     ``outbound`` yields the UTF-8 JSON texts the core sends, in order, and ends (after the
     last one) when the connection is closed. ``closed`` is set when the connection ends, by
@@ -30,10 +37,10 @@ class LocalConnection:
     ``close_code`` and ``close_reason`` say why.
     """
 
-    def __init__(self, server: SignalingServer, conn_id: int, room_id: str, capacity: int):
+    def __init__(self, owner: LocalOwner, conn_id: int, room_id: str, capacity: int):
         self.conn_id = conn_id
         self.room_id = room_id
-        self._server = server
+        self._owner = owner
         send, receive = trio.open_memory_channel[bytes](capacity)
         self._send = send
         self.outbound: trio.MemoryReceiveChannel[bytes] = receive
@@ -49,13 +56,17 @@ class LocalConnection:
     def send_text(self, text: str) -> None:
         """Feed one message to the core, like a text frame. Ignored once closed."""
         if not self.closed.is_set():
-            self._server._local_text(self, text)
+            self._owner.local_text(self, text)
+
+    def receive_texts(self) -> AsyncIterator[bytes]:
+        """What the core sends, in order; ends after the last one once closed."""
+        return self.outbound
 
     def close(self) -> None:
         """Leave like a WebSocket close from the client (others get ``user-left``)."""
         if not self.closed.is_set():
-            self.end(CLOSE_NORMAL, "closed by client")
-            self._server._local_closed(self, Departure.CLOSED)
+            self.end(CloseCode.NORMAL, "closed by client")
+            self._owner.local_closed(self, Departure.CLOSED)
 
     # ------------------------------------------------------------------ server side
 
@@ -65,12 +76,12 @@ class LocalConnection:
         try:
             self._send.send_nowait(data)
         except trio.WouldBlock:
-            self.end(CLOSE_TRY_AGAIN_LATER, "slow consumer")
-            self._server._local_closed(self, Departure.SLOW_CONSUMER)
+            self.end(CloseCode.TRY_AGAIN_LATER, "slow consumer")
+            self._owner.local_closed(self, Departure.SLOW_CONSUMER)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             # The orb stopped reading altogether: it is gone.
-            self.end(CLOSE_NORMAL, "receiver closed")
-            self._server._local_closed(self, Departure.DROPPED)
+            self.end(CloseCode.NORMAL, "receiver closed")
+            self._owner.local_closed(self, Departure.DROPPED)
 
     def end(self, code: int, reason: str) -> None:
         """Mark closed; messages already queued stay readable, then ``outbound`` ends."""

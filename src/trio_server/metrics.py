@@ -21,7 +21,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from signaling_core import MESSAGE_RULES
+from signaling_core import MESSAGE_RULES, Send
 
 OTHER = "other"
 _SERVER_TYPES = ("peer-discovery", "user-joined", "user-left", "pong", "error")
@@ -84,8 +84,12 @@ class ServerStats:
         label = message_type(data)
         self.messages_in[label] = self.messages_in.get(label, 0) + 1
 
-    def count_out(self, data: bytes) -> str:
-        """Count one sent message; returns its type (a broadcast's bytes are looked at once)."""
+    def count_sent(self, send: Send) -> str | None:
+        """Count one sent message by type; returns its error code when it is an ``error``.
+
+        A broadcast hands the same bytes to every recipient, so its type is looked up once.
+        """
+        data = send.data
         if data is self._last_out:
             label = self._last_out_type
         else:
@@ -93,10 +97,11 @@ class ServerStats:
             self._last_out = data
             self._last_out_type = label
         self.messages_out[label] = self.messages_out.get(label, 0) + 1
-        return label
-
-    def count_error(self, code: str) -> None:
+        if label != "error":
+            return None
+        code = error_code(data)
         self.errors[code] = self.errors.get(code, 0) + 1
+        return code
 
     def count_close(self, code: int) -> None:
         self.closes[code] = self.closes.get(code, 0) + 1

@@ -23,10 +23,9 @@ from typing import Protocol
 
 import trio
 
-from signaling_core import Departure
+from signaling_core import CloseCode, Departure
 
 from .frames import (
-    CLOSE_NO_STATUS,
     OP_CLOSE,
     OP_PING,
     OP_PONG,
@@ -41,7 +40,6 @@ from .frames import (
 from .transport import Transport
 
 _PING = control_frame(OP_PING)
-CLOSE_TRY_AGAIN_LATER = 1013
 
 
 class State(enum.Enum):
@@ -54,7 +52,9 @@ class State(enum.Enum):
 class ConnectionOwner(Protocol):
     def on_text(self, conn: WsConnection, payload: bytes, now: float) -> None: ...
 
-    def on_pong(self, conn: WsConnection, now: float) -> None: ...
+    def on_alive(self, conn: WsConnection, now: float) -> None:
+        """A pong or a ping from the client: it is alive (the idle deadline restarts)."""
+        ...
 
     def connection_lost(self, conn: WsConnection, cause: Departure, code: int | None = None,
                         reason: str = "") -> None:
@@ -156,7 +156,7 @@ class WsConnection:
         queue.append(frame)
         self._queued_bytes += len(frame)
         if limited and (self._queued_bytes > self._byte_limit or len(queue) > self._msg_limit):
-            self._owner.connection_lost(self, Departure.SLOW_CONSUMER, CLOSE_TRY_AGAIN_LATER,
+            self._owner.connection_lost(self, Departure.SLOW_CONSUMER, CloseCode.TRY_AGAIN_LATER,
                                         "slow consumer")
 
     def _wake_writer(self) -> None:
@@ -280,9 +280,9 @@ class WsConnection:
                         if self.state is State.OPEN:
                             owner.on_text(self, payload, now)
                     elif opcode == OP_PONG:
-                        owner.on_pong(self, now)
+                        owner.on_alive(self, now)
                     elif opcode == OP_PING:
-                        owner.on_pong(self, now)  # a client's ping shows life just as well
+                        owner.on_alive(self, now)
                         if self.state is State.OPEN:
                             self._push(control_frame(OP_PONG, payload), limited=False)
                     elif opcode == OP_CLOSE:
@@ -310,7 +310,7 @@ class WsConnection:
             return
         if self.state is State.OPEN:
             # The client closes: echo its code (RFC 6455 §5.5.1), then it departs.
-            echo = 1000 if code == CLOSE_NO_STATUS else code
+            echo = CloseCode.NORMAL if code == CloseCode.NO_STATUS_RECEIVED else code
             self.state = State.CLOSING
             self.close_code = code
             self.close_reason = reason

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from signaling_core import Close, Command, CoreConfig, Departure, SessionRecord, SignalingCore
-from trio_server.ledger_sink import LedgerSink
+from trio_server.ledger_contract import LedgerSink
 
 #: The ledger's wall clock in these tests: core time 0.0 is this Unix time.
 WALL0 = 1_700_000_000.0

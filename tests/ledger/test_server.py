@@ -111,8 +111,8 @@ async def ended_sessions(db: str, count: int) -> list[SessionView]:
 async def test_a_three_party_call_with_its_orb_through_the_server(db: str) -> None:
     ledger = make_ledger(db, wall_offset=None)  # the real clock: trio time -> Unix time
     orb = ScriptedOrb(["listening", "thinking", "speaking", "listening"])
-    config = ServerConfig(port=0, orbs=True, core=CoreConfig(orbs_enabled=True,
-                                                             orb_idle_grace=0.5))
+    config = ServerConfig(port=0, core=CoreConfig(orbs_enabled=True,
+                                               orb_idle_grace=0.5))
     before = time.time()
     async with running_server(config, orb_host=orb, ledger=ledger, wait=WAIT) as server:
         async with client(server, "call-1") as coach:

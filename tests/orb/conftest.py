@@ -56,7 +56,7 @@ async def orb_server(
 ) -> AsyncIterator[OrbServer]:
     core = core or CoreConfig(orbs_enabled=True)
     host = InProcessOrbHost(orb or OrbConfig(), brain_factory=brain_factory)
-    server = SignalingServer(ServerConfig(port=0, orbs=True, core=core), orb_host=host)
+    server = SignalingServer(ServerConfig(port=0, core=core), orb_host=host)
     async with trio.open_nursery() as nursery:
         port = await nursery.start(server.serve)
         try:

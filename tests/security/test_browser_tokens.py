@@ -17,7 +17,7 @@ import pytest
 from browser import browser_harness as harness
 from playwright.sync_api import Browser, sync_playwright
 
-from trio_server.join_tokens import mint_token
+from signaling_core.join_tokens import mint_token
 
 from .conftest import SECRET
 

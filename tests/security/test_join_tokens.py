@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from signaling_core import Close, CloseCode, JoinRequest, Send, SignalingCore
-from trio_server.join_tokens import make_authorizer, mint_token, token_allows
+from signaling_core.join_tokens import make_authorizer, mint_token, token_allows
 
 SECRET = "s3cret-for-tests-0123456789abcdef-xyz"
 

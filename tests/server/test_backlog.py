@@ -8,10 +8,10 @@ from trio_websocket import WebSocketConnection
 
 from signaling_core import CoreConfig
 from trio_server import ServerConfig
+from trio_server.conformance.raw import OP_CLOSE, RawClient, close_code
 from trio_server.wsconn import WsConnection
 
 from .conftest import join, recv, send, ws_client
-from .rawclient import OP_CLOSE, RawClient, close_code
 from .serving import WAIT, running_server
 
 PAD = "p" * 8000
@@ -25,7 +25,7 @@ def _config() -> ServerConfig:
 
 
 def _ws_conn(server: Any, user: str) -> WsConnection:
-    for conn in server._conns.values():
+    for conn in server.connections.live.values():
         if isinstance(conn, WsConnection) and conn.user_id == user:
             return conn
     raise AssertionError(user)

@@ -121,7 +121,7 @@ class FakeOrbHost:
         self.spawned.append(command)
         if self.fail_next:
             self.fail_next = False
-            self.server.orb_ended(command.room_id, command.session_id)
+            self.server.orb_ended(command.room_id, command.session_id, command.spawn_id)
             return
         orb = self.server.open_local(command.room_id)
         local_join(orb, command.user_id)
@@ -155,7 +155,8 @@ class ListLedger:
 async def test_orb_spawned_for_the_coach_and_stopped_at_shutdown() -> None:
     host = FakeOrbHost()
     ledger = ListLedger()
-    server = SignalingServer(ServerConfig(port=0, orbs=True), orb_host=host, ledger=ledger)
+    server = SignalingServer(ServerConfig(port=0, core=CoreConfig(orbs_enabled=True)),
+                             orb_host=host, ledger=ledger)
     assert server.core.config.orbs_enabled
     async with trio.open_nursery() as nursery:
         await nursery.start(server.serve)
@@ -198,7 +199,8 @@ async def test_failed_orb_frees_its_slot() -> None:
 
 
 async def test_orbs_without_a_host_do_not_hang_the_room() -> None:
-    async with running_server(ServerConfig(port=0, orbs=True)) as server, \
+    config = ServerConfig(port=0, core=CoreConfig(orbs_enabled=True))
+    async with running_server(config) as server, \
             ws_client(server, "hostless") as coach:
         await join(coach, "coach", "coach")
         assert server.core.orb_count == 0

@@ -10,6 +10,7 @@ import orjson
 import pytest
 import trio
 
+from signaling_core import CoreConfig
 from trio_server import ServerConfig, SignalingServer
 from trio_server.logs import JsonFormatter, TextFormatter, event
 
@@ -56,7 +57,8 @@ async def test_lifecycle_and_errors_are_logged_without_bodies(
 async def test_local_orb_is_named_in_its_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="trio_server")
     host = FakeOrbHost()
-    server = SignalingServer(ServerConfig(port=0, orbs=True), orb_host=host)
+    config = ServerConfig(port=0, core=CoreConfig(orbs_enabled=True))
+    server = SignalingServer(config, orb_host=host)
     async with trio.open_nursery() as nursery:
         await nursery.start(server.serve)
         async with ws_client(server, "orb-logs") as coach:

@@ -14,11 +14,11 @@ from ._backend import Backend
 from ._postgres import PostgresBackend
 from ._query import LedgerReader, ParticipationView, SessionView
 from ._schema import NotALedger, SchemaTooNew, latest_version
-from ._sink import Ledger, LedgerStats
 from ._sqlite import SqliteBackend
 from ._store import SqlStore
 from ._translate import ORB_ENDED, SERVER_RESTART
 from ._url import DEFAULT_DB, backend_from_url, is_disabled
+from ._writer import Ledger, LedgerStats
 from .api import SessionsApi
 
 

@@ -16,9 +16,9 @@ import orjson
 from ._format import format_sessions
 from ._query import DEFAULT_LIMIT, MAX_LIMIT, LedgerReader
 from ._schema import NotALedger, SchemaTooNew
-from ._sink import Ledger
 from ._store import SqlStore
 from ._url import DEFAULT_DB, backend_from_url, is_disabled
+from ._writer import Ledger
 
 #: ``trio-server --db`` may also come from the environment, like every serve option.
 DB_ENV = "SIGNALING_DB"

@@ -68,7 +68,7 @@ class LedgerStats:
 
 
 class Ledger:
-    """A :class:`~trio_server.ledger_sink.LedgerSink` writing to a SQL database."""
+    """A :class:`~trio_server.ledger_contract.LedgerSink` writing to a SQL database."""
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""What the server expects from a session ledger: every session record, in order.
+"""What the server expects of a session ledger (implemented by :class:`trio_server.ledger.Ledger`).
 
 The server hands over each ``SessionStarted``/``ParticipantJoined``/... command exactly as the
 core returned it; the sink must neither block the Trio thread nor raise.

@@ -1,9 +1,14 @@
 """Signed join tokens: HS256 JWTs that bind a join's room and identity, with an expiry.
 
 With ``--join-secret`` set, every ``join`` must carry a token minted here (or by an integrator's
-backend with the same secret). The core stays free of crypto and clocks: the server hands it
-:func:`make_authorizer`'s callable, which checks the signature, the expiry against the wall
-clock, and that every claim equals the join's own field.
+backend with the same secret). The token's claims are the join's own fields, so the format is
+part of the protocol and lives in the core package, where both the server (which verifies) and
+``orb-worker`` (which mints its orb's token) find it without depending on each other.
+
+It is not part of the state machine: :class:`~signaling_core.SignalingCore` never imports it
+and checks no signature. A server hands the core :func:`make_authorizer`'s callable, which
+checks the signature, the expiry against the wall clock, and that every claim equals the join's
+own field. Only this module's functions read a clock, and only when given no ``now``.
 """
 
 from __future__ import annotations

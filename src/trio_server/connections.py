@@ -1,0 +1,178 @@
+"""Connections to the core: every live WebSocket and in-process participant, and their adapters.
+
+A WebSocket (:class:`~.wsconn.WsConnection`) and an in-process participant
+(:class:`~.local.LocalConnection`) each report what happened (a text, a sign of life, their
+end); this module turns that into the core's inputs and hands the commands to the
+:class:`~.dispatch.CommandRunner`. It owns the table of live connections by id, which the
+runner delivers to. A departure always reaches the core through :meth:`CommandRunner.feed`, so
+one noticed while a batch is carried out (a send into a full queue) waits for the batch.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+
+import trio
+
+from signaling_core import CloseCode, Departure, SignalingCore, SpawnOrb
+from signaling_core.orb_hosting import OrbHost
+
+from .config import ServerConfig
+from .dispatch import CommandRunner, Link
+from .journal import Journal
+from .local import LocalConnection
+from .logs import INFO, event
+from .metrics import ServerStats
+from .transport import Transport
+from .wsconn import WsConnection
+
+#: Close codes of an ordinary end, not worth a log line of their own.
+_ORDINARY_CLOSES = (CloseCode.NORMAL, CloseCode.GOING_AWAY)
+
+
+class Connections:
+    """Implements :class:`~.wsconn.ConnectionOwner` and :class:`~.local.LocalOwner`."""
+
+    def __init__(self, core: SignalingCore, config: ServerConfig, stats: ServerStats,
+                 journal: Journal, orb_host: OrbHost | None,
+                 wake_timers_by: Callable[[float], None]) -> None:
+        self._core = core
+        self._config = config
+        self._stats = stats
+        self._wake_timers_by = wake_timers_by
+        self.live: dict[int, Link] = {}
+        self.runner = CommandRunner(stats, journal, self.live, orb_host,
+                                    orb_failed=self._orb_failed, close_link=self._closed_by_core)
+        self._ids = itertools.count(1)
+        self._ws_open = 0
+        self._ws_gone = trio.lowlevel.ParkingLot()
+
+    def websockets(self) -> Iterator[WsConnection]:
+        return (conn for conn in list(self.live.values()) if type(conn) is WsConnection)
+
+    def stop_all(self, now: float) -> None:
+        """The server is stopping: every connection is closed with 1001, every orb stopped."""
+        self.runner.run(self._core.stop(now))
+
+    async def websockets_closed(self) -> None:
+        """Returns once every WebSocket has finished (wrap it in a deadline)."""
+        while self._ws_open:
+            await self._ws_gone.park()
+
+    def orb_ended(self, room_id: str, session_id: str, spawn_id: int) -> None:
+        event(INFO, "orb-ended", "orb ended", room=room_id, session=session_id)
+        now = trio.current_time()
+        self.runner.feed(lambda: self._core.orb_ended(room_id, session_id, now, spawn_id))
+
+    def _orb_failed(self, command: SpawnOrb) -> None:
+        self.orb_ended(command.room_id, command.session_id, command.spawn_id)
+
+    def _opened(self, link: Link, trusted: bool = False) -> None:
+        # Through feed(): an orb host may open an orb's connection from inside spawn(),
+        # that is, while the SpawnOrb's batch is being carried out.
+        now, core = trio.current_time(), self._core
+        conn_id, room_id = link.conn_id, link.room_id
+        self.live[conn_id] = link
+        self.runner.feed(lambda: core.open(conn_id, room_id, now, trusted=trusted))
+        self._wake_timers_by(now + self._config.core.join_timeout)
+
+    def _departed(self, link: Link, cause: Departure) -> None:
+        """``link`` ended on its own side; the core hears of it once, in turn."""
+        if not link.in_core:
+            return
+        link.in_core = False
+        conn_id, now, core = link.conn_id, trio.current_time(), self._core
+        self.runner.feed(lambda: core.closed(conn_id, now, cause))
+
+    def _closed_by_core(self, link: Link, code: int, reason: str) -> None:
+        if type(link) is LocalConnection:
+            link.end(code, reason)
+            self.local_closed(link, Departure.CLOSED)
+        elif type(link) is WsConnection:
+            if code not in _ORDINARY_CLOSES:
+                event(INFO, "connection-closing", f"closing: {reason}",
+                      conn=link.conn_id, room=link.room_id, userId=link.user_id,
+                      role=link.role, code=code, reason=reason)
+            link.start_close(code, reason)
+
+    # ------------------------------------------------------------------ WebSockets
+
+    async def serve_websocket(self, transport: Transport, room_id: str, initial: bytes) -> None:
+        """Serve one upgraded connection until it closes."""
+        config = self._config
+        conn = WsConnection(
+            next(self._ids), room_id, transport, self,
+            max_message_bytes=config.core.max_message_bytes,
+            byte_limit=config.outbound_queue_limit,
+            msg_limit=config.outbound_queue_messages,
+            close_timeout=config.close_timeout,
+        )
+        self._ws_open += 1
+        self._stats.connections_total += 1
+        event(INFO, "connection-opened", "connection opened", conn=conn.conn_id,
+              room=room_id, peer=transport.peer)
+        try:
+            self._opened(conn)
+            await conn.run(initial)
+        finally:
+            self.live.pop(conn.conn_id, None)
+            self._ws_open -= 1
+            self._ws_gone.unpark_all()
+            event(INFO, "connection-closed", "connection closed", conn=conn.conn_id,
+                  room=conn.room_id, userId=conn.user_id, role=conn.role,
+                  code=conn.close_code, reason=conn.close_reason or None)
+
+    def on_text(self, conn: WsConnection, payload: bytes, now: float) -> None:
+        stats = self._stats
+        stats.count_in(payload)
+        self.runner.run(self._core.receive(conn.conn_id, payload, now), conn)
+        stats.observe_latency(trio.current_time() - now)
+
+    def on_alive(self, conn: WsConnection, now: float) -> None:
+        self._core.activity(conn.conn_id, now)
+
+    def connection_lost(self, conn: WsConnection, cause: Departure, code: int | None = None,
+                        reason: str = "") -> None:
+        if code is not None:
+            conn.start_close(code, reason, drop_backlog=cause is Departure.SLOW_CONSUMER)
+            self._stats.count_close(code)
+        if cause is Departure.SLOW_CONSUMER:
+            self._stats.slow_consumers += 1
+        if cause is not Departure.CLOSED:
+            event(INFO, "connection-lost", f"connection {cause.value}", conn=conn.conn_id,
+                  room=conn.room_id, userId=conn.user_id, role=conn.role, cause=cause.value,
+                  code=code, reason=reason or None)
+        self._departed(conn, cause)
+
+    # ------------------------------------------------------------------ in-process
+
+    def open_local(self, room_id: str, *, stopping: bool) -> LocalConnection:
+        """A trusted in-process participant for ``room_id`` (the orb)."""
+        local = LocalConnection(self, next(self._ids), room_id,
+                                self._config.outbound_queue_messages)
+        if stopping:
+            local.in_core = False
+            local.end(CloseCode.GOING_AWAY, "server shutting down")
+            return local
+        event(INFO, "connection-opened", "local connection opened", conn=local.conn_id,
+              room=room_id, peer="in-process")
+        self._opened(local, trusted=True)
+        return local
+
+    def local_text(self, local: LocalConnection, text: str) -> None:
+        # Through feed(), like _opened: an in-process participant may speak at any moment.
+        self._stats.count_in(text.encode("utf-8", "surrogatepass"))
+        conn_id, now, core = local.conn_id, trio.current_time(), self._core
+        self.runner.feed(lambda: core.receive(conn_id, text, now), local)
+
+    def local_closed(self, local: LocalConnection, cause: Departure) -> None:
+        self.live.pop(local.conn_id, None)
+        if cause is Departure.SLOW_CONSUMER:
+            self._stats.slow_consumers += 1
+            self._stats.count_close(CloseCode.TRY_AGAIN_LATER)
+        event(INFO, "connection-closed", "local connection closed", conn=local.conn_id,
+              room=local.room_id, userId=local.user_id, role=local.role, cause=cause.value,
+              code=local.close_code, reason=local.close_reason)
+        self._departed(local, cause)
+
