@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterator
 
-import orjson
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -28,6 +27,7 @@ _SERVER_TYPES = ("peer-discovery", "user-joined", "user-left", "pong", "error")
 _LABELS: dict[bytes, str] = {
     name.encode(): name for name in (*MESSAGE_RULES, *_SERVER_TYPES)
 }
+_KNOWN = frozenset(_LABELS.values())
 #: Seconds; a relay is usually tens of microseconds, a backlog can take much longer.
 LATENCY_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                    0.05, 0.1, 0.25, 1.0)
@@ -54,14 +54,6 @@ def message_type(data: bytes) -> str:
     return _LABELS.get(data[j + 1:k], OTHER)
 
 
-def error_code(data: bytes) -> str:
-    try:
-        code = orjson.loads(data).get("code")
-    except (orjson.JSONDecodeError, AttributeError):
-        return OTHER
-    return code if isinstance(code, str) else OTHER
-
-
 class ServerStats:
     """Everything the server counts, as plain numbers."""
 
@@ -77,8 +69,6 @@ class ServerStats:
         self.slow_consumers = 0
         self.latency_counts = [0] * (len(LATENCY_BUCKETS) + 1)
         self.latency_sum = 0.0
-        self._last_out: bytes | None = None
-        self._last_out_type = OTHER
 
     def count_in(self, data: bytes) -> None:
         label = message_type(data)
@@ -87,19 +77,15 @@ class ServerStats:
     def count_sent(self, send: Send) -> str | None:
         """Count one sent message by type; returns its error code when it is an ``error``.
 
-        A broadcast hands the same bytes to every recipient, so its type is looked up once.
+        The core says what it sent (``Send.kind``, ``Send.error``): nothing is parsed again. A
+        kind outside the known labels counts as ``other``, so label values stay bounded.
         """
-        data = send.data
-        if data is self._last_out:
-            label = self._last_out_type
-        else:
-            label = message_type(data)
-            self._last_out = data
-            self._last_out_type = label
+        kind = send.kind
+        label = kind if kind in _KNOWN else OTHER
         self.messages_out[label] = self.messages_out.get(label, 0) + 1
-        if label != "error":
+        code = send.error
+        if code is None:
             return None
-        code = error_code(data)
         self.errors[code] = self.errors.get(code, 0) + 1
         return code
 
