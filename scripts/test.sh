@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Sets up everything the test suite needs on a fresh machine, then runs it.
+# Sets up everything the test suite needs on a fresh machine, starts the services it uses,
+# runs it, and stops the services again:
 #   bash scripts/test.sh [pytest args...]
 # VENV (default .venv) picks the virtual environment; it is created when missing.
-# System packages the tests drive for real (Chromium, espeak-ng) are installed with apt
-# when missing and when we are root; nothing is skipped silently if that fails.
+# System packages the tests drive for real (Chromium, espeak-ng, PostgreSQL, Node.js for the
+# browser client's type check) are installed with apt when missing and when we are root;
+# nothing is skipped: a service that cannot start fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
@@ -12,6 +14,7 @@ PYTHON="${PYTHON:-python3}"
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
+command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "[test.sh] installing system packages: ${need_apt[*]}"
@@ -30,7 +33,24 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
 "$VENV/bin/python" -m pip install -q -e ".[test]"
 
-export PATH="$PWD/$VENV/bin:$PATH"
+case "$VENV" in /*) ;; *) VENV="$PWD/$VENV" ;; esac
+export PATH="$VENV/bin:$PATH"
+
+# The browser client's type check (tsc --noEmit over static/*.js).
+bash scripts/check-js.sh
+
+# Services the tests use, on loopback ports, for this run only.
+# PostgreSQL: the ledger tests run a second time against it (scripts/start-postgres.sh).
+export PGDATA_DIR="${PGDATA_DIR:-/tmp/test-ledger-pg-$$}"
+stop_services() {
+  bash scripts/start-postgres.sh stop >/dev/null 2>&1 || true
+}
+trap stop_services EXIT
+if [ -z "${LEDGER_TEST_POSTGRES_DSN:-}" ]; then
+  LEDGER_TEST_POSTGRES_DSN="$(bash scripts/start-postgres.sh)"
+  export LEDGER_TEST_POSTGRES_DSN
+fi
+
 set +e
 "$VENV/bin/python" -m pytest "$@"
 rc=$?
