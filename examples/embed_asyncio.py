@@ -58,7 +58,8 @@ class Embedding:
             while not outbox.empty():
                 outbox.get_nowait()
             outbox.put_nowait(sc.Close(conn_id, 1013, "too slow"))
-            self.perform(self.core.closed(conn_id, now(), sc.Departure.SLOW_CONSUMER))
+            self.perform(self.core.handle(
+                sc.ConnectionClosed(conn_id, now(), sc.Departure.SLOW_CONSUMER)))
 
     def process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         """Refuse bad paths at the handshake, before any WebSocket exists (§1)."""
@@ -74,7 +75,8 @@ class Embedding:
         self.outboxes[conn_id] = outbox = Outbox(OUTBOX_BOUND)
         writer = asyncio.create_task(self.write(ws, outbox))
         keepalive = asyncio.create_task(self.keepalive(ws, conn_id))
-        self.perform(self.core.open(conn_id, ws.request.path.removeprefix(PREFIX), now()))
+        path = ws.request.path.removeprefix(PREFIX)
+        self.perform(self.core.handle(sc.ConnectionOpened(conn_id, path, now())))
         cause = sc.Departure.CLOSED
         try:
             async for message in ws:  # websockets itself closes with 1007 and 1009
@@ -82,12 +84,13 @@ class Embedding:
                     self.perform([sc.Close(conn_id, 1003, "binary frames are not accepted")])
                     cause = sc.Departure.PROTOCOL_VIOLATION
                     break
-                self.perform(self.core.receive(conn_id, message, now()))
+                self.perform(self.core.handle(sc.TextReceived(conn_id, message, now())))
         except ConnectionClosed:
             cause = sc.Departure.DROPPED
         finally:
             self.outboxes.pop(conn_id, None)
-            self.perform(self.core.closed(conn_id, now(), cause))  # no-op if the core closed it
+            # A no-op if the core closed the connection itself.
+            self.perform(self.core.handle(sc.ConnectionClosed(conn_id, now(), cause)))
             keepalive.cancel()
             try:
                 await asyncio.wait_for(ws.wait_closed(), 10)
@@ -110,7 +113,7 @@ class Embedding:
             while True:
                 await asyncio.sleep(self.core.config.idle_timeout / 3)
                 await (await ws.ping())
-                self.core.activity(conn_id, now())
+                self.perform(self.core.handle(sc.ConnectionActive(conn_id, now())))
 
     async def tick_forever(self) -> None:
         """Join/idle deadlines and orb limits fire when the core is told the time."""
@@ -118,7 +121,7 @@ class Embedding:
             deadline = self.core.next_deadline()
             delay = 1.0 if deadline is None else deadline - now()
             await asyncio.sleep(min(1.0, max(0.01, delay)))
-            self.perform(self.core.tick(now()))
+            self.perform(self.core.handle(sc.TimeAdvanced(now())))
 
 
 async def run(args: argparse.Namespace,
@@ -136,7 +139,7 @@ async def run(args: argparse.Namespace,
         ticker = asyncio.create_task(embedding.tick_forever())
         await stop.wait()
         ticker.cancel()
-        embedding.perform(embedding.core.stop(now()))  # every connection gets 1001
+        embedding.perform(embedding.core.handle(sc.ServerStopping(now())))  # all get 1001
 
 
 def main(argv: list[str] | None = None,

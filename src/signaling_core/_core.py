@@ -347,7 +347,7 @@ class SignalingCore(OrbKeeper):
             # §6: the newer connection wins; the old one is closed and departs first.
             # The room (and its session) outlives the swap even if it held only this user.
             self._drop(existing.conn, CloseCode.REPLACED, "replaced", Departure.REPLACED,
-                       now, out, keep_room=True)
+                       now, out, replaced=True)
         elif room is not None and len(room.participants) >= self.config.max_participants:
             raise ProtocolError(ErrorCode.ROOM_FULL, "the room is full", "join")
         if room is None:

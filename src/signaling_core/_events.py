@@ -1,8 +1,9 @@
 """Inputs of the core: what happened on the I/O side.
 
 The I/O layer builds one of these per happening and hands it to
-:meth:`SignalingCore.handle`; the hot paths also have direct methods
-(:meth:`SignalingCore.receive` and friends) that skip building the object.
+:meth:`SignalingCore.handle`, the single entry point (anything else raises ``TypeError``);
+the hot paths also have direct methods (:meth:`SignalingCore.receive` and friends) that skip
+building the object.
 Time is always an argument: the core owns no clock.
 """
 

@@ -209,7 +209,7 @@ def orb_table_markdown() -> str:
     rows = sorted(ORB_TRANSITIONS.items(),
                   key=lambda item: (states.index(item[0][0]), events.index(item[0][1])))
     for (state, event), row in rows:
-        effect = "" if row.effect is OrbEffect.NOTHING else row.effect.value
+        effect = "-" if row.effect is OrbEffect.NOTHING else row.effect.value
         if row.reason:
             effect += f" `{row.reason}`"
         lines.append(f"| {state.value} | {event.value} | {row.next_state.value} | {effect} |")

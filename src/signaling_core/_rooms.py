@@ -136,16 +136,22 @@ class RoomBook:
             heapq.heappush(self._deadlines, (conn.join_deadline, conn.conn_id))
 
     def _drop(self, conn: Connection, code: int, reason: str, ending: Departure,
-              now: float, out: list[Command], keep_room: bool = False) -> None:
+              now: float, out: list[Command], replaced: bool = False) -> None:
         """Close a connection from the core's side; it is gone from now on."""
         del self._conns[conn.conn_id]
         out.append(Close(conn.conn_id, code, reason))
         if conn.participant is not None:
-            self._depart(conn.participant, ending, now, out, keep_room)
+            self._depart(conn.participant, ending, now, out, replaced)
 
     def _depart(self, participant: Participant, ending: Departure, now: float,
-                out: list[Command], keep_room: bool = False) -> None:
-        """Remove a participant; the only place a ``user-left`` is produced."""
+                out: list[Command], replaced: bool = False) -> None:
+        """Remove a participant; the only place a ``user-left`` is produced.
+
+        ``replaced``: a join under the same userId is taking its place (§6), in this same call.
+        The room stays even if it held only this participant, and the orb's lifecycle hears of
+        the swap from the join (``replaced``), not from this departure. A ``Departure.REPLACED``
+        reported by the I/O layer is an ordinary departure.
+        """
         participant.conn.participant = None
         room = participant.room
         del room.participants[participant.user_id]
@@ -159,15 +165,14 @@ class RoomBook:
         orb = room.orb
         if participant.is_ai:
             # A replaced orb is the same orb on a new connection: the join reports it.
-            if (orb is not None and orb.user_id == participant.user_id
-                    and ending is not Departure.REPLACED):
+            if orb is not None and orb.user_id == participant.user_id and not replaced:
                 self._orb_input(room, orb, OrbInput.SHUTDOWN if ending in _SHUTDOWN_DEPARTURES
                                 else OrbInput.LEFT, now, out)
         else:
             room.humans -= 1
             if room.humans == 0 and orb is not None:
                 self._orb_input(room, orb, OrbInput.HUMANS_ALL_LEFT, now, out)
-        if not keep_room:
+        if not replaced:
             self._maybe_delete_room(room, now, out)
 
     def _maybe_delete_room(self, room: Room, now: float, out: list[Command]) -> None:

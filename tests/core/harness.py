@@ -257,6 +257,9 @@ class Harness:
                 assert type(command.data) is bytes
                 msg = json.loads(command.data.decode("utf-8"))
                 assert type(msg) is dict and type(msg.get("type")) is str, msg
+                # The metrics read these instead of parsing the bytes again.
+                assert command.kind == msg["type"], (command.kind, msg)
+                assert command.error == (msg["code"] if msg["type"] == "error" else None), msg
                 peer.received.append(msg)
                 peer.inbox.append(msg)
                 peer._observe(msg)

@@ -448,6 +448,8 @@ class CoreMachine(RuleBasedStateMachine):
                 assert isinstance(cmd.data, bytes)
                 msg = orjson.loads(cmd.data)
                 assert type(msg) is dict and type(msg.get("type")) is str
+                assert cmd.kind == msg["type"], (cmd.kind, msg)
+                assert cmd.error == (msg["code"] if msg["type"] == "error" else None), msg
                 mconn = m.conns.get(to)
                 kind = msg["type"]
                 if kind == "error":
