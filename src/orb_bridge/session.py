@@ -24,6 +24,15 @@ from typing import Any
 import attrs
 import orjson
 
+from signaling_core import (
+    ORB_SHUTDOWN_COMPLETE,
+    ORB_SHUTDOWN_ERROR,
+    ORB_SHUTDOWN_REASONS,
+    ORB_SHUTDOWN_TIMEOUT,
+    join_message,
+    orb_user_id,
+)
+
 from ._config import OrbConfig
 from .brain import Brain
 from .conductor import Conductor
@@ -39,7 +48,6 @@ from .tasks import TaskOwner
 logger = logging.getLogger(__name__)
 
 ORB_NAME = "AI Assistant"
-_ANNOUNCED_REASONS = ("session_complete", "timeout", "error")
 _FINAL_SEND_TIMEOUT = 2.0
 
 
@@ -70,7 +78,7 @@ class OrbSession:
     ) -> None:
         self.room_id = room_id
         self.session_id = session_id
-        self.user_id = f"ai-orb-{session_id}"
+        self.user_id = orb_user_id(session_id)
         self._link = link
         self._cfg = config
         self._brain = brain
@@ -105,8 +113,8 @@ class OrbSession:
         self._started = time.monotonic()
         try:
             self._tasks.spawn(self._writer(), "orb-writer")
-            self._post({"type": "join", "roomId": self.room_id, "userId": self.user_id,
-                        "userName": ORB_NAME, "userRole": "ai", "participantType": "ai"})
+            self._post(join_message(self.room_id, self.user_id, "ai", user_name=ORB_NAME,
+                                    participant_type="ai"))
             self._tasks.spawn(self._reader(), "orb-reader")
             self._tasks.spawn(self._heartbeat(), "orb-heartbeat")
             self._tasks.spawn(self._watchdog(), "orb-watchdog")
@@ -116,19 +124,19 @@ class OrbSession:
             except Exception as exc:  # a task failed: the orb ends with ``error``
                 logger.error("orb %s in room %s failed", self.user_id, self.room_id,
                              exc_info=exc)
-                reason = "error"
+                reason = ORB_SHUTDOWN_ERROR
         except asyncio.CancelledError:
             await self._finish(None)
             raise
         except Exception as exc:
             logger.error("orb %s in room %s failed to start", self.user_id, self.room_id,
                          exc_info=exc)
-            reason = "error"
+            reason = ORB_SHUTDOWN_ERROR
         return await self._finish(reason)
 
     def request_stop(self, reason: str) -> None:
         """Ask the orb to announce ``ai-orb-shutdown`` and leave (from this loop's thread)."""
-        self._end(reason if reason in _ANNOUNCED_REASONS else "session_complete")
+        self._end(reason if reason in ORB_SHUTDOWN_REASONS else ORB_SHUTDOWN_COMPLETE)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -358,11 +366,11 @@ class OrbSession:
 
     async def _watchdog(self) -> None:
         while True:
-            deadline, reason = self._started + self._cfg.max_lifetime, "timeout"
+            deadline, reason = self._started + self._cfg.max_lifetime, ORB_SHUTDOWN_TIMEOUT
             if self._empty_since is not None:
                 idle_end = self._empty_since + self._cfg.idle_grace
                 if idle_end < deadline:
-                    deadline, reason = idle_end, "session_complete"
+                    deadline, reason = idle_end, ORB_SHUTDOWN_COMPLETE
             delay = deadline - time.monotonic()
             if delay <= 0:
                 logger.info("orb %s ends: %s", self.user_id, reason)
