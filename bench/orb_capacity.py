@@ -25,10 +25,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # orb_common
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # testkit (the synthetic humans)
 from orb_common import orb_server, runqueue_wait, server_cpu
 
-from orb_bridge.synthetic import SyntheticHuman
+from testkit.synthetic import SyntheticHuman
 
 
 # ------------------------------------------------------------------------- humans' processes

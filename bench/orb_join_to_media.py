@@ -18,10 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # orb_common
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # testkit (the synthetic humans)
 from orb_common import orb_server
 
-from orb_bridge.synthetic import SyntheticHuman
+from testkit.synthetic import SyntheticHuman
 
 
 async def one_round(url: str, room: str, timeout: float) -> dict[str, float]:

@@ -14,8 +14,8 @@ import trio
 from orb_bridge import OrbConfig
 from orb_bridge.brain import BrainOutput, OfflineBrain
 from orb_bridge.hearing import Utterance
-from orb_bridge.synthetic import SyntheticHuman
 from signaling_core import CoreConfig
+from testkit.synthetic import SyntheticHuman
 
 from .conftest import in_asyncio, orb_server
 

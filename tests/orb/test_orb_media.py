@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from orb_bridge.synthetic import SyntheticHuman
+from testkit.synthetic import SyntheticHuman
 
 from .conftest import OrbServer, in_asyncio, orb_server
 

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from orb_bridge.synthetic import SyntheticHuman
 from signaling_core import CoreConfig
+from testkit.synthetic import SyntheticHuman
 from trio_server.config import ServerConfig
 from trio_server.server import SignalingServer
 

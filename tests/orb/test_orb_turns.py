@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from orb_bridge.synthetic import SyntheticHuman
+from testkit.synthetic import SyntheticHuman
 
 from .conftest import OrbServer, in_asyncio, orb_server
 
