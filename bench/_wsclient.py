@@ -6,17 +6,39 @@ correct RFC 6455 client must: a checked opening handshake, masked text frames (t
 ``websockets.speedups`` when present), unmasked server frames parsed in place, pong replies,
 the closing handshake. Writes made during one event-loop turn go out in one ``write`` call.
 It must never be used as a general client: no extensions, no TLS, no redirects.
+
+Why it is not :class:`trio_server.conformance.raw.RawClient` (the hand-written client of the
+conformance suite and the server tests): that one is a Trio client that reads a frame when a
+test asks for one, to drive misbehaviour step by step; the load generator needs thousands of
+connections on one asyncio loop pushing frames through callbacks, parsed in place with no
+per-frame await. What is the same, the wire itself (opcodes, frame headers, masking, the
+upgrade request and its checks, close codes), is imported from that module rather than
+written twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import random
 import struct
 from collections.abc import Callable
 from typing import Protocol
+
+from trio_server.conformance.raw import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONT,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    accept_key,
+    apply_mask,
+    close_code,
+    frame_header,
+    new_key,
+    parse_response_head,
+    upgrade_request,
+)
 
 _c_apply_mask: Callable[[bytes, bytes], bytes] | None
 try:
@@ -24,29 +46,18 @@ try:
 except ImportError:  # pragma: no cover - the pure-Python path is only a fallback
     _c_apply_mask = None
 
-_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_OP_CONT, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG = 0, 1, 2, 8, 9, 10
 
 
 def _apply_mask(data: bytes, mask: bytes) -> bytes:
     if _c_apply_mask is not None:
         return bytes(_c_apply_mask(data, mask))
-    n = len(data)
-    key = int.from_bytes(mask * (n // 4 + 1), "big") >> (8 * (4 - n % 4) if n % 4 else 0)
-    return (int.from_bytes(data, "big") ^ key).to_bytes(n, "big")
+    return apply_mask(data, mask)
 
 
 def encode_frame(opcode: int, payload: bytes) -> bytes:
-    """One final, masked client frame."""
+    """One final, masked client frame (C masking when available: this is the hot path)."""
     mask = random.randbytes(4)
-    n = len(payload)
-    if n < 126:
-        head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
-    elif n < 65536:
-        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
-    else:
-        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
-    return head + mask + _apply_mask(payload, mask)
+    return frame_header(opcode, len(payload)) + mask + _apply_mask(payload, mask)
 
 
 class Listener(Protocol):
@@ -67,7 +78,7 @@ class WSClient(asyncio.Protocol):
     def __init__(self, host: str, path: str, listener: Listener) -> None:
         self._host = host
         self._path = path
-        self._key = base64.b64encode(random.randbytes(16))
+        self._key = new_key()
         self._listener = listener
         self._transport: asyncio.Transport | None = None
         self._buf = b""
@@ -87,11 +98,7 @@ class WSClient(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        transport.write(
-            f"GET {self._path} HTTP/1.1\r\nHost: {self._host}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {self._key.decode()}\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-        )
+        transport.write(upgrade_request(self._path, host=self._host, key=self._key))
 
     def data_received(self, data: bytes) -> None:
         buf = self._buf + data if self._buf else data
@@ -119,7 +126,7 @@ class WSClient(asyncio.Protocol):
         """Queue one text message; it leaves at the end of this event-loop turn."""
         if self.closed or self._close_sent:
             return
-        self._out.append(encode_frame(_OP_TEXT, payload))
+        self._out.append(encode_frame(OP_TEXT, payload))
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
@@ -137,7 +144,7 @@ class WSClient(asyncio.Protocol):
             return
         self._flush()
         self._close_sent = True
-        self._transport.write(encode_frame(_OP_CLOSE, struct.pack("!H", code)))
+        self._transport.write(encode_frame(OP_CLOSE, struct.pack("!H", code)))
         # Do not wait forever for a server that never closes its side.
         self._loop.call_later(2.0, self.abort)
 
@@ -147,15 +154,12 @@ class WSClient(asyncio.Protocol):
 
     # -- receiving ----------------------------------------------------------------------------
     def _accept(self, head: bytes) -> None:
-        lines = head.decode("latin-1").split("\r\n")
-        status = lines[0].split(" ", 2)
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        expected = base64.b64encode(hashlib.sha1(self._key + _GUID).digest()).decode()
-        if len(status) < 2 or status[1] != "101" or headers.get("sec-websocket-accept") != expected:
-            error = HandshakeError(lines[0])
+        try:
+            status, _, headers = parse_response_head(head)
+        except ValueError:
+            status, headers = 0, {}
+        if status != 101 or headers.get("sec-websocket-accept") != accept_key(self._key):
+            error = HandshakeError(head.split(b"\r\n", 1)[0].decode("latin-1"))
             if not self.opened.done():
                 self.opened.set_exception(error)
             self.abort()
@@ -188,25 +192,25 @@ class WSClient(asyncio.Protocol):
                 break
             pos = end
             opcode = b0 & 0x0F
-            if opcode == _OP_TEXT and b0 & 0x80:
+            if opcode == OP_TEXT and b0 & 0x80:
                 self._listener.on_text(buf[start:end])
             else:
                 self._control_or_fragment(b0, opcode, buf[start:end])
         return buf[pos:] if pos < n else b""
 
     def _control_or_fragment(self, b0: int, opcode: int, payload: bytes) -> None:
-        if opcode == _OP_PING:
+        if opcode == OP_PING:
             if self._transport is not None and not self._close_sent:
                 self._flush()
-                self._transport.write(encode_frame(_OP_PONG, payload))
-        elif opcode == _OP_CLOSE:
-            self.close_code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+                self._transport.write(encode_frame(OP_PONG, payload))
+        elif opcode == OP_CLOSE:
+            self.close_code = close_code(payload)
             if not self._close_sent and self._transport is not None:
                 self._close_sent = True
-                self._transport.write(encode_frame(_OP_CLOSE, payload[:2]))
+                self._transport.write(encode_frame(OP_CLOSE, payload[:2]))
             if self._transport is not None:
                 self._transport.close()
-        elif opcode in (_OP_TEXT, _OP_BINARY, _OP_CONT):
+        elif opcode in (OP_TEXT, OP_BINARY, OP_CONT):
             self._fragments.append(payload)
             if b0 & 0x80:
                 whole = b"".join(self._fragments)

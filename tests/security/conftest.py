@@ -15,12 +15,12 @@ from typing import Any
 
 import attrs
 import trio
-from server.rawclient import Closed, RawClient
 from server.serving import running_server
+from trio_server.join_tokens import mint_token
 
 from signaling_core import CoreConfig
 from trio_server import ServerConfig, SignalingServer
-from trio_server.join_tokens import mint_token
+from trio_server.conformance.raw import Closed, RawClient
 
 #: Bound on any single wait; the machine is shared, so it is generous.
 WAIT = 10.0

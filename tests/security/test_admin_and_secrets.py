@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import trio
 from server.httpclient import request
-from server.rawclient import RawClient
 
 from trio_server import ServerConfig
+from trio_server.conformance.raw import RawClient
 from trio_server.logs import JsonFormatter, TextFormatter
 
 from .conftest import (

@@ -9,10 +9,18 @@ from typing import Any
 
 import orjson
 import trio
-from server.rawclient import OP_BINARY, OP_PING, OP_TEXT, Closed, RawClient, encode_frame, open_tcp
 
 from signaling_core import CoreConfig
 from trio_server import SignalingServer
+from trio_server.conformance.raw import (
+    OP_BINARY,
+    OP_PING,
+    OP_TEXT,
+    Closed,
+    RawClient,
+    encode_frame,
+    open_tcp,
+)
 
 from .conftest import (
     ABUSED_ROOM,
@@ -55,7 +63,7 @@ async def _http_status(stream: trio.SocketStream) -> tuple[int, bytes]:
 
 
 async def _upgrade(port: int, source: str = ATTACKER) -> tuple[trio.SocketStream, int, bytes]:
-    from server.rawclient import upgrade_request
+    from trio_server.conformance.raw import upgrade_request
 
     with trio.fail_after(WAIT):
         stream = await open_tcp(port, source=source)

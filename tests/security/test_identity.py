@@ -14,9 +14,9 @@ import jwt
 import orjson
 import pytest
 import trio
-from server.rawclient import Closed, RawClient
 
 from trio_server import SignalingServer
+from trio_server.conformance.raw import Closed, RawClient
 
 from .conftest import (
     ABUSED_ROOM,

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 import trio
-from server.rawclient import RawClient
 
 from orb_bridge import InProcessOrbHost, OrbConfig
 from signaling_core import CoreConfig
 from trio_server import SignalingServer
+from trio_server.conformance.raw import RawClient
 
 from .conftest import SECRET, WAIT, join, running, secure_config, token_for
 

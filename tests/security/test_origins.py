@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import trio
-from server.rawclient import RawClient, upgrade_request
 
 from trio_server import ServerConfig
 from trio_server.cli import build_parser, config_from_args
+from trio_server.conformance.raw import RawClient, upgrade_request
 from trio_server.origins import normalize_origin, origin_allowed
 
 from .conftest import ABUSED_ROOM, WAIT, bystanders, running

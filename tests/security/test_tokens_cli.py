@@ -17,11 +17,11 @@ from pathlib import Path
 import jwt
 import pytest
 import trio
-from server.rawclient import RawClient
+from trio_server.join_tokens import token_allows
 
 from signaling_core import JoinRequest
 from trio_server import cli
-from trio_server.join_tokens import token_allows
+from trio_server.conformance.raw import RawClient
 
 from .conftest import SECRET, WAIT
 

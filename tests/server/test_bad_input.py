@@ -6,9 +6,9 @@ import pytest
 import trio
 
 from trio_server import ServerConfig
+from trio_server.conformance.raw import OP_BINARY, OP_CLOSE, OP_TEXT, RawClient
 
 from .conftest import closed_code, join, recv, ws_client
-from .rawclient import OP_BINARY, OP_CLOSE, OP_TEXT, RawClient
 from .serving import WAIT, running_server
 
 
@@ -74,7 +74,7 @@ async def test_unmasked_frame_closes_1002() -> None:
 async def test_messages_before_a_violation_are_still_handled() -> None:
     async with running_server() as server:
         client = await RawClient.open(server.port, "/ws-simple/order")
-        from .rawclient import encode_frame
+        from trio_server.conformance.raw import encode_frame
 
         await client.stream.send_all(encode_frame(OP_TEXT, b'{"type":"ping"}')
                                      + encode_frame(OP_BINARY, b"x"))

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from trio_server.conformance.raw import OP_BINARY, encode_frame
 from trio_server.frames import (
     OP_CLOSE,
     OP_PING,
@@ -18,8 +19,6 @@ from trio_server.frames import (
     text_frame,
     unmask,
 )
-
-from .rawclient import OP_BINARY, encode_frame
 
 LIMIT = 1000
 

@@ -12,9 +12,9 @@ from trio_websocket import WebSocketConnection
 
 from signaling_core import CoreConfig
 from trio_server import ServerConfig
+from trio_server.conformance.raw import OP_PING, OP_PONG, RawClient
 
 from .conftest import closed_code, join, recv, send, ws_client
-from .rawclient import OP_PING, OP_PONG, RawClient
 from .serving import WAIT, running_server
 
 FLOOD = 1000

@@ -14,7 +14,7 @@ from trio_websocket import ConnectionRejected, HandshakeError, wrap_client_strea
 
 from .client import Peer, Who, short
 from .options import SuiteOptions
-from .raw import RawSocket
+from .raw import RawClient
 from .registry import CaseFailed, check
 
 
@@ -25,7 +25,7 @@ class CaseContext:
         self.options = options
         self._nursery = nursery
         self._peers: list[Peer] = []
-        self._raws: list[RawSocket] = []
+        self._raws: list[RawClient] = []
         #: What the case is waiting for right now, for the timeout message.
         self.waiting = "starting"
 
@@ -77,18 +77,20 @@ class CaseContext:
         self._peers.append(peer)
         return peer
 
-    async def raw(self, label: str) -> RawSocket:
+    async def raw(self, label: str) -> RawClient:
         """A hand-driven TCP connection to the server, before any handshake."""
         self.note(f"{label} connecting")
         try:
-            sock = await RawSocket.connect(self.options.host, self.options.port, label,
-                                           self.ssl_context())
+            # Never answers pings: the deadline cases need a peer that stays silent.
+            sock = await RawClient.connect(self.options.port, host=self.options.host,
+                                           ssl_context=self.ssl_context(), label=label,
+                                           answer_pings=False)
         except OSError as exc:
             raise CaseFailed(f"{label}: cannot connect: {exc}") from None
         self._raws.append(sock)
         return sock
 
-    async def raw_ws(self, room_id: str, label: str) -> RawSocket:
+    async def raw_ws(self, room_id: str, label: str) -> RawClient:
         """A hand-driven connection already upgraded to ``/ws-simple/{room_id}``."""
         sock = await self.raw(label)
         await sock.upgrade(self.options.ws_path(room_id))

@@ -9,7 +9,7 @@ import trio
 
 from ..client import Peer, Who
 from ..context import CaseContext
-from ..raw import GONE, TEXT, RawSocket
+from ..raw import GONE, OP_TEXT, RawClient
 from ..registry import case, check
 
 #: A deadline may fire this much early or late (plus a quarter of the limit, for servers that
@@ -21,11 +21,11 @@ def _window(limit: float) -> tuple[float, float]:
     return limit * 0.5, limit * 1.25 + SLACK_SECONDS
 
 
-async def _ping_forever(sock: RawSocket, interval: float) -> None:
+async def _ping_forever(sock: RawClient, interval: float) -> None:
     """Application pings: they must not count as joining."""
     try:
         while True:
-            await sock.send_frame(TEXT, b'{"type":"ping"}')
+            await sock.send_frame(OP_TEXT, b'{"type":"ping"}')
             await trio.sleep(interval)
     except GONE:
         pass

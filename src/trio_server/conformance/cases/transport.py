@@ -10,7 +10,7 @@ import trio
 
 from ..client import Who
 from ..context import CaseContext
-from ..raw import BINARY, GONE, TEXT, RawSocket
+from ..raw import GONE, OP_BINARY, OP_TEXT, RawClient
 from ..registry import case, check
 from ._helpers import expect_user_left
 
@@ -20,9 +20,8 @@ CLIENT = Who("client-1", "client")
 
 async def _refused_at_handshake(ctx: CaseContext, path: str) -> None:
     sock = await ctx.raw(f"GET {path}")
-    result = await sock.handshake(path)
-    check(400 <= result.status < 500,
-          f"GET {path} with an upgrade answered {result.status}, expected 4xx")
+    status, _ = await sock.handshake(path)
+    check(400 <= status < 500, f"GET {path} with an upgrade answered {status}, expected 4xx")
     await sock.aclose()
 
 
@@ -59,7 +58,7 @@ async def _violation(ctx: CaseContext, label: str, opcode: int, payload: bytes,
     check((await sock.recv_json()).get("type") == "peer-discovery", "raw join failed")
     await coach.expect("user-joined")
 
-    async def send_ignoring_errors(conn: RawSocket) -> None:
+    async def send_ignoring_errors(conn: RawClient) -> None:
         # The server may close before reading the whole frame; that is its right.
         with contextlib.suppress(*GONE):
             await conn.send_frame(opcode, payload)
@@ -76,13 +75,13 @@ async def _violation(ctx: CaseContext, label: str, opcode: int, payload: bytes,
 
 @case("ws.binary-frame", "a binary frame is answered with close 1003 and counts as a departure")
 async def binary_frame(ctx: CaseContext) -> None:
-    await _violation(ctx, "binary", BINARY, b'{"type":"ping"}', 1003)
+    await _violation(ctx, "binary", OP_BINARY, b'{"type":"ping"}', 1003)
 
 
 @case("ws.invalid-utf8", "a text frame of invalid UTF-8 gets close 1007 and counts as a "
                          "departure")
 async def invalid_utf8(ctx: CaseContext) -> None:
-    await _violation(ctx, "invalid UTF-8", TEXT, b'{"type":"ping","x":"\xff\xfe\xc3"}', 1007)
+    await _violation(ctx, "invalid UTF-8", OP_TEXT, b'{"type":"ping","x":"\xff\xfe\xc3"}', 1007)
 
 
 @case("ws.oversized-frame", "a message over the size limit gets close 1009 and counts as a "
@@ -90,4 +89,4 @@ async def invalid_utf8(ctx: CaseContext) -> None:
 async def oversized(ctx: CaseContext) -> None:
     limit = ctx.options.max_message_bytes
     body = b'{"type":"ping","pad":"' + b"x" * limit + b'"}'
-    await _violation(ctx, "oversized", TEXT, body, 1009)
+    await _violation(ctx, "oversized", OP_TEXT, body, 1009)
