@@ -19,6 +19,8 @@ from typing import Any
 import orjson
 from _wsclient import WSClient, connect
 
+from signaling_core import join_message
+
 __all__ = [
     "Member", "close_all", "join_errors", "make_rooms", "noop_handler", "now_ns", "offers",
     "open_all", "percentile", "record_join_messages",
@@ -92,11 +94,9 @@ class Member:
             self.joined.set_exception(ConnectionError(f"{self.user_id} closed ({code})"))
 
     def join_message(self) -> bytes:
-        return orjson.dumps({
-            "type": "join", "roomId": self.room_id, "userId": self.user_id,
-            "userName": f"Bench {self.role}", "userRole": self.role,
-            "participantType": self.ptype,
-        })
+        return orjson.dumps(join_message(self.room_id, self.user_id, self.role,
+                                         user_name=f"Bench {self.role}",
+                                         participant_type=self.ptype))
 
     def send_join(self) -> None:
         assert self.client is not None

@@ -36,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from signaling_core import CoreConfig, Send, SignalingCore
+from signaling_core import CoreConfig, Send, SignalingCore, join_message
 
 TARGETS = {"relay": 250_000.0, "join-close": 50_000.0, "join-leave-close": 50_000.0}
 UNITS = {"relay": "targeted relays/s", "join-close": "join+close cycles/s",
@@ -55,9 +55,8 @@ TICK_EVERY = 0.1
 
 def _join(room: str, user_id: str, role: str) -> bytes:
     ptype = "ai" if role == "ai" else "human"
-    return orjson.dumps({"type": "join", "roomId": room, "userId": user_id,
-                         "userName": user_id.title(), "userRole": role,
-                         "participantType": ptype})
+    return orjson.dumps(join_message(room, user_id, role, user_name=user_id.title(),
+                                     participant_type=ptype))
 
 
 def _populate(

@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 import trio
 
-from signaling_core import CoreConfig, SessionRecord, SignalingCore
+from signaling_core import CoreConfig, SessionRecord, SignalingCore, join_message, orb_user_id
 from trio_server.ledger import Ledger, open_ledger
 
 HERE = Path(__file__).resolve().parent
@@ -73,8 +73,8 @@ async def _storm(sink: Sink, rooms: int, rounds: int) -> tuple[int, int]:
                 conn += 1
                 now += 1e-4
                 core.open(conn, f"r{rnd}-{r}", now)
-                sink(core.receive(conn, orjson.dumps({
-                    "type": "join", "userId": f"{role}-{r}", "userRole": role}), now))
+                sink(core.receive(conn, orjson.dumps(join_message(None, f"{role}-{r}", role)),
+                                  now))
                 conns.append(conn)
                 joins += 1
             if r % 50 == 0:
@@ -95,9 +95,8 @@ async def _relay(sink: Sink, messages: int, status_every: int) -> tuple[int, int
         for i, role in enumerate(("coach", "client", "ai")):
             conn = r * 3 + i + 1
             core.open(conn, f"room-{r}", now)
-            user = f"ai-orb-s{r}" if role == "ai" else f"{role}-{r}"
-            sink(core.receive(conn, orjson.dumps(
-                {"type": "join", "userId": user, "userRole": role}), now))
+            user = orb_user_id(f"s{r}") if role == "ai" else f"{role}-{r}"
+            sink(core.receive(conn, orjson.dumps(join_message(None, user, role)), now))
             members.append((conn, f"room-{r}", user))
     candidate = orjson.dumps({"type": "ice-candidate", "toId": "client-0",
                               "candidate": {"candidate": "candidate:1 1 udp 1 192.0.2.1 1 typ "

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from signaling_core import ProtocolError, is_valid_room_id
+from signaling_core import ProtocolError, is_valid_room_id, join_message
 from signaling_core._rules import parse_join
 
 from .config import MIN_JOIN_SECRET_BYTES
@@ -54,9 +54,7 @@ def main(argv: Sequence[str]) -> int:
         parser.error("--room: use 1-128 characters of A-Z a-z 0-9 _ . ~ -")
     if not args.ttl > 0:
         parser.error("--ttl must be positive")
-    fields: dict[str, object] = {"type": "join", "userId": args.user, "userRole": args.role}
-    if args.ptype is not None:
-        fields["participantType"] = args.ptype
+    fields = join_message(None, args.user, args.role, participant_type=args.ptype)
     try:
         request = parse_join(fields, args.room)
     except ProtocolError as exc:

@@ -17,6 +17,8 @@ import attrs
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
+from signaling_core import join_message
+
 from .registry import CaseFailed, check
 
 
@@ -36,15 +38,9 @@ class Who:
     participant_type: str | None = None
 
     def join_message(self, room_id: str | None) -> dict[str, object]:
-        message: dict[str, object] = {
-            "type": "join", "userId": self.user_id, "userName": self.name or self.user_id,
-            "userRole": self.role,
-        }
-        if room_id is not None:
-            message["roomId"] = room_id
-        if self.participant_type is not None:
-            message["participantType"] = self.participant_type
-        return message
+        return join_message(room_id, self.user_id, self.role,
+                            user_name=self.name or self.user_id,
+                            participant_type=self.participant_type)
 
     @property
     def public(self) -> dict[str, str]:
