@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 from signaling_core import ProtocolError, is_valid_room_id, join_message
 from signaling_core._rules import parse_join
+from signaling_core.join_tokens import DEFAULT_TTL_SECONDS, mint_token
 
 from .config import MIN_JOIN_SECRET_BYTES
-from .join_tokens import DEFAULT_TTL_SECONDS, mint_token
 
 SECRET_ENV = "SIGNALING_JOIN_SECRET"
 

@@ -16,9 +16,9 @@ from typing import Any
 import attrs
 import trio
 from server.serving import running_server
-from trio_server.join_tokens import mint_token
 
 from signaling_core import CoreConfig
+from signaling_core.join_tokens import mint_token
 from trio_server import ServerConfig, SignalingServer
 from trio_server.conformance.raw import Closed, RawClient
 

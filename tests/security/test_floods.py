@@ -228,7 +228,7 @@ async def test_connection_flood_from_one_address_is_capped_with_503() -> None:
             await stream.aclose()
         # Once the flood's connections are gone, the address may connect again.
         with trio.fail_after(WAIT):
-            while server._admission.count(ATTACKER) > 0:
+            while server.admission.count(ATTACKER) > 0:
                 await trio.sleep(0.01)
         again = await join(server.port, ABUSED_ROOM, "mallory", "client")
         await again.aclose()
@@ -323,7 +323,7 @@ async def test_caps_do_not_leak_when_connections_come_and_go() -> None:
             ws = await join(server.port, ABUSED_ROOM, "mallory", "client")
             await ws.aclose()
         with trio.fail_after(WAIT):
-            while server._admission.open:
+            while server.admission.open:
                 await trio.sleep(0.01)
         assert _snapshot_clean(server)
 

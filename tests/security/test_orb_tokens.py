@@ -32,7 +32,7 @@ async def _orb_joined(coach: RawClient, timeout: float = WAIT * 3) -> str:
 
 async def test_in_process_orb_joins_without_a_token_when_tokens_are_required() -> None:
     host = InProcessOrbHost(OrbConfig())
-    config = secure_config(orbs=True, core=CoreConfig(orbs_enabled=True))
+    config = secure_config(core=CoreConfig(orbs_enabled=True))
     server = SignalingServer(config, orb_host=host)
     async with trio.open_nursery() as nursery:
         port = await nursery.start(server.serve)

@@ -17,9 +17,9 @@ from pathlib import Path
 import jwt
 import pytest
 import trio
-from trio_server.join_tokens import token_allows
 
 from signaling_core import JoinRequest
+from signaling_core.join_tokens import token_allows
 from trio_server import cli
 from trio_server.conformance.raw import RawClient
 
