@@ -28,11 +28,13 @@ from typing import Any
 import orjson
 import trio
 
+from signaling_core import CloseCode
+
 from .registry import CaseFailed, check
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 #: The close code RFC 6455 reports for a close frame without a status.
-NO_STATUS = 1005
+NO_STATUS = CloseCode.NO_STATUS_RECEIVED
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _MAX_HEAD = 16 * 1024
 _MAX_BODY = 64 * 1024

@@ -3,6 +3,8 @@ goes, and who may send it."""
 
 from __future__ import annotations
 
+from signaling_core import orb_user_id
+
 from ..client import Peer, Who
 from ..context import CaseContext
 from ..registry import case
@@ -11,7 +13,7 @@ from .relay import offer
 
 COACH = Who("coach-1", "coach")
 CLIENT = Who("client-1", "client")
-AI = Who("ai-orb-s1", "ai", "AI Assistant", "ai")
+AI = Who(orb_user_id("s1"), "ai", "AI Assistant", "ai")
 
 
 async def _room(ctx: CaseContext) -> tuple[Peer, Peer, Peer]:
@@ -49,7 +51,7 @@ async def ai_status_from_human(ctx: CaseContext) -> None:
       "ai_control from a human reaches only the room's ai participants, with fromId")
 async def ai_control(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
-    ai2_who = Who("ai-orb-s2", "ai", "Second AI", "ai")
+    ai2_who = Who(orb_user_id("s2"), "ai", "Second AI", "ai")
     ai2 = await ctx.join(coach.room_id, ai2_who)
     for peer in (coach, client, ai):
         await peer.expect("user-joined")

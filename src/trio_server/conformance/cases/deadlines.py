@@ -7,6 +7,8 @@ from typing import Any
 
 import trio
 
+from signaling_core import CloseCode
+
 from ..client import Peer, Who
 from ..context import CaseContext
 from ..raw import GONE, OP_TEXT, RawClient
@@ -53,7 +55,7 @@ async def join_deadline(ctx: CaseContext) -> None:
         nursery.cancel_scope.cancel()
     elapsed = trio.current_time() - start
     low, high = _window(limit)
-    check(code == 4008, f"closed with {code}, expected 4008")
+    check(code == CloseCode.DEADLINE, f"closed with {code}, expected {CloseCode.DEADLINE}")
     check(low <= elapsed <= high,
           f"closed after {elapsed:.1f}s, expected about {limit:g}s ({low:g}-{high:g})")
 
@@ -80,7 +82,8 @@ async def idle_deadline(ctx: CaseContext) -> None:
         stop.set()
     seen.extend(await alive.sync())
     low, high = _window(limit)
-    check(code == 4008, f"silent connection closed with {code}, expected 4008")
+    check(code == CloseCode.DEADLINE,
+          f"silent connection closed with {code}, expected {CloseCode.DEADLINE}")
     check(low <= elapsed <= high,
           f"closed after {elapsed:.1f}s, expected about {limit:g}s ({low:g}-{high:g})")
     left = [m for m in seen if m.get("type") == "user-left"]

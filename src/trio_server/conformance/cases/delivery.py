@@ -6,6 +6,8 @@ from typing import Any
 
 import trio
 
+from signaling_core import orb_user_id
+
 from ..client import Peer, Who
 from ..context import CaseContext
 from ..registry import case, check
@@ -62,7 +64,7 @@ async def order(ctx: CaseContext) -> None:
 async def no_cross_room(ctx: CaseContext) -> None:
     coach, client = Who("coach-1", "coach"), Who("client-1", "client")
     other_room = await ctx.room_with(coach, client)
-    room = await ctx.room_with(coach, client, Who("ai-orb-1", "ai"))
+    room = await ctx.room_with(coach, client, Who(orb_user_id("1"), "ai"))
     await all_quiet(other_room, "after joins in another room")
     sender, receiver, orb = room
     for message in (offer("client-1"), candidate(), {"type": "client_signal", "action": "x"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from signaling_core import orb_user_id
+
 from ..client import Who
 from ..context import CaseContext
 from ..registry import case, check
@@ -9,7 +11,7 @@ from ._helpers import all_quiet, check_public, expect_user_left, settle
 
 COACH = Who("coach-1", "coach")
 CLIENT = Who("client-1", "client")
-AI = Who("ai-orb-1", "ai", "AI Assistant", "ai")
+AI = Who(orb_user_id("1"), "ai", "AI Assistant", "ai")
 
 
 @case("leave.user-left",

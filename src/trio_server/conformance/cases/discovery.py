@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from signaling_core import orb_user_id
+
 from ..client import Who
 from ..context import CaseContext
 from ..registry import case, check
@@ -39,7 +41,7 @@ async def discovery_order(ctx: CaseContext) -> None:
       "each participant already there gets one user-joined with the newcomer's fields, "
       "names kept verbatim")
 async def user_joined_fields(ctx: CaseContext) -> None:
-    first, second = await ctx.room_with(Who("coach-1", "coach"), Who("ai-orb-s1", "ai"))
+    first, second = await ctx.room_with(Who("coach-1", "coach"), Who(orb_user_id("s1"), "ai"))
     newcomer_who = Who("client-1", "client", "<b>Chris</b> & \"Co\" \u00e9\u6f22\U0001f600")
     newcomer = await ctx.join(first.room_id, newcomer_who)
     for peer in (first, second):
@@ -56,7 +58,7 @@ async def user_joined_fields(ctx: CaseContext) -> None:
       "participantType defaults to human, and to ai for userRole ai")
 async def participant_type_default(ctx: CaseContext) -> None:
     coach = await ctx.join(ctx.room(), Who("coach-1", "coach"))
-    for who in (Who("client-1", "client"), Who("ai-orb-x", "ai")):
+    for who in (Who("client-1", "client"), Who(orb_user_id("x"), "ai")):
         assert who.participant_type is None
         await ctx.join(coach.room_id, who)
         joined = await coach.expect("user-joined")

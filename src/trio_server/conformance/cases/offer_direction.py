@@ -7,13 +7,15 @@ must say the opposite (both false for two ai participants).
 
 from __future__ import annotations
 
+from signaling_core import orb_user_id
+
 from ..client import Who
 from ..context import CaseContext
 from ..registry import case, check
 
 COACH = Who("coach-1", "coach")
 CLIENT = Who("client-1", "client")
-AI = Who("ai-orb-1", "ai", "AI Assistant", "ai")
+AI = Who(orb_user_id("1"), "ai", "AI Assistant", "ai")
 
 
 async def _pair(ctx: CaseContext, first: Who, second: Who,
@@ -72,8 +74,8 @@ async def other_roles(ctx: CaseContext) -> None:
 
 @case("offer.ai-ai", "two ai participants do not connect: neither is told to offer")
 async def ai_ai(ctx: CaseContext) -> None:
-    await _pair(ctx, Who("ai-orb-a", "ai"), Who("ai-orb-b", "ai"), False, False)
-    await _pair(ctx, Who("ai-orb-b", "ai"), Who("ai-orb-a", "ai"), False, False)
+    await _pair(ctx, Who(orb_user_id("a"), "ai"), Who(orb_user_id("b"), "ai"), False, False)
+    await _pair(ctx, Who(orb_user_id("b"), "ai"), Who(orb_user_id("a"), "ai"), False, False)
 
 
 @case("offer.peer-discovery-flags",

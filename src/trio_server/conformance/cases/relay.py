@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from signaling_core import orb_user_id
+
 from ..client import Peer, Who
 from ..context import CaseContext
 from ..registry import case
@@ -11,7 +13,7 @@ from ._helpers import all_quiet, check_relayed
 
 COACH = Who("coach-1", "coach", "Coach Carol")
 CLIENT = Who("client-1", "client", "Client Chris")
-AI = Who("ai-orb-1", "ai", "AI Assistant", "ai")
+AI = Who(orb_user_id("1"), "ai", "AI Assistant", "ai")
 SDP = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 CANDIDATE = {"candidate": "candidate:842163049 1 udp 1677729535 192.0.2.3 46154 typ srflx "
                           "raddr 10.0.0.5 rport 46154 generation 0 ufrag EEtu network-cost 999",

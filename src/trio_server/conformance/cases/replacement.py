@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from signaling_core import CloseCode
+
 from ..client import Peer, Who
 from ..context import CaseContext
 from ..registry import case, check
@@ -42,7 +44,7 @@ async def rejoin(ctx: CaseContext) -> None:
     check(listed == [COACH.user_id],
           f"peer-discovery of the replacing connection lists {listed}, expected "
           f"{[COACH.user_id]}")
-    _code, reason = await older.expect_closed(4001)
+    _code, reason = await older.expect_closed(CloseCode.REPLACED)
     check(reason == "replaced", f"old connection closed with reason {reason!r}, "
                                 "expected 'replaced'")
     await _announced_as_replaced(coach, newer)

@@ -8,6 +8,8 @@ import string
 
 import trio
 
+from signaling_core import CloseCode
+
 from ..client import Who
 from ..context import CaseContext
 from ..raw import GONE, OP_BINARY, OP_TEXT, RawClient
@@ -75,13 +77,15 @@ async def _violation(ctx: CaseContext, label: str, opcode: int, payload: bytes,
 
 @case("ws.binary-frame", "a binary frame is answered with close 1003 and counts as a departure")
 async def binary_frame(ctx: CaseContext) -> None:
-    await _violation(ctx, "binary", OP_BINARY, b'{"type":"ping"}', 1003)
+    await _violation(ctx, "binary", OP_BINARY, b'{"type":"ping"}',
+                     CloseCode.UNSUPPORTED_DATA)
 
 
 @case("ws.invalid-utf8", "a text frame of invalid UTF-8 gets close 1007 and counts as a "
                          "departure")
 async def invalid_utf8(ctx: CaseContext) -> None:
-    await _violation(ctx, "invalid UTF-8", OP_TEXT, b'{"type":"ping","x":"\xff\xfe\xc3"}', 1007)
+    await _violation(ctx, "invalid UTF-8", OP_TEXT, b'{"type":"ping","x":"\xff\xfe\xc3"}',
+                     CloseCode.INVALID_PAYLOAD)
 
 
 @case("ws.oversized-frame", "a message over the size limit gets close 1009 and counts as a "
@@ -89,4 +93,4 @@ async def invalid_utf8(ctx: CaseContext) -> None:
 async def oversized(ctx: CaseContext) -> None:
     limit = ctx.options.max_message_bytes
     body = b'{"type":"ping","pad":"' + b"x" * limit + b'"}'
-    await _violation(ctx, "oversized", OP_TEXT, body, 1009)
+    await _violation(ctx, "oversized", OP_TEXT, body, CloseCode.MESSAGE_TOO_BIG)
