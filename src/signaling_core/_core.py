@@ -28,7 +28,6 @@ from . import _messages as messages
 from ._commands import (
     Close,
     Command,
-    OrbStatusChanged,
     ParticipantJoined,
     ParticipantLeft,
     Send,
@@ -55,7 +54,6 @@ from ._orbs import OrbKeeper
 from ._rooms import new_session_id
 from ._rules import (
     AI,
-    AI_STATUSES,
     COACH,
     HUMAN,
     MESSAGE_RULES,
@@ -66,7 +64,6 @@ from ._rules import (
     check_phase_and_sender,
     is_valid_room_id,
     parse_join,
-    require_action,
     should_create_offer,
 )
 
@@ -242,6 +239,10 @@ class SignalingCore(OrbKeeper):
         conn = self._conns.get(conn_id)
         if conn is not None:
             conn.last_seen = now
+
+    def _activity_event(self, conn_id: ConnectionId, now: float) -> list[Command]:
+        self.activity(conn_id, now)
+        return []
 
     def closed(
         self, conn_id: ConnectionId, now: float, cause: Departure = Departure.CLOSED
@@ -422,79 +423,14 @@ class SignalingCore(OrbKeeper):
                 return
         self._relay(sender, msg, mtype, out, skip_ai_pairs=True)
 
-    def _on_ai_status(self, conn: Connection, msg: dict[str, Any], now: float,
-                      out: list[Command]) -> None:
-        sender = conn.participant
-        assert sender is not None
-        status = msg.get("status")
-        if type(status) is not str or status not in AI_STATUSES:
-            raise ProtocolError(ErrorCode.INVALID_MESSAGE,
-                                "status must be one of " + ", ".join(sorted(AI_STATUSES)),
-                                "ai_status")
-        msg.pop("toId", None)
-        self._relay(sender, msg, "ai_status", out)
-        sender.status = status
-        room = sender.room
-        out.append(OrbStatusChanged(room.session_id, room.room_id, sender.user_id, status, now))
-
-    def _on_ai_control(self, conn: Connection, msg: dict[str, Any], now: float,
-                       out: list[Command]) -> None:
-        sender = conn.participant
-        assert sender is not None
-        require_action(msg, "ai_control")
-        msg.pop("toId", None)
-        msg["fromId"] = sender.user_id
-        data: bytes | None = None
-        for other in sender.room.participants.values():
-            if other.is_ai:
-                if data is None:
-                    data = self._encode_relay(msg, "ai_control")
-                out.append(Send(other.conn.conn_id, data, "ai_control"))
-
-    def _on_client_signal(self, conn: Connection, msg: dict[str, Any], now: float,
-                          out: list[Command]) -> None:
-        sender = conn.participant
-        assert sender is not None
-        require_action(msg, "client_signal")
-        self._relay(sender, msg, "client_signal", out)
-
-
-def _on_text(core: SignalingCore, event: TextReceived) -> list[Command]:
-    return core.receive(event.conn_id, event.text, event.now)
-
-
-def _on_opened(core: SignalingCore, event: ConnectionOpened) -> list[Command]:
-    return core.open(event.conn_id, event.room_id, event.now)
-
-
-def _on_active(core: SignalingCore, event: ConnectionActive) -> list[Command]:
-    core.activity(event.conn_id, event.now)
-    return []
-
-
-def _on_closed(core: SignalingCore, event: ConnectionClosed) -> list[Command]:
-    return core.closed(event.conn_id, event.now, event.cause)
-
-
-def _on_time(core: SignalingCore, event: TimeAdvanced) -> list[Command]:
-    return core.tick(event.now)
-
-
-def _on_orb_ended(core: SignalingCore, event: OrbEnded) -> list[Command]:
-    return core.orb_ended(event.room_id, event.session_id, event.now, event.spawn_id)
-
-
-def _on_stopping(core: SignalingCore, event: ServerStopping) -> list[Command]:
-    return core.stop(event.now)
-
 
 #: What :meth:`SignalingCore.handle` calls for each event type (exact types, no subclasses).
 _EVENT_METHODS: Mapping[type, Callable[[SignalingCore, Any], list[Command]]] = {
-    TextReceived: _on_text,
-    ConnectionOpened: _on_opened,
-    ConnectionActive: _on_active,
-    ConnectionClosed: _on_closed,
-    TimeAdvanced: _on_time,
-    OrbEnded: _on_orb_ended,
-    ServerStopping: _on_stopping,
+    TextReceived: lambda core, e: core.receive(e.conn_id, e.text, e.now),
+    ConnectionOpened: lambda core, e: core.open(e.conn_id, e.room_id, e.now),
+    ConnectionActive: lambda core, e: core._activity_event(e.conn_id, e.now),
+    ConnectionClosed: lambda core, e: core.closed(e.conn_id, e.now, e.cause),
+    TimeAdvanced: lambda core, e: core.tick(e.now),
+    OrbEnded: lambda core, e: core.orb_ended(e.room_id, e.session_id, e.now, e.spawn_id),
+    ServerStopping: lambda core, e: core.stop(e.now),
 }

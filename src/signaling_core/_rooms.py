@@ -15,13 +15,13 @@ from typing import Any
 import orjson
 
 from . import _messages as messages
-from ._commands import Close, Command, ParticipantLeft, Send, SessionEnded
+from ._commands import Close, Command, OrbStatusChanged, ParticipantLeft, Send, SessionEnded
 from ._config import CoreConfig
 from ._errors import ErrorCode, ProtocolError
 from ._events import ConnectionId, Departure
 from ._model import Connection, Orb, Participant, Room
 from ._orb_lifecycle import OrbInput, OrbState
-from ._rules import ORB_SHUTDOWN_ENDINGS, JoinRequest
+from ._rules import AI_STATUSES, ORB_SHUTDOWN_ENDINGS, JoinRequest, require_action
 from ._snapshot import CoreSnapshot, snapshot_of
 
 #: Departures that are an orb's own ``ai-orb-shutdown``.
@@ -125,6 +125,44 @@ class RoomBook:
             if data is None:
                 data = self._encode_relay(msg, mtype)
             out.append(Send(other.conn.conn_id, data, mtype))
+
+    # ------------------------------------------------------------------ relayed messages
+
+    def _on_ai_status(self, conn: Connection, msg: dict[str, Any], now: float,
+                      out: list[Command]) -> None:
+        sender = conn.participant
+        assert sender is not None
+        status = msg.get("status")
+        if type(status) is not str or status not in AI_STATUSES:
+            raise ProtocolError(ErrorCode.INVALID_MESSAGE,
+                                "status must be one of " + ", ".join(sorted(AI_STATUSES)),
+                                "ai_status")
+        msg.pop("toId", None)
+        self._relay(sender, msg, "ai_status", out)
+        sender.status = status
+        room = sender.room
+        out.append(OrbStatusChanged(room.session_id, room.room_id, sender.user_id, status, now))
+
+    def _on_ai_control(self, conn: Connection, msg: dict[str, Any], now: float,
+                       out: list[Command]) -> None:
+        sender = conn.participant
+        assert sender is not None
+        require_action(msg, "ai_control")
+        msg.pop("toId", None)
+        msg["fromId"] = sender.user_id
+        data: bytes | None = None
+        for other in sender.room.participants.values():
+            if other.is_ai:
+                if data is None:
+                    data = self._encode_relay(msg, "ai_control")
+                out.append(Send(other.conn.conn_id, data, "ai_control"))
+
+    def _on_client_signal(self, conn: Connection, msg: dict[str, Any], now: float,
+                          out: list[Command]) -> None:
+        sender = conn.participant
+        assert sender is not None
+        require_action(msg, "client_signal")
+        self._relay(sender, msg, "client_signal", out)
 
     # ------------------------------------------------------------------ departures
 
