@@ -3,8 +3,9 @@
 # runs it, and stops the services again:
 #   bash scripts/test.sh [pytest args...]
 # VENV (default .venv) picks the virtual environment; it is created when missing.
-# System packages the tests drive for real (Chromium, espeak-ng, PostgreSQL, Node.js for the
-# browser client's type check) are installed with apt when missing and when we are root;
+# System packages the tests drive for real (Chromium, espeak-ng, PostgreSQL, coturn, iproute2,
+# Node.js for the browser client's type check) are installed with apt when missing and when
+# we are root;
 # nothing is skipped: a service that cannot start fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,10 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# coturn: the TURN credentials are checked by a real turnserver; iproute2: the exposure tests
+# put a client in a network namespace of their own (non-loopback source address).
+command -v turnserver >/dev/null 2>&1 || need_apt+=(coturn)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "[test.sh] installing system packages: ${need_apt[*]}"

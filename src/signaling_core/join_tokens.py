@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import jwt
 
@@ -50,20 +51,31 @@ def mint_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def token_allows(secret: str, token: str | None, room_id: str, request: JoinRequest,
-                 now: float | None = None) -> bool:
-    """Whether ``token`` is valid now and its claims equal the join's fields."""
+def verified_claims(secret: str, token: str | None,
+                    now: float | None = None) -> dict[str, Any] | None:
+    """The claims of ``token`` when it is signed with ``secret``, unexpired and complete;
+    else None. What the token allows is for the caller to compare (see :func:`token_allows`).
+    """
     if not token:
-        return False
+        return None
     try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token, secret, algorithms=[ALGORITHM], leeway=LEEWAY_SECONDS,
             options={"require": ["exp", "roomId", "userId", "userRole", "participantType"],
                      "verify_exp": now is None},
         )
     except jwt.PyJWTError:
-        return False
+        return None
     if now is not None and float(claims["exp"]) + LEEWAY_SECONDS < now:
+        return None
+    return claims
+
+
+def token_allows(secret: str, token: str | None, room_id: str, request: JoinRequest,
+                 now: float | None = None) -> bool:
+    """Whether ``token`` is valid now and its claims equal the join's fields."""
+    claims = verified_claims(secret, token, now)
+    if claims is None:
         return False
     return bool(
         claims["roomId"] == room_id

@@ -97,13 +97,17 @@ OPTIONS: tuple[Option, ...] = (
            "messages per second per connection (0: unlimited)", float),
     Option("--rate-limit-burst", "core.rate_limit_burst", "burst above --rate-limit", int),
     Option("--admin-token", "server.admin_token",
-           "require 'Authorization: Bearer TOKEN' on /api/rooms"),
+           "require 'Authorization: Bearer TOKEN' on /api/rooms and /api/sessions; unset, "
+           "they answer loopback clients only"),
     Option("--join-secret", "server.join_secret",
            "require joins to carry a token signed with this secret (at least 32 bytes; "
            "prefer the environment variable: a command line is visible to other users)"),
     Option("--turn-secret", "server.turn_secret", "TURN REST shared secret (coturn)"),
     Option("--turn-url", "server.turn_url", "TURN server URL, e.g. turn:turn.example:3478"),
     Option("--turn-ttl", "server.turn_ttl", "lifetime of TURN credentials, seconds", int),
+    Option("--turn-rate-limit", "server.turn_rate_limit",
+           "/api/turn-credentials requests a minute per client address (beyond: 429; "
+           "loopback exempt unless --cap-loopback)", float),
     Option("--stun-url", "server.stun_urls",
            "STUN server URL (repeatable; env: comma-separated)", repeat=True),
     Option("--orbs", "core.orbs_enabled", "spawn an AI orb when a coach joins", _bool,
@@ -113,6 +117,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--orb-idle-grace", "core.orb_idle_grace",
            "seconds an orb stays in a room without humans", float),
     Option("--orb-max-lifetime", "core.orb_max_lifetime", "seconds an orb may live", float),
+    Option("--retain-days", "server.retain_days",
+           "delete session records that ended more than N days ago (at start, then hourly; "
+           "default: keep forever)", float),
     Option("--handshake-timeout", "server.handshake_timeout",
            "seconds a client may take to send its request head", float),
     Option("--outbound-queue-bytes", "server.outbound_queue_limit",

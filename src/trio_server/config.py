@@ -27,18 +27,27 @@ class ServerConfig:
     log_json: bool = False
     certfile: str | None = None
     keyfile: str | None = None
-    #: When set, ``GET /api/rooms`` requires ``Authorization: Bearer <admin_token>``.
+    #: When set, the admin endpoints (``/api/rooms``, ``/api/sessions``) require
+    #: ``Authorization: Bearer <admin_token>`` from every address; unset, they answer loopback
+    #: clients only (and nobody with join tokens on), see :mod:`.admin`.
     admin_token: str | None = attrs.field(default=None, repr=False)
     #: Shared secret of the TURN server (coturn ``static-auth-secret``).
     turn_secret: str | None = attrs.field(default=None, repr=False)
     turn_url: str | None = None
-    #: Lifetime of issued TURN credentials.
-    turn_ttl: int = 24 * 60 * 60
+    #: Lifetime of issued TURN credentials: an hour, so that a credential copied out of a
+    #: page is soon worthless (coturn refuses it once its expiry passes).
+    turn_ttl: int = 60 * 60
+    #: ``/api/turn-credentials`` requests a minute per client address (also the burst);
+    #: loopback is exempt unless ``cap_loopback``. Beyond it: 429 with Retry-After.
+    turn_rate_limit: float = 30.0
     stun_urls: tuple[str, ...] = ()
     #: When set, every ``join`` must carry a signed token (see :mod:`signaling_core.join_tokens`).
     join_secret: str | None = attrs.field(default=None, repr=False)
     #: Origins whose pages may open a WebSocket (``*``: any); empty means the server's own.
     allowed_origins: tuple[str, ...] = attrs.field(default=(), converter=normalize_origins)
+    #: Session records (and everything attached to them) whose session ended more than this
+    #: many days ago are deleted at start and then hourly; None keeps them forever.
+    retain_days: float | None = None
     #: Open TCP connections (HTTP and WebSocket) at once; beyond it, 503.
     max_connections: int = 10_000
     #: Open TCP connections from one client address (IPv6: one /64) at once; 0: no cap.
@@ -76,6 +85,10 @@ class ServerConfig:
             raise ValueError("outbound queue limits must be positive")
         if self.max_connections < 1 or self.max_connections_per_address < 0:
             raise ValueError("max_connections must be positive, the per-address cap >= 0")
+        if self.turn_ttl < 1 or self.turn_rate_limit <= 0:
+            raise ValueError("turn_ttl and turn_rate_limit must be positive")
+        if self.retain_days is not None and not self.retain_days > 0:
+            raise ValueError("retain_days must be positive (unset: keep forever)")
         if (self.join_secret is not None
                 and len(self.join_secret.encode("utf-8")) < MIN_JOIN_SECRET_BYTES):
             raise ValueError(f"join_secret must be at least {MIN_JOIN_SECRET_BYTES} bytes")

@@ -5,15 +5,19 @@ Handlers only read: none of them changes the core's state.
 
 from __future__ import annotations
 
-import hmac
 import re
 import time
 from typing import TYPE_CHECKING
 
+import trio
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from signaling_core import is_valid_room_id
+from signaling_core.join_tokens import verified_claims
 
 from .http import HttpRequest, HttpResponse, Router, json_response, text_response
 from .ledger import Ledger, SessionsApi
+from .ratelimit import PerAddressLimit
 from .turn import ice_servers
 from .version import VERSION
 
@@ -24,13 +28,36 @@ _NO_STORE = {"Cache-Control": "no-store"}
 _USER_ID = re.compile(r"[^\x00-\x1f\x7f:]{1,128}")
 
 
-def _bearer_matches(request: HttpRequest, token: str) -> bool:
-    """``Authorization: Bearer <token>``; the scheme in any case (RFC 7235), the token
-    compared in constant time so that its bytes cannot be guessed from response times."""
-    scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
-    # Both sides always go through compare_digest, whatever the scheme said.
-    same = hmac.compare_digest(given.strip().encode("utf-8"), token.encode("utf-8"))
-    return same and scheme.lower() == "bearer"
+def turn_grant(request: HttpRequest,
+               join_secret: str | None) -> tuple[str | None, str] | HttpResponse:
+    """(room id or None, userId) a TURN credential may be issued for, or the refusal.
+
+    With join tokens on, only a participant gets one: the request carries its join token as
+    ``Authorization: Bearer`` (a header, so it stays out of URLs and access logs), and the
+    credential names the token's own room and userId. ``roomId``/``userId`` in the query may
+    repeat them; differing ones are refused, so a client learns at once that it holds the
+    wrong token. Without join tokens, identity is whatever the client claims, as for joins.
+    """
+    room_id = request.query.get("roomId") or None
+    user_id = request.query.get("userId") or None
+    if room_id is not None and not is_valid_room_id(room_id):
+        return text_response(400, "roomId must be a valid room id")
+    if user_id is not None and _USER_ID.fullmatch(user_id) is None:
+        return text_response(400, "userId must be 1-128 characters without ':'")
+    if not join_secret:
+        return room_id, user_id or "anonymous"
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    claims = verified_claims(join_secret, token.strip()) if scheme.lower() == "bearer" else None
+    if claims is None:
+        return text_response(401, "TURN credentials need a valid join token: send "
+                             "'Authorization: Bearer TOKEN'",
+                             {"WWW-Authenticate": 'Bearer realm="signaling"'})
+    granted_room, granted_user = str(claims["roomId"]), str(claims["userId"])
+    if room_id not in (None, granted_room) or user_id not in (None, granted_user):
+        return text_response(403, "the join token is for another room or user")
+    if _USER_ID.fullmatch(granted_user) is None:
+        return text_response(403, "the join token's userId cannot name a TURN user")
+    return granted_room, granted_user
 
 
 def register(router: Router, server: SignalingServer) -> None:
@@ -50,50 +77,40 @@ def register(router: Router, server: SignalingServer) -> None:
     async def metrics(request: HttpRequest) -> HttpResponse:
         return HttpResponse(200, generate_latest(server.registry), CONTENT_TYPE_LATEST)
 
-    def admin_refusal(request: HttpRequest) -> HttpResponse | None:
-        """The refusal for an admin endpoint (/api/rooms, /api/sessions), None to go on."""
-        token = config.admin_token
-        if token is None and config.join_secret:
-            # Joins are guarded; an open list of rooms and userIds would undo that.
-            return text_response(403, "this server requires join tokens: set --admin-token "
-                                 f"to read {request.path}")
-        if token is not None and not _bearer_matches(request, token):
-            return text_response(401, "unauthorized",
-                                 {"WWW-Authenticate": 'Bearer realm="signaling"'})
-        return None
-
     async def rooms(request: HttpRequest) -> HttpResponse:
-        refusal = admin_refusal(request)
-        if refusal is not None:
-            return refusal
-        response = json_response(server.core.snapshot().to_dict())
-        response.headers.update(_NO_STORE)
-        return response
+        return json_response(server.core.snapshot().to_dict())
+
+    turn_limit = PerAddressLimit(config.turn_rate_limit, max(1, int(config.turn_rate_limit)),
+                                 cap_loopback=config.cap_loopback)
 
     async def turn_credentials(request: HttpRequest) -> HttpResponse:
-        user_id = request.query.get("userId", "anonymous")
-        if _USER_ID.fullmatch(user_id) is None:
-            return text_response(400, "userId must be 1-128 characters without ':'")
-        body = ice_servers(user_id=user_id, now=time.time(), stun_urls=config.stun_urls,
-                           turn_url=config.turn_url, turn_secret=config.turn_secret,
-                           ttl=config.turn_ttl)
+        wait = turn_limit.retry_after(request.client, trio.current_time())
+        if wait:
+            return text_response(429, "too many TURN credential requests from your address; "
+                                 f"try again in {wait} s", {"Retry-After": str(wait)})
+        grant = turn_grant(request, config.join_secret)
+        if isinstance(grant, HttpResponse):
+            return grant
+        room_id, user_id = grant
+        body = ice_servers(user_id=user_id, room_id=room_id, now=time.time(),
+                           stun_urls=config.stun_urls, turn_url=config.turn_url,
+                           turn_secret=config.turn_secret, ttl=config.turn_ttl)
         response = json_response(body)
         response.headers.update(_NO_STORE)
         return response
 
     router.add("GET", "/healthz", healthz)
     router.add("GET", "/metrics", metrics)
-    router.add("GET", "/api/rooms", rooms)
+    server.admin.add(router, "/api/rooms", rooms, carries_content=False)
     router.add("GET", "/api/turn-credentials", turn_credentials)
 
     if isinstance(server.ledger, Ledger):  # --db none: no /api/sessions (404)
         sessions_api = SessionsApi(server.ledger.reader())
 
         async def sessions(request: HttpRequest) -> HttpResponse:
-            refusal = admin_refusal(request)
-            if refusal is not None:
-                return refusal
             status, body = await sessions_api(request.query)
-            return HttpResponse(status, body, "application/json", dict(_NO_STORE))
+            return HttpResponse(status, body, "application/json")
 
-        router.add("GET", "/api/sessions", sessions)
+        # Who took part, when, and how it ended: no words of the conversation. A route that
+        # serves transcripts or summaries must say carries_content=True.
+        server.admin.add(router, "/api/sessions", sessions, carries_content=False)

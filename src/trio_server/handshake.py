@@ -40,7 +40,8 @@ class Upgrade:
     accept: bytes
 
 
-def parse_request(event: h11.Request) -> HttpRequest:
+def parse_request(event: h11.Request, client: str = "") -> HttpRequest:
+    """The request head as an :class:`HttpRequest`; ``client`` is the peer's address."""
     target = event.target.decode("latin-1")
     raw_path, _, raw_query = target.partition("?")
     headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in event.headers}
@@ -49,6 +50,7 @@ def parse_request(event: h11.Request) -> HttpRequest:
         path=unquote(raw_path),
         query=dict(parse_qsl(raw_query, keep_blank_values=True)),
         headers=headers,
+        client=client,
     )
 
 

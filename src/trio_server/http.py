@@ -16,12 +16,18 @@ import orjson
 
 @attrs.frozen
 class HttpRequest:
-    """One request head; ``headers`` has lower-case names (the last value of a repeated one)."""
+    """One request head; ``headers`` has lower-case names (the last value of a repeated one).
+
+    ``client`` is the address of the TCP peer the request came from (no port), as the front
+    saw it; the admin endpoints decide on it whether a request is local. Empty when unknown,
+    which every check treats as "not loopback", never as trusted.
+    """
 
     method: str
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    client: str = ""
 
 
 @attrs.frozen

@@ -34,9 +34,13 @@ from .http import HttpRequest, HttpResponse, Router, text_response
 from .logs import INFO, event
 from .metrics import ServerStats
 from .origins import origin_allowed
-from .transport import Transport
+from .transport import Transport, peer_host
 
 _MAX_DRAINED_BODY = 64 * 1024
+#: Sent on every response when the server terminates TLS itself: browsers then refuse plain
+#: http to this host for a year, so a network attacker cannot strip TLS on a later visit.
+#: No includeSubDomains: other hosts of the operator's domain are not ours to commit.
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
 #: A connection refused before its request (a cap) waits at most this long for the request.
 _REFUSAL_READ_SECONDS = 2.0
 
@@ -71,7 +75,7 @@ class HttpFront:
             if isinstance(request, HttpResponse):
                 await self._refuse(transport, request)
                 return None
-            http_request = parse_request(request)
+            http_request = parse_request(request, peer_host(transport.peer))
             if wants_websocket(http_request):
                 return await self._upgrade(transport, http_request, conn.trailing_data[0])
             if http_request.path.startswith(WS_PREFIX):
@@ -79,6 +83,7 @@ class HttpFront:
                                          {"Upgrade": "websocket"})
             else:
                 response = await self._router.dispatch(http_request)
+            response = self._secured(response)
             close = http_request.method not in ("GET", "HEAD") or self._stopping()
             data = conn.send(h11_response(response, close=close)) or b""
             if http_request.method != "HEAD":
@@ -183,7 +188,15 @@ class HttpFront:
             await self._next_request(transport, conn)
         await self._refuse(transport, response)
 
+    def _secured(self, response: HttpResponse) -> HttpResponse:
+        """``response`` with HSTS added when this server speaks TLS (and not otherwise: over
+        plain http the header is ignored, and a proxy terminating TLS sets its own)."""
+        if not self._config.tls or HSTS[0] in response.headers:
+            return response
+        return attrs.evolve(response, headers={**response.headers, HSTS[0]: HSTS[1]})
+
     async def _refuse(self, transport: Transport, response: HttpResponse) -> None:
+        response = self._secured(response)
         with trio.move_on_after(self._config.close_timeout):
             with contextlib.suppress(OSError):
                 await send_all(transport, raw_response(response))

@@ -28,6 +28,7 @@ from signaling_core.orb_hosting import OrbHost
 
 from . import endpoints, web
 from .acceptor import Acceptor, bind, close_listener
+from .admin import AdminGate, is_loopback
 from .admission import Admission
 from .config import ServerConfig
 from .connections import Connections
@@ -36,7 +37,7 @@ from .http_front import HttpFront
 from .journal import Journal
 from .ledger_contract import LedgerSink
 from .local import LocalConnection
-from .logs import INFO, event
+from .logs import INFO, WARNING, event
 from .metrics import Gauges, ServerStats, make_registry
 from .timers import Timers, ping_forever
 from .transport import make_tls_context
@@ -61,6 +62,11 @@ class SignalingServer:
         self.core = core = SignalingCore(config.core, authorize_join=authorize)
         self.orb_host = orb_host
         self.ledger = ledger
+        if config.retain_days is not None:
+            from .ledger import Ledger
+
+            if isinstance(ledger, Ledger):
+                ledger.set_retention(config.retain_days)
         self.port: int | None = None
         self.stats = stats = ServerStats()
         self.registry = make_registry(stats, Gauges(
@@ -71,6 +77,8 @@ class SignalingServer:
         ))
         self.stopping = False
         self.router = Router()
+        #: The admin endpoints' access rule; every admin route is registered through it.
+        self.admin = AdminGate(config.admin_token, join_tokens=bool(config.join_secret))
         endpoints.register(self.router, self)
         web.register(self.router)
         self._timers = Timers(core, lambda commands: self._connections.runner.run(commands),
@@ -100,6 +108,7 @@ class SignalingServer:
         scheme = "https" if self._tls else "http"
         event(INFO, "listening", f"listening on {scheme}://{config.host}:{self.port}",
               host=config.host, port=self.port, tls=bool(self._tls))
+        self._warn_if_exposed(str(listener.getsockname()[0]))
         try:
             async with trio.open_nursery() as nursery:
                 if self.ledger is not None:
@@ -121,6 +130,24 @@ class SignalingServer:
             close_listener(listener)
             self._stopped.set()
             event(INFO, "stopped", "server stopped")
+
+    def _warn_if_exposed(self, bound: str) -> None:
+        """Say at start what a listener beyond loopback leaves open, so it is not a surprise.
+
+        Nothing is refused here: the defaults stay usable on a trusted network; the admin
+        endpoints protect themselves (:mod:`.admin`), joins cannot without a secret.
+        """
+        if is_loopback(bound):
+            return
+        config = self.config
+        if not config.join_secret:
+            event(WARNING, "exposed-without-join-tokens",
+                  f"listening on {bound} without --join-secret: anyone who can reach this "
+                  "port and knows a room id can join that call", host=bound)
+        if config.admin_token is None:
+            event(WARNING, "exposed-without-admin-token",
+                  f"listening on {bound} without --admin-token: the admin endpoints "
+                  "(/api/rooms, /api/sessions) answer loopback clients only", host=bound)
 
     async def shutdown(self) -> None:
         """Stop accepting, close every connection with 1001, stop orbs; returns when done."""

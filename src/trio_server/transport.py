@@ -41,6 +41,15 @@ class Transport(Protocol):
         ...
 
 
+def peer_host(peer: str) -> str:
+    """The address part of a ``peer`` string (``host:port``; IPv6 hosts are not bracketed).
+
+    ``"?"`` (an unknown peer) gives ``""``, which no check takes for loopback.
+    """
+    host, sep, _ = peer.rpartition(":")
+    return host if sep else ""
+
+
 def _peer_name(sock: socket.socket) -> str:
     try:
         host, port = sock.getpeername()[:2]

@@ -59,7 +59,7 @@ async def test_admin_token_is_compared_in_constant_time(
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr("trio_server.endpoints.hmac.compare_digest", spy)
+    monkeypatch.setattr("trio_server.admin.hmac.compare_digest", spy)
     async with running() as server:
         assert server.port is not None
         for value in (f"Bearer {ADMIN}", "Bearer nope", f"Basic {ADMIN}"):
@@ -101,7 +101,8 @@ async def test_secrets_never_reach_logs_metrics_or_snapshots(
         await get(server.port, "/api/rooms", {"Authorization": "Bearer guess"})
         for target, headers in (("/metrics", {}), ("/healthz", {}),
                                 ("/api/rooms", {"Authorization": f"Bearer {ADMIN}"}),
-                                ("/api/turn-credentials?userId=x", {})):
+                                ("/api/turn-credentials?userId=mallory",
+                                 {"Authorization": f"Bearer {used_tokens[0]}"})):
             status, body = await get(server.port, target, headers)
             assert status == 200, target
             bodies.append(body)

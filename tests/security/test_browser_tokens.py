@@ -20,6 +20,9 @@ from playwright.sync_api import Browser, sync_playwright
 from signaling_core.join_tokens import mint_token
 
 from .conftest import SECRET
+from .coturn import running_coturn
+
+TURN_SECRET = "browser-suite-turn-secret-0123456789abcd"
 
 pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.timeout(120)]
 
@@ -36,9 +39,26 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-def test_the_call_page_joins_with_its_token_and_the_orb_still_comes(chromium: Browser) -> None:
+#: The page's RTCConfiguration, once its ICE servers are loaded.
+RTC_CONFIG_JS = "async () => await window.triParty.rtcConfig"
+#: The candidate types of this page's own ICE candidates, over all its peer connections.
+LOCAL_CANDIDATE_TYPES_JS = """async () => {
+  const types = new Set();
+  for (const entry of window.triParty.peers.values()) {
+    if (!entry.link) continue;
+    const stats = await entry.link.pc.getStats();
+    stats.forEach((s) => { if (s.type === 'local-candidate') types.add(s.candidateType); });
+  }
+  return [...types];
+}"""
+
+
+def test_the_call_page_joins_with_its_token_and_the_orb_still_comes(
+        chromium: Browser, tmp_path: Path) -> None:
     room = f"tokens-{uuid.uuid4().hex[:8]}"
-    with harness.running_server("--orbs", "--join-secret", SECRET) as server:
+    with running_coturn(tmp_path, TURN_SECRET) as turn_port, harness.running_server(
+            "--orbs", "--join-secret", SECRET, "--turn-secret", TURN_SECRET,
+            "--turn-url", f"turn:127.0.0.1:{turn_port}") as server:
         pages = {}
         for role, user in (("coach", "coach-7"), ("client", "client-7")):
             token = mint_token(SECRET, room_id=room, user_id=user, user_role=role)
@@ -51,6 +71,15 @@ def test_the_call_page_joins_with_its_token_and_the_orb_still_comes(chromium: Br
                 harness.wait_until(lambda page=page: harness.inbound_stats(page),
                                    lambda stats: harness.mesh_complete(stats, 2),
                                    timeout=60, what=f"the {role}'s mesh with the orb")
+            # Each page fetched TURN credentials with its token, for its own room and user,
+            # and Chromium allocated a relay with them at the real coturn.
+            for role, page in pages.items():
+                servers = page.evaluate(RTC_CONFIG_JS)["iceServers"]
+                [turn] = [entry for entry in servers if "username" in entry]
+                assert turn["username"].endswith(f":{room}:{role}-7"), turn
+                harness.wait_until(lambda page=page: page.evaluate(LOCAL_CANDIDATE_TYPES_JS),
+                                   lambda types: "relay" in types, timeout=30,
+                                   what=f"a relay candidate of the {role}")
             ids = set(harness.tile_ids(pages["coach"]))
             assert {"coach-7", "client-7"} <= ids
             assert any(i.startswith("ai-orb-") for i in ids)
@@ -58,6 +87,8 @@ def test_the_call_page_joins_with_its_token_and_the_orb_still_comes(chromium: Br
                 lambda: intruder.get_attribute("#link-status", "data-state"),
                 lambda state: state == "ended", timeout=15, what="the intruder's page to end")
             assert "client-8" not in harness.tile_ids(pages["coach"])
+            # Without a token, the page got no TURN credentials (401), only the fallback.
+            assert intruder.evaluate(RTC_CONFIG_JS) == {"iceServers": []}
             # The token left the address bar (and the history), yet a reload still joins.
             client_page = pages["client"]
             assert "token=" not in client_page.url

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._backend import Backend
+from ._erase import Erased, NoSuchSession, SessionRunning, erase_session
 from ._postgres import PostgresBackend
 from ._query import LedgerReader, ParticipationView, SessionView
 from ._schema import NotALedger, SchemaTooNew, latest_version
@@ -40,18 +41,22 @@ __all__ = [
     "ORB_ENDED",
     "SERVER_RESTART",
     "Backend",
+    "Erased",
     "Ledger",
     "LedgerReader",
     "LedgerStats",
+    "NoSuchSession",
     "NotALedger",
     "ParticipationView",
     "PostgresBackend",
     "SchemaTooNew",
+    "SessionRunning",
     "SessionView",
     "SessionsApi",
     "SqlStore",
     "SqliteBackend",
     "backend_from_url",
+    "erase_session",
     "is_disabled",
     "latest_version",
     "open_ledger",

@@ -13,6 +13,7 @@ from typing import Any
 from ._backend import Backend
 from ._batch import Batch, Op, Recovery, RunInfo
 from ._clock import WallClock
+from ._erase import Erased, purge_ended_before
 from ._schema import migrate
 from ._translate import SERVER_RESTART, Translator
 
@@ -164,6 +165,21 @@ class SqlStore:
     def heartbeat(self, at: float) -> None:
         """Record that this process is alive at ``at`` (bounds a crash's closing time)."""
         self._execute_committed(_HEARTBEAT, (at, self._require_run().run_id))
+
+    def purge(self, cutoff: float) -> Erased:
+        """Delete the sessions that ended before ``cutoff`` (Unix time) and everything
+        attached to them, in one transaction on the writer's connection (so between two
+        batches, never inside one); sessions still running are never touched."""
+        conn = self._connection()
+        cur = conn.cursor()
+        try:
+            self._begin(cur)
+            erased = purge_ended_before(cur, self.backend.dialect.sql, cutoff)
+            conn.commit()
+        except BaseException:
+            self._abandon()
+            raise
+        return erased
 
     # ------------------------------------------------------------------ helpers
 

@@ -23,6 +23,12 @@ retried with backoff until it succeeds; records keep queueing meanwhile. A write
 for any other reason is retried record by record, and only the records that still fail are
 dropped (counted, logged with their content, written as a gap).
 
+Retention. With ``retain_days`` set, sessions that ended more than that many days ago are
+deleted with everything attached to them, when the writer starts and then every
+``retention_interval`` seconds (an hour), in the same worker thread as the writes (one at a
+time, so a purge sits between two batches). A session that has not ended is never deleted.
+Each purge that deletes something is logged with counts only.
+
 Shutdown. When cancelled, ``run()`` drains the queue under a shield for at most
 ``close_timeout`` seconds, then marks the run stopped. The server should call
 ``core.stop()`` and record its commands before cancelling the ledger; records that arrive
@@ -46,7 +52,8 @@ from signaling_core import SessionRecord
 
 from ._batch import Batch, Gap, Recovery, RunInfo
 from ._clock import WallClock
-from ._query import LedgerReader
+from ._erase import Erased
+from ._query import LedgerReader, iso
 from ._store import SqlStore
 
 log = logging.getLogger("trio_server.ledger")
@@ -81,9 +88,12 @@ class Ledger:
         close_timeout: float = 10.0,
         retry_max_delay: float = 5.0,
         wall_offset: float | None = None,
+        retain_days: float | None = None,
+        retention_interval: float = 3600.0,
     ) -> None:
         if max_pending < 1 or max_batch < 1:
             raise ValueError("max_pending and max_batch must be at least 1")
+        self.set_retention(retain_days, retention_interval)
         self.store = store
         self._max_pending = max_pending
         self._max_batch = max_batch
@@ -113,6 +123,21 @@ class Ledger:
         self._gap_first: float | None = None
         self._gap_last = 0.0
         self._last_drop_log = -_DROP_LOG_INTERVAL
+
+    def set_retention(self, days: float | None, interval: float = 3600.0) -> None:
+        """Keep ended sessions ``days`` days (None: forever), checking every ``interval`` s.
+
+        Takes effect when :meth:`run` starts (the server applies ``--retain-days`` here).
+        """
+        if days is not None and not days > 0:
+            raise ValueError("retain_days must be positive (None keeps sessions forever)")
+        if not interval > 0:
+            raise ValueError("retention_interval must be positive")
+        self.retain_days = days
+        self.retention_interval = interval
+        #: Totals of every purge so far (tests, diagnostics).
+        self.purged = Erased()
+        self.purges = 0
 
     # ------------------------------------------------------------------ hot path
 
@@ -177,7 +202,10 @@ class Ledger:
                  self.recovery.schema_version)
         task_status.started()
         try:
-            await self._write_forever()
+            async with trio.open_nursery() as nursery:
+                if self.retain_days is not None:
+                    nursery.start_soon(self._retain_forever, self.retain_days)
+                await self._write_forever()
         finally:
             with trio.CancelScope(shield=True) as scope:
                 scope.deadline = trio.current_time() + self._close_timeout
@@ -218,6 +246,28 @@ class Ledger:
         finally:
             self._stopped = True
             self._progress.set()
+
+    async def _retain_forever(self, days: float) -> None:
+        """Purge what is past retention now, then every ``retention_interval``."""
+        assert self._clock is not None
+        while True:
+            cutoff = self._clock.now() - days * 86_400.0
+            try:
+                erased = await trio.to_thread.run_sync(self.store.purge, cutoff,
+                                                       limiter=self._limiter)
+            except Exception as exc:
+                self._note_error(exc)
+                log.warning("ledger: retention purge failed (%r); retrying in %.0f s",
+                            exc, self.retention_interval)
+            else:
+                self.purges += 1
+                self.purged = Erased(self.purged.sessions + erased.sessions,
+                                     self.purged.participations + erased.participations,
+                                     self.purged.orb_status_spans + erased.orb_status_spans)
+                if erased.sessions or erased.participations:
+                    log.info("ledger: retention (%g days) deleted %s that ended before %s",
+                             days, erased, iso(cutoff))
+            await trio.sleep(self.retention_interval)
 
     # ------------------------------------------------------------------ batches
 

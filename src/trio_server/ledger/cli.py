@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import orjson
 
+from .. import logs
+from ._erase import NoSuchSession, SessionRunning, erase_session
 from ._format import format_sessions
 from ._query import DEFAULT_LIMIT, MAX_LIMIT, LedgerReader
 from ._schema import NotALedger, SchemaTooNew
@@ -52,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"most recent sessions to show (1-{MAX_LIMIT}, "
                              f"default {DEFAULT_LIMIT})")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--delete", metavar="SESSION", default=None,
+                        help="delete this (ended) session and everything attached to it, "
+                             "instead of showing sessions; the log records its id and counts")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     if is_disabled(args.db):
         print("trio-server sessions: --db none has no sessions to show", file=sys.stderr)
         return 1
+    if args.delete is not None:
+        return delete(args.db, args.delete)
     if not 1 <= args.limit <= MAX_LIMIT:
         print(f"trio-server sessions: --limit must be 1-{MAX_LIMIT}", file=sys.stderr)
         return 2
@@ -76,6 +83,27 @@ def run(args: argparse.Namespace) -> int:
                                       option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         sys.stdout.write(format_sessions(sessions))
+    return 0
+
+
+def delete(db: str, session_id: str) -> int:
+    """``--delete SESSION``: erase one session (a person's right to erasure).
+
+    0 when deleted, 1 when the session is unknown, still running, or the database cannot be
+    written. The log line says which session and how many rows, never what they held.
+    """
+    logs.configure()
+    try:
+        erased = erase_session(backend_from_url(db), session_id)
+    except (NoSuchSession, SessionRunning, NotALedger, SchemaTooNew, ValueError) as exc:
+        print(f"trio-server sessions: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        print(f"trio-server sessions: cannot delete from the ledger: {exc}", file=sys.stderr)
+        return 1
+    logs.event(logs.INFO, "session-erased", f"deleted session {session_id}: {erased}",
+               session=session_id, sessions=erased.sessions,
+               participations=erased.participations, orb_status_spans=erased.orb_status_spans)
     return 0
 
 

@@ -99,7 +99,9 @@ export class TriPartyClient extends TypedEventTarget {
    *        opening: the client joins meanwhile, and peer connections wait for it
    * @param {string} [options.token]            a signed join token, when the server wants one
    * @param {string} [options.signalingUrl]     default: /ws-simple/{roomId} on this origin
-   * @param {string} [options.iceConfigUrl]     default: /api/turn-credentials on this origin
+   * @param {string} [options.iceConfigUrl]     default: /api/turn-credentials on this origin;
+   *        fetched with the join token as `Authorization: Bearer` when there is one (a server
+   *        with join tokens issues TURN credentials to participants only)
    * @param {number} [options.pingIntervalMs]
    */
   constructor(options) {
@@ -120,7 +122,8 @@ export class TriPartyClient extends TypedEventTarget {
       return stream;
     }, () => null);
     this.iceConfigUrl = options.iceConfigUrl
-      ?? `/api/turn-credentials?userId=${encodeURIComponent(options.userId)}`;
+      ?? `/api/turn-credentials?roomId=${encodeURIComponent(options.roomId)}`
+        + `&userId=${encodeURIComponent(options.userId)}`;
     /** @type {Map<string, PeerEntry>} */
     this.peers = new Map();
     /** @type {Promise<RTCConfiguration>} */
@@ -222,7 +225,10 @@ export class TriPartyClient extends TypedEventTarget {
   /** @returns {Promise<RTCConfiguration>} */
   async _loadIceConfig() {
     try {
-      const response = await fetch(this.iceConfigUrl, { cache: 'no-store' });
+      /** @type {Record<string, string>} */
+      const headers = {};
+      if (this.token) headers.Authorization = `Bearer ${this.token}`;
+      const response = await fetch(this.iceConfigUrl, { cache: 'no-store', headers });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const body = await response.json();
       return { iceServers: Array.isArray(body.iceServers) ? body.iceServers : [] };
