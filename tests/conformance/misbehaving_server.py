@@ -5,6 +5,11 @@ ice-candidate with the ``fromId`` the *client* wrote (the spoofing docs/protocol
 everything else is the real core, so exactly one case should catch it.
 ``--mode silent``: completes every handshake, then never answers anything; every case must
 still end, by its timeout.
+``--mode seed``: the real core behind the example, but every message it sends cut down to the
+shape the seed shows (no ``roomId`` in ``peer-discovery``, no ``shouldCreateOffer`` in its
+entries, ``user-left`` with only ``userId``, no ``error`` at all): a server that implements only
+the original protocol correctly. Every ``original`` case must pass against it, so none of
+them can lean on an extension.
 Run as ``python tests/conformance/misbehaving_server.py --mode fromid --port 0``.
 """
 
@@ -16,13 +21,23 @@ import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
+import attrs
 from websockets.asyncio.server import ServerConnection, serve
 
-from signaling_core import Command, Send, SignalingCore
+from signaling_core import Command, Event, Send, SignalingCore
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "embed_asyncio.py"
 RELAYED = {"offer", "answer", "ice-candidate"}
+PEER_FIELDS = ("userId", "userName", "userRole", "participantType")
+#: What the seed shows of each message the server sends (relayed messages go as they are).
+SEED_SHAPES: dict[str, tuple[str, ...]] = {
+    "peer-discovery": ("type", "peers"),
+    "user-joined": ("type", *PEER_FIELDS, "shouldCreateOffer"),
+    "user-left": ("type", "userId"),
+    "pong": ("type",),
+}
 
 
 def load_example() -> ModuleType:
@@ -57,6 +72,31 @@ class KeepsClientFromId(SignalingCore):
         return out
 
 
+def seed_shaped(message: dict[str, Any]) -> dict[str, Any]:
+    shape = SEED_SHAPES.get(message["type"])
+    if shape is None:
+        return message
+    out = {k: message[k] for k in shape if k in message}
+    if message["type"] == "peer-discovery":
+        out["peers"] = [{k: p[k] for k in PEER_FIELDS} for p in message["peers"]]
+    return out
+
+
+class SeedShapes(SignalingCore):
+    """The real core, speaking only the seed's message shapes and never an ``error``."""
+
+    def handle(self, event: Event) -> list[Command]:
+        out: list[Command] = []
+        for command in super().handle(event):
+            if isinstance(command, Send):
+                if command.kind == "error":
+                    continue
+                data = json.dumps(seed_shaped(json.loads(command.data))).encode()
+                command = attrs.evolve(command, data=data)
+            out.append(command)
+        return out
+
+
 async def silent(port: int) -> None:
     async def swallow(ws: ServerConnection) -> None:
         async for _ in ws:
@@ -69,13 +109,14 @@ async def silent(port: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["fromid", "silent"], required=True)
+    parser.add_argument("--mode", choices=["fromid", "silent", "seed"], required=True)
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     if args.mode == "silent":
         asyncio.run(silent(args.port))
     else:
-        load_example().main(["--port", str(args.port)], make_core=KeepsClientFromId)
+        core = KeepsClientFromId if args.mode == "fromid" else SeedShapes
+        load_example().main(["--port", str(args.port)], make_core=core)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Start a server under test as a subprocess and learn its port from its log line.
 
-Both servers print ``listening on <scheme>://127.0.0.1:PORT`` once they accept connections
-(``--port 0`` picks a free port). The output is drained by a thread for the whole life of the
+Our servers print ``listening on <scheme>://127.0.0.1:PORT`` once they accept connections
+(``--port 0`` picks a free port). The original Node server prints nothing: it is given a free
+port and waited for by connecting. The output is drained by a thread for the whole life of the
 process, so a chatty server never blocks on a full pipe, and kept for failure messages.
 """
 
@@ -9,10 +10,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,12 +55,33 @@ def script(name: str) -> list[str]:
     return [sys.executable, "-m", modules[name]]
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for servers that cannot pick their own)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 @contextmanager
-def running_server(argv: Sequence[str]) -> Iterator[RunningServer]:
-    """Run ``argv`` until the block ends; SIGTERM, then SIGKILL after five seconds."""
+def running_server(argv: Sequence[str], *, port: int | None = None,
+                   cwd: Path = REPO) -> Iterator[RunningServer]:
+    """Run ``argv`` until the block ends; SIGTERM, then SIGKILL after five seconds.
+
+    Without ``port`` the server's log line names its port; with it, the server is ready once
+    that port accepts a connection.
+    """
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, env=env, cwd=REPO)
+                               text=True, env=env, cwd=cwd)
     output: list[str] = []
     found: list[tuple[str, int]] = []
     ready = threading.Event()
@@ -73,7 +99,16 @@ def running_server(argv: Sequence[str]) -> Iterator[RunningServer]:
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     try:
-        if not ready.wait(STARTUP_SECONDS) or not found:
+        if port is None:
+            ready.wait(STARTUP_SECONDS)
+        else:
+            deadline = time.monotonic() + STARTUP_SECONDS
+            while process.poll() is None and time.monotonic() < deadline:
+                if _accepts(port):
+                    found.append(("127.0.0.1", port))
+                    break
+                time.sleep(0.1)
+        if not found:
             raise RuntimeError(f"{argv[0]} did not report its port within {STARTUP_SECONDS}s:"
                                f"\n{''.join(output[-40:])}")
         host, port = found[0]
@@ -87,6 +122,31 @@ def running_server(argv: Sequence[str]) -> Iterator[RunningServer]:
                 process.kill()
                 process.wait(5)
         reader.join(5)
+
+
+#: The original Node server, read-only; copied to a temporary directory for each run.
+NODE_BASELINE = Path(os.environ.get("NODE_ORIGINAL_DIR",
+                                    REPO.parent / "shared" / "baselines" / "node_original"))
+NPM_SECONDS = 180.0
+
+
+@contextmanager
+def running_node_original() -> Iterator[RunningServer]:
+    """The original Node server, installed from the shared baseline into a temporary
+    directory with ``npm install`` (so the baseline stays untouched), on a free port."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        raise RuntimeError("node and npm are needed to run the original Node server "
+                           "(scripts/test.sh installs them)")
+    with tempfile.TemporaryDirectory(prefix="node-original-") as tmp:
+        work = Path(tmp)
+        for name in ("package.json", "server.mjs"):
+            shutil.copyfile(NODE_BASELINE / name, work / name)
+        subprocess.run([npm, "install", "--silent", "--no-audit", "--no-fund"], cwd=work,
+                       check=True, timeout=NPM_SECONDS, capture_output=True)
+        port = free_port()
+        with running_server([node, "server.mjs", str(port)], port=port, cwd=work) as server:
+            yield server
 
 
 @attrs.frozen

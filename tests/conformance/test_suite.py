@@ -1,5 +1,7 @@
 """``signaling-conformance`` run as a user runs it: against the core behind asyncio, against
-the Trio server, and against servers that break the protocol (so the suite can fail)."""
+the Trio server, in both profiles; against a server that speaks only the seed's message shapes
+(every original case must pass there, so none leans on an extension); and against servers
+that break the protocol (so the suite can fail)."""
 
 from __future__ import annotations
 
@@ -10,12 +12,13 @@ import time
 import pytest
 
 from trio_server.conformance.cases import ALL_CASES
+from trio_server.conformance.registry import Profile
 
 from .servers import EXAMPLE, REPO, SuiteRun, run_suite, running_server, script
 
 #: Short deadlines so the slow cases (join and idle deadline) run in seconds.
 SHORT = ["--join-timeout", "1", "--idle-timeout", "2"]
-ORIGINAL = [c.name for c in ALL_CASES if not c.ext]
+ORIGINAL = [c.name for c in ALL_CASES if c.profile is Profile.ORIGINAL]
 EVERY = [c.name for c in ALL_CASES]
 FAST = [c.name for c in ALL_CASES if not c.slow]
 
@@ -28,14 +31,20 @@ def _assert_all_passed(run_result: SuiteRun, expected: list[str], log: str) -> N
     assert run_result.returncode == 0, output
 
 
+def _failed(run_result: SuiteRun) -> list[str]:
+    return [name for name, passed in run_result.results().items() if not passed]
+
+
 @pytest.mark.timeout(240)
 def test_every_case_passes_against_the_asyncio_example() -> None:
     argv = [sys.executable, str(EXAMPLE), "--port", "0", *SHORT]
     with running_server(argv) as server:
         full = run_suite(server.ws_url, "--slow", *SHORT)
         _assert_all_passed(full, EVERY, server.log())
-        original = run_suite(server.ws_url, "--only-original", "--slow", *SHORT)
+        original = run_suite(server.ws_url, "--profile", "original", "--slow", *SHORT)
         _assert_all_passed(original, ORIGINAL, server.log())
+        alias = run_suite(server.ws_url, "--only-original")
+        _assert_all_passed(alias, ORIGINAL, server.log())
 
 
 TRIO_SERVER_MISSING = importlib.util.find_spec("trio_server.cli") is None
@@ -49,6 +58,8 @@ def test_every_case_passes_against_trio_server() -> None:
     with running_server([*script("trio-server"), "--port", "0"]) as server:
         result = run_suite(server.ws_url)
         _assert_all_passed(result, FAST, server.log())
+        original = run_suite(server.ws_url, "--profile", "original")
+        _assert_all_passed(original, ORIGINAL, server.log())
     # The deadline cases, against the same server configured with short limits.
     with running_server([*script("trio-server"), "--port", "0", *SHORT]) as server:
         result = run_suite(server.ws_url, "--slow", "-k", "deadline.", *SHORT)
@@ -64,9 +75,24 @@ def test_suite_fails_a_server_that_keeps_the_client_fromid() -> None:
         result = run_suite(server.ws_url)
     output = "\n".join(result.lines)
     assert result.returncode == 1, output
-    failed = [name for name, passed in result.results().items() if not passed]
-    assert failed == ["relay.fromid-overwrite"], output
+    assert _failed(result) == ["relay.fromid-overwrite"], output
     assert result.summary == f"{len(FAST) - 1} passed, 1 failed", output
+
+
+@pytest.mark.timeout(240)
+def test_original_cases_need_nothing_but_the_seeds_protocol() -> None:
+    """Against the real core cut down to the seed's shapes (no roomId, no peer-discovery
+    flags, a bare user-left, no error messages), every original case passes and the full
+    profile does not: the cut is real, and no original case depends on what it removed."""
+    with running_server([sys.executable, str(MISBEHAVING), "--mode", "seed"]) as server:
+        original = run_suite(server.ws_url, "--profile", "original")
+        _assert_all_passed(original, ORIGINAL, server.log())
+        full = run_suite(server.ws_url, "-k", "join.", "-k", "user-left.", "-k", "input.")
+    failed = set(_failed(full))
+    output = "\n".join(full.lines)
+    assert full.returncode == 1, output
+    assert {"join.peer-discovery-room-id", "user-left.fields", "input.unknown-type"} <= failed
+    assert not failed & set(ORIGINAL), output
 
 
 @pytest.mark.timeout(120)

@@ -2,15 +2,19 @@
 
 Run it as ``signaling-conformance ws://HOST:PORT``. Each case opens its own real WebSocket
 connections to a fresh, randomly named room, checks one rule of docs/protocol.md, and is
-bounded in time. Cases for rules marked **[ext]** can be skipped with ``--only-original`` so the
-suite can be pointed at the original Node server too. The suite talks to the server only over
+bounded in time. Every case names the sections of docs/protocol.md it checks and belongs to a
+profile: ``--profile original`` runs only the cases of what the original (seed) protocol
+specifies, each of which reads nothing but the seed's message shapes (:mod:`.seed` enforces
+it), so the suite can be pointed at the original Node server too; ``--profile full`` (the
+default) runs them all. The suite talks to the server only over
 the network: it never imports the server, and of the core it may be built on it uses only
 ``signaling_core.join_message`` (the one place a client's ``join`` is spelt) to build what it
 sends, never to check what it gets.
 """
 
 from .options import SuiteOptions
-from .registry import Case, CaseFailed
+from .registry import Case, CaseFailed, Profile
 from .runner import CaseResult, run_suite, select_cases
 
-__all__ = ["Case", "CaseFailed", "CaseResult", "SuiteOptions", "run_suite", "select_cases"]
+__all__ = ["Case", "CaseFailed", "CaseResult", "Profile", "SuiteOptions", "run_suite",
+           "select_cases"]

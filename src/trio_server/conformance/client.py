@@ -19,7 +19,8 @@ from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from signaling_core import join_message
 
-from .registry import CaseFailed, check
+from .registry import CaseFailed, Profile, check
+from .seed import SEED_SERVER_TYPES, ProfileViolation, check_seed_send, seed_view
 
 
 def short(message: object, limit: int = 160) -> str:
@@ -37,10 +38,12 @@ class Who:
     name: str = ""
     participant_type: str | None = None
 
-    def join_message(self, room_id: str | None) -> dict[str, object]:
+    def join_message(self, room_id: str | None, *, seed_shape: bool = False) -> dict[str, object]:
+        """The ``join`` to send; ``seed_shape`` always names the participantType, as the seed's
+        clients do (an original server need not know the default)."""
+        ptype = self.public["participantType"] if seed_shape else self.participant_type
         return join_message(room_id, self.user_id, self.role,
-                            user_name=self.name or self.user_id,
-                            participant_type=self.participant_type)
+                            user_name=self.name or self.user_id, participant_type=ptype)
 
     @property
     def public(self) -> dict[str, str]:
@@ -53,21 +56,39 @@ class Who:
 class Peer:
     """One open connection to ``/ws-simple/{room_id}``, joined or not."""
 
-    def __init__(self, ws: WebSocketConnection, label: str, room_id: str, ext: bool,
+    def __init__(self, ws: WebSocketConnection, label: str, room_id: str, profile: Profile,
                  note: Callable[[str], None]) -> None:
         self.ws = ws
         self.label = label
         self.room_id = room_id
-        self.ext = ext
+        self.profile = profile
         self._note = note
         self.who: Who | None = None
 
+    @property
+    def original(self) -> bool:
+        """Owned by an ``original`` case: sends and reads only what the seed defines."""
+        return self.profile is Profile.ORIGINAL
+
     async def send(self, message: Mapping[str, object] | str) -> None:
+        if self.original:
+            check_seed_send(message)
         text = message if isinstance(message, str) else json.dumps(message)
         await self.ws.send_message(text)
 
     async def recv(self, waiting_for: str = "a message") -> dict[str, Any]:
-        """The next message, which must be a JSON object with a string ``type``."""
+        """The next message, which must be a JSON object with a string ``type``.
+
+        An ``original`` case skips messages of types the seed does not know, as a client of
+        the original does (its ``switch`` on ``type`` has no case for them): an extension
+        may add messages, it may not take the seed's away.
+        """
+        while True:
+            message = await self._recv_any(waiting_for)
+            if not self.original or message["type"] in SEED_SERVER_TYPES:
+                return seed_view(message) if self.original else message
+
+    async def _recv_any(self, waiting_for: str) -> dict[str, Any]:
         self._note(f"{self.label} waiting for {waiting_for}")
         try:
             data = await self.ws.get_message()
@@ -80,32 +101,42 @@ class Peer:
         except ValueError:
             raise CaseFailed(f"{self.label}: server sent invalid JSON {short(data)}") from None
         check(isinstance(message, dict) and isinstance(message.get("type"), str),
-              f"{self.label}: server sent a message without a string type: {short(data)}")
+              f"{self.label}: server sent a message without a string type",
+              expected="a JSON object with a string type", got=short(data))
         assert isinstance(message, dict)
         return message
 
     async def expect(self, mtype: str, **fields: object) -> dict[str, Any]:
         """The next message must have ``type`` ``mtype`` and the given field values."""
+        if self.original and mtype not in SEED_SERVER_TYPES:
+            raise ProfileViolation(f"an original-profile case waits for {mtype!r}, which the "
+                                   "seed's protocol does not define (a bug of the suite)")
         message = await self.recv(mtype)
-        check(message["type"] == mtype,
-              f"{self.label} expected {mtype}, got {short(message)}")
+        check(message["type"] == mtype, f"{self.label} expected {mtype}, got {message['type']}",
+              expected=mtype, got=short(message))
         for name, value in fields.items():
             check(message.get(name) == value,
                   f"{self.label}: {mtype}.{name} is {short(message.get(name, '<absent>'))}, "
-                  f"expected {short(value)}")
+                  f"expected {short(value)}", expected=short(value), got=short(message))
         return message
 
     async def expect_error(self, code: str, ref: str | None = None) -> dict[str, Any]:
-        """An ``error`` with a human ``message``; its [ext] ``code`` is checked in ext mode."""
+        """An ``error`` with a human ``message``, its ``code`` and, if given, its ``ref``.
+
+        Errors are an extension (the original answers bad input with silence), so only
+        ``full`` cases may wait for one.
+        """
         message = await self.expect("error")
         check(isinstance(message.get("message"), str),
-              f"{self.label}: error without a string message: {short(message)}")
-        if self.ext:
-            check(message.get("code") == code,
-                  f"{self.label}: error code {message.get('code')!r}, expected {code!r}")
-            if ref is not None and "ref" in message:
-                check(message["ref"] == ref,
-                      f"{self.label}: error ref {message['ref']!r}, expected {ref!r}")
+              f"{self.label}: error without a string message",
+              expected="error with a string message", got=short(message))
+        check(message.get("code") == code,
+              f"{self.label}: error code {message.get('code')!r}, expected {code!r}",
+              expected=f"error code {code!r}", got=short(message))
+        if ref is not None and "ref" in message:
+            check(message["ref"] == ref,
+                  f"{self.label}: error ref {message['ref']!r}, expected {ref!r}",
+                  expected=f"error ref {ref!r}", got=short(message))
         return message
 
     async def sync(self) -> list[dict[str, Any]]:
@@ -119,21 +150,33 @@ class Peer:
             before.append(message)
 
     async def quiet(self, after: str) -> None:
-        """Nothing may have been delivered to this connection (checked with :meth:`sync`)."""
+        """Nothing may have been delivered to this connection (checked with :meth:`sync`).
+
+        For an ``original`` case, messages of types the seed does not know (an extension's
+        ``error``, say) do not count: :meth:`recv` skips them.
+        """
         extra = await self.sync()
-        check(not extra, f"{self.label} received {short(extra[0])} {after}" if extra else "")
+        check(not extra, f"{self.label} received {short(extra[0]) if extra else ''} {after}",
+              expected="nothing", got=short(extra[0]) if extra else None)
 
     async def join(self, who: Who, *, room_id: str | None = None,
                    send_room_id: bool = True) -> dict[str, Any]:
-        """Join as ``who``; returns the ``peer-discovery``, which must come first."""
+        """Join as ``who``; returns the ``peer-discovery``, which must come first.
+
+        A ``full`` case also holds it to the extension's ``roomId`` (the path's room).
+        """
         target = self.room_id if room_id is None else room_id
-        await self.send(who.join_message(target if send_room_id else None))
+        await self.send(who.join_message(target if send_room_id else None,
+                                         seed_shape=self.original))
         discovery = await self.expect("peer-discovery")
-        check(discovery.get("roomId") == self.room_id,
-              f"{self.label}: peer-discovery.roomId is {discovery.get('roomId')!r}, "
-              f"expected {self.room_id!r}")
+        if not self.original:
+            check(discovery.get("roomId") == self.room_id,
+                  f"{self.label}: peer-discovery.roomId is {discovery.get('roomId')!r}, "
+                  f"expected {self.room_id!r}", expected=f"roomId {self.room_id!r}",
+                  got=short(discovery))
         check(isinstance(discovery.get("peers"), list),
-              f"{self.label}: peer-discovery.peers is not a list: {short(discovery)}")
+              f"{self.label}: peer-discovery.peers is not a list",
+              expected="peers: a list", got=short(discovery))
         self.who = who
         return discovery
 
@@ -148,7 +191,8 @@ class Peer:
                 reason = exc.reason.reason if exc.reason is not None else None
                 if code is not None:
                     check(got == code, f"{self.label}: closed with {got} ({reason!r}), "
-                                       f"expected {code}")
+                                       f"expected {code}",
+                          expected=f"close code {code}", got=f"close code {got} ({reason!r})")
                 return got, reason
 
     async def aclose(self) -> None:

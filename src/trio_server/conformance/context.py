@@ -15,14 +15,18 @@ from trio_websocket import ConnectionRejected, HandshakeError, wrap_client_strea
 from .client import Peer, Who, short
 from .options import SuiteOptions
 from .raw import RawClient
-from .registry import CaseFailed, check
+from .registry import CaseFailed, Profile, check
 
 
 class CaseContext:
     """The resources of one case; torn down by the runner with :meth:`aclose`."""
 
-    def __init__(self, options: SuiteOptions, nursery: trio.Nursery) -> None:
+    def __init__(self, options: SuiteOptions, nursery: trio.Nursery,
+                 profile: Profile = Profile.FULL) -> None:
         self.options = options
+        #: The running case's own profile (not the run's): an ``original`` case sees every
+        #: message through the seed guard, whichever profile the run has.
+        self.profile = profile
         self._nursery = nursery
         self._peers: list[Peer] = []
         self._raws: list[RawClient] = []
@@ -30,8 +34,9 @@ class CaseContext:
         self.waiting = "starting"
 
     @property
-    def ext(self) -> bool:
-        return self.options.ext
+    def full(self) -> bool:
+        """The running case may check extensions (it is a ``full`` case)."""
+        return self.profile is Profile.FULL
 
     def note(self, waiting: str) -> None:
         self.waiting = waiting
@@ -73,7 +78,7 @@ class CaseContext:
         except (HandshakeError, OSError, trio.BrokenResourceError) as exc:
             cause = exc.__cause__ or exc
             raise CaseFailed(f"{label}: cannot connect to {url}: {cause}") from None
-        peer = Peer(ws, label, room_id, self.ext, self.note)
+        peer = Peer(ws, label, room_id, self.profile, self.note)
         self._peers.append(peer)
         return peer
 
@@ -116,7 +121,8 @@ class CaseContext:
                 announced = await peer.expect("user-joined")
                 check(announced.get("userId") == who.user_id,
                       f"{peer.label}: user-joined for {announced.get('userId')!r}, "
-                      f"expected {who.user_id!r}: {short(announced)}")
+                      f"expected {who.user_id!r}",
+                      expected=f"user-joined with userId {who.user_id!r}", got=short(announced))
             peers.append(newcomer)
         return peers
 

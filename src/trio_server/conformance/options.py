@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from .registry import Profile
+
 
 def _check_url(instance: SuiteOptions, attribute: attrs.Attribute[str], value: str) -> None:
     parts = urlsplit(value)
@@ -25,8 +27,8 @@ class SuiteOptions:
     url: str = attrs.field(validator=_check_url)
     #: Seconds one case may take before it fails (slow cases add the deadline they wait for).
     case_timeout: float = 10.0
-    #: Hold the server to the [ext] rules too (``--only-original`` turns this off).
-    ext: bool = True
+    #: Which cases run: ``full`` (all of docs/protocol.md) or ``original`` (the seed's only).
+    profile: Profile = Profile.FULL
     #: Run the cases that wait for the join and idle deadlines.
     slow: bool = False
     max_participants: int = 8

@@ -1,7 +1,7 @@
-"""Runs cases one after another, each bounded in time, and turns every outcome into a line.
+"""Runs cases one after another, each bounded in time, and turns every outcome into a result.
 
 A case never takes the suite down: a broken rule, an unexpected exception and a timeout are
-all reported as ``FAIL name: detail`` and the next case starts on fresh connections.
+all reported as a failed :class:`CaseResult` and the next case starts on fresh connections.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import trio
 
 from .context import CaseContext
 from .options import SuiteOptions
-from .registry import Case, CaseFailed
+from .registry import Case, CaseFailed, Profile
 
 #: Added to a slow case's timeout on top of the deadline it waits for.
 SLOW_MARGIN = 5.0
@@ -21,10 +21,19 @@ SLOW_MARGIN = 5.0
 
 @attrs.frozen
 class CaseResult:
-    name: str
+    """What one case found: the verdict, and on failure what was expected and what came."""
+
+    case: Case
     passed: bool
+    #: The case's summary when it passed; the one-line account of the failure otherwise.
     detail: str
     seconds: float
+    expected: str | None = None
+    got: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.case.name
 
     def line(self) -> str:
         return f"{'PASS' if self.passed else 'FAIL'} {self.name}: {self.detail}"
@@ -32,10 +41,10 @@ class CaseResult:
 
 def select_cases(cases: Iterable[Case], options: SuiteOptions,
                  keywords: Sequence[str] = ()) -> list[Case]:
-    """The cases to run: [ext] ones only in ext mode, slow ones only with --slow, ``-k``."""
+    """The cases to run: the profile's, slow ones only with --slow, ``-k`` substrings."""
     chosen = []
     for case in cases:
-        if case.ext and not options.ext:
+        if options.profile is Profile.ORIGINAL and case.profile is not Profile.ORIGINAL:
             continue
         if case.slow and not options.slow:
             continue
@@ -60,39 +69,51 @@ def _leaf(exc: BaseException) -> BaseException:
     return exc
 
 
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 async def run_case(case: Case, options: SuiteOptions) -> CaseResult:
     limit = case_timeout(case, options)
     start = trio.current_time()
     failure: str | None = None
+    expected: object = None
+    got: object = None
     try:
         # The connections' own tasks live outside the case's deadline, so that a case that
         # timed out can still close its connections cleanly (and quickly).
         async with trio.open_nursery() as nursery:
-            context = CaseContext(options, nursery)
+            context = CaseContext(options, nursery, case.profile)
             try:
                 with trio.fail_after(limit):
                     await case.run(context)
             except trio.TooSlowError:
                 failure = f"timed out after {limit:g}s ({context.waiting})"
+                got = f"nothing within {limit:g}s"
+                expected = context.waiting
             finally:
                 await context.aclose()
                 nursery.cancel_scope.cancel()
     except Exception as exc:
         leaf = _leaf(exc)
-        failure = str(leaf) if isinstance(leaf, CaseFailed) else f"{type(leaf).__name__}: {leaf}"
+        if isinstance(leaf, CaseFailed):
+            failure, expected, got = leaf.detail, leaf.expected, leaf.got
+        else:
+            failure = f"{type(leaf).__name__}: {leaf}"
     elapsed = trio.current_time() - start
     if failure is not None:
-        return CaseResult(case.name, False, failure, elapsed)
-    return CaseResult(case.name, True, case.summary, elapsed)
+        return CaseResult(case, False, failure, elapsed, _text(expected), _text(got))
+    return CaseResult(case, True, case.summary, elapsed)
 
 
 async def run_suite(cases: Sequence[Case], options: SuiteOptions,
-                    report: Callable[[str], None] = print) -> list[CaseResult]:
-    """Run ``cases`` in order, reporting each result line as soon as it is known."""
+                    report: Callable[[CaseResult], None] | None = None) -> list[CaseResult]:
+    """Run ``cases`` in order, handing each result to ``report`` as soon as it is known."""
     results = []
     for case in cases:
         result = await run_case(case, options)
-        report(result.line())
+        if report is not None:
+            report(result)
         results.append(result)
     return results
 

@@ -7,7 +7,8 @@ from signaling_core import orb_user_id
 
 from ..client import Peer, Who
 from ..context import CaseContext
-from ..registry import case
+from ..registry import FULL, case
+from ..rules import PERMISSIONS, RELAY, SERVER_TO_CLIENT
 from ._helpers import all_quiet, check_relayed, expect_user_left, settle
 from .relay import offer
 
@@ -28,7 +29,8 @@ async def _refused(sender: Peer, message: dict[str, object], others: list[Peer])
 
 
 @case("ai_status.relayed",
-      "ai_status from the ai reaches every other participant, fields kept, with fromId")
+      "ai_status from the ai reaches every other participant, fields kept, with fromId",
+      rules=RELAY, profile=FULL)
 async def ai_status(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
     for status in ("ready", "listening", "thinking", "speaking", "paused", "processing"):
@@ -40,7 +42,7 @@ async def ai_status(ctx: CaseContext) -> None:
 
 
 @case("ai_status.only-from-ai", "ai_status from a human is refused and reaches no one",
-      ext=True)
+      rules=(RELAY, PERMISSIONS), profile=FULL)
 async def ai_status_from_human(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
     await _refused(client, {"type": "ai_status", "status": "speaking", "sessionId": "s1"},
@@ -48,7 +50,8 @@ async def ai_status_from_human(ctx: CaseContext) -> None:
 
 
 @case("ai_control.to-ai-only",
-      "ai_control from a human reaches only the room's ai participants, with fromId")
+      "ai_control from a human reaches only the room's ai participants, with fromId",
+      rules=RELAY, profile=FULL)
 async def ai_control(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
     ai2_who = Who(orb_user_id("s2"), "ai", "Second AI", "ai")
@@ -66,14 +69,15 @@ async def ai_control(ctx: CaseContext) -> None:
 
 
 @case("ai_control.only-from-humans", "ai_control from an ai is refused and reaches no one",
-      ext=True)
+      rules=(RELAY, PERMISSIONS), profile=FULL)
 async def ai_control_from_ai(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
     await _refused(ai, {"type": "ai_control", "action": "pause"}, [coach, client])
 
 
 @case("client_signal.broadcast",
-      "client_signal reaches every other participant (the ai too), fields kept, with fromId")
+      "client_signal reaches every other participant (the ai too), fields kept, with fromId",
+      rules=RELAY, profile=FULL)
 async def client_signal(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
     message = {"type": "client_signal", "action": "raise-hand", "raised": True}
@@ -83,7 +87,8 @@ async def client_signal(ctx: CaseContext) -> None:
     await all_quiet([coach, client, ai], "after client_signal")
 
 
-@case("orb_heartbeat.not-relayed", "orb_heartbeat from the ai is accepted and relayed to no one")
+@case("orb_heartbeat.not-relayed", "orb_heartbeat from the ai is accepted and relayed to no one",
+      rules=RELAY, profile=FULL)
 async def orb_heartbeat(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
     await ai.send({"type": "orb_heartbeat", "metrics": {"fps": 30, "cpu": 0.4}})
@@ -91,14 +96,16 @@ async def orb_heartbeat(ctx: CaseContext) -> None:
     await all_quiet([coach, client, ai], "after orb_heartbeat")
 
 
-@case("orb_heartbeat.only-from-ai", "orb_heartbeat from a human is refused", ext=True)
+@case("orb_heartbeat.only-from-ai", "orb_heartbeat from a human is refused",
+      rules=(RELAY, PERMISSIONS), profile=FULL)
 async def orb_heartbeat_from_human(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
     await _refused(coach, {"type": "orb_heartbeat", "metrics": {}}, [client, ai])
 
 
 @case("ai-orb-shutdown.leaves",
-      "ai-orb-shutdown from the ai: others get one user-left; its later close adds nothing")
+      "ai-orb-shutdown from the ai: others get one user-left; its later close adds nothing",
+      rules=(RELAY, SERVER_TO_CLIENT), profile=FULL)
 async def orb_shutdown(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
     await ai.send({"type": "ai-orb-shutdown", "sessionId": "s1", "reason": "session_complete"})
@@ -111,7 +118,8 @@ async def orb_shutdown(ctx: CaseContext) -> None:
 
 
 @case("ai-orb-shutdown.only-from-ai",
-      "ai-orb-shutdown from a human is refused; the human stays in the room", ext=True)
+      "ai-orb-shutdown from a human is refused; the human stays in the room",
+      rules=(RELAY, PERMISSIONS), profile=FULL)
 async def orb_shutdown_from_human(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
     await _refused(client, {"type": "ai-orb-shutdown", "sessionId": "s1", "reason": "error"},

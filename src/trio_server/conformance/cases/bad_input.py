@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from ..client import Peer, Who
 from ..context import CaseContext
-from ..registry import case, check
+from ..registry import FULL, case, check
+from ..rules import JOIN, PERMISSIONS
 from ._helpers import all_quiet, check_public, check_relayed, expect_user_left
 
 COACH = Who("coach-1", "coach")
@@ -22,7 +23,8 @@ async def _still_usable(sender: Peer, receiver: Peer) -> None:
 
 
 @case("input.unknown-type",
-      "an unknown type gets an error, before and after join, and the connection stays usable")
+      "an unknown type gets an error, before and after join, and the connection stays usable",
+      rules=PERMISSIONS, profile=FULL)
 async def unknown_type(ctx: CaseContext) -> None:
     (coach,) = await ctx.room_with(COACH)
     client = await ctx.connect(coach.room_id, "client")
@@ -36,7 +38,8 @@ async def unknown_type(ctx: CaseContext) -> None:
     await _still_usable(client, coach)
 
 
-@case("input.invalid-json", "text that is not JSON gets an error; the connection stays usable")
+@case("input.invalid-json", "text that is not JSON gets an error; the connection stays usable",
+      rules=PERMISSIONS, profile=FULL)
 async def invalid_json(ctx: CaseContext) -> None:
     (coach,) = await ctx.room_with(COACH)
     client = await ctx.connect(coach.room_id, "client")
@@ -52,7 +55,8 @@ async def invalid_json(ctx: CaseContext) -> None:
 
 
 @case("input.not-an-object",
-      "JSON that is not an object, or has no string type, gets an error; nothing changes")
+      "JSON that is not an object, or has no string type, gets an error; nothing changes",
+      rules=PERMISSIONS, profile=FULL)
 async def not_an_object(ctx: CaseContext) -> None:
     coach, client = await ctx.room_with(COACH, CLIENT)
     for text in ("[1, 2]", "42", "\"join\"", "null", "true", "{}", "{\"type\": 7}",
@@ -64,7 +68,8 @@ async def not_an_object(ctx: CaseContext) -> None:
 
 
 @case("join.room-mismatch",
-      "a join whose roomId differs from the path is refused; roomId may be omitted")
+      "a join whose roomId differs from the path is refused; roomId may be omitted",
+      rules=JOIN, profile=FULL)
 async def room_mismatch(ctx: CaseContext) -> None:
     (coach,) = await ctx.room_with(COACH)
     client = await ctx.connect(coach.room_id, "client")
@@ -78,7 +83,8 @@ async def room_mismatch(ctx: CaseContext) -> None:
 
 
 @case("join.already-joined",
-      "a second join on a joined connection is refused and changes nothing")
+      "a second join on a joined connection is refused and changes nothing",
+      rules=(JOIN, PERMISSIONS), profile=FULL)
 async def already_joined(ctx: CaseContext) -> None:
     coach, client = await ctx.room_with(COACH, CLIENT)
     for who in (CLIENT, Who("client-2", "client")):
@@ -89,7 +95,8 @@ async def already_joined(ctx: CaseContext) -> None:
 
 
 @case("join.invalid-fields",
-      "a join with a missing or invalid field is refused and announced to no one")
+      "a join with a missing or invalid field is refused and announced to no one",
+      rules=JOIN, profile=FULL)
 async def invalid_fields(ctx: CaseContext) -> None:
     (coach,) = await ctx.room_with(COACH)
     client = await ctx.connect(coach.room_id, "client")
@@ -114,7 +121,8 @@ async def invalid_fields(ctx: CaseContext) -> None:
 
 
 @case("join.room-full",
-      "a join beyond max_participants is refused with room-full and announced to no one")
+      "a join beyond max_participants is refused with room-full and announced to no one",
+      rules=JOIN, profile=FULL)
 async def room_full(ctx: CaseContext) -> None:
     limit = ctx.options.max_participants
     whos = [Who(f"p-{i:03d}", "client") for i in range(limit)]

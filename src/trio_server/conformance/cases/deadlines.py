@@ -12,7 +12,8 @@ from signaling_core import CloseCode
 from ..client import Peer, Who
 from ..context import CaseContext
 from ..raw import GONE, OP_TEXT, RawClient
-from ..registry import case, check
+from ..registry import FULL, case, check
+from ..rules import CLOSE_CODES, LIVENESS
 
 #: A deadline may fire this much early or late (plus a quarter of the limit, for servers that
 #: check deadlines on a coarse timer).
@@ -43,7 +44,8 @@ async def _keep_alive(peer: Peer, interval: float, seen: list[dict[str, Any]],
 
 
 @case("deadline.join", "a connection that does not join within the join limit is closed "
-                       "with 4008, even while it pings", slow=True)
+                       "with 4008, even while it pings", slow=True,
+      rules=(LIVENESS, CLOSE_CODES), profile=FULL)
 async def join_deadline(ctx: CaseContext) -> None:
     limit = ctx.options.join_timeout
     sock = await ctx.raw_ws(ctx.room(), "unjoined(raw)")
@@ -62,7 +64,8 @@ async def join_deadline(ctx: CaseContext) -> None:
 
 @case("deadline.idle", "a joined connection silent past the idle limit (not even answering "
                        "pings) is closed with 4008 and departs; a pinging one stays",
-      slow=True)
+      slow=True,
+      rules=(LIVENESS, CLOSE_CODES), profile=FULL)
 async def idle_deadline(ctx: CaseContext) -> None:
     limit = ctx.options.idle_timeout
     alive_who, silent_who = Who("coach-1", "coach"), Who("client-1", "client")

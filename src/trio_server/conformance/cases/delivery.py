@@ -10,7 +10,8 @@ from signaling_core import orb_user_id
 
 from ..client import Peer, Who
 from ..context import CaseContext
-from ..registry import case, check
+from ..registry import FULL, ORIGINAL, case, check
+from ..rules import DELIVERY
 from ._helpers import all_quiet, expect_user_left
 from .relay import candidate, offer
 
@@ -41,7 +42,8 @@ def _check_order(label: str, got: list[dict[str, Any]], senders: list[str]) -> N
 
 @case("delivery.order-per-pair",
       f"{ORDER_COUNT} messages per sender, sent concurrently by three senders, arrive complete "
-      "and in order at each receiver")
+      "and in order at each receiver",
+      rules=DELIVERY, profile=ORIGINAL)
 async def order(ctx: CaseContext) -> None:
     a, b, c = await ctx.room_with(Who("coach-1", "coach"), Who("client-1", "client"),
                                   Who("client-2", "client"))
@@ -60,7 +62,8 @@ async def order(ctx: CaseContext) -> None:
 
 @case("delivery.no-cross-room",
       "joins, relays, signals and departures in one room never reach another room, even "
-      "with the same userIds")
+      "with the same userIds",
+      rules=DELIVERY, profile=FULL)
 async def no_cross_room(ctx: CaseContext) -> None:
     coach, client = Who("coach-1", "coach"), Who("client-1", "client")
     other_room = await ctx.room_with(coach, client)

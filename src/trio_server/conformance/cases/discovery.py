@@ -4,23 +4,60 @@ from __future__ import annotations
 
 from signaling_core import orb_user_id
 
-from ..client import Who
+from ..client import Who, short
 from ..context import CaseContext
-from ..registry import case, check
+from ..registry import FULL, ORIGINAL, case, check
+from ..rules import JOIN, SERVER_TO_CLIENT, SESSION
 from ._helpers import check_public
 
 
 @case("join.first-peer-discovery",
-      "the first joiner gets peer-discovery with the path's roomId and no peers, nothing else")
+      "the first joiner gets peer-discovery with no peers, and nothing else",
+      rules=(SERVER_TO_CLIENT, JOIN), profile=ORIGINAL)
 async def first_joiner(ctx: CaseContext) -> None:
     peer = await ctx.connect(ctx.room(), "coach")
     discovery = await peer.join(Who("coach-1", "coach"))
-    check(discovery["peers"] == [], f"peers of an empty room: {discovery['peers']!r}")
+    check(discovery["peers"] == [], "peer-discovery of an empty room lists peers",
+          expected="peers: []", got=short(discovery))
     await peer.quiet("after joining an empty room")
 
 
+@case("join.peer-discovery-room-id",
+      "peer-discovery carries the roomId of the joined path, also when the join omits it",
+      rules=SERVER_TO_CLIENT, profile=FULL)
+async def discovery_room_id(ctx: CaseContext) -> None:
+    room = ctx.room()
+    peer = await ctx.connect(room, "coach")
+    await peer.send(Who("coach-1", "coach").join_message(None))
+    discovery = await peer.expect("peer-discovery")
+    check(discovery.get("roomId") == room, f"peer-discovery.roomId is "
+          f"{discovery.get('roomId')!r}, expected {room!r}", expected=f"roomId {room!r}",
+          got=short(discovery))
+
+
+@case("join.peer-discovery-peers",
+      "peer-discovery lists exactly the others still there, each once, with their four fields",
+      rules=(SERVER_TO_CLIENT, SESSION), profile=ORIGINAL)
+async def discovery_peers(ctx: CaseContext) -> None:
+    whos = [Who("coach-1", "coach", "Coach Carol"), Who("client-1", "client", "Client Chris"),
+            Who(orb_user_id("s1"), "ai", "AI Assistant", "ai")]
+    peers = await ctx.room_with(*whos)
+    await peers[1].aclose()  # a connection that closed is no longer a peer
+    for peer in (peers[0], peers[2]):
+        await peer.expect("user-left")
+    newcomer = await ctx.connect(peers[0].room_id, "newcomer")
+    listed = (await newcomer.join(Who("client-2", "client", "Client Dana")))["peers"]
+    present = {w.user_id: w for w in (whos[0], whos[2])}
+    ids = sorted(str(entry.get("userId")) for entry in listed)
+    check(ids == sorted(present), f"peer-discovery lists {ids}, expected {sorted(present)}",
+          expected=f"peers {sorted(present)}", got=short(listed))
+    for entry in listed:
+        check_public("newcomer", entry, present[entry["userId"]], "peer-discovery entry")
+
+
 @case("join.peer-discovery-order",
-      "peer-discovery lists exactly the others, in join order, with their four fields")
+      "peer-discovery lists exactly the others, in join order, with their four fields",
+      rules=SERVER_TO_CLIENT, profile=FULL)
 async def discovery_order(ctx: CaseContext) -> None:
     # Join order differs from every sort order of the ids, roles and names.
     whos = [Who("zed-3", "client", "Zed"), Who("amy-1", "coach", "Amy"),
@@ -31,7 +68,8 @@ async def discovery_order(ctx: CaseContext) -> None:
     listed = discovery["peers"]
     check([p.get("userId") for p in listed] == [w.user_id for w in whos],
           f"peer-discovery lists {[p.get('userId') for p in listed]}, expected "
-          f"{[w.user_id for w in whos]}")
+          f"{[w.user_id for w in whos]}", expected=f"peers in join order "
+          f"{[w.user_id for w in whos]}", got=short(listed))
     for entry, who in zip(listed, whos, strict=True):
         check_public("newcomer", entry, who, "peer-discovery entry")
     await newcomer.quiet("after its peer-discovery")
@@ -39,7 +77,7 @@ async def discovery_order(ctx: CaseContext) -> None:
 
 @case("join.user-joined-fields",
       "each participant already there gets one user-joined with the newcomer's fields, "
-      "names kept verbatim")
+      "names kept verbatim", rules=(SERVER_TO_CLIENT, SESSION), profile=ORIGINAL)
 async def user_joined_fields(ctx: CaseContext) -> None:
     first, second = await ctx.room_with(Who("coach-1", "coach"), Who(orb_user_id("s1"), "ai"))
     newcomer_who = Who("client-1", "client", "<b>Chris</b> & \"Co\" \u00e9\u6f22\U0001f600")
@@ -49,13 +87,15 @@ async def user_joined_fields(ctx: CaseContext) -> None:
         check_public(peer.label, joined, newcomer_who, "user-joined")
         check(isinstance(joined.get("shouldCreateOffer"), bool),
               f"{peer.label}: user-joined.shouldCreateOffer is "
-              f"{joined.get('shouldCreateOffer')!r}, expected a boolean")
+              f"{joined.get('shouldCreateOffer')!r}, expected a boolean",
+              expected="shouldCreateOffer: true or false", got=short(joined))
         await peer.quiet("after one user-joined")
     await newcomer.quiet("after joining (no user-joined about itself)")
 
 
 @case("join.participant-type-default",
-      "participantType defaults to human, and to ai for userRole ai")
+      "participantType defaults to human, and to ai for userRole ai", rules=JOIN,
+      profile=FULL)
 async def participant_type_default(ctx: CaseContext) -> None:
     coach = await ctx.join(ctx.room(), Who("coach-1", "coach"))
     for who in (Who("client-1", "client"), Who(orb_user_id("x"), "ai")):
@@ -67,4 +107,5 @@ async def participant_type_default(ctx: CaseContext) -> None:
     discovery = await late.join(Who("client-2", "client", participant_type="human"))
     types = [p.get("participantType") for p in discovery["peers"]]
     check(types == ["human", "human", "ai"],
-          f"peer-discovery participantTypes {types}, expected ['human', 'human', 'ai']")
+          f"peer-discovery participantTypes {types}, expected ['human', 'human', 'ai']",
+          expected="participantTypes ['human', 'human', 'ai']", got=short(discovery))

@@ -1,17 +1,20 @@
 """§5 offer direction: for every pair exactly one side offers, decided by the server.
 
 Each pair is checked in a fresh room, in both join orders: the participant already there reads
-``user-joined.shouldCreateOffer``; with [ext] rules on, the joiner's ``peer-discovery`` entry
-must say the opposite (both false for two ai participants).
+``user-joined.shouldCreateOffer`` (the seed's flag); in a ``full`` case the joiner's
+``peer-discovery`` entry (an extension) must say the opposite (both false for two ai
+participants). The seed fixes the coach-client and human-ai pairs ("Coach creates offers to
+both Client and AI Orb", "AI Orb ONLY answers offers"); the rest is docs/protocol.md's.
 """
 
 from __future__ import annotations
 
 from signaling_core import orb_user_id
 
-from ..client import Who
+from ..client import Who, short
 from ..context import CaseContext
-from ..registry import case, check
+from ..registry import FULL, ORIGINAL, case, check
+from ..rules import OFFER_DIRECTION, SERVER_TO_CLIENT
 
 COACH = Who("coach-1", "coach")
 CLIENT = Who("client-1", "client")
@@ -29,14 +32,18 @@ async def _pair(ctx: CaseContext, first: Who, second: Who,
     pair = f"{first.user_id} ({first.role}) then {second.user_id} ({second.role})"
     check(joined.get("shouldCreateOffer") is first_offers,
           f"{pair}: user-joined.shouldCreateOffer to {first.user_id} is "
-          f"{joined.get('shouldCreateOffer')!r}, expected {first_offers}")
-    if ctx.ext:
+          f"{joined.get('shouldCreateOffer')!r}, expected {first_offers}",
+          expected=f"{first.user_id} gets shouldCreateOffer {first_offers}", got=short(joined))
+    if ctx.full:
         entries = discovery["peers"]
-        check(len(entries) == 1, f"{pair}: peer-discovery lists {len(entries)} peers")
+        check(len(entries) == 1, f"{pair}: peer-discovery lists {len(entries)} peers",
+              expected="one peer", got=short(entries))
         flag = entries[0].get("shouldCreateOffer")
         check(flag is second_offers,
               f"{pair}: peer-discovery entry shouldCreateOffer to {second.user_id} is "
-              f"{flag!r}, expected {second_offers}")
+              f"{flag!r}, expected {second_offers}",
+              expected=f"{second.user_id}'s entry has shouldCreateOffer {second_offers}",
+              got=short(entries[0]))
     await existing.aclose()
     await joiner.aclose()
 
@@ -46,18 +53,21 @@ async def _both_orders(ctx: CaseContext, offerer: Who, answerer: Who) -> None:
     await _pair(ctx, answerer, offerer, False, True)
 
 
-@case("offer.coach-client", "between coach and client the coach offers, whoever joins first")
+@case("offer.coach-client", "between coach and client the coach offers, whoever joins first",
+      rules=OFFER_DIRECTION, profile=ORIGINAL)
 async def coach_client(ctx: CaseContext) -> None:
     await _both_orders(ctx, COACH, CLIENT)
 
 
-@case("offer.human-ai", "between a human (coach, client, other role) and an ai the human offers")
+@case("offer.human-ai", "between a coach or client and an ai the human offers",
+      rules=OFFER_DIRECTION, profile=ORIGINAL)
 async def human_ai(ctx: CaseContext) -> None:
-    for human in (COACH, CLIENT, Who("zz-observer", "observer")):
+    for human in (COACH, CLIENT):
         await _both_orders(ctx, human, AI)
 
 
-@case("offer.same-role", "two of the same role: the lower userId in code-point order offers")
+@case("offer.same-role", "two of the same role: the lower userId in code-point order offers",
+      rules=OFFER_DIRECTION, profile=FULL)
 async def same_role(ctx: CaseContext) -> None:
     await _both_orders(ctx, Who("client-a", "client"), Who("client-b", "client"))
     await _both_orders(ctx, Who("coach-a", "coach"), Who("coach-b", "coach"))
@@ -66,13 +76,16 @@ async def same_role(ctx: CaseContext) -> None:
 
 
 @case("offer.other-roles",
-      "other roles (not coach-client) use the lower userId, even against a coach or client")
+      "other roles use the lower userId, even against a coach or client; against an ai they "
+      "offer", rules=OFFER_DIRECTION, profile=FULL)
 async def other_roles(ctx: CaseContext) -> None:
+    await _both_orders(ctx, Who("zz-observer", "observer"), AI)
     await _both_orders(ctx, Who("a-observer", "observer"), Who("z-coach", "coach"))
     await _both_orders(ctx, Who("a-client", "client"), Who("b-observer", "observer"))
 
 
-@case("offer.ai-ai", "two ai participants do not connect: neither is told to offer")
+@case("offer.ai-ai", "two ai participants do not connect: neither is told to offer (an ai "
+                     "never offers)", rules=OFFER_DIRECTION, profile=ORIGINAL)
 async def ai_ai(ctx: CaseContext) -> None:
     await _pair(ctx, Who(orb_user_id("a"), "ai"), Who(orb_user_id("b"), "ai"), False, False)
     await _pair(ctx, Who(orb_user_id("b"), "ai"), Who(orb_user_id("a"), "ai"), False, False)
@@ -80,7 +93,7 @@ async def ai_ai(ctx: CaseContext) -> None:
 
 @case("offer.peer-discovery-flags",
       "each peer-discovery entry carries shouldCreateOffer opposite to the other side's",
-      ext=True)
+      rules=(OFFER_DIRECTION, SERVER_TO_CLIENT), profile=FULL)
 async def peer_discovery_flags(ctx: CaseContext) -> None:
     # A three-party room in every join order: each pair has exactly one offerer.
     people = [COACH, CLIENT, AI]
@@ -99,5 +112,6 @@ async def peer_discovery_flags(ctx: CaseContext) -> None:
                 check(entry.get("shouldCreateOffer") is expected,
                       f"join order {[people[i].user_id for i in order]}: {who.user_id}'s "
                       f"entry for {other} has shouldCreateOffer "
-                      f"{entry.get('shouldCreateOffer')!r}, expected {expected}")
+                      f"{entry.get('shouldCreateOffer')!r}, expected {expected}",
+                      expected=f"shouldCreateOffer {expected}", got=short(entry))
             await peer.quiet("after joining")

@@ -8,7 +8,8 @@ from signaling_core import orb_user_id
 
 from ..client import Peer, Who
 from ..context import CaseContext
-from ..registry import case
+from ..registry import FULL, ORIGINAL, case
+from ..rules import PERMISSIONS, RELAY, TRANSPORT
 from ._helpers import all_quiet, check_relayed
 
 COACH = Who("coach-1", "coach", "Coach Carol")
@@ -48,7 +49,8 @@ async def trio_room(ctx: CaseContext) -> tuple[Peer, Peer, Peer]:
 
 
 @case("relay.targeted",
-      "offer/answer/ice-candidate with toId reach only that participant, unchanged plus fromId")
+      "offer/answer/ice-candidate with toId reach only that participant, unchanged plus fromId",
+      rules=RELAY, profile=ORIGINAL)
 async def targeted(ctx: CaseContext) -> None:
     coach, client, ai = await trio_room(ctx)
     peers = {COACH.user_id: coach, CLIENT.user_id: client, AI.user_id: ai}
@@ -71,7 +73,8 @@ async def targeted(ctx: CaseContext) -> None:
 
 
 @case("relay.broadcast",
-      "without toId a message reaches every other participant, never the sender")
+      "without toId a message reaches every other participant, never the sender",
+      rules=RELAY, profile=ORIGINAL)
 async def broadcast(ctx: CaseContext) -> None:
     coach, client, ai = await trio_room(ctx)
     for sender, message in ((client, candidate()), (coach, offer()), (ai, candidate())):
@@ -86,7 +89,8 @@ async def broadcast(ctx: CaseContext) -> None:
 
 
 @case("relay.fromid-overwrite",
-      "a fromId sent by the client is replaced by the sender's true userId")
+      "a fromId sent by the client is replaced by the sender's true userId",
+      rules=RELAY, profile=ORIGINAL)
 async def fromid_overwrite(ctx: CaseContext) -> None:
     coach, client, ai = await trio_room(ctx)
     spoofed = offer(CLIENT.user_id, fromId=AI.user_id)
@@ -101,7 +105,8 @@ async def fromid_overwrite(ctx: CaseContext) -> None:
 
 
 @case("relay.unknown-target",
-      "a toId not in the room is refused with unknown-target and reaches no one", ext=True)
+      "a toId not in the room is refused with unknown-target and reaches no one",
+      rules=(RELAY, PERMISSIONS), profile=FULL)
 async def unknown_target(ctx: CaseContext) -> None:
     coach, client, ai = await trio_room(ctx)
     await coach.send(offer("nobody-here"))
@@ -110,7 +115,8 @@ async def unknown_target(ctx: CaseContext) -> None:
 
 
 @case("relay.large-message",
-      "a message just under the size limit is relayed intact")
+      "a message just under the size limit is relayed intact", rules=(RELAY, TRANSPORT),
+      profile=FULL)
 async def large_message(ctx: CaseContext) -> None:
     coach, client = await ctx.room_with(COACH, CLIENT)
     budget = ctx.options.max_message_bytes - 512

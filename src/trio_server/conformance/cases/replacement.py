@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from signaling_core import CloseCode
 
-from ..client import Peer, Who
+from ..client import Peer, Who, short
 from ..context import CaseContext
-from ..registry import case, check
+from ..registry import FULL, ORIGINAL, case, check
+from ..rules import CLOSE_CODES, REPLACEMENT
 from ._helpers import check_public, check_relayed, expect_user_left, settle
 from .relay import offer
 
@@ -35,7 +36,8 @@ async def _newer_is_in_room(coach: Peer, newer: Peer) -> None:
 
 @case("replace.rejoin",
       "rejoining closes the old connection with 4001 'replaced'; others see user-left then "
-      "user-joined; the newcomer gets a fresh peer-discovery")
+      "user-joined; the newcomer gets a fresh peer-discovery",
+      rules=(REPLACEMENT, CLOSE_CODES), profile=FULL)
 async def rejoin(ctx: CaseContext) -> None:
     coach, older = await ctx.room_with(COACH, CLIENT)
     newer = await ctx.connect(coach.room_id, "client-1(new)")
@@ -53,7 +55,8 @@ async def rejoin(ctx: CaseContext) -> None:
 
 
 @case("replace.old-drop-keeps-new",
-      "the replaced connection's later abrupt drop does not remove the new one")
+      "the replaced connection's later abrupt drop does not remove the new one",
+      rules=REPLACEMENT, profile=FULL)
 async def old_drop(ctx: CaseContext) -> None:
     (coach,) = await ctx.room_with(COACH)
     older = await ctx.raw_ws(coach.room_id, "client-1(old, raw)")
@@ -67,3 +70,31 @@ async def old_drop(ctx: CaseContext) -> None:
     await older.abort()
     await settle()
     await _newer_is_in_room(coach, newer)
+
+
+@case("replace.stale-close-keeps-new",
+      "a user who reconnects (joins with its userId on a new connection) stays in the room "
+      "when its old connection closes: no user-left, and messages to it still arrive",
+      rules=REPLACEMENT, profile=ORIGINAL)
+async def stale_close(ctx: CaseContext) -> None:
+    # The seed's clients reconnect by joining again with the same userId; whether the server
+    # closes the old connection (docs/protocol.md) or leaves it open (the original), that
+    # connection's end is not the departure of a user who is connected and joined.
+    coach, older = await ctx.room_with(COACH, CLIENT)
+    newer = await ctx.connect(coach.room_id, "client-1(new)")
+    await newer.join(CLIENT)
+    while True:  # docs/protocol.md first sends user-left; the original only user-joined
+        seen = await coach.recv("user-joined for the reconnected client-1")
+        check(seen["type"] in ("user-joined", "user-left")
+              and seen.get("userId") == CLIENT.user_id,
+              "coach: unexpected message on a reconnect",
+              expected="user-joined for 'client-1'", got=short(seen))
+        if seen["type"] == "user-joined":
+            break
+    await older.aclose()
+    await settle()
+    await coach.quiet("after the reconnected user's old connection closed (client-1 is still "
+                      "connected)")
+    message = offer(CLIENT.user_id)
+    await coach.send(message)
+    check_relayed(newer.label, await newer.expect("offer"), message, COACH.user_id)

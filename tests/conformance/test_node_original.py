@@ -1,0 +1,76 @@
+"""The suite against a server that is not ours: the original Node server, profile original.
+
+The test installs the original (the shared baseline's ``server.mjs`` and ``package.json``) with
+``npm install`` into a temporary directory and asserts the exact set of failing cases. Each
+one is a real fault of the original, explained below and in docs/conformance.md; every other
+original case must pass. A change in either direction (a new failure, or a fault no longer
+caught) fails this test, so the table in docs/conformance.md stays true.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from trio_server.conformance.cases import ALL_CASES
+from trio_server.conformance.registry import Profile
+
+from .servers import run_suite, running_node_original
+
+#: Case -> the fault of the original it shows (read from server.mjs and seen on the wire).
+NODE_FAULTS = {
+    "join.peer-discovery-peers":
+        "peer-discovery entries carry no userName, although the seed shows it in every "
+        "entry: a joiner cannot name the people already in the room",
+    "join.user-joined-fields":
+        "user-joined carries no userName (the seed shows it): the others cannot name the "
+        "newcomer",
+    "offer.coach-client":
+        "the offerer is chosen by userId order, not by role: with 'client-1' < 'coach-1' "
+        "the client is told to offer, although the seed says the coach offers to the client",
+    "offer.ai-ai":
+        "an ai already in the room is told shouldCreateOffer: true when another ai joins, "
+        "although the seed says an AI orb never creates offers",
+    "leave.then-close":
+        "one departure yields two user-left: leave sends one, and the same connection's "
+        "close sends another (the participant is never forgotten by its connection)",
+    "room.stale-close-after-empty":
+        "a connection that left a room which then emptied and filled again deletes the new "
+        "room when it closes: later joiners see nobody and land in a separate room",
+    "replace.stale-close-keeps-new":
+        "a user who reconnects is removed when its old connection closes: the others get "
+        "user-left for a user who is still connected, and nothing reaches it any more",
+}
+ORIGINAL = {c.name for c in ALL_CASES if c.profile is Profile.ORIGINAL}
+
+
+def test_every_expected_fault_names_an_original_case() -> None:
+    assert set(NODE_FAULTS) <= ORIGINAL
+
+
+@pytest.mark.timeout(300)
+def test_node_original_fails_exactly_its_faults(tmp_path: Path) -> None:
+    junit = tmp_path / "node-original.xml"
+    with running_node_original() as server:
+        result = run_suite(server.ws_url, "--profile", "original", "--json",
+                           "--junit-xml", str(junit), timeout=240)
+        log = server.log()
+    document = json.loads("\n".join(result.lines))
+    verdicts = {case["name"]: case for case in document["cases"]}
+    report = result.stderr + "\nserver log:\n" + log
+    assert set(verdicts) == ORIGINAL, report
+    failed = {name for name, case in verdicts.items() if not case["passed"]}
+    assert failed == set(NODE_FAULTS), report
+    assert result.returncode == 1, report
+    for name in failed:  # each failure says what was expected and what came
+        assert verdicts[name]["expected"] and verdicts[name]["got"], verdicts[name]
+        assert verdicts[name]["rules"][0]["ref"].startswith("docs/protocol.md#")
+    assert (document["passed"], document["failed"]) == (len(ORIGINAL) - len(NODE_FAULTS),
+                                                         len(NODE_FAULTS))
+    suites = ET.parse(junit).getroot()
+    assert suites.get("failures") == str(len(NODE_FAULTS))
+    in_xml = {c.get("name"): c.find("failure") is not None for c in suites.iter("testcase")}
+    assert {name for name, bad in in_xml.items() if bad} == set(NODE_FAULTS)
