@@ -1,11 +1,17 @@
-"""Runs the Trio server and the `websockets` baseline side by side and prints the comparison.
+"""Runs the Trio server and two baselines side by side and prints the comparison.
 
-Both servers are measured in the same run, by the same load generator, on the same machine, so
-the ratios trio/baseline mean something even on a shared two-core box where absolute figures
-drift. Every (run, scenario, server) gets a freshly started server process (RSS only tells the
-truth from a clean start, and no scenario inherits another's garbage); the order of the two
-servers alternates from run to run so that a slow minute hurts both alike. Medians are reported,
-with the spread over runs.
+The baselines: ``baseline``, the `websockets` relay a Python developer would write in an
+afternoon (``bench/baselines/websockets_relay.py``), and ``node``, the original system's Node/ws
+routing (``../shared/baselines/node_original``, a comparison anchor only: the bench copies its
+two files into a temporary directory and runs ``npm install`` there; it says so, and skips the
+column when ``node``/``npm`` or the directory is missing).
+
+All servers are measured in the same run, by the same load generator, on the same machine, so
+the ratios mean something even on a shared two-core box where absolute figures drift. Every
+(run, scenario, server) gets a freshly started server process (RSS only tells the truth from a
+clean start, and no scenario inherits another's garbage); the order of the servers rotates from
+run to run so that a slow minute hurts all alike. Medians are reported, with the spread over
+runs.
 
     python bench/run_server_bench.py --runs 5
     python bench/run_server_bench.py --quick            # short settings, to check the setup
@@ -37,14 +43,22 @@ SCENARIOS = ("idle", "join-storm", "relay", "paced")
 ZERO_COUNTS = ("lost", "undelivered", "misrouted", "reordered", "duplicated", "corrupted", "errors",
                "disconnects")
 
-#: (label, scenario, metric, target ratio trio/baseline or None, lower is better)
-TARGETS: list[tuple[str, str, str, float | None]] = [
-    ("server CPU per relayed message, relay (µs)", "relay", "server_cpu_per_msg_us", 0.75),
-    ("server CPU per relayed message, paced (µs)", "paced", "server_cpu_per_msg_us", 0.75),
-    ("server CPU per join (µs)", "join-storm", "server_cpu_per_join_us", 1.0),
-    ("idle server bytes per connection", "idle", "server_bytes_per_conn", 1.0),
-    ("paced relay p99 latency (ms)", "paced", "latency_p99_ms", 1.0),
+#: (label, scenario, metric, {baseline: target ratio trio/baseline}); lower is better.
+TARGETS: list[tuple[str, str, str, dict[str, float]]] = [
+    ("server CPU per relayed message, relay (µs)", "relay", "server_cpu_per_msg_us",
+     {"baseline": 0.75, "node": 0.9}),
+    ("server CPU per relayed message, paced (µs)", "paced", "server_cpu_per_msg_us",
+     {"baseline": 0.75, "node": 1.0}),
+    ("server CPU per join (µs)", "join-storm", "server_cpu_per_join_us",
+     {"baseline": 1.0, "node": 1.0}),
+    ("idle server bytes per connection", "idle", "server_bytes_per_conn",
+     {"baseline": 1.0, "node": 0.7}),
+    ("paced relay p99 latency (ms)", "paced", "latency_p99_ms", {"baseline": 1.0, "node": 1.0}),
 ]
+#: The original Node server, as the shared folder holds it (never copied into the project).
+NODE_ORIGINAL = HERE.parent.parent / "shared" / "baselines" / "node_original"
+#: Stands for the port in a server command that takes it as an argument of its own.
+PORT = "{port}"
 FIGURES: list[tuple[str, str, str]] = [
     ("relay delivered/s", "relay", "delivered_per_s"),
     ("relay latency p50 (ms)", "relay", "latency_p50_ms"),
@@ -83,8 +97,10 @@ class ServerProcess:
         # The port is chosen here rather than with --port 0: a server quiet at --log-level
         # warning need not print its "listening on" line, and logging more would cost it CPU.
         port = free_port()
+        argv = ([str(port) if part == PORT else part for part in command] if PORT in command
+                else [*command, "--port", str(port)])
         self.proc = subprocess.Popen(
-            [*command, "--port", str(port)], stdout=self._log, stderr=subprocess.STDOUT,
+            argv, stdout=self._log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, preexec_fn=raise_fd_limit, env=env,
         )
         self.port = self._wait_listening(port, timeout=20.0)
@@ -171,19 +187,35 @@ def collect(results: list[dict[str, Any]], server: str, scenario: str, metric: s
             if r.get("label") == server and r.get("scenario") == scenario and "error" not in r]
 
 
+def ratio_of(results: list[dict[str, Any]], trio: str, base: str, scenario: str,
+             metric: str) -> float | None:
+    b = median_and_spread(collect(results, base, scenario, metric))
+    t = median_and_spread(collect(results, trio, scenario, metric))
+    return t[0] / b[0] if b and t and b[0] else None
+
+
 def report(results: list[dict[str, Any]], servers: Sequence[str], runs: int,
            settings: str) -> str:
-    base, other = servers[0], servers[-1]
+    """One column per server; a ratio (trio / that server) and its target per baseline."""
+    trio = "trio" if "trio" in servers else servers[-1]
+    bases = [s for s in servers if s != trio]
     out = [f"Side by side, {runs} run(s) each, fresh server per scenario; {settings}.",
-           "Cells: median (min-max over runs). Ratio = median(trio) / median(baseline).", ""]
-    out += [f"| target | {base} | {other} | ratio | target | met |", "|---|---|---|---|---|---|"]
-    for label, scenario, metric, target in TARGETS:
-        b = median_and_spread(collect(results, base, scenario, metric))
-        t = median_and_spread(collect(results, other, scenario, metric))
-        ratio = t[0] / b[0] if b and t and b[0] else None
-        met = "n/a" if ratio is None or target is None else ("yes" if ratio <= target else "NO")
-        out.append(f"| {label} | {cell(b)} | {cell(t)} | "
-                   f"{'n/a' if ratio is None else f'{ratio:.2f}x'} | ≤ {target}x | {met} |")
+           "Cells: median (min-max over runs). Ratio = median(trio) / median(that baseline).", ""]
+    head = ["target", *servers] + [f"trio/{b}" for b in bases] + ["met"]
+    out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, scenario, metric, targets in TARGETS:
+        cells = [cell(median_and_spread(collect(results, s, scenario, metric))) for s in servers]
+        ratios, verdicts = [], []
+        for base in bases:
+            ratio = ratio_of(results, trio, base, scenario, metric)
+            target = targets.get(base)
+            if ratio is None or target is None:
+                ratios.append("n/a")
+                continue
+            ratios.append(f"{ratio:.2f}x (≤ {target}x)")
+            verdicts.append("yes" if ratio <= target else "NO")
+        met = "n/a" if not verdicts else ("yes" if all(v == "yes" for v in verdicts) else "NO")
+        out.append("| " + " | ".join([label, *cells, *ratios, met]) + " |")
     for name in servers:
         totals = {c: sum(v or 0 for s in ("relay", "paced") for v in collect(results, name, s, c))
                   for c in ZERO_COUNTS}
@@ -191,13 +223,16 @@ def report(results: list[dict[str, Any]], servers: Sequence[str], runs: int,
                                                             "join_errors"))
         bad = {k: v for k, v in totals.items() if v}
         out.append(f"| {', '.join(totals)}: {name}, all runs | {bad if bad else '0'} "
-                   f"| | | = 0 | {'yes' if not bad else 'NO'} |")
-    out += ["", f"| other figures | {base} | {other} | ratio |", "|---|---|---|---|"]
+                   + "| " * (len(head) - 3) + f"| {'yes' if not bad else 'NO'} |")
+    head = ["other figures", *servers] + [f"trio/{b}" for b in bases]
+    out += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, scenario, metric in FIGURES:
-        b = median_and_spread(collect(results, base, scenario, metric))
-        t = median_and_spread(collect(results, other, scenario, metric))
-        ratio_text = f"{t[0] / b[0]:.2f}x" if b and t and b[0] else "n/a"
-        out.append(f"| {label} | {cell(b)} | {cell(t)} | {ratio_text} |")
+        cells = [cell(median_and_spread(collect(results, s, scenario, metric))) for s in servers]
+        ratios = []
+        for base in bases:
+            ratio = ratio_of(results, trio, base, scenario, metric)
+            ratios.append("n/a" if ratio is None else f"{ratio:.2f}x")
+        out.append("| " + " | ".join([label, *cells, *ratios]) + " |")
     errors = [r for r in results if "error" in r]
     if errors:
         out += ["", "Failed measurements:"]
@@ -205,9 +240,29 @@ def report(results: list[dict[str, Any]], servers: Sequence[str], runs: int,
     return "\n".join(out)
 
 
-def server_commands(args: argparse.Namespace) -> dict[str, list[str]]:
+def install_node_original(source: Path, into: Path) -> list[str] | None:
+    """The Node original's command, after ``npm install`` in a temporary copy; None (and a
+    line saying why) when node, npm or the source directory is missing."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None or not (source / "server.mjs").is_file():
+        print(f"[bench] no node column: node={node} npm={npm} source={source}", file=sys.stderr)
+        return None
+    into.mkdir(parents=True, exist_ok=True)
+    for name in ("package.json", "server.mjs"):
+        shutil.copyfile(source / name, into / name)
+    print(f"[bench] node column: npm install in {into} (from {source})", file=sys.stderr)
+    done = subprocess.run([npm, "install", "--silent", "--no-audit", "--no-fund"], cwd=into,
+                          capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        print(f"[bench] no node column: npm install failed: {done.stderr[-300:]}",
+              file=sys.stderr)
+        return None
+    return [node, str(into / "server.mjs"), PORT]
+
+
+def server_commands(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]:
     trio = shutil.which("trio-server", path=str(Path(sys.executable).parent)) or "trio-server"
-    return {
+    commands = {
         "baseline": [sys.executable, str(HERE / "baselines" / "websockets_relay.py")],
         # The per-connection rate limit (default 200 msg/s) guards against abusive clients; the
         # relay scenario's senders exceed it on purpose. It is raised, not turned off, so the
@@ -217,12 +272,20 @@ def server_commands(args: argparse.Namespace) -> dict[str, list[str]]:
         "trio": [trio, "--log-level", "warning", "--max-participants", "8", "--db", "none",
                  "--rate-limit", "1000000", "--rate-limit-burst", "1000000", *args.trio_arg],
     }
+    if "node" in args.servers:
+        node = install_node_original(args.node_original, tmp / "node-original")
+        if node is not None:
+            commands["node"] = node
+    return commands
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--runs", type=int, default=3, help="runs of every scenario on every server")
-    p.add_argument("--servers", default="baseline,trio", help="comma-separated: baseline,trio")
+    p.add_argument("--servers", default="baseline,node,trio",
+                   help="comma-separated, from: baseline, node, trio (trio last)")
+    p.add_argument("--node-original", type=Path, default=NODE_ORIGINAL,
+                   help="the Node original's folder (server.mjs, package.json)")
     p.add_argument("--scenario", action="append", choices=SCENARIOS, help="repeatable; default all")
     p.add_argument("--quick", action="store_true",
                    help="short settings to check the setup (2 s relays, 600 idle connections)")
@@ -243,19 +306,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    commands = server_commands(args)
-    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
-    unknown = [s for s in servers if s not in commands]
-    if unknown:
-        raise SystemExit(f"unknown server(s) {unknown}; known: {sorted(commands)}")
     scenarios = args.scenario or list(SCENARIOS)
     extra = loadgen_args(args)
     timeout = 240 + 3 * args.duration
     results: list[dict[str, Any]] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="server-bench-") as tmp:
+        commands = server_commands(args, Path(tmp))
+        wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
+        unknown = [s for s in wanted if s not in commands and s != "node"]
+        if unknown:
+            raise SystemExit(f"unknown server(s) {unknown}; known: {sorted(commands)}")
+        servers = [s for s in wanted if s in commands]
         for run in range(args.runs):
-            order = servers if run % 2 == 0 else servers[::-1]
+            shift = run % len(servers)
+            order = servers[shift:] + servers[:shift]
             for scenario in scenarios:
                 for name in order:
                     try:
