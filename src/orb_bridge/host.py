@@ -100,7 +100,8 @@ class InProcessOrbHost:
                 or (current is not None and current not in self._ending):
             logger.warning("no orb for room %s (running: %d of %d)", command.room_id,
                            running, self.max_orbs)
-            server.orb_ended(command.room_id, command.session_id, command.spawn_id)
+            server.orb_ended(command.room_id, command.session_id, command.spawn_id,
+                             unavailable=True)
             return
         key = f"{command.session_id}#{next(self._keys)}"
         self._rooms[command.room_id] = key
@@ -149,7 +150,8 @@ class InProcessOrbHost:
         conn: LocalLink | None = None
         try:
             conn = server.open_local(room_id)
-            await call(self._runtime.start, key, room_id, session_id)
+            await call(self._runtime.start, key, room_id, session_id,
+                       server.ice_servers(room_id, command.user_id))
             async with trio.open_nursery() as pumps:
                 pumps.start_soon(self._pump_in, conn, key)
                 while (text := await call(self._runtime.next_outgoing, key)) is not None:

@@ -17,11 +17,17 @@ import contextlib
 import logging
 import weakref
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import attrs
-from aiortc import RTCConfiguration, RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCConfiguration,
+    RTCIceCandidate,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
@@ -135,6 +141,25 @@ def parse_candidate(value: object) -> RTCIceCandidate | EndOfCandidates:
     return candidate
 
 
+def rtc_ice_servers(specs: Sequence[Mapping[str, Any]]) -> list[RTCIceServer]:
+    """aiortc's ``RTCIceServer`` list from ``iceServers`` entries as browsers get them
+    (``/api/turn-credentials``): ``urls`` (a string or a list), optional ``username`` and
+    ``credential``. Entries without a usable ``urls`` are skipped, not fatal."""
+    servers: list[RTCIceServer] = []
+    for spec in specs:
+        urls = spec.get("urls")
+        if isinstance(urls, str):
+            urls = [urls]
+        if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+            logger.warning("ignoring an ICE server without urls: %r", spec)
+            continue
+        username, credential = spec.get("username"), spec.get("credential")
+        servers.append(RTCIceServer(
+            urls=list(urls), username=username if isinstance(username, str) else None,
+            credential=credential if isinstance(credential, str) else None))
+    return servers
+
+
 class HumanPeer:
     """The orb's peer connection to one human, rebuilt when that human comes back."""
 
@@ -148,8 +173,11 @@ class HumanPeer:
         spawn: Spawn,
         on_turn: Callable[[TurnEvent], None],
         on_hearing: Callable[[], None],
+        ice_servers: Sequence[RTCIceServer] = (),
     ) -> None:
         self.user_id = user_id
+        #: STUN/TURN for this human's connection: the same the browsers get.
+        self.ice_servers = list(ice_servers)
         self.role = role
         self._cfg = config
         self._media = media
@@ -244,7 +272,7 @@ class HumanPeer:
 
     # ---------------------------------------------------------------- internals
     def _new_pc(self) -> RTCPeerConnection:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=list(self.ice_servers)))
         _LIVE_PCS.add(pc)
 
         @pc.on("track")

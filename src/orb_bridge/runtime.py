@@ -40,12 +40,13 @@ class OrbRuntime:
         self._brain_factory = brain_factory
         self._orbs: dict[str, _Orb] = {}
 
-    async def start(self, key: str, room_id: str, session_id: str) -> None:
+    async def start(self, key: str, room_id: str, session_id: str,
+                    ice_servers: list[dict[str, Any]] | None = None) -> None:
         if key in self._orbs:
             raise ValueError(f"orb {key} is already running")
         link = QueueLink(self._cfg.queue_size)
         session = OrbSession(link, room_id=room_id, session_id=session_id, config=self._cfg,
-                             brain=self._brain_factory())
+                             brain=self._brain_factory(), ice_servers=ice_servers or ())
         task = asyncio.get_running_loop().create_task(session.run(), name=f"orb-{session_id}")
         self._orbs[key] = _Orb(session, link, task)
 

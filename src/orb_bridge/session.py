@@ -19,6 +19,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -41,7 +42,7 @@ from .hearing import TurnEvent
 from .link import LinkClosed, SignalingLink
 from .media_out import OrbPicture, Voice
 from .metrics import CpuMeter
-from .peers import PEER_ERRORS, HumanPeer, OrbMedia
+from .peers import PEER_ERRORS, HumanPeer, OrbMedia, rtc_ice_servers
 from .render import OrbRenderer
 from .tasks import TaskOwner
 
@@ -75,8 +76,12 @@ class OrbSession:
         config: OrbConfig,
         brain: Brain,
         renderer: OrbRenderer | None = None,
+        ice_servers: Sequence[Mapping[str, Any]] = (),
     ) -> None:
+        """``ice_servers``: STUN/TURN entries as browsers get them (``urls``, ``username``,
+        ``credential``), so the orb can reach humans behind NAT as they reach each other."""
         self.room_id = room_id
+        self._ice_servers = rtc_ice_servers(ice_servers)
         self.session_id = session_id
         self.user_id = orb_user_id(session_id)
         self._link = link
@@ -304,7 +309,8 @@ class OrbSession:
 
         peer = HumanPeer(user_id, role, config=self._cfg, media=self.media,
                          spawn=self._tasks.spawn, on_turn=on_turn,
-                         on_hearing=self.conductor.hearing_started)
+                         on_hearing=self.conductor.hearing_started,
+                         ice_servers=self._ice_servers)
         return peer
 
     def _close_later(self, peer: HumanPeer) -> None:

@@ -43,6 +43,11 @@ class CoreConfig:
     orb_join_timeout: float = 30.0
     #: An orb asked to stop that has not left within this time is closed.
     orb_stop_timeout: float = 10.0
+    #: Orbs run elsewhere and may come back on their own (a remote host re-dispatches the job
+    #: of a worker that died): an ``ai`` joining as this session's orb (``ai-orb-{session}``)
+    #: while the room has no orb becomes the room's orb again, and an ``ai-orb-`` userId of
+    #: any other session (an orb whose session is over) is refused, so it never joins late.
+    orbs_rejoin: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.max_participants < 1:

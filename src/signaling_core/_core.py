@@ -63,6 +63,7 @@ from ._rules import (
     Phase,
     check_phase_and_sender,
     is_valid_room_id,
+    orb_user_id,
     parse_join,
     should_create_offer,
 )
@@ -288,15 +289,17 @@ class SignalingCore(OrbKeeper):
         return first if orbs is None else min(first, orbs)
 
     def orb_ended(
-        self, room_id: str, session_id: str, now: float, spawn_id: int | None = None
+        self, room_id: str, session_id: str, now: float, spawn_id: int | None = None,
+        *, unavailable: bool = False,
     ) -> list[Command]:
         """The I/O side reports that the orb it spawned for ``room_id`` is gone.
 
         An orb that had joined departs when its connection closes; this only frees the slot of
         an orb that never joined (failed to start, crashed early). With ``spawn_id`` (from the
-        ``SpawnOrb``), a report about an earlier orb of the same session is ignored.
+        ``SpawnOrb``), a report about an earlier orb of the same session is ignored. With
+        ``unavailable`` (no orb could be placed), the room's coaches get ``orb-unavailable``.
         """
-        return self._report_orb_ended(room_id, session_id, now, spawn_id)
+        return self._report_orb_ended(room_id, session_id, now, spawn_id, unavailable)
 
     def stop(self, now: float) -> list[Command]:
         """The server is shutting down: close everything with 1001 and stop every orb."""
@@ -339,6 +342,16 @@ class SignalingCore(OrbKeeper):
             raise ProtocolError(ErrorCode.FORBIDDEN,
                                 "userIds starting with 'ai-orb-' are for ai participants", "join")
         room = self._rooms.get(conn.room_id)
+        if self.config.orbs_rejoin and request.user_id.startswith(ORB_USER_PREFIX) and (
+                room is None or request.user_id != orb_user_id(room.session_id)):
+            # An orb of a session that is over (or of no session here) never joins late.
+            raise ProtocolError(ErrorCode.FORBIDDEN,
+                                "no orb of that session is expected in this room", "join")
+        if self.config.orbs_rejoin and room is not None and room.orb is None \
+                and request.user_id.startswith(ORB_USER_PREFIX) \
+                and self._orb_count >= self.config.max_orbs:
+            raise ProtocolError(ErrorCode.ORB_UNAVAILABLE,
+                                "the server runs as many orbs as it may", "join")
         existing = room.participants.get(request.user_id) if room is not None else None
         if existing is not None:
             if not self.config.replace_on_rejoin:
@@ -385,6 +398,9 @@ class SignalingCore(OrbKeeper):
         if joiner.is_ai:
             if orb is not None and orb.user_id == joiner.user_id:
                 self._orb_joined(room, orb, existing is not None, now, out)
+            elif orb is None and self.config.orbs_rejoin \
+                    and joiner.user_id == orb_user_id(room.session_id):
+                self._orb_returned(room, now, out)
         else:
             room.humans += 1
             if orb is not None:
@@ -431,6 +447,7 @@ _EVENT_METHODS: Mapping[type, Callable[[SignalingCore, Any], list[Command]]] = {
     ConnectionActive: lambda core, e: core._activity_event(e.conn_id, e.now),
     ConnectionClosed: lambda core, e: core.closed(e.conn_id, e.now, e.cause),
     TimeAdvanced: lambda core, e: core.tick(e.now),
-    OrbEnded: lambda core, e: core.orb_ended(e.room_id, e.session_id, e.now, e.spawn_id),
+    OrbEnded: lambda core, e: core.orb_ended(e.room_id, e.session_id, e.now, e.spawn_id,
+                                             unavailable=e.unavailable),
     ServerStopping: lambda core, e: core.stop(e.now),
 }

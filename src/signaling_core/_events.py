@@ -77,12 +77,18 @@ class TimeAdvanced:
 
 @attrs.frozen
 class OrbEnded:
-    """The orb spawned for ``room_id`` has ended on the I/O side (exited, failed to start)."""
+    """The orb spawned for ``room_id`` has ended on the I/O side (exited, failed to start).
+
+    ``unavailable``: it never started because no orb could be placed (no worker had a free
+    slot in time, the dispatch queue was unreachable); the room's coaches get ``error``
+    ``orb-unavailable``, as when the core's own orb cap is reached.
+    """
 
     room_id: str
     session_id: str
     now: float
     spawn_id: int | None = None
+    unavailable: bool = False
 
 
 @attrs.frozen

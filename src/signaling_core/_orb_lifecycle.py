@@ -64,6 +64,9 @@ class OrbInput(enum.StrEnum):
     #: The host reported the orb gone (``orb_ended`` with this orb's session and spawn id)
     #: while no participant holds its userId.
     HOST_ENDED = "host-reported-ended"
+    #: The session's orb joined while the room had none: a re-dispatched orb coming back
+    #: (``CoreConfig.orbs_rejoin``); it is the room's orb again without a new ``SpawnOrb``.
+    RETURNED = "returned"
     SERVER_STOPPING = "server-stopping"
 
 
@@ -115,6 +118,7 @@ def _rows() -> dict[tuple[OrbState, OrbInput], OrbTransition]:
     S, In, E, T = OrbState, OrbInput, OrbEffect, OrbTransition
     rows: dict[tuple[OrbState, OrbInput], OrbTransition] = {
         (S.NEW, In.SPAWNED): T(S.STARTING, E.SPAWN),
+        (S.NEW, In.RETURNED): T(S.JOINED),
         # The orb arrives; a participant already holding its userId (an earlier, given-up orb
         # of the same session that joined late) is replaced by it, which counts as arriving.
         (S.STARTING, In.JOINED): T(S.JOINED),

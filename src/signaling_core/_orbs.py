@@ -23,7 +23,7 @@ from ._orb_lifecycle import (
     orb_step,
 )
 from ._rooms import RoomBook
-from ._rules import ORB_SHUTDOWN_ENDINGS, ORB_SHUTDOWN_REASONS, orb_user_id
+from ._rules import COACH, ORB_SHUTDOWN_ENDINGS, ORB_SHUTDOWN_REASONS, orb_user_id
 
 
 class OrbKeeper(RoomBook):
@@ -81,8 +81,22 @@ class OrbKeeper(RoomBook):
         """A participant with the orb's userId joined (in place of another, if ``replaced``)."""
         self._orb_input(room, orb, OrbInput.REPLACED if replaced else OrbInput.JOINED, now, out)
 
+    def _orb_returned(self, room: Room, now: float, out: list[Command]) -> None:
+        """The session's orb joined while the room had none (``CoreConfig.orbs_rejoin``).
+
+        A remote host re-dispatched the job of a worker that died; the orb it brings back is
+        the room's orb again, with its limits counted afresh, and no ``SpawnOrb`` is issued.
+        The caller has checked that a slot is free.
+        """
+        self._spawns += 1
+        orb = room.orb = Orb(room.session_id, orb_user_id(room.session_id), now, self._spawns)
+        self._orb_count += 1
+        self._orb_input(room, orb, OrbInput.RETURNED, now, out)
+        if room.humans == 0:
+            self._orb_input(room, orb, OrbInput.HUMANS_ALL_LEFT, now, out)
+
     def _report_orb_ended(self, room_id: str, session_id: str, now: float,
-                          spawn_id: int | None) -> list[Command]:
+                          spawn_id: int | None, unavailable: bool = False) -> list[Command]:
         out: list[Command] = []
         room = self._rooms.get(room_id)
         orb = room.orb if room is not None else None
@@ -93,6 +107,12 @@ class OrbKeeper(RoomBook):
         if orb.user_id not in room.participants:
             # An orb in the room leaves through its connection, like anyone else.
             self._orb_input(room, orb, OrbInput.HOST_ENDED, now, out)
+            if unavailable:
+                for participant in room.participants.values():
+                    if participant.user_role == COACH:
+                        out.append(messages.error_send(
+                            participant.conn.conn_id, ErrorCode.ORB_UNAVAILABLE,
+                            "no AI orb can be started for this room now"))
         return out
 
     def _check_orbs(self, now: float, out: list[Command]) -> None:

@@ -12,8 +12,10 @@ server's event-loop thread and none of them may block it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
 
 from ._commands import SpawnOrb, StopOrb
 from ._config import CoreConfig
@@ -62,13 +64,26 @@ class OrbHostServer(Protocol):
         """
         ...
 
-    def orb_ended(self, room_id: str, session_id: str, spawn_id: int) -> None:
+    def orb_ended(self, room_id: str, session_id: str, spawn_id: int, *,
+                  unavailable: bool = False) -> None:
         """The orb of ``SpawnOrb(spawn_id)`` ended without joining (or could not start).
 
         ``spawn_id`` tells this orb apart from a later one of the same session, so a late
         report cannot end the orb that replaced it. An orb that joined needs no report: its
-        departure from the room says it all.
+        departure from the room says it all. ``unavailable``: no orb could be placed (no free
+        worker in time, the dispatch queue unreachable); the room's coaches are told
+        (``orb-unavailable``).
         """
+        ...
+
+    def ice_servers(self, room_id: str, user_id: str) -> list[dict[str, Any]]:
+        """The STUN/TURN servers for ``user_id`` in ``room_id``: what a browser gets from
+        ``/api/turn-credentials`` (``iceServers`` entries, TURN credentials included)."""
+        ...
+
+    def join_token(self, room_id: str, user_id: str, ttl: float) -> str | None:
+        """A join token for exactly this orb identity (role ``ai``), valid ``ttl`` seconds;
+        ``None`` when the server requires none. Hosts never see the join secret."""
         ...
 
 
@@ -92,4 +107,36 @@ class OrbHost(Protocol):
 
     def stop(self, command: StopOrb) -> None:
         """Ask that room's orb to send ``ai-orb-shutdown`` with ``command.reason``; non-blocking."""
+        ...
+
+
+@attrs.frozen
+class OrbFleetReport:
+    """What a host that places orbs on workers tells ``/metrics``: plain numbers only."""
+
+    #: Jobs waiting for a worker.
+    jobs_queued: int
+    workers_alive: int
+    slots_free: int
+    #: Seconds from ``spawn`` to a worker claiming the job: cumulative bucket counts, one per
+    #: upper bound of :attr:`latency_bounds` and a last one for +Inf, and their sum.
+    latency_bounds: Sequence[float]
+    latency_counts: Sequence[int]
+    latency_sum: float
+    #: Spawns that found no worker in time (or no queue).
+    unavailable_total: int = 0
+    #: Jobs taken over by another worker after theirs stopped renewing its lease.
+    redispatched_total: int = 0
+
+
+@runtime_checkable
+class ObservableOrbHost(Protocol):
+    """Optional: a host that can say where each room's orb runs and how its fleet fares."""
+
+    def orb_placements(self) -> Mapping[str, Mapping[str, Any]]:
+        """Room id -> where its orb runs (``worker``, ``state``, ...), for ``/api/rooms``."""
+        ...
+
+    def fleet_report(self) -> OrbFleetReport | None:
+        """The fleet's numbers for ``/metrics``; ``None`` before the first look."""
         ...

@@ -60,10 +60,13 @@ class Connections:
         while self._ws_open:
             await self._ws_gone.park()
 
-    def orb_ended(self, room_id: str, session_id: str, spawn_id: int) -> None:
-        event(INFO, "orb-ended", "orb ended", room=room_id, session=session_id)
+    def orb_ended(self, room_id: str, session_id: str, spawn_id: int, *,
+                  unavailable: bool = False) -> None:
+        event(INFO, "orb-ended", "orb ended", room=room_id, session=session_id,
+              unavailable=unavailable)
         now = trio.current_time()
-        self.runner.feed(lambda: self._core.orb_ended(room_id, session_id, now, spawn_id))
+        self.runner.feed(lambda: self._core.orb_ended(room_id, session_id, now, spawn_id,
+                                                      unavailable=unavailable))
 
     def _orb_failed(self, command: SpawnOrb) -> None:
         self.orb_ended(command.room_id, command.session_id, command.spawn_id)

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from signaling_core import is_valid_room_id
 from signaling_core.join_tokens import verified_claims
+from signaling_core.orb_hosting import ObservableOrbHost
 
 from .http import HttpRequest, HttpResponse, Router, json_response, text_response
 from .ledger import Ledger, SessionsApi
@@ -78,7 +79,13 @@ def register(router: Router, server: SignalingServer) -> None:
         return HttpResponse(200, generate_latest(server.registry), CONTENT_TYPE_LATEST)
 
     async def rooms(request: HttpRequest) -> HttpResponse:
-        return json_response(server.core.snapshot().to_dict())
+        body = server.core.snapshot().to_dict()
+        host = server.orb_host
+        if isinstance(host, ObservableOrbHost):  # where each room's orb runs (--orb-dispatch)
+            placements = host.orb_placements()
+            for room in body["rooms"]:
+                room["orbHost"] = placements.get(room["roomId"])
+        return json_response(body)
 
     turn_limit = PerAddressLimit(config.turn_rate_limit, max(1, int(config.turn_rate_limit)),
                                  cap_loopback=config.cap_loopback)

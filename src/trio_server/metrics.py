@@ -21,6 +21,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from signaling_core import MESSAGE_RULES, Send
+from signaling_core.orb_hosting import ObservableOrbHost
 
 OTHER = "other"
 _SERVER_TYPES = ("peer-discovery", "user-joined", "user-left", "pong", "error")
@@ -151,6 +152,38 @@ class StatsCollector(Collector):
             "signaling_relay_latency_seconds",
             "From a message's arrival to its relays being handed to the receivers' sockets.",
             buckets=buckets, sum_value=stats.latency_sum,
+        )
+
+
+class OrbFleetCollector(Collector):
+    """The numbers of an orb host that places orbs on workers (``--orb-dispatch``)."""
+
+    def __init__(self, host: ObservableOrbHost) -> None:
+        self._host = host
+
+    def collect(self) -> Iterator[Metric]:
+        report = self._host.fleet_report()
+        if report is None:
+            return
+        yield GaugeMetricFamily("signaling_orb_jobs_queued", "Orb jobs waiting for a worker.",
+                                value=report.jobs_queued)
+        yield GaugeMetricFamily("signaling_orb_workers_alive", "orb-worker processes whose "
+                                "liveness is current.", value=report.workers_alive)
+        yield GaugeMetricFamily("signaling_orb_slots_free", "Free orb slots over the live "
+                                "workers.", value=report.slots_free)
+        yield CounterMetricFamily("signaling_orb_unavailable", "Spawns no worker took in "
+                                  "time (or the queue was unreachable).",
+                                  value=report.unavailable_total)
+        yield CounterMetricFamily("signaling_orb_redispatched", "Orb jobs taken over by "
+                                  "another worker after their worker stopped renewing its lease.",
+                                  value=report.redispatched_total)
+        buckets = [(repr(b), c) for b, c in zip(report.latency_bounds, report.latency_counts,
+                                                strict=False)]
+        buckets.append(("+Inf", report.latency_counts[-1]))
+        yield HistogramMetricFamily(
+            "signaling_orb_dispatch_latency_seconds",
+            "From the core's SpawnOrb to a worker claiming the job.",
+            buckets=buckets, sum_value=report.latency_sum,
         )
 
 

@@ -11,20 +11,21 @@ the parts, each in its own module, and runs their tasks:
 * :mod:`.journal` writes logs and hands session records to the ledger.
 
 It is also the orb host's view of the server (:class:`signaling_core.orb_hosting.OrbHostServer`):
-hosts call :meth:`open_local`, :meth:`orb_ended`, :attr:`stopping` and :attr:`core_config`,
-nothing else.
+hosts call :meth:`open_local`, :meth:`orb_ended`, :meth:`ice_servers`, :meth:`join_token`,
+:attr:`stopping` and :attr:`core_config`, nothing else.
 """
 
 from __future__ import annotations
 
 import socket
 import ssl
+import time
 from typing import Any
 
 import trio
 
 from signaling_core import CoreConfig, SignalingCore
-from signaling_core.orb_hosting import OrbHost
+from signaling_core.orb_hosting import ObservableOrbHost, OrbHost
 
 from . import endpoints, web
 from .acceptor import Acceptor, bind, close_listener
@@ -38,9 +39,10 @@ from .journal import Journal
 from .ledger_contract import LedgerSink
 from .local import LocalConnection
 from .logs import INFO, WARNING, event
-from .metrics import Gauges, ServerStats, make_registry
+from .metrics import Gauges, OrbFleetCollector, ServerStats, make_registry
 from .timers import Timers, ping_forever
 from .transport import make_tls_context
+from .turn import ice_servers
 
 
 class SignalingServer:
@@ -75,6 +77,8 @@ class SignalingServer:
             participants=lambda: core.snapshot().participants,
             orbs=lambda: core.orb_count,
         ))
+        if isinstance(orb_host, ObservableOrbHost):
+            self.registry.register(OrbFleetCollector(orb_host))
         self.stopping = False
         self.router = Router()
         #: The admin endpoints' access rule; every admin route is registered through it.
@@ -199,10 +203,31 @@ class SignalingServer:
         """An in-process participant for ``room_id`` (the orb); call from the Trio thread."""
         return self._connections.open_local(room_id, stopping=self.stopping)
 
-    def orb_ended(self, room_id: str, session_id: str, spawn_id: int) -> None:
+    def orb_ended(self, room_id: str, session_id: str, spawn_id: int, *,
+                  unavailable: bool = False) -> None:
         """The orb host reports that the orb of ``SpawnOrb(spawn_id)`` ended without joining.
 
         ``spawn_id`` is the ``SpawnOrb``'s: a late report about an earlier orb of the same
-        session then cannot end the orb that replaced it.
+        session then cannot end the orb that replaced it. ``unavailable``: no orb could be
+        placed; the room's coaches get ``orb-unavailable``.
         """
-        self._connections.orb_ended(room_id, session_id, spawn_id)
+        self._connections.orb_ended(room_id, session_id, spawn_id, unavailable=unavailable)
+
+    def ice_servers(self, room_id: str, user_id: str) -> list[dict[str, Any]]:
+        """The STUN/TURN servers a participant gets (``/api/turn-credentials``), for an orb."""
+        config = self.config
+        body = ice_servers(user_id=user_id, room_id=room_id, now=time.time(),
+                           stun_urls=config.stun_urls, turn_url=config.turn_url,
+                           turn_secret=config.turn_secret, ttl=config.turn_ttl)
+        servers: list[dict[str, Any]] = body["iceServers"]
+        return servers
+
+    def join_token(self, room_id: str, user_id: str, ttl: float) -> str | None:
+        """A join token for exactly this orb identity, or ``None`` without ``--join-secret``."""
+        secret = self.config.join_secret
+        if not secret:
+            return None
+        from signaling_core.join_tokens import mint_token
+
+        return mint_token(secret, room_id=room_id, user_id=user_id, user_role="ai",
+                          participant_type="ai", ttl=ttl)

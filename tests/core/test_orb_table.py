@@ -55,7 +55,8 @@ def test_every_pair_is_its_row_or_the_lifecycle_error(state: OrbState, event: Or
 
 def test_the_table_is_closed_and_every_state_lives_and_ends() -> None:
     assert {k for k in ORB_TRANSITIONS if k[0] is S.ENDED} == set()
-    assert {k for k in ORB_TRANSITIONS if k[0] is S.NEW} == {(S.NEW, In.SPAWNED)}
+    assert {k for k in ORB_TRANSITIONS if k[0] is S.NEW} == {(S.NEW, In.SPAWNED),
+                                                             (S.NEW, In.RETURNED)}
     # Every state is reachable from NEW, and ENDED from every state.
     reach = {S.NEW}
     while True:
