@@ -10,6 +10,7 @@ caught) fails this test, so the table in docs/conformance.md stays true.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -74,3 +75,15 @@ def test_node_original_fails_exactly_its_faults(tmp_path: Path) -> None:
     assert suites.get("failures") == str(len(NODE_FAULTS))
     in_xml = {c.get("name"): c.find("failure") is not None for c in suites.iter("testcase")}
     assert {name for name, bad in in_xml.items() if bad} == set(NODE_FAULTS)
+
+
+def test_docs_table_of_the_original_matches_the_expected_faults() -> None:
+    """docs/conformance.md lists every original case once, with FAIL exactly for these."""
+    from .servers import REPO
+
+    doc = (REPO / "docs" / "conformance.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([\w.-]+)` \| (pass|\*\*FAIL\*\*) \|", doc, re.M)
+    assert sorted(name for name, _ in rows) == sorted(ORIGINAL)
+    assert {name for name, verdict in rows if verdict != "pass"} == set(NODE_FAULTS)
+    summary = f"**{len(ORIGINAL) - len(NODE_FAULTS)} passed, {len(NODE_FAULTS)} failed**"
+    assert summary in doc
