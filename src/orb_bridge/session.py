@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -111,6 +111,8 @@ class OrbSession:
         self._watch_changed = asyncio.Event()
         self._cpu = CpuMeter()
         self._last_cpu = 0.0
+        #: Called once, when the server has accepted the orb's join (a worker times it).
+        self.on_joined: Callable[[], None] | None = None
 
     # ---------------------------------------------------------------- public
     async def run(self) -> OrbOutcome:
@@ -275,6 +277,8 @@ class OrbSession:
                 self._add_human(peer)
         self._humans_changed()
         if first:
+            if self.on_joined is not None:
+                self.on_joined()
             self.conductor.joined()
             self._post({"type": "ai_status", "status": self.conductor.status,
                         "sessionId": self.session_id})

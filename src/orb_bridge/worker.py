@@ -1,4 +1,10 @@
-"""``orb-worker``: one orb, in its own process, joining a room over WebSocket.
+"""``orb-worker``: orbs in their own process, joining rooms over WebSocket.
+
+Two ways to run it: one-off, ``--room ROOM`` (below), or as a member of a worker pool,
+``--dispatch redis://HOST:PORT/DB --url ws://PUBLIC_HOST:PORT --capacity N``, taking the jobs a
+``trio-server --orb-dispatch`` queues in Redis (:mod:`orb_bridge.dispatch.pool`; SIGTERM hands
+its running orbs back to the pool and exits).
+
 
 Like the original GPU-side orb: ``orb-worker --url ws://HOST:PORT --room ROOM [--session S]``
 connects to ``/ws-simple/ROOM`` and runs the very same :class:`~orb_bridge.session.OrbSession`
@@ -96,8 +102,18 @@ async def run_orb(url: str, room_id: str, session_id: str, config: OrbConfig,
 def build_parser() -> argparse.ArgumentParser:
     defaults = OrbConfig()
     p = argparse.ArgumentParser(prog="orb-worker", description=__doc__.split("\n\n")[0])
-    p.add_argument("--url", required=True, help="server base URL, e.g. ws://127.0.0.1:3000")
-    p.add_argument("--room", required=True, help="room id to join")
+    p.add_argument("--url", required=True, help="server base URL, e.g. ws://127.0.0.1:3000 "
+                   "(with --dispatch: the address orbs join through; a load balancer is fine)")
+    p.add_argument("--room", default=None, help="one-off: the room id to join")
+    p.add_argument("--dispatch", default=None,
+                   help="join the worker pool of this Redis (redis://[user:pass@]HOST:PORT/DB, "
+                        "rediss:// for TLS) [env SIGNALING_ORB_DISPATCH]")
+    p.add_argument("--capacity", type=int, default=4,
+                   help="with --dispatch: most orbs this worker runs at once [default 4]")
+    p.add_argument("--drain-timeout", type=float, default=10.0,
+                   help="with --dispatch: seconds SIGTERM waits for handed-back orbs to leave")
+    p.add_argument("--dispatch-prefix", default="orb",
+                   help="with --dispatch: key prefix in Redis [default orb]")
     p.add_argument("--session", default=None,
                    help="session id (the orb joins as ai-orb-SESSION); random by default")
     p.add_argument("--width", type=int, default=defaults.width)
@@ -143,6 +159,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"orb-worker: {exc}", file=sys.stderr)
         return 2
+    dispatch = args.dispatch or os.environ.get("SIGNALING_ORB_DISPATCH")
+    if dispatch and not args.room:
+        return _serve_pool(args, dispatch, config)
+    if not args.room:
+        print("orb-worker: give --room ROOM (one orb) or --dispatch URL (a worker pool)",
+              file=sys.stderr)
+        return 2
     session_id = args.session or secrets.token_hex(8)
     try:
         outcome = asyncio.run(run_orb(args.url, args.room, session_id, config,
@@ -153,6 +176,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logger.info("orb %s ended: %s", orb_user_id(session_id), outcome.reason)
     return 1 if outcome.reason == "error" else 0
+
+
+def _serve_pool(args: argparse.Namespace, dispatch: str, config: OrbConfig) -> int:
+    from .dispatch import WorkerPool
+
+    try:
+        pool = WorkerPool(dispatch, args.url, capacity=args.capacity, config=config,
+                          prefix=args.dispatch_prefix, drain_timeout=args.drain_timeout)
+    except ValueError as exc:
+        print(f"orb-worker: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(pool.run())
 
 
 if __name__ == "__main__":

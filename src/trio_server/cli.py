@@ -31,6 +31,7 @@ from .version import VERSION
 
 ENV_PREFIX = "SIGNALING_"
 DEFAULT_ORB_HOST = "orb_bridge.host:InProcessOrbHost"
+DEFAULT_DISPATCH_TIMEOUT = 10.0
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -113,6 +114,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("--orbs", "core.orbs_enabled", "spawn an AI orb when a coach joins", _bool,
            flag_only=True),
     Option("--orb-host", "cli.orb_host", "MODULE:FACTORY building the orb host"),
+    Option("--orb-dispatch", "cli.orb_dispatch",
+           "run orbs on orb-worker machines: queue them in this Redis (redis://[user:pass@]"
+           "HOST:PORT/DB, rediss:// for TLS) instead of in-process"),
+    Option("--orb-dispatch-timeout", "cli.orb_dispatch_timeout",
+           "seconds a queued orb waits for a free worker before the coach gets "
+           "orb-unavailable", float),
     Option("--max-orbs", "core.max_orbs", "most orbs at once", int),
     Option("--orb-idle-grace", "core.orb_idle_grace",
            "seconds an orb stays in a room without humans", float),
@@ -132,6 +139,7 @@ _DEFAULTS: dict[str, Any] = {
     **{f"server.{f.name}": f.default for f in attrs.fields(ServerConfig)},
     **{f"core.{f.name}": f.default for f in attrs.fields(CoreConfig)},
     "cli.orb_host": DEFAULT_ORB_HOST,
+    "cli.orb_dispatch_timeout": DEFAULT_DISPATCH_TIMEOUT,
 }
 
 
@@ -203,7 +211,7 @@ def config_from_args(args: argparse.Namespace,
             server[name] = value
         elif section == "core":
             core[name] = value
-        else:
+        elif option.target == "cli.orb_host":
             orb_host = value
     try:
         return ServerConfig(**server, core=CoreConfig(**core)), orb_host
@@ -223,6 +231,38 @@ def load_orb_host(spec: str) -> OrbHost:
     except (ImportError, AttributeError, ValueError) as exc:
         raise SystemExit(f"trio-server: --orbs needs an orb host ({spec}): {exc}") from None
     host: OrbHost = factory()
+    return host
+
+
+def orb_dispatch_from_args(args: argparse.Namespace,
+                           environ: dict[str, str] | None = None) -> tuple[str, float] | None:
+    """``--orb-dispatch`` URL and timeout (command line, else environment), or ``None``."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        if option.target in ("cli.orb_dispatch", "cli.orb_dispatch_timeout"):
+            value = getattr(args, option.dest)
+            values[option.target] = value if value is not None else _from_env(option, env)
+    url = values.get("cli.orb_dispatch")
+    if not url:
+        return None
+    timeout = values.get("cli.orb_dispatch_timeout") or DEFAULT_DISPATCH_TIMEOUT
+    if timeout <= 0:
+        raise SystemExit("trio-server: --orb-dispatch-timeout must be positive")
+    return str(url), float(timeout)
+
+
+def build_dispatch_host(url: str, timeout: float) -> OrbHost:
+    """The Redis-dispatching orb host (``orb_bridge.dispatch``), imported only when used."""
+    try:
+        from orb_bridge.dispatch import RedisOrbHost
+    except ImportError as exc:
+        raise SystemExit(f"trio-server: --orb-dispatch needs orb_bridge.dispatch: {exc}") \
+            from None
+    try:
+        host: OrbHost = RedisOrbHost(url, dispatch_timeout=timeout)
+    except ValueError as exc:
+        raise SystemExit(f"trio-server: --orb-dispatch: {exc}") from None
     return host
 
 
@@ -259,7 +299,14 @@ def run_serve(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
     config, orb_host_spec = config_from_args(args)
     logs.configure(config.log_level, config.log_json)
-    orb_host = load_orb_host(orb_host_spec) if config.orbs else None
+    dispatch = orb_dispatch_from_args(args)
+    orb_host: OrbHost | None = None
+    if dispatch is not None and config.orbs:
+        # Orbs on workers come back on their own after a worker dies (CoreConfig.orbs_rejoin).
+        config = attrs.evolve(config, core=attrs.evolve(config.core, orbs_rejoin=True))
+        orb_host = build_dispatch_host(*dispatch)
+    else:
+        orb_host = load_orb_host(orb_host_spec) if config.orbs else None
     failure: BaseException | None = None
     try:
         trio.run(serve, config, orb_host, ledger_for_serve(args.db))
