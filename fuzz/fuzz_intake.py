@@ -64,7 +64,7 @@ CAUSES = tuple(Departure)
 RECORDS = (SessionStarted, SessionEnded, ParticipantJoined, ParticipantLeft, OrbStatusChanged)
 SERVER_TYPES = frozenset({
     "peer-discovery", "user-joined", "user-left", "pong", "error", "offer", "answer",
-    "ice-candidate", "ai_status", "ai_control", "client_signal",
+    "ice-candidate", "ai_status", "ai_control", "client_signal", "user-away", "user-back",
 })
 
 

@@ -25,6 +25,10 @@ class CoreConfig:
     idle_timeout: float = 75.0
     #: A rejoin with a userId already present replaces the old connection (§6).
     replace_on_rejoin: bool = True
+    #: A human whose connection is lost without ``leave`` or a close frame (dropped, idle, slow)
+    #: keeps its seat this long as *away*: the others get ``user-away``, and ``user-left`` only
+    #: if no ``join`` with its ``resumeToken`` comes back in time. 0: such a loss is a departure.
+    reconnect_grace: float = 10.0
     #: Sustained messages per second one connection may send (0 turns rate limiting off).
     rate_limit_per_second: float = 200.0
     #: Messages one connection may send in a burst above the sustained rate.
@@ -58,6 +62,8 @@ class CoreConfig:
             raise ValueError("max_message_bytes must be at least 64")
         if self.rate_limit_per_second < 0 or self.rate_limit_burst < 1:
             raise ValueError("rate limits must be non-negative, burst at least 1")
+        if not self.reconnect_grace >= 0:
+            raise ValueError("reconnect_grace must not be negative")
         if self.max_orbs < 0:
             raise ValueError("max_orbs must not be negative")
         for name in ("join_timeout", "idle_timeout", "orb_idle_grace", "orb_max_lifetime",

@@ -7,7 +7,9 @@ I/O layer must carry out, in order, before it feeds the next event.
 Invariants kept here (and checked by the Hypothesis state machine in the tests):
 
 * a participant is in exactly one room and bound to exactly one live connection;
-* every departure yields exactly one ``user-left`` to each remaining participant;
+* every departure yields exactly one ``user-left`` to each remaining participant; a seat that
+  is away (its connection lost, ``reconnect_grace``) has not departed: it yields ``user-away``,
+  then ``user-back`` if it resumes, or its one ``user-left`` when the grace ends;
 * a message reaches only participants of the sender's room, with ``fromId`` set to the sender;
 * a room exists while it has participants or an orb on its way, and not a moment longer.
 
@@ -19,6 +21,7 @@ public inputs and the handling of each client message.
 from __future__ import annotations
 
 import heapq
+import hmac
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -98,7 +101,8 @@ class SignalingCore(OrbKeeper):
     """The whole protocol of docs/protocol.md for one server, without any I/O.
 
     ``session_ids`` makes session ids (and so orb userIds) deterministic in tests; by default
-    they are random.
+    they are random. ``resume_secret`` keys the resume tokens (random by default: tokens die
+    with the core that issued them).
     """
 
     def __init__(
@@ -107,8 +111,10 @@ class SignalingCore(OrbKeeper):
         *,
         session_ids: Callable[[], str] = new_session_id,
         authorize_join: Callable[[str, JoinRequest], bool] | None = None,
+        resume_secret: bytes | None = None,
     ) -> None:
-        super().__init__(config, session_ids=session_ids, authorize_join=authorize_join)
+        super().__init__(config, session_ids=session_ids, authorize_join=authorize_join,
+                         resume_secret=resume_secret)
         cfg = self.config
         # Read on every message; the config is frozen, so they are copied once.
         self._max_bytes = cfg.max_message_bytes
@@ -248,15 +254,20 @@ class SignalingCore(OrbKeeper):
     def closed(
         self, conn_id: ConnectionId, now: float, cause: Departure = Departure.CLOSED
     ) -> list[Command]:
-        """The connection is gone. A no-op for a connection the core already closed."""
+        """The connection is gone. A no-op for a connection the core already closed.
+
+        A human lost this way (``cause`` in ``RECONNECTABLE``) is away for the reconnect grace
+        rather than gone; a clean close (``Departure.CLOSED``) is a departure.
+        """
         conn = self._conns.pop(conn_id, None)
         out: list[Command] = []
         if conn is not None and conn.participant is not None:
-            self._depart(conn.participant, cause, now, out)
+            self._lose(conn.participant, cause, now, out)
         return out
 
     def tick(self, now: float) -> list[Command]:
-        """Time moved on: expired join/idle deadlines and orb limits become commands."""
+        """Time moved on: expired join/idle deadlines, reconnect graces and orb limits become
+        commands."""
         out: list[Command] = []
         heap = self._deadlines
         idle = self.config.idle_timeout
@@ -277,16 +288,17 @@ class SignalingCore(OrbKeeper):
             else:
                 conn.heap_deadline = true_deadline
                 heapq.heappush(heap, (true_deadline, conn_id))
+        if self._away:
+            self._expire_away(now, out)
         self._check_orbs(now, out)
         return out
 
     def next_deadline(self) -> float | None:
         """The earliest time at which :meth:`tick` may have something to do."""
-        orbs = self._next_orb_deadline()
-        if not self._deadlines:
-            return orbs
-        first = self._deadlines[0][0]
-        return first if orbs is None else min(first, orbs)
+        times = [t for t in (self._next_orb_deadline(),
+                             self._deadlines[0][0] if self._deadlines else None,
+                             self._away[0][0] if self._away else None) if t is not None]
+        return min(times) if times else None
 
     def orb_ended(
         self, room_id: str, session_id: str, now: float, spawn_id: int | None = None,
@@ -301,8 +313,12 @@ class SignalingCore(OrbKeeper):
         """
         return self._report_orb_ended(room_id, session_id, now, spawn_id, unavailable)
 
-    def stop(self, now: float) -> list[Command]:
-        """The server is shutting down: close everything with 1001 and stop every orb."""
+    def stop(self, now: float, restart: bool = False) -> list[Command]:
+        """The server is shutting down: close everything with 1001 and stop every orb.
+
+        ``restart``: the server comes back (a deploy), so the close is 1012 ``service
+        restart`` and clients reconnect at once; their calls (peer to peer) go on meanwhile.
+        """
         out: list[Command] = []
         for room in list(self._rooms.values()):
             if room.orb is not None:
@@ -313,11 +329,14 @@ class SignalingCore(OrbKeeper):
                     Departure.SERVER_STOPPED,
                 ))
             out.append(SessionEnded(room.session_id, room.room_id, now))
+        code, reason = ((CloseCode.SERVICE_RESTART, "service restart") if restart
+                        else (CloseCode.GOING_AWAY, "server shutting down"))
         for conn_id in self._conns:
-            out.append(Close(conn_id, CloseCode.GOING_AWAY, "server shutting down"))
+            out.append(Close(conn_id, code, reason))
         self._conns.clear()
         self._rooms.clear()
         self._deadlines.clear()
+        self._away.clear()
         self._orb_count = 0
         return out
 
@@ -354,6 +373,18 @@ class SignalingCore(OrbKeeper):
                                 "the server runs as many orbs as it may", "join")
         existing = room.participants.get(request.user_id) if room is not None else None
         if existing is not None:
+            if request.resume_token is not None:
+                if not hmac.compare_digest(request.resume_token.encode(),
+                                           existing.resume_token.encode()):
+                    raise ProtocolError(ErrorCode.RESUME_REFUSED,
+                                        "this resumeToken is not this seat's", "join")
+                self._resume(conn, existing, now, out)
+                return
+            if existing.away:
+                raise ProtocolError(
+                    ErrorCode.RESUME_REFUSED,
+                    "this userId's seat is held for its participant, who is reconnecting: "
+                    "join with its resumeToken, or after the grace", "join")
             if not self.config.replace_on_rejoin:
                 raise ProtocolError(
                     ErrorCode.DUPLICATE_USER, "this userId is already in the room", "join"
@@ -374,19 +405,25 @@ class SignalingCore(OrbKeeper):
 
         joiner = Participant(conn, room, request.user_id, request.user_name, request.user_role,
                              request.participant_type, now,
-                             self._joined_ok[request.participant_type])
+                             self._joined_ok[request.participant_type],
+                             self._new_resume_token(room.room_id, request.user_id))
         others = list(room.participants.values())
         peers = []
         for other in others:
             entry: dict[str, object] = dict(other.public)
             entry["shouldCreateOffer"] = _offers(joiner, other)
+            if other.away:
+                entry["away"] = True
             peers.append(entry)
         conn.participant = joiner
         room.participants[joiner.user_id] = joiner
-        out.append(Send(conn.conn_id, messages.peer_discovery(room.room_id, peers),
+        out.append(Send(conn.conn_id, messages.peer_discovery(room.room_id, peers,
+                                                              joiner.resume_token),
                         "peer-discovery"))
         encoded: dict[bool, bytes] = {}
         for other in others:
+            if other.away:
+                continue
             offer = _offers(other, joiner)
             data = encoded.get(offer)
             if data is None:
@@ -428,7 +465,7 @@ class SignalingCore(OrbKeeper):
             # The hot path (a valid targeted relay) in one piece; anything unusual, errors
             # included, goes through the general ``_relay``.
             target = sender.room.participants.get(to_id)
-            if target is not None and target is not sender and not (
+            if target is not None and target is not sender and not target.away and not (
                     sender.is_ai and target.is_ai):
                 msg["fromId"] = sender.user_id
                 try:
@@ -449,5 +486,5 @@ _EVENT_METHODS: Mapping[type, Callable[[SignalingCore, Any], list[Command]]] = {
     TimeAdvanced: lambda core, e: core.tick(e.now),
     OrbEnded: lambda core, e: core.orb_ended(e.room_id, e.session_id, e.now, e.spawn_id,
                                              unavailable=e.unavailable),
-    ServerStopping: lambda core, e: core.stop(e.now),
+    ServerStopping: lambda core, e: core.stop(e.now, e.restart),
 }

@@ -26,6 +26,10 @@ class ErrorCode(enum.StrEnum):
     RATE_LIMITED = "rate-limited"
     UNAUTHORIZED = "unauthorized"
     ORB_UNAVAILABLE = "orb-unavailable"
+    #: A ``join`` for a seat that is held (away, or present with a token that does not match).
+    RESUME_REFUSED = "resume-refused"
+    #: A message addressed to a participant who is away: it is dropped, not held.
+    PEER_AWAY = "peer-away"
 
 
 class CloseCode(enum.IntEnum):
@@ -41,6 +45,8 @@ class CloseCode(enum.IntEnum):
     INVALID_PAYLOAD = 1007
     POLICY_VIOLATION = 1008
     MESSAGE_TOO_BIG = 1009
+    #: The server restarts (a deploy, SIGTERM): reconnect and resume; the call goes on.
+    SERVICE_RESTART = 1012
     TRY_AGAIN_LATER = 1013
     REPLACED = 4001
     UNAUTHORIZED = 4003

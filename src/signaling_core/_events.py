@@ -33,6 +33,11 @@ class Departure(enum.StrEnum):
     ORB_ERROR = "error"
 
 
+#: Losses of a connection that a participant may come back from (``reconnect_grace``): no
+#: ``leave`` and no close frame, so nobody decided to go. A clean close is a departure.
+RECONNECTABLE = frozenset({Departure.DROPPED, Departure.TIMED_OUT, Departure.SLOW_CONSUMER})
+
+
 @attrs.frozen
 class ConnectionOpened:
     """A WebSocket for ``/ws-simple/{room_id}`` completed its handshake."""
@@ -93,9 +98,11 @@ class OrbEnded:
 
 @attrs.frozen
 class ServerStopping:
-    """The server is shutting down: every connection is closed with 1001."""
+    """The server is shutting down: every connection is closed with 1001, or with 1012
+    (``restart``: it comes back, so clients reconnect and keep their calls)."""
 
     now: float
+    restart: bool = False
 
 
 Event = (

@@ -6,7 +6,7 @@ callers reuse the bytes for every recipient of a broadcast.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import orjson
 
@@ -34,8 +34,25 @@ def error_send(conn_id: ConnectionId, code: ErrorCode, message: str,
     return Send(conn_id, error(code, message, ref), "error", code.value)
 
 
-def peer_discovery(room_id: str, peers: Iterable[Mapping[str, object]]) -> bytes:
-    return orjson.dumps({"type": "peer-discovery", "roomId": room_id, "peers": list(peers)})
+def peer_discovery(room_id: str, peers: Iterable[Mapping[str, object]],
+                   resume_token: str | None = None,
+                   left: Sequence[Mapping[str, str]] | None = None) -> bytes:
+    """``left`` is given (possibly empty) only for a resumed seat, which also says so."""
+    body: dict[str, object] = {"type": "peer-discovery", "roomId": room_id, "peers": list(peers)}
+    if resume_token:
+        body["resumeToken"] = resume_token
+    if left is not None:
+        body["resumed"] = True
+        body["left"] = list(left)
+    return orjson.dumps(body)
+
+
+def user_away(public: Mapping[str, str]) -> bytes:
+    return orjson.dumps({"type": "user-away", **public})
+
+
+def user_back(public: Mapping[str, str]) -> bytes:
+    return orjson.dumps({"type": "user-back", **public})
 
 
 def user_joined(public: Mapping[str, str], should_create_offer: bool) -> bytes:
@@ -54,6 +71,7 @@ def join_message(
     user_name: str | None = None,
     participant_type: str | None = None,
     token: str | None = None,
+    resume_token: str | None = None,
 ) -> dict[str, object]:
     """The ``join`` a client sends (docs/protocol.md, "join"), as a dict ready to encode.
 
@@ -72,4 +90,6 @@ def join_message(
         message["participantType"] = participant_type
     if token is not None:
         message["token"] = token
+    if resume_token is not None:
+        message["resumeToken"] = resume_token
     return message

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._commands import ParticipantRecord
-from ._events import ConnectionId
+from ._events import ConnectionId, Departure
 from ._orb_lifecycle import OrbState
 from ._rules import AI
 
@@ -40,19 +40,38 @@ class Connection:
 
 
 class Participant:
-    """A joined participant; ``public`` is the four protocol fields, shared by every message."""
+    """A joined participant (a *seat*); ``public`` is the four protocol fields, shared by every
+    message.
+
+    A seat whose connection was lost without a departure is ``away`` until ``away_until``: it
+    stays in the room (its place, offer roles and the orb's count of humans are kept) and
+    ``conn`` still names the lost connection. ``resume_token`` proves a later ``join`` is this
+    seat coming back; ``epoch`` is the room's membership counter when the seat was taken, and
+    ``away_epoch``/``peers_seen`` what the room held when it went away, so the resumed
+    ``peer-discovery`` can say which peers are unchanged, new, or gone.
+    """
 
     __slots__ = (
-        "allowed", "conn", "is_ai", "joined_at", "participant_type", "public", "room", "status",
-        "user_id", "user_name", "user_role",
+        "allowed", "away", "away_cause", "away_epoch", "away_until", "conn", "epoch", "is_ai",
+        "joined_at", "participant_type", "peers_seen", "public", "resume_token", "room",
+        "status", "user_id", "user_name", "user_role",
     )
 
     def __init__(
         self, conn: Connection, room: Room, user_id: str, user_name: str, user_role: str,
         participant_type: str, joined_at: float, allowed: frozenset[str],
+        resume_token: str = "",
     ) -> None:
         self.conn = conn
         self.room = room
+        self.resume_token = resume_token
+        room.epoch += 1
+        self.epoch = room.epoch
+        self.away = False
+        self.away_cause = Departure.DROPPED
+        self.away_until = 0.0
+        self.away_epoch = 0
+        self.peers_seen: dict[str, dict[str, str]] = {}
         #: The message types this participant may send (read on every message it sends).
         self.allowed = allowed
         self.user_id = user_id
@@ -104,7 +123,7 @@ class Orb:
 class Room:
     """Participants in join order (dict order), the session they share, and the room's orb."""
 
-    __slots__ = ("created_at", "humans", "orb", "participants", "room_id", "session_id")
+    __slots__ = ("created_at", "epoch", "humans", "orb", "participants", "room_id", "session_id")
 
     def __init__(self, room_id: str, session_id: str, created_at: float) -> None:
         self.room_id = room_id
@@ -112,4 +131,6 @@ class Room:
         self.created_at = created_at
         self.participants: dict[str, Participant] = {}
         self.humans = 0
+        #: Counts the seats ever taken in this room (see ``Participant.epoch``).
+        self.epoch = 0
         self.orb: Orb | None = None

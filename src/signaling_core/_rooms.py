@@ -7,6 +7,8 @@ a participant leaves a room (so the only place a ``user-left`` is made). :class:
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import heapq
 import secrets
 from collections.abc import Callable
@@ -17,11 +19,17 @@ import orjson
 from . import _messages as messages
 from ._commands import Close, Command, OrbStatusChanged, ParticipantLeft, Send, SessionEnded
 from ._config import CoreConfig
-from ._errors import ErrorCode, ProtocolError
-from ._events import ConnectionId, Departure
+from ._errors import CloseCode, ErrorCode, ProtocolError
+from ._events import RECONNECTABLE, ConnectionId, Departure
 from ._model import Connection, Orb, Participant, Room
 from ._orb_lifecycle import OrbInput, OrbState
-from ._rules import AI_STATUSES, ORB_SHUTDOWN_ENDINGS, JoinRequest, require_action
+from ._rules import (
+    AI_STATUSES,
+    ORB_SHUTDOWN_ENDINGS,
+    JoinRequest,
+    require_action,
+    should_create_offer,
+)
 from ._snapshot import CoreSnapshot, snapshot_of
 
 #: Departures that are an orb's own ``ai-orb-shutdown``.
@@ -41,8 +49,17 @@ class RoomBook:
         *,
         session_ids: Callable[[], str] = new_session_id,
         authorize_join: Callable[[str, JoinRequest], bool] | None = None,
+        resume_secret: bytes | None = None,
     ) -> None:
         self.config = config or CoreConfig()
+        #: Keys the resume tokens; random per core unless given, so a token never outlives
+        #: the server that issued it (after a restart, a join is a fresh join: a reunion).
+        self._resume_key = resume_secret or secrets.token_bytes(32)
+        #: Counts the seats this core has issued a resume token for; part of each token.
+        self._seats = 0
+        #: Away seats by the end of their grace: (away_until, tie-breaker, seat); stale entries
+        #: (the seat came back or left) are skipped when popped.
+        self._away: list[tuple[float, int, Participant]] = []
         self._new_session_id = session_ids
         self._authorize_join = authorize_join
         self._conns: dict[ConnectionId, Connection] = {}
@@ -116,11 +133,14 @@ class RoomBook:
             if skip_ai_pairs and sender.is_ai and target.is_ai:
                 raise ProtocolError(ErrorCode.FORBIDDEN,
                                     "ai participants do not connect to each other", mtype)
+            if target.away:
+                raise ProtocolError(ErrorCode.PEER_AWAY,
+                                    "that participant is away; the message was dropped", mtype)
             out.append(Send(target.conn.conn_id, self._encode_relay(msg, mtype), mtype))
             return
         data: bytes | None = None
         for other in room.participants.values():
-            if other is sender or (skip_ai_pairs and sender.is_ai and other.is_ai):
+            if other is sender or other.away or (skip_ai_pairs and sender.is_ai and other.is_ai):
                 continue
             if data is None:
                 data = self._encode_relay(msg, mtype)
@@ -179,7 +199,106 @@ class RoomBook:
         del self._conns[conn.conn_id]
         out.append(Close(conn.conn_id, code, reason))
         if conn.participant is not None:
-            self._depart(conn.participant, ending, now, out, replaced)
+            if replaced:
+                self._depart(conn.participant, ending, now, out, replaced)
+            else:
+                self._lose(conn.participant, ending, now, out)
+
+    # ------------------------------------------------------------------ away seats
+
+    def _new_resume_token(self, room_id: str, user_id: str) -> str:
+        """``v1.<seat>.<mac>``: a keyed BLAKE2b over (room, user, seat), so only this core can
+        have issued it and it names one seat of one user in one room."""
+        self._seats += 1
+        seat = format(self._seats, "x")
+        mac = hashlib.blake2b(f"{room_id}\0{user_id}\0{seat}".encode(),
+                              key=self._resume_key, digest_size=15).digest()
+        return f"v1.{seat}.{base64.urlsafe_b64encode(mac).decode()}"
+
+    def _lose(self, participant: Participant, cause: Departure, now: float,
+              out: list[Command]) -> None:
+        """The participant's connection is gone: away for the grace when it may come back (a
+        human, lost without a decision to go), a departure otherwise."""
+        grace = self.config.reconnect_grace
+        if grace > 0 and cause in RECONNECTABLE and not participant.is_ai:
+            self._go_away(participant, cause, now + grace, out)
+        else:
+            self._depart(participant, cause, now, out)
+
+    def _go_away(self, participant: Participant, cause: Departure, until: float,
+                 out: list[Command]) -> None:
+        participant.conn.participant = None
+        participant.away = True
+        participant.away_cause = cause
+        participant.away_until = until
+        room = participant.room
+        participant.away_epoch = room.epoch
+        participant.peers_seen = {uid: other.public for uid, other in room.participants.items()
+                                  if other is not participant}
+        self._seats += 1
+        heapq.heappush(self._away, (until, self._seats, participant))
+        data: bytes | None = None
+        for other in room.participants.values():
+            if other is participant or other.away:
+                continue
+            if data is None:
+                data = messages.user_away(participant.public)
+            out.append(Send(other.conn.conn_id, data, "user-away"))
+
+    def _resume(self, conn: Connection, seat: Participant, now: float,
+                out: list[Command]) -> None:
+        """``conn`` takes ``seat`` back: no departure, no arrival, the same place and roles.
+
+        A seat still bound to a connection (its loss not noticed yet) is taken from that
+        connection, closed with 4001. The returning participant's ``peer-discovery`` says, per
+        peer, ``unchanged`` (the seat it knew) or ``joined`` (taken since it went away), and
+        lists in ``left`` the peers it knew that are gone; the others get ``user-back``.
+        """
+        room = seat.room
+        if seat.away:
+            seat.away = False
+            since, seen = seat.away_epoch, seat.peers_seen
+        else:
+            old = seat.conn
+            del self._conns[old.conn_id]
+            old.participant = None
+            out.append(Close(old.conn_id, CloseCode.REPLACED, "replaced"))
+            since, seen = room.epoch, {}
+        seat.peers_seen = {}
+        seat.conn = conn
+        conn.participant = seat
+        peers = []
+        for other in room.participants.values():
+            if other is seat:
+                continue
+            entry: dict[str, object] = dict(other.public)
+            entry["shouldCreateOffer"] = should_create_offer(
+                seat.user_id, seat.user_role, seat.is_ai, other.user_id, other.user_role,
+                other.is_ai)
+            entry["status"] = "joined" if other.epoch > since else "unchanged"
+            if other.away:
+                entry["away"] = True
+            peers.append(entry)
+        left = [public for uid, public in seen.items() if uid not in room.participants]
+        out.append(Send(conn.conn_id, messages.peer_discovery(room.room_id, peers,
+                                                              seat.resume_token, left),
+                        "peer-discovery"))
+        data: bytes | None = None
+        for other in room.participants.values():
+            if other is seat or other.away:
+                continue
+            if data is None:
+                data = messages.user_back(seat.public)
+            out.append(Send(other.conn.conn_id, data, "user-back"))
+
+    def _expire_away(self, now: float, out: list[Command]) -> None:
+        """Seats whose grace is over depart, with the cause that made them away."""
+        heap = self._away
+        while heap and heap[0][0] <= now:
+            until, _, participant = heapq.heappop(heap)
+            if (participant.away and participant.away_until == until
+                    and participant.room.participants.get(participant.user_id) is participant):
+                self._depart(participant, participant.away_cause, now, out)
 
     def _depart(self, participant: Participant, ending: Departure, now: float,
                 out: list[Command], replaced: bool = False) -> None:
@@ -191,10 +310,13 @@ class RoomBook:
         reported by the I/O layer is an ordinary departure.
         """
         participant.conn.participant = None
+        participant.away = False
         room = participant.room
         del room.participants[participant.user_id]
         data: bytes | None = None
         for other in room.participants.values():
+            if other.away:
+                continue
             if data is None:
                 data = messages.user_left(participant.public)
             out.append(Send(other.conn.conn_id, data, "user-left"))

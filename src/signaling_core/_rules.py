@@ -150,6 +150,8 @@ class JoinRequest:
     user_role: str
     participant_type: str
     token: str | None
+    #: The ``resumeToken`` of an earlier ``peer-discovery``: this join takes that seat back.
+    resume_token: str | None = None
 
 
 def _invalid(message: str) -> ProtocolError:
@@ -188,7 +190,11 @@ def parse_join(msg: Mapping[str, Any], path_room_id: str) -> JoinRequest:
     token = msg.get("token")
     if token is not None and type(token) is not str:
         raise _invalid("token must be a string")
-    return JoinRequest(user_id, user_name, user_role, ptype, token)
+    resume_token = msg.get("resumeToken")
+    if resume_token is not None and (type(resume_token) is not str
+                                     or not 1 <= len(resume_token) <= MAX_ID_CHARS):
+        raise _invalid(f"resumeToken must be a string of 1-{MAX_ID_CHARS} characters")
+    return JoinRequest(user_id, user_name, user_role, ptype, token, resume_token)
 
 
 def require_action(msg: Mapping[str, Any], mtype: str) -> str:

@@ -24,6 +24,8 @@ class ParticipantSnapshot:
     joined_at: float
     last_seen: float
     status: str | None
+    #: Away: its connection was lost and its seat is kept for the reconnect grace.
+    away: bool = False
 
 
 @attrs.frozen
@@ -74,6 +76,7 @@ class CoreSnapshot:
                             "joinedAt": p.joined_at,
                             "lastSeen": p.last_seen,
                             "status": p.status,
+                            "away": p.away,
                         }
                         for p in room.participants
                     ],
@@ -103,7 +106,7 @@ def snapshot_of(rooms: Iterable[Room], connections: int, orbs: int) -> CoreSnaps
             room.room_id, room.session_id, room.created_at,
             tuple(
                 ParticipantSnapshot(p.user_id, p.user_name, p.user_role, p.participant_type,
-                                    p.joined_at, p.conn.last_seen, p.status)
+                                    p.joined_at, p.conn.last_seen, p.status, p.away)
                 for p in room.participants.values()
             ),
             orb_snap,

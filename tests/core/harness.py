@@ -91,6 +91,10 @@ class Peer:
         self.view: dict[str, bool] = {}
         #: How many times each userId was announced as left to this peer.
         self.left_count: dict[str, int] = {}
+        #: The peers announced as away (``user-away``) and not back yet.
+        self.away: set[str] = set()
+        #: The last ``resumeToken`` this peer got.
+        self.resume_token: str | None = None
 
     @property
     def open(self) -> bool:
@@ -123,6 +127,14 @@ class Peer:
         mtype = msg.get("type")
         if mtype == "peer-discovery":
             self.view = {p["userId"]: p["shouldCreateOffer"] for p in msg["peers"]}
+            self.away = {p["userId"] for p in msg["peers"] if p.get("away")}
+            self.resume_token = msg.get("resumeToken")
+        elif mtype == "user-away":
+            assert msg["userId"] in self.view and msg["userId"] not in self.away, msg
+            self.away.add(msg["userId"])
+        elif mtype == "user-back":
+            assert msg["userId"] in self.view, msg
+            self.away.discard(msg["userId"])
         elif mtype == "user-joined":
             assert msg["userId"] not in self.view, f"{self}: user-joined twice for {msg}"
             self.view[msg["userId"]] = msg["shouldCreateOffer"]
@@ -130,6 +142,7 @@ class Peer:
             uid = msg["userId"]
             assert uid in self.view, f"{self}: user-left for unknown {uid!r}"
             del self.view[uid]
+            self.away.discard(uid)
             self.left_count[uid] = self.left_count.get(uid, 0) + 1
 
 
@@ -288,7 +301,8 @@ class Harness:
         """The invariants of the core, as seen from the outside. Call after any step.
 
         * the core's connections are exactly the harness's open peers;
-        * every participant is bound to one open peer of that room, and vice versa;
+        * every participant that is not away is bound to one open peer of that room, and vice
+          versa; an away one to none;
         * every room has participants or an orb on its way; orb count and states agree;
         * each joined peer's view (from peer-discovery/user-joined/user-left alone) is exactly
           the other participants, and the two offer flags of each pair are opposite
@@ -313,15 +327,20 @@ class Harness:
                     assert present, room
                 elif room.orb.state == "starting":
                     assert not present, room
-        assert set(in_rooms) == set(joined), (set(in_rooms), set(joined))
+        present = {key for key, part in in_rooms.items() if not part.away}
+        assert present == set(joined), (present, set(joined))
         assert snap.orbs == orbs <= cfg.max_orbs
         assert len({r.room_id for r in snap.rooms}) == len(snap.rooms)
         for (room_id, user_id), peer in joined.items():
-            others = {uid for (rid, uid) in joined if rid == room_id and uid != user_id}
+            others = {uid for (rid, uid) in in_rooms if rid == room_id and uid != user_id}
             assert set(peer.view) == others, (peer, peer.view, others)
+            away = {uid for (rid, uid), part in in_rooms.items() if rid == room_id and part.away}
+            assert peer.away == away, (peer, peer.away, away)
             me_ai = in_rooms[(room_id, user_id)].participant_type == "ai"
             for other_id, i_offer in peer.view.items():
-                other = joined[(room_id, other_id)]
+                other = joined.get((room_id, other_id))
+                if other is None:
+                    continue  # away: its own view is checked when it is back
                 they_offer = other.view[user_id]
                 other_ai = in_rooms[(room_id, other_id)].participant_type == "ai"
                 if me_ai and other_ai:

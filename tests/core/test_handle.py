@@ -39,7 +39,8 @@ def join(user_id: str, role: str) -> bytes:
 
 
 def test_every_event_goes_through_handle() -> None:
-    c = core(orbs_enabled=True, idle_timeout=100.0, orb_join_timeout=1000.0)
+    # Without a reconnect grace, so the drop below is a departure at once.
+    c = core(orbs_enabled=True, idle_timeout=100.0, orb_join_timeout=1000.0, reconnect_grace=0)
     assert c.handle(ConnectionOpened(1, "room-1", 0.0)) == []
     out = c.handle(TextReceived(1, join("coach-1", "coach"), 0.0))
     assert [type(x) for x in out] == [SessionStarted, Send, type(out[2]), SpawnOrb]

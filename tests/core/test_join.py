@@ -42,7 +42,9 @@ def test_minimal_join_takes_defaults() -> None:
     h = Harness()
     peer = h.connect()
     h.send(peer, {"type": "join", "userId": "u1", "userRole": "coach"})
-    assert peer.take_one() == {"type": "peer-discovery", "roomId": DEFAULT_ROOM, "peers": []}
+    discovery = peer.take_one()
+    assert type(discovery.pop("resumeToken")) is str
+    assert discovery == {"type": "peer-discovery", "roomId": DEFAULT_ROOM, "peers": []}
     (part,) = h.snapshot().rooms[0].participants
     assert (part.user_id, part.user_name, part.user_role, part.participant_type) == (
         "u1", "", "coach", "human")
@@ -349,7 +351,8 @@ DEPARTURES = {
 
 @pytest.mark.parametrize("how", list(DEPARTURES))
 def test_user_left_exactly_once_per_departure(how: str) -> None:
-    h = Harness()
+    # Without a reconnect grace every loss is a departure at once (test_resume.py: with one).
+    h = Harness(CoreConfig(reconnect_grace=0))
     coach = h.join("coach-1", "coach")
     orb = h.join("ai-orb-1", "ai", ptype="ai")
     client = h.join("client-1", "client")

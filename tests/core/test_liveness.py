@@ -47,7 +47,7 @@ def test_joining_in_time_cancels_the_join_deadline() -> None:
 
 
 def test_idle_deadline_closes_4008_with_departure() -> None:
-    h = Harness()
+    h = Harness(CoreConfig(reconnect_grace=0))  # an idle loss departs at once without a grace
     coach = h.join("coach-1")
     h.advance_to(1.0)
     client = h.join("client-1", "client")
@@ -139,7 +139,7 @@ def test_orb_shutdown_restarts_the_join_deadline() -> None:
 
 
 def test_one_tick_far_ahead_closes_everyone_once() -> None:
-    h = Harness()
+    h = Harness(CoreConfig(reconnect_grace=0))  # idle losses depart at once, in this tick
     peers = [h.join(f"u{i}", "client") for i in range(4)]
     lurker = h.connect()
     h.advance_to(10_000.0)
@@ -200,8 +200,8 @@ def test_next_deadline_drives_a_room_to_the_end() -> None:
     h.join("client-1", "client")
     h.connect()
     iterations = run_server_loop(h, until=1_000.0)
-    assert iterations <= 4
-    assert h.core.connection_count == 0
+    assert iterations <= 6  # three connection deadlines, two reconnect graces
+    assert h.core.connection_count == 0 and h.core.room_count == 0
 
 
 def test_next_deadline_with_orbs_never_lies_in_the_past() -> None:

@@ -9,6 +9,13 @@ whom (§5), who is in the room (§4), exactly one ``user-left`` per departure, n
 rooms, ``fromId`` always the true sender, per-pair order (§8), and no state left behind once
 every connection has closed.
 
+Connections may also be lost (dropped, idle, slow): with a reconnect grace a human's seat is then
+*away* rather than gone, and the model predicts exactly the ``user-away``, the ``user-back`` of a
+resume (a ``join`` with the seat's ``resumeToken``: refused with any other token, or without one
+while the seat is away), the resumed ``peer-discovery`` (which peers are unchanged, which joined,
+which left) and the one ``user-left`` when the grace ends; a message to an away seat is refused
+with ``peer-away`` and never delivered later, so order per pair holds across a resume.
+
 The model of the I/O layer answers ``SpawnOrb`` by opening a connection that joins as the orb
 or by reporting ``orb_ended``, obeys or ignores ``StopOrb``, and acknowledges each ``Close``
 with ``closed()`` (which must then be a no-op).
@@ -23,7 +30,7 @@ from typing import Any
 
 import attrs
 import orjson
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -96,6 +103,16 @@ class MMember:
     user_name: str
     role: str
     ptype: str
+    #: The room's membership counter when this seat was taken.
+    epoch: int = 0
+    #: The resumeToken its peer-discovery carried (filled in by the checker).
+    token: str | None = None
+    away: bool = False
+    away_until: float = 0.0
+    away_cause: Departure = Departure.DROPPED
+    away_epoch: int = 0
+    #: The others (userId -> public fields) when it went away.
+    peers_seen: dict[str, dict[str, str]] = attrs.Factory(dict)
 
     @property
     def is_ai(self) -> bool:
@@ -117,6 +134,8 @@ class MConn:
     member: MMember | None = None
     #: The peer's picture of its room from the messages it got: userId -> (public, offers).
     view: dict[str, tuple[dict[str, str], bool]] | None = None
+    #: The peers it was told are away (user-away, or ``away`` in its peer-discovery).
+    away_view: set[str] = attrs.Factory(set)
 
 
 @attrs.define(eq=False)
@@ -136,6 +155,7 @@ class MRoom:
     session_id: str
     members: dict[str, MMember] = attrs.Factory(dict)
     orb: MOrb | None = None
+    epoch: int = 0
 
 
 @attrs.define
@@ -148,6 +168,11 @@ class Expect:
     relays: dict[int, list[dict[str, Any]]] = attrs.Factory(lambda: defaultdict(list))
     relay_sender: int | None = None
     discoveries: dict[int, list[str]] = attrs.Factory(dict)
+    #: Per discovery: [(userId, away, status or None)] and the ``left`` userIds (None: fresh).
+    discovery_details: dict[int, tuple[list[tuple[str, bool, str | None]], list[str] | None]] = (
+        attrs.Factory(dict))
+    away_notices: dict[int, list[str]] = attrs.Factory(lambda: defaultdict(list))
+    back_notices: dict[int, list[str]] = attrs.Factory(lambda: defaultdict(list))
     joined_notices: dict[int, list[str]] = attrs.Factory(lambda: defaultdict(list))
     left_notices: Counter[tuple[int, str]] = attrs.Factory(Counter)
     departed: set[tuple[str, str]] = attrs.Factory(set)
@@ -194,6 +219,7 @@ class Model:
 
     def next_deadline(self) -> float | None:
         times = [self.conn_deadline(c) for c in self.conns.values()]
+        times += [m.away_until for r in self.rooms.values() for m in r.members.values() if m.away]
         times += [self.orb_deadline(r.orb) for r in self.rooms.values() if r.orb is not None]
         return min(times) if times else None
 
@@ -212,7 +238,7 @@ class Model:
         self.conns[conn_id] = self.every_conn[conn_id] = conn
 
     def join(self, conn: MConn, user_id: str, name: str, role: str, ptype: str,
-             exp: Expect) -> None:
+             exp: Expect, token: str | None = None) -> None:
         if conn.member is not None:
             exp.errors.append((conn.conn_id, "already-joined"))
             return
@@ -221,6 +247,16 @@ class Model:
             return
         room = self.rooms.get(conn.room_id)
         existing = room.members.get(user_id) if room is not None else None
+        if existing is not None and room is not None:
+            if token is not None:
+                if token != existing.token:
+                    exp.errors.append((conn.conn_id, "resume-refused"))
+                else:
+                    self.resume(conn, room, existing, exp)
+                return
+            if existing.away:
+                exp.errors.append((conn.conn_id, "resume-refused"))
+                return
         if existing is None and room is not None and len(room.members) >= self.cfg.max_participants:
             exp.errors.append((conn.conn_id, "room-full"))
             return
@@ -229,10 +265,14 @@ class Model:
         if room is None:
             room = self.rooms[conn.room_id] = MRoom(conn.room_id, next(self.session_ids))
             exp.started.append((room.session_id, room.room_id))
-        member = MMember(conn.conn_id, user_id, name, role, ptype)
+        room.epoch += 1
+        member = MMember(conn.conn_id, user_id, name, role, ptype, room.epoch)
         exp.discoveries[conn.conn_id] = list(room.members)
+        exp.discovery_details[conn.conn_id] = (
+            [(o.user_id, o.away, None) for o in room.members.values()], None)
         for other in room.members.values():
-            exp.joined_notices[other.conn_id].append(user_id)
+            if not other.away:
+                exp.joined_notices[other.conn_id].append(user_id)
         room.members[user_id] = member
         conn.member = member
         exp.p_joined.append((room.session_id, room.room_id, user_id))
@@ -251,14 +291,61 @@ class Model:
                 self.orb_count += 1
                 exp.spawns.append((room.room_id, room.session_id, orb_id))
 
-    def depart(self, member: MMember, ending: Departure, exp: Expect,
-               keep_room: bool = False) -> None:
+    def resume(self, conn: MConn, room: MRoom, seat: MMember, exp: Expect) -> None:
+        """A join with the seat's token: the seat moves to ``conn``, nobody leaves or joins."""
+        if seat.away:
+            since, seen = seat.away_epoch, seat.peers_seen
+            seat.away = False
+        else:  # taken from its old connection, which is closed with 4001
+            old = self.conns.pop(seat.conn_id)
+            old.member = None
+            old.view = None
+            exp.closes[old.conn_id] = 4001
+            since, seen = room.epoch, {}
+        seat.peers_seen = {}
+        seat.conn_id = conn.conn_id
+        conn.member = seat
+        others = [o for o in room.members.values() if o is not seat]
+        exp.discoveries[conn.conn_id] = [o.user_id for o in others]
+        exp.discovery_details[conn.conn_id] = (
+            [(o.user_id, o.away, "joined" if o.epoch > since else "unchanged") for o in others],
+            [uid for uid in seen if uid not in room.members])
+        for other in others:
+            if not other.away:
+                exp.back_notices[other.conn_id].append(seat.user_id)
+
+    def lose(self, member: MMember, cause: Departure, exp: Expect) -> None:
+        """A lost connection: away for the grace (a human, not by decision), else departed."""
+        grace = self.cfg.reconnect_grace
+        if not (grace > 0 and cause in (Departure.DROPPED, Departure.TIMED_OUT,
+                                        Departure.SLOW_CONSUMER) and not member.is_ai):
+            self.depart(member, cause, exp)
+            return
         conn = self.every_conn[member.conn_id]
         conn.member = None
         conn.view = None
         room = self.rooms[conn.room_id]
+        member.away = True
+        member.away_until = self.now + grace
+        member.away_cause = cause
+        member.away_epoch = room.epoch
+        member.peers_seen = {uid: o.public() for uid, o in room.members.items() if o is not member}
+        for other in room.members.values():
+            if other is not member and not other.away:
+                exp.away_notices[other.conn_id].append(member.user_id)
+
+    def depart(self, member: MMember, ending: Departure, exp: Expect,
+               keep_room: bool = False) -> None:
+        conn = self.every_conn[member.conn_id]
+        if conn.member is member:
+            conn.member = None
+            conn.view = None
+        member.away = False
+        room = self.rooms[conn.room_id]
         del room.members[member.user_id]
         for other in room.members.values():
+            if other.away:
+                continue
             exp.left_notices[(other.conn_id, member.user_id)] += 1
         exp.departed.add((room.room_id, member.user_id))
         exp.p_left.append((room.session_id, room.room_id, member.user_id, ending.value))
@@ -284,13 +371,16 @@ class Model:
         del self.conns[conn.conn_id]
         exp.closes[conn.conn_id] = code
         if conn.member is not None:
-            self.depart(conn.member, ending, exp, keep_room)
+            if keep_room:
+                self.depart(conn.member, ending, exp, keep_room)
+            else:
+                self.lose(conn.member, ending, exp)
 
     def closed(self, conn_id: int, cause: Departure, exp: Expect) -> None:
         """The I/O side reports the connection gone."""
         conn = self.conns.pop(conn_id, None)
         if conn is not None and conn.member is not None:
-            self.depart(conn.member, cause, exp)
+            self.lose(conn.member, cause, exp)
 
     def fresh_join_deadline(self, conn: MConn) -> None:
         conn.join_deadline = self.now + self.cfg.join_timeout
@@ -305,6 +395,10 @@ class Model:
         for conn in sorted(self.conns.values(), key=lambda c: (self.conn_deadline(c), c.conn_id)):
             if conn.conn_id in self.conns and self.conn_deadline(conn) <= now:
                 self.drop(conn, 4008, Departure.TIMED_OUT, exp)
+        for room in list(self.rooms.values()):
+            for member in list(room.members.values()):
+                if member.away and member.away_until <= now:
+                    self.depart(member, member.away_cause, exp)
         cfg = self.cfg
         for room in list(self.rooms.values()):
             orb = room.orb
@@ -367,9 +461,12 @@ class Model:
             if skip_ai_pairs and sender.is_ai and target.is_ai:
                 exp.errors.append((conn.conn_id, "forbidden"))
                 return
+            if target.away:
+                exp.errors.append((conn.conn_id, "peer-away"))
+                return
             targets = [target]
         else:
-            targets = [m for m in room.members.values() if m is not sender
+            targets = [m for m in room.members.values() if m is not sender and not m.away
                        and not (skip_ai_pairs and sender.is_ai and m.is_ai)]
         exp.relay_sender = conn.conn_id
         for target in targets:
@@ -405,6 +502,7 @@ class CoreMachine(RuleBasedStateMachine):
         self.io_live: set[int] = set()
         self.seq = itertools.count(1)
         self.last_seq: dict[tuple[int, int], int] = {}
+        self.last_seat_seq: dict[tuple[str, str, Any], int] = {}
         #: SpawnOrb commands the I/O model has not answered yet: (room, session, orb userId).
         self.pending_spawns: list[tuple[str, str, str]] = []
         self.conn_room: dict[int, str] = {}
@@ -437,6 +535,9 @@ class CoreMachine(RuleBasedStateMachine):
         pongs: list[int] = []
         relays: dict[int, list[dict[str, Any]]] = defaultdict(list)
         discoveries: dict[int, list[str]] = {}
+        details: dict[int, tuple[list[tuple[str, bool, str | None]], list[str] | None]] = {}
+        away_notices: dict[int, list[str]] = defaultdict(list)
+        back_notices: dict[int, list[str]] = defaultdict(list)
         joined_notices: dict[int, list[str]] = defaultdict(list)
         left_notices: Counter[tuple[int, str]] = Counter()
         closes: dict[int, int] = {}
@@ -462,9 +563,17 @@ class CoreMachine(RuleBasedStateMachine):
                     assert mconn is not None and mconn.member is not None
                     assert msg["roomId"] == mconn.room_id
                     discoveries[to] = [p["userId"] for p in msg["peers"]]
+                    details[to] = ([(p["userId"], p.get("away", False), p.get("status"))
+                                    for p in msg["peers"]],
+                                   [left["userId"] for left in msg["left"]]
+                                   if msg.get("resumed") else None)
+                    assert type(msg["resumeToken"]) is str
+                    mconn.member.token = msg["resumeToken"]
+                    mconn.away_view = {p["userId"] for p in msg["peers"] if p.get("away")}
                     mconn.view = {}
                     for peer in msg["peers"]:
-                        public = {k: v for k, v in peer.items() if k != "shouldCreateOffer"}
+                        public = {k: v for k, v in peer.items()
+                                  if k not in ("shouldCreateOffer", "away", "status")}
                         assert type(peer["shouldCreateOffer"]) is bool
                         mconn.view[peer["userId"]] = (public, peer["shouldCreateOffer"])
                 elif kind == "user-joined":
@@ -481,6 +590,20 @@ class CoreMachine(RuleBasedStateMachine):
                     if view is not None:
                         assert msg["userId"] in view, "user-left for a peer not present"
                         del view[msg["userId"]]
+                        assert mconn is not None
+                        mconn.away_view.discard(msg["userId"])
+                elif kind in ("user-away", "user-back"):
+                    (away_notices if kind == "user-away" else back_notices)[to].append(
+                        msg["userId"])
+                    if mconn is not None and mconn.view is not None:
+                        assert msg["userId"] in mconn.view, f"{kind} for a peer not present"
+                        assert mconn.view[msg["userId"]][0] == {
+                            k: v for k, v in msg.items() if k != "type"}
+                        if kind == "user-away":
+                            assert msg["userId"] not in mconn.away_view, "user-away twice"
+                            mconn.away_view.add(msg["userId"])
+                        else:
+                            mconn.away_view.discard(msg["userId"])
                 else:
                     assert kind in RELAY_KINDS, f"unexpected message {msg}"
                     relays[to].append(msg)
@@ -489,6 +612,11 @@ class CoreMachine(RuleBasedStateMachine):
                     key = (sender, to)
                     assert msg["seq"] > self.last_seq.get(key, 0), "relay order broken"
                     self.last_seq[key] = msg["seq"]
+                    # The same pair of seats across a resume (new connections, same seats).
+                    seat_key = (msg["room"], msg["fromId"], mconn.member.user_id
+                                if mconn is not None and mconn.member is not None else to)
+                    assert msg["seq"] > self.last_seat_seq.get(seat_key, 0), "order broken"
+                    self.last_seat_seq[seat_key] = msg["seq"]
                     assert mconn is None or msg["room"] == mconn.room_id, "crossed rooms"
             elif isinstance(cmd, Close):
                 assert cmd.conn_id in live, f"close of a connection not open: {cmd}"
@@ -516,6 +644,11 @@ class CoreMachine(RuleBasedStateMachine):
         assert pongs == exp.pongs
         assert dict(relays) == {k: v for k, v in exp.relays.items() if v}
         assert discoveries == exp.discoveries
+        assert details == exp.discovery_details
+        for got, want in ((away_notices, exp.away_notices), (back_notices, exp.back_notices)):
+            for to in set(got) | set(want):
+                if to in m.conns:
+                    assert got.get(to, []) == want.get(to, []), (to, got, want)
         assert dict(joined_notices) == {k: v for k, v in exp.joined_notices.items() if v}
         for (to, user_id), count in left_notices.items():
             if to in m.conns:
@@ -563,6 +696,7 @@ class CoreMachine(RuleBasedStateMachine):
         orb_idle_grace=st.sampled_from([2.0, 6.0]),
         orb_max_lifetime=st.sampled_from([12.0, 60.0]),
         orb_stop_timeout=st.sampled_from([1.0, 4.0]),
+        reconnect_grace=st.sampled_from([0.0, 2.0, 2.0, 5.0]),
     )
     def setup(self, **limits: Any) -> None:
         cfg = CoreConfig(orbs_enabled=True, max_message_bytes=1024, **limits)
@@ -580,7 +714,7 @@ class CoreMachine(RuleBasedStateMachine):
         return self.m.conns.get(conn_id)
 
     def join_as(self, conn: MConn, user_id: str, role: str, ptype: str | None, name: str,
-                with_room: bool) -> None:
+                with_room: bool, token: str | None = None) -> None:
         if role == "ai" and ptype == "human":
             ptype = None
         msg: dict[str, Any] = {"type": "join", "userId": user_id, "userName": name,
@@ -589,10 +723,12 @@ class CoreMachine(RuleBasedStateMachine):
             msg["roomId"] = conn.room_id
         if ptype is not None:
             msg["participantType"] = ptype
+        if token is not None:
+            msg["resumeToken"] = token
         effective = ptype or ("ai" if role == "ai" else "human")
         self.m.seen(conn.conn_id)
         exp = Expect()
-        self.m.join(conn, user_id, name, role, effective, exp)
+        self.m.join(conn, user_id, name, role, effective, exp, token)
         self.send(conn, msg, exp)
 
     def user_id_for(self, room_id: str, who: int) -> str:
@@ -626,6 +762,25 @@ class CoreMachine(RuleBasedStateMachine):
             self.join_as(conn, old.user_id, old.role, old.ptype, old.user_name, True)
         else:
             self.join_as(conn, old.user_id, role, None, "Again", False)
+
+    @precondition(lambda self: self.model is not None and any(
+        r.members for r in self.model.rooms.values()))
+    @rule(index=st.integers(0, 50), away_first=st.booleans(), proof=st.integers(0, 4))
+    def resume(self, index: int, away_first: bool, proof: int) -> None:
+        """A seat is claimed on a new connection: with its own resumeToken (``proof`` 0 or 1),
+        none (2), another seat's token (3, another user or room) or a forged one (4)."""
+        members = [m for r in self.m.rooms.values() for m in r.members.values()]
+        away = [m for m in members if m.away]
+        seat = (away if away_first and away else members)[index % len(away if away_first
+                                                                      and away else members)]
+        others = [m.token for m in members if m is not seat and m.token is not None]
+        token = (seat.token, seat.token, None, others[index % len(others)] if others
+                 else "v1.0.forged", "v1.1.AAAAAAAAAAAAAAAAAAAA")[proof]
+        event("resume " + ("away" if seat.away else "present") + " seat, "
+              + ("its own token" if token == seat.token else "another proof"))
+        conn = self.open_conn(self.m.every_conn[seat.conn_id].room_id)
+        assert conn is not None
+        self.join_as(conn, seat.user_id, seat.role, seat.ptype, seat.user_name, True, token)
 
     @precondition(lambda self: self.model is not None and any(
         c.member is None for c in self.model.conns.values()))
@@ -815,13 +970,14 @@ class CoreMachine(RuleBasedStateMachine):
             self.run(exp, self.c.closed(conn.conn_id, self.m.now))
 
     @precondition(lambda self: self.model is not None)
-    @rule(go=st.integers(0, 9), server_stop=st.booleans())
-    def everyone_goes(self, go: int, server_stop: bool) -> None:
-        """Rarely: every connection closes (or the server stops); nothing may remain."""
+    @rule(go=st.integers(0, 9), server_stop=st.booleans(), restart=st.booleans())
+    def everyone_goes(self, go: int, server_stop: bool, restart: bool) -> None:
+        """Rarely: every connection closes (or the server stops, or restarts: 1012); nothing
+        may remain."""
         if go == 0:
-            self.drain(server_stop)
+            self.drain(server_stop, restart)
 
-    def drain(self, server_stop: bool) -> None:
+    def drain(self, server_stop: bool, restart: bool = False) -> None:
         m = self.m
         if server_stop:
             exp = Expect()
@@ -833,16 +989,23 @@ class CoreMachine(RuleBasedStateMachine):
                                        Departure.SERVER_STOPPED.value))
                 exp.ended.append((room.session_id, room.room_id))
             for conn_id in m.conns:
-                exp.closes[conn_id] = 1001
+                exp.closes[conn_id] = 1012 if restart else 1001
             m.conns.clear()
             m.rooms.clear()
             m.orb_count = 0
-            self.run(exp, self.c.stop(m.now))
+            self.run(exp, self.c.stop(m.now, restart))
         for conn in self.live_conns():
             exp = Expect()
             m.closed(conn.conn_id, Departure.CLOSED, exp)
             self.io_live.discard(conn.conn_id)
             self.run(exp, self.c.closed(conn.conn_id, m.now))
+        if any(mem.away for r in m.rooms.values() for mem in r.members.values()):
+            # The seats of lost connections are kept for the grace, then depart.
+            m.now += m.cfg.reconnect_grace
+            exp = Expect()
+            m.tick(exp)
+            self.run(exp, self.c.tick(m.now))
+            assert not any(mem.away for r in m.rooms.values() for mem in r.members.values())
         for room_id, session_id, _ in list(self.pending_spawns):
             exp = Expect()
             m.orb_ended(room_id, session_id, exp)
@@ -902,13 +1065,17 @@ class CoreMachine(RuleBasedStateMachine):
         for room in self.m.rooms.values():
             members = list(room.members.values())
             for me in members:
+                if me.away:
+                    continue  # no connection, no view; checked again once it is back
                 view = self.m.conns[me.conn_id].view
                 assert view is not None
+                assert self.m.conns[me.conn_id].away_view == {
+                    u for u, o in room.members.items() if o.away}
                 assert list(view) == [u for u in room.members if u != me.user_id]
                 for other in members:
                     if other is not me:
                         assert view[other.user_id][0] == other.public()
-            for a, b in itertools.combinations(members, 2):
+            for a, b in itertools.combinations([x for x in members if not x.away], 2):
                 view_a = self.m.conns[a.conn_id].view
                 view_b = self.m.conns[b.conn_id].view
                 assert view_a is not None and view_b is not None

@@ -6,6 +6,7 @@ import socket
 import struct
 from typing import Any
 
+import attrs
 import orjson
 import trio
 from trio_websocket import WebSocketConnection
@@ -34,7 +35,8 @@ async def _collect(ws: WebSocketConnection, into: list[dict[str, Any]], until: i
 async def test_slow_consumer_is_closed_1013_and_nobody_else_loses_anything() -> None:
     config = ServerConfig(
         port=0, outbound_queue_limit=64 * 1024, close_timeout=WAIT,
-        core=CoreConfig(rate_limit_per_second=0),
+        # Without a reconnect grace, so the slow consumer's loss is its departure at once.
+        core=CoreConfig(rate_limit_per_second=0, reconnect_grace=0),
     )
     async with running_server(config) as server, \
             ws_client(server, "slow") as flooder, ws_client(server, "slow") as bystander:
@@ -75,19 +77,31 @@ async def test_slow_consumer_is_closed_1013_and_nobody_else_loses_anything() -> 
         await slow.aclose()
 
 
+#: A reconnect grace short enough to wait for: an abrupt loss is away first, then a departure.
+GRACE = ServerConfig(port=0, core=CoreConfig(reconnect_grace=0.3))
+
+
+async def expect_away_then_left(ws: WebSocketConnection, user_id: str) -> None:
+    away = await recv(ws)
+    assert away["type"] == "user-away" and away["userId"] == user_id, away
+    start = trio.current_time()
+    left = await recv(ws)
+    assert left["type"] == "user-left" and left["userId"] == user_id, left
+    assert trio.current_time() - start >= 0.2
+
+
 async def test_abrupt_drop_is_a_departure() -> None:
-    async with running_server() as server, ws_client(server, "drop") as stay:
+    async with running_server(GRACE) as server, ws_client(server, "drop") as stay:
         await join(stay, "stay", "coach")
         dropper = await RawClient.open(server.port, "/ws-simple/drop")
         await dropper.send_json({"type": "join", "userId": "dropper", "userRole": "client"})
         assert (await recv(stay))["type"] == "user-joined"
         await dropper.stream.aclose()  # TCP FIN, no close frame
-        left = await recv(stay)
-        assert left["type"] == "user-left" and left["userId"] == "dropper"
+        await expect_away_then_left(stay, "dropper")
 
 
 async def test_reset_connection_is_a_departure() -> None:
-    async with running_server() as server, ws_client(server, "rst") as stay:
+    async with running_server(GRACE) as server, ws_client(server, "rst") as stay:
         await join(stay, "stay", "coach")
         dropper = await RawClient.open(server.port, "/ws-simple/rst")
         await dropper.send_json({"type": "join", "userId": "dropper", "userRole": "client"})
@@ -96,8 +110,7 @@ async def test_reset_connection_is_a_departure() -> None:
         dropper.stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                          struct.pack("ii", 1, 0))
         dropper.stream.socket.close()
-        left = await recv(stay)
-        assert left["type"] == "user-left" and left["userId"] == "dropper"
+        await expect_away_then_left(stay, "dropper")
         with trio.fail_after(WAIT):
             while server.core.connection_count != 1:
                 await trio.sleep(0.01)
@@ -113,6 +126,8 @@ async def test_join_deadline(short_limits: ServerConfig) -> None:
 
 async def test_idle_deadline_for_a_peer_that_answers_nothing(
         short_limits: ServerConfig) -> None:
+    short_limits = attrs.evolve(short_limits, core=attrs.evolve(short_limits.core,
+                                                                reconnect_grace=0))
     async with running_server(short_limits) as server, ws_client(server, "idle") as watcher:
         await join(watcher, "watcher", "coach")
         mute = await RawClient.open(server.port, "/ws-simple/idle")

@@ -18,6 +18,7 @@ export const CloseCode = Object.freeze({
   INVALID_PAYLOAD: 1007,
   POLICY_VIOLATION: 1008,
   MESSAGE_TOO_BIG: 1009,
+  SERVICE_RESTART: 1012, // the server restarts (a deploy): reconnect at once and resume
   TRY_AGAIN_LATER: 1013,
   REPLACED: 4001,
   UNAUTHORIZED: 4003,
