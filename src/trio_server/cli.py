@@ -94,6 +94,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--join-timeout", "core.join_timeout", "seconds a connection may take to join",
            float),
     Option("--idle-timeout", "core.idle_timeout", "seconds of silence before a close", float),
+    Option("--reconnect-grace", "core.reconnect_grace",
+           "seconds a participant whose connection was lost keeps its seat (away) for a resume "
+           "before it departs (0: it departs at once)", float),
     Option("--rate-limit", "core.rate_limit_per_second",
            "messages per second per connection (0: unlimited)", float),
     Option("--rate-limit-burst", "core.rate_limit_burst", "burst above --rate-limit", int),
@@ -284,9 +287,13 @@ async def serve(config: ServerConfig, orb_host: OrbHost | None = None,
                     if server.stopping:
                         nursery.cancel_scope.cancel()
                         return
+                    # SIGTERM is how deploys stop a server that comes back: clients get 1012
+                    # and resume; SIGINT (a person at a terminal) stops it for good: 1001.
+                    restart = signum == signal.SIGTERM
                     logs.event(logging.INFO, "signal",
-                               f"received {signal.Signals(signum).name}, shutting down")
-                    nursery.start_soon(server.shutdown)
+                               f"received {signal.Signals(signum).name}, shutting down"
+                               + (" for a restart" if restart else ""))
+                    nursery.start_soon(server.shutdown, restart)
 
             nursery.start_soon(on_signals)
             await nursery.start(server.serve)

@@ -51,9 +51,10 @@ class Connections:
     def websockets(self) -> Iterator[WsConnection]:
         return (conn for conn in list(self.live.values()) if type(conn) is WsConnection)
 
-    def stop_all(self, now: float) -> None:
-        """The server is stopping: every connection is closed with 1001, every orb stopped."""
-        self.runner.run(self._core.stop(now))
+    def stop_all(self, now: float, restart: bool = False) -> None:
+        """The server is stopping: every connection is closed with 1001 (1012 for a
+        ``restart``, so clients reconnect at once), every orb stopped."""
+        self.runner.run(self._core.stop(now, restart))
 
     async def websockets_closed(self) -> None:
         """Returns once every WebSocket has finished (wrap it in a deadline)."""

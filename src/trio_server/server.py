@@ -98,6 +98,8 @@ class SignalingServer:
                       config.cap_loopback),
             stats, self._connections.serve_websocket, self._tls)
         self._stop_requested = trio.Event()
+        #: The shutdown is a restart (SIGTERM, a deploy): connections are closed with 1012.
+        self._restart = False
         self._stopped = trio.Event()
         self._started_at: float | None = None
 
@@ -153,8 +155,13 @@ class SignalingServer:
                   f"listening on {bound} without --admin-token: the admin endpoints "
                   "(/api/rooms, /api/sessions) answer loopback clients only", host=bound)
 
-    async def shutdown(self) -> None:
-        """Stop accepting, close every connection with 1001, stop orbs; returns when done."""
+    async def shutdown(self, restart: bool = False) -> None:
+        """Stop accepting, close every connection with 1001, stop orbs; returns when done.
+
+        ``restart``: the server is coming back (a deploy), so the close is 1012 ``service
+        restart``, which tells clients to reconnect at once and keep their calls.
+        """
+        self._restart = self._restart or restart
         self._stop_requested.set()
         if self._started_at is not None:
             await self._stopped.wait()
@@ -171,7 +178,7 @@ class SignalingServer:
         close_listener(listener)
         event(INFO, "shutting-down", "shutting down",
               connections=len(self._connections.live))
-        self._connections.stop_all(trio.current_time())
+        self._connections.stop_all(trio.current_time(), self._restart)
         with trio.move_on_after(self.config.close_timeout + 0.5):
             await self._connections.websockets_closed()
 
