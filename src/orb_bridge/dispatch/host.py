@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 #: Upper bounds (seconds) of the dispatch-latency histogram: SpawnOrb to a worker's claim.
 LATENCY_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-_FLEET_EVERY = 1.0
+_FLEET_EVERY = 0.5
 #: How long a stop order may still be written after the server began to shut down.
 _SHUTDOWN_WRITE_TIMEOUT = 3.0
 

@@ -1,0 +1,42 @@
+"""Fixtures for the orb-dispatch tests: a fresh ``redis-server`` per test on a loopback port,
+and a :class:`~testkit.fleet.Fleet` (server and workers as real processes) that is always torn
+down. Nothing here uses a system Redis service."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
+
+import pytest
+
+from testkit.fleet import Fleet, RedisProcess
+
+T = TypeVar("T")
+
+
+@pytest.fixture
+def redis_proc() -> Iterator[RedisProcess]:
+    proc = RedisProcess()
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.close()
+
+
+@pytest.fixture
+def fleet(redis_proc: RedisProcess) -> Iterator[Fleet]:
+    fleet = Fleet(redis_proc)
+    try:
+        yield fleet
+    finally:
+        fleet.close()
+
+
+def run(scenario: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
+    """Run an asyncio scenario (humans, coaches) to completion, bounded."""
+    async def bounded() -> T:
+        return await asyncio.wait_for(scenario(), timeout)
+
+    return asyncio.run(bounded())

@@ -1,0 +1,36 @@
+"""The orb reaches humans behind NAT as they reach each other: its peer connections get the
+same STUN/TURN servers the browsers get from /api/turn-credentials (in-process, through
+``OrbHostServer.ice_servers``; on workers, through the job)."""
+
+from __future__ import annotations
+
+from orb_bridge import OfflineBrain, OrbConfig, OrbSession
+from orb_bridge.link import QueueLink
+from orb_bridge.peers import rtc_ice_servers
+from trio_server.config import ServerConfig
+from trio_server.server import SignalingServer
+
+
+def test_the_server_hands_the_orb_the_browsers_ice_servers() -> None:
+    server = SignalingServer(ServerConfig(port=0, stun_urls=("stun:stun.example:3478",),
+                                          turn_url="turn:turn.example:3478",
+                                          turn_secret="t" * 32))
+    servers = server.ice_servers("room-1", "ai-orb-s1")
+    assert servers[0] == {"urls": ["stun:stun.example:3478"]}
+    assert servers[1]["urls"] == ["turn:turn.example:3478"]
+    assert "ai-orb-s1" in servers[1]["username"] and servers[1]["credential"]
+    assert SignalingServer(ServerConfig(port=0)).ice_servers("room-1", "u") == []
+
+
+def test_every_peer_connection_of_the_orb_uses_them() -> None:
+    specs = [{"urls": "stun:a.example"}, {"urls": ["turn:b.example"], "username": "u",
+                                          "credential": "c"}, {"urls": []}]
+    session = OrbSession(QueueLink(8), room_id="room-1", session_id="s1", config=OrbConfig(),
+                         brain=OfflineBrain(), ice_servers=specs)
+    peer = session._new_peer("client-1", "client")
+    assert [(s.urls, s.username, s.credential) for s in peer.ice_servers] == [
+        (["stun:a.example"], None, None), (["turn:b.example"], "u", "c")]
+    pc = peer._new_pc()  # aiortc keeps the configuration private
+    assert [s.urls for s in pc._RTCPeerConnection__configuration.iceServers or []] == [
+        ["stun:a.example"], ["turn:b.example"]]
+    assert rtc_ice_servers([]) == []
