@@ -113,6 +113,7 @@ async def join_storm(server: Server, args: argparse.Namespace) -> dict[str, Any]
     latencies: list[int] = []
     cpu_join = 0.0
     cpu_connect = 0.0
+    cpu_close = 0.0
     elapsed_ns = 0
     joins = 0
     problems: list[str] = []
@@ -161,8 +162,12 @@ async def join_storm(server: Server, args: argparse.Namespace) -> dict[str, Any]
             cpu_join += c3 - c2
         for m in members:
             m.handler = noop_handler
+        c4 = server.cpu()
         await close_all(members)
         await asyncio.sleep(0.3)  # let the server finish the departures outside the window
+        c5 = server.cpu()
+        if rnd >= 0 and c4 is not None and c5 is not None:
+            cpu_close += c5 - c4
     latencies.sort()
     has_cpu = server.pid is not None
     return {
@@ -174,6 +179,9 @@ async def join_storm(server: Server, args: argparse.Namespace) -> dict[str, Any]
         "join_to_peer_discovery_p99_ms": ms(percentile(latencies, 99)),
         "server_cpu_per_join_us": per(cpu_join if has_cpu else None, joins, 1e6),
         "server_cpu_per_connect_us": per(cpu_connect if has_cpu else None, joins, 1e6),
+        # A participant's whole life in the storm: connect (handshake), join, close.
+        "server_cpu_per_lifecycle_us": per(cpu_connect + cpu_join + cpu_close if has_cpu
+                                           else None, joins, 1e6),
         "join_errors": len(problems),
         "join_error_samples": problems[:5],
     }

@@ -51,6 +51,8 @@ TARGETS: list[tuple[str, str, str, dict[str, float]]] = [
      {"baseline": 0.75, "node": 1.0}),
     ("server CPU per join (µs)", "join-storm", "server_cpu_per_join_us",
      {"baseline": 1.0, "node": 1.0}),
+    ("server CPU per participant: connect + join + close (µs)", "join-storm",
+     "server_cpu_per_lifecycle_us", {"baseline": 1.0, "node": 1.0}),
     ("idle server bytes per connection", "idle", "server_bytes_per_conn",
      {"baseline": 1.0, "node": 0.7}),
     ("paced relay p99 latency (ms)", "paced", "latency_p99_ms", {"baseline": 1.0, "node": 1.0}),

@@ -25,7 +25,7 @@ from .local import LocalConnection
 from .logs import INFO, event
 from .metrics import ServerStats
 from .transport import Transport
-from .wsconn import WsConnection
+from .wsconn import Cork, WsConnection
 
 #: Close codes of an ordinary end, not worth a log line of their own.
 _ORDINARY_CLOSES = (CloseCode.NORMAL, CloseCode.GOING_AWAY)
@@ -47,6 +47,8 @@ class Connections:
         self._ids = itertools.count(1)
         self._ws_open = 0
         self._ws_gone = trio.lowlevel.ParkingLot()
+        #: One for all WebSockets: a chunk's relays are written once the chunk is done.
+        self._cork = Cork()
 
     def websockets(self) -> Iterator[WsConnection]:
         return (conn for conn in list(self.live.values()) if type(conn) is WsConnection)
@@ -110,7 +112,7 @@ class Connections:
             max_message_bytes=config.core.max_message_bytes,
             byte_limit=config.outbound_queue_limit,
             msg_limit=config.outbound_queue_messages,
-            close_timeout=config.close_timeout,
+            close_timeout=config.close_timeout, cork=self._cork,
         )
         self._ws_open += 1
         self._stats.connections_total += 1

@@ -6,6 +6,10 @@ take goes to the queue, which the writer task drains when the socket becomes wri
 past its bound means the receiver cannot keep up: the owner is told (``SLOW_CONSUMER``) and the
 connection is closed with 1013, so one slow peer never stalls anyone else.
 
+Frames relayed while the reader works through one received chunk are *held* (see :class:`Cork`)
+and written when the chunk is done: one ``send`` per receiver per chunk instead of one per
+message. Under load a chunk holds many messages; a lone message is written at once as before.
+
 Memory per idle connection is what bounds how many a server holds, so nothing is kept that
 an idle connection does not use: the queue exists only while there is a backlog, and the
 writer task (with its parking lot) is started in the connection's nursery the first time a
@@ -49,6 +53,27 @@ class State(enum.Enum):
     CLOSED = "closed"
 
 
+class Cork:
+    """Shared by a server's connections: while a reader processes a chunk of several frames,
+    what is delivered to any connection is held and written when the chunk is done.
+
+    Order per connection is kept: every other write to a connection first writes what it holds.
+    """
+
+    __slots__ = ("active", "holding")
+
+    def __init__(self) -> None:
+        self.active = False
+        #: Connections holding frames, in the order they first got one.
+        self.holding: list[WsConnection] = []
+
+    def release(self) -> None:
+        self.active = False
+        holding, self.holding = self.holding, []
+        for conn in holding:
+            conn.write_held()
+
+
 class ConnectionOwner(Protocol):
     def on_text(self, conn: WsConnection, payload: bytes, now: float) -> None: ...
 
@@ -69,7 +94,9 @@ class WsConnection:
     __slots__ = (
         "_byte_limit",
         "_close_timeout",
+        "_cork",
         "_draining",
+        "_held",
         "_lot",
         "_msg_limit",
         "_nursery",
@@ -93,6 +120,7 @@ class WsConnection:
     def __init__(
         self, conn_id: int, room_id: str, transport: Transport, owner: ConnectionOwner, *,
         max_message_bytes: int, byte_limit: int, msg_limit: int, close_timeout: float,
+        cork: Cork | None = None,
     ) -> None:
         self.conn_id = conn_id
         self.room_id = room_id
@@ -103,6 +131,9 @@ class WsConnection:
         #: pending: the writer sets it back to ``None`` only after its last frame is sent, so a
         #: direct send can never overtake a frame still on its way.
         self._queue: deque[bytes | memoryview] | None = None
+        self._cork = cork if cork is not None else Cork()
+        #: Frames delivered while the cork is on; written by :meth:`write_held`.
+        self._held: list[bytes] | None = None
         self._queued_bytes = 0
         self._byte_limit = byte_limit
         self._msg_limit = msg_limit
@@ -128,7 +159,54 @@ class WsConnection:
     def deliver(self, data: bytes) -> None:
         """Send one text message (UTF-8 JSON) as a text frame, in order, without waiting."""
         if self.state is State.OPEN:
-            self._push(text_frame(data), limited=True)
+            if self._cork.active:
+                held = self._held
+                if held is None:
+                    self._held = [text_frame(data)]
+                    self._cork.holding.append(self)
+                else:
+                    held.append(text_frame(data))
+            else:
+                self._push(text_frame(data), limited=True)
+
+    def write_held(self) -> None:
+        """Write the frames held while the cork was on (one ``send`` for all of them)."""
+        frames = self._held
+        if frames is None:
+            return
+        self._held = None
+        # Held while the connection was open, so they go out even if a close was started since
+        # (the close frame, pushed after them, waits for them). A broken socket takes nothing.
+        if self.broken:
+            return
+        if len(frames) == 1:
+            self._push(frames[0], limited=True)
+            return
+        if self._queue is not None:
+            for frame in frames[:-1]:
+                self._push(frame, limited=False)
+            self._push(frames[-1], limited=True)
+            return
+        data = b"".join(frames)
+        try:
+            sent = self.transport.try_send(data)
+        except OSError:
+            self._fail()
+            return
+        if sent == len(data):
+            return
+        # What the kernel did not take is queued frame by frame; only the first may be cut.
+        rest: deque[bytes | memoryview] = deque()
+        for frame in frames:
+            if sent >= len(frame):
+                sent -= len(frame)
+                continue
+            rest.append(memoryview(frame)[sent:] if sent else frame)
+            sent = 0
+        self._queue = rest
+        self._queued_bytes = sum(len(frame) for frame in rest)
+        self._wake_writer()
+        self._check_backlog()
 
     def send_ping(self) -> None:
         if self.state is State.OPEN:
@@ -139,6 +217,8 @@ class WsConnection:
         return self._queued_bytes
 
     def _push(self, frame: bytes, limited: bool) -> None:
+        if self._held is not None:
+            self.write_held()
         queue = self._queue
         if queue is None:
             try:
@@ -155,7 +235,13 @@ class WsConnection:
             return
         queue.append(frame)
         self._queued_bytes += len(frame)
-        if limited and (self._queued_bytes > self._byte_limit or len(queue) > self._msg_limit):
+        if limited:
+            self._check_backlog()
+
+    def _check_backlog(self) -> None:
+        queue = self._queue
+        if queue is not None and (self._queued_bytes > self._byte_limit
+                                  or len(queue) > self._msg_limit):
             self._owner.connection_lost(self, Departure.SLOW_CONSUMER, CloseCode.TRY_AGAIN_LATER,
                                         "slow consumer")
 
@@ -268,26 +354,23 @@ class WsConnection:
                 return
 
     async def _read_loop(self, data: bytes) -> None:
-        owner = self._owner
         parser = self._parser
         transport = self.transport
+        cork = self._cork
         while True:
             if data:
                 events = parser.feed(data)
-                now = trio.current_time()
-                for opcode, payload in events:
-                    if opcode == OP_TEXT:
-                        if self.state is State.OPEN:
-                            owner.on_text(self, payload, now)
-                    elif opcode == OP_PONG:
-                        owner.on_alive(self, now)
-                    elif opcode == OP_PING:
-                        owner.on_alive(self, now)
-                        if self.state is State.OPEN:
-                            self._push(control_frame(OP_PONG, payload), limited=False)
-                    elif opcode == OP_CLOSE:
-                        self._on_close_frame(payload)
-                        return
+                # Several frames in one chunk: hold what they relay and write it once, after.
+                corked = len(events) > 1 and not cork.active
+                if corked:
+                    cork.active = True
+                try:
+                    closed = self._dispatch(events)
+                finally:
+                    if corked:
+                        cork.release()
+                if closed:
+                    return
                 if parser.error is not None:
                     self._violation(parser.error)
                     return
@@ -299,8 +382,27 @@ class WsConnection:
                 if self.state is State.OPEN:
                     self.state = State.CLOSING
                     self.broken = True
-                    owner.connection_lost(self, Departure.DROPPED)
+                    self._owner.connection_lost(self, Departure.DROPPED)
                 return
+
+    def _dispatch(self, events: list[tuple[int, bytes]]) -> bool:
+        """Hand the frames of one chunk to the owner; True once a close frame was read."""
+        owner = self._owner
+        now = trio.current_time()
+        for opcode, payload in events:
+            if opcode == OP_TEXT:
+                if self.state is State.OPEN:
+                    owner.on_text(self, payload, now)
+            elif opcode == OP_PONG:
+                owner.on_alive(self, now)
+            elif opcode == OP_PING:
+                owner.on_alive(self, now)
+                if self.state is State.OPEN:
+                    self._push(control_frame(OP_PONG, payload), limited=False)
+            elif opcode == OP_CLOSE:
+                self._on_close_frame(payload)
+                return True
+        return False
 
     def _on_close_frame(self, payload: bytes) -> None:
         try:
