@@ -85,8 +85,9 @@ class Embedding:
                     cause = sc.Departure.PROTOCOL_VIOLATION
                     break
                 self.perform(self.core.handle(sc.TextReceived(conn_id, message, now())))
-        except ConnectionClosed:
-            cause = sc.Departure.DROPPED
+        except ConnectionClosed as exc:  # websockets refused a frame (1007/1009), or a drop
+            refused = exc.sent is not None and exc.sent.code in (1007, 1009)
+            cause = sc.Departure.PROTOCOL_VIOLATION if refused else sc.Departure.DROPPED
         finally:
             self.outboxes.pop(conn_id, None)
             # A no-op if the core closed the connection itself.

@@ -22,7 +22,8 @@ from fastapi import FastAPI, WebSocket
 import signaling_core as sc
 
 OUTBOX_BOUND = 1024  # queued messages before a receiver counts as too slow (1013)
-LIMITS = ("max_participants", "max_message_bytes", "join_timeout", "idle_timeout")
+LIMITS = ("max_participants", "max_message_bytes", "join_timeout", "idle_timeout",
+          "reconnect_grace")
 now = time.monotonic  # the core reads no clock: each event carries the time
 Outbox = asyncio.Queue[bytes | sc.Close]
 
@@ -105,8 +106,10 @@ async def signaling(ws: WebSocket, room_id: str) -> None:
     while True:  # uvicorn itself closes with 1007 (bad UTF-8) and 1009 (--ws-max-size)
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
-            code = message.get("code", 1006)
-            cause = sc.Departure.CLOSED if code in (1000, 1001) else cause
+            code = message.get("code", 1006)  # 1007/1009: uvicorn refused a frame
+            cause = {1000: sc.Departure.CLOSED, 1001: sc.Departure.CLOSED, 1007:
+                     sc.Departure.PROTOCOL_VIOLATION, 1009: sc.Departure.PROTOCOL_VIOLATION
+                     }.get(code, sc.Departure.DROPPED)
             break
         if message.get("text") is None:
             perform([sc.Close(conn_id, 1003, "binary frames are not accepted")])

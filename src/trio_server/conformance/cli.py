@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the server's join deadline (default 10)")
     parser.add_argument("--idle-timeout", type=float, default=75.0, metavar="SECONDS",
                         help="the server's idle deadline (default 75)")
+    parser.add_argument("--reconnect-grace", type=float, default=10.0, metavar="SECONDS",
+                        help="the server's reconnect grace: a dropped user's user-left may "
+                             "come this late (default 10)")
     parser.add_argument("--max-participants", type=int, default=8,
                         help="the server's room size limit (default 8)")
     parser.add_argument("--max-message-bytes", type=int, default=64 * 1024,
@@ -69,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             url=args.url, case_timeout=args.timeout, profile=profile,
             slow=args.slow, max_participants=args.max_participants,
             max_message_bytes=args.max_message_bytes, join_timeout=args.join_timeout,
-            idle_timeout=args.idle_timeout, insecure=args.insecure)
+            idle_timeout=args.idle_timeout, reconnect_grace=args.reconnect_grace,
+            insecure=args.insecure)
     except ValueError as exc:
         parser.error(str(exc))
     cases = select_cases(ALL_CASES, options, args.keywords)

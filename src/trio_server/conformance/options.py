@@ -35,6 +35,9 @@ class SuiteOptions:
     max_message_bytes: int = 64 * 1024
     join_timeout: float = 10.0
     idle_timeout: float = 75.0
+    #: How long a lost connection's seat stays away before its user-left (docs/protocol.md,
+    #: "Away and resume"); cases that wait for that user-left allow for it.
+    reconnect_grace: float = 10.0
     #: For wss://: accept any certificate (self-signed test servers).
     insecure: bool = False
 

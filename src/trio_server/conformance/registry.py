@@ -71,6 +71,8 @@ class Case:
     profile: Profile
     #: Waits for a server deadline; only run with --slow.
     slow: bool = False
+    #: Waits for a lost connection's user-left, which may come a reconnect grace late.
+    grace: bool = False
 
     @property
     def section(self) -> Rule:
@@ -81,7 +83,7 @@ CASES: list[Case] = []
 
 
 def case(name: str, summary: str, *, rules: tuple[Rule, ...] | Rule, profile: Profile,
-         slow: bool = False) -> Callable[[CaseFunction], CaseFunction]:
+         slow: bool = False, grace: bool = False) -> Callable[[CaseFunction], CaseFunction]:
     """Register the decorated function as the case ``name``."""
     cited = rules if isinstance(rules, tuple) else (rules,)
     if not cited:
@@ -90,7 +92,7 @@ def case(name: str, summary: str, *, rules: tuple[Rule, ...] | Rule, profile: Pr
     def register(run: CaseFunction) -> CaseFunction:
         if any(existing.name == name for existing in CASES):
             raise ValueError(f"duplicate conformance case {name!r}")
-        CASES.append(Case(name, run, summary, cited, profile, slow))
+        CASES.append(Case(name, run, summary, cited, profile, slow, grace))
         return run
 
     return register

@@ -55,10 +55,11 @@ def select_cases(cases: Iterable[Case], options: SuiteOptions,
 
 
 def case_timeout(case: Case, options: SuiteOptions) -> float:
+    grace = options.reconnect_grace if case.grace else 0.0
     if not case.slow:
-        return options.case_timeout
+        return options.case_timeout + grace
     longest = max(options.join_timeout, options.idle_timeout)
-    return options.case_timeout + longest * 1.5 + SLOW_MARGIN
+    return options.case_timeout + grace + longest * 1.5 + SLOW_MARGIN
 
 
 def _leaf(exc: BaseException) -> BaseException:

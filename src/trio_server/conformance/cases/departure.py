@@ -70,8 +70,9 @@ async def close(ctx: CaseContext) -> None:
 
 
 @case("drop.user-left",
-      "an abrupt TCP drop (no close frame) sends one user-left to each other participant",
-      rules=SERVER_TO_CLIENT, profile=ORIGINAL)
+      "an abrupt TCP drop (no close frame) sends one user-left to each other participant "
+      "(after the reconnect grace, if the server keeps seats)",
+      rules=SERVER_TO_CLIENT, profile=ORIGINAL, grace=True)
 async def drop(ctx: CaseContext) -> None:
     coach, ai = await ctx.room_with(COACH, AI)
     raw = await ctx.raw_ws(coach.room_id, "client(raw)")
