@@ -59,7 +59,15 @@ def _peer_name(sock: socket.socket) -> str:
 
 
 class PlainTransport:
-    __slots__ = ("_closed", "peer", "sock")
+    """A non-blocking socket; every wait is a ``wait_readable``/``wait_writable`` on it.
+
+    Waiting costs an epoll registration and a trip through the scheduler, so two reads are
+    tried before waiting, where the bytes are usually there already: the first (a client
+    sends its request head right after connecting) — ``eager``. Sends are always tried first:
+    a socket with room in its buffer (nearly always) takes them at once.
+    """
+
+    __slots__ = ("_closed", "_eager", "peer", "sock")
 
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(False)
@@ -68,9 +76,21 @@ class PlainTransport:
         self.sock = sock
         self.peer = _peer_name(sock)
         self._closed = False
+        self._eager = True
 
     async def receive(self) -> bytes:
         sock = self.sock
+        if self._eager:
+            self._eager = False
+            await trio.lowlevel.checkpoint_if_cancelled()
+            try:
+                data = sock.recv(RECV_BYTES)
+            except (BlockingIOError, InterruptedError):
+                pass
+            else:
+                # Bytes were ready: still let others run before this task goes on.
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return data
         while True:
             await trio.lowlevel.wait_readable(sock)
             try:
@@ -86,6 +106,14 @@ class PlainTransport:
 
     async def send(self, data: bytes | memoryview) -> int:
         sock = self.sock
+        await trio.lowlevel.checkpoint_if_cancelled()
+        try:
+            sent = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            pass
+        else:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return sent
         while True:
             await trio.lowlevel.wait_writable(sock)
             try:
