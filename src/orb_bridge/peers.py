@@ -191,6 +191,9 @@ class HumanPeer:
         self._pending: deque[RTCIceCandidate | EndOfCandidates] = deque(
             maxlen=config.max_pending_candidates)
         self.negotiations = 0
+        #: The ``linkId`` of the offer that made ``pc`` (docs/protocol.md, "Links"); an offer
+        #: with another one starts a new link, which gets a new connection.
+        self.link_id: str | None = None
 
     @property
     def connected(self) -> bool:

@@ -329,6 +329,12 @@ class OrbSession:
             peer = self._new_peer(from_id, "")
             self.humans[from_id] = peer
             self._humans_changed()
+        link_id = msg.get("linkId") if isinstance(msg.get("linkId"), str) else None
+        if link_id is not None and link_id != peer.link_id and peer.pc is not None:
+            # aiortc cannot restart ICE, so browsers rebuild a link to the orb instead of
+            # repairing it: a new linkId is a new link, answered on a new connection.
+            await peer.close()
+        peer.link_id = link_id
         try:
             answer = await peer.answer(msg.get("offer"))
         except PEER_ERRORS as exc:
@@ -336,12 +342,16 @@ class OrbSession:
             await peer.close()
             return
         if self.humans.get(from_id) is peer:
-            self._post({"type": "answer", "answer": answer, "toId": from_id})
+            reply: dict[str, Any] = {"type": "answer", "answer": answer, "toId": from_id}
+            if link_id is not None:
+                reply["linkId"] = link_id
+            self._post(reply)
 
     async def _on_candidate(self, msg: dict[str, Any]) -> None:
         peer = self.humans.get(msg.get("fromId"))  # type: ignore[arg-type]
-        if peer is None:
-            return
+        link_id = msg.get("linkId")
+        if peer is None or (isinstance(link_id, str) and peer.link_id not in (None, link_id)):
+            return  # no such peer, or a candidate of a link it no longer holds
         try:
             await peer.add_candidate(msg.get("candidate"))
         except PEER_ERRORS as exc:

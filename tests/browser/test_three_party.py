@@ -108,7 +108,8 @@ def test_the_mesh_heals(
     browser: Browser, orb_server: ServerProcess, who: str, disruption: str
 ) -> None:
     """One human's page is reloaded (the server replaces its connection) or loses its socket
-    (it reconnects and rejoins); the other human and the orb rebuild their links to it."""
+    (it reconnects and resumes its seat); after a reload the other human and the orb rebuild
+    their links to it, after a lost socket everyone keeps them."""
     room = f"heal-{uuid.uuid4().hex[:8]}"
     coach = open_page(browser, orb_server.room_url(room, "coach", "Coach Carol"))
     client = open_page(browser, orb_server.room_url(room, "client", "Client Chris"))
@@ -121,14 +122,20 @@ def test_the_mesh_heals(
         moved_id = user_id(moved)
         other.evaluate(COUNT_PEER_ADDED_JS)
 
+        count = moved.evaluate("() => window.triParty.discoveries")
         if disruption == "reload":
             moved.reload()
         else:
             moved.evaluate("() => window.triParty.socket.simulateLoss()")
         assert user_id(moved) == moved_id
-        wait_until(lambda: other.evaluate("() => window.peerAdded"),
-                   lambda added: added.get(moved_id, 0) >= 1,
-                   timeout=15, what=f"the other page to rebuild its link to the {who}")
+        if disruption == "reload":
+            wait_until(lambda: other.evaluate("() => window.peerAdded"),
+                       lambda added: added.get(moved_id, 0) >= 1,
+                       timeout=15, what=f"the other page to rebuild its link to the {who}")
+        else:  # a resume: every link is kept
+            wait_until(lambda: moved.evaluate("() => window.triParty.discoveries"),
+                       lambda n: n > count, timeout=15, what=f"the {who} to resume its seat")
+            assert other.evaluate("() => window.peerAdded") == {}
         _wait_full_mesh(moved, f"{who} after {disruption}")
         _wait_full_mesh(other, "other human")
         _wait_orb_hears(moved, orb_id, f"{who} after {disruption}")

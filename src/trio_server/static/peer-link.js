@@ -4,8 +4,10 @@
 // Every offer, answer and candidate from that peer goes through one promise chain, so an answer
 // is never applied while the offer is still being set, and a candidate that arrives before the
 // remote description is held back until that description is in place. The direction of the
-// offer is decided by the server (shouldCreateOffer); this class never renegotiates on its own,
-// so two offers can never cross.
+// offer is decided by the server (shouldCreateOffer), and only the offerer ever offers - for
+// the first negotiation and for an ICE restart (`restartIce`) alike - so two offers can never
+// cross. Each link carries the `linkId` its offerer chose (docs/protocol.md, "Links: keep,
+// repair, rebuild"), so an offer for this link is told apart from one that starts a new link.
 
 import { TypedEventTarget } from './events.js';
 import { MessageType } from './protocol.js';
@@ -17,6 +19,15 @@ import { MessageType } from './protocol.js';
 
 /** @type {readonly MediaKind[]} */
 const KINDS = ['audio', 'video'];
+
+/** Counts the RTCPeerConnections of this page, so tests can tell one from another. */
+let connectionCount = 0;
+
+/** @returns {string} a fresh link id: 12 random hex digits */
+export function newLinkId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 /**
  * What arrived from the peer, per kind.
@@ -56,11 +67,24 @@ export class PeerLink extends TypedEventTarget {
    * @param {RTCConfiguration} options.rtcConfig
    * @param {MediaStream|null} options.localStream
    * @param {(msg: Signal) => void} options.sendSignal  sends one signaling message to this peer
+   * @param {string | null} [options.linkId]  the link's id: the offerer's own (default: a new
+   *        one), or the answerer's from the offer that started it (null: adopt the first offer's)
    */
-  constructor({ peer, shouldOffer, rtcConfig, localStream, sendSignal }) {
+  constructor({ peer, shouldOffer, rtcConfig, localStream, sendSignal, linkId }) {
     super();
     this.peer = peer;
     this.shouldOffer = shouldOffer;
+    /** @type {string | null} */
+    this.linkId = linkId !== undefined ? linkId : (shouldOffer ? newLinkId() : null);
+    /** This page's number for the RTCPeerConnection, stable while the link is kept. */
+    this.connectionId = ++connectionCount;
+    /** The offerer got an answer for this link: the answerer holds it. */
+    this.answered = false;
+    /** The answerer has applied an offer on this link. */
+    this.offered = false;
+    /** When the last ICE restart was sent (performance.now()), or null. */
+    this.restartedAt = /** @type {number | null} */ (null);
+    this.restarts = 0;
     this.localStream = localStream;
     this.sendSignal = sendSignal;
     this.remoteStream = new MediaStream();
@@ -76,7 +100,7 @@ export class PeerLink extends TypedEventTarget {
     });
     this.pc.onicecandidate = (event) => {
       if (event.candidate !== null && !this.closed) {
-        this.sendSignal({ type: MessageType.ICE_CANDIDATE, candidate: event.candidate.toJSON() });
+        this._send({ type: MessageType.ICE_CANDIDATE, candidate: event.candidate.toJSON() });
       }
     };
     this.pc.ontrack = (event) => {
@@ -100,6 +124,22 @@ export class PeerLink extends TypedEventTarget {
   /** Starts the pair: the offerer sends its offer; the answerer waits for one. */
   start() {
     if (this.shouldOffer) this._enqueue(() => this._offer());
+  }
+
+  /**
+   * Repairs the link in place (the offerer only): an ICE-restart offer on the same
+   * RTCPeerConnection and the same linkId. The media keeps flowing on the old candidate pair
+   * while one is left, and moves to the new one when ICE finds it.
+   */
+  restartIce() {
+    if (!this.shouldOffer || this.closed) return;
+    this.restartedAt = performance.now();
+    this.restarts += 1;
+    this._enqueue(async () => {
+      const offer = await this.pc.createOffer({ iceRestart: true });
+      await this.pc.setLocalDescription(offer);
+      this._send({ type: MessageType.OFFER, offer: { type: offer.type, sdp: offer.sdp } });
+    });
   }
 
   /**
@@ -197,24 +237,35 @@ export class PeerLink extends TypedEventTarget {
     }
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
-    this.sendSignal({ type: MessageType.OFFER, offer: { type: offer.type, sdp: offer.sdp } });
+    this._send({ type: MessageType.OFFER, offer: { type: offer.type, sdp: offer.sdp } });
+  }
+
+  /**
+   * Sends one signal of this link, named by its linkId.
+   * @param {Signal} msg
+   */
+  _send(msg) {
+    this.sendSignal(this.linkId === null ? msg : { ...msg, linkId: this.linkId });
   }
 
   /** @param {Signal} msg */
   async _apply(msg) {
     if (msg.type === MessageType.OFFER) {
       if (this.shouldOffer) throw new Error(`unexpected offer from ${this.peer.userId}`);
+      if (this.linkId === null && msg.linkId !== undefined) this.linkId = msg.linkId;
+      this.offered = true;
       await this.pc.setRemoteDescription(msg.offer);
       await this._attachLocalTracks();
       await this._flushCandidates();
       const answer = await this.pc.createAnswer();
       await this.pc.setLocalDescription(answer);
-      this.sendSignal({ type: MessageType.ANSWER, answer: { type: answer.type, sdp: answer.sdp } });
+      this._send({ type: MessageType.ANSWER, answer: { type: answer.type, sdp: answer.sdp } });
     } else if (msg.type === MessageType.ANSWER) {
       if (this.pc.signalingState !== 'have-local-offer') {
         throw new Error(`unexpected answer from ${this.peer.userId}`);
       }
       await this.pc.setRemoteDescription(msg.answer);
+      this.answered = true;
       await this._flushCandidates();
     } else if (msg.type === MessageType.ICE_CANDIDATE) {
       const candidate = msg.candidate;

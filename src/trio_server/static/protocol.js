@@ -57,9 +57,17 @@ export const MessageType = Object.freeze({
   PEER_DISCOVERY: 'peer-discovery',
   USER_JOINED: 'user-joined',
   USER_LEFT: 'user-left',
+  USER_AWAY: 'user-away',
+  USER_BACK: 'user-back',
   PONG: 'pong',
   ERROR: 'error',
 });
+
+/**
+ * The `client_signal` action by which the answerer of a pair tells the offerer which link it
+ * holds (docs/protocol.md, "Links: keep, repair, rebuild").
+ */
+export const LINK_STATE = 'link-state';
 
 /** The participant types of a `join` (docs/protocol.md, "join"). */
 export const ParticipantType = Object.freeze({
@@ -77,8 +85,10 @@ export const ParticipantType = Object.freeze({
  */
 
 /**
- * A participant of a `peer-discovery`, with the server's decision of who offers.
- * @typedef {Participant & {shouldCreateOffer?: boolean}} DiscoveredPeer
+ * A participant of a `peer-discovery`, with the server's decision of who offers, whether it is
+ * away, and (in a resumed discovery) whether it is the seat this client knew.
+ * @typedef {Participant & {shouldCreateOffer?: boolean, away?: boolean,
+ *   status?: 'unchanged' | 'joined'}} DiscoveredPeer
  */
 
 /**
@@ -90,6 +100,7 @@ export const ParticipantType = Object.freeze({
  * @property {string} userRole
  * @property {string} [participantType]
  * @property {string} [token]           a signed join token, when the server demands one
+ * @property {string} [resumeToken]     the seat's token from an earlier peer-discovery
  */
 
 /** @typedef {JoinFields & {type: 'join'}} JoinMessage */
@@ -101,19 +112,22 @@ export const ParticipantType = Object.freeze({
 
 /**
  * The three messages of one peer connection's negotiation. A client sends them with `toId`;
- * the server relays them with `fromId`.
- * @typedef {{type: 'offer', offer: SessionDescription}} OfferSignal
- * @typedef {{type: 'answer', answer: SessionDescription}} AnswerSignal
- * @typedef {{type: 'ice-candidate', candidate: RTCIceCandidateInit | null}} IceCandidateSignal
+ * the server relays them with `fromId`. `linkId` names the link (absent from old clients).
+ * @typedef {{type: 'offer', offer: SessionDescription, linkId?: string}} OfferSignal
+ * @typedef {{type: 'answer', answer: SessionDescription, linkId?: string}} AnswerSignal
+ * @typedef {{type: 'ice-candidate', candidate: RTCIceCandidateInit | null, linkId?: string}} IceCandidateSignal
  * @typedef {OfferSignal | AnswerSignal | IceCandidateSignal} Signal
  * @typedef {Signal & {fromId: string}} RelayedSignal
  */
 
 /**
  * The other server -> client messages.
- * @typedef {{type: 'peer-discovery', roomId: string, peers: DiscoveredPeer[]}} PeerDiscoveryMessage
+ * @typedef {{type: 'peer-discovery', roomId: string, peers: DiscoveredPeer[],
+ *   resumeToken?: string, resumed?: boolean, left?: Participant[]}} PeerDiscoveryMessage
  * @typedef {Participant & {type: 'user-joined', shouldCreateOffer?: boolean}} UserJoinedMessage
  * @typedef {Participant & {type: 'user-left'}} UserLeftMessage
+ * @typedef {Participant & {type: 'user-away'}} UserAwayMessage
+ * @typedef {Participant & {type: 'user-back'}} UserBackMessage
  * @typedef {{type: 'ai_status', fromId: string, status: string, sessionId?: string}} AiStatusMessage
  * @typedef {{type: 'client_signal', fromId: string, action: string, [field: string]: unknown}} ClientSignalMessage
  * @typedef {{type: 'error', code: string, message?: string, ref?: string}} ErrorMessage
@@ -123,7 +137,8 @@ export const ParticipantType = Object.freeze({
 /**
  * Everything a client may receive. The socket checks only that a message is an object with a
  * string `type`; fields beyond that are the server's promise (docs/protocol.md).
- * @typedef {PeerDiscoveryMessage | UserJoinedMessage | UserLeftMessage | AiStatusMessage
+ * @typedef {PeerDiscoveryMessage | UserJoinedMessage | UserLeftMessage | UserAwayMessage
+ *   | UserBackMessage | AiStatusMessage
  *   | ClientSignalMessage | ErrorMessage | PongMessage | RelayedSignal} ServerMessage
  */
 
@@ -145,6 +160,10 @@ export const ParticipantType = Object.freeze({
  * @param {JoinFields} fields
  * @returns {JoinMessage}
  */
-export function joinMessage({ roomId, userId, userName, userRole, participantType, token }) {
-  return { type: MessageType.JOIN, roomId, userId, userName, userRole, participantType, token };
+export function joinMessage({
+  roomId, userId, userName, userRole, participantType, token, resumeToken,
+}) {
+  return {
+    type: MessageType.JOIN, roomId, userId, userName, userRole, participantType, token, resumeToken,
+  };
 }

@@ -155,8 +155,9 @@ client.addEventListener('status', ({ detail }) => {
   if (detail.state === 'joined') setStatus('joined', 'in the room');
   else if (detail.state === 'connecting') setStatus('connecting', 'connecting…');
   else if (detail.state === 'reconnecting') {
+    // The tiles and their media stay: the peer connections do not depend on the signaling.
     const seconds = (detail.delayMs ?? 0) / MS_PER_SECOND;
-    setStatus('reconnecting', `reconnecting in ${seconds.toFixed(1)} s…`);
+    setStatus('reconnecting', seconds < 1 ? 'reconnecting…' : `reconnecting in ${seconds.toFixed(1)} s…`);
   } else {
     const replaced = detail.code === CloseCode.REPLACED;
     setStatus('ended', replaced ? 'opened in another tab' : 'left');
@@ -180,6 +181,11 @@ client.addEventListener('peer-added', ({ detail: { peer, link, status } }) => {
 client.addEventListener('peer-removed', ({ detail: { peer } }) => {
   view.remove(peer.userId);
   refreshOrbButton();
+});
+
+client.addEventListener('peer-presence', ({ detail: { peer, away } }) => {
+  const link = client.peers.get(peer.userId)?.link;
+  view.get(peer.userId)?.setConnection(away ? 'reconnecting…' : (link?.state ?? 'not connected'));
 });
 
 client.addEventListener('peer-state', ({ detail: { peer, state } }) => {

@@ -59,8 +59,10 @@ export class SignalingSocket extends TypedEventTarget {
     super();
     this.url = url;
     this.pingIntervalMs = options.pingIntervalMs ?? 30_000;
-    this.initialBackoffMs = options.initialBackoffMs ?? 300;
-    this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
+    // The first retry comes after 100-300 ms (a restarting server is usually back by then),
+    // then doubling with jitter up to 5 s, so a room of clients does not reconnect in step.
+    this.initialBackoffMs = options.initialBackoffMs ?? 200;
+    this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
     this.attempt = 0;
     /** @type {WebSocket | null} */
     this.ws = null;
@@ -136,11 +138,16 @@ export class SignalingSocket extends TypedEventTarget {
     if (ws !== null && ws.readyState <= WebSocket.OPEN) ws.close(code, reason);
   }
 
-  /** Drops the current connection as if the network had lost it; used to exercise resumption. */
+  /**
+   * Abandons the current connection as if the network had lost it, and reconnects: no close
+   * frame is sent (a lost network sends none), so the server still holds the seat on the old
+   * connection when the resume arrives, and closes that one (4001). Used to exercise resumption.
+   */
   simulateLoss() {
     const ws = this.ws;
     if (ws === null) return;
-    ws.close(LocalCloseCode.SIMULATED_LOSS, 'simulated loss');
+    ws.onclose = null;
+    ws.onmessage = null;
     this._lost(LocalCloseCode.ABNORMAL, 'simulated loss');
   }
 
@@ -159,7 +166,7 @@ export class SignalingSocket extends TypedEventTarget {
       return;
     }
     const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** this.attempt);
-    const delayMs = Math.round(base / 2 + Math.random() * (base / 2));
+    const delayMs = Math.round(base / 2 + Math.random() * base);
     this.attempt += 1;
     this.retryTimer = setTimeout(() => this.connect(), delayMs);
     this._emit('close', { code, reason, willRetry: true, delayMs });

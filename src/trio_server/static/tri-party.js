@@ -2,6 +2,12 @@
 // The tri-party mesh client: joins a room over the signaling socket and keeps one PeerLink per
 // other participant, following the server's decision of who offers (docs/protocol.md, "Offer direction").
 //
+// Calls outlive their signaling (docs/protocol.md, "Away and resume", "Links: keep, repair,
+// rebuild"): a lost socket is reconnected at once and the seat resumed with its resumeToken;
+// every link to a peer still (or again) in the room is kept while connected, repaired by an ICE
+// restart from its offerer when it is not, and rebuilt only when the repair fails or the peer
+// no longer holds it. Links and tiles stay up while the signaling is down.
+//
 // Reusable by any web app: it touches no DOM.
 //
 //   import { TriPartyClient } from '/static/tri-party.js';
@@ -16,6 +22,7 @@
 //                                         last ai_status known for it, or null)
 //   'peer-removed'  {peer}                the participant left (or vanished across a reconnect)
 //   'peer-state'    {peer, state}         RTCPeerConnection.connectionState of that peer
+//   'peer-presence' {peer, away}          the peer's signaling connection was lost / is back
 //   'track'         {peer, stream, track} media arrived from that peer (stream is per peer)
 //   'ai-status'     {fromId, status, message}
 //   'client-signal' {fromId, action, message}
@@ -24,7 +31,7 @@
 
 import { TypedEventTarget } from './events.js';
 import { PeerLink } from './peer-link.js';
-import { CloseCode, MessageType, ParticipantType, joinMessage } from './protocol.js';
+import { CloseCode, LINK_STATE, MessageType, ParticipantType, joinMessage } from './protocol.js';
 import { SignalingSocket, signalingUrl } from './signaling-socket.js';
 
 /** @typedef {import('./protocol.js').Participant} Participant */
@@ -40,10 +47,21 @@ import { SignalingSocket, signalingUrl } from './signaling-socket.js';
 
 /**
  * One participant this client knows: its description, its connection (null when the pair does
- * not connect, or while the connection waits for the ICE configuration and the camera), and
- * the last `ai_status` it sent.
- * @typedef {{peer: Participant, link: PeerLink | null, status: string | null}} PeerEntry
+ * not connect, or while the connection waits for the ICE configuration and the camera), the
+ * last `ai_status` it sent, whether it is away, the number of the discovery that last
+ * announced it (for the reunion window), and since when its link has been unhealthy.
+ * @typedef {{peer: Participant, link: PeerLink | null, status: string | null, away: boolean,
+ *   seenIn: number, badSince: number | null}} PeerEntry
  */
+
+/** After a fresh (not resumed) discovery, how long a link to an unlisted peer waits for it. */
+const REUNION_MS = 10_000;
+/** A link `disconnected` this long (or `failed` at once) is repaired by its offerer. */
+const REPAIR_AFTER_MS = 3_000;
+/** A link not `connected` this long after its ICE restart is rebuilt. */
+const REBUILD_AFTER_MS = 8_000;
+/** How often the offerer looks at its links' health. */
+const WATCH_MS = 1_000;
 
 /**
  * @typedef {object} StatusDetail
@@ -60,6 +78,7 @@ import { SignalingSocket, signalingUrl } from './signaling-socket.js';
  * @property {{peer: Participant, link: PeerLink | null, status: string | null}} peer-added
  * @property {{peer: Participant}} peer-removed
  * @property {{peer: Participant, state: string}} peer-state
+ * @property {{peer: Participant, away: boolean}} peer-presence
  * @property {{peer: Participant, stream: MediaStream, track: MediaStreamTrack}} track
  * @property {{fromId: string, status: string, message: AiStatusMessage}} ai-status
  * @property {{fromId: string, action: string, message: ClientSignalMessage}} client-signal
@@ -130,6 +149,12 @@ export class TriPartyClient extends TypedEventTarget {
     this.rtcConfig = Promise.resolve({ iceServers: [] });
     this.inbox = Promise.resolve();
     this.joined = false;
+    /** @type {string | undefined} the seat's token from the last peer-discovery */
+    this.resumeToken = undefined;
+    /** Counts the peer-discoveries received (see PeerEntry.seenIn). */
+    this.discoveries = 0;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.watchTimer = undefined;
     this.socket = new SignalingSocket(
       options.signalingUrl ?? signalingUrl(options.roomId),
       { pingIntervalMs: options.pingIntervalMs },
@@ -144,12 +169,32 @@ export class TriPartyClient extends TypedEventTarget {
     this._emit('status', { state: 'connecting' });
     this.rtcConfig = this._loadIceConfig();
     this.socket.connect();
+    this.watchTimer = setInterval(() => this._watchLinks(), WATCH_MS);
+  }
+
+  /**
+   * Per peer: this page's RTCPeerConnection number, the linkId and the connection state, for
+   * tests and diagnostics.
+   * @returns {Record<string, {connectionId: number, linkId: string | null, state: string,
+   *   restarts: number, away: boolean}>}
+   */
+  links() {
+    /** @type {Record<string, {connectionId: number, linkId: string | null, state: string,
+     *   restarts: number, away: boolean}>} */
+    const out = {};
+    for (const [userId, entry] of this.peers) {
+      if (entry.link === null) continue;
+      const { connectionId, linkId, state, restarts } = entry.link;
+      out[userId] = { connectionId, linkId, state, restarts, away: entry.away };
+    }
+    return out;
   }
 
   /** Leaves the room for good and closes every peer connection. */
   leave() {
     this.socket.send({ type: MessageType.LEAVE });
     this.socket.close(CloseCode.NORMAL, 'left');
+    clearInterval(this.watchTimer);
     for (const userId of [...this.peers.keys()]) this._removePeer(userId);
     this.joined = false;
     this._emit('status', { state: 'ended', code: CloseCode.NORMAL, reason: 'left' });
@@ -239,18 +284,21 @@ export class TriPartyClient extends TypedEventTarget {
   }
 
   _onOpen() {
-    this.socket.send(joinMessage({ roomId: this.roomId, ...this.self, token: this.token }));
+    this.socket.send(joinMessage({
+      roomId: this.roomId, ...this.self, token: this.token, resumeToken: this.resumeToken,
+    }));
   }
 
   /** @param {SocketClose} close */
   _onClose({ code, reason, willRetry, delayMs }) {
     this.joined = false;
     if (willRetry) {
-      // Fresh credentials for the rebuilt connections; the old links stay up until the new
-      // peer-discovery says who is still there.
+      // Fresh credentials for links built later; the links (and their media) stay up: the
+      // next peer-discovery says which to keep, repair or rebuild.
       this.rtcConfig = this._loadIceConfig();
       this._emit('status', { state: 'reconnecting', code, reason, delayMs });
     } else {
+      clearInterval(this.watchTimer);
       for (const userId of [...this.peers.keys()]) this._removePeer(userId);
       this._emit('status', { state: 'ended', code, reason });
     }
@@ -272,22 +320,37 @@ export class TriPartyClient extends TypedEventTarget {
         await this._onDiscovery(msg);
         break;
       case MessageType.USER_JOINED:
-        await this._addPeer(msg, msg.shouldCreateOffer === true);
+        // Normally a peer this client does not know; after a server restart, a reunion.
+        await this._announce(msg, msg.shouldCreateOffer === true, false);
         break;
       case MessageType.USER_LEFT:
         this._removePeer(msg.userId);
         break;
+      case MessageType.USER_AWAY:
+        this._setAway(msg.userId, true);
+        break;
+      case MessageType.USER_BACK: {
+        this._setAway(msg.userId, false);
+        const entry = this.peers.get(msg.userId);
+        const offers = entry?.link?.shouldOffer ?? false;
+        if (entry !== undefined) await this._announce(entry.peer, offers, false);
+        break;
+      }
       case MessageType.AI_STATUS:
         this._onAiStatus(msg);
         break;
       case MessageType.CLIENT_SIGNAL:
-        this._emit('client-signal', { fromId: msg.fromId, action: msg.action, message: msg });
+        if (msg.action === LINK_STATE) {
+          await this._onLinkState(msg.fromId, typeof msg.linkId === 'string' ? msg.linkId : null);
+        } else {
+          this._emit('client-signal', { fromId: msg.fromId, action: msg.action, message: msg });
+        }
         break;
       case MessageType.ERROR:
         this._emit('server-error', { code: msg.code, message: msg.message, ref: msg.ref });
         break;
       default:
-        if (isSignal(msg)) this._onSignal(msg);
+        if (isSignal(msg)) await this._onSignal(msg);
     }
   }
 
@@ -295,16 +358,119 @@ export class TriPartyClient extends TypedEventTarget {
   async _onDiscovery(msg) {
     this.joined = true;
     this.socket.markHealthy();
-    // After a (re)join every other participant has seen us leave and arrive again, and
-    // rebuilds its side; so every link is rebuilt here too, and vanished peers are dropped.
-    const present = new Set(msg.peers.map((p) => p.userId));
-    for (const userId of [...this.peers.keys()]) {
-      if (!present.has(userId)) this._removePeer(userId);
+    if (msg.resumeToken) this.resumeToken = msg.resumeToken;
+    const epoch = ++this.discoveries;
+    const listed = new Set(msg.peers.map((p) => p.userId));
+    if (msg.resumed) {
+      // Our seat was kept: whoever it does not list has left (its `left` and more).
+      for (const userId of [...this.peers.keys()]) {
+        if (!listed.has(userId)) this._removePeer(userId);
+      }
+    } else {
+      // A fresh join (the first, or after a server restart): peers not listed yet may still
+      // rejoin; their links wait for them for the reunion window.
+      setTimeout(() => {
+        if (this.discoveries !== epoch) return;
+        for (const [userId, entry] of [...this.peers]) {
+          if (entry.seenIn < epoch) this._removePeer(userId);
+        }
+      }, REUNION_MS);
     }
     for (const peer of msg.peers) {
-      await this._addPeer(peer, peer.shouldCreateOffer === true);
+      // A seat taken while we were away is another participant under a known userId.
+      if (msg.resumed && peer.status === 'joined') this._removePeer(peer.userId);
+      await this._announce(peer, peer.shouldCreateOffer === true, peer.away === true);
     }
     this._emit('status', { state: 'joined' });
+  }
+
+  /**
+   * A peer is (again) in the room: keep, repair or create the link (docs/protocol.md, "Links:
+   * keep, repair, rebuild", rule 4).
+   * @param {Partial<Participant> & {userId: string}} fields
+   * @param {boolean} shouldOffer
+   * @param {boolean} away
+   */
+  async _announce(fields, shouldOffer, away) {
+    const entry = this.peers.get(fields.userId);
+    if (entry === undefined || entry.link === null || entry.link.shouldOffer !== shouldOffer) {
+      await this._addPeer(fields, shouldOffer);
+    } else if (shouldOffer && !away) {
+      this._repair(entry, false);
+    }
+    const current = this.peers.get(fields.userId);
+    if (current === undefined) return;
+    current.seenIn = this.discoveries;
+    current.away = away;
+    if (current.link !== null && !shouldOffer) {
+      // The answerer tells the offerer which link it holds (rule 5).
+      this.socket.send({
+        type: MessageType.CLIENT_SIGNAL, action: LINK_STATE, toId: fields.userId,
+        linkId: current.link.linkId,
+      });
+    }
+  }
+
+  /**
+   * The offerer's repair of a link that is not connected: an ICE restart on the same
+   * RTCPeerConnection, or a rebuild when that cannot help (an ai peer, a failed restart).
+   * @param {PeerEntry} entry
+   * @param {boolean} restartFailed
+   */
+  _repair(entry, restartFailed) {
+    const link = entry.link;
+    if (link === null || !link.shouldOffer || link.state === 'connected') return;
+    if (restartFailed || isAi(entry.peer)) {
+      void this._addPeer(entry.peer, true);
+    } else {
+      link.restartIce();
+    }
+  }
+
+  /**
+   * The answerer of a pair says which link it holds (rule 5).
+   * @param {string} fromId
+   * @param {string | null} linkId
+   */
+  async _onLinkState(fromId, linkId) {
+    const entry = this.peers.get(fromId);
+    const link = entry?.link;
+    if (entry === undefined || link === null || link === undefined || !link.shouldOffer) return;
+    if (linkId === link.linkId || !link.answered) return;
+    await this._addPeer(entry.peer, true); // it lost our link: a new one
+  }
+
+  /**
+   * @param {string} userId
+   * @param {boolean} away
+   */
+  _setAway(userId, away) {
+    const entry = this.peers.get(userId);
+    if (entry === undefined) return;
+    entry.away = away;
+    this._emit('peer-presence', { peer: entry.peer, away });
+  }
+
+  /** The offerer's watch over its links (rule 6); the answerer only answers. */
+  _watchLinks() {
+    if (!this.joined) return;
+    const now = performance.now();
+    for (const entry of this.peers.values()) {
+      const link = entry.link;
+      if (link === null || !link.shouldOffer || entry.away || link.closed) continue;
+      const state = link.pc.connectionState;
+      if (state === 'connected') {
+        entry.badSince = null;
+        link.restarts = 0;
+        link.restartedAt = null;
+        continue;
+      }
+      if (state !== 'failed' && state !== 'disconnected') continue;
+      entry.badSince ??= now;
+      if (state === 'disconnected' && now - entry.badSince < REPAIR_AFTER_MS) continue;
+      if (link.restartedAt !== null && now - link.restartedAt < REBUILD_AFTER_MS) continue;
+      this._repair(entry, link.restarts >= 1);
+    }
   }
 
   /**
@@ -325,7 +491,10 @@ export class TriPartyClient extends TypedEventTarget {
     // Two AI participants do not connect; a human always connects (§5).
     const connects = shouldOffer || !(isAi(peer) && isAi(this.self));
     /** @type {PeerEntry} */
-    const entry = { peer, link: null, status: previous?.status ?? null };
+    const entry = {
+      peer, link: null, status: previous?.status ?? null, away: previous?.away ?? false,
+      seenIn: this.discoveries, badSince: null,
+    };
     this.peers.set(peer.userId, entry);
     if (connects) {
       const [rtcConfig, stream] = await Promise.all([this.rtcConfig, this.media]);
@@ -384,10 +553,28 @@ export class TriPartyClient extends TypedEventTarget {
     this._emit('peer-removed', { peer: entry.peer });
   }
 
-  /** @param {RelayedSignal} msg */
-  _onSignal(msg) {
+  /**
+   * An offer with another linkId than the answerer's link starts a new link (rule 3); an
+   * answer or candidate of another link than the current one is stale and dropped.
+   * @param {RelayedSignal} msg
+   */
+  async _onSignal(msg) {
     const entry = this.peers.get(msg.fromId);
-    if (entry?.link) entry.link.receive(msg);
+    let link = entry?.link;
+    if (entry === undefined || link === null || link === undefined) return;
+    if (msg.type === MessageType.OFFER && !link.shouldOffer) {
+      const fresh = link.offered
+        ? msg.linkId === undefined || msg.linkId !== link.linkId
+        : link.linkId !== null && msg.linkId !== undefined && msg.linkId !== link.linkId;
+      if (fresh) {
+        await this._addPeer(entry.peer, false);
+        link = this.peers.get(msg.fromId)?.link;
+        if (link === null || link === undefined) return;
+      }
+    } else if (msg.linkId !== undefined && link.linkId !== null && msg.linkId !== link.linkId) {
+      return;
+    }
+    link.receive(msg);
   }
 
   /** @param {AiStatusMessage} msg */
