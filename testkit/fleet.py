@@ -244,6 +244,16 @@ class Fleet:
                 raise AssertionError(f"metrics {expected} not reached: {values}")
             time.sleep(0.1)
 
+    def wait_metrics_at_least(self, name: str, least: float, timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.metrics().get(name, 0.0)
+            if value >= least:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name} stayed at {value} (< {least}) for {timeout}s")
+            time.sleep(0.1)
+
     def placements(self) -> dict[str, Any]:
         rooms = self.get_json("/api/rooms")["rooms"]
         return {room["roomId"]: room.get("orbHost") for room in rooms}

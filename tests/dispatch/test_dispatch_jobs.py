@@ -78,9 +78,13 @@ def test_a_burst_of_30_rooms_over_3_workers_yields_exactly_one_orb_per_room(
             # others; when it wakes up it finds its leases gone and drops its orbs silently.
             slow = workers[0]
             slow.signal(signal.SIGSTOP)
-            await asyncio.sleep(5.0)
-            slow.signal(signal.SIGCONT)
-            await asyncio.sleep(3.0)
+            try:
+                await asyncio.to_thread(
+                    fleet.wait_metrics_at_least, "signaling_orb_redispatched_total", 1, 20)
+            finally:
+                slow.signal(signal.SIGCONT)
+            await asyncio.to_thread(slow.log.wait_for, "lease lost", 15)
+            await asyncio.sleep(2.0)
             for coach in coaches:
                 assert coach.most_orbs_at_once() == 1, (coach.room_id, coach.orb_events())
                 assert len(coach.orbs_present()) == 1, (coach.room_id, coach.orb_events())
@@ -89,9 +93,8 @@ def test_a_burst_of_30_rooms_over_3_workers_yields_exactly_one_orb_per_room(
             assert rooms["orbs"] == 30
             running = [client.hget(k, "state") for k in client.scan_iter("orb:job:*")]
             assert running.count("running") == 30 and len(running) == 30
-            # The frozen worker's jobs went to workers with free slots, and it let them go.
-            assert "lease lost" in slow.log.text()
-            assert fleet.metrics()["signaling_orb_redispatched_total"] >= 1
+            # The frozen worker's jobs went to workers with free slots, and it let them go
+            # (checked above: the re-dispatch counted, the lost leases logged).
         finally:
             await asyncio.gather(*(c.close() for c in coaches))
 
