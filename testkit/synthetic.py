@@ -25,6 +25,7 @@ from typing import Any
 
 import av
 import numpy as np
+import numpy.typing as npt
 import orjson
 from aiortc import (
     RTCConfiguration,
@@ -61,12 +62,37 @@ class Mouth:
         self.syllable = (peak * envelope * voiced / np.max(np.abs(voiced))).astype(np.int16)
         rng = np.random.default_rng(7)
         self.floor = (rng.standard_normal(FRAME * 50) * 3).astype(np.int16)  # about -80 dBFS
+        self._clip: npt.NDArray[np.int16] | None = None
+        self._clip_pos = 0
+        self.clip_ended_at: float | None = None
 
     def say(self, seconds: float) -> None:
         self._speak_until = time.monotonic() + seconds
 
+    def play(self, pcm: npt.NDArray[np.int16]) -> None:
+        """Say real audio once (48 kHz mono int16, e.g. an espeak-ng sentence)."""
+        self._clip = pcm.astype(np.int16)
+        self._clip_pos = 0
+        self.clip_ended_at = None
+
+    def clip_frame(self) -> npt.NDArray[np.int16] | None:
+        """The next 20 ms of the clip being played, or None."""
+        clip = self._clip
+        if clip is None:
+            return None
+        frame = np.zeros(FRAME, dtype=np.int16)
+        part = clip[self._clip_pos : self._clip_pos + FRAME]
+        frame[: len(part)] = part
+        self._clip_pos += FRAME
+        if self._clip_pos >= len(clip):
+            self._clip = None
+            #: When the clip's last sample went out (``time.monotonic()``).
+            self.clip_ended_at = time.monotonic()
+        return frame
+
     def hush(self) -> None:
         self._speak_until = 0.0
+        self._clip = None
 
     @property
     def speaking(self) -> bool:
@@ -94,7 +120,10 @@ class SyntheticVoice(MediaStreamTrack):
         elif delay < -0.2:  # fell far behind (a busy loop): skip ahead rather than burst
             self._index = int((time.monotonic() - self._start) * RATE / FRAME)
         mouth = self._mouth
-        if mouth.speaking:
+        clip = mouth.clip_frame()
+        if clip is not None:
+            samples = clip
+        elif mouth.speaking:
             pos = (self._index * FRAME) % (len(mouth.syllable) - FRAME)
             samples = mouth.syllable[pos : pos + FRAME]
         else:
@@ -223,6 +252,14 @@ class SyntheticHuman:
 
     def say(self, seconds: float) -> None:
         self.mouth.say(seconds)
+
+    def play(self, pcm: npt.NDArray[np.int16]) -> None:
+        """Speak real audio (48 kHz mono int16) into every peer connection, once."""
+        self.mouth.play(pcm)
+
+    def transcripts(self) -> list[dict[str, Any]]:
+        """The ``ai_transcript`` messages received so far."""
+        return [m for m in self.messages if m.get("type") == "ai_transcript"]
 
     # ---------------------------------------------------------------- observations
     def orb_id(self) -> str | None:

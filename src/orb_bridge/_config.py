@@ -10,6 +10,8 @@ from typing import Any
 
 import attrs
 
+from .speech_config import SpeechConfig
+
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if value <= 0:
@@ -68,6 +70,9 @@ class OrbConfig:
     max_pending_candidates: int = attrs.field(default=64, validator=_positive)
     #: Bound on closing one peer connection (aiortc's close can stall on a dead transport).
     pc_close_timeout: float = attrs.field(default=5.0, validator=_positive)
+
+    #: Speech-to-text, language model and transcripts (orb_bridge.speech_config).
+    speech: SpeechConfig = attrs.field(factory=SpeechConfig)
 
     def __attrs_post_init__(self) -> None:
         if self.width % 2 or self.height % 2:

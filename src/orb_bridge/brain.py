@@ -10,21 +10,25 @@ the voice; a brain only produces.
 
 Plugging in a real speech-to-text → language model → text-to-speech chain means implementing the
 three small protocols below and handing ``SpeechChainBrain(stt, llm, tts)`` to the host or
-worker as the brain factory (see docs/orb.md). The default :class:`OfflineBrain` makes the status
-cycle real without any model: it "thinks" briefly and speaks a short phrase with espeak-ng.
-Nothing here may call a cloud service in tests.
+worker as the brain factory (see docs/orb.md). Speech-to-text runs *before* the brain (the
+orb's transcription stage, :mod:`orb_bridge.transcripts`), so ``utterance.text`` already holds
+the words. The default :class:`OfflineBrain` answers them without any model (reflective
+coaching, :mod:`orb_bridge.coaching`); :class:`orb_bridge.llm_brain.LanguageModelBrain` streams
+an OpenAI-compatible model's answer into speech. Nothing here may call a cloud service in tests.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
 import attrs
 import numpy as np
 
 from . import tts
+from .coaching import Summary, Turn, extractive_summary, reflective_reply
 from .hearing import Utterance
 
 #: Reply audio is handed to the voice as 48 kHz mono s16le.
@@ -63,40 +67,57 @@ class Brain(Protocol):
 
 BrainFactory = Callable[[], Brain]
 
-_PHRASES = (
-    "I hear you. Tell me a little more about that.",
-    "Thank you for sharing. What feels most important to you right now?",
-    "That makes sense. How would you like things to be different?",
-    "I understand. What would be a good first step?",
-)
+
+class Summarizer(Protocol):
+    """A brain that can also summarise the session (optional: the orb falls back to
+    :func:`~orb_bridge.coaching.extractive_summary`)."""
+
+    async def summarize(self, turns: Sequence[Turn]) -> Summary:
+        """The summary of the whole session's ``turns`` (both humans' and the orb's)."""
+
+
+#: What the offline brain says when it heard a turn but has no words for it (no
+#: speech-to-text installed): it can only invite the client to go on.
+LISTENING_LINE = "I'm listening. Tell me more."
 
 
 class OfflineBrain:
-    """The default brain: no model, no network; a short thinking pause then a stock reply."""
+    """The default brain without a language model: reflective coaching from the transcript.
 
-    def __init__(self, think_time: float = 0.4) -> None:
+    It answers the client's words (``utterance.text``, filled in by speech-to-text) with
+    :func:`~orb_bridge.coaching.reflective_reply`: their own words turned toward them and the
+    next question. No model, no network. Without speech-to-text it can only say
+    :data:`LISTENING_LINE`. ``think_time`` adds a pause before speaking (0: answer at once).
+    """
+
+    def __init__(self, think_time: float = 0.0) -> None:
         self._think_time = think_time
-        self._turn = 0
-        self.heard: list[tuple[str, str, float]] = []
+        #: The conversation as heard (both humans and its own lines), bounded.
+        self.history: deque[Turn] = deque(maxlen=200)
 
     def observe(self, utterance: Utterance) -> None:
-        self._remember(utterance)
+        if utterance.text:
+            self.history.append(Turn(utterance.role, utterance.text))
 
     async def respond(self, utterance: Utterance) -> AsyncIterator[BrainOutput]:
-        self._remember(utterance)
         yield StatusHint("thinking")
-        text = _PHRASES[self._turn % len(_PHRASES)]
-        self._turn += 1
-        pcm, _ = await asyncio.gather(tts.speak(text), asyncio.sleep(self._think_time))
+        if utterance.text:
+            text = reflective_reply(utterance.text, list(self.history))
+            self.history.append(Turn(utterance.role, utterance.text))
+        else:
+            text = LISTENING_LINE
+        if self._think_time > 0:
+            pcm, _ = await asyncio.gather(tts.speak(text), asyncio.sleep(self._think_time))
+        else:
+            pcm = await tts.speak(text)
+        self.history.append(Turn("ai", text))
         yield ReplyAudio(pcm.astype("<i2").tobytes(), REPLY_RATE, text)
 
-    async def aclose(self) -> None:
-        self.heard.clear()
+    async def summarize(self, turns: Sequence[Turn]) -> Summary:
+        return extractive_summary(turns)
 
-    def _remember(self, utterance: Utterance) -> None:
-        # Only a bounded summary is kept: the orb may run for hours.
-        self.heard.append((utterance.speaker_id, utterance.role, utterance.duration))
-        del self.heard[:-100]
+    async def aclose(self) -> None:
+        self.history.clear()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -139,7 +160,7 @@ class SpeechChainBrain:
 
     async def respond(self, utterance: Utterance) -> AsyncIterator[BrainOutput]:
         yield StatusHint("thinking")
-        text = await self._stt.transcribe(utterance.pcm)
+        text = utterance.text or await self._stt.transcribe(utterance.pcm)
         if not text.strip():
             return
         self._add(utterance.role, text)
@@ -155,7 +176,7 @@ class SpeechChainBrain:
         await asyncio.gather(*self._background, return_exceptions=True)
 
     async def _transcribe_into_history(self, utterance: Utterance) -> None:
-        text = await self._stt.transcribe(utterance.pcm)
+        text = utterance.text or await self._stt.transcribe(utterance.pcm)
         if text.strip():
             self._add(utterance.role, text)
 

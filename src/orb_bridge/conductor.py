@@ -41,7 +41,10 @@ class Conductor:
         *,
         reply_to_roles: tuple[str, ...],
         min_utterance: float,
+        on_spoken: Callable[[str, float, float], None] | None = None,
     ) -> None:
+        """``on_spoken(text, started_at, ended_at)``: after each reply (finished or cut off by
+        barge-in), what the orb actually said and when (Unix seconds), for its transcript."""
         self._brain = brain
         self._voice = voice
         self._publish = publish
@@ -57,6 +60,9 @@ class Conductor:
         self._waiting: deque[Utterance] = deque(maxlen=_MAX_WAITING)
         self._wakeup = asyncio.Event()
         self._reply: asyncio.Task[None] | None = None
+        self._on_spoken = on_spoken
+        self._spoken: list[str] = []
+        self._spoken_from: float | None = None
 
     # ---------------------------------------------------------------- inputs (synchronous)
     def joined(self) -> None:
@@ -127,6 +133,7 @@ class Conductor:
         self._wakeup.set()
 
     async def _answer(self, utterance: Utterance) -> None:
+        self._spoken, self._spoken_from = [], None
         try:
             async for output in self._brain.respond(utterance):
                 if isinstance(output, StatusHint):
@@ -137,14 +144,20 @@ class Conductor:
             self._voice.stop()
             if not self.paused:
                 self._set("listening")
+            if self._spoken and self._spoken_from is not None and self._on_spoken is not None:
+                self._on_spoken(" ".join(self._spoken), self._spoken_from, time.time())
 
     async def _say(self, reply: ReplyAudio) -> None:
         pcm = pcm_from_reply(reply)
         if len(pcm) == 0:
             return
         ends_at = self._voice.play(pcm)
+        if self._spoken_from is None:
+            self._spoken_from = time.time()
+            self.replies += 1
+        if reply.text:
+            self._spoken.append(reply.text.strip())
         self._set("speaking")
-        self.replies += 1
         await asyncio.sleep(max(0.0, ends_at - self._voice.grid.clock()))
 
     def _interrupt(self) -> None:

@@ -41,6 +41,17 @@ class Utterance:
     #: Seconds of audio above the "off" threshold (the hang-over silence not counted).
     voiced: float
     sample_rate: int = UTTERANCE_RATE
+    #: Seconds of trailing quiet in ``pcm`` (the hang-over that ended the turn): speech
+    #: ended that long before the utterance was handed on.
+    silence_after: float = 0.0
+    #: What was said, once speech-to-text has run (``None``: not transcribed).
+    text: str | None = None
+
+    @property
+    def speech_pcm(self) -> bytes:
+        """``pcm`` without the trailing quiet (what speech-to-text needs to read)."""
+        cut = int(self.silence_after * self.sample_rate) * 2
+        return self.pcm[: len(self.pcm) - cut] if 0 < cut < len(self.pcm) else self.pcm
 
     @property
     def duration(self) -> float:
@@ -164,12 +175,12 @@ class TurnDetector:
         if self._below + 1e-9 >= self._cfg.vad_hang_time:
             self.speaking = False
             self._above = 0.0
-            return [SpeechEnded(self._take())]
+            return [SpeechEnded(self._take(silence_after=self._below))]
         if self._collected >= self._cfg.max_utterance:
             return [SpeechEnded(self._take())]
         return []
 
-    def _take(self) -> Utterance:
+    def _take(self, silence_after: float = 0.0) -> Utterance:
         pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
         voiced = self._voiced
         self._chunks = []
@@ -177,7 +188,8 @@ class TurnDetector:
         self._voiced = 0.0
         self.utterances += 1
         data = np.clip(pcm, -32768, 32767).astype("<i2").tobytes()
-        return Utterance(self.speaker_id, self.role, data, voiced)
+        return Utterance(self.speaker_id, self.role, data, voiced,
+                         silence_after=silence_after)
 
 
 class Ear:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -33,9 +34,12 @@ from signaling_core import SpawnOrb, StopOrb
 from signaling_core.orb_hosting import LocalLink, OrbHostServer
 
 from ._config import OrbConfig
-from .brain import BrainFactory, OfflineBrain
+from .brain import BrainFactory
+from .llm_brain import brain_factory_for
 from .loop_thread import AsyncioLoopThread
 from .runtime import OrbRuntime
+from .speech_config import SpeechConfig
+from .stt import WhisperStt, shared_engine
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +54,23 @@ class InProcessOrbHost:
         self,
         config: OrbConfig | None = None,
         *,
-        brain_factory: BrainFactory = OfflineBrain,
+        brain_factory: BrainFactory | None = None,
         inherit_limits: bool = True,
+        orb_options: Mapping[str, str] | None = None,
     ) -> None:
         """``inherit_limits``: take idle grace, maximum lifetime and the orb cap from the
-        server's ``CoreConfig`` when :meth:`run` starts, so each limit is set in one place."""
+        server's ``CoreConfig`` when :meth:`run` starts, so each limit is set in one place.
+        ``orb_options``: ``trio-server``'s ``--orb-*`` values (speech-to-text, language model,
+        transcripts; :meth:`SpeechConfig.from_options`). ``brain_factory``: by default the one
+        the speech settings ask for (a language model when ``llm_url`` is set)."""
         self.config = config or OrbConfig()
+        if orb_options:
+            self.config = attrs.evolve(self.config,
+                                       speech=SpeechConfig.from_options(orb_options))
         self.max_orbs = 8
         self._inherit_limits = inherit_limits
+        if brain_factory is None:
+            brain_factory = brain_factory_for(self.config.speech)
         self._brain_factory = brain_factory
         self._loop_thread = AsyncioLoopThread()
         self._runtime = OrbRuntime(self.config, brain_factory)
@@ -83,12 +96,24 @@ class InProcessOrbHost:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                nursery.start_soon(self._warm_speech)
                 task_status.started()
                 await trio.sleep_forever()
         finally:
             self._nursery = None
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(self._loop_thread.stop)
+
+    async def _warm_speech(self) -> None:
+        """Load the speech-to-text model in the background, so the first utterance of the
+        first orb does not wait for it (a failure is only logged: orbs then lose words)."""
+        engine = shared_engine(self.config.speech)
+        if isinstance(engine, WhisperStt):
+            try:
+                await trio.to_thread.run_sync(engine.load, abandon_on_cancel=True)
+            except Exception:
+                logger.exception("the speech-to-text model %s cannot be loaded",
+                                 self.config.speech.stt_model)
 
     def spawn(self, command: SpawnOrb) -> None:
         server = self._server

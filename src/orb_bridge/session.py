@@ -38,13 +38,15 @@ from ._config import OrbConfig
 from .brain import Brain
 from .conductor import Conductor
 from .encoding import SharedOpus, SharedVp8
-from .hearing import TurnEvent
+from .hearing import SpeechEnded, TurnEvent
 from .link import LinkClosed, SignalingLink
 from .media_out import OrbPicture, Voice
 from .metrics import CpuMeter
 from .peers import PEER_ERRORS, HumanPeer, OrbMedia, rtc_ice_servers
 from .render import OrbRenderer
+from .stt import shared_engine
 from .tasks import TaskOwner
+from .transcripts import Scribe, Transcript, TranscriptBook, summarize
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +92,8 @@ class OrbSession:
         self.voice = Voice()
         self.conductor = Conductor(
             brain, self.voice, self._publish_status,
-            reply_to_roles=config.reply_to_roles, min_utterance=config.min_utterance)
+            reply_to_roles=config.reply_to_roles, min_utterance=config.min_utterance,
+            on_spoken=self._on_spoken)
         renderer = renderer or OrbRenderer(config.width, config.height)
         self.picture = OrbPicture(renderer, config.fps, self._look)
         self.picture.on_failure = self.voice.on_failure = self._fail
@@ -105,6 +108,16 @@ class OrbSession:
         self._outbox: deque[str] = deque()
         self._outbox_ready = asyncio.Event()
         self._tasks = TaskOwner(self._fail)
+        # Speech-to-text between hearing and the conductor (None: no words, turns only).
+        self.book = TranscriptBook()
+        stt = shared_engine(config.speech)
+        self.scribe = None if stt is None else Scribe(
+            stt, session_id=session_id, book=self.book,
+            publish=self._publish_transcript if config.speech.transcripts else None,
+            deliver=self.conductor.on_turn, spawn=self._tasks.spawn,
+            min_utterance=config.min_utterance)
+        self._summarized = 0  # the book's version the last ai_summary covered
+        self._summary_task: asyncio.Task[None] | None = None
         self._ending: asyncio.Future[str] | None = None
         self._started = time.monotonic()
         self._empty_since: float | None = None
@@ -180,6 +193,7 @@ class OrbSession:
         await asyncio.gather(*(h.close() for h in humans), return_exceptions=True)
         announced = False
         if reason is not None and reason != "closed":
+            await self._send_summary(final=True)
             announced = await self._announce(reason)
         try:
             await self._brain.aclose()
@@ -226,7 +240,47 @@ class OrbSession:
 
     def _publish_status(self, status: str) -> None:
         if self.joined:
-            self._post({"type": "ai_status", "status": status, "sessionId": self.session_id})
+            self._post(self._status_message(status))
+
+    def _status_message(self, status: str) -> dict[str, Any]:
+        """``ai_status``; ``transcribing`` tells the pages whether captions will come."""
+        return {"type": "ai_status", "status": status, "sessionId": self.session_id,
+                "transcribing": self._publishes_transcripts}
+
+    @property
+    def _publishes_transcripts(self) -> bool:
+        return self.scribe is not None and self._cfg.speech.transcripts
+
+    # ---------------------------------------------------------------- words
+    def _publish_transcript(self, line: Transcript) -> None:
+        if self.joined:
+            self._post(line.message())
+
+    def _on_spoken(self, text: str, started_at: float, ended_at: float) -> None:
+        if self.scribe is not None:
+            self.scribe.said(self.user_id, text, started_at, ended_at)
+
+    def _summary_soon(self) -> None:
+        """The humans have all left: write the summary now (again later if they return)."""
+        if self._summary_task is None or self._summary_task.done():
+            self._summary_task = self._tasks.spawn(self._send_summary(), "orb-summary")
+
+    async def _send_summary(self, *, final: bool = False) -> None:
+        """``ai_summary`` of everything said, if anything new was said since the last one.
+
+        Nothing is summarised when transcripts are off (a summary is conversation content).
+        At the orb's end the language model gets less time: the host bounds the whole finish.
+        """
+        version = self.book.version
+        if not self._publishes_transcripts or not self.joined or version <= self._summarized:
+            return
+        timeout = self._cfg.speech.summary_timeout
+        summary = await summarize(self._brain, self.book.turns(),
+                                  min(timeout, 5.0) if final else timeout)
+        self._summarized = version
+        self._post({"type": "ai_summary", "sessionId": self.session_id, "text": summary.text,
+                    "method": summary.method, "keyTopics": list(summary.key_topics),
+                    "goals": list(summary.goals)})
 
     # ---------------------------------------------------------------- receiving
     async def _reader(self) -> None:
@@ -280,8 +334,7 @@ class OrbSession:
             if self.on_joined is not None:
                 self.on_joined()
             self.conductor.joined()
-            self._post({"type": "ai_status", "status": self.conductor.status,
-                        "sessionId": self.session_id})
+            self._post(self._status_message(self.conductor.status))
             self._post_heartbeat()
 
     def _add_human(self, participant: dict[str, Any]) -> None:
@@ -298,17 +351,22 @@ class OrbSession:
         self._humans_changed()
         if self.joined and participant.get("type") == "user-joined":
             # ai_status is only relayed when sent: tell the newcomer where the orb stands.
-            self._post({"type": "ai_status", "status": self.conductor.status,
-                        "sessionId": self.session_id})
+            self._post(self._status_message(self.conductor.status))
 
     def _remove_human(self, user_id: object) -> None:
         if isinstance(user_id, str) and user_id in self.humans:
             self._close_later(self.humans.pop(user_id))
             self._humans_changed()
+            if not self.humans:
+                self._summary_soon()
 
     def _new_peer(self, user_id: str, role: str) -> HumanPeer:
         def on_turn(event: TurnEvent) -> None:
-            if self.humans.get(user_id) is peer:
+            if self.humans.get(user_id) is not peer:
+                return
+            if isinstance(event, SpeechEnded) and self.scribe is not None:
+                self.scribe.heard(event.utterance)  # words first, then the conductor
+            else:
                 self.conductor.on_turn(event)
 
         peer = HumanPeer(user_id, role, config=self._cfg, media=self.media,

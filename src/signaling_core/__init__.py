@@ -19,6 +19,8 @@ from ._commands import (
     SessionStarted,
     SpawnOrb,
     StopOrb,
+    SummaryRecorded,
+    TranscriptRecorded,
 )
 from ._config import CoreConfig
 from ._core import SignalingCore
@@ -109,8 +111,10 @@ __all__ = [
     "SignalingCore",
     "SpawnOrb",
     "StopOrb",
+    "SummaryRecorded",
     "TextReceived",
     "TimeAdvanced",
+    "TranscriptRecorded",
     "is_valid_close_code",
     "is_valid_room_id",
     "join_message",

@@ -115,6 +115,34 @@ class OrbStatusChanged:
 
 
 @attrs.frozen
+class TranscriptRecorded:
+    """The orb published one finished utterance (``ai_transcript``); ``started_at`` and
+    ``ended_at`` are the orb's Unix times, ``at`` the core's clock like every record."""
+
+    session_id: str
+    room_id: str
+    utterance_id: str
+    speaker_id: str
+    speaker_role: str
+    text: str
+    started_at: float
+    ended_at: float
+    at: float
+
+
+@attrs.frozen
+class SummaryRecorded:
+    """The orb wrote the session's summary (``ai_summary``); a later one replaces it."""
+
+    session_id: str
+    room_id: str
+    user_id: str
+    text: str
+    method: str
+    at: float
+
+
+@attrs.frozen
 class SessionEnded:
     """The room emptied (its orb included): the session is over."""
 
@@ -125,5 +153,6 @@ class SessionEnded:
 
 SessionRecord = (
     SessionStarted | ParticipantJoined | ParticipantLeft | OrbStatusChanged | SessionEnded
+    | TranscriptRecorded | SummaryRecorded
 )
 Command = Send | Close | SpawnOrb | StopOrb | SessionRecord

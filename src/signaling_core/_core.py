@@ -70,8 +70,18 @@ from ._rules import (
     parse_join,
     should_create_offer,
 )
+from ._transcripts import on_ai_summary, on_ai_transcript
 
 Handler = Callable[[Connection, dict[str, Any], float, list[Command]], None]
+
+
+def _from_participant(
+        fn: Callable[[Participant, dict[str, Any], float, list[Command]], None]) -> Handler:
+    """A handler of a joined participant's message (the rules guarantee it has joined)."""
+    def handler(conn: Connection, msg: dict[str, Any], now: float, out: list[Command]) -> None:
+        assert conn.participant is not None
+        fn(conn.participant, msg, now, out)
+    return handler
 
 _loads = orjson.loads
 _dumps = orjson.dumps
@@ -138,6 +148,8 @@ class SignalingCore(OrbKeeper):
             "client_signal": self._on_client_signal,
             "orb_heartbeat": self._on_orb_heartbeat,
             "ai-orb-shutdown": self._on_orb_shutdown,
+            "ai_transcript": _from_participant(on_ai_transcript),
+            "ai_summary": _from_participant(on_ai_summary),
         }
         assert self._handlers.keys() == MESSAGE_RULES.keys()
 

@@ -114,6 +114,9 @@ MESSAGE_RULES: Mapping[str, MessageRule] = {
     "client_signal": MessageRule(_JOINED),
     "orb_heartbeat": MessageRule(_JOINED, _AIS),
     "ai-orb-shutdown": MessageRule(_JOINED, _AIS),
+    # What the orb understood: relayed to the humans and recorded / recorded only.
+    "ai_transcript": MessageRule(_JOINED, _AIS),
+    "ai_summary": MessageRule(_JOINED, _AIS),
 }
 
 #: The field that carries the payload of each relayed WebRTC message.

@@ -72,8 +72,9 @@ class AdminGate:
         return None
 
     def add(self, router: Router, path: str, handler: Handler, *,
-            carries_content: bool) -> None:
-        """Register ``GET path`` behind the gate; answers are never cached."""
+            carries_content: bool, prefix: bool = False) -> None:
+        """Register ``GET path`` (with ``prefix``: every path under it) behind the gate;
+        answers are never cached."""
 
         async def guarded(request: HttpRequest) -> HttpResponse:
             refusal = self.refusal(request, carries_content=carries_content)
@@ -83,6 +84,9 @@ class AdminGate:
             response.headers.update(_NO_STORE)
             return response
 
-        router.add("GET", path, guarded)
+        if prefix:
+            router.add_prefix("GET", path, guarded)
+        else:
+            router.add("GET", path, guarded)
         if carries_content:
             self.content_routes.add(path)

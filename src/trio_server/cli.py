@@ -138,6 +138,30 @@ OPTIONS: tuple[Option, ...] = (
            "seconds between WebSocket pings (default: idle timeout / 3)", float),
 )
 
+#: The orb's understanding (``--orbs``): handed to the orb host as plain strings, keyed by
+#: the name after ``orb.`` (orb_bridge.speech_config.SpeechConfig.from_options); the server
+#: itself never reads them. Defaults live in the orb's own configuration.
+ORB_OPTIONS: tuple[Option, ...] = (
+    Option("--orb-stt-model", "orb.stt_model",
+           "speech-to-text: Whisper model directory (CTranslate2) or name; 'packaged' (the "
+           "brain extra's tiny.en, the default) or 'off'"),
+    Option("--orb-stt-device", "orb.stt_device", "where speech-to-text runs",
+           choices=("cpu", "cuda")),
+    Option("--orb-transcripts", "orb.transcripts",
+           "publish and store transcripts and summaries (off: speech-to-text only feeds the "
+           "orb's answers)", choices=("on", "off")),
+    Option("--orb-llm-url", "orb.llm_url",
+           "OpenAI-compatible server for the orb's answers, e.g. http://127.0.0.1:11434/v1 "
+           "(key: env ORB_LLM_API_KEY); unset: the offline coach"),
+    Option("--orb-llm-model", "orb.llm_model", "model name for --orb-llm-url"),
+    Option("--orb-system-prompt", "orb.system_prompt_file",
+           "file replacing the orb's coaching system prompt"),
+    Option("--orb-stt-url", "orb.stt_url",
+           "OpenAI-compatible /v1/audio/transcriptions server instead of local Whisper"),
+    Option("--orb-tts-url", "orb.tts_url",
+           "OpenAI-compatible /v1/audio/speech server instead of espeak-ng"),
+)
+
 _DEFAULTS: dict[str, Any] = {
     **{f"server.{f.name}": f.default for f in attrs.fields(ServerConfig)},
     **{f"core.{f.name}": f.default for f in attrs.fields(CoreConfig)},
@@ -164,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
                "environment variable shown; the command line wins.",
     )
     parser.add_argument("--version", action="version", version=f"trio-server {VERSION}")
-    for option in OPTIONS:
+    for option in (*OPTIONS, *ORB_OPTIONS):
         text = f"{option.help} {_default_text(option)}"
         if option.flag_only:
             parser.add_argument(option.flag, dest=option.dest, action="store_const",
@@ -222,8 +246,23 @@ def config_from_args(args: argparse.Namespace,
         raise SystemExit(f"trio-server: {exc}") from None
 
 
-def load_orb_host(spec: str) -> OrbHost:
-    """Import ``MODULE:FACTORY`` and call it without arguments.
+def orb_options_from_args(args: argparse.Namespace,
+                          environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The ``--orb-*`` values given (command line, else environment), keyed for the host."""
+    env = dict(os.environ if environ is None else environ)
+    options: dict[str, str] = {}
+    for option in ORB_OPTIONS:
+        value = getattr(args, option.dest)
+        if value is None:
+            value = _from_env(option, env)
+        if value is not None:
+            options[option.target.split(".", 1)[1]] = str(value)
+    return options
+
+
+def load_orb_host(spec: str, orb_options: dict[str, str] | None = None) -> OrbHost:
+    """Import ``MODULE:FACTORY`` and call it: without arguments, or with ``orb_options=``
+    when ``--orb-*`` options were given.
 
     The host takes its limits from the server it is started with (``OrbHost.run``), so the
     factory needs no configuration of its own.
@@ -233,7 +272,11 @@ def load_orb_host(spec: str) -> OrbHost:
         factory = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError, ValueError) as exc:
         raise SystemExit(f"trio-server: --orbs needs an orb host ({spec}): {exc}") from None
-    host: OrbHost = factory()
+    try:
+        host: OrbHost = factory(orb_options=orb_options) if orb_options else factory()
+    except (ValueError, TypeError, OSError) as exc:
+        raise SystemExit(f"trio-server: the orb host ({spec}) refused its options: {exc}"
+                         ) from None
     return host
 
 
@@ -313,7 +356,8 @@ def run_serve(argv: Sequence[str]) -> int:
         config = attrs.evolve(config, core=attrs.evolve(config.core, orbs_rejoin=True))
         orb_host = build_dispatch_host(*dispatch)
     else:
-        orb_host = load_orb_host(orb_host_spec) if config.orbs else None
+        orb_host = load_orb_host(orb_host_spec, orb_options_from_args(args)) \
+        if config.orbs else None
     failure: BaseException | None = None
     try:
         trio.run(serve, config, orb_host, ledger_for_serve(args.db))

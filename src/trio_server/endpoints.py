@@ -121,3 +121,12 @@ def register(router: Router, server: SignalingServer) -> None:
         # Who took part, when, and how it ended: no words of the conversation. A route that
         # serves transcripts or summaries must say carries_content=True.
         server.admin.add(router, "/api/sessions", sessions, carries_content=False)
+
+        async def one_session(request: HttpRequest) -> HttpResponse:
+            session_id = request.path.removeprefix("/api/sessions/")
+            status, body = await sessions_api.one(session_id)
+            return HttpResponse(status, body, "application/json")
+
+        # The transcript and summary: the words of the conversation, behind the token only.
+        server.admin.add(router, "/api/sessions/", one_session, carries_content=True,
+                         prefix=True)

@@ -46,6 +46,11 @@ def well_formed(mtype: str, sender: str | None) -> dict[str, Any]:
         "orb_heartbeat": {"type": "orb_heartbeat", "metrics": {"fps": 30}},
         "ai-orb-shutdown": {"type": "ai-orb-shutdown", "sessionId": "s1",
                             "reason": "session_complete"},
+        "ai_transcript": {"type": "ai_transcript", "utteranceId": "s1-1",
+                          "speakerId": "client-1", "speakerRole": "client",
+                          "text": "I want more time", "startedAt": 10.0, "endedAt": 11.5},
+        "ai_summary": {"type": "ai_summary", "text": "Key topics: time",
+                       "method": "extractive"},
         UNKNOWN: {"type": UNKNOWN, "toId": target},
     }
     return examples[mtype]
@@ -156,6 +161,25 @@ def _heartbeat(h: Harness, subject: Peer, others: list[Peer], before: CoreSnapsh
         assert h.snapshot() == before
 
 
+def _transcript(h: Harness, subject: Peer, others: list[Peer], before: CoreSnapshot) -> None:
+    """Relayed to every human (never to another ai), state unchanged."""
+    sent = subject_sent[subject.conn_id]
+    types = {p.user_id: p.participant_type for p in before.rooms[0].participants}
+    for p in others:
+        if p.user_id is not None and types[p.user_id] == "human":
+            assert p.take() == [{**sent, "fromId": subject.user_id}]
+        else:
+            assert p.inbox == []
+    assert subject.inbox == []
+    assert h.snapshot() == before
+
+
+def _summary(h: Harness, subject: Peer, others: list[Peer], before: CoreSnapshot) -> None:
+    """Recorded only: nobody receives anything, state unchanged."""
+    assert subject.inbox == [] and all(p.inbox == [] for p in others)
+    assert h.snapshot() == before
+
+
 EFFECTS: dict[str, Effect] = {
     "ping": _ping,
     "join": _join,
@@ -168,6 +192,8 @@ EFFECTS: dict[str, Effect] = {
     "client_signal": _client_signal,
     "orb_heartbeat": _heartbeat,
     "ai-orb-shutdown": _departure,
+    "ai_transcript": _transcript,
+    "ai_summary": _summary,
 }
 
 #: What each subject last sent, for the relay effects (keyed by connection id).

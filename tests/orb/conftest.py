@@ -18,6 +18,7 @@ import trio
 
 from orb_bridge import InProcessOrbHost, OrbConfig
 from orb_bridge.brain import BrainFactory, OfflineBrain
+from orb_bridge.speech_config import NO_SPEECH
 from signaling_core import CoreConfig
 from trio_server.config import ServerConfig
 from trio_server.server import SignalingServer
@@ -54,8 +55,10 @@ async def orb_server(
     orb: OrbConfig | None = None,
     brain_factory: BrainFactory = OfflineBrain,
 ) -> AsyncIterator[OrbServer]:
+    """``orb`` defaults to no speech-to-text: the synthetic humans' voice bursts have no
+    words, and most tests are about turns, not words (tests/orb/test_transcripts.py is)."""
     core = core or CoreConfig(orbs_enabled=True)
-    host = InProcessOrbHost(orb or OrbConfig(), brain_factory=brain_factory)
+    host = InProcessOrbHost(orb or OrbConfig(speech=NO_SPEECH), brain_factory=brain_factory)
     server = SignalingServer(ServerConfig(port=0, core=core), orb_host=host)
     async with trio.open_nursery() as nursery:
         port = await nursery.start(server.serve)

@@ -15,7 +15,9 @@ from contextlib import contextmanager
 
 import pytest
 
+from orb_bridge.stt import stt_available
 from signaling_core import CoreConfig
+from testkit.speech import espeak_pcm48k
 from testkit.synthetic import SyntheticHuman
 from trio_server.config import ServerConfig
 from trio_server.server import SignalingServer
@@ -59,8 +61,11 @@ async def test_orb_worker_joins_a_room_on_a_separately_started_server() -> None:
                             "the worker's video")
                     assert coach.media["ai-orb-w1"].video_size == (320, 240)
                     t1 = time.monotonic()
-                    client.say(1.0)
-                    await coach.wait_until(lambda: "speaking" in coach.statuses_since(t1), 10,
+                    if stt_available():  # the worker transcribes: voice bursts have no words
+                        client.play(espeak_pcm48k("Hello, can you hear me?"))
+                    else:
+                        client.say(1.0)
+                    await coach.wait_until(lambda: "speaking" in coach.statuses_since(t1), 20,
                                            "the worker's orb answering the client")
                     # SIGTERM: the worker announces its end and the room hears user-left.
                     worker.send_signal(signal.SIGTERM)

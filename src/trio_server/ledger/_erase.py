@@ -1,11 +1,12 @@
 """Deleting session records: by age (``--retain-days``) and one session on request.
 
 A session's records are its ``sessions`` row, its ``participations`` and their
-``orb_status_spans`` (anything attached to a session later, such as transcripts, belongs in
-:data:`_ATTACHED` too, so both paths delete it). Only sessions that have ended are deleted:
-a running one still receives records, and deleting it would leave the rest of its records
-without their session. Both paths run in one transaction, children first, so a failure deletes
-nothing and a reader never sees participations without their session.
+``orb_status_spans``, its ``transcripts`` and its ``summaries`` row (anything attached to a
+session later belongs in :data:`_ATTACHED` too, so both paths delete it). Only sessions that
+have ended are deleted: a running one still receives records, and deleting it would leave
+the rest of its records without their session. Both paths run in one transaction, children
+first, so a failure deletes nothing and a reader never sees participations without their
+session.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ _ATTACHED = (
     ("orb_status_spans", "DELETE FROM orb_status_spans WHERE participation_id IN "
                          "(SELECT id FROM participations WHERE session_id IN ({which}))"),
     ("participations", "DELETE FROM participations WHERE session_id IN ({which})"),
+    ("transcripts", "DELETE FROM transcripts WHERE session_id IN ({which})"),
+    ("summaries", "DELETE FROM summaries WHERE session_id IN ({which})"),
 )
 _EXPIRED = "SELECT session_id FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?"
 _ONE_ENDED = "SELECT session_id FROM sessions WHERE session_id = ? AND ended_at IS NOT NULL"
@@ -36,10 +39,13 @@ class Erased:
     sessions: int = 0
     participations: int = 0
     orb_status_spans: int = 0
+    transcripts: int = 0
+    summaries: int = 0
 
     def __str__(self) -> str:
         return (f"{self.sessions} session(s), {self.participations} participation(s), "
-                f"{self.orb_status_spans} orb status span(s)")
+                f"{self.orb_status_spans} orb status span(s), {self.transcripts} transcript "
+                f"line(s), {self.summaries} summary(ies)")
 
 
 class SessionRunning(RuntimeError):
@@ -58,7 +64,8 @@ def delete_sessions(cur: Any, sql: Any, which: str, params: tuple[object, ...]) 
         cur.execute(sql(statement.format(which=which)), params)
         counts[table] = max(cur.rowcount, 0)
     cur.execute(sql(f"DELETE FROM sessions WHERE session_id IN ({which})"), params)
-    return Erased(max(cur.rowcount, 0), counts["participations"], counts["orb_status_spans"])
+    return Erased(max(cur.rowcount, 0), counts["participations"], counts["orb_status_spans"],
+                  counts["transcripts"], counts["summaries"])
 
 
 def purge_ended_before(cur: Any, sql: Any, cutoff: float) -> Erased:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 
-from ._query import SessionView
+from ._query import SessionView, SummaryView, TranscriptLine
 
 #: The orb statuses in the order a reader expects them; others follow alphabetically.
 _STATUS_ORDER = ("ready", "listening", "thinking", "speaking", "paused", "processing")
@@ -65,3 +65,23 @@ def format_sessions(sessions: Sequence[SessionView]) -> str:
                          _statuses(p.status_seconds)))
         lines.extend(_table(rows, indent="    "))
     return "\n".join(lines) + "\n"
+
+
+def format_transcript(session: SessionView, lines: Sequence[TranscriptLine],
+                      summary: SummaryView | None) -> str:
+    """The session's header and participants, its summary, then who said what when."""
+    out = [format_sessions([session]).rstrip("\n"), ""]
+    if summary is None:
+        out.append("SUMMARY: none written")
+    else:
+        out.append(f"SUMMARY ({summary.method}, written {_clock(summary.written_at, True)} UTC)")
+        out.extend("    " + line for line in summary.text.splitlines())
+    out.append("")
+    if not lines:
+        out.append("TRANSCRIPT: nothing transcribed")
+    else:
+        out.append("TRANSCRIPT")
+        for line in lines:
+            out.append(f"    {_clock(line.started_at, False)}  {line.speaker_role:<6}  "
+                       f"{line.speaker_id}: {line.text}")
+    return "\n".join(out) + "\n"

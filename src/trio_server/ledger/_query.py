@@ -33,6 +33,13 @@ _STATUS_TIMES = (
 )
 
 
+_TRANSCRIPT = (
+    "SELECT utterance_id, speaker_id, speaker_role, text, started_at, ended_at "
+    "FROM transcripts WHERE session_id = ? ORDER BY started_at, id"
+)
+_SUMMARY = "SELECT text, method, written_at FROM summaries WHERE session_id = ?"
+
+
 def iso(ts: float | None) -> str | None:
     """Unix time as ISO 8601 UTC with milliseconds, e.g. ``2025-01-31T09:15:02.250Z``."""
     if ts is None:
@@ -61,6 +68,35 @@ class ParticipationView:
             "leftAt": iso(self.left_at), "ending": self.ending,
             "statusSeconds": {k: round(v, 3) for k, v in sorted(self.status_seconds.items())},
         }
+
+
+@attrs.frozen
+class TranscriptLine:
+    """One finished utterance in words (times: the orb's Unix seconds)."""
+
+    utterance_id: str
+    speaker_id: str
+    speaker_role: str
+    text: str
+    started_at: float
+    ended_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"utteranceId": self.utterance_id, "speakerId": self.speaker_id,
+                "speakerRole": self.speaker_role, "text": self.text,
+                "startedAt": iso(self.started_at), "endedAt": iso(self.ended_at)}
+
+
+@attrs.frozen
+class SummaryView:
+    """The session's summary as the orb last wrote it."""
+
+    text: str
+    method: str
+    written_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "method": self.method, "writtenAt": iso(self.written_at)}
 
 
 @attrs.frozen
@@ -107,18 +143,41 @@ class LedgerReader:
             if cur.fetchone() is None:
                 raise NotALedger(f"{self.backend.describe()} holds no session ledger")
             check_version(read_version(cur))
-            return _query(cur, self.backend.dialect.sql, room, limit, now)
+            if room is None:
+                return _query(cur, self.backend.dialect.sql, "", (), limit, now)
+            return _query(cur, self.backend.dialect.sql, " WHERE room = ?", (room,), limit, now)
+        finally:
+            conn.rollback()
+            conn.close()
+
+    def session(self, session_id: str, *, now: float | None = None
+                ) -> tuple[SessionView, list[TranscriptLine], SummaryView | None] | None:
+        """One session with its transcript (in spoken order) and summary; None if unknown."""
+        now = time.time() if now is None else now
+        conn = self.backend.connect_existing()
+        try:
+            cur = conn.cursor()
+            cur.execute(self.backend.has_schema_sql)
+            if cur.fetchone() is None:
+                raise NotALedger(f"{self.backend.describe()} holds no session ledger")
+            check_version(read_version(cur))
+            sql = self.backend.dialect.sql
+            found = _query(cur, sql, " WHERE session_id = ?", (session_id,), 1, now)
+            if not found:
+                return None
+            cur.execute(sql(_TRANSCRIPT), (session_id,))
+            lines = [TranscriptLine(*row) for row in cur.fetchall()]
+            cur.execute(sql(_SUMMARY), (session_id,))
+            row = cur.fetchone()
+            return found[0], lines, None if row is None else SummaryView(*row)
         finally:
             conn.rollback()
             conn.close()
 
 
-def _query(cur: Any, sql: Any, room: str | None, limit: int, now: float
+def _query(cur: Any, sql: Any, where: str, params: tuple[str, ...], limit: int, now: float
            ) -> list[SessionView]:
-    if room is None:
-        cur.execute(sql(_SESSIONS.format(where="")), (limit,))
-    else:
-        cur.execute(sql(_SESSIONS.format(where=" WHERE room = ?")), (room, limit))
+    cur.execute(sql(_SESSIONS.format(where=where)), (*params, limit))
     session_rows = cur.fetchall()
     if not session_rows:
         return []
@@ -140,3 +199,10 @@ def _query(cur: Any, sql: Any, room: str | None, limit: int, now: float
         SessionView(sid, room_id, started, ended, reason, tuple(by_session.get(sid, ())))
         for sid, room_id, started, ended, reason in session_rows
     ]
+
+
+def session_json(session: SessionView, lines: list[TranscriptLine],
+                 summary: SummaryView | None) -> dict[str, Any]:
+    """``GET /api/sessions/{id}`` and ``sessions --transcript --json``: one shape."""
+    return {**session.to_json(), "summary": None if summary is None else summary.to_json(),
+            "transcript": [line.to_json() for line in lines]}

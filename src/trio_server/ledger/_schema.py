@@ -100,8 +100,36 @@ def _v1(d: Dialect) -> list[str]:
     ]
 
 
+def _v2(d: Dialect) -> list[str]:
+    """What the orb understood: each finished utterance in words, and the session summary
+    (one per session; the orb's latest replaces the earlier one)."""
+    return [
+        f"""CREATE TABLE transcripts (
+            id {d.id_primary_key},
+            session_id TEXT NOT NULL,
+            room TEXT NOT NULL,
+            utterance_id TEXT NOT NULL,
+            speaker_id TEXT NOT NULL,
+            speaker_role TEXT NOT NULL,
+            text TEXT NOT NULL,
+            started_at {d.real} NOT NULL,
+            ended_at {d.real} NOT NULL,
+            recorded_at {d.real} NOT NULL
+        )""",
+        "CREATE INDEX transcripts_by_session ON transcripts (session_id, started_at)",
+        f"""CREATE TABLE summaries (
+            session_id TEXT PRIMARY KEY,
+            room TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            method TEXT NOT NULL,
+            written_at {d.real} NOT NULL
+        )""",
+    ]
+
+
 #: Migration ``i`` brings the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[Dialect], list[str]]] = [_v1]
+MIGRATIONS: list[Callable[[Dialect], list[str]]] = [_v1, _v2]
 
 
 class SchemaTooNew(RuntimeError):

@@ -22,6 +22,8 @@ from signaling_core import (
     SessionEnded,
     SessionRecord,
     SessionStarted,
+    SummaryRecorded,
+    TranscriptRecorded,
 )
 
 from ._batch import Op
@@ -57,6 +59,17 @@ START_STATUS_SPAN = (
     "INSERT INTO orb_status_spans (participation_id, status, started_at) "
     "SELECT id, ?, ? FROM participations "
     "WHERE session_id = ? AND user_id = ? AND left_at IS NULL"
+)
+INSERT_TRANSCRIPT = (
+    "INSERT INTO transcripts (session_id, room, utterance_id, speaker_id, speaker_role, text, "
+    "started_at, ended_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+#: The orb's latest summary of a session replaces an earlier one.
+UPSERT_SUMMARY = (
+    "INSERT INTO summaries (session_id, room, user_id, text, method, written_at) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET "
+    "user_id = excluded.user_id, text = excluded.text, method = excluded.method, "
+    "written_at = excluded.written_at"
 )
 INSERT_GAP = (
     "INSERT INTO ledger_gaps (run_id, first_at, last_at, dropped, detail) VALUES (?, ?, ?, ?, ?)"
@@ -103,6 +116,14 @@ class Translator:
             return [(INSERT_SESSION, (record.session_id, record.room_id, self._run_id, wall))]
         if isinstance(record, SessionEnded):
             return [(END_SESSION, (wall, self._end_reason(record), record.session_id))]
+        if isinstance(record, TranscriptRecorded):
+            # The orb's own times (Unix seconds, its clock) are kept as it sent them.
+            return [(INSERT_TRANSCRIPT, (
+                record.session_id, record.room_id, record.utterance_id, record.speaker_id,
+                record.speaker_role, record.text, record.started_at, record.ended_at, wall))]
+        if isinstance(record, SummaryRecorded):
+            return [(UPSERT_SUMMARY, (record.session_id, record.room_id, record.user_id,
+                                      record.text, record.method, wall))]
         raise TypeError(f"not a session record: {record!r}")
 
     def _end_reason(self, ended: SessionEnded) -> str:

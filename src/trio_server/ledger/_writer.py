@@ -263,7 +263,9 @@ class Ledger:
                 self.purges += 1
                 self.purged = Erased(self.purged.sessions + erased.sessions,
                                      self.purged.participations + erased.participations,
-                                     self.purged.orb_status_spans + erased.orb_status_spans)
+                                     self.purged.orb_status_spans + erased.orb_status_spans,
+                                     self.purged.transcripts + erased.transcripts,
+                                     self.purged.summaries + erased.summaries)
                 if erased.sessions or erased.participations:
                     log.info("ledger: retention (%g days) deleted %s that ended before %s",
                              days, erased, iso(cutoff))

@@ -1,4 +1,6 @@
-"""``GET /api/sessions?room=R&limit=N`` for the server's router (admin check left to it).
+"""``GET /api/sessions?room=R&limit=N`` and ``GET /api/sessions/{id}`` for the server's router
+(admin check left to it; the second carries the transcript and summary, so the server
+registers it as conversation content: only ever served with the admin token).
 
 The query runs in a worker thread on a connection of its own, so a slow database delays the
 admin's answer, never the relay.
@@ -15,7 +17,7 @@ import trio
 
 from signaling_core import is_valid_room_id
 
-from ._query import DEFAULT_LIMIT, MAX_LIMIT, LedgerReader
+from ._query import DEFAULT_LIMIT, MAX_LIMIT, LedgerReader, session_json
 from ._schema import NotALedger
 
 log = logging.getLogger("trio_server.ledger")
@@ -67,3 +69,23 @@ class SessionsApi:
             log.warning("ledger: /api/sessions query failed: %r", exc)
             return 503, orjson.dumps({"error": "the session ledger cannot be read now"})
         return 200, orjson.dumps({"sessions": sessions})
+
+    async def one(self, session_id: str) -> tuple[int, bytes]:
+        """(HTTP status, JSON body) of one session with its transcript and summary."""
+        if not 1 <= len(session_id) <= 128 or "/" in session_id:
+            return 404, orjson.dumps({"error": "no such session"})
+
+        def read() -> dict[str, Any] | None:
+            found = self.reader.session(session_id)
+            return None if found is None else session_json(*found)
+
+        try:
+            body = await trio.to_thread.run_sync(read, limiter=self._limiter)
+        except NotALedger:
+            body = None
+        except Exception as exc:
+            log.warning("ledger: /api/sessions/{id} query failed: %r", exc)
+            return 503, orjson.dumps({"error": "the session ledger cannot be read now"})
+        if body is None:
+            return 404, orjson.dumps({"error": "no such session"})
+        return 200, orjson.dumps(body)

@@ -15,8 +15,8 @@ import orjson
 
 from .. import logs
 from ._erase import NoSuchSession, SessionRunning, erase_session
-from ._format import format_sessions
-from ._query import DEFAULT_LIMIT, MAX_LIMIT, LedgerReader
+from ._format import format_sessions, format_transcript
+from ._query import DEFAULT_LIMIT, MAX_LIMIT, LedgerReader, session_json
 from ._schema import NotALedger, SchemaTooNew
 from ._store import SqlStore
 from ._url import DEFAULT_DB, backend_from_url, is_disabled
@@ -54,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"most recent sessions to show (1-{MAX_LIMIT}, "
                              f"default {DEFAULT_LIMIT})")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--transcript", metavar="SESSION", default=None,
+                        help="show this session's summary and transcript (conversation "
+                             "content: mind who can read this output)")
     parser.add_argument("--delete", metavar="SESSION", default=None,
                         help="delete this (ended) session and everything attached to it, "
                              "instead of showing sessions; the log records its id and counts")
@@ -66,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.delete is not None:
         return delete(args.db, args.delete)
+    if args.transcript is not None:
+        return show_transcript(args.db, args.transcript, as_json=args.json)
     if not 1 <= args.limit <= MAX_LIMIT:
         print(f"trio-server sessions: --limit must be 1-{MAX_LIMIT}", file=sys.stderr)
         return 2
@@ -86,6 +91,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def show_transcript(db: str, session_id: str, *, as_json: bool) -> int:
+    """``--transcript SESSION``: the summary and the transcript; 1 when unknown/unreadable."""
+    try:
+        found = LedgerReader(backend_from_url(db)).session(session_id)
+    except (NotALedger, SchemaTooNew, ValueError) as exc:
+        print(f"trio-server sessions: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        print(f"trio-server sessions: cannot read the ledger: {exc}", file=sys.stderr)
+        return 1
+    if found is None:
+        print(f"trio-server sessions: no session {session_id} in the ledger", file=sys.stderr)
+        return 1
+    session, lines, summary = found
+    if as_json:
+        sys.stdout.write(orjson.dumps(session_json(session, lines, summary),
+                                      option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(format_transcript(session, lines, summary))
+    return 0
+
+
 def delete(db: str, session_id: str) -> int:
     """``--delete SESSION``: erase one session (a person's right to erasure).
 
@@ -103,7 +130,8 @@ def delete(db: str, session_id: str) -> int:
         return 1
     logs.event(logs.INFO, "session-erased", f"deleted session {session_id}: {erased}",
                session=session_id, sessions=erased.sessions,
-               participations=erased.participations, orb_status_spans=erased.orb_status_spans)
+               participations=erased.participations, orb_status_spans=erased.orb_status_spans,
+               transcripts=erased.transcripts, summaries=erased.summaries)
     return 0
 
 

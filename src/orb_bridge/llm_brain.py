@@ -1,0 +1,192 @@
+"""The orb's brain with a language model: STT text in, a streamed answer out as speech.
+
+The stages stream into each other (docs/orb.md, "The brain's seams"): the client's words
+(already transcribed) and the conversation so far go to the model as a chat, both humans'
+turns labelled by role under a coaching system prompt; the answer streams back, is cut into
+sentences, and each sentence is synthesised and handed to the voice while the model is still
+writing the next. The first sentence is heard long before the answer is complete.
+
+One producer task per reply reads the stream and synthesises sentences ahead into a queue;
+``respond`` yields them to the conductor as it is ready for them. Barge-in cancels
+``respond``: its ``finally`` cancels the producer, which closes the HTTP connection, so the
+model server stops working on an answer nobody will hear.
+
+A model that fails — down, refusing, too slow, an error status, a malformed stream — costs
+one reply: the orb says :data:`~orb_bridge.speech_config.FALLBACK_LINE` (if it had not started
+speaking yet), logs the cause, and goes back to listening. Nothing of it can stop the orb.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+
+from . import tts
+from .brain import (
+    LISTENING_LINE,
+    REPLY_RATE,
+    BrainOutput,
+    OfflineBrain,
+    ReplyAudio,
+    StatusHint,
+)
+from .coaching import (
+    AI,
+    COACH,
+    SUMMARY_PROMPT,
+    SYSTEM_PROMPT,
+    Summary,
+    Turn,
+    extractive_summary,
+    key_topics,
+    label,
+    stated_goals,
+    transcript_text,
+)
+from .hearing import Utterance
+from .llm import ChatClient, LlmError, sentences
+from .speech_config import SpeechConfig
+
+logger = logging.getLogger(__name__)
+
+#: Turns of history sent with each request (the newest); the system prompt always goes.
+MAX_HISTORY = 40
+
+Speak = Callable[[str], Awaitable[tuple[bytes, int]]]
+
+
+async def espeak_speech(text: str) -> tuple[bytes, int]:
+    pcm = await tts.speak(text)
+    return pcm.astype("<i2").tobytes(), REPLY_RATE
+
+
+def load_system_prompt(path: str | None) -> str:
+    """The coaching prompt, or the text of ``path`` when one is given (read once)."""
+    if path is None:
+        return SYSTEM_PROMPT
+    text = Path(path).read_text(encoding="utf-8").strip()
+    if not text:
+        raise ValueError(f"system prompt file {path} is empty")
+    return text
+
+
+class LanguageModelBrain:
+    """Answers the client through an OpenAI-compatible chat model, streamed into speech."""
+
+    def __init__(self, config: SpeechConfig, *, speak: Speak | None = None,
+                 client: ChatClient | None = None) -> None:
+        self.client = client or ChatClient(config)
+        self._system = load_system_prompt(config.system_prompt_file)
+        self._fallback = config.fallback_line
+        self._speak = speak or _default_speech(config)
+        self.history: deque[Turn] = deque(maxlen=MAX_HISTORY)
+        self.failures = 0
+        self.last_error: str | None = None
+
+    # ---------------------------------------------------------------- Brain
+    def observe(self, utterance: Utterance) -> None:
+        if utterance.text:
+            self.history.append(Turn(utterance.role, utterance.text))
+
+    async def respond(self, utterance: Utterance) -> AsyncIterator[BrainOutput]:
+        yield StatusHint("thinking")
+        if not utterance.text:  # no speech-to-text: nothing to ask the model about
+            pcm, rate = await self._speak(LISTENING_LINE)
+            yield ReplyAudio(pcm, rate, LISTENING_LINE)
+            return
+        self.history.append(Turn(utterance.role, utterance.text))
+        ready: asyncio.Queue[tuple[str, bytes, int] | LlmError | None] = asyncio.Queue()
+        producer = asyncio.get_running_loop().create_task(
+            self._produce(self.messages(), ready), name="llm-reply")
+        said: list[str] = []
+        try:
+            while (item := await ready.get()) is not None:
+                if isinstance(item, LlmError):
+                    self._failed(item)
+                    if not said:
+                        pcm, rate = await self._speak(self._fallback)
+                        yield ReplyAudio(pcm, rate, self._fallback)
+                    break
+                text, pcm, rate = item
+                said.append(text)
+                yield ReplyAudio(pcm, rate, text)
+        finally:
+            producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
+            if said:  # what was actually said (all of it, or up to the barge-in)
+                self.history.append(Turn(AI, " ".join(said)))
+
+    async def summarize(self, turns: Sequence[Turn]) -> Summary:
+        """Key topics, progress and next steps, written by the model."""
+        if not turns:
+            return extractive_summary(turns)
+        messages = [{"role": "system", "content": SUMMARY_PROMPT},
+                    {"role": "user", "content": transcript_text(turns)}]
+        text = (await self.client.complete(messages, max_tokens=400)).strip()
+        if not text:
+            raise LlmError("the model wrote an empty summary")
+        return Summary(text, "llm", key_topics(turns), stated_goals(turns))
+
+    async def aclose(self) -> None:
+        self.history.clear()
+
+    # ---------------------------------------------------------------- parts
+    def messages(self) -> list[dict[str, str]]:
+        """The chat: the system prompt, then the history; the orb's own lines are the
+        ``assistant``'s, each human's a ``user`` message labelled with its role."""
+        out = [{"role": "system", "content": self._system}]
+        for turn in self.history:
+            if turn.role == AI:
+                out.append({"role": "assistant", "content": turn.text})
+            else:
+                note = " (to the client; do not answer this)" if turn.role == COACH else ""
+                out.append({"role": "user", "content": f"{label(turn.role)}{note}: {turn.text}"})
+        return out
+
+    async def _produce(self, messages: list[dict[str, str]],
+                       ready: asyncio.Queue[tuple[str, bytes, int] | LlmError | None]) -> None:
+        try:
+            async for sentence in sentences(self.client.stream(messages)):
+                pcm, rate = await self._speak(sentence)
+                ready.put_nowait((sentence, pcm, rate))
+        except LlmError as exc:
+            ready.put_nowait(exc)
+        except Exception as exc:  # a bug in a stage must not end the orb: one lost reply
+            logger.exception("the language model reply failed")
+            ready.put_nowait(LlmError(f"unexpected failure: {exc!r}"))
+        finally:
+            ready.put_nowait(None)
+
+    def _failed(self, error: LlmError) -> None:
+        self.failures += 1
+        self.last_error = str(error)
+        logger.warning("language model failed, saying the fallback line: %s", error)
+
+
+def _default_speech(config: SpeechConfig) -> Speak:
+    if config.tts_url is None:
+        return espeak_speech
+    from .openai_audio import RemoteSpeech
+
+    remote = RemoteSpeech(config)
+
+    async def speak(text: str) -> tuple[bytes, int]:
+        try:
+            return await remote.synthesize(text)
+        except Exception as exc:
+            logger.warning("remote speech failed (%s); using espeak-ng", exc)
+            return await espeak_speech(text)
+
+    return speak
+
+
+def brain_factory_for(config: SpeechConfig) -> Callable[[], LanguageModelBrain | OfflineBrain]:
+    """The brain ``config`` asks for: the language model when ``llm_url`` is set, else the
+    offline reflective coach."""
+    if config.llm_url is not None:
+        load_system_prompt(config.system_prompt_file)  # a bad file fails at start, not mid-call
+        return lambda: LanguageModelBrain(config)
+    return OfflineBrain

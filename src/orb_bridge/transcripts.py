@@ -1,0 +1,173 @@
+"""The transcription stage: finished utterances → words → ``ai_transcript`` and the brain.
+
+It sits between hearing and turn-taking. A human's finished utterance is handed to
+speech-to-text (off the loop, :mod:`orb_bridge.stt`); when the words come back they are
+published as ``ai_transcript`` (unless transcripts are off), kept in the session's
+:class:`TranscriptBook` (for the summary), and only then delivered to the conductor, carrying
+its text, as the turn the brain reads and perhaps answers. An utterance with no words (noise,
+a cough, a click) stops here: no transcript, no reply. The orb's own replies enter the same
+book and are published the same way, with its own id and role ``ai``.
+
+Speech-to-text failing (refused because too many wait, or an engine error) loses that one
+transcript, logged; the orb carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import attrs
+
+from .coaching import Summary, Turn, extractive_summary
+from .hearing import SpeechEnded, TurnEvent, Utterance
+from .stt import SpeechToText, SttBusy
+
+logger = logging.getLogger(__name__)
+
+#: Lines kept for the summary; older ones are dropped (an orb may run for hours).
+MAX_BOOK = 2000
+#: The longest text one ``ai_transcript`` carries (the core refuses longer ones).
+MAX_TEXT_CHARS = 4000
+
+
+@attrs.frozen
+class Transcript:
+    """One finished utterance in words; times are Unix seconds (the orb's wall clock)."""
+
+    utterance_id: str
+    speaker_id: str
+    speaker_role: str
+    text: str
+    started_at: float
+    ended_at: float
+
+    def message(self) -> dict[str, Any]:
+        """The ``ai_transcript`` message (docs/protocol.md)."""
+        return {
+            "type": "ai_transcript", "utteranceId": self.utterance_id,
+            "speakerId": self.speaker_id, "speakerRole": self.speaker_role,
+            "text": self.text[:MAX_TEXT_CHARS],
+            "startedAt": round(self.started_at, 3), "endedAt": round(self.ended_at, 3),
+        }
+
+
+class TranscriptBook:
+    """What was said in this session, in order, bounded."""
+
+    def __init__(self) -> None:
+        self.lines: deque[Transcript] = deque(maxlen=MAX_BOOK)
+        #: Bumped on every line; a summary remembers the version it covered.
+        self.version = 0
+
+    def add(self, line: Transcript) -> None:
+        self.lines.append(line)
+        self.version += 1
+
+    def turns(self) -> list[Turn]:
+        return [Turn(t.speaker_role, t.text) for t in self.lines]
+
+
+Spawn = Callable[[Coroutine[Any, Any, None], str], object]
+
+
+class Scribe:
+    """Transcribes each human's finished utterances, publishes them, and hands them on."""
+
+    def __init__(
+        self,
+        stt: SpeechToText,
+        *,
+        session_id: str,
+        book: TranscriptBook,
+        publish: Callable[[Transcript], None] | None,
+        deliver: Callable[[TurnEvent], None],
+        spawn: Spawn,
+        min_utterance: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._stt = stt
+        self._session_id = session_id
+        self.book = book
+        self._publish = publish
+        self._deliver = deliver
+        self._spawn = spawn
+        self._min_utterance = min_utterance
+        self._clock = clock
+        self._ids = itertools.count(1)
+        self.transcribed = 0
+        self.empty = 0
+        self.lost = 0
+
+    def next_id(self) -> str:
+        return f"{self._session_id}-{next(self._ids)}"
+
+    def heard(self, utterance: Utterance) -> None:
+        """A finished utterance (from the media path: returns at once)."""
+        if utterance.voiced < self._min_utterance:
+            return  # a click: the conductor would drop it too
+        ended_at = self._clock() - utterance.silence_after
+        started_at = ended_at - max(0.0, utterance.duration - utterance.silence_after)
+        self._spawn(self._transcribe(utterance, started_at, ended_at),
+                    f"stt-{utterance.speaker_id}")
+
+    def said(self, speaker_id: str, text: str, started_at: float, ended_at: float) -> None:
+        """The orb said ``text``: into the book, and published like a human's words."""
+        if text.strip():
+            self._record(Transcript(self.next_id(), speaker_id, "ai", text.strip(),
+                                    started_at, ended_at))
+
+    async def _transcribe(self, utterance: Utterance, started_at: float,
+                          ended_at: float) -> None:
+        try:
+            text = (await self._stt.transcribe(utterance.speech_pcm)).strip()
+        except SttBusy as exc:
+            self.lost += 1
+            logger.warning("no transcript for %s: speech-to-text is busy (%s)",
+                           utterance.speaker_id, exc)
+            return
+        except Exception:
+            self.lost += 1
+            logger.exception("speech-to-text failed for %s", utterance.speaker_id)
+            return
+        if not text:
+            self.empty += 1
+            logger.debug("utterance of %s had no words", utterance.speaker_id)
+            return
+        self.transcribed += 1
+        self._record(Transcript(self.next_id(), utterance.speaker_id, utterance.role, text,
+                                started_at, ended_at))
+        self._deliver(SpeechEnded(attrs.evolve(utterance, text=text)))
+
+    def _record(self, line: Transcript) -> None:
+        self.book.add(line)
+        if self._publish is not None:
+            self._publish(line)
+
+
+async def summarize(brain: object, turns: list[Turn], timeout: float) -> Summary:
+    """The brain's summary of ``turns`` within ``timeout``, else the extractive one.
+
+    A brain without ``summarize`` (see :class:`orb_bridge.brain.Summarizer`), or one that
+    fails or runs out of time (logged), gets the extractive summary: the session always has
+    one.
+    """
+    method = getattr(brain, "summarize", None)
+    if method is not None:
+        try:
+            async with asyncio.timeout(timeout):
+                result = await method(turns)
+            if isinstance(result, Summary) and result.text.strip():
+                return result
+            logger.warning("the brain's summary was empty; writing the extractive one")
+        except TimeoutError:
+            logger.warning("the brain's summary took over %.1f s; writing the extractive one",
+                           timeout)
+        except Exception:
+            logger.exception("the brain's summary failed; writing the extractive one")
+    return extractive_summary(turns)

@@ -1,0 +1,72 @@
+"""Speech-to-text for real: faster-whisper with the packaged model on espeak-ng sentences.
+
+The model is loaded once for the whole test session (``whisper`` fixture)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from orb_bridge.speech_config import SpeechConfig
+from orb_bridge.stt import SttBusy, WhisperStt, shared_engine, stt_available
+from testkit.speech import espeak_pcm16k, word_error_rate
+
+pytestmark = pytest.mark.skipif(not stt_available(), reason="the brain extra is not installed")
+
+SENTENCE = "I want to find more time for my family and stop working late every evening."
+
+
+@pytest.fixture(scope="session")
+def whisper() -> WhisperStt:
+    engine = shared_engine(SpeechConfig())
+    assert isinstance(engine, WhisperStt)
+    engine.load()
+    return engine
+
+
+def test_word_error_rate_counts_words() -> None:
+    assert word_error_rate("a b c d", "a b c d") == 0.0
+    assert word_error_rate("a b c d", "a x c") == 0.5
+    assert word_error_rate("a b", "") == 1.0
+
+
+def test_an_espeak_sentence_is_transcribed(whisper: WhisperStt) -> None:
+    text = whisper.transcribe_blocking(espeak_pcm16k(SENTENCE))
+    assert word_error_rate(SENTENCE, text) <= 0.2, text
+    assert whisper.stats.real_time_factor < 1.0
+
+
+@pytest.mark.parametrize("kind", ["silence", "hiss", "hum", "click"])
+def test_noise_has_no_words(whisper: WhisperStt, kind: str) -> None:
+    rng = np.random.default_rng(7)
+    n = 16_000 * 2
+    audio = {
+        "silence": np.zeros(n),
+        "hiss": rng.normal(0, 300, n),
+        "hum": 2000 * np.sin(2 * np.pi * 50 * np.arange(n) / 16_000),
+        "click": np.zeros(3000),
+    }[kind]
+    pcm = np.clip(audio, -32768, 32767).astype("<i2").tobytes()
+    assert whisper.transcribe_blocking(pcm) == ""
+
+
+def test_the_pool_is_bounded(whisper: WhisperStt) -> None:
+    engine = WhisperStt(workers=1, max_pending=1)
+    engine._model = whisper._load()  # share the loaded model
+    pcm = espeak_pcm16k("The quick brown fox jumps over the lazy dog.")
+
+    async def three_at_once() -> list[object]:
+        return await asyncio.gather(*(engine.transcribe(pcm) for _ in range(3)),
+                                    return_exceptions=True)
+
+    try:
+        results = asyncio.run(three_at_once())
+    finally:
+        engine.close()
+    assert sum(isinstance(r, SttBusy) for r in results) == 1
+    texts = [r for r in results if isinstance(r, str)]
+    assert len(texts) == 2 and all(word_error_rate("the quick brown fox jumps over the lazy dog",
+                                                   t) <= 0.5 for t in texts), results
+    assert engine.stats.refused == 1
