@@ -49,6 +49,9 @@ export function signalingUrl(roomId, loc = window.location) {
   return `${scheme}//${loc.host}/ws-simple/${encodeURIComponent(roomId)}`;
 }
 
+/** Reconnect attempts made at the shortest delay before the backoff starts doubling. */
+const FAST_RETRIES = 10;
+
 /** @extends {TypedEventTarget<SignalingSocketEvents>} */
 export class SignalingSocket extends TypedEventTarget {
   /**
@@ -59,8 +62,9 @@ export class SignalingSocket extends TypedEventTarget {
     super();
     this.url = url;
     this.pingIntervalMs = options.pingIntervalMs ?? 30_000;
-    // The first retry comes after 100-300 ms (a restarting server is usually back by then),
-    // then doubling with jitter up to 5 s, so a room of clients does not reconnect in step.
+    // Retries come every 100-300 ms for the first FAST_RETRIES attempts (a restarting server
+    // is back within a second or two, and every retry then costs the call nothing), then
+    // doubling up to 5 s; the jitter keeps a room of clients from reconnecting in step.
     this.initialBackoffMs = options.initialBackoffMs ?? 200;
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
     this.attempt = 0;
@@ -165,7 +169,8 @@ export class SignalingSocket extends TypedEventTarget {
       this._emit('close', { code, reason: reason || terminal || '', willRetry: false, delayMs: 0 });
       return;
     }
-    const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** this.attempt);
+    const slow = Math.max(0, this.attempt - FAST_RETRIES);
+    const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** slow);
     const delayMs = Math.round(base / 2 + Math.random() * base);
     this.attempt += 1;
     this.retryTimer = setTimeout(() => this.connect(), delayMs);
