@@ -47,11 +47,13 @@ export const MessageType = Object.freeze({
   AI_CONTROL: 'ai_control',
   ORB_HEARTBEAT: 'orb_heartbeat',
   ORB_SHUTDOWN: 'ai-orb-shutdown',
+  AI_SUMMARY: 'ai_summary', // the orb's session summary: recorded, relayed to nobody
   // relayed (client -> server -> client)
   OFFER: 'offer',
   ANSWER: 'answer',
   ICE_CANDIDATE: 'ice-candidate',
   AI_STATUS: 'ai_status',
+  AI_TRANSCRIPT: 'ai_transcript', // from the orb to every human: one finished utterance
   CLIENT_SIGNAL: 'client_signal',
   // server -> client
   PEER_DISCOVERY: 'peer-discovery',
@@ -128,7 +130,10 @@ export const ParticipantType = Object.freeze({
  * @typedef {Participant & {type: 'user-left'}} UserLeftMessage
  * @typedef {Participant & {type: 'user-away'}} UserAwayMessage
  * @typedef {Participant & {type: 'user-back'}} UserBackMessage
- * @typedef {{type: 'ai_status', fromId: string, status: string, sessionId?: string}} AiStatusMessage
+ * @typedef {{type: 'ai_status', fromId: string, status: string, sessionId?: string,
+ *   transcribing?: boolean}} AiStatusMessage
+ * @typedef {{type: 'ai_transcript', fromId: string, utteranceId: string, speakerId: string,
+ *   speakerRole: string, text: string, startedAt: number, endedAt: number}} AiTranscriptMessage
  * @typedef {{type: 'client_signal', fromId: string, action: string, [field: string]: unknown}} ClientSignalMessage
  * @typedef {{type: 'error', code: string, message?: string, ref?: string}} ErrorMessage
  * @typedef {{type: 'pong'}} PongMessage
@@ -138,7 +143,7 @@ export const ParticipantType = Object.freeze({
  * Everything a client may receive. The socket checks only that a message is an object with a
  * string `type`; fields beyond that are the server's promise (docs/protocol.md).
  * @typedef {PeerDiscoveryMessage | UserJoinedMessage | UserLeftMessage | UserAwayMessage
- *   | UserBackMessage | AiStatusMessage
+ *   | UserBackMessage | AiStatusMessage | AiTranscriptMessage
  *   | ClientSignalMessage | ErrorMessage | PongMessage | RelayedSignal} ServerMessage
  */
 

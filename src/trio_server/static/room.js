@@ -8,6 +8,7 @@
 
 import { CallView } from './call-view.js';
 import { CloseCode } from './protocol.js';
+import { TranscriptPanel } from './transcript-panel.js';
 import { TriPartyClient, isAi } from './tri-party.js';
 
 const NOTICE_MS = 8000;
@@ -199,6 +200,24 @@ client.addEventListener('track', ({ detail: { peer, stream } }) => {
 client.addEventListener('ai-status', ({ detail: { fromId, status } }) => {
   view.get(fromId)?.setStatus(status);
   refreshOrbButton();
+});
+
+// The live transcript: open on the coach's page, one click away on the client's.
+const transcript = new TranscriptPanel(/** @type {HTMLElement} */ (document.getElementById('transcript')), {
+  expanded: role === 'coach',
+  nameOf: (speakerId, speakerRole) => {
+    if (speakerId === userId) return 'You';
+    const peer = client.peers.get(speakerId)?.peer;
+    return peer?.userName || peer?.userRole || speakerRole;
+  },
+});
+
+client.addEventListener('ai-transcript', ({ detail: { message } }) => {
+  transcript.add(message);
+});
+
+client.addEventListener('ai-status', ({ detail: { message } }) => {
+  if (typeof message.transcribing === 'boolean') transcript.setTranscribing(message.transcribing);
 });
 
 client.addEventListener('client-signal', ({ detail: { fromId, action } }) => {

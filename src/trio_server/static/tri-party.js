@@ -25,6 +25,7 @@
 //   'peer-presence' {peer, away}          the peer's signaling connection was lost / is back
 //   'track'         {peer, stream, track} media arrived from that peer (stream is per peer)
 //   'ai-status'     {fromId, status, message}
+//   'ai-transcript' {message}             the orb's words for one finished utterance
 //   'client-signal' {fromId, action, message}
 //   'server-error'  {code, message, ref}  an `error` from the server, for the user to see
 //   'link-failure'  {peer, error}         a local WebRTC step failed for that peer
@@ -40,6 +41,7 @@ import { SignalingSocket, signalingUrl } from './signaling-socket.js';
 /** @typedef {import('./protocol.js').RelayedSignal} RelayedSignal */
 /** @typedef {import('./protocol.js').PeerDiscoveryMessage} PeerDiscoveryMessage */
 /** @typedef {import('./protocol.js').AiStatusMessage} AiStatusMessage */
+/** @typedef {import('./protocol.js').AiTranscriptMessage} AiTranscriptMessage */
 /** @typedef {import('./protocol.js').ClientSignalMessage} ClientSignalMessage */
 /** @typedef {import('./signaling-socket.js').SocketClose} SocketClose */
 /** @typedef {import('./peer-link.js').InboundStats} InboundStats */
@@ -81,6 +83,7 @@ const WATCH_MS = 1_000;
  * @property {{peer: Participant, away: boolean}} peer-presence
  * @property {{peer: Participant, stream: MediaStream, track: MediaStreamTrack}} track
  * @property {{fromId: string, status: string, message: AiStatusMessage}} ai-status
+ * @property {{message: AiTranscriptMessage}} ai-transcript
  * @property {{fromId: string, action: string, message: ClientSignalMessage}} client-signal
  * @property {{code: string, message: string | undefined, ref: string | undefined}} server-error
  * @property {{peer: Participant | null, error: unknown}} link-failure
@@ -338,6 +341,9 @@ export class TriPartyClient extends TypedEventTarget {
       }
       case MessageType.AI_STATUS:
         this._onAiStatus(msg);
+        break;
+      case MessageType.AI_TRANSCRIPT:
+        this._emit('ai-transcript', { message: msg });
         break;
       case MessageType.CLIENT_SIGNAL:
         if (msg.action === LINK_STATE) {
