@@ -47,5 +47,6 @@ LIVENESS = Rule("liveness", "Liveness")
 DELIVERY = Rule("delivery-guarantees", "Delivery guarantees")
 CLOSE_CODES = Rule("close-codes", "Close codes")
 
+AWAY_AND_RESUME = Rule("away-and-resume-ext", "Away and resume **[ext]**", "Away and resume")
 ALL_RULES = (TRANSPORT, SESSION, JOIN, RELAY, PERMISSIONS, SERVER_TO_CLIENT, OFFER_DIRECTION,
-             REPLACEMENT, LIVENESS, DELIVERY, CLOSE_CODES)
+             REPLACEMENT, AWAY_AND_RESUME, LIVENESS, DELIVERY, CLOSE_CODES)

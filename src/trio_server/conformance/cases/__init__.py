@@ -16,11 +16,12 @@ from . import (
     prejoin,
     relay,
     replacement,
+    resume,
     transport,
 )
 
 _ORDER = [transport, discovery, offer_direction, relay, prejoin, bad_input, departure,
-          replacement, ai_messages, delivery, deadlines]
+          replacement, resume, ai_messages, delivery, deadlines]
 _RANK = {module.__name__: rank for rank, module in enumerate(_ORDER)}
 
 ALL_CASES: list[Case] = sorted(CASES, key=lambda c: _RANK[c.run.__module__])
