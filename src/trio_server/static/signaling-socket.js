@@ -145,7 +145,8 @@ export class SignalingSocket extends TypedEventTarget {
   /**
    * Abandons the current connection as if the network had lost it, and reconnects: no close
    * frame is sent (a lost network sends none), so the server still holds the seat on the old
-   * connection when the resume arrives, and closes that one (4001). Used to exercise resumption.
+   * connection when the resume arrives, and closes that one (as replaced). Used to exercise
+   * resumption.
    */
   simulateLoss() {
     const ws = this.ws;
