@@ -63,7 +63,7 @@ const REPAIR_AFTER_MS = 3_000;
 /** A link not `connected` this long after its ICE restart is rebuilt. */
 const REBUILD_AFTER_MS = 8_000;
 /** How often the offerer looks at its links' health. */
-const WATCH_MS = 1_000; // ms, not a close code
+const WATCH_MS = 1_000; // not a close code
 
 /**
  * @typedef {object} StatusDetail
