@@ -10,7 +10,15 @@ from typing import Any
 
 import orjson
 
-from signaling_core import Close, Command, CoreConfig, Departure, SessionRecord, SignalingCore
+from signaling_core import (
+    Close,
+    Command,
+    CoreConfig,
+    Departure,
+    Send,
+    SessionRecord,
+    SignalingCore,
+)
 from trio_server.ledger_contract import LedgerSink
 
 #: The ledger's wall clock in these tests: core time 0.0 is this Unix time.
@@ -30,6 +38,8 @@ class CoreDriver:
         self.records: list[SessionRecord] = []
         self.closed: dict[int, Close] = {}
         self._next_conn = 1
+        self._tokens: dict[int, str | None] = {}
+        self._users: dict[str, int] = {}
 
     def _carry_out(self, commands: list[Command]) -> list[Command]:
         for command in commands:
@@ -55,11 +65,29 @@ class CoreDriver:
     def send(self, conn: int, message: dict[str, Any]) -> list[Command]:
         return self._carry_out(self.core.receive(conn, orjson.dumps(message), self.now))
 
-    def join(self, room: str, user_id: str, role: str, name: str = "") -> int:
+    def join(self, room: str, user_id: str, role: str, name: str = "",
+             resume_token: str | None = None) -> int:
         conn = self.connect(room)
-        self.send(conn, {"type": "join", "userId": user_id, "userName": name,
-                         "userRole": role})
+        message: dict[str, Any] = {"type": "join", "userId": user_id, "userName": name,
+                                   "userRole": role}
+        if resume_token is not None:
+            message["resumeToken"] = resume_token
+        for command in self.send(conn, message):
+            if isinstance(command, Send) and command.conn_id == conn \
+                    and command.kind == "peer-discovery":
+                self._tokens[conn] = orjson.loads(command.data).get("resumeToken")
+        self._users[user_id] = conn
         return conn
+
+    def resume_token(self, conn: int) -> str:
+        """The resume token the core issued to ``conn`` in its ``peer-discovery``."""
+        token = self._tokens.get(conn)
+        assert isinstance(token, str), f"no resume token for connection {conn}"
+        return token
+
+    def conn_of(self, user_id: str) -> int:
+        """The connection ``user_id`` joined on last."""
+        return self._users[user_id]
 
     def status(self, conn: int, status: str, session_id: str) -> None:
         self.send(conn, {"type": "ai_status", "status": status, "sessionId": session_id})

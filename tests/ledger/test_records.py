@@ -114,7 +114,8 @@ async def test_orb_replacement_moves_status_timing_to_the_new_part(db: str) -> N
 
 
 async def test_time_outs_end_parts_and_the_session(db: str) -> None:
-    config = CoreConfig(idle_timeout=75.0)
+    # Without a reconnect grace, so a time-out ends the part at once (see the grace test).
+    config = CoreConfig(idle_timeout=75.0, reconnect_grace=0)
 
     def script(d: CoreDriver) -> None:
         d.at(0).join("room-t", "client-1", "client")
@@ -130,8 +131,33 @@ async def test_time_outs_end_parts_and_the_session(db: str) -> None:
     assert (session.ended_at, session.end_reason) == (WALL0 + 126, "time-out")
 
 
+async def test_an_away_seat_ends_its_part_when_the_grace_runs_out_not_before(db: str) -> None:
+    """A drop within the reconnect grace is no ending; the grace's end is, with the drop's cause.
+
+    The client drops at 5 and never comes back: its part ends at 15 (the grace of 10 s), as
+    ``dropped``. The coach drops at 20 and comes back with its resume token at 25: one part,
+    which ends only when it leaves at 30.
+    """
+    config = CoreConfig(reconnect_grace=10.0)
+
+    def script(d: CoreDriver) -> None:
+        d.at(0).join("room-g", "client-1", "client")
+        coach = d.at(1).join("room-g", "coach-1", "coach")
+        token = d.resume_token(coach)
+        d.at(5).close(d.conn_of("client-1"), Departure.DROPPED)
+        d.at(15).tick()
+        d.at(20).close(coach, Departure.DROPPED)
+        again = d.at(25).join("room-g", "coach-1", "coach", resume_token=token)
+        d.at(30).send(again, {"type": "leave"})
+
+    await play(db, config, script)
+    [session] = sessions(db)
+    assert parts(session) == {"client-1": [(0, 15, "dropped")],
+                              "coach-1": [(1, 30, "leave")]}
+
+
 async def test_every_other_ending_is_recorded(db: str) -> None:
-    config = CoreConfig(orbs_enabled=True, max_message_bytes=1024)
+    config = CoreConfig(orbs_enabled=True, max_message_bytes=1024, reconnect_grace=0)
 
     def script(d: CoreDriver) -> None:
         a = d.at(0).join("room-e", "a", "client")

@@ -141,7 +141,8 @@ async def test_a_three_party_call_with_its_orb_through_the_server(db: str) -> No
 
 async def test_replacement_and_time_out_through_the_server(db: str) -> None:
     ledger = make_ledger(db, wall_offset=None)
-    config = ServerConfig(port=0, ping_interval=60.0, core=CoreConfig(idle_timeout=0.6))
+    config = ServerConfig(port=0, ping_interval=60.0,
+                          core=CoreConfig(idle_timeout=0.6, reconnect_grace=0))
     async with running_server(config, ledger=ledger, wait=WAIT) as server:
         async with client(server, "room-x") as first:
             await join(first, "coach-1", "coach")

@@ -119,7 +119,8 @@ async def test_ten_thousand_invalid_frames_are_refused_then_closed_1008() -> Non
 
 
 async def test_ten_thousand_invalid_frames_each_get_their_error_without_a_rate_limit() -> None:
-    config = secure_config(core=CoreConfig(rate_limit_per_second=0))
+    # No reconnect grace: mallory's drop at the end is the departure the bystanders check.
+    config = secure_config(core=CoreConfig(rate_limit_per_second=0, reconnect_grace=0))
     async with running(config) as server, bystanders(server) as crowd:
         assert server.port is not None
         mallory = await join(server.port, ABUSED_ROOM, "mallory", "client")
@@ -317,7 +318,9 @@ async def test_room_cap_refuses_a_new_room_with_server_full() -> None:
 
 
 async def test_caps_do_not_leak_when_connections_come_and_go() -> None:
-    async with running(max_connections_per_address=4) as server:
+    # Each round rejoins as the same user after a drop: no seat is held for it (grace 0).
+    async with running(max_connections_per_address=4,
+                       core=CoreConfig(reconnect_grace=0)) as server:
         assert server.port is not None
         for _ in range(30):
             ws = await join(server.port, ABUSED_ROOM, "mallory", "client")
