@@ -123,10 +123,13 @@ async def test_conversation_content_is_never_served_without_the_admin_token(
     async with exposed(tmp_path) as server:
         assert server.port is not None
         served = add_transcript_route(server)
-        assert server.admin.content_routes == {"/api/test/transcript"}
+        # The real one (a session's transcript and summary) and the test's stand-in.
+        assert server.admin.content_routes == {"/api/sessions/", "/api/test/transcript"}
         for headers in ({}, {"Authorization": f"Bearer {ADMIN}"}):
             status, body = await local_get(server.port, "/api/test/transcript", headers)
             assert status == 403 and "--admin-token" in body and "coaching" not in body
+            status, body = await local_get(server.port, "/api/sessions/s1", headers)
+            assert status == 403 and "--admin-token" in body
         [(status, _, body)] = await fetch(ns, server.port, [("/api/test/transcript", {})])
         assert status == 403 and "coaching" not in body
         assert served == []  # the handler never ran
