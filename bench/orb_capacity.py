@@ -9,7 +9,12 @@ A level counts as sustained when every human gets the orb's video at >= --min-fp
 JSON line per level, then a summary with the largest sustained level and the server CPU per
 room there (targets: >= 8 rooms, <= 0.1 core per room).
 
+With ``--talk-every S`` each room's client says a real sentence (espeak-ng) every S seconds
+(rooms staggered), so the orbs' speech-to-text, replies and transcripts are part of the load;
+``--orb-transcripts off`` / ``--no-stt`` switch them off for comparison.
+
     /work/venv/bin/python bench/orb_capacity.py [--max-rooms 10] [--window 6] [--human-procs 2]
+    /work/venv/bin/python bench/orb_capacity.py --talk-every 8      # transcription on, talking
 """
 
 from __future__ import annotations
@@ -54,16 +59,42 @@ def frames(human: SyntheticHuman) -> int:
     return human.media[orb].video_frames if orb in human.media else 0
 
 
+SENTENCES = (
+    "I want to find more time for my family and stop working late.",
+    "My manager keeps moving the deadlines and I feel stressed.",
+    "I would like to start running again in the mornings.",
+)
+
+
+async def talk(client: SyntheticHuman, every: float, offset: float) -> None:
+    """The client says a real sentence every ``every`` seconds, starting after ``offset``."""
+    from testkit.speech import espeak_pcm48k
+
+    clips = [espeak_pcm48k(s) for s in SENTENCES]
+    await asyncio.sleep(offset)
+    turn = 0
+    while True:
+        client.play(clips[turn % len(clips)])
+        turn += 1
+        await asyncio.sleep(every)
+
+
 async def humans_main(conn: Connection, url: str, camera: tuple[int, int, float],
-                      timeout: float) -> None:
+                      timeout: float, talk_every: float = 0.0) -> None:
     """Serve the orchestrator's commands: open a room, measure a window, close."""
     humans: list[SyntheticHuman] = []
+    talkers: list[asyncio.Task[None]] = []
     try:
         while True:
             command, arg = await asyncio.to_thread(conn.recv)
             if command == "open":
-                humans += await asyncio.wait_for(open_room(url, arg, camera, timeout),
-                                                 2 * timeout)
+                room = await asyncio.wait_for(open_room(url, arg, camera, timeout),
+                                              2 * timeout)
+                humans += room
+                if talk_every > 0:
+                    offset = (arg * 2.7) % talk_every
+                    talkers.append(asyncio.get_running_loop().create_task(
+                        talk(room[1], talk_every, offset)))
                 conn.send(("ok", None))
             elif command == "measure":
                 before = [frames(h) for h in humans]
@@ -76,13 +107,16 @@ async def humans_main(conn: Connection, url: str, camera: tuple[int, int, float]
             else:
                 break
     finally:
+        for task in talkers:
+            task.cancel()
+        await asyncio.gather(*talkers, return_exceptions=True)
         await asyncio.gather(*(h.close() for h in humans), return_exceptions=True)
         conn.send(("closed", None))
 
 
 def humans_process(conn: Connection, url: str, camera: tuple[int, int, float],
-                   timeout: float) -> None:
-    asyncio.run(humans_main(conn, url, camera, timeout))
+                   timeout: float, talk_every: float = 0.0) -> None:
+    asyncio.run(humans_main(conn, url, camera, timeout, talk_every))
 
 
 # ------------------------------------------------------------------------- orchestration
@@ -129,7 +163,8 @@ def run(url: str, pid: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     camera = (args.camera_width, args.camera_height, args.camera_fps)
     ctx = mp.get_context("spawn")
     pipes = [ctx.Pipe() for _ in range(args.human_procs)]
-    procs = [ctx.Process(target=humans_process, args=(child, url, camera, args.timeout),
+    procs = [ctx.Process(target=humans_process,
+                         args=(child, url, camera, args.timeout, args.talk_every),
                          daemon=True) for _, child in pipes]
     for proc in procs:
         proc.start()
@@ -184,8 +219,13 @@ def main() -> int:
     parser.add_argument("--camera-fps", type=float, default=15.0)
     parser.add_argument("--timeout", type=float, default=20.0)
     parser.add_argument("--stop-after-failures", type=int, default=2)
+    parser.add_argument("--talk-every", type=float, default=0.0,
+                        help="each client says a sentence every S seconds (0: never)")
+    parser.add_argument("--no-stt", action="store_true", help="orbs without speech-to-text")
     args = parser.parse_args()
-    with orb_server("--max-orbs", str(args.max_rooms), "--orb-idle-grace", "5") as (url, pid):
+    extra = ["--orb-stt-model", "off"] if args.no_stt else []
+    with orb_server("--max-orbs", str(args.max_rooms), "--orb-idle-grace", "5",
+                    *extra) as (url, pid):
         levels = run(url, pid, args)
     sustained = [lv for lv in levels if lv["sustained"]]
     best = max(sustained, key=lambda lv: lv["rooms"]) if sustained else None
@@ -196,6 +236,7 @@ def main() -> int:
         "server_cores_per_room_at_max": best["server_cores_per_room"] if best else None,
         "min_fps_at_max": best["min_fps"] if best else None,
         "camera": f"{args.camera_width}x{args.camera_height}@{args.camera_fps:g}",
+        "talk_every": args.talk_every, "stt": not args.no_stt,
         "targets": {"rooms": 8, "cores_per_room": 0.1},
     }
     summary["ok"] = bool(best and best["rooms"] >= 8

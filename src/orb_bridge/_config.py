@@ -52,6 +52,10 @@ class OrbConfig:
     vad_off_dbfs: float = -48.0
     vad_on_time: float = attrs.field(default=0.06, validator=_positive)
     vad_hang_time: float = attrs.field(default=0.6, validator=_positive)
+    #: Quiet after which a turn *may* be over: speech-to-text starts on what was said so far
+    #: (``SpeechPaused``), while the turn detector still waits ``vad_hang_time`` to be sure.
+    #: ``None``: transcribe only finished turns.
+    vad_pause_time: float | None = 0.2
     #: Speech kept before the onset (the first syllable starts below the threshold).
     vad_preroll: float = 0.2
     #: An utterance longer than this is cut and handed on, so memory stays bounded.

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 
 from .brain import Brain, ReplyAudio, StatusHint, pcm_from_reply
-from .hearing import SpeechEnded, SpeechStarted, TurnEvent, Utterance
+from .hearing import SpeechEnded, SpeechPaused, SpeechStarted, TurnEvent, Utterance
 from .media_out import Voice
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,8 @@ class Conductor:
             self._set("listening")
 
     def on_turn(self, event: TurnEvent) -> None:
+        if isinstance(event, SpeechPaused):
+            return  # for speech-to-text only: the turn is not over yet
         if isinstance(event, SpeechStarted):
             if self._reply is not None and not self._reply.done():
                 logger.info("barge-in by %s", event.speaker_id)

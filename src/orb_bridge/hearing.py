@@ -50,7 +50,7 @@ class Utterance:
     @property
     def speech_pcm(self) -> bytes:
         """``pcm`` without the trailing quiet (what speech-to-text needs to read)."""
-        cut = int(self.silence_after * self.sample_rate) * 2
+        cut = round(self.silence_after * self.sample_rate) * 2
         return self.pcm[: len(self.pcm) - cut] if 0 < cut < len(self.pcm) else self.pcm
 
     @property
@@ -68,7 +68,18 @@ class SpeechEnded:
     utterance: Utterance
 
 
-TurnEvent = SpeechStarted | SpeechEnded
+@attrs.frozen
+class SpeechPaused:
+    """The speaker has been quiet for ``vad_pause_time``: the turn may be ending. ``pcm`` is
+    what they said up to the quiet, so speech-to-text can start before the turn is over (the
+    orb's reply then waits for the hang-over, not for the hang-over *and* the transcription).
+    If they go on speaking, a later pause supersedes it."""
+
+    speaker_id: str
+    pcm: bytes
+
+
+TurnEvent = SpeechStarted | SpeechEnded | SpeechPaused
 
 
 def dbfs(samples: Samples) -> float:
@@ -134,6 +145,7 @@ class TurnDetector:
         self._preroll_seconds = 0.0
         self._chunks: list[Samples] = []
         self._collected = 0.0
+        self._paused = False
 
     def feed(self, samples: Samples) -> list[TurnEvent]:
         """Feed one chunk of 16 kHz mono samples; returns the turn events it completes."""
@@ -171,7 +183,13 @@ class TurnDetector:
             self._below += seconds
         else:
             self._below = 0.0
+            self._paused = False
             self._voiced += seconds
+        pause = self._cfg.vad_pause_time
+        if (not self._paused and pause is not None and self._below + 1e-9 >= pause
+                and self._below + 1e-9 < self._cfg.vad_hang_time):
+            self._paused = True
+            return [SpeechPaused(self.speaker_id, self._speech_so_far())]
         if self._below + 1e-9 >= self._cfg.vad_hang_time:
             self.speaking = False
             self._above = 0.0
@@ -180,12 +198,21 @@ class TurnDetector:
             return [SpeechEnded(self._take())]
         return []
 
+    def _speech_so_far(self) -> bytes:
+        """The turn so far without its trailing quiet, as 16 kHz s16le."""
+        pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
+        quiet = round(self._below * UTTERANCE_RATE)
+        if 0 < quiet < len(pcm):
+            pcm = pcm[: len(pcm) - quiet]
+        return bytes(np.clip(pcm, -32768, 32767).astype("<i2").tobytes())
+
     def _take(self, silence_after: float = 0.0) -> Utterance:
         pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
         voiced = self._voiced
         self._chunks = []
         self._collected = 0.0
         self._voiced = 0.0
+        self._paused = False
         self.utterances += 1
         data = np.clip(pcm, -32768, 32767).astype("<i2").tobytes()
         return Utterance(self.speaker_id, self.role, data, voiced,

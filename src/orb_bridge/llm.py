@@ -30,6 +30,10 @@ from .speech_config import SpeechConfig
 #: A sentence ends at . ! ? (or …) followed by a space or the end; a long clause without one
 #: is cut at a comma/semicolon after this many characters, so speech never waits for long.
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s")
+#: A piece that ends a sentence right at its end ("...you." with the next word not yet here):
+#: a letter then the punctuation, so "3." of "3.5" is not taken for an end. Speaking it at
+#: once saves waiting one more token for the space.
+_ENDS_SENTENCE = re.compile(r"[^\W\d_][.!?…]+[\"')\]]*$")
 _LONG_CLAUSE = 140
 _CLAUSE_END = re.compile(r"[,;:]\s")
 
@@ -172,6 +176,11 @@ async def sentences(pieces: AsyncIterator[str]) -> AsyncIterator[str]:
             match = _SENTENCE_END.search(buffer)
             if match is None and len(buffer) > _LONG_CLAUSE:
                 match = _CLAUSE_END.search(buffer, _LONG_CLAUSE // 2)
+            if match is None and _ENDS_SENTENCE.search(buffer):
+                sentence, buffer = buffer.strip(), ""
+                if _speakable(sentence):
+                    yield sentence
+                break
             if match is None:
                 break
             sentence, buffer = buffer[: match.end()].strip(), buffer[match.end():]

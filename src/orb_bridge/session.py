@@ -38,7 +38,7 @@ from ._config import OrbConfig
 from .brain import Brain
 from .conductor import Conductor
 from .encoding import SharedOpus, SharedVp8
-from .hearing import SpeechEnded, TurnEvent
+from .hearing import SpeechEnded, SpeechPaused, TurnEvent
 from .link import LinkClosed, SignalingLink
 from .media_out import OrbPicture, Voice
 from .metrics import CpuMeter
@@ -364,7 +364,10 @@ class OrbSession:
         def on_turn(event: TurnEvent) -> None:
             if self.humans.get(user_id) is not peer:
                 return
-            if isinstance(event, SpeechEnded) and self.scribe is not None:
+            if isinstance(event, SpeechPaused):
+                if self.scribe is not None:
+                    self.scribe.paused(event)  # start transcribing early
+            elif isinstance(event, SpeechEnded) and self.scribe is not None:
                 self.scribe.heard(event.utterance)  # words first, then the conductor
             else:
                 self.conductor.on_turn(event)

@@ -8,6 +8,12 @@ its text, as the turn the brain reads and perhaps answers. An utterance with no 
 a cough, a click) stops here: no transcript, no reply. The orb's own replies enter the same
 book and are published the same way, with its own id and role ``ai``.
 
+Speech-to-text starts early: when a speaker pauses (``SpeechPaused``, ``vad_pause_time``
+of quiet) the words so far go to speech-to-text at once; if the turn then ends without another
+word, that transcription is the turn's, already done or under way, so the reply waits for the
+turn detector's hang-over rather than for the hang-over plus the transcription. A speaker who
+goes on talking makes it moot (a later pause, or the end, starts afresh).
+
 Speech-to-text failing (refused because too many wait, or an engine error) loses that one
 transcript, logged; the orb carries on.
 """
@@ -25,7 +31,7 @@ from typing import Any
 import attrs
 
 from .coaching import Summary, Turn, extractive_summary
-from .hearing import SpeechEnded, TurnEvent, Utterance
+from .hearing import SpeechEnded, SpeechPaused, TurnEvent, Utterance
 from .stt import SpeechToText, SttBusy
 
 logger = logging.getLogger(__name__)
@@ -100,6 +106,9 @@ class Scribe:
         self._min_utterance = min_utterance
         self._clock = clock
         self._ids = itertools.count(1)
+        #: speaker -> (the audio of their latest pause, its transcription under way)
+        self._early: dict[str, tuple[bytes, asyncio.Future[str]]] = {}
+        self.early_used = 0
         self.transcribed = 0
         self.empty = 0
         self.lost = 0
@@ -107,13 +116,29 @@ class Scribe:
     def next_id(self) -> str:
         return f"{self._session_id}-{next(self._ids)}"
 
+    def paused(self, event: SpeechPaused) -> None:
+        """A speaker paused: transcribe what they said so far, in case the turn is over."""
+        old = self._early.pop(event.speaker_id, None)
+        if old is not None:
+            old[1].cancel()
+        future = asyncio.ensure_future(self._stt.transcribe(event.pcm))
+        future.add_done_callback(_quietly)
+        self._early[event.speaker_id] = (event.pcm, future)
+
     def heard(self, utterance: Utterance) -> None:
         """A finished utterance (from the media path: returns at once)."""
+        early = self._early.pop(utterance.speaker_id, None)
         if utterance.voiced < self._min_utterance:
+            if early is not None:
+                early[1].cancel()
             return  # a click: the conductor would drop it too
         ended_at = self._clock() - utterance.silence_after
         started_at = ended_at - max(0.0, utterance.duration - utterance.silence_after)
-        self._spawn(self._transcribe(utterance, started_at, ended_at),
+        if early is not None and early[0] != utterance.speech_pcm:
+            early[1].cancel()  # they spoke again after that pause: it is not this turn
+            early = None
+        self._spawn(self._transcribe(utterance, started_at, ended_at,
+                                     None if early is None else early[1]),
                     f"stt-{utterance.speaker_id}")
 
     def said(self, speaker_id: str, text: str, started_at: float, ended_at: float) -> None:
@@ -122,10 +147,18 @@ class Scribe:
             self._record(Transcript(self.next_id(), speaker_id, "ai", text.strip(),
                                     started_at, ended_at))
 
-    async def _transcribe(self, utterance: Utterance, started_at: float,
-                          ended_at: float) -> None:
+    async def _transcribe(self, utterance: Utterance, started_at: float, ended_at: float,
+                          early: asyncio.Future[str] | None = None) -> None:
         try:
-            text = (await self._stt.transcribe(utterance.speech_pcm)).strip()
+            text: str | None = None
+            if early is not None:
+                try:
+                    text = (await early).strip()
+                    self.early_used += 1
+                except SttBusy:  # the early one was refused: this one may get through
+                    text = None
+            if text is None:
+                text = (await self._stt.transcribe(utterance.speech_pcm)).strip()
         except SttBusy as exc:
             self.lost += 1
             logger.warning("no transcript for %s: speech-to-text is busy (%s)",
@@ -148,6 +181,12 @@ class Scribe:
         self.book.add(line)
         if self._publish is not None:
             self._publish(line)
+
+
+def _quietly(future: asyncio.Future[str]) -> None:
+    """An early transcription nobody awaits any more: retrieve its outcome, say nothing."""
+    if not future.cancelled():
+        future.exception()
 
 
 async def summarize(brain: object, turns: list[Turn], timeout: float) -> Summary:

@@ -15,6 +15,7 @@ from orb_bridge import OrbConfig
 from orb_bridge.hearing import (
     UTTERANCE_RATE,
     SpeechEnded,
+    SpeechPaused,
     SpeechStarted,
     TurnDetector,
     dbfs,
@@ -170,8 +171,11 @@ def test_turn_detector_joins_syllables_and_splits_at_pauses() -> None:
     syllables = [(0.2, -20.0), (0.1, -90.0)] * 4
     events = run(det, [(0.5, -90.0), *syllables, (1.0, -90.0), *syllables, (1.0, -90.0)])
     kinds = [type(e).__name__ for e in events]
-    assert kinds == ["SpeechStarted", "SpeechEnded", "SpeechStarted", "SpeechEnded"]
-    utterance = events[1].utterance  # type: ignore[attr-defined]
+    # Each turn pauses (vad_pause_time of quiet) before it ends (vad_hang_time).
+    assert kinds == ["SpeechStarted", "SpeechPaused", "SpeechEnded"] * 2
+    utterance = events[2].utterance  # type: ignore[attr-defined]
+    paused = events[1]
+    assert isinstance(paused, SpeechPaused) and paused.pcm == utterance.speech_pcm
     assert utterance.speaker_id == "client-1" and utterance.role == "client"
     assert utterance.sample_rate == 16_000
     assert 1.2 < utterance.duration < 2.2 and 0.7 < utterance.voiced < 1.3
@@ -186,7 +190,19 @@ def test_turn_detector_ignores_clicks_and_holds_between_thresholds() -> None:
     # ...but not quiet enough to end a turn already going.
     events = run(det, [(0.3, -20.0), (1.5, -43.0)])
     assert [type(e) for e in events] == [SpeechStarted]
-    assert [type(e) for e in run(det, [(0.7, -90.0)])] == [SpeechEnded]
+    assert [type(e) for e in run(det, [(0.7, -90.0)])] == [SpeechPaused, SpeechEnded]
+
+
+def test_a_pause_that_goes_on_talking_is_superseded() -> None:
+    det = TurnDetector("client-1", "client", OrbConfig())
+    events = run(det, [(0.5, -20.0), (0.4, -90.0), (0.5, -20.0), (0.7, -90.0)])
+    assert [type(e).__name__ for e in events] == [
+        "SpeechStarted", "SpeechPaused", "SpeechPaused", "SpeechEnded"]
+    first, last, ended = events[1], events[2], events[3]
+    assert len(first.pcm) < len(last.pcm)  # type: ignore[attr-defined]
+    assert last.pcm == ended.utterance.speech_pcm  # type: ignore[attr-defined]
+    assert run(TurnDetector("c", "client", OrbConfig(vad_pause_time=None)),
+               [(0.5, -20.0), (0.7, -90.0)]) != []
 
 
 def test_turn_detector_cuts_long_speech_to_bound_memory() -> None:

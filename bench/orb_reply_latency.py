@@ -1,0 +1,174 @@
+"""Reply latency: end of the client's speech -> first audible reply sample at the client.
+
+One ``trio-server --orbs`` process (real faster-whisper inside its orb), a synthetic coach and
+client in this process (real aiortc). The client's microphone plays a sentence synthesised by
+espeak-ng; the end of its speech is the moment the last voiced sample of that clip went out
+(trailing silence of the clip not counted); the reply is the first 20 ms frame of the orb's
+audio, decoded at the client, louder than -40 dBFS. Ten turns, median and p90, for:
+
+* ``offline``: the offline reflective coach with real speech-to-text (target <= 1.0 s);
+* ``llm``: a stand-in OpenAI-compatible model (testkit.llm_standin) with 300 ms to the first
+  token and 30 tokens/s, streamed into speech sentence by sentence (target <= 1.3 s).
+
+It also reports speech-to-text's real-time factor on these sentences (same model, threads and
+settings as the orb, measured in this process) and the orb server's CPU (cores) over the
+turns: one room, the client talking, transcription on.
+
+    /work/venv/bin/python bench/orb_reply_latency.py [--mode offline|llm|both] [--turns 10]
+
+The orb's turn detection waits ``vad_hang_time`` (0.6 s) of quiet before it takes a turn as
+finished: that wait is inside the figure, as the client experiences it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # orb_common
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # testkit
+from orb_common import orb_server, server_cpu
+
+from testkit.llm_standin import StandInModel
+from testkit.speech import espeak_pcm16k, espeak_pcm48k
+from testkit.synthetic import SyntheticHuman
+
+SENTENCES = (
+    "I want to find more time for my family and stop working late every evening.",
+    "My manager keeps moving the deadlines and I feel stressed all the time.",
+    "I would like to start running again in the mornings before work.",
+    "I am worried that I will not finish my thesis this year.",
+    "I keep saying yes to everything and I never have time for myself.",
+)
+AUDIBLE_DBFS = -40.0
+TARGETS = {"offline": 1.0, "llm": 1.3}
+
+
+def voiced_tail(pcm: np.ndarray, rate: int = 48_000) -> float:
+    """Seconds of near-silence at the end of a clip (after its last voiced sample)."""
+    loud = np.nonzero(np.abs(pcm.astype(np.int32)) > 300)[0]
+    return 0.0 if len(loud) == 0 else (len(pcm) - 1 - int(loud[-1])) / rate
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+async def turns(url: str, count: int, room: str) -> list[float]:
+    coach = SyntheticHuman(url, room, "coach-1", "coach", mesh_with_humans=False, camera=None)
+    client = SyntheticHuman(url, room, "client-1", "client", mesh_with_humans=False,
+                            camera=None)
+    clips = [espeak_pcm48k(s) for s in SENTENCES]
+    latencies: list[float] = []
+    try:
+        await coach.start()
+        await coach.wait_until(lambda: coach.orb_id() is not None, 15, "orb")
+        await client.start()
+        orb = coach.orb_id()
+        assert orb is not None
+        await client.wait_until(lambda: orb in client.media
+                                and client.media[orb].audio_frames > 25, 30, "orb audio")
+        await asyncio.sleep(1.0)
+        for i in range(count):
+            clip = clips[i % len(clips)]
+            replies_before = len([m for m in client.transcripts() if m["speakerRole"] == "ai"])
+            client.play(clip)
+            await client.wait_until(lambda: client.mouth.clip_ended_at is not None, 20,
+                                    "the clip to be played")
+            ended = client.mouth.clip_ended_at
+            assert ended is not None
+            speech_end = ended - voiced_tail(clip)
+            levels = client.media[orb]
+
+            def heard(levels: Any = levels, speech_end: float = speech_end) -> float | None:
+                for t, level in levels.audio_levels:
+                    if t > speech_end and level > AUDIBLE_DBFS:
+                        return t
+                return None
+
+            await client.wait_until(lambda: heard() is not None, 20, "the reply")
+            first = heard()
+            assert first is not None
+            latencies.append(first - speech_end)
+            print(json.dumps({"turn": i + 1, "latency_s": round(first - speech_end, 3)}),
+                  flush=True)
+            # Let the reply finish (its transcript is published at the end), then pause.
+            await client.wait_until(
+                lambda before=replies_before: len(
+                    [m for m in client.transcripts() if m["speakerRole"] == "ai"]) > before,
+                40, "the reply to end")
+            await asyncio.sleep(1.0)
+    finally:
+        await asyncio.gather(coach.close(), client.close())
+    return latencies
+
+
+def stt_rtf() -> dict[str, float]:
+    from orb_bridge.speech_config import SpeechConfig
+    from orb_bridge.stt import WhisperStt, shared_engine
+
+    engine = shared_engine(SpeechConfig())
+    assert isinstance(engine, WhisperStt)
+    engine.load()
+    audio = compute = 0.0
+    for sentence in SENTENCES:
+        pcm = espeak_pcm16k(sentence)
+        started = time.perf_counter()
+        engine.transcribe_blocking(pcm)
+        compute += time.perf_counter() - started
+        audio += len(pcm) / 2 / 16_000
+    return {"stt_audio_s": round(audio, 2), "stt_compute_s": round(compute, 3),
+            "stt_real_time_factor": round(compute / audio, 3)}
+
+
+def run_mode(mode: str, count: int) -> dict[str, Any]:
+    extra: list[str] = []
+    model: StandInModel | None = None
+    if mode == "llm":
+        model = StandInModel(first_token_delay=0.3, tokens_per_second=30).__enter__()
+        extra = ["--orb-llm-url", model.url, "--orb-llm-model", "stand-in"]
+    try:
+        with orb_server("--orb-idle-grace", "5", *extra) as (url, pid):
+            time.sleep(2.0)  # the model loads in the background at start
+            cpu0, t0 = server_cpu(pid), time.monotonic()
+            latencies = asyncio.run(turns(url, count, f"latency-{mode}"))
+            cores = (server_cpu(pid) - cpu0) / (time.monotonic() - t0)
+    finally:
+        if model is not None:
+            model.__exit__(None, None, None)
+    result = {
+        "bench": "orb_reply_latency", "mode": mode, "turns": len(latencies),
+        "median_s": round(statistics.median(latencies), 3),
+        "p90_s": round(percentile(latencies, 0.9), 3),
+        "min_s": round(min(latencies), 3), "max_s": round(max(latencies), 3),
+        "orb_server_cores_one_room_talking": round(cores, 3),
+        "target_s": TARGETS[mode],
+    }
+    result["ok"] = result["median_s"] <= TARGETS[mode]
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=("offline", "llm", "both"), default="both")
+    parser.add_argument("--turns", type=int, default=10)
+    args = parser.parse_args()
+    modes = ("offline", "llm") if args.mode == "both" else (args.mode,)
+    results = [run_mode(mode, args.turns) for mode in modes]
+    for result in results:
+        print(json.dumps(result), flush=True)
+    print(json.dumps({"bench": "stt", **stt_rtf()}), flush=True)
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
