@@ -7,6 +7,7 @@ joins without one; all three peer connections carry media. A page without a toke
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,16 +42,6 @@ def chromium() -> Iterator[Browser]:
 
 #: The page's RTCConfiguration, once its ICE servers are loaded.
 RTC_CONFIG_JS = "async () => await window.triParty.rtcConfig"
-#: The candidate types of this page's own ICE candidates, over all its peer connections.
-LOCAL_CANDIDATE_TYPES_JS = """async () => {
-  const types = new Set();
-  for (const entry of window.triParty.peers.values()) {
-    if (!entry.link) continue;
-    const stats = await entry.link.pc.getStats();
-    stats.forEach((s) => { if (s.type === 'local-candidate') types.add(s.candidateType); });
-  }
-  return [...types];
-}"""
 
 
 def test_the_call_page_joins_with_its_token_and_the_orb_still_comes(
@@ -72,14 +63,24 @@ def test_the_call_page_joins_with_its_token_and_the_orb_still_comes(
                                    lambda stats: harness.mesh_complete(stats, 2),
                                    timeout=60, what=f"the {role}'s mesh with the orb")
             # Each page fetched TURN credentials with its token, for its own room and user,
-            # and Chromium allocated a relay with them at the real coturn.
+            # and Chromium allocated a relay with them at the real coturn (its log names the
+            # credential's user for every allocation it accepted; a page's own stats need not
+            # list a relay candidate once a host pair has won).
+            turn_log = tmp_path / "turnserver.log"
             for role, page in pages.items():
                 servers = page.evaluate(RTC_CONFIG_JS)["iceServers"]
                 [turn] = [entry for entry in servers if "username" in entry]
                 assert turn["username"].endswith(f":{room}:{role}-7"), turn
-                harness.wait_until(lambda page=page: page.evaluate(LOCAL_CANDIDATE_TYPES_JS),
-                                   lambda types: "relay" in types, timeout=30,
-                                   what=f"a relay candidate of the {role}")
+                accepted = f":{room}:{role}-7>: incoming packet ALLOCATE processed, success"
+                harness.wait_until(lambda: turn_log.read_text(errors="replace"),
+                                   lambda text, accepted=accepted: accepted in text,
+                                   timeout=30, what=f"coturn accepting the {role}'s allocation")
+            # The in-process orb got credentials for its own identity, and coturn took them.
+            orb_accepted = re.compile(rf":{re.escape(room)}:ai-orb-[0-9a-f]+>: "
+                                      "incoming packet ALLOCATE processed, success")
+            harness.wait_until(lambda: turn_log.read_text(errors="replace"),
+                               lambda text: orb_accepted.search(text) is not None,
+                               timeout=30, what="coturn accepting the orb's allocation")
             ids = set(harness.tile_ids(pages["coach"]))
             assert {"coach-7", "client-7"} <= ids
             assert any(i.startswith("ai-orb-") for i in ids)
