@@ -48,5 +48,7 @@ DELIVERY = Rule("delivery-guarantees", "Delivery guarantees")
 CLOSE_CODES = Rule("close-codes", "Close codes")
 
 AWAY_AND_RESUME = Rule("away-and-resume-ext", "Away and resume **[ext]**", "Away and resume")
+ORB_UNDERSTOOD = Rule("what-the-orb-understood-ext", "What the orb understood **[ext]**",
+                      "What the orb understood")
 ALL_RULES = (TRANSPORT, SESSION, JOIN, RELAY, PERMISSIONS, SERVER_TO_CLIENT, OFFER_DIRECTION,
-             REPLACEMENT, AWAY_AND_RESUME, LIVENESS, DELIVERY, CLOSE_CODES)
+             REPLACEMENT, AWAY_AND_RESUME, LIVENESS, DELIVERY, CLOSE_CODES, ORB_UNDERSTOOD)

@@ -17,11 +17,12 @@ from . import (
     relay,
     replacement,
     resume,
+    transcripts,
     transport,
 )
 
 _ORDER = [transport, discovery, offer_direction, relay, prejoin, bad_input, departure,
-          replacement, resume, ai_messages, delivery, deadlines]
+          replacement, resume, ai_messages, transcripts, delivery, deadlines]
 _RANK = {module.__name__: rank for rank, module in enumerate(_ORDER)}
 
 ALL_CASES: list[Case] = sorted(CASES, key=lambda c: _RANK[c.run.__module__])
