@@ -1,0 +1,158 @@
+"""The ``join``: who may take a seat in a room, and what everyone is told when one does.
+
+Admission (join tokens, the orb's reserved userIds, resume tokens, replacement, room and
+server caps) decides first and raises the protocol's error for any rule broken; seating then
+creates the room if needed, answers the joiner with ``peer-discovery`` (each peer with who
+offers to whom) and tells the others with ``user-joined``; a joining orb or coach moves the
+orb's lifecycle on.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any, Literal
+
+from . import _messages as messages
+from ._commands import Command, ParticipantJoined, Send, SessionStarted
+from ._errors import CloseCode, ErrorCode, ProtocolError
+from ._events import Departure
+from ._model import Connection, Participant, Room
+from ._orb_lifecycle import OrbInput
+from ._orbs import OrbKeeper
+from ._rules import (
+    AI,
+    COACH,
+    ORB_USER_PREFIX,
+    JoinRequest,
+    orb_user_id,
+    parse_join,
+    should_create_offer,
+)
+
+
+def _offers(a: Participant, b: Participant) -> bool:
+    return should_create_offer(
+        a.user_id, a.user_role, a.is_ai, b.user_id, b.user_role, b.is_ai
+    )
+
+
+class JoinDesk(OrbKeeper):
+    """Handles ``join``; needs ``_joined_ok`` (message types per participant type) set."""
+
+    _joined_ok: dict[str, frozenset[str]]
+
+    def _on_join(self, conn: Connection, msg: dict[str, Any], now: float,
+                 out: list[Command]) -> None:
+        request = parse_join(msg, conn.room_id)
+        admitted = self._admit(conn, request, now, out)
+        if admitted is not False:
+            self._seat(conn, request, admitted, now, out)
+
+    def _admit(self, conn: Connection, request: JoinRequest, now: float,
+               out: list[Command]) -> Participant | Literal[False] | None:
+        """Whether the join may take a seat: ``False`` when it was answered here already (a
+        refusal, a resume); else the participant it replaces (its old connection dropped)
+        or None. A rule it breaks raises the protocol's error."""
+        if (self._authorize_join is not None and not conn.trusted
+                and not self._authorize_join(conn.room_id, request)):
+            # Refused before any room lookup, so nothing about the room is revealed.
+            out.append(messages.error_send(
+                conn.conn_id, ErrorCode.UNAUTHORIZED, "missing or invalid join token", "join"))
+            self._drop(conn, CloseCode.UNAUTHORIZED, "unauthorized",
+                       Departure.PROTOCOL_VIOLATION, now, out)
+            return False
+        if request.user_id.startswith(ORB_USER_PREFIX) and request.participant_type != AI:
+            raise ProtocolError(ErrorCode.FORBIDDEN,
+                                "userIds starting with 'ai-orb-' are for ai participants", "join")
+        room = self._rooms.get(conn.room_id)
+        if self.config.orbs_rejoin and request.user_id.startswith(ORB_USER_PREFIX) and (
+                room is None or request.user_id != orb_user_id(room.session_id)):
+            # An orb of a session that is over (or of no session here) never joins late.
+            raise ProtocolError(ErrorCode.FORBIDDEN,
+                                "no orb of that session is expected in this room", "join")
+        if self.config.orbs_rejoin and room is not None and room.orb is None \
+                and request.user_id.startswith(ORB_USER_PREFIX) \
+                and self._orb_count >= self.config.max_orbs:
+            raise ProtocolError(ErrorCode.ORB_UNAVAILABLE,
+                                "the server runs as many orbs as it may", "join")
+        existing = room.participants.get(request.user_id) if room is not None else None
+        if existing is not None:
+            if request.resume_token is not None:
+                if not hmac.compare_digest(request.resume_token.encode(),
+                                           existing.resume_token.encode()):
+                    raise ProtocolError(ErrorCode.RESUME_REFUSED,
+                                        "this resumeToken is not this seat's", "join")
+                self._resume(conn, existing, now, out)
+                return False
+            if existing.away:
+                raise ProtocolError(
+                    ErrorCode.RESUME_REFUSED,
+                    "this userId's seat is held for its participant, who is reconnecting: "
+                    "join with its resumeToken, or after the grace", "join")
+            if not self.config.replace_on_rejoin:
+                raise ProtocolError(
+                    ErrorCode.DUPLICATE_USER, "this userId is already in the room", "join"
+                )
+            # §6: the newer connection wins; the old one is closed and departs first.
+            # The room (and its session) outlives the swap even if it held only this user.
+            self._drop(existing.conn, CloseCode.REPLACED, "replaced", Departure.REPLACED,
+                       now, out, replaced=True)
+        elif room is not None and len(room.participants) >= self.config.max_participants:
+            raise ProtocolError(ErrorCode.ROOM_FULL, "the room is full", "join")
+        return existing
+
+    def _seat(self, conn: Connection, request: JoinRequest, existing: Participant | None,
+              now: float, out: list[Command]) -> None:
+        """Seat an admitted joiner: peer-discovery to it, user-joined to the others."""
+        room = self._rooms.get(conn.room_id)
+        if room is None:
+            if len(self._rooms) >= self.config.max_rooms:
+                raise ProtocolError(ErrorCode.ROOM_FULL,
+                                    "the server is full: no new room can be opened now", "join")
+            room = Room(conn.room_id, self._new_session_id(), now)
+            self._rooms[conn.room_id] = room
+            out.append(SessionStarted(room.session_id, room.room_id, now))
+
+        joiner = Participant(conn, room, request.user_id, request.user_name, request.user_role,
+                             request.participant_type, now,
+                             self._joined_ok[request.participant_type],
+                             self._new_resume_token(room.room_id, request.user_id))
+        others = list(room.participants.values())
+        peers = []
+        for other in others:
+            entry: dict[str, object] = dict(other.public)
+            entry["shouldCreateOffer"] = _offers(joiner, other)
+            if other.away:
+                entry["away"] = True
+            peers.append(entry)
+        conn.participant = joiner
+        room.participants[joiner.user_id] = joiner
+        out.append(Send(conn.conn_id, messages.peer_discovery(room.room_id, peers,
+                                                              joiner.resume_token),
+                        "peer-discovery"))
+        encoded: dict[bool, bytes] = {}
+        for other in others:
+            if other.away:
+                continue
+            offer = _offers(other, joiner)
+            data = encoded.get(offer)
+            if data is None:
+                data = encoded[offer] = messages.user_joined(joiner.public, offer)
+            out.append(Send(other.conn.conn_id, data, "user-joined"))
+        out.append(ParticipantJoined(room.session_id, room.room_id, joiner.record(), now))
+
+        orb = room.orb
+        if joiner.is_ai:
+            if orb is not None and orb.user_id == joiner.user_id:
+                self._orb_joined(room, orb, existing is not None, now, out)
+            elif orb is None and self.config.orbs_rejoin \
+                    and joiner.user_id == orb_user_id(room.session_id):
+                self._orb_returned(room, now, out)
+        else:
+            room.humans += 1
+            if orb is not None:
+                if room.humans == 1:
+                    self._orb_input(room, orb, OrbInput.HUMAN_RETURNED, now, out)
+            elif self.config.orbs_enabled and joiner.user_role == COACH:
+                self._spawn_orb(room, joiner, now, out)
+
