@@ -182,3 +182,27 @@ async def test_transcripts_off_keeps_the_words_for_the_brain_but_publishes_nothi
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM transcripts").fetchone() == (0,)
         assert conn.execute("SELECT COUNT(*) FROM summaries").fetchone() == (0,)
+
+
+async def test_noise_gets_no_transcript_and_no_reply() -> None:
+    """Voice-like bursts with no words (the synthetic mouth's tones): heard as a turn, but
+    speech-to-text finds nothing, so nothing is published and the orb does not answer."""
+    from orb_bridge import OrbConfig
+
+    from .conftest import orb_server
+
+    async with orb_server(orb=OrbConfig()) as srv:
+        async def scenario() -> None:
+            coach, client, _orb = await meet(srv.url, "noise")
+            try:
+                t1 = time.monotonic()
+                client.say(1.5)
+                await asyncio.sleep(1.5 + 3.0)
+                stats = await srv.stats("noise")
+                assert stats is not None and stats["humans"]["client-1"]["utterances"] >= 1
+                assert coach.transcripts() == [] and client.transcripts() == []
+                assert coach.statuses_since(t1) == [] and stats["replies"] == 0
+            finally:
+                await asyncio.gather(coach.close(), client.close())
+
+        await in_asyncio(scenario, timeout=60)
