@@ -34,9 +34,10 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from signaling_core import orb_user_id
 
 from ._config import OrbConfig
-from .brain import OfflineBrain
 from .link import LinkClosed
+from .llm_brain import brain_factory_for
 from .session import OrbOutcome, OrbSession
+from .speech_config import SpeechConfig
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ async def run_orb(url: str, room_id: str, session_id: str, config: OrbConfig,
                        max_size=2**20) as ws:
         session = OrbSession(WebSocketLink(ws, join_token), room_id=room_id,
                              session_id=session_id,
-                             config=config, brain=OfflineBrain())
+                             config=config, brain=brain_factory_for(config.speech)())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -131,8 +132,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--join-secret", default=None,
                    help="mint the join token with this secret instead [env "
                         "SIGNALING_JOIN_SECRET]")
+    # What the orb understands with (docs/orb.md); like trio-server's --orb-* options, each
+    # may also come from SIGNALING_ORB_<NAME>; the model's key only from ORB_LLM_API_KEY.
+    for flag, key, text in _SPEECH_FLAGS:
+        p.add_argument(flag, dest=f"speech_{key}", default=None, help=text)
     p.add_argument("--log-level", default="info")
     return p
+
+
+_SPEECH_FLAGS = (
+    ("--stt-model", "stt_model", "speech-to-text model: 'packaged' (default), 'off' or a dir"),
+    ("--stt-device", "stt_device", "cpu or cuda"),
+    ("--transcripts", "transcripts", "on (default) or off: publish transcripts and summaries"),
+    ("--llm-url", "llm_url", "OpenAI-compatible server for the answers (default: offline)"),
+    ("--llm-model", "llm_model", "model name for --llm-url"),
+    ("--system-prompt", "system_prompt_file", "file replacing the coaching system prompt"),
+)
+
+
+def _speech(args: argparse.Namespace) -> SpeechConfig:
+    options: dict[str, str] = {}
+    for _flag, key, _text in _SPEECH_FLAGS:
+        value = getattr(args, f"speech_{key}")
+        env = os.environ.get(f"SIGNALING_ORB_{key.upper()}") if key != "system_prompt_file" \
+            else os.environ.get("SIGNALING_ORB_SYSTEM_PROMPT")
+        if value is None:
+            value = env
+        if value is not None:
+            options[key] = value
+    return SpeechConfig.from_options(options)
 
 
 def _join_token(args: argparse.Namespace, session_id: str) -> str | None:
@@ -155,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = OrbConfig(width=args.width, height=args.height, fps=args.fps,
                            idle_grace=args.idle_grace, max_lifetime=args.max_lifetime,
-                           heartbeat_interval=args.heartbeat)
+                           heartbeat_interval=args.heartbeat, speech=_speech(args))
     except ValueError as exc:
         print(f"orb-worker: {exc}", file=sys.stderr)
         return 2
@@ -183,7 +211,8 @@ def _serve_pool(args: argparse.Namespace, dispatch: str, config: OrbConfig) -> i
 
     try:
         pool = WorkerPool(dispatch, args.url, capacity=args.capacity, config=config,
-                          prefix=args.dispatch_prefix, drain_timeout=args.drain_timeout)
+                          prefix=args.dispatch_prefix, drain_timeout=args.drain_timeout,
+                          brain_factory=brain_factory_for(config.speech))
     except ValueError as exc:
         print(f"orb-worker: {exc}", file=sys.stderr)
         return 2
