@@ -230,3 +230,19 @@ async def test_a_call_with_the_model_answers_and_a_barge_in_cancels_it() -> None
                     await asyncio.gather(coach.close(), client.close())
 
             await in_asyncio(scenario, timeout=90)
+
+
+def test_trio_server_orb_options_reach_the_orb_host() -> None:
+    from orb_bridge import InProcessOrbHost
+    from trio_server.cli import build_parser, orb_options_from_args
+
+    args = build_parser().parse_args(["--orbs", "--orb-llm-url", "http://127.0.0.1:9/v1",
+                                      "--orb-llm-model", "m", "--orb-transcripts", "off"])
+    options = orb_options_from_args(args, {"SIGNALING_ORB_STT_MODEL": "off"})
+    assert options == {"stt_model": "off", "transcripts": "off",
+                       "llm_url": "http://127.0.0.1:9/v1", "llm_model": "m"}
+    host = InProcessOrbHost(orb_options=options)
+    speech = host.config.speech
+    assert speech.stt_model is None and speech.transcripts is False
+    assert speech.llm_url == "http://127.0.0.1:9/v1"
+    assert isinstance(host._brain_factory(), LanguageModelBrain)
