@@ -188,12 +188,17 @@ class OrbSession:
     async def _finish(self, reason: str | None) -> OrbOutcome:
         """Tear everything down; announce ``reason`` if the link still works."""
         await self._tasks.aclose()
+        if self.scribe is not None:
+            self.scribe.close()
         self.voice.stop()
         humans, self.humans = list(self.humans.values()), {}
         await asyncio.gather(*(h.close() for h in humans), return_exceptions=True)
         announced = False
         if reason is not None and reason != "closed":
-            await self._send_summary(final=True)
+            try:
+                await self._send_summary(final=True)
+            except Exception:  # the summary is bookkeeping: the orb still says goodbye
+                logger.exception("orb %s could not send its summary", self.user_id)
             announced = await self._announce(reason)
         try:
             await self._brain.aclose()

@@ -125,6 +125,12 @@ class Scribe:
         future.add_done_callback(_quietly)
         self._early[event.speaker_id] = (event.pcm, future)
 
+    def close(self) -> None:
+        """Cancel the early transcriptions still under way (the orb is ending)."""
+        for _pcm, future in self._early.values():
+            future.cancel()
+        self._early.clear()
+
     def heard(self, utterance: Utterance) -> None:
         """A finished utterance (from the media path: returns at once)."""
         early = self._early.pop(utterance.speaker_id, None)
