@@ -18,12 +18,10 @@ import pytest
 from browser_harness import ServerProcess, fail_with_logs, open_page, wait_until
 from playwright.sync_api import Browser
 
-from orb_bridge.stt import stt_available
 from testkit.speech import espeak_pcm48k, word_error_rate
 from testkit.synthetic import SyntheticHuman
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180),
-              pytest.mark.skipif(not stt_available(), reason="needs the brain extra")]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 SENTENCE = "I want to find more time for my family and stop working late every evening."
 

@@ -182,8 +182,6 @@ def test_the_factory_picks_the_model_only_when_configured(tmp_path: Any) -> None
 
 
 @pytest.mark.media
-@pytest.mark.skipif(not __import__("orb_bridge.stt").stt.stt_available(),
-                    reason="needs the brain extra")
 async def test_a_call_with_the_model_answers_and_a_barge_in_cancels_it() -> None:
     from orb_bridge import OrbConfig
     from testkit.speech import espeak_pcm48k

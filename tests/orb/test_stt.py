@@ -10,10 +10,8 @@ import numpy as np
 import pytest
 
 from orb_bridge.speech_config import SpeechConfig
-from orb_bridge.stt import SttBusy, WhisperStt, shared_engine, stt_available
+from orb_bridge.stt import SttBusy, WhisperStt, shared_engine
 from testkit.speech import espeak_pcm16k, word_error_rate
-
-pytestmark = pytest.mark.skipif(not stt_available(), reason="the brain extra is not installed")
 
 SENTENCE = "I want to find more time for my family and stop working late every evening."
 

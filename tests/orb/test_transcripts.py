@@ -23,14 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from orb_bridge.stt import stt_available
 from testkit.speech import espeak_pcm48k, word_error_rate, words
 from testkit.synthetic import SyntheticHuman
 
 from .conftest import in_asyncio
 
-pytestmark = [pytest.mark.media,
-              pytest.mark.skipif(not stt_available(), reason="needs the brain extra")]
+pytestmark = [pytest.mark.media]
 
 BIN = os.path.dirname(sys.executable)
 CLIENT_SAYS = "I want to find more time for my family and stop working late every evening."
