@@ -42,11 +42,10 @@ from .hearing import SpeechEnded, SpeechPaused, TurnEvent
 from .link import LinkClosed, SignalingLink
 from .media_out import OrbPicture, Voice
 from .metrics import CpuMeter
+from .minutes import Minutes
 from .peers import PEER_ERRORS, HumanPeer, OrbMedia, rtc_ice_servers
 from .render import OrbRenderer
-from .stt import shared_engine
 from .tasks import TaskOwner
-from .transcripts import Scribe, Transcript, TranscriptBook, summarize
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +92,7 @@ class OrbSession:
         self.conductor = Conductor(
             brain, self.voice, self._publish_status,
             reply_to_roles=config.reply_to_roles, min_utterance=config.min_utterance,
-            on_spoken=self._on_spoken)
+            on_spoken=lambda text, started, ended: self.minutes.on_spoken(text, started, ended))
         renderer = renderer or OrbRenderer(config.width, config.height)
         self.picture = OrbPicture(renderer, config.fps, self._look)
         self.picture.on_failure = self.voice.on_failure = self._fail
@@ -108,16 +107,13 @@ class OrbSession:
         self._outbox: deque[str] = deque()
         self._outbox_ready = asyncio.Event()
         self._tasks = TaskOwner(self._fail)
-        # Speech-to-text between hearing and the conductor (None: no words, turns only).
-        self.book = TranscriptBook()
-        stt = shared_engine(config.speech)
-        self.scribe = None if stt is None else Scribe(
-            stt, session_id=session_id, book=self.book,
-            publish=self._publish_transcript if config.speech.transcripts else None,
-            deliver=self.conductor.on_turn, spawn=self._tasks.spawn,
-            min_utterance=config.min_utterance)
-        self._summarized = 0  # the book's version the last ai_summary covered
-        self._summary_task: asyncio.Task[None] | None = None
+        # Speech-to-text between hearing and the conductor, transcripts and the summary.
+        self.minutes = Minutes(
+            config, brain, session_id=session_id, user_id=self.user_id,
+            post=self._post_if_joined, joined=lambda: self.joined,
+            deliver=self.conductor.on_turn,
+            spawn=self._tasks.spawn)
+        self.scribe = self.minutes.scribe
         self._ending: asyncio.Future[str] | None = None
         self._started = time.monotonic()
         self._empty_since: float | None = None
@@ -196,7 +192,7 @@ class OrbSession:
         announced = False
         if reason is not None and reason != "closed":
             try:
-                await self._send_summary(final=True)
+                await self.minutes.send_summary(final=True)
             except Exception:  # the summary is bookkeeping: the orb still says goodbye
                 logger.exception("orb %s could not send its summary", self.user_id)
             announced = await self._announce(reason)
@@ -250,42 +246,11 @@ class OrbSession:
     def _status_message(self, status: str) -> dict[str, Any]:
         """``ai_status``; ``transcribing`` tells the pages whether captions will come."""
         return {"type": "ai_status", "status": status, "sessionId": self.session_id,
-                "transcribing": self._publishes_transcripts}
+                "transcribing": self.minutes.publishes_transcripts}
 
-    @property
-    def _publishes_transcripts(self) -> bool:
-        return self.scribe is not None and self._cfg.speech.transcripts
-
-    # ---------------------------------------------------------------- words
-    def _publish_transcript(self, line: Transcript) -> None:
+    def _post_if_joined(self, message: dict[str, Any]) -> None:
         if self.joined:
-            self._post(line.message())
-
-    def _on_spoken(self, text: str, started_at: float, ended_at: float) -> None:
-        if self.scribe is not None:
-            self.scribe.said(self.user_id, text, started_at, ended_at)
-
-    def _summary_soon(self) -> None:
-        """The humans have all left: write the summary now (again later if they return)."""
-        if self._summary_task is None or self._summary_task.done():
-            self._summary_task = self._tasks.spawn(self._send_summary(), "orb-summary")
-
-    async def _send_summary(self, *, final: bool = False) -> None:
-        """``ai_summary`` of everything said, if anything new was said since the last one.
-
-        Nothing is summarised when transcripts are off (a summary is conversation content).
-        At the orb's end the language model gets less time: the host bounds the whole finish.
-        """
-        version = self.book.version
-        if not self._publishes_transcripts or not self.joined or version <= self._summarized:
-            return
-        timeout = self._cfg.speech.summary_timeout
-        summary = await summarize(self._brain, self.book.turns(),
-                                  min(timeout, 5.0) if final else timeout)
-        self._summarized = version
-        self._post({"type": "ai_summary", "sessionId": self.session_id, "text": summary.text,
-                    "method": summary.method, "keyTopics": list(summary.key_topics),
-                    "goals": list(summary.goals)})
+            self._post(message)
 
     # ---------------------------------------------------------------- receiving
     async def _reader(self) -> None:
@@ -363,7 +328,7 @@ class OrbSession:
             self._close_later(self.humans.pop(user_id))
             self._humans_changed()
             if not self.humans:
-                self._summary_soon()
+                self.minutes.summary_soon()
 
     def _new_peer(self, user_id: str, role: str) -> HumanPeer:
         def on_turn(event: TurnEvent) -> None:
