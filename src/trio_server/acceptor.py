@@ -4,6 +4,10 @@ Each admitted socket is wrapped (TLS or plain), served by the HTTP front, and, w
 returns an accepted WebSocket upgrade, handed to the connection table for the rest of its
 life. A connection past a cap gets a 503 with the reason, or, under a flood of refusals, a bare
 close, so refusing never costs more than serving would.
+
+A connection from a trusted proxy (``--trusted-proxy``) is admitted only once its PROXY header
+is read, under the client address the header names (see :mod:`.proxy_protocol`): behind a load
+balancer the caps count clients, not the balancer.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from .http import text_response
 from .http_front import HttpFront
 from .logs import ERROR, WARNING, event, log
 from .metrics import ServerStats
+from .proxy_protocol import Network, ProxyHeaderError, is_trusted, read_header
 from .transport import PlainTransport, TlsTransport, Transport
 
 #: Refused connections answered (503) at once; beyond this many, a refusal is a bare close.
@@ -58,8 +63,12 @@ def close_listener(listener: socket.socket) -> None:
 
 class Acceptor:
     def __init__(self, front: HttpFront, admission: Admission, stats: ServerStats,
-                 serve_websocket: WebSocketServer, tls: ssl.SSLContext | None) -> None:
+                 serve_websocket: WebSocketServer, tls: ssl.SSLContext | None, *,
+                 trusted_proxies: tuple[Network, ...] = (),
+                 header_timeout: float = 10.0) -> None:
         self._front = front
+        self._trusted = trusted_proxies
+        self._header_timeout = header_timeout
         self.admission = admission
         self._stats = stats
         self._serve_websocket = serve_websocket
@@ -90,11 +99,36 @@ class Acceptor:
                         return
                     break
                 host = str(address[0]) if isinstance(address, tuple) and address else "?"
+                if self._trusted and is_trusted(host, self._trusted):
+                    nursery.start_soon(self._serve_proxied, nursery, sock, host)
+                    continue
                 refusal, key = self.admission.admit(host)
                 if refusal is None:
                     nursery.start_soon(self._serve_client, sock, key)
                 else:
                     self._refuse(nursery, sock, host, refusal)
+
+    async def _serve_proxied(self, nursery: trio.Nursery, sock: socket.socket,
+                             proxy: str) -> None:
+        """A trusted proxy's connection: read its PROXY header, then admit and serve the
+        connection as the client the header names (as the proxy itself without a header)."""
+        client = None
+        try:
+            with trio.fail_after(self._header_timeout):
+                client = await read_header(sock)
+        except (ProxyHeaderError, ConnectionError, OSError, trio.TooSlowError) as exc:
+            event(WARNING, "proxy-header-refused", "bad or missing PROXY header from a "
+                  "trusted proxy", peer=proxy, error=str(exc) or type(exc).__name__)
+            sock.close()
+            return
+        host, peer = proxy, None
+        if client is not None and client.host is not None:
+            host, peer = client.host, f"{client.host}:{client.port}"
+        refusal, key = self.admission.admit(host)
+        if refusal is None:
+            await self._serve_client(sock, key, peer)
+        else:
+            self._refuse(nursery, sock, host, refusal)
 
     def _wrap(self, sock: socket.socket) -> Transport | None:
         """``sock`` as a TLS or plain transport; None (the socket closed) when that fails."""
@@ -104,12 +138,18 @@ class Acceptor:
             sock.close()
             return None
 
-    async def _serve_client(self, sock: socket.socket, key: str) -> None:
-        """One TCP connection, from its first byte to its close; never raises."""
+    async def _serve_client(self, sock: socket.socket, key: str,
+                            peer: str | None = None) -> None:
+        """One TCP connection, from its first byte to its close; never raises.
+
+        ``peer``: the real client (``host:port``) a trusted proxy named, else the socket's.
+        """
         try:
             transport = self._wrap(sock)
             if transport is None:
                 return
+            if peer is not None:
+                transport.peer = peer
             try:
                 # The front returns before the WebSocket is served, so its h11 state and the
                 # request headers (about 3 kB) are not kept for the connection's whole life.

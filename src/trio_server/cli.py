@@ -47,6 +47,7 @@ class Option:
     flag_only: bool = False  # a switch without a value
     repeat: bool = False  # may be given several times (env: comma-separated)
     choices: tuple[str, ...] | None = None
+    metavar: str = "URL"  # of a repeatable option's value
 
     @property
     def env(self) -> str:
@@ -134,6 +135,16 @@ OPTIONS: tuple[Option, ...] = (
            "seconds a client may take to send its request head", float),
     Option("--outbound-queue-bytes", "server.outbound_queue_limit",
            "backlog per connection before it counts as a slow consumer (1013)", int),
+    Option("--node-id", "server.node_id",
+           "this node's name in a cluster (logs, /healthz, /metrics, /api/rooms, the ledger); "
+           "default host:port"),
+    Option("--trusted-proxy", "server.trusted_proxies",
+           "network (CIDR) of a load balancer whose PROXY protocol header (v1/v2, HAProxy "
+           "send-proxy[-v2]) names the real client (repeatable; env: comma-separated); "
+           "nobody else's is read", repeat=True, metavar="CIDR"),
+    Option("--drain-seconds", "server.drain_seconds",
+           "on SIGTERM, seconds /healthz answers 503 'draining' before clients are told to "
+           "reconnect (1012), so the load balancer stops sending new ones first", float),
     Option("--ping-interval", "server.ping_interval",
            "seconds between WebSocket pings (default: idle timeout / 3)", float),
 )
@@ -195,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 const=True, default=None, help=text)
         elif option.repeat:
             parser.add_argument(option.flag, dest=option.dest, action="append", default=None,
-                                metavar="URL", help=text)
+                                metavar=option.metavar, help=text)
         else:
             parser.add_argument(option.flag, dest=option.dest, type=option.kind, default=None,
                                 choices=option.choices, help=text)
@@ -327,7 +338,7 @@ async def serve(config: ServerConfig, orb_host: OrbHost | None = None,
             async def on_signals() -> None:
                 await listening.wait()
                 async for signum in signals:
-                    if server.stopping:
+                    if server.stopping or server.draining:
                         nursery.cancel_scope.cancel()
                         return
                     # SIGTERM is how deploys stop a server that comes back: clients get 1012
@@ -336,10 +347,14 @@ async def serve(config: ServerConfig, orb_host: OrbHost | None = None,
                     logs.event(logging.INFO, "signal",
                                f"received {signal.Signals(signum).name}, shutting down"
                                + (" for a restart" if restart else ""))
-                    nursery.start_soon(server.shutdown, restart)
+                    if restart:
+                        nursery.start_soon(server.drain_and_restart)
+                    else:
+                        nursery.start_soon(server.shutdown, False)
 
             nursery.start_soon(on_signals)
             await nursery.start(server.serve)
+            logs.set_node(server.node_id)  # the process's every later line names its node
             listening.set()
             await server.shutdown_complete()
             nursery.cancel_scope.cancel()

@@ -69,6 +69,16 @@ class ServerConfig:
     max_request_head_bytes: int = 16 * 1024
     #: Pending connections the kernel may hold for ``accept``.
     backlog: int = 1024
+    #: This node's name in a cluster (logs, ``/healthz``, ``/metrics``, ``/api/rooms``, the
+    #: ledger's runs); None: ``host:port`` once listening.
+    node_id: str | None = None
+    #: Networks (CIDR) of the load balancers allowed to name the real client with a PROXY
+    #: protocol header (v1 or v2); nobody else's header is read (see :mod:`.proxy_protocol`).
+    trusted_proxies: tuple[str, ...] = ()
+    #: On SIGTERM, seconds ``/healthz`` answers 503 ``draining`` before the connections are
+    #: closed with 1012: long enough for the load balancer's health checks to take this node
+    #: out (HAProxy: ``inter`` x ``fall``), so the clients' reconnections go elsewhere.
+    drain_seconds: float = 0.0
     core: CoreConfig = attrs.field(factory=CoreConfig)
 
     def __attrs_post_init__(self) -> None:
@@ -87,6 +97,16 @@ class ServerConfig:
             raise ValueError("max_connections must be positive, the per-address cap >= 0")
         if self.turn_ttl < 1 or self.turn_rate_limit <= 0:
             raise ValueError("turn_ttl and turn_rate_limit must be positive")
+        if self.drain_seconds < 0:
+            raise ValueError("drain_seconds must be >= 0")
+        if self.node_id is not None and not 0 < len(self.node_id) <= 128:
+            raise ValueError("node_id must be 1-128 characters")
+        from .proxy_protocol import parse_networks
+
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ValueError(f"trusted_proxies: {exc}") from None
         if self.retain_days is not None and not self.retain_days > 0:
             raise ValueError("retain_days must be positive (unset: keep forever)")
         if (self.join_secret is not None

@@ -65,21 +65,28 @@ def register(router: Router, server: SignalingServer) -> None:
     config = server.config
 
     async def healthz(request: HttpRequest) -> HttpResponse:
+        # 503 from the first moment of a drain: the balancer's check is what stops new
+        # connections coming here, so it must fail before the connections are closed.
         core = server.core
+        status = "stopping" if server.stopping else "draining" if server.draining else "ok"
         return json_response({
-            "status": "stopping" if server.stopping else "ok",
+            "status": status,
+            "node": server.node_id,
             "version": VERSION,
             "uptime": round(server.uptime(), 3),
             "rooms": core.room_count,
             "connections": core.connection_count,
             "orbs": core.orb_count,
-        })
+        }, status=200 if status == "ok" else 503)
 
     async def metrics(request: HttpRequest) -> HttpResponse:
         return HttpResponse(200, generate_latest(server.registry), CONTENT_TYPE_LATEST)
 
     async def rooms(request: HttpRequest) -> HttpResponse:
         body = server.core.snapshot().to_dict()
+        body["node"] = server.node_id
+        for room in body["rooms"]:
+            room["node"] = server.node_id
         host = server.orb_host
         if isinstance(host, ObservableOrbHost):  # where each room's orb runs (--orb-dispatch)
             placements = host.orb_placements()

@@ -21,10 +21,23 @@ LOGGER_NAME = "trio_server"
 log = logging.getLogger(LOGGER_NAME)
 
 
+#: The node every line is from (``--node-id``), set once the server listens; None: no field.
+_node: str | None = None
+
+
+def set_node(node_id: str | None) -> None:
+    """Name the node on every later event, so a cluster's merged logs say where each line
+    was written."""
+    global _node
+    _node = node_id
+
+
 def event(level: int, name: str, message: str | None = None, **fields: Any) -> None:
     """Log event ``name``; ``message`` is the human sentence (defaults to the name)."""
     if log.isEnabledFor(level):
         clean = {k: v for k, v in fields.items() if v is not None}
+        if _node is not None:
+            clean.setdefault("node", _node)
         log.log(level, message or name, extra={"event": name, "fields": clean})
 
 

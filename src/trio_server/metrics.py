@@ -155,6 +155,20 @@ class StatsCollector(Collector):
         )
 
 
+class NodeCollector(Collector):
+    """``signaling_node_info{node="..."} 1``: which node a scrape came from, so one dashboard
+    can sum and tell apart the nodes of a cluster."""
+
+    def __init__(self, node_id: Callable[[], str]) -> None:
+        self._node_id = node_id
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily("signaling_node_info", "This node's --node-id.",
+                                   labels=["node"])
+        family.add_metric([self._node_id()], 1)
+        yield family
+
+
 class OrbFleetCollector(Collector):
     """The numbers of an orb host that places orbs on workers (``--orb-dispatch``)."""
 

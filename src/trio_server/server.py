@@ -39,7 +39,8 @@ from .journal import Journal
 from .ledger_contract import LedgerSink
 from .local import LocalConnection
 from .logs import INFO, WARNING, event
-from .metrics import Gauges, OrbFleetCollector, ServerStats, make_registry
+from .metrics import Gauges, NodeCollector, OrbFleetCollector, ServerStats, make_registry
+from .proxy_protocol import parse_networks
 from .timers import Timers, ping_forever
 from .transport import make_tls_context
 from .turn import ice_servers
@@ -79,7 +80,11 @@ class SignalingServer:
         ))
         if isinstance(orb_host, ObservableOrbHost):
             self.registry.register(OrbFleetCollector(orb_host))
+        self.registry.register(NodeCollector(lambda: self.node_id))
         self.stopping = False
+        #: SIGTERM was received: ``/healthz`` fails (503) so the load balancer sends nothing
+        #: new, for ``drain_seconds``, before the connections are told to reconnect.
+        self.draining = False
         self.router = Router()
         #: The admin endpoints' access rule; every admin route is registered through it.
         self.admin = AdminGate(config.admin_token, join_tokens=bool(config.join_secret))
@@ -96,7 +101,9 @@ class SignalingServer:
             HttpFront(self.router, config, stats, stopping=lambda: self.stopping),
             Admission(config.max_connections, config.max_connections_per_address,
                       config.cap_loopback),
-            stats, self._connections.serve_websocket, self._tls)
+            stats, self._connections.serve_websocket, self._tls,
+            trusted_proxies=parse_networks(config.trusted_proxies),
+            header_timeout=config.handshake_timeout)
         self._stop_requested = trio.Event()
         #: The shutdown is a restart (SIGTERM, a deploy): connections are closed with 1012.
         self._restart = False
@@ -113,7 +120,7 @@ class SignalingServer:
         self._started_at = trio.current_time()
         scheme = "https" if self._tls else "http"
         event(INFO, "listening", f"listening on {scheme}://{config.host}:{self.port}",
-              host=config.host, port=self.port, tls=bool(self._tls))
+              host=config.host, port=self.port, tls=bool(self._tls), node=self.node_id)
         self._warn_if_exposed(str(listener.getsockname()[0]))
         try:
             async with trio.open_nursery() as nursery:
@@ -165,6 +172,29 @@ class SignalingServer:
         self._stop_requested.set()
         if self._started_at is not None:
             await self._stopped.wait()
+
+    async def drain_and_restart(self) -> None:
+        """SIGTERM in a cluster: fail the health check for ``drain_seconds`` (the balancer
+        takes this node out and sends reconnections elsewhere), then close with 1012.
+
+        Connections keep being served while draining: a room's late joiner still reaches its
+        room here, and the 1012 afterwards moves the whole room at once.
+        """
+        if self.draining or self.stopping:
+            return
+        self.draining = True
+        event(INFO, "draining", "draining: /healthz answers 503 before the restart",
+              seconds=self.config.drain_seconds)
+        await trio.sleep(self.config.drain_seconds)
+        await self.shutdown(restart=True)
+
+    @property
+    def node_id(self) -> str:
+        """This node's name: ``--node-id``, else ``host:port`` (the port once listening)."""
+        config = self.config
+        if config.node_id:
+            return config.node_id
+        return f"{config.host}:{self.port if self.port is not None else config.port}"
 
     async def shutdown_complete(self) -> None:
         """Returns once :meth:`serve` has finished (after a shutdown or a cancellation)."""
