@@ -4,7 +4,7 @@
 #   bash scripts/test.sh [pytest args...]
 # VENV (default .venv) picks the virtual environment; it is created when missing.
 # System packages the tests drive for real (Chromium, espeak-ng, PostgreSQL, coturn, iproute2,
-# Redis,
+# Redis, HAProxy,
 # Node.js for the browser client's type check) are installed with apt when missing and when
 # we are root;
 # nothing is skipped: a service that cannot start fails the run.
@@ -23,6 +23,8 @@ command -v turnserver >/dev/null 2>&1 || need_apt+=(coturn)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 # redis-server: orb dispatch tests start their own Redis processes on loopback ports.
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# haproxy: the cluster tests put three nodes behind a real HAProxy (deploy/haproxy.cfg).
+command -v haproxy >/dev/null 2>&1 || need_apt+=(haproxy)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "[test.sh] installing system packages: ${need_apt[*]}"
