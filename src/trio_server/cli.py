@@ -137,7 +137,8 @@ OPTIONS: tuple[Option, ...] = (
            "backlog per connection before it counts as a slow consumer (1013)", int),
     Option("--node-id", "server.node_id",
            "this node's name in a cluster (logs, /healthz, /metrics, /api/rooms, the ledger); "
-           "default host:port"),
+           "keep it the same across restarts: with it, a start closes only the ledger "
+           "sessions this node left open (default host:port, and every open session)"),
     Option("--trusted-proxy", "server.trusted_proxies",
            "network (CIDR) of a load balancer whose PROXY protocol header (v1/v2, HAProxy "
            "send-proxy[-v2]) names the real client (repeatable; env: comma-separated); "

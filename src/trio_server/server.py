@@ -214,6 +214,13 @@ class SignalingServer:
 
     async def _run_ledger(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         assert self.ledger is not None
+        from .ledger import Ledger
+
+        # Only an explicit --node-id scopes the ledger to this node: it is the name that stays
+        # the same across the node's restarts. Without one, the server is alone on its
+        # database and its start closes every open session, as it always did.
+        if isinstance(self.ledger, Ledger) and self.config.node_id:
+            self.ledger.set_node(self.config.node_id)
         await self.ledger.run(task_status=task_status)
 
     async def _run_orb_host(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:

@@ -53,6 +53,8 @@ class RunInfo:
     host: str
     started_at: float
     clock_offset: float
+    #: The server node (``--node-id``); None: a lone server, which owns every open session.
+    node: str | None = None
 
 
 @attrs.frozen

@@ -128,8 +128,15 @@ def _v2(d: Dialect) -> list[str]:
     ]
 
 
+def _v3(d: Dialect) -> list[str]:
+    """The node each run is (``--node-id``): several nodes share one database, and a node
+    that restarts closes only what its own earlier runs left open."""
+    return ["ALTER TABLE ledger_runs ADD COLUMN node TEXT",
+            "CREATE INDEX ledger_runs_by_node ON ledger_runs (node)"]
+
+
 #: Migration ``i`` brings the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[Dialect], list[str]]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[Dialect], list[str]]] = [_v1, _v2, _v3]
 
 
 class SchemaTooNew(RuntimeError):

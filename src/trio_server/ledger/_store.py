@@ -21,6 +21,9 @@ _OPEN_SESSIONS = (
     "SELECT s.session_id, s.started_at, r.alive_at FROM sessions s "
     "LEFT JOIN ledger_runs r ON r.run_id = s.run_id WHERE s.ended_at IS NULL"
 )
+# A node's own: sessions of its earlier runs, of runs from before nodes had names, or of no
+# known run. Another node's open sessions are its live calls: never touched.
+_OPEN_SESSIONS_OF_NODE = _OPEN_SESSIONS + " AND (r.node = ? OR r.node IS NULL)"
 _CLOSE_SESSION_SPANS = (
     "UPDATE orb_status_spans SET ended_at = CASE WHEN started_at > ? THEN started_at ELSE ? END "
     "WHERE ended_at IS NULL AND participation_id IN "
@@ -33,19 +36,22 @@ _CLOSE_SESSION_PARTICIPATIONS = (
 _CLOSE_SESSION = (
     "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE session_id = ? AND ended_at IS NULL"
 )
-# Leftovers whose session row is missing or already closed (a record lost to an overflow).
+# Leftovers whose session row is missing or already closed (a record lost to an overflow);
+# what belongs to a session still open (another node's live call) is not a leftover.
+_LIVE_SESSIONS = "SELECT session_id FROM sessions WHERE ended_at IS NULL"
 _CLOSE_STRAY_SPANS = (
     "UPDATE orb_status_spans SET ended_at = CASE WHEN started_at > ? THEN started_at ELSE ? END "
-    "WHERE ended_at IS NULL"
+    "WHERE ended_at IS NULL AND participation_id NOT IN (SELECT id FROM participations "
+    f"WHERE left_at IS NULL AND session_id IN ({_LIVE_SESSIONS}))"
 )
 _CLOSE_STRAY_PARTICIPATIONS = (
     "UPDATE participations SET left_at = CASE WHEN joined_at > ? THEN joined_at ELSE ? END, "
-    "ending = ? WHERE left_at IS NULL"
+    f"ending = ? WHERE left_at IS NULL AND session_id NOT IN ({_LIVE_SESSIONS})"
 )
 _LATEST_ALIVE = "SELECT MAX(alive_at) FROM ledger_runs"
 _INSERT_RUN = (
-    "INSERT INTO ledger_runs (run_id, pid, host, started_at, alive_at, clock_offset) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO ledger_runs (run_id, pid, host, started_at, alive_at, clock_offset, node) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _RUN_ALIVE = "UPDATE ledger_runs SET alive_at = ?, last_seq = ? WHERE run_id = ?"
 _HEARTBEAT = "UPDATE ledger_runs SET alive_at = ? WHERE run_id = ?"
@@ -80,9 +86,12 @@ class SqlStore:
     def begin_run(self, run: RunInfo) -> Recovery:
         """Migrate, close what a crashed predecessor left open, and register this run.
 
-        One server per database: every session still open belongs to a process that is gone.
-        Each is closed at the last moment its process was known alive (its run's ``alive_at``,
-        refreshed by every batch and by a heartbeat), with ``server-restart``.
+        A lone server (no node id) owns the database: every session still open belongs to a
+        process that is gone. A node of a cluster owns only its own runs' sessions (and those
+        of runs without a node, written before nodes had names): the other nodes' open
+        sessions are calls going on now. Each is closed at the last moment its process was
+        known alive (its run's ``alive_at``, refreshed by every batch and by a heartbeat),
+        with ``server-restart``.
         """
         conn = self._connection()
         version = migrate(conn, self.backend.dialect, self.backend.migrate_begin)
@@ -90,7 +99,10 @@ class SqlStore:
         cur = conn.cursor()
         try:
             self._begin(cur)
-            cur.execute(_OPEN_SESSIONS)
+            if run.node is None:
+                cur.execute(_OPEN_SESSIONS)
+            else:
+                cur.execute(sql(_OPEN_SESSIONS_OF_NODE), (run.node,))
             open_sessions = cur.fetchall()
             sessions = participations = 0
             for session_id, started_at, alive_at in open_sessions:
@@ -108,7 +120,7 @@ class SqlStore:
             cur.execute(sql(_CLOSE_STRAY_PARTICIPATIONS), (latest, latest, SERVER_RESTART))
             participations += max(cur.rowcount, 0)
             cur.execute(sql(_INSERT_RUN), (run.run_id, run.pid, run.host, run.started_at,
-                                           run.started_at, run.clock_offset))
+                                           run.started_at, run.clock_offset, run.node))
             conn.commit()
         except BaseException:
             self._abandon()

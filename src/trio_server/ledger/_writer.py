@@ -94,6 +94,7 @@ class Ledger:
         if max_pending < 1 or max_batch < 1:
             raise ValueError("max_pending and max_batch must be at least 1")
         self.set_retention(retain_days, retention_interval)
+        self.node: str | None = None
         self.store = store
         self._max_pending = max_pending
         self._max_batch = max_batch
@@ -123,6 +124,14 @@ class Ledger:
         self._gap_first: float | None = None
         self._gap_last = 0.0
         self._last_drop_log = -_DROP_LOG_INTERVAL
+
+    def set_node(self, node: str | None) -> None:
+        """Write as this cluster node (``--node-id``); takes effect when :meth:`run` starts.
+
+        With a node, the start closes only the sessions this node's earlier runs left open,
+        so nodes sharing one database never end each other's calls.
+        """
+        self.node = node
 
     def set_retention(self, days: float | None, interval: float = 3600.0) -> None:
         """Keep ended sessions ``days`` days (None: forever), checking every ``interval`` s.
@@ -185,7 +194,7 @@ class Ledger:
             else WallClock.from_trio()
         started_at = self._clock.now()
         run = RunInfo(self.run_id, os.getpid(), socket.gethostname(), started_at,
-                      self._clock.offset)
+                      self._clock.offset, self.node)
         try:
             self.recovery = await trio.to_thread.run_sync(self.store.begin_run, run,
                                                           limiter=self._limiter)
