@@ -131,7 +131,11 @@ if (tokenParam !== null) {
   params.delete('token');
   history.replaceState(null, '', `${location.pathname}?${params}${location.hash}`);
 }
-const client = new TriPartyClient({ roomId, userId, userName, userRole: role, localStream: media, token });
+// ?relay=1: ICE through the TURN relay only (iceTransportPolicy "relay"), never a direct path.
+const relayOnly = params.get('relay') === '1';
+const client = new TriPartyClient({
+  roomId, userId, userName, userRole: role, localStream: media, token, relayOnly,
+});
 // A handle for debugging in the console and for the end-to-end tests.
 Object.assign(window, { triParty: client });
 

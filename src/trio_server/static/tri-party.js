@@ -125,6 +125,10 @@ export class TriPartyClient extends TypedEventTarget {
    *        fetched with the join token as `Authorization: Bearer` when there is one (a server
    *        with join tokens issues TURN credentials to participants only)
    * @param {number} [options.pingIntervalMs]
+   * @param {boolean} [options.relayOnly]      ICE through the TURN relay only
+   *        (`iceTransportPolicy: "relay"`): for networks where a direct path must not be tried or
+   *        where the peers' addresses must stay hidden from each other; without TURN credentials
+   *        no link can then connect
    */
   constructor(options) {
     super();
@@ -137,6 +141,7 @@ export class TriPartyClient extends TypedEventTarget {
       participantType: ParticipantType.HUMAN,
     };
     this.token = options.token;
+    this.relayOnly = options.relayOnly ?? false;
     /** @type {MediaStream | null} */
     this.localStream = null;
     this.media = Promise.resolve(options.localStream ?? null).then((stream) => {
@@ -149,7 +154,7 @@ export class TriPartyClient extends TypedEventTarget {
     /** @type {Map<string, PeerEntry>} */
     this.peers = new Map();
     /** @type {Promise<RTCConfiguration>} */
-    this.rtcConfig = Promise.resolve({ iceServers: [] });
+    this.rtcConfig = Promise.resolve(this._withPolicy([]));
     this.inbox = Promise.resolve();
     this.joined = false;
     /** @type {string | undefined} the seat's token from the last peer-discovery */
@@ -279,11 +284,22 @@ export class TriPartyClient extends TypedEventTarget {
       const response = await fetch(this.iceConfigUrl, { cache: 'no-store', headers });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const body = await response.json();
-      return { iceServers: Array.isArray(body.iceServers) ? body.iceServers : [] };
+      return this._withPolicy(Array.isArray(body.iceServers) ? body.iceServers : []);
     } catch {
-      // Loopback and LAN calls need no ICE servers; a missing endpoint must not stop the call.
-      return { iceServers: [] };
+      // Loopback and LAN calls need no ICE servers; a missing endpoint must not stop the call
+      // (a relay-only page keeps its policy: it must not fall back to a direct path).
+      return this._withPolicy([]);
     }
+  }
+
+  /**
+   * The RTCConfiguration for these ICE servers: `iceTransportPolicy: "relay"` only when asked
+   * for, so a default page's configuration stays the plain `{iceServers}` the server sent.
+   * @param {RTCIceServer[]} iceServers
+   * @returns {RTCConfiguration}
+   */
+  _withPolicy(iceServers) {
+    return this.relayOnly ? { iceServers, iceTransportPolicy: 'relay' } : { iceServers };
   }
 
   _onOpen() {
