@@ -75,6 +75,12 @@ class OrbConfig:
     #: Bound on closing one peer connection (aiortc's close can stall on a dead transport).
     pc_close_timeout: float = attrs.field(default=5.0, validator=_positive)
 
+    #: Reach the humans through the TURN relay only (aiortc's ``iceTransportPolicy`` "relay"):
+    #: the orb's host address never appears in a candidate, and with no TURN credentials or
+    #: a refusing TURN server the orb does not connect rather than try a direct path. For
+    #: orb-workers that must not be reachable from browsers directly (docs/orb.md).
+    ice_relay_only: bool = False
+
     #: Speech-to-text, language model and transcripts (orb_bridge.speech_config).
     speech: SpeechConfig = attrs.field(factory=SpeechConfig)
 

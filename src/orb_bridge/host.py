@@ -38,7 +38,7 @@ from .brain import BrainFactory
 from .llm_brain import brain_factory_for
 from .loop_thread import AsyncioLoopThread
 from .runtime import OrbRuntime
-from .speech_config import SpeechConfig
+from .speech_config import SpeechConfig, on_off
 from .stt import WhisperStt, shared_engine
 
 logger = logging.getLogger(__name__)
@@ -65,8 +65,13 @@ class InProcessOrbHost:
         the speech settings ask for (a language model when ``llm_url`` is set)."""
         self.config = config or OrbConfig()
         if orb_options:
+            speech_options = dict(orb_options)
+            # The one --orb-* value about the media path rather than understanding.
+            relay_only = speech_options.pop("ice_relay_only", None)
             self.config = attrs.evolve(self.config,
-                                       speech=SpeechConfig.from_options(orb_options))
+                                       speech=SpeechConfig.from_options(speech_options))
+            if relay_only is not None:
+                self.config = attrs.evolve(self.config, ice_relay_only=on_off(relay_only))
         self.max_orbs = 8
         self._inherit_limits = inherit_limits
         if brain_factory is None:

@@ -25,6 +25,7 @@ from aiortc import (
     RTCConfiguration,
     RTCIceCandidate,
     RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCSessionDescription,
 )
@@ -275,7 +276,10 @@ class HumanPeer:
 
     # ---------------------------------------------------------------- internals
     def _new_pc(self) -> RTCPeerConnection:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=list(self.ice_servers)))
+        policy = (RTCIceTransportPolicy.RELAY if self._cfg.ice_relay_only
+                  else RTCIceTransportPolicy.ALL)
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=list(self.ice_servers),
+                                                iceTransportPolicy=policy))
         _LIVE_PCS.add(pc)
 
         @pc.on("track")

@@ -33,7 +33,8 @@ def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -
         raise ValueError(f"{attribute.name} must be positive")
 
 
-def _on_off(text: str) -> bool:
+def on_off(text: str) -> bool:
+    """``on``/``off`` (or 1/0, true/false, yes/no) as the ``--orb-*`` options spell a switch."""
     value = text.strip().lower()
     if value in {"on", "1", "true", "yes"}:
         return True
@@ -101,7 +102,7 @@ class SpeechConfig:
             if key == "stt_model":
                 values[key] = None if raw.strip().lower() in {"off", "none"} else raw
             elif key == "transcripts":
-                values[key] = _on_off(raw)
+                values[key] = on_off(raw)
             elif key in {"stt_workers", "stt_max_pending", "stt_threads", "llm_max_tokens"}:
                 values[key] = int(raw)
             elif key in {"llm_timeout", "llm_first_token_timeout", "summary_timeout"}:

@@ -37,7 +37,7 @@ from ._config import OrbConfig
 from .link import LinkClosed
 from .llm_brain import brain_factory_for
 from .session import OrbOutcome, OrbSession
-from .speech_config import SpeechConfig
+from .speech_config import SpeechConfig, on_off
 
 logger = logging.getLogger(__name__)
 
@@ -136,8 +136,18 @@ def build_parser() -> argparse.ArgumentParser:
     # may also come from SIGNALING_ORB_<NAME>; the model's key only from ORB_LLM_API_KEY.
     for flag, key, text in _SPEECH_FLAGS:
         p.add_argument(flag, dest=f"speech_{key}", default=None, help=text)
+    p.add_argument("--ice-relay-only", action="store_true",
+                   default=_env_on("SIGNALING_ORB_ICE_RELAY_ONLY"),
+                   help="reach the humans through TURN only (aiortc iceTransportPolicy relay) "
+                        "[env SIGNALING_ORB_ICE_RELAY_ONLY=on]")
     p.add_argument("--log-level", default="info")
     return p
+
+
+def _env_on(name: str) -> bool:
+    """A switch from the environment, spelled like trio-server's on/off ``--orb-*`` values."""
+    value = os.environ.get(name)
+    return value is not None and on_off(value)
 
 
 _SPEECH_FLAGS = (
@@ -183,7 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = OrbConfig(width=args.width, height=args.height, fps=args.fps,
                            idle_grace=args.idle_grace, max_lifetime=args.max_lifetime,
-                           heartbeat_interval=args.heartbeat, speech=_speech(args))
+                           heartbeat_interval=args.heartbeat, speech=_speech(args),
+                           ice_relay_only=args.ice_relay_only)
     except ValueError as exc:
         print(f"orb-worker: {exc}", file=sys.stderr)
         return 2

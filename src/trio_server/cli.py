@@ -172,6 +172,9 @@ ORB_OPTIONS: tuple[Option, ...] = (
            "OpenAI-compatible /v1/audio/transcriptions server instead of local Whisper"),
     Option("--orb-tts-url", "orb.tts_url",
            "OpenAI-compatible /v1/audio/speech server instead of espeak-ng"),
+    Option("--orb-ice-relay-only", "orb.ice_relay_only",
+           "the orb reaches the humans through TURN only (needs --turn-secret/--turn-url)",
+           choices=("on", "off")),
 )
 
 _DEFAULTS: dict[str, Any] = {

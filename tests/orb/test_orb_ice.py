@@ -34,3 +34,34 @@ def test_every_peer_connection_of_the_orb_uses_them() -> None:
     assert [s.urls for s in pc._RTCPeerConnection__configuration.iceServers or []] == [
         ["stun:a.example"], ["turn:b.example"]]
     assert rtc_ice_servers([]) == []
+
+
+def test_a_relay_only_orb_gives_aiortc_the_relay_policy() -> None:
+    """``OrbConfig.ice_relay_only`` reaches aiortc (whose ICE then gathers relay candidates
+    only; tests/security/test_browser_relay.py checks that end to end with coturn)."""
+    from aiortc import RTCIceTransportPolicy
+
+    policies = {}
+    for relay_only in (False, True):
+        session = OrbSession(QueueLink(8), room_id="room-1", session_id="s1",
+                             config=OrbConfig(ice_relay_only=relay_only), brain=OfflineBrain())
+        pc = session._new_peer("client-1", "client")._new_pc()
+        policies[relay_only] = pc._RTCPeerConnection__configuration.iceTransportPolicy
+    assert policies == {False: RTCIceTransportPolicy.ALL, True: RTCIceTransportPolicy.RELAY}
+
+
+def test_the_relay_only_switch_reaches_both_orb_hosts() -> None:
+    """``trio-server --orb-ice-relay-only on`` (in-process orbs) and ``orb-worker
+    --ice-relay-only`` (workers) both end in ``OrbConfig.ice_relay_only``."""
+    from orb_bridge import InProcessOrbHost
+    from orb_bridge.worker import build_parser as worker_parser
+    from trio_server.cli import build_parser, orb_options_from_args
+
+    args = build_parser().parse_args(["--orbs", "--orb-ice-relay-only", "on",
+                                      "--orb-stt-model", "off"])
+    options = orb_options_from_args(args, {})
+    assert options == {"stt_model": "off", "ice_relay_only": "on"}
+    assert InProcessOrbHost(orb_options=options).config.ice_relay_only is True
+    assert InProcessOrbHost(orb_options={"stt_model": "off"}).config.ice_relay_only is False
+    assert worker_parser().parse_args(["--url", "ws://x", "--ice-relay-only"]).ice_relay_only
+    assert not worker_parser().parse_args(["--url", "ws://x"]).ice_relay_only

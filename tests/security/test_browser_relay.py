@@ -54,7 +54,15 @@ SELECTED_PAIR_JS = """async (peerId) => {
   }
   if (pair === null) return { pair: null, localTypes };
   const local = report.get(pair.localCandidateId);
-  return { pair: { state: pair.state, local: local?.candidateType ?? null }, localTypes };
+  const remote = report.get(pair.remoteCandidateId);
+  return {
+    pair: {
+      state: pair.state,
+      local: local?.candidateType ?? null,
+      remote: remote?.candidateType ?? null,
+    },
+    localTypes,
+  };
 }"""
 
 
@@ -104,7 +112,9 @@ def test_relay_only_pages_connect_through_coturn(chromium: Browser, tmp_path: Pa
                     lambda page=page, peer=peer: page.evaluate(SELECTED_PAIR_JS, peer),
                     lambda got: got is not None and got["pair"] is not None,
                     timeout=15, what=f"the {role}'s selected candidate pair")
-                assert chosen["pair"] == {"state": "succeeded", "local": "relay"}, chosen
+                # Both pages relay only, so the far end of the pair is a relay address too.
+                assert chosen["pair"] == {"state": "succeeded", "local": "relay",
+                                          "remote": "relay"}, chosen
                 assert set(chosen["localTypes"]) == {"relay"}, chosen
             log = (tmp_path / "turnserver.log").read_text(errors="replace")
             for role in ("coach", "client"):
@@ -144,6 +154,37 @@ def test_relay_only_pages_refused_by_coturn_do_not_connect(
                     assert "connected" not in states, f"the {role} connected: {states}"
                 time.sleep(0.5)
             assert "ALLOCATE processed, success" not in turn_log.read_text(errors="replace")
+        except AssertionError as failure:
+            harness.fail_with_logs(failure, server.log_text(), pages)
+        finally:
+            _close(server, pages)
+
+
+def test_a_relay_only_orb_reaches_the_pages_through_coturn(
+        chromium: Browser, tmp_path: Path) -> None:
+    """``--orb-ice-relay-only on``: the orb (aiortc, ``iceTransportPolicy`` relay) offers only
+    relay candidates, so the pages (not relay-only themselves) reach it through coturn."""
+    room = f"relay-orb-{uuid.uuid4().hex[:8]}"
+    with running_coturn(tmp_path, TURN_SECRET) as turn_port:
+        server = harness.ServerProcess("--orbs", "--orb-ice-relay-only", "on",
+                                       "--orb-stt-model", "off",
+                                       "--turn-secret", TURN_SECRET,
+                                       "--turn-url", f"turn:127.0.0.1:{turn_port}")
+        pages = {role: harness.open_page(chromium, server.room_url(
+            room, role, role.title(), userId=f"{role}-o")) for role in ("coach", "client")}
+        try:
+            for role, page in pages.items():
+                harness.wait_until(lambda page=page: harness.inbound_stats(page),
+                                   lambda stats: harness.mesh_complete(stats, 2),
+                                   timeout=45, what=f"the {role}'s mesh with the orb")
+            for role, page in pages.items():
+                [orb] = [i for i in harness.tile_ids(page) if i.startswith("ai-orb-")]
+                chosen = harness.wait_until(
+                    lambda page=page, orb=orb: page.evaluate(SELECTED_PAIR_JS, orb),
+                    lambda got: got is not None and got["pair"] is not None,
+                    timeout=15, what=f"the {role}'s selected pair with the orb")
+                assert chosen["pair"]["state"] == "succeeded", chosen
+                assert chosen["pair"]["remote"] == "relay", chosen
         except AssertionError as failure:
             harness.fail_with_logs(failure, server.log_text(), pages)
         finally:
