@@ -26,6 +26,7 @@ import os
 import secrets
 import signal
 import sys
+import time
 from collections.abc import Sequence
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -183,7 +184,8 @@ def _join_token(args: argparse.Namespace, session_id: str) -> str | None:
 
     # Valid for as long as the orb may live, so a reconnect within its lifetime still joins.
     return mint_token(secret, room_id=args.room, user_id=orb_user_id(session_id),
-                      user_role="ai", participant_type="ai", ttl=args.max_lifetime + 60)
+                      user_role="ai", participant_type="ai", ttl=args.max_lifetime + 60,
+                      now=time.time())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

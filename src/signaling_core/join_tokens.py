@@ -8,12 +8,11 @@ part of the protocol and lives in the core package, where both the server (which
 It is not part of the state machine: :class:`~signaling_core.SignalingCore` never imports it
 and checks no signature. A server hands the core :func:`make_authorizer`'s callable, which
 checks the signature, the expiry against the wall clock, and that every claim equals the join's
-own field. Only this module's functions read a clock, and only when given no ``now``.
+own field. No function here reads a clock: the caller passes ``now`` (wall-clock seconds).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,10 +34,10 @@ def mint_token(
     user_role: str,
     participant_type: str | None = None,
     ttl: float = DEFAULT_TTL_SECONDS,
-    now: float | None = None,
+    now: float,
 ) -> str:
     """A token allowing exactly one identity into exactly one room until ``now + ttl``."""
-    issued = time.time() if now is None else now
+    issued = now
     ptype = participant_type or ("ai" if user_role == "ai" else "human")
     claims = {
         "roomId": room_id,
@@ -51,8 +50,7 @@ def mint_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def verified_claims(secret: str, token: str | None,
-                    now: float | None = None) -> dict[str, Any] | None:
+def verified_claims(secret: str, token: str | None, now: float) -> dict[str, Any] | None:
     """The claims of ``token`` when it is signed with ``secret``, unexpired and complete;
     else None. What the token allows is for the caller to compare (see :func:`token_allows`).
     """
@@ -62,17 +60,19 @@ def verified_claims(secret: str, token: str | None,
         claims: dict[str, Any] = jwt.decode(
             token, secret, algorithms=[ALGORITHM], leeway=LEEWAY_SECONDS,
             options={"require": ["exp", "roomId", "userId", "userRole", "participantType"],
-                     "verify_exp": now is None},
+                     # Time is ours to check, against the caller's ``now``: PyJWT's checks
+                     # would read the wall clock.
+                     "verify_exp": False, "verify_iat": False, "verify_nbf": False},
         )
     except jwt.PyJWTError:
         return None
-    if now is not None and float(claims["exp"]) + LEEWAY_SECONDS < now:
+    if float(claims["exp"]) + LEEWAY_SECONDS < now:
         return None
     return claims
 
 
 def token_allows(secret: str, token: str | None, room_id: str, request: JoinRequest,
-                 now: float | None = None) -> bool:
+                 now: float) -> bool:
     """Whether ``token`` is valid now and its claims equal the join's fields."""
     claims = verified_claims(secret, token, now)
     if claims is None:
@@ -85,10 +85,12 @@ def token_allows(secret: str, token: str | None, room_id: str, request: JoinRequ
     )
 
 
-def make_authorizer(secret: str) -> Callable[[str, JoinRequest], bool]:
-    """The ``authorize_join`` hook for :class:`signaling_core.SignalingCore`."""
+def make_authorizer(secret: str,
+                    clock: Callable[[], float]) -> Callable[[str, JoinRequest], bool]:
+    """The ``authorize_join`` hook for :class:`signaling_core.SignalingCore`; ``clock`` gives
+    the wall-clock time (the server's ``time.time``), which the core itself never reads."""
 
     def authorize(room_id: str, request: JoinRequest) -> bool:
-        return token_allows(secret, request.token, room_id, request)
+        return token_allows(secret, request.token, room_id, request, clock())
 
     return authorize

@@ -48,7 +48,8 @@ def turn_grant(request: HttpRequest,
     if not join_secret:
         return room_id, user_id or "anonymous"
     scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
-    claims = verified_claims(join_secret, token.strip()) if scheme.lower() == "bearer" else None
+    claims = (verified_claims(join_secret, token.strip(), now=time.time())
+              if scheme.lower() == "bearer" else None)
     if claims is None:
         return text_response(401, "TURN credentials need a valid join token: send "
                              "'Authorization: Bearer TOKEN'",

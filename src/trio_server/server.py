@@ -61,7 +61,7 @@ class SignalingServer:
         if config.join_secret:
             from signaling_core.join_tokens import make_authorizer
 
-            authorize = make_authorizer(config.join_secret)
+            authorize = make_authorizer(config.join_secret, time.time)
         self.core = core = SignalingCore(config.core, authorize_join=authorize)
         self.orb_host = orb_host
         self.ledger = ledger
@@ -274,4 +274,4 @@ class SignalingServer:
         from signaling_core.join_tokens import mint_token
 
         return mint_token(secret, room_id=room_id, user_id=user_id, user_role="ai",
-                          participant_type="ai", ttl=ttl)
+                          participant_type="ai", ttl=ttl, now=time.time())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 
 from signaling_core import ProtocolError, is_valid_room_id, join_message
@@ -61,6 +62,6 @@ def main(argv: Sequence[str]) -> int:
         parser.error(exc.message)
     token = mint_token(secret, room_id=args.room, user_id=request.user_id,
                        user_role=request.user_role,
-                       participant_type=request.participant_type, ttl=args.ttl)
+                       participant_type=request.participant_type, ttl=args.ttl, now=time.time())
     sys.stdout.write(token + "\n")
     return 0

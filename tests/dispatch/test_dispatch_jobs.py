@@ -145,7 +145,8 @@ def test_join_tokens_are_minted_per_orb_and_workers_hold_no_secret(
     worker = fleet.start_worker(capacity=2)
 
     async def scenario() -> None:
-        token = mint_token(SECRET, room_id="tok", user_id="coach-1", user_role="coach")
+        token = mint_token(SECRET, room_id="tok", user_id="coach-1", user_role="coach",
+                           now=time.time())
         coach = Coach(fleet.ws_url, "tok", token=token)
         try:
             await coach.start()

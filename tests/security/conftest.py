@@ -9,6 +9,7 @@ closed or answered with an error. That is what "nothing else was harmed" means h
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -53,7 +54,8 @@ def running(config: ServerConfig | None = None,
 def token_for(room: str, user: str, role: str, *, secret: str = SECRET,
               ptype: str | None = None, ttl: float = 600, now: float | None = None) -> str:
     return mint_token(secret, room_id=room, user_id=user, user_role=role,
-                      participant_type=ptype, ttl=ttl, now=now)
+                      participant_type=ptype, ttl=ttl,
+                      now=time.time() if now is None else now)
 
 
 async def join(port: int, room: str, user: str, role: str, *, secret: str | None = SECRET,

@@ -8,6 +8,7 @@ joins without one; all three peer connections carry media. A page without a toke
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,7 +53,7 @@ def test_the_call_page_joins_with_its_token_and_the_orb_still_comes(
             "--turn-url", f"turn:127.0.0.1:{turn_port}") as server:
         pages = {}
         for role, user in (("coach", "coach-7"), ("client", "client-7")):
-            token = mint_token(SECRET, room_id=room, user_id=user, user_role=role)
+            token = mint_token(SECRET, room_id=room, user_id=user, user_role=role, now=time.time())
             pages[role] = harness.open_page(chromium, server.room_url(
                 room, role, role.title(), userId=user, token=token))
         intruder = harness.open_page(chromium, server.room_url(room, "client", "Intruder",

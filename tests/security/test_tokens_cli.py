@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jwt
@@ -42,7 +43,8 @@ def test_token_subcommand_prints_one_token_the_server_accepts(
                   "--role", "coach", "--ttl", "120")
     claims = jwt.decode(token, SECRET, algorithms=["HS256"])
     assert claims["exp"] - claims["iat"] == 120
-    assert token_allows(SECRET, token, "r1", JoinRequest("coach-1", "", "coach", "human", token))
+    assert token_allows(SECRET, token, "r1", JoinRequest("coach-1", "", "coach", "human", token),
+                        now=time.time())
     monkeypatch.setenv("SIGNALING_JOIN_SECRET", SECRET)
     orb = _mint(capsys, "--room", "r1", "--user", "ai-orb-1", "--role", "ai")
     assert jwt.decode(orb, SECRET, algorithms=["HS256"])["participantType"] == "ai"

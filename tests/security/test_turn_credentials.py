@@ -102,7 +102,7 @@ async def test_with_join_tokens_only_a_participant_gets_credentials_for_itself()
 
 async def test_the_orb_workers_token_gets_credentials_for_the_orb() -> None:
     orb = "ai-orb-0123456789abcdef"
-    token = mint_token(SECRET, room_id=ROOM, user_id=orb, user_role="ai")
+    token = mint_token(SECRET, room_id=ROOM, user_id=orb, user_role="ai", now=time.time())
     async with running(turn_config()) as server:
         assert server.port is not None
         status, _, body = await credentials(server.port, f"?roomId={ROOM}&userId={orb}", token)
@@ -174,7 +174,7 @@ def allocate(port: int, username: str, password: str) -> str:
 async def test_coturn_relays_with_issued_credentials_and_refuses_others(coturn: int) -> None:
     user_token = token_for(ROOM, "coach-1", "coach")
     orb = "ai-orb-fedcba9876543210"
-    orb_token = mint_token(SECRET, room_id=ROOM, user_id=orb, user_role="ai")
+    orb_token = mint_token(SECRET, room_id=ROOM, user_id=orb, user_role="ai", now=time.time())
     async with running(turn_config(turn_url=f"turn:127.0.0.1:{coturn}")) as server:
         assert server.port is not None
         issued = {}
