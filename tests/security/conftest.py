@@ -10,11 +10,13 @@ closed or answered with an error. That is what "nothing else was harmed" means h
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import attrs
+import pytest
 import trio
 from server.serving import running_server
 
@@ -22,6 +24,9 @@ from signaling_core import CoreConfig
 from signaling_core.join_tokens import mint_token
 from trio_server import ServerConfig, SignalingServer
 from trio_server.conformance.raw import Closed, RawClient
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 #: Bound on any single wait; the machine is shared, so it is generous.
 WAIT = 10.0
@@ -227,3 +232,19 @@ async def bystanders(server: SignalingServer, *, secret: str | None = SECRET,
     finally:
         for member in crowd.members:
             await member.ws.aclose()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium for this module's pages (the browser suite's flags)."""
+    from browser import browser_harness as harness
+    from playwright.sync_api import sync_playwright
+
+    if not Path(harness.CHROMIUM).exists():
+        pytest.fail(f"{harness.CHROMIUM} is missing")
+    with sync_playwright() as playwright:
+        browser = harness.launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 
 # tests/ is on sys.path (tests/security is a package): the browser suite's own harness.
 from browser import browser_harness as harness
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from .coturn import running_coturn
 
@@ -64,18 +63,6 @@ SELECTED_PAIR_JS = """async (peerId) => {
     localTypes,
   };
 }"""
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    if not Path(harness.CHROMIUM).exists():
-        pytest.fail(f"{harness.CHROMIUM} is missing")
-    with sync_playwright() as playwright:
-        browser = harness.launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _open_pair(chromium: Browser, server: harness.ServerProcess, room: str) -> dict[str, Page]:

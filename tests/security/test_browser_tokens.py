@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 # tests/ is on sys.path (tests/security is a package): the browser suite's own harness.
 from browser import browser_harness as harness
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from signaling_core.join_tokens import mint_token
 
@@ -27,18 +26,6 @@ from .coturn import running_coturn
 TURN_SECRET = "browser-suite-turn-secret-0123456789abcd"
 
 pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.timeout(120)]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    if not Path(harness.CHROMIUM).exists():
-        pytest.fail(f"{harness.CHROMIUM} is missing")
-    with sync_playwright() as playwright:
-        browser = harness.launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 #: The page's RTCConfiguration, once its ICE servers are loaded.
