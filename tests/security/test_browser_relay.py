@@ -20,7 +20,7 @@ import pytest
 from browser import browser_harness as harness
 from playwright.sync_api import Browser, Page
 
-from .coturn import running_coturn
+from testkit.coturn import running_coturn
 
 TURN_SECRET = "relay-suite-turn-secret-0123456789abcdef"
 #: How long relay-only pages with refused credentials are watched for a connection: well past

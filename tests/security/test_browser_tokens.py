@@ -19,9 +19,9 @@ from browser import browser_harness as harness
 from playwright.sync_api import Browser
 
 from signaling_core.join_tokens import mint_token
+from testkit.coturn import running_coturn
 
 from .conftest import SECRET
-from .coturn import running_coturn
 
 TURN_SECRET = "browser-suite-turn-secret-0123456789abcd"
 

@@ -24,11 +24,11 @@ import trio
 from server.httpclient import request
 
 from signaling_core.join_tokens import mint_token
+from testkit.coturn import running_coturn
 from trio_server import ServerConfig
 from trio_server.turn import turn_password
 
 from .conftest import SECRET, WAIT, running, token_for
-from .coturn import running_coturn
 from .netns import Namespace, fetch, namespace
 
 TURN_SECRET = "turn-suite-static-auth-secret-0123456789"
