@@ -146,6 +146,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("--drain-seconds", "server.drain_seconds",
            "on SIGTERM, seconds /healthz answers 503 'draining' before clients are told to "
            "reconnect (1012), so the load balancer stops sending new ones first", float),
+    Option("--cluster", "server.cluster_url",
+           "publish this node's rooms and orbs to this Redis (redis://[user:pass@]HOST:PORT/DB, "
+           "rediss:// for TLS) so that GET /api/rooms?scope=cluster on any node shows every "
+           "live node's"),
+    Option("--cluster-ttl", "server.cluster_ttl",
+           "seconds a node's published rooms outlive its last publish (it publishes every "
+           "TTL/3): a dead node leaves the cluster view within it", float),
     Option("--ping-interval", "server.ping_interval",
            "seconds between WebSocket pings (default: idle timeout / 3)", float),
 )

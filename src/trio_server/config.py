@@ -79,6 +79,12 @@ class ServerConfig:
     #: closed with 1012: long enough for the load balancer's health checks to take this node
     #: out (HAProxy: ``inter`` x ``fall``), so the clients' reconnections go elsewhere.
     drain_seconds: float = 0.0
+    #: Redis URL of the cluster view (``--cluster``): this node publishes its rooms there and
+    #: ``/api/rooms?scope=cluster`` reads every node's; None: no cluster view, no Redis.
+    cluster_url: str | None = attrs.field(default=None, repr=False)
+    #: Seconds a node's published rooms outlive its last publish (it publishes every third of
+    #: it): the longest a dead node's rooms stay in the cluster view.
+    cluster_ttl: float = 6.0
     core: CoreConfig = attrs.field(factory=CoreConfig)
 
     def __attrs_post_init__(self) -> None:
@@ -99,6 +105,11 @@ class ServerConfig:
             raise ValueError("turn_ttl and turn_rate_limit must be positive")
         if self.drain_seconds < 0:
             raise ValueError("drain_seconds must be >= 0")
+        if self.cluster_url is not None and not self.cluster_url.startswith(
+                ("redis://", "rediss://", "unix://")):
+            raise ValueError("cluster_url must be a redis://, rediss:// or unix:// URL")
+        if self.cluster_ttl < 1:
+            raise ValueError("cluster_ttl must be at least 1 second")
         if self.node_id is not None and not 0 < len(self.node_id) <= 128:
             raise ValueError("node_id must be 1-128 characters")
         from .proxy_protocol import parse_networks

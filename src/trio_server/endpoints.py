@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -62,6 +62,20 @@ def turn_grant(request: HttpRequest,
     return granted_room, granted_user
 
 
+def local_rooms(server: SignalingServer) -> dict[str, Any]:
+    """This node's rooms as ``/api/rooms`` shows them (also what the cluster view publishes)."""
+    body = server.core.snapshot().to_dict()
+    body["node"] = server.node_id
+    for room in body["rooms"]:
+        room["node"] = server.node_id
+    host = server.orb_host
+    if isinstance(host, ObservableOrbHost):  # where each room's orb runs (--orb-dispatch)
+        placements = host.orb_placements()
+        for room in body["rooms"]:
+            room["orbHost"] = placements.get(room["roomId"])
+    return body
+
+
 def register(router: Router, server: SignalingServer) -> None:
     config = server.config
 
@@ -84,15 +98,27 @@ def register(router: Router, server: SignalingServer) -> None:
         return HttpResponse(200, generate_latest(server.registry), CONTENT_TYPE_LATEST)
 
     async def rooms(request: HttpRequest) -> HttpResponse:
-        body = server.core.snapshot().to_dict()
+        scope = request.query.get("scope") or "local"
+        if scope == "local":
+            return json_response(local_rooms(server))
+        if scope != "cluster":
+            return json_response({"error": f"unknown scope {scope!r}: 'local' (this node, "
+                                           "the default) or 'cluster' (every node)"}, 400)
+        view = server.cluster_view
+        if view is None:
+            return json_response({"error": "this node has no cluster view: start it with "
+                                           "--cluster redis://... (env SIGNALING_CLUSTER)"},
+                                 404)
+        from .cluster_view import ClusterUnavailable
+
+        try:
+            body = await view.read(local=server.cluster_document())
+        except ClusterUnavailable as exc:
+            response = json_response({"error": f"the cluster view is unavailable: {exc}; "
+                                               "scope=local still answers"}, 503)
+            response.headers["Retry-After"] = "1"
+            return response
         body["node"] = server.node_id
-        for room in body["rooms"]:
-            room["node"] = server.node_id
-        host = server.orb_host
-        if isinstance(host, ObservableOrbHost):  # where each room's orb runs (--orb-dispatch)
-            placements = host.orb_placements()
-            for room in body["rooms"]:
-                room["orbHost"] = placements.get(room["roomId"])
         return json_response(body)
 
     turn_limit = PerAddressLimit(config.turn_rate_limit, max(1, int(config.turn_rate_limit)),

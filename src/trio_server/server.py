@@ -20,7 +20,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -44,6 +44,9 @@ from .proxy_protocol import parse_networks
 from .timers import Timers, ping_forever
 from .transport import make_tls_context
 from .turn import ice_servers
+
+if TYPE_CHECKING:
+    from .cluster_view import ClusterView
 
 
 class SignalingServer:
@@ -104,6 +107,12 @@ class SignalingServer:
             stats, self._connections.serve_websocket, self._tls,
             trusted_proxies=parse_networks(config.trusted_proxies),
             header_timeout=config.handshake_timeout)
+        #: ``--cluster``: publishes this node's rooms to Redis and reads every node's.
+        self.cluster_view: ClusterView | None = None
+        if config.cluster_url:
+            from .cluster_view import ClusterView
+
+            self.cluster_view = ClusterView(config.cluster_url, ttl=config.cluster_ttl)
         self._stop_requested = trio.Event()
         #: The shutdown is a restart (SIGTERM, a deploy): connections are closed with 1012.
         self._restart = False
@@ -129,6 +138,9 @@ class SignalingServer:
                 if self.orb_host is not None:
                     await nursery.start(self._run_orb_host)
                 nursery.start_soon(self._timers.run_deadlines)
+                if self.cluster_view is not None:
+                    nursery.start_soon(self.cluster_view.publish_forever,
+                                       lambda: self.node_id, self.cluster_document)
                 nursery.start_soon(ping_forever, config.effective_ping_interval,
                                    self._connections.websockets)
                 nursery.start_soon(self._acceptor.accept_forever, listener, nursery)
@@ -187,6 +199,11 @@ class SignalingServer:
               seconds=self.config.drain_seconds)
         await trio.sleep(self.config.drain_seconds)
         await self.shutdown(restart=True)
+
+    def cluster_document(self) -> dict[str, Any]:
+        """What the cluster view publishes of this node: ``/api/rooms`` plus its status."""
+        status = "stopping" if self.stopping else "draining" if self.draining else "ok"
+        return {**endpoints.local_rooms(self), "status": status}
 
     @property
     def node_id(self) -> str:
