@@ -1,0 +1,173 @@
+"""``scripts/local-cluster.sh``: the one command that starts a cluster on one machine (Redis,
+PostgreSQL, coturn, two nodes behind HAProxy, an orb worker) and stops it again, for real.
+
+Through the balancer it prints, a coach and a client meet in one room, their messages cross,
+and the orb a worker runs (dispatched through Redis) joins them; a second ``up`` is refused;
+``down`` leaves no process from the pid files and no port open, and is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from trio_websocket import WebSocketConnection, connect_websocket_url
+
+from signaling_core import join_message
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "local-cluster.sh"
+#: The script's layout: PORT (HAProxy), PORT+1..+N (nodes), +10 TLS, +11 Redis,
+#: +12 PostgreSQL, +13 coturn.
+SPAN = 14
+NODES = 2
+WAIT = 20.0
+
+
+def _port_free(port: int, udp: bool = False) -> bool:
+    kind = socket.SOCK_DGRAM if udp else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, kind) as sock:
+        if not udp:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_base() -> int:
+    """A base port whose whole span (and the TURN port's UDP) is free, below the ephemeral
+    range so that nothing else is likely to take one meanwhile."""
+    for _ in range(200):
+        base = random.randrange(20000, 32000)
+        if all(_port_free(base + i) for i in range(SPAN)) and _port_free(base + 13, udp=True):
+            return base
+    raise AssertionError("no free port span")
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie waiting for its reaper counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def run(env: dict[str, str], *args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(SCRIPT), *args], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def get_json(url: str) -> tuple[int, Any]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, json.loads(response.read())
+
+
+async def join(nursery: trio.Nursery, base: str, room: str, user: str, role: str
+               ) -> tuple[WebSocketConnection, list[dict[str, Any]]]:
+    with trio.fail_after(WAIT):
+        ws = await connect_websocket_url(nursery, f"{base}/ws-simple/{room}",
+                                         message_queue_size=256)
+        await ws.send_message(json.dumps(join_message(room, user, role, user_name=user)))
+        seen: list[dict[str, Any]] = []
+        while True:
+            seen.append(json.loads(await ws.get_message()))
+            if seen[-1]["type"] == "peer-discovery":
+                return ws, seen
+
+
+async def wait_message(ws: WebSocketConnection, seen: list[dict[str, Any]], what: str,
+                       predicate: Any, timeout: float = WAIT) -> dict[str, Any]:
+    for message in seen:
+        if predicate(message):
+            return message
+    with trio.move_on_after(timeout):
+        while True:
+            seen.append(json.loads(await ws.get_message()))
+            if predicate(seen[-1]):
+                return seen[-1]
+    raise AssertionError(f"no {what} within {timeout}s; got {seen[-8:]}")
+
+
+def is_orb(message: dict[str, Any]) -> bool:
+    peers = message.get("peers", []) if message.get("type") == "peer-discovery" else \
+        [message] if message.get("type") == "user-joined" else []
+    return any(str(p.get("userId", "")).startswith("ai-orb-") for p in peers)
+
+
+@pytest.mark.timeout(240)
+async def test_up_join_through_the_balancer_then_down(tmp_path: Path) -> None:
+    base = free_base()
+    state = tmp_path / "cluster"
+    env = {**os.environ, "CLUSTER_DIR": str(state), "CLUSTER_WAIT": "60",
+           # A light orb: no speech-to-text model to load, a small picture.
+           "SIGNALING_ORB_STT_MODEL": "off",
+           "CLUSTER_WORKER_ARGS": "--width 96 --height 64 --fps 8"}
+    ports = [base, *(base + k for k in range(1, NODES + 1)), base + 10, base + 11, base + 12,
+             base + 13]
+    try:
+        up = await trio.to_thread.run_sync(
+            lambda: run(env, "up", "--nodes", str(NODES), "--port", str(base), "--workers", "1"))
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert f"http://127.0.0.1:{base}/" in up.stdout
+        pidfiles = sorted(p.stem for p in (state / "pids").glob("*.pid"))
+        assert pidfiles == sorted(["coturn", "haproxy", "node1", "node2", "postgres", "redis",
+                                   "worker1"])
+        pids = [int((state / "pids" / f"{name}.pid").read_text()) for name in pidfiles]
+        assert not any(gone(pid) for pid in pids)
+        assert all(listening(port) for port in ports[:-1])
+
+        status, body = await trio.to_thread.run_sync(get_json,
+                                                     f"http://127.0.0.1:{base}/healthz")
+        assert status == 200 and body["status"] == "ok"
+        for k in range(1, NODES + 1):
+            status, body = await trio.to_thread.run_sync(
+                get_json, f"http://127.0.0.1:{base + k}/healthz")
+            assert (status, body["status"], body["node"]) == (200, "ok", f"node{k}")
+
+        # A call through the balancer: coach, the orb (a worker, through Redis), the client.
+        async with trio.open_nursery() as nursery:
+            url = f"ws://127.0.0.1:{base}"
+            coach, coach_seen = await join(nursery, url, "try-room", "coach-1", "coach")
+            await wait_message(coach, coach_seen, "orb", is_orb, timeout=40)
+            client, client_seen = await join(nursery, url, "try-room", "client-1", "client")
+            assert is_orb(client_seen[-1])  # the same room, on the same node
+            for sender, receiver, seen, to in ((coach, client, client_seen, "client-1"),
+                                               (client, coach, coach_seen, "coach-1")):
+                marker = f"hello-{to}-{time.monotonic()}"
+                await sender.send_message(json.dumps({"type": "client_signal",
+                                                      "action": marker, "toId": to}))
+                await wait_message(receiver, seen, "relayed message",
+                                   lambda m, marker=marker: m.get("action") == marker)
+            await coach.aclose()
+            await client.aclose()
+
+        again = await trio.to_thread.run_sync(lambda: run(env, "up", "--port", str(base)))
+        assert again.returncode != 0 and "already up" in again.stderr, again.stderr
+        assert not any(gone(pid) for pid in pids)  # the refused `up` stopped nothing
+    finally:
+        down = await trio.to_thread.run_sync(lambda: run(env, "down"))
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert all(gone(pid) for pid in pids), [p for p in pids if not gone(p)]
+    assert not list((state / "pids").glob("*.pid"))
+    assert not any(listening(port) for port in ports), [p for p in ports if listening(p)]
+    assert _port_free(base + 13, udp=True)
+    down_again = await trio.to_thread.run_sync(lambda: run(env, "down"))
+    assert down_again.returncode == 0, down_again.stderr
