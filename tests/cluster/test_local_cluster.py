@@ -13,6 +13,7 @@ import os
 import random
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -31,6 +32,10 @@ SCRIPT = ROOT / "scripts" / "local-cluster.sh"
 SPAN = 14
 NODES = 2
 WAIT = 20.0
+#: trio-server has the cluster view (``--cluster``): the script passes it to the nodes.
+HAS_CLUSTER_VIEW = "--cluster " in subprocess.run(
+    [str(Path(sys.executable).parent / "trio-server"), "--help"], capture_output=True,
+    text=True, timeout=60).stdout
 
 
 def _port_free(port: int, udp: bool = False) -> bool:
@@ -106,6 +111,22 @@ async def wait_message(ws: WebSocketConnection, seen: list[dict[str, Any]], what
     raise AssertionError(f"no {what} within {timeout}s; got {seen[-8:]}")
 
 
+async def wait_cluster_view(base: int, room: str) -> None:
+    """``/api/rooms?scope=cluster`` on each node shows both nodes and the room (bounded)."""
+    body: Any = None
+    with trio.move_on_after(WAIT):
+        while True:
+            body = [(await trio.to_thread.run_sync(
+                get_json, f"http://127.0.0.1:{base + k}/api/rooms?scope=cluster"))[1]
+                for k in range(1, NODES + 1)]
+            if all({n["node"] for n in view["nodes"]} == {f"node{k}" for k in
+                                                         range(1, NODES + 1)}
+                   and room in json.dumps(view["rooms"]) for view in body):
+                return
+            await trio.sleep(0.2)
+    raise AssertionError(f"cluster view without both nodes and {room}: {body}")
+
+
 def is_orb(message: dict[str, Any]) -> bool:
     peers = message.get("peers", []) if message.get("type") == "peer-discovery" else \
         [message] if message.get("type") == "user-joined" else []
@@ -156,6 +177,8 @@ async def test_up_join_through_the_balancer_then_down(tmp_path: Path) -> None:
                                                       "action": marker, "toId": to}))
                 await wait_message(receiver, seen, "relayed message",
                                    lambda m, marker=marker: m.get("action") == marker)
+            if HAS_CLUSTER_VIEW:  # the nodes got --cluster (the script's Redis)
+                await wait_cluster_view(base, "try-room")
             await coach.aclose()
             await client.aclose()
 
