@@ -3,9 +3,10 @@ streaming format (``POST /v1/chat/completions``, server-sent events), for tests 
 
 It answers with a fixed text, word by word, after ``first_token_delay`` and at
 ``tokens_per_second``; ``mode`` makes it misbehave (``error``: HTTP 500, ``silent``: accepts
-and never answers, ``malformed``: a stream whose events are not the format, ``garbage``: bytes
-that are not JSON, ``json``: a non-streamed answer). Every request body is kept, with when its
-stream ended and whether the client hung up before the end (a cancelled request).
+and never answers, ``stall``: streams the first sentence, then only keep-alive comments for as
+long as the client stays, ``malformed``: a stream whose events are not the format, ``garbage``:
+bytes that are not JSON, ``json``: a non-streamed answer). Every request body is kept, with
+when its stream ended and whether the client hung up before the end (a cancelled request).
 """
 
 from __future__ import annotations
@@ -135,6 +136,10 @@ class StandInModel:
                                                          "delta": {"content": token}}]}))
                     if seen.first_token_at is None:
                         seen.first_token_at = time.monotonic()
+                    if mode == "stall" and token.rstrip().endswith((".", "?", "!")):
+                        while True:  # hung mid-answer; the comments keep the socket busy
+                            time.sleep(0.05)
+                            self._chunk(b": still thinking\n")
                 self._event(json.dumps({"choices": [{"index": 0, "delta": {},
                                                      "finish_reason": "stop"}]}))
                 self._event("[DONE]")

@@ -1,18 +1,21 @@
 """A language model behind the OpenAI-compatible API, streamed, and tokens → sentences.
 
 Any server that speaks ``POST /v1/chat/completions`` with ``"stream": true`` (ollama,
-llama.cpp's server, vLLM, LM Studio, OpenAI itself) answers in server-sent events, one
-``data: {json}`` line per token group, ending with ``data: [DONE]``. :meth:`ChatClient.stream`
-yields the text pieces as they arrive; :func:`sentences` groups them into sentences, which is
-the unit speech is made of, so the first sentence can be spoken while the rest is still on
-its way (the STT → LLM → TTS stages stream into each other).
+llama.cpp's server, vLLM, LM Studio, OpenAI itself) answers in server-sent events, one ``data:
+{json}`` line per token group, ending with ``data: [DONE]``. :meth:`ChatClient.stream` yields
+the text pieces as they arrive; :func:`sentences` groups them into sentences, which is the unit
+speech is made of, so the first sentence can be spoken while the rest is still on its way (the
+STT → LLM → TTS stages stream into each other).
 
 Every failure is one exception, :class:`LlmError`, carrying its cause for the log: the server
 is down or refuses, answers with an error status, is too slow (nothing within
-``llm_first_token_timeout``, or not done within ``llm_timeout``), or sends something that is
-not the format. Cancelling the consumer closes the connection at once (barge-in). The
-timeouts bound only the client's own network reads, so a consumer may do slow work (speech
-synthesis) between two pieces without being mistaken for a slow server.
+``llm_first_token_timeout``, a stream that stalls — no new text for that long between two
+pieces, keep-alive comments or not — or not done within ``llm_timeout``), or sends something
+that is not the format. The stall bound is why a model that hangs mid-answer costs the orb a
+few seconds of silence, not the whole ``llm_timeout`` with its status stuck at "speaking".
+Cancelling the consumer closes the connection at once (barge-in). The timeouts bound only the
+client's own network reads, so a consumer may do slow work (speech synthesis) between two
+pieces without being mistaken for a slow server.
 """
 
 from __future__ import annotations
@@ -81,9 +84,12 @@ class ChatClient:
         deadline = started + self._timeout
         first_deadline = min(deadline, started + self._first_token_timeout)
         self.last_first_token = None
+        last_piece = started
 
         def next_deadline() -> float:
-            return first_deadline if self.last_first_token is None else deadline
+            if self.last_first_token is None:
+                return first_deadline
+            return min(deadline, last_piece + self._first_token_timeout)
 
         try:
             async with request("POST", self.url, body=body, headers=headers,
@@ -101,14 +107,18 @@ class ChatClient:
                     yield text
                     return
                 async for piece in _events(response.chunks(next_deadline)):
+                    last_piece = time.monotonic()
                     if self.last_first_token is None:
-                        self.last_first_token = time.monotonic() - started
+                        self.last_first_token = last_piece - started
                     yield piece
         except TimeoutError:
-            phase = "first token" if self.last_first_token is None else "whole answer"
-            limit = self._first_token_timeout if self.last_first_token is None \
-                else self._timeout
-            raise LlmError(f"{self.url} too slow: no {phase} within {limit:g} s") from None
+            if self.last_first_token is None:
+                why = f"no first token within {self._first_token_timeout:g} s"
+            elif time.monotonic() >= deadline:
+                why = f"no whole answer within {self._timeout:g} s"
+            else:
+                why = f"the stream stalled: no text for {self._first_token_timeout:g} s"
+            raise LlmError(f"{self.url} too slow: {why}") from None
         except HttpError as exc:
             raise LlmError(str(exc)) from None
 

@@ -142,6 +142,32 @@ def test_a_failing_model_gets_the_fallback_line(mode: str, cause: str,
     assert Turn("ai", FALLBACK_LINE) not in brain.history
 
 
+def test_a_stream_that_stalls_mid_answer_ends_the_reply_not_the_orb(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The model hangs after its first sentence (keep-alive comments only): what was said
+    stays said, no fallback line follows it, the reply ends one stall bound later (not at
+    ``llm_timeout``), the request is hung up, and the next turn is answered in full."""
+    with StandInModel(mode="stall", first_token_delay=0.05, tokens_per_second=200) as model:
+        brain = LanguageModelBrain(config(model.url, llm_first_token_timeout=0.5,
+                                          llm_timeout=20.0), speak=quick_speech)
+        started = time.monotonic()
+        out = run(replies(brain, said("client", CLIENT_TEXT)))
+        took = time.monotonic() - started
+        deadline = time.monotonic() + 5
+        while not model.requests[0].hung_up and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert model.requests[0].hung_up, "the stalled request was not closed"
+        assert [o.text for _, o in out if isinstance(o, ReplyAudio)] == [
+            "That sounds important to you."]
+        assert brain.failures == 1 and "stalled" in str(brain.last_error)
+        assert "stalled" in caplog.text
+        assert took < 3.0, f"the stall held the reply for {took:.1f} s"
+        assert list(brain.history)[-1] == Turn("ai", "That sounds important to you.")
+        model.mode = "ok"
+        again = run(replies(brain, said("client", "Evenings are hard.")))
+    assert " ".join(o.text for _, o in again if isinstance(o, ReplyAudio)) == ANSWER
+
+
 def test_a_server_that_ignores_stream_still_works() -> None:
     with StandInModel(mode="json", first_token_delay=0.05) as model:
         brain = LanguageModelBrain(config(model.url), speak=quick_speech)
@@ -228,6 +254,69 @@ async def test_a_call_with_the_model_answers_and_a_barge_in_cancels_it() -> None
                     await asyncio.gather(coach.close(), client.close())
 
             await in_asyncio(scenario, timeout=90)
+
+
+@pytest.mark.media
+async def test_a_model_that_hangs_mid_answer_in_a_call_costs_one_reply() -> None:
+    """A real call (faster-whisper, aiortc, trio-server): the model hangs after the first
+    sentence of its answer. The orb says that sentence, is back to ``listening`` one stall
+    bound later, and answers the client's next turn in full from the recovered model."""
+    from orb_bridge import OrbConfig
+    from testkit.speech import espeak_pcm48k
+    from testkit.synthetic import SyntheticHuman
+
+    from .conftest import in_asyncio, orb_server
+
+    stall_bound = 1.5
+    with StandInModel(mode="stall", first_token_delay=0.2, tokens_per_second=20) as model:
+        speech = SpeechConfig(llm_url=model.url, llm_model="coach-test",
+                              llm_first_token_timeout=stall_bound)
+        async with orb_server(orb=OrbConfig(speech=speech),
+                              brain_factory=brain_factory_for(speech)) as srv:
+            async def scenario() -> None:
+                coach = SyntheticHuman(srv.url, "hang", "coach-1", "coach",
+                                       mesh_with_humans=False, camera=None)
+                client = SyntheticHuman(srv.url, "hang", "client-1", "client",
+                                        mesh_with_humans=False, camera=None)
+                try:
+                    await coach.start()
+                    await coach.wait_until(lambda: coach.orb_id() is not None, 10, "orb")
+                    await client.start()
+                    orb = coach.orb_id()
+                    for h in (coach, client):
+                        await h.wait_until(lambda h=h: orb in h.media
+                                           and h.media[orb].audio_frames > 10, 20, "audio")
+                    t1 = time.monotonic()
+                    client.play(espeak_pcm48k(CLIENT_TEXT))
+                    await coach.wait_until(lambda: "speaking" in coach.statuses_since(t1),
+                                           25, "the orb speaking the first sentence")
+                    spoke = time.monotonic()
+                    await coach.wait_until(
+                        lambda: "listening" in coach.statuses_since(spoke), 15,
+                        "the orb back to listening after the stall")
+                    back = time.monotonic() - spoke
+                    assert back < stall_bound + 6.0, f"stuck for {back:.1f} s"
+                    await coach.wait_until(lambda: bool(model.requests)
+                                           and model.requests[0].hung_up, 10,
+                                           "the stalled request closed")
+                    await client.wait_until(
+                        lambda: any(m["speakerRole"] == "ai" for m in client.transcripts()),
+                        10, "the transcript of what the orb said")
+                    first = [m["text"] for m in client.transcripts()
+                             if m["speakerRole"] == "ai"]
+                    assert first == ["That sounds important to you."], first
+                    model.mode = "ok"
+                    t2 = time.monotonic()
+                    client.play(espeak_pcm48k("Evenings are the hardest part."))
+                    await client.wait_until(
+                        lambda: any(m["speakerRole"] == "ai" and m["text"] == ANSWER
+                                    for m in client.transcripts()), 30,
+                        "the whole answer to the next turn")
+                    assert "speaking" in coach.statuses_since(t2)
+                finally:
+                    await asyncio.gather(coach.close(), client.close())
+
+            await in_asyncio(scenario, timeout=100)
 
 
 def test_trio_server_orb_options_reach_the_orb_host() -> None:
