@@ -86,6 +86,13 @@ class Cluster:
     def start(self) -> Cluster:
         for index in range(1, self.count + 1):
             self.start_node(index)
+        self.start_haproxy()
+        return self
+
+    def start_haproxy(self) -> Proc:
+        """HAProxy on the cluster's ports, with ``deploy/haproxy.cfg`` as it is; returns once
+        it sees every running node UP. Also a restart after :meth:`kill_haproxy`: same
+        config, same ports, an empty stick table (rooms go where the hash puts them)."""
         exe = shutil.which("haproxy")
         assert exe, "haproxy is not installed (apt-get install haproxy)"
         env = {**self.env, "CLUSTER_BIND": f"127.0.0.1:{self.port}",
@@ -94,8 +101,15 @@ class Cluster:
                **{f"NODE{i + 1}": f"127.0.0.1:{port}" for i, port in enumerate(self.ports)}}
         self.haproxy = Proc("haproxy", [exe, "-db", "-f", str(HAPROXY_CFG)], env=env,
                             echo=self.echo)
-        self.wait_up(set(range(1, self.count + 1)))
-        return self
+        self.wait_up({i for i, proc in self.nodes.items() if proc.alive()})
+        return self.haproxy
+
+    def kill_haproxy(self) -> None:
+        """``kill -9`` the balancer: every connection through it drops without a close frame
+        (the nodes see their clients lost, the clients their server)."""
+        assert self.haproxy is not None
+        self.haproxy.proc.send_signal(signal.SIGKILL)
+        self.haproxy.proc.wait(10)
 
     def start_node(self, index: int, *extra: str) -> Proc:
         argv = [f"{BIN}/trio-server", "--host", "127.0.0.1",
@@ -161,6 +175,22 @@ class Cluster:
                 continue
             for room in body["rooms"]:
                 where.setdefault(room["roomId"], set()).add(body["node"])
+        return where
+
+    def members_by_room(self) -> dict[str, dict[str, dict[str, str]]]:
+        """room id -> node -> {userId: participantType} of that room there (live nodes only,
+        directly asked): "whole on exactly one node" is one node key holding every seat."""
+        where: dict[str, dict[str, dict[str, str]]] = {}
+        for index, proc in self.nodes.items():
+            if not proc.alive():
+                continue
+            try:
+                body = get_json(self.node_http(index) + "/api/rooms")
+            except (OSError, urllib.error.URLError):
+                continue
+            for room in body["rooms"]:
+                where.setdefault(room["roomId"], {})[body["node"]] = {
+                    p["userId"]: p["participantType"] for p in room["participants"]}
         return where
 
     def close(self) -> None:

@@ -1,29 +1,37 @@
 """Synthetic humans: real aiortc peers that join a room over WebSocket, for tests and benches.
 
 A :class:`SyntheticHuman` speaks docs/protocol.md like a browser would: it joins, follows the
-server's ``shouldCreateOffer`` for every pair, sends its offers with ``toId``, trickles its ICE
-candidates separately (stripped from the SDP, then end-of-candidates, as browsers do), and sends
-a synthetic camera and a synthetic voice whose speech-like bursts are switched on with
-:meth:`SyntheticHuman.say`. It records what it gets from each peer: decoded video frames (count,
-size, timing) and the loudness of the audio, plus every ``ai_status`` and ``user-left``.
+server's ``shouldCreateOffer`` for every pair, sends its offers with ``toId`` and a ``linkId``,
+trickles its ICE candidates separately (stripped from the SDP, then end-of-candidates, as
+browsers do), and sends a synthetic camera and a synthetic voice whose speech-like bursts are
+switched on with :meth:`SyntheticHuman.say`. It records what it gets from each peer
+(:class:`~testkit.synthetic_media.PeerMedia`: decoded video frames, the loudness of the audio,
+a stall meter), plus every ``ai_status`` and ``user-left``.
 
-Test tooling only, outside the shipped packages (``tests/orb`` and the orb benches use it); the
-orb itself never imports it.
+With ``resume=True`` it also outlives its signaling connection the way the browser client does
+(src/trio_server/static/tri-party.js; docs/protocol.md, "Away and resume" and "Links: keep,
+repair, rebuild"): on a lost socket it reconnects at once (100-300 ms with jitter, then a
+bounded backoff, for a bounded time) and rejoins with its ``resumeToken``; a fresh
+``peer-discovery`` after a server or node loss is a reunion, so a link that is still
+``connected`` is kept (the same ``RTCPeerConnection`` goes on carrying the media), and one that
+is not is rebuilt (aiortc cannot restart ICE). Every loss is recorded (:attr:`losses`).
+
+Test tooling only, outside the shipped packages (``tests/orb``, ``tests/cluster`` and the orb
+benches use it); the orb itself never imports it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fractions
 import logging
-import math
+import random
+import secrets
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import av
+import attrs
 import numpy as np
 import numpy.typing as npt
 import orjson
@@ -33,163 +41,49 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from orb_bridge.hearing import dbfs
 from orb_bridge.peers import parse_candidate
 from orb_bridge.video_in import receive_without_decoding
 from signaling_core import join_message
+from testkit.synthetic_media import (
+    FRAME,
+    RATE,
+    Mouth,
+    PeerMedia,
+    SyntheticCamera,
+    SyntheticVoice,
+    split_candidates,
+)
+
+__all__ = ["FRAME", "RATE", "Loss", "Mouth", "PeerMedia", "SyntheticCamera", "SyntheticHuman",
+           "SyntheticVoice"]
 
 logger = logging.getLogger(__name__)
 
-RATE = 48_000
-FRAME = 960
+#: Close codes after which reconnecting would be wrong (replaced, unauthorized), as the
+#: browser's signaling-socket.js has them.
+TERMINAL_CLOSE_CODES = frozenset({4001, 4003})
+#: Retries at the shortest delay (100-300 ms) before the backoff doubles, as the browser does.
+FAST_RETRIES = 10
+MAX_BACKOFF = 5.0
+LINK_STATE = "link-state"
 
 
-class Mouth:
-    """When a human speaks, shared by the voice tracks of all its peer connections."""
+@attrs.define
+class Loss:
+    """One lost signaling connection and how the human got back (``time.monotonic()``)."""
 
-    def __init__(self, level_dbfs: float = -16.0) -> None:
-        self._speak_until = 0.0
-        t = np.arange(int(0.32 * RATE)) / RATE
-        voiced = np.zeros_like(t)
-        for harmonic, weight in ((1, 1.0), (2, 0.6), (3, 0.4), (5, 0.25)):
-            voiced += weight * np.sin(2 * np.pi * 130.0 * harmonic * t)
-        # A 220 ms syllable then a 100 ms gap: speech-like bursts, gaps shorter than a pause.
-        envelope = np.where(t < 0.22, np.sin(np.pi * np.minimum(t, 0.22) / 0.22) ** 0.5, 0.0)
-        peak = 32767 * 10 ** (level_dbfs / 20) * math.sqrt(2)
-        self.syllable = (peak * envelope * voiced / np.max(np.abs(voiced))).astype(np.int16)
-        rng = np.random.default_rng(7)
-        self.floor = (rng.standard_normal(FRAME * 50) * 3).astype(np.int16)  # about -80 dBFS
-        self._clip: npt.NDArray[np.int16] | None = None
-        self._clip_pos = 0
-        self.clip_ended_at: float | None = None
-
-    def say(self, seconds: float) -> None:
-        self._speak_until = time.monotonic() + seconds
-
-    def play(self, pcm: npt.NDArray[np.int16]) -> None:
-        """Say real audio once (48 kHz mono int16, e.g. an espeak-ng sentence)."""
-        self._clip = pcm.astype(np.int16)
-        self._clip_pos = 0
-        self.clip_ended_at = None
-
-    def clip_frame(self) -> npt.NDArray[np.int16] | None:
-        """The next 20 ms of the clip being played, or None."""
-        clip = self._clip
-        if clip is None:
-            return None
-        frame = np.zeros(FRAME, dtype=np.int16)
-        part = clip[self._clip_pos : self._clip_pos + FRAME]
-        frame[: len(part)] = part
-        self._clip_pos += FRAME
-        if self._clip_pos >= len(clip):
-            self._clip = None
-            #: When the clip's last sample went out (``time.monotonic()``).
-            self.clip_ended_at = time.monotonic()
-        return frame
-
-    def hush(self) -> None:
-        self._speak_until = 0.0
-        self._clip = None
-
-    @property
-    def speaking(self) -> bool:
-        return time.monotonic() < self._speak_until
-
-
-class SyntheticVoice(MediaStreamTrack):
-    """20 ms mono frames: a faint noise floor, or the mouth's voiced bursts while speaking."""
-
-    kind = "audio"
-
-    def __init__(self, mouth: Mouth) -> None:
-        super().__init__()
-        self._mouth = mouth
-        self._start = time.monotonic()
-        self._index = 0
-
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        due = self._start + self._index * FRAME / RATE
-        delay = due - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        elif delay < -0.2:  # fell far behind (a busy loop): skip ahead rather than burst
-            self._index = int((time.monotonic() - self._start) * RATE / FRAME)
-        mouth = self._mouth
-        clip = mouth.clip_frame()
-        if clip is not None:
-            samples = clip
-        elif mouth.speaking:
-            pos = (self._index * FRAME) % (len(mouth.syllable) - FRAME)
-            samples = mouth.syllable[pos : pos + FRAME]
-        else:
-            pos = (self._index % 49) * FRAME
-            samples = mouth.floor[pos : pos + FRAME]
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = RATE
-        frame.pts = self._index * FRAME
-        frame.time_base = fractions.Fraction(1, RATE)
-        self._index += 1
-        return frame
-
-
-class SyntheticCamera(MediaStreamTrack):
-    """A small moving test picture (precomputed, so a camera costs almost nothing)."""
-
-    kind = "video"
-
-    def __init__(self, width: int = 160, height: int = 120, fps: float = 10.0) -> None:
-        super().__init__()
-        self._fps = fps
-        self._start = time.monotonic()
-        self._index = 0
-        self._frames = []
-        for i in range(8):
-            plane = np.full((height * 3 // 2, width), 128, dtype=np.uint8)
-            plane[:height] = 60
-            x = (i * width // 8) & ~1
-            plane[:height, x : x + width // 8] = 200
-            self._frames.append(plane)
-
-    async def recv(self) -> av.VideoFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        due = self._start + self._index / self._fps
-        delay = due - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        frame = av.VideoFrame.from_ndarray(self._frames[self._index % 8], format="yuv420p")
-        frame.pts = round(self._index * 90_000 / self._fps)
-        frame.time_base = fractions.Fraction(1, 90_000)
-        self._index += 1
-        return frame
-
-
-class PeerMedia:
-    """What one human receives from one peer."""
-
-    def __init__(self) -> None:
-        self.video_frames = 0
-        self.video_size: tuple[int, int] | None = None
-        self.first_video_at: float | None = None
-        self.video_times: deque[float] = deque(maxlen=600)
-        self.audio_frames = 0
-        self.audio_levels: deque[tuple[float, float]] = deque(maxlen=3000)
-
-    def video_fps(self, window: float = 3.0) -> float:
-        now = time.monotonic()
-        recent = [t for t in self.video_times if t >= now - window]
-        if len(recent) < 2:
-            return 0.0
-        return (len(recent) - 1) / (recent[-1] - recent[0])
-
-    def loudest_since(self, since: float) -> float:
-        levels = [level for t, level in self.audio_levels if t >= since]
-        return max(levels, default=-100.0)
+    lost_at: float
+    code: int | None
+    attempts: int = 0
+    connected_at: float | None = None
+    #: When the rejoin's ``peer-discovery`` arrived; ``None`` while still away.
+    rejoined_at: float | None = None
+    #: Whether the server still held the seat (``resumed: true``), else a fresh join.
+    resumed: bool | None = None
 
 
 class SyntheticHuman:
@@ -203,38 +97,59 @@ class SyntheticHuman:
         role: str,
         *,
         camera: tuple[int, int, float] | None = (160, 120, 10.0),
+        voice: bool = True,
         mesh_with_humans: bool = True,
         trickle: bool = True,
         decode_video: bool = True,
+        resume: bool = False,
+        resume_for: float = 30.0,
+        reunion: float = 10.0,
     ) -> None:
+        """``resume``: survive a lost signaling connection like the browser client (module
+        docstring), reconnecting for at most ``resume_for`` seconds; ``reunion``: how long a
+        link to a peer that a fresh ``peer-discovery`` does not list waits for it (the grace)."""
         self.url = url.rstrip("/")
         self.room_id = room_id
         self.user_id = user_id
         self.role = role
         self._camera_spec = camera
+        self._voice = voice
         self._mesh_with_humans = mesh_with_humans
         self._trickle = trickle
         self._decode_video = decode_video
+        self._resume = resume
+        self._resume_for = resume_for
+        self._reunion = reunion
         self.mouth = Mouth()
         self.pcs: dict[str, RTCPeerConnection] = {}
         self.media: dict[str, PeerMedia] = {}
+        #: Per peer: the current link's id, and whether this side offers on it.
+        self.link_ids: dict[str, str | None] = {}
+        self._offerer: dict[str, bool] = {}
+        self._answered: set[str] = set()
+        self._away: set[str] = set()
+        self._seen_in: dict[str, int] = {}
+        self._discoveries = 0
         self.participants: dict[str, dict[str, Any]] = {}
         self.statuses: list[tuple[float, str, str]] = []  # (time, fromId, status)
         self.messages: list[dict[str, Any]] = []
         self.joined_at: float | None = None
+        self.resume_token: str | None = None
+        self.losses: list[Loss] = []
+        self._closing = False
         self._ws: ClientConnection | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
 
     # ---------------------------------------------------------------- lifecycle
     async def start(self) -> None:
-        self._ws = await connect(f"{self.url}/ws-simple/{self.room_id}", max_size=2**20)
+        self._ws = await connect(self._room_url(), max_size=2**20, open_timeout=10)
         self.joined_at = time.monotonic()
-        await self._send(join_message(self.room_id, self.user_id, self.role,
-                                      user_name=self.user_id, participant_type="human"))
-        self._own(self._read(), "reader")
+        await self._send_join()
+        self._own(self._signaling(), "signaling")
 
     async def close(self) -> None:
+        self._closing = True
         # Peer connections first: closing them ends their tracks, so the consumer tasks finish
         # on their own and aiortc's own close does not race a cancelled one.
         pcs, self.pcs = list(self.pcs.values()), {}
@@ -261,12 +176,23 @@ class SyntheticHuman:
         """The ``ai_transcript`` messages received so far."""
         return [m for m in self.messages if m.get("type") == "ai_transcript"]
 
+    def start_measuring(self) -> None:
+        """Start the stall meter of every peer's media (:meth:`PeerMedia.longest_stall`)."""
+        for media in self.media.values():
+            media.start_measuring()
+
     # ---------------------------------------------------------------- observations
     def orb_id(self) -> str | None:
         for uid, p in self.participants.items():
             if p.get("participantType") == "ai":
                 return uid
         return None
+
+    @property
+    def connected(self) -> bool:
+        """Joined on an open signaling connection (not between a loss and the rejoin)."""
+        return self._ws is not None and not self._ws.close_code and \
+            (not self.losses or self.losses[-1].rejoined_at is not None)
 
     def statuses_since(self, since: float) -> list[str]:
         return [s for t, _, s in self.statuses if t >= since]
@@ -284,69 +210,199 @@ class SyntheticHuman:
             raise AssertionError(f"{self.user_id}: timed out after {timeout}s waiting for "
                                  f"{what}") from None
 
-    # ---------------------------------------------------------------- signaling
+    # ---------------------------------------------------------------- signaling connection
+    def _room_url(self) -> str:
+        return f"{self.url}/ws-simple/{self.room_id}"
+
+    async def _send_join(self) -> None:
+        await self._send(join_message(
+            self.room_id, self.user_id, self.role, user_name=self.user_id,
+            participant_type="human", resume_token=self.resume_token if self._resume else None))
+
     async def _send(self, message: dict[str, object]) -> None:
         assert self._ws is not None
         await self._ws.send(orjson.dumps(message).decode())
 
-    async def _read(self) -> None:
-        assert self._ws is not None
-        async for raw in self._ws:
-            msg = orjson.loads(raw)
-            self.messages.append(msg)
-            del self.messages[:-500]
-            await self._dispatch(msg)
+    async def _signaling(self) -> None:
+        """Read until the socket is lost; with ``resume``, reconnect and read on."""
+        while True:
+            ws = self._ws
+            assert ws is not None
+            with contextlib.suppress(ConnectionClosed):
+                async for raw in ws:
+                    msg = orjson.loads(raw)
+                    self.messages.append(msg)
+                    del self.messages[:-500]
+                    await self._dispatch(msg)
+                    self._changed.set()
+            if self._closing or not self._resume or ws.close_code in TERMINAL_CLOSE_CODES:
+                return
+            loss = Loss(time.monotonic(), ws.close_code)
+            self.losses.append(loss)
             self._changed.set()
+            if not await self._reconnect(loss):
+                logger.warning("synthetic human %s: no way back within %.0f s", self.user_id,
+                               self._resume_for)
+                return
 
+    async def _reconnect(self, loss: Loss) -> bool:
+        """Connect again and send the join (with the resume token): at once, then ten times
+        100-300 ms apart, then doubling to 5 s, all with jitter; ``False`` past the bound."""
+        deadline = loss.lost_at + self._resume_for
+        while not self._closing:
+            n = loss.attempts
+            delay = random.uniform(0.1, 0.3) if n < FAST_RETRIES else \
+                min(MAX_BACKOFF, 0.2 * 2 ** (n - FAST_RETRIES + 1)) * random.uniform(0.75, 1.25)
+            if time.monotonic() + delay >= deadline:
+                return False
+            await asyncio.sleep(delay)
+            loss.attempts += 1
+            try:
+                ws = await connect(self._room_url(), max_size=2**20,
+                                   open_timeout=max(0.5, min(3.0, deadline - time.monotonic())))
+            except (OSError, InvalidHandshake, InvalidURI, TimeoutError):
+                continue
+            self._ws = ws
+            loss.connected_at = time.monotonic()
+            try:
+                await self._send_join()
+            except ConnectionClosed:
+                continue
+            return True
+        return False
+
+    # ---------------------------------------------------------------- signaling
     async def _dispatch(self, msg: dict[str, Any]) -> None:
         kind = msg.get("type")
         if kind == "peer-discovery":
-            for peer in msg["peers"]:
-                self.participants[peer["userId"]] = peer
-                if peer.get("shouldCreateOffer"):
-                    await self._offer_to(peer)
+            await self._on_discovery(msg)
         elif kind == "user-joined":
             self.participants[msg["userId"]] = msg
-            if msg.get("shouldCreateOffer"):
-                await self._offer_to(msg)
+            await self._announce(msg, bool(msg.get("shouldCreateOffer")), False)
         elif kind == "user-left":
             self.participants.pop(msg["userId"], None)
-            pc = self.pcs.pop(msg["userId"], None)
-            if pc is not None:
-                await pc.close()
+            self._drop_link(msg["userId"])
+        elif kind == "user-away":
+            self._away.add(msg["userId"])
+        elif kind == "user-back":
+            self._away.discard(msg["userId"])
+            known = self.participants.get(msg["userId"])
+            if known is not None:
+                await self._announce(known, bool(known.get("shouldCreateOffer")), False)
         elif kind == "offer":
             await self._answer(msg)
-        elif kind == "answer":
-            pc = self.pcs.get(msg["fromId"])
-            if pc is not None:
+        elif kind in ("answer", "ice-candidate"):
+            peer_id = msg.get("fromId", "")
+            pc = self.pcs.get(peer_id)
+            link_id = msg.get("linkId")
+            if pc is None or (link_id is not None and link_id != self.link_ids.get(peer_id)):
+                return  # no link, or a stale link's message (rule 3)
+            if kind == "answer":
                 await pc.setRemoteDescription(RTCSessionDescription(**msg["answer"]))
-        elif kind == "ice-candidate":
-            pc = self.pcs.get(msg["fromId"])
-            if pc is not None:
+                self._answered.add(peer_id)
+            else:
                 cand = parse_candidate(msg.get("candidate"))
                 if isinstance(cand, RTCIceCandidate):
                     await pc.addIceCandidate(cand)
+        elif kind == "client_signal" and msg.get("action") == LINK_STATE:
+            link_id = msg.get("linkId")
+            await self._on_link_state(msg.get("fromId", ""),
+                                      link_id if isinstance(link_id, str) else None)
         elif kind == "ai_status":
             self.statuses.append((time.monotonic(), str(msg.get("fromId", "")),
                                   str(msg.get("status"))))
 
+    async def _on_discovery(self, msg: dict[str, Any]) -> None:
+        self.resume_token = msg.get("resumeToken") or self.resume_token
+        self._discoveries += 1
+        epoch = self._discoveries
+        if self.losses and self.losses[-1].rejoined_at is None:
+            self.losses[-1].rejoined_at = time.monotonic()
+            self.losses[-1].resumed = bool(msg.get("resumed"))
+        listed = {peer["userId"] for peer in msg["peers"]}
+        for uid in [u for u in self.participants if u not in listed]:
+            del self.participants[uid]
+        if msg.get("resumed"):
+            # Our seat was kept: whoever it does not list has left while we were away.
+            for uid in [u for u in self.pcs if u not in listed]:
+                self._drop_link(uid)
+        elif self.pcs:
+            # A fresh join after a server or node loss: a link to a peer not listed yet waits
+            # for it to rejoin (a reunion), for the reunion window.
+            self._own(self._reunion_window(epoch), "reunion")
+        for peer in msg["peers"]:
+            if msg.get("resumed") and peer.get("status") == "joined":
+                self._drop_link(peer["userId"])  # another seat under a userId we knew
+            self.participants[peer["userId"]] = peer
+            await self._announce(peer, bool(peer.get("shouldCreateOffer")),
+                                 bool(peer.get("away")))
+
+    async def _reunion_window(self, epoch: int) -> None:
+        await asyncio.sleep(self._reunion)
+        if self._discoveries == epoch:
+            for uid in [u for u in self.pcs if self._seen_in.get(u, 0) < epoch]:
+                self._drop_link(uid)
+
+    async def _announce(self, peer: dict[str, Any], offerer: bool, away: bool) -> None:
+        """A peer is (again) in the room: keep, rebuild or create the link (rule 4)."""
+        uid = peer["userId"]
+        self._seen_in[uid] = self._discoveries
+        (self._away.add if away else self._away.discard)(uid)
+        if not self._wants(peer):
+            return
+        pc = self.pcs.get(uid)
+        if offerer:
+            if pc is not None and self._offerer.get(uid) and \
+                    (away or pc.connectionState == "connected"):
+                return  # keep: the media never stopped
+            await self._offer_to(peer)  # aiortc cannot restart ICE: rebuild
+        elif self._resume and not away:
+            # The answerer says which link it holds (rule 5).
+            await self._send({"type": "client_signal", "action": LINK_STATE, "toId": uid,
+                              "linkId": self.link_ids.get(uid)})
+
+    async def _on_link_state(self, peer_id: str, link_id: str | None) -> None:
+        peer = self.participants.get(peer_id)
+        if peer is None or not bool(peer.get("shouldCreateOffer")):
+            return
+        if peer_id not in self.pcs or (link_id != self.link_ids.get(peer_id)
+                                       and peer_id in self._answered):
+            await self._offer_to(peer)  # it lost our link (or we have none): a new one
+
+    def _drop_link(self, peer_id: str) -> None:
+        pc = self.pcs.pop(peer_id, None)
+        self.link_ids.pop(peer_id, None)
+        self._offerer.pop(peer_id, None)
+        self._answered.discard(peer_id)
+        if pc is not None:
+            self._own(pc.close(), f"close-{peer_id}")
+
     def _wants(self, peer: dict[str, Any]) -> bool:
         return peer.get("participantType") == "ai" or self._mesh_with_humans
 
-    def _new_pc(self, peer_id: str) -> RTCPeerConnection:
-        old = self.pcs.pop(peer_id, None)
-        if old is not None:
-            self._own(old.close(), "close-old")
+    def _new_pc(self, peer_id: str, *, offerer: bool, link_id: str | None) -> RTCPeerConnection:
+        self._drop_link(peer_id)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.pcs[peer_id] = pc
+        self.link_ids[peer_id] = link_id
+        self._offerer[peer_id] = offerer
         media = self.media[peer_id] = PeerMedia()
-        pc.addTrack(SyntheticVoice(self.mouth))
+        if self._voice:
+            pc.addTrack(SyntheticVoice(self.mouth))
         if self._camera_spec is not None:
             pc.addTrack(SyntheticCamera(*self._camera_spec))
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            self._own(self._consume(track, media), f"consume-{peer_id}-{track.kind}")
+            self._own(media.consume(track, self._changed), f"consume-{peer_id}-{track.kind}")
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            # Rule 6, for aiortc: the offerer rebuilds a failed link while the pair is there.
+            if pc.connectionState == "failed" and self._resume and offerer and \
+                    self.pcs.get(peer_id) is pc and peer_id not in self._away and \
+                    peer_id in self.participants and self.connected:
+                self._own(self._offer_to(self.participants[peer_id]), f"rebuild-{peer_id}")
 
         return pc
 
@@ -354,73 +410,43 @@ class SyntheticHuman:
         if not self._wants(peer):
             return
         peer_id = peer["userId"]
-        pc = self._new_pc(peer_id)
+        link_id = secrets.token_hex(6)
+        pc = self._new_pc(peer_id, offerer=True, link_id=link_id)
         await pc.setLocalDescription(await pc.createOffer())
-        await self._send_description(pc, "offer", peer_id)
+        await self._send_description(pc, "offer", peer_id, link_id)
 
     async def _answer(self, msg: dict[str, Any]) -> None:
         peer_id = msg["fromId"]
-        pc = self._new_pc(peer_id)
+        link_id = msg.get("linkId") if isinstance(msg.get("linkId"), str) else None
+        pc = self.pcs.get(peer_id)
+        if pc is None or link_id is None or link_id != self.link_ids.get(peer_id):
+            pc = self._new_pc(peer_id, offerer=False, link_id=link_id)  # a new link (rule 3)
         await pc.setRemoteDescription(RTCSessionDescription(**msg["offer"]))
         if not self._decode_video:
             for t in pc.getTransceivers():
                 if t.kind == "video":
                     receive_without_decoding(t.receiver)
         await pc.setLocalDescription(await pc.createAnswer())
-        await self._send_description(pc, "answer", peer_id)
+        await self._send_description(pc, "answer", peer_id, link_id)
 
-    async def _send_description(self, pc: RTCPeerConnection, kind: str, peer_id: str) -> None:
+    async def _send_description(self, pc: RTCPeerConnection, kind: str, peer_id: str,
+                                link_id: str | None) -> None:
+        link = {} if link_id is None else {"linkId": link_id}
         sdp = pc.localDescription.sdp
         if not self._trickle:
-            await self._send({"type": kind, kind: {"type": kind, "sdp": sdp}, "toId": peer_id})
+            await self._send({"type": kind, kind: {"type": kind, "sdp": sdp}, "toId": peer_id,
+                              **link})
             return
-        lines = sdp.split("\r\n")
-        kept, candidates, mid_index = [], [], -1
-        mid: str | None = None
-        for line in lines:
-            if line.startswith("m="):
-                mid_index += 1
-                mid = None
-            elif line.startswith("a=mid:"):
-                mid = line[6:]
-            if line.startswith("a=candidate:"):
-                candidates.append({"candidate": line[2:], "sdpMid": mid,
-                                   "sdpMLineIndex": mid_index})
-                continue
-            if line == "a=end-of-candidates":
-                continue
-            kept.append(line)
-        await self._send({"type": kind, kind: {"type": kind, "sdp": "\r\n".join(kept)},
-                          "toId": peer_id})
-        seen = set()
+        kept, candidates = split_candidates(sdp)
+        await self._send({"type": kind, kind: {"type": kind, "sdp": kept},
+                          "toId": peer_id, **link})
         for cand in candidates:
-            if cand["candidate"] in seen:  # bundled m-lines repeat the same candidates
-                continue
-            seen.add(cand["candidate"])
-            await self._send({"type": "ice-candidate", "candidate": cand, "toId": peer_id})
+            await self._send({"type": "ice-candidate", "candidate": cand, "toId": peer_id,
+                              **link})
         # End-of-candidates, both ways browsers have said it.
         await self._send({"type": "ice-candidate", "candidate": {"candidate": "",
-                          "sdpMid": "0", "sdpMLineIndex": 0}, "toId": peer_id})
-        await self._send({"type": "ice-candidate", "candidate": None, "toId": peer_id})
-
-    async def _consume(self, track: MediaStreamTrack, media: PeerMedia) -> None:
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            now = time.monotonic()
-            if isinstance(frame, av.VideoFrame):
-                media.video_frames += 1
-                media.video_size = (frame.width, frame.height)
-                media.video_times.append(now)
-                if media.first_video_at is None:
-                    media.first_video_at = now
-                    self._changed.set()
-            elif isinstance(frame, av.AudioFrame):
-                media.audio_frames += 1
-                samples = frame.to_ndarray().astype(np.float32)
-                media.audio_levels.append((now, dbfs(samples)))
+                          "sdpMid": "0", "sdpMLineIndex": 0}, "toId": peer_id, **link})
+        await self._send({"type": "ice-candidate", "candidate": None, "toId": peer_id, **link})
 
     def _own(self, coro: Any, name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=f"{self.user_id}-{name}")

@@ -1,0 +1,251 @@
+"""The media of synthetic humans (:mod:`testkit.synthetic`): a synthetic voice and camera to
+send, and :class:`PeerMedia`, what one human receives from one peer, with a stall meter.
+
+Split from :mod:`testkit.synthetic` so that module holds only the protocol side (joining,
+resuming, links); :func:`split_candidates` is the one SDP chore it needs. Test tooling only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import math
+import time
+from collections import deque
+
+import av
+import numpy as np
+import numpy.typing as npt
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from orb_bridge.hearing import dbfs
+
+RATE = 48_000
+FRAME = 960
+
+
+class Mouth:
+    """When a human speaks, shared by the voice tracks of all its peer connections."""
+
+    def __init__(self, level_dbfs: float = -16.0) -> None:
+        self._speak_until = 0.0
+        t = np.arange(int(0.32 * RATE)) / RATE
+        voiced = np.zeros_like(t)
+        for harmonic, weight in ((1, 1.0), (2, 0.6), (3, 0.4), (5, 0.25)):
+            voiced += weight * np.sin(2 * np.pi * 130.0 * harmonic * t)
+        # A 220 ms syllable then a 100 ms gap: speech-like bursts, gaps shorter than a pause.
+        envelope = np.where(t < 0.22, np.sin(np.pi * np.minimum(t, 0.22) / 0.22) ** 0.5, 0.0)
+        peak = 32767 * 10 ** (level_dbfs / 20) * math.sqrt(2)
+        self.syllable = (peak * envelope * voiced / np.max(np.abs(voiced))).astype(np.int16)
+        rng = np.random.default_rng(7)
+        self.floor = (rng.standard_normal(FRAME * 50) * 3).astype(np.int16)  # about -80 dBFS
+        self._clip: npt.NDArray[np.int16] | None = None
+        self._clip_pos = 0
+        self.clip_ended_at: float | None = None
+
+    def say(self, seconds: float) -> None:
+        self._speak_until = time.monotonic() + seconds
+
+    def play(self, pcm: npt.NDArray[np.int16]) -> None:
+        """Say real audio once (48 kHz mono int16, e.g. an espeak-ng sentence)."""
+        self._clip = pcm.astype(np.int16)
+        self._clip_pos = 0
+        self.clip_ended_at = None
+
+    def clip_frame(self) -> npt.NDArray[np.int16] | None:
+        """The next 20 ms of the clip being played, or None."""
+        clip = self._clip
+        if clip is None:
+            return None
+        frame = np.zeros(FRAME, dtype=np.int16)
+        part = clip[self._clip_pos : self._clip_pos + FRAME]
+        frame[: len(part)] = part
+        self._clip_pos += FRAME
+        if self._clip_pos >= len(clip):
+            self._clip = None
+            #: When the clip's last sample went out (``time.monotonic()``).
+            self.clip_ended_at = time.monotonic()
+        return frame
+
+    def hush(self) -> None:
+        self._speak_until = 0.0
+        self._clip = None
+
+    @property
+    def speaking(self) -> bool:
+        return time.monotonic() < self._speak_until
+
+
+class SyntheticVoice(MediaStreamTrack):
+    """20 ms mono frames: a faint noise floor, or the mouth's voiced bursts while speaking."""
+
+    kind = "audio"
+
+    def __init__(self, mouth: Mouth) -> None:
+        super().__init__()
+        self._mouth = mouth
+        self._start = time.monotonic()
+        self._index = 0
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        due = self._start + self._index * FRAME / RATE
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -0.2:  # fell far behind (a busy loop): skip ahead rather than burst
+            self._index = int((time.monotonic() - self._start) * RATE / FRAME)
+        mouth = self._mouth
+        clip = mouth.clip_frame()
+        if clip is not None:
+            samples = clip
+        elif mouth.speaking:
+            pos = (self._index * FRAME) % (len(mouth.syllable) - FRAME)
+            samples = mouth.syllable[pos : pos + FRAME]
+        else:
+            pos = (self._index % 49) * FRAME
+            samples = mouth.floor[pos : pos + FRAME]
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = RATE
+        frame.pts = self._index * FRAME
+        frame.time_base = fractions.Fraction(1, RATE)
+        self._index += 1
+        return frame
+
+
+class SyntheticCamera(MediaStreamTrack):
+    """A small moving test picture (precomputed, so a camera costs almost nothing)."""
+
+    kind = "video"
+
+    def __init__(self, width: int = 160, height: int = 120, fps: float = 10.0) -> None:
+        super().__init__()
+        self._fps = fps
+        self._start = time.monotonic()
+        self._index = 0
+        self._frames = []
+        for i in range(8):
+            plane = np.full((height * 3 // 2, width), 128, dtype=np.uint8)
+            plane[:height] = 60
+            x = (i * width // 8) & ~1
+            plane[:height, x : x + width // 8] = 200
+            self._frames.append(plane)
+
+    async def recv(self) -> av.VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        due = self._start + self._index / self._fps
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        frame = av.VideoFrame.from_ndarray(self._frames[self._index % 8], format="yuv420p")
+        frame.pts = round(self._index * 90_000 / self._fps)
+        frame.time_base = fractions.Fraction(1, 90_000)
+        self._index += 1
+        return frame
+
+
+class PeerMedia:
+    """What one human receives from one peer, and a stall meter over it.
+
+    The stall meter answers "did the call freeze?" across a signaling loss: between
+    :meth:`start_measuring` and now, the longest gap between two received video frames, or
+    between two received audio packets (each kind on its own, the worse one counts; a gap
+    still open now counts too). Media flows peer to peer, so a server or balancer lost
+    mid-call must not show up here.
+    """
+
+    def __init__(self) -> None:
+        self.video_frames = 0
+        self.video_size: tuple[int, int] | None = None
+        self.first_video_at: float | None = None
+        self.video_times: deque[float] = deque(maxlen=600)
+        self.audio_frames = 0
+        self.audio_levels: deque[tuple[float, float]] = deque(maxlen=3000)
+        self._measuring_since: float | None = None
+        self._last: dict[str, float] = {}
+        self._longest: dict[str, float] = {}
+
+    def received(self, kind: str, now: float) -> None:
+        """One video frame or audio packet arrived (kind ``video`` or ``audio``)."""
+        if self._measuring_since is not None:
+            gap = now - self._last.get(kind, self._measuring_since)
+            if gap > self._longest.get(kind, 0.0):
+                self._longest[kind] = gap
+        self._last[kind] = now
+
+    def start_measuring(self) -> None:
+        """Start (again) the stall meter: gaps count from now on."""
+        now = time.monotonic()
+        self._measuring_since = now
+        self._last = dict.fromkeys(self._last, now)
+        self._longest = {}
+
+    def longest_stall(self) -> float:
+        """Seconds: the longest gap in any kind of media received since measuring began,
+        including the gap open now (``inf`` when not measuring or nothing was ever received)."""
+        since = self._measuring_since
+        if since is None or not self._last:
+            return math.inf
+        now = time.monotonic()
+        return max(max(self._longest.get(k, 0.0), now - last) for k, last in self._last.items())
+
+    async def consume(self, track: MediaStreamTrack, changed: asyncio.Event) -> None:
+        """Receive ``track`` until it ends; ``changed`` is set at the first video frame."""
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            now = time.monotonic()
+            if isinstance(frame, av.VideoFrame):
+                self.video_frames += 1
+                self.video_size = (frame.width, frame.height)
+                self.video_times.append(now)
+                self.received("video", now)
+                if self.first_video_at is None:
+                    self.first_video_at = now
+                    changed.set()
+            elif isinstance(frame, av.AudioFrame):
+                self.audio_frames += 1
+                self.received("audio", now)
+                samples = frame.to_ndarray().astype(np.float32)
+                self.audio_levels.append((now, dbfs(samples)))
+
+    def video_fps(self, window: float = 3.0) -> float:
+        now = time.monotonic()
+        recent = [t for t in self.video_times if t >= now - window]
+        if len(recent) < 2:
+            return 0.0
+        return (len(recent) - 1) / (recent[-1] - recent[0])
+
+    def loudest_since(self, since: float) -> float:
+        levels = [level for t, level in self.audio_levels if t >= since]
+        return max(levels, default=-100.0)
+
+
+def split_candidates(sdp: str) -> tuple[str, list[dict[str, object]]]:
+    """An SDP without its candidate lines (and end-of-candidates), and those candidates as
+    ``ice-candidate`` payloads, each once (bundled m-lines repeat them): what a browser that
+    trickles sends."""
+    kept: list[str] = []
+    candidates: list[dict[str, object]] = []
+    seen: set[str] = set()
+    mid_index = -1
+    mid: str | None = None
+    for line in sdp.split("\r\n"):
+        if line.startswith("m="):
+            mid_index += 1
+            mid = None
+        elif line.startswith("a=mid:"):
+            mid = line[6:]
+        if line.startswith("a=candidate:"):
+            if line[2:] not in seen:
+                seen.add(line[2:])
+                candidates.append({"candidate": line[2:], "sdpMid": mid,
+                                   "sdpMLineIndex": mid_index})
+            continue
+        if line != "a=end-of-candidates":
+            kept.append(line)
+    return "\r\n".join(kept), candidates
