@@ -147,3 +147,46 @@ def test_an_ice_restart_repairs_the_same_peer_connection(
     finally:
         for page in pages.values():
             page.context.close()
+
+
+@pytest.mark.parametrize("server_too", [False, True], ids=["reload", "reload-after-restart"])
+def test_a_reloaded_page_rejoins_as_itself_and_meshes_again(
+        browser: Browser, server: list[ServerProcess], server_too: bool) -> None:
+    """The client reloads its tab mid-call (after a server restart too, while the coach's page
+    is still in its reunion): the tab comes back as the same participant (its id is kept in
+    sessionStorage), the coach's page ends up with exactly one link to it, new and connected,
+    and video flows both ways; nobody is left with a stale or duplicate connection."""
+    room = f"reload-{uuid.uuid4().hex[:8]}"
+    pages: dict[str, Page] = {}
+    try:
+        coach, client = _call(browser, server[0].base_url, room)
+        pages = {"coach": coach, "client": client}
+        client_id, coach_id = user_id(client), user_id(coach)
+        before = links(coach)[client_id]
+        if server_too:
+            server.append(restart(server[-1], "kill-9"))
+        client.reload()
+        for page in (coach, client):
+            wait_until(lambda page=page: inbound_stats(page), lambda s: mesh_complete(s, 1),
+                       timeout=30, what="the call after the reload")
+        assert user_id(client) == client_id
+        after = links(coach)
+        assert list(after) == [client_id], after
+        assert after[client_id]["connectionId"] != before["connectionId"]
+        assert after[client_id]["state"] == "connected"
+        assert list(links(client)) == [coach_id]
+        assert links(client)[coach_id]["linkId"] == after[client_id]["linkId"]
+        start_stall_meter(coach)
+        start_stall_meter(client)
+        time.sleep(2.0)
+        for name, page in pages.items():
+            stalls = longest_stall(page)
+            assert len(stalls) == 1 and max(stalls.values()) <= MAX_STALL_S, (name, stalls)
+        assert server[-1].get_json("/api/rooms")  # the server holds the room, once
+        rooms = [r for r in server[-1].get_json("/api/rooms")["rooms"] if r["roomId"] == room]
+        assert len(rooms) == 1 and len(rooms[0]["participants"]) == 2, rooms
+    except AssertionError as failure:
+        fail_with_logs(failure, server[-1].log_text(), pages)
+    finally:
+        for page in pages.values():
+            page.context.close()
