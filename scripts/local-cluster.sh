@@ -157,7 +157,7 @@ def http() -> str | None:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status != 200:
                     return f"{url}: {response.status}"
-        except Exception as exc:  # noqa: BLE001 - anything short of a 200 is "not yet"
+        except Exception as exc:  # anything short of a 200 is "not yet"
             return f"{url}: {exc}"
     return None
 
@@ -218,6 +218,47 @@ $(tail -n 15 "$LOGS/$name.log" 2>/dev/null)"
     check "$kind" 1 "$@" 2>/dev/null && return 0
     [ "$SECONDS" -lt "$deadline" ] || { check "$kind" 0 "$@" || true; die "$name: not ready after ${WAIT}s (log: $LOGS/$name.log)"; }
   done
+}
+
+# A self-signed certificate for 127.0.0.1 (cert.pem, key.pem): openssl, or else the
+# cryptography package in the venv (aiortc needs it).
+make_certificate() {
+  (
+    umask 077
+    if command -v openssl >/dev/null 2>&1; then
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+        -keyout "$CLUSTER_DIR/key.pem" -out "$CLUSTER_DIR/cert.pem" >/dev/null 2>&1
+    else
+      "$PY" - "$CLUSTER_DIR" <<'PY'
+import datetime
+import ipaddress
+import sys
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+key = ec.generate_private_key(ec.SECP256R1())
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256()))
+out = Path(sys.argv[1])
+(out / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+(out / "key.pem").write_bytes(key.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+    serialization.NoEncryption()))
+PY
+    fi
+  )
 }
 
 # ------------------------------------------------------------------ down / status
@@ -298,9 +339,9 @@ cmd_up() {
     die "no trio-server/orb-worker in $VENV: run 'bash scripts/test.sh' (or the README's setup) first, or set VENV"
   fi
   local tool
-  for tool in haproxy redis-server redis-cli turnserver openssl; do
+  for tool in haproxy redis-server redis-cli turnserver; do
     command -v "$tool" >/dev/null 2>&1 \
-      || die "$tool is missing: 'bash scripts/test.sh' installs it (or apt-get install haproxy redis-server coturn openssl)"
+      || die "$tool is missing: 'bash scripts/test.sh' installs it (or apt-get install haproxy redis-server coturn)"
   done
 
   # One cluster per state directory.
@@ -329,10 +370,7 @@ cmd_up() {
   local secret
   secret="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')"
   (umask 077 && echo "$secret" >"$CLUSTER_DIR/turn-secret")
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
-    -keyout "$CLUSTER_DIR/key.pem" -out "$CLUSTER_DIR/cert.pem" >/dev/null 2>&1 \
-    || die "openssl could not make a certificate"
+  make_certificate || die "could not make a certificate for HAProxy"
   (umask 077 && cat "$CLUSTER_DIR/cert.pem" "$CLUSTER_DIR/key.pem" >"$CLUSTER_DIR/cluster.pem")
 
   # Redis: no persistence, loopback only.

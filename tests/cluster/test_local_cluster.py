@@ -1,13 +1,15 @@
 """``scripts/local-cluster.sh``: the one command that starts a cluster on one machine (Redis,
 PostgreSQL, coturn, two nodes behind HAProxy, an orb worker) and stops it again, for real.
 
-Through the balancer it prints, a coach and a client meet in one room, their messages cross,
-and the orb a worker runs (dispatched through Redis) joins them; a second ``up`` is refused;
-``down`` leaves no process from the pid files and no port open, and is idempotent.
+Through the balancer it prints, the TURN credentials a node hands out get a relay from its
+coturn, a coach and a client meet in one room, their messages cross, the orb a worker runs
+(dispatched through Redis) joins them and the cluster view shows the room; a second ``up`` is
+refused; ``down`` leaves no process from the pid files and no port open, and is idempotent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -19,6 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import aioice.turn
 import pytest
 import trio
 from trio_websocket import WebSocketConnection, connect_websocket_url
@@ -127,6 +130,20 @@ async def wait_cluster_view(base: int, room: str) -> None:
     raise AssertionError(f"cluster view without both nodes and {room}: {body}")
 
 
+def turn_allocates(port: int, username: str, password: str) -> bool:
+    """Whether the script's coturn grants a relay allocation for these credentials."""
+    async def allocate() -> None:
+        transport, _ = await asyncio.wait_for(aioice.turn.create_turn_endpoint(
+            asyncio.DatagramProtocol, ("127.0.0.1", port), username, password, lifetime=60), 10)
+        transport.close()
+
+    try:
+        asyncio.run(allocate())
+    except Exception:  # a refusal (401) or no answer: no allocation
+        return False
+    return True
+
+
 def is_orb(message: dict[str, Any]) -> bool:
     peers = message.get("peers", []) if message.get("type") == "peer-discovery" else \
         [message] if message.get("type") == "user-joined" else []
@@ -162,6 +179,17 @@ async def test_up_join_through_the_balancer_then_down(tmp_path: Path) -> None:
             status, body = await trio.to_thread.run_sync(
                 get_json, f"http://127.0.0.1:{base + k}/healthz")
             assert (status, body["status"], body["node"]) == (200, "ok", f"node{k}")
+
+        # The nodes and coturn share the generated TURN secret: the credentials a node hands
+        # out (through the balancer) get a relay; the same username with a wrong password not.
+        _, body = await trio.to_thread.run_sync(
+            get_json, f"http://127.0.0.1:{base}/api/turn-credentials")
+        (server,) = body["iceServers"]
+        assert server["urls"] == [f"turn:127.0.0.1:{base + 13}"]
+        assert await trio.to_thread.run_sync(turn_allocates, base + 13, server["username"],
+                                             server["credential"])
+        assert not await trio.to_thread.run_sync(turn_allocates, base + 13, server["username"],
+                                                 "not-the-credential")
 
         # A call through the balancer: coach, the orb (a worker, through Redis), the client.
         async with trio.open_nursery() as nursery:
