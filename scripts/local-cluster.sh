@@ -360,7 +360,6 @@ cmd_up() {
   problem="$(check free 0 "${ports[@]}" 2>&1)" || die "$problem (this cluster uses ports ${ports[*]}; try another --port)"
 
   mkdir -p "$PIDS" "$LOGS"
-  chmod 755 "$CLUSTER_DIR"
   UP_OK=0
   trap 'if [ "$UP_OK" = 0 ]; then log "up failed: stopping what it started"; cmd_down; fi' EXIT
   trap 'exit 130' INT TERM

@@ -210,6 +210,9 @@ async def test_up_join_through_the_balancer_then_down(tmp_path: Path) -> None:
             await coach.aclose()
             await client.aclose()
 
+        listed = await trio.to_thread.run_sync(lambda: run(env, "status"))
+        assert listed.returncode == 0 and listed.stdout.count(" running ") == len(pids), \
+            listed.stdout
         again = await trio.to_thread.run_sync(lambda: run(env, "up", "--port", str(base)))
         assert again.returncode != 0 and "already up" in again.stderr, again.stderr
         assert not any(gone(pid) for pid in pids)  # the refused `up` stopped nothing
@@ -222,3 +225,4 @@ async def test_up_join_through_the_balancer_then_down(tmp_path: Path) -> None:
     assert _port_free(base + 13, udp=True)
     down_again = await trio.to_thread.run_sync(lambda: run(env, "down"))
     assert down_again.returncode == 0, down_again.stderr
+    assert (await trio.to_thread.run_sync(lambda: run(env, "status"))).returncode == 3
