@@ -25,6 +25,8 @@ command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 # haproxy: the cluster tests put three nodes behind a real HAProxy (deploy/haproxy.cfg).
 command -v haproxy >/dev/null 2>&1 || need_apt+=(haproxy)
+# openssl: the cluster tests make a throwaway certificate for HAProxy's TLS listener.
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "[test.sh] installing system packages: ${need_apt[*]}"
