@@ -209,6 +209,21 @@ async def test_a_node_without_cluster_refuses_the_cluster_scope() -> None:
         proc.stop(timeout=10)
 
 
+def test_the_options_and_their_environment_variables() -> None:
+    from trio_server.cli import build_parser, config_from_args
+
+    config, _ = config_from_args(build_parser().parse_args([]), environ={
+        "SIGNALING_CLUSTER": "redis://10.0.0.1:6379/2", "SIGNALING_CLUSTER_TTL": "9"})
+    assert config.cluster_url == "redis://10.0.0.1:6379/2" and config.cluster_ttl == 9.0
+    assert "redis" not in repr(config)  # the URL may carry a password
+    config, _ = config_from_args(build_parser().parse_args([]), environ={})
+    assert config.cluster_url is None and config.cluster_ttl == 6.0
+    with pytest.raises(SystemExit, match="cluster_url"):
+        config_from_args(build_parser().parse_args(["--cluster", "http://x"]), environ={})
+    with pytest.raises(SystemExit, match="cluster_ttl"):
+        config_from_args(build_parser().parse_args(["--cluster-ttl", "0.5"]), environ={})
+
+
 async def test_orbs_show_in_the_cluster_view(nursery: trio.Nursery) -> None:
     """An orb queued for dispatch (no worker) shows in another node's cluster view."""
     redis_proc = RedisProcess()
