@@ -120,7 +120,10 @@ class Connections:
               room=room_id, peer=transport.peer)
         try:
             self._opened(conn)
-            await conn.run(initial)
+            # Not kept in this frame for the connection's whole life: only ``run`` holds it.
+            serving = conn.run(initial)
+            del initial
+            await serving
         finally:
             self.live.pop(conn.conn_id, None)
             self._ws_open -= 1

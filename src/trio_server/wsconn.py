@@ -11,9 +11,10 @@ and written when the chunk is done: one ``send`` per receiver per chunk instead 
 message. Under load a chunk holds many messages; a lone message is written at once as before.
 
 Memory per idle connection is what bounds how many a server holds, so nothing is kept that
-an idle connection does not use: the queue exists only while there is a backlog, and the
-writer task (with its parking lot) is started in the connection's nursery the first time a
-backlog appears, not for every connection up front.
+an idle connection does not use: the queue exists only while there is a backlog; the writer
+task (with its parking lot and cancel scope) is started the first time a backlog appears, not
+for every connection up front, in the nursery that runs the reader (the server's), so a
+connection has no nursery of its own; and the reader keeps no chunk or frame while it waits.
 
 This module decides nothing about the protocol: texts go to the owner (the server, which feeds
 the core), and the owner calls :meth:`start_close` when the core says so.
@@ -41,6 +42,7 @@ from .frames import (
     parse_close_payload,
     text_frame,
 )
+from .logs import ERROR, event
 from .transport import Transport
 
 _PING = control_frame(OP_PING)
@@ -105,6 +107,8 @@ class WsConnection:
         "_queue",
         "_queued_bytes",
         "_read_scope",
+        "_writer_done",
+        "_writer_scope",
         "broken",
         "close_code",
         "close_reason",
@@ -142,7 +146,11 @@ class WsConnection:
         self._lot: trio.lowlevel.ParkingLot | None = None
         #: The reader is done: the writer returns once the backlog is sent instead of waiting.
         self._draining = False
+        #: The nursery running :meth:`run`'s task (the server's), where the writer starts.
         self._nursery: trio.Nursery | None = None
+        #: The writer's own scope (run ends it) and its end, both made with the writer.
+        self._writer_scope: trio.CancelScope | None = None
+        self._writer_done: trio.Event | None = None
         self._read_scope: trio.CancelScope | None = None
         self.state = State.OPEN
         #: Whether the core still counts this connection as open (the owner keeps it).
@@ -256,6 +264,7 @@ class WsConnection:
             lot.unpark()
         elif self._nursery is not None:
             self._lot = trio.lowlevel.ParkingLot()
+            self._writer_done = trio.Event()
             self._nursery.start_soon(self._write_loop)
 
     def _fail(self) -> None:
@@ -303,87 +312,123 @@ class WsConnection:
     # ------------------------------------------------------------------ tasks
 
     async def run(self, initial: bytes = b"") -> None:
-        """Serve the connection until it is closed; the transport is closed on return."""
+        """Serve the connection until it is closed; the transport is closed on return.
+
+        The reader is the calling task itself, with no nursery of its own: a nursery and its
+        cancel scope cost about a kilobyte per connection, for a writer that most connections
+        never need. The writer, when a backlog first appears, is started in the nursery that
+        runs this task (see :meth:`_wake_writer`) and is ended here, so it never outlives the
+        connection.
+        """
+        self._nursery = trio.lowlevel.current_task().parent_nursery
         try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                if self._queue is not None:
-                    self._wake_writer()
-                with trio.CancelScope() as scope:
-                    self._read_scope = scope
-                    if self.state is not State.OPEN:
-                        scope.deadline = trio.current_time() + self._close_timeout
-                    await self._read_loop(initial)
-                self._read_scope = None
-                if self._queue is not None and not self.broken:
-                    # The writer (running whenever a backlog exists) sends what is left and
-                    # returns; the nursery waits for it, at most ``close_timeout``.
-                    self._draining = True
-                    nursery.cancel_scope.deadline = trio.current_time() + self._close_timeout
-                else:
-                    nursery.cancel_scope.cancel()
+            if self._queue is not None:
+                self._wake_writer()
+            with trio.CancelScope() as scope:
+                self._read_scope = scope
+                if self.state is not State.OPEN:
+                    scope.deadline = trio.current_time() + self._close_timeout
+                # The read loop is inlined (one coroutine frame less per connection); what a
+                # chunk held is dropped before each wait, so an idle connection keeps none.
+                transport = self.transport
+                data = initial
+                del initial
+                while True:
+                    if data and self._take(data):
+                        break
+                    data = b""
+                    try:
+                        data = await transport.receive()
+                    except (OSError, trio.ClosedResourceError):
+                        data = b""
+                    if not data:
+                        if self.state is State.OPEN:
+                            self.state = State.CLOSING
+                            self.broken = True
+                            self._owner.connection_lost(self, Departure.DROPPED)
+                        break
+            self._read_scope = None
+            if self._lot is not None and self._queue is not None and not self.broken:
+                # The writer sends what is left and returns; it gets ``close_timeout``.
+                await self._drain_writer()
         finally:
             self._nursery = None
+            self._read_scope = None
+            writer = self._writer_scope
+            if writer is not None:
+                writer.cancel()
             self.state = State.CLOSED
             self.transport.close()
             if self.in_core:
                 # Cancelled from outside (server stopping), or the reader ended abnormally.
                 self._owner.connection_lost(self, Departure.DROPPED)
 
+    def _take(self, data: bytes) -> bool:
+        """Parse and hand over one received chunk; True when reading is over."""
+        parser = self._parser
+        events = parser.feed(data)
+        cork = self._cork
+        # Several frames in one chunk: hold what they relay and write it once, after.
+        corked = len(events) > 1 and not cork.active
+        if corked:
+            cork.active = True
+        try:
+            closed = self._dispatch(events)
+        finally:
+            if corked:
+                cork.release()
+        if closed:
+            return True
+        if parser.error is not None:
+            self._violation(parser.error)
+            return True
+        return False
+
+    async def _drain_writer(self) -> None:
+        """Let the writer send the backlog left after the reader ended, for at most
+        ``close_timeout``; it then returns on its own, or is cancelled by :meth:`run`."""
+        self._draining = True
+        done = self._writer_done
+        assert self._lot is not None and done is not None
+        self._lot.unpark()
+        with trio.move_on_after(self._close_timeout):
+            await done.wait()
+
     async def _write_loop(self) -> None:
         lot = self._lot
-        assert lot is not None
+        done = self._writer_done
+        assert lot is not None and done is not None
         transport = self.transport
-        while True:
-            queue = self._queue
-            if not queue:
-                # Everything is on the wire (the last frame included): direct sends may resume.
-                self._queue = None
-                if self._draining:
-                    return
-                await lot.park()
-                continue
-            frame: bytes | memoryview = queue.popleft()
-            self._queued_bytes -= len(frame)
-            try:
-                while frame:
-                    sent = await transport.send(frame)
-                    frame = memoryview(frame)[sent:]
-            except OSError:
-                self._fail()
-                return
-
-    async def _read_loop(self, data: bytes) -> None:
-        parser = self._parser
-        transport = self.transport
-        cork = self._cork
-        while True:
-            if data:
-                events = parser.feed(data)
-                # Several frames in one chunk: hold what they relay and write it once, after.
-                corked = len(events) > 1 and not cork.active
-                if corked:
-                    cork.active = True
-                try:
-                    closed = self._dispatch(events)
-                finally:
-                    if corked:
-                        cork.release()
-                if closed:
-                    return
-                if parser.error is not None:
-                    self._violation(parser.error)
-                    return
-            try:
-                data = await transport.receive()
-            except OSError:
-                data = b""
-            if not data:
-                if self.state is State.OPEN:
-                    self.state = State.CLOSING
-                    self.broken = True
-                    self._owner.connection_lost(self, Departure.DROPPED)
-                return
+        try:
+            # Its own scope: the nursery is the server's, so the connection ends its writer.
+            with trio.CancelScope() as scope:
+                self._writer_scope = scope
+                while self.state is not State.CLOSED:
+                    queue = self._queue
+                    if not queue:
+                        # Everything is on the wire (the last frame included): direct sends
+                        # may resume.
+                        self._queue = None
+                        if self._draining:
+                            return
+                        await lot.park()
+                        continue
+                    frame: bytes | memoryview = queue.popleft()
+                    self._queued_bytes -= len(frame)
+                    while frame:
+                        sent = await transport.send(frame)
+                        frame = memoryview(frame)[sent:]
+        except (OSError, trio.ClosedResourceError):
+            self._fail()
+        except Exception as exc:
+            # A bug must not reach the server's nursery (it would stop the server): this
+            # connection is dropped instead, and the failure logged.
+            event(ERROR, "connection-crashed", "connection writer failed",
+                  conn=self.conn_id, error=repr(exc))
+            self._fail()
+        finally:
+            self._writer_scope = None
+            done.set()
 
     def _dispatch(self, events: list[tuple[int, bytes]]) -> bool:
         """Hand the frames of one chunk to the owner; True once a close frame was read."""
