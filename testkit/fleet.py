@@ -189,10 +189,11 @@ class Fleet:
 
     def start_worker(self, capacity: int, *extra: str, wait: bool = True,
                      size: tuple[int, int, float] = (96, 64, 8.0),
-                     env: dict[str, str] | None = None) -> Proc:
+                     env: dict[str, str] | None = None, url: str | None = None) -> Proc:
+        """``url``: where its orbs join (default this fleet's server; a balancer is fine)."""
         width, height, fps = size
         argv = [os.path.join(BIN, "orb-worker"), "--dispatch", self.redis.url,
-                "--url", self.ws_url, "--capacity", str(capacity), "--width", str(width),
+                "--url", url or self.ws_url, "--capacity", str(capacity), "--width", str(width),
                 "--height", str(height), "--fps", str(fps), *extra]
         base = {k: v for k, v in os.environ.items() if k != "SIGNALING_JOIN_SECRET"}
         worker = Proc(f"worker{len(self.workers) + 1}", argv, env={**base, **(env or {})},

@@ -129,6 +129,8 @@ class SyntheticHuman:
         self._answered: set[str] = set()
         self._away: set[str] = set()
         self._seen_in: dict[str, int] = {}
+        #: (time, peer, connectionState) of every link's state change, for failure messages.
+        self.link_events: list[tuple[float, str, str]] = []
         self._discoveries = 0
         self.participants: dict[str, dict[str, Any]] = {}
         self.statuses: list[tuple[float, str, str]] = []  # (time, fromId, status)
@@ -398,6 +400,7 @@ class SyntheticHuman:
 
         @pc.on("connectionstatechange")
         def on_state() -> None:
+            self.link_events.append((time.monotonic(), peer_id, pc.connectionState))
             # Rule 6, for aiortc: the offerer rebuilds a failed link while the pair is there.
             if pc.connectionState == "failed" and self._resume and offerer and \
                     self.pcs.get(peer_id) is pc and peer_id not in self._away and \
