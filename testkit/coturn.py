@@ -25,7 +25,7 @@ import pytest
 START_WAIT = 20.0
 
 
-def _answers_stun(port: int) -> bool:
+def answers_stun(port: int) -> bool:
     """Whether coturn answers a STUN Binding request on ``port`` (its listener is up).
 
     Its "created" log line can come before its UDP listener serves; a browser whose first
@@ -79,7 +79,7 @@ class Coturn:
                 stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_WAIT
         while (b"turn server id=0 created" not in self.log.read_bytes()[mark:]
-               or not _answers_stun(self.port)):
+               or not answers_stun(self.port)):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"turnserver did not start:\n{self.log.read_text()[-3000:]}")
             time.sleep(0.05)

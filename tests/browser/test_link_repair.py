@@ -11,10 +11,17 @@ Chromium sees its ICE consent checks go unanswered and the connection turns ``di
 * Rebuild: coturn stays down past the repair's deadline, so the ICE restart cannot connect;
   the offerer rebuilds the link (a new RTCPeerConnection and linkId at both pages, one link per
   peer, never two), and the new one connects once coturn is back.
+* Garbage at the relay's port, and the relay frozen (SIGSTOP) for a moment: no call is harmed,
+  no connection replaced.
 """
 
 from __future__ import annotations
 
+import os
+import random
+import signal
+import socket
+import struct
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,9 +39,9 @@ from browser_harness import (
     wait_until,
 )
 from playwright.sync_api import Browser, Page
-from resume_harness import links
+from resume_harness import links, longest_stall, start_stall_meter
 
-from testkit.coturn import Coturn
+from testkit.coturn import Coturn, answers_stun
 
 pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.timeout(150)]
 
@@ -172,5 +179,87 @@ def test_a_repair_that_cannot_connect_is_rebuilt(
                           what="video at the answerer on the new link")
         assert wait_until(lambda: _decoding(offerer, answerer, 1.0), bool, timeout=15,
                           what="video at the offerer on the new link")
+    except AssertionError as failure:
+        fail_with_logs(failure, server.log_text(), pages)
+
+
+def _turn_alive(turn: Coturn) -> bool:
+    return answers_stun(turn.port)
+
+
+def test_garbage_at_the_relay_harms_no_call(
+        relayed_call: tuple[ServerProcess, Page, Page], turn: Coturn) -> None:
+    """Junk at coturn's port while it relays a call: random datagrams, truncated and forged
+    STUN/TURN messages (bad lengths, unknown methods, an Allocate with a wrong credential)
+    and junk over TCP. coturn drops them; the call goes on without a stall and coturn
+    still answers."""
+    server, coach, client = relayed_call
+    pages = {"coach": coach, "client": client}
+    try:
+        before = {name: links(page) for name, page in pages.items()}
+        start_stall_meter(coach)
+        start_stall_meter(client)
+        rng = random.Random(7)
+        magic = 0x2112A442
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            for i in range(3000):
+                kind = i % 4
+                if kind == 0:
+                    junk = os.urandom(rng.randrange(1, 1400))
+                elif kind == 1:  # a STUN header whose length lies
+                    junk = struct.pack("!HHI12s", 0x0001, 4000, magic, os.urandom(12))
+                elif kind == 2:  # an unknown method, attributes of random bytes
+                    body = os.urandom(rng.randrange(0, 64) * 4)
+                    junk = struct.pack("!HHI12s", 0x0FFF, len(body), magic,
+                                       os.urandom(12)) + body
+                else:  # an Allocate with a USERNAME and a MESSAGE-INTEGRITY that is wrong
+                    user = b"9999999999:room:user"
+                    attrs = (struct.pack("!HH", 0x0006, len(user)) + user
+                             + b"\0" * (-len(user) % 4)
+                             + struct.pack("!HH", 0x0008, 20) + os.urandom(20))
+                    junk = struct.pack("!HHI12s", 0x0003, len(attrs), magic,
+                                       os.urandom(12)) + attrs
+                udp.sendto(junk, ("127.0.0.1", turn.port))
+                if i % 200 == 0:
+                    time.sleep(0.02)
+        for _ in range(20):
+            with socket.create_connection(("127.0.0.1", turn.port), timeout=5) as tcp:
+                tcp.sendall(os.urandom(rng.randrange(1, 4000)))
+        time.sleep(2.0)
+        assert _turn_alive(turn), "coturn stopped answering"
+        for name, page in pages.items():
+            after = links(page)
+            assert {u: link["connectionId"] for u, link in after.items()} == {
+                u: link["connectionId"] for u, link in before[name].items()}, (name, after)
+            stalls = longest_stall(page)
+            assert len(stalls) == 1 and max(stalls.values()) <= 1.0, (name, stalls)
+    except AssertionError as failure:
+        fail_with_logs(failure, server.log_text(), pages)
+
+
+def test_a_relay_that_freezes_for_a_moment_costs_no_connection(
+        relayed_call: tuple[ServerProcess, Page, Page], turn: Coturn) -> None:
+    """coturn stopped (SIGSTOP) for 2 s, then continued: its allocations live on, so the
+    call resumes on the same RTCPeerConnection at both pages (kept, or repaired in place if
+    the watch had already judged it broken), and video is decoded again."""
+    server, coach, client = relayed_call
+    offerer, answerer = _offerer(coach, client)
+    pages = {"offerer": offerer, "answerer": answerer}
+    try:
+        before = {"offerer": _link(offerer, answerer), "answerer": _link(answerer, offerer)}
+        assert turn.process is not None
+        turn.process.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(2.0)
+            assert not _decoding(answerer, offerer, 0.5), "video went on with the relay frozen"
+        finally:
+            turn.process.send_signal(signal.SIGCONT)
+        for page, peer in ((offerer, answerer), (answerer, offerer)):
+            assert wait_until(lambda page=page, peer=peer: _decoding(page, peer, 0.5), bool,
+                              timeout=RECOVER_WAIT, what="video again after the freeze")
+        after = {"offerer": _link(offerer, answerer), "answerer": _link(answerer, offerer)}
+        for side in pages:
+            assert after[side]["connectionId"] == before[side]["connectionId"], (side, after)
+            assert after[side]["state"] == "connected", (side, after)
     except AssertionError as failure:
         fail_with_logs(failure, server.log_text(), pages)
