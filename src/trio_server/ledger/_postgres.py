@@ -34,6 +34,27 @@ def redact(dsn: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
+def _store_nul_as_replacement(conn: Any) -> None:
+    """Text with a NUL character is stored with U+FFFD in its place.
+
+    PostgreSQL's text cannot hold NUL, and the ledger's text comes from participants (names,
+    transcripts): left as it is, one such name would make its record unwritable and lose it
+    (a ``DataError``, dropped as permanent). SQLite stores NUL as it is; here the rest of the
+    text survives, which is what a reader of the ledger needs.
+    """
+    from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
+
+    def nul_free(base: type[Any]) -> type[Any]:
+        class NulFree(base):  # type: ignore[valid-type,misc]
+            def dump(self, obj: str) -> Any:
+                return super().dump(obj.replace("\x00", "\ufffd"))
+
+        return NulFree
+
+    for base in (StrDumperUnknown, StrBinaryDumper):  # psycopg's defaults for str, as they were
+        conn.adapters.register_dumper(str, nul_free(base))
+
+
 class PostgresBackend:
     """A ledger in the PostgreSQL database named by a ``postgresql://`` DSN."""
 
@@ -47,8 +68,10 @@ class PostgresBackend:
         self.connect_timeout = connect_timeout
 
     def connect(self) -> Any:
-        return _psycopg().connect(self.dsn, autocommit=False,
+        conn = _psycopg().connect(self.dsn, autocommit=False,
                                   connect_timeout=max(1, round(self.connect_timeout)))
+        _store_nul_as_replacement(conn)
+        return conn
 
     def connect_existing(self) -> Any:
         return self.connect()
