@@ -228,37 +228,55 @@ class WorkerPool:
                     logger.info("job %s skipped: %s", jid, verdict[0])
                 return
             record = cast(dict[str, str], await client.hgetall(self.keys.job(jid)))
+            created, claimed = _millis(record, "created_ms"), _millis(record, "claimed_ms")
+        except redis.ResponseError as exc:
+            # Redis answered, so it is fine; the job's record is what no server writes (a
+            # wrong type, a field that is not a number). Acknowledged, so it is never
+            # delivered again; it costs nothing but itself.
+            await self._drop_malformed(entry_id, jid, exc)
+            return
         except (redis.RedisError, OSError) as exc:
             self._redis_down(exc)
             return
         finally:
             self._reserved -= 1
-        created, claimed = int(record.get("created_ms") or 0), int(record.get("claimed_ms") or 0)
         run = _Running(jid, entry_id, record.get("room", ""), record.get("session", ""),
                        int(verdict[1]), max(0, claimed - created), time.monotonic())
         self._running[jid] = run
         run.task = asyncio.get_running_loop().create_task(self._run_orb(run, record),
                                                          name=f"orb-job-{jid}")
 
+    async def _drop_malformed(self, entry_id: str, jid: str, why: object) -> None:
+        logger.warning("job %r skipped: malformed record (%s)", jid, why)
+        assert self._client is not None
+        with contextlib.suppress(redis.RedisError, OSError):
+            await self._client.xack(self.keys.stream, self.keys.group, entry_id)
+
     # ---------------------------------------------------------------- one orb
     async def _run_orb(self, run: _Running, record: dict[str, str]) -> None:
         from ..worker import WebSocketLink, room_url
 
-        payload = decode_payload(record.get("payload"))
-        limits = payload.get("limits") or {}
         reason, joined = "error", False
         try:
-            config = attrs.evolve(
-                self.config,
-                idle_grace=float(limits.get("idleGrace") or self.config.idle_grace),
-                max_lifetime=float(limits.get("maxLifetime") or self.config.max_lifetime))
+            try:
+                payload = decode_payload(record.get("payload"))
+                limits = payload.get("limits") or {}
+                config = attrs.evolve(
+                    self.config,
+                    idle_grace=float(limits.get("idleGrace") or self.config.idle_grace),
+                    max_lifetime=float(limits.get("maxLifetime") or self.config.max_lifetime))
+                ice_servers = list(payload.get("iceServers") or ())
+            except (ValueError, TypeError, AttributeError) as exc:  # orjson's error is one
+                reason = "malformed"
+                logger.warning("job %s: malformed payload (%s): no orb", run.job_id, exc)
+                return
             token = payload.get("token")
             async with connect(room_url(self.server_url, run.room),
                                open_timeout=self._open_timeout, max_size=2**20) as ws:
                 orb = run.orb = OrbSession(
                     WebSocketLink(ws, token if isinstance(token, str) else None),
                     room_id=run.room, session_id=run.session, config=config,
-                    brain=self._brain_factory(), ice_servers=payload.get("iceServers") or ())
+                    brain=self._brain_factory(), ice_servers=ice_servers)
                 orb.on_joined = lambda: setattr(run, "joined_at", time.monotonic())
                 outcome = await orb.run()
                 reason, joined = outcome.reason, outcome.joined
@@ -395,6 +413,16 @@ class WorkerPool:
         if not self._redis_ok:
             logger.info("worker %s: Redis is back", self.worker_id)
             self._redis_ok = True
+
+
+def _millis(record: dict[str, str], field: str) -> int:
+    """A time of the job's record, in Redis's milliseconds; raises ``ResponseError`` (a
+    malformed record) for what is not a number."""
+    try:
+        return int(record.get(field) or 0)
+    except ValueError:
+        raise redis.ResponseError(f"{field} is not a number: {record.get(field)!r:.40}") \
+            from None
 
 
 def _redact(url: str) -> str:

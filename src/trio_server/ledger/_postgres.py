@@ -45,7 +45,7 @@ def _store_nul_as_replacement(conn: Any) -> None:
     from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
 
     def nul_free(base: type[Any]) -> type[Any]:
-        class NulFree(base):  # type: ignore[valid-type,misc]
+        class NulFree(base):  # type: ignore[misc]
             def dump(self, obj: str) -> Any:
                 return super().dump(obj.replace("\x00", "\ufffd"))
 

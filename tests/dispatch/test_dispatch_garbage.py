@@ -1,0 +1,90 @@
+"""Garbage in the dispatch Redis: stream entries and records no server wrote.
+
+Anyone who can write to the dispatch Redis can do worse than this, but a bug, a version skew
+or an operator's typo can leave such entries too, and one bad entry must cost nothing but
+itself: the worker skips it (logged) and keeps its slots, the server keeps serving its
+metrics and dispatching, and the next coaches get their orbs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from testkit.fleet import Coach, Fleet, RedisProcess, worker_id_of
+
+from .conftest import run
+
+FAR = "99999999999999"  # a deadline in milliseconds that never comes
+
+
+def _inject(redis_proc: RedisProcess) -> None:
+    client = redis_proc.client()
+    try:
+        stream = "orb:jobs"
+        client.xadd(stream, {"nope": "1"})                       # no job field at all
+        client.xadd(stream, {"job": ""})                         # an empty job id
+        client.xadd(stream, {"job": "\x00\xff" * 8})            # bytes that name nothing
+        # Records that look queued but are not what a server writes.
+        client.hset("orb:job:evil.1", mapping={
+            "state": "queued", "deadline_ms": FAR, "created_ms": "abc", "attempt": "x",
+            "payload": "{not json", "room": ""})
+        client.xadd(stream, {"job": "evil.1"})
+        client.hset("orb:job:evil.2", mapping={
+            "state": "queued", "deadline_ms": "soon", "payload": "[1, 2]", "room": "r"})
+        client.xadd(stream, {"job": "evil.2"})
+        client.hset("orb:job:evil.3", mapping={"state": "nonsense", "deadline_ms": FAR})
+        client.xadd(stream, {"job": "evil.3"})
+        client.set("orb:job:evil.4", "a string, not a hash")
+        client.xadd(stream, {"job": "evil.4"})
+        # Claimable, but its payload is not what a server writes.
+        for jid, payload in (("evil.5", "{not json"), ("evil.6", '{"limits": [1]}'),
+                             ("evil.7", '{"limits": {"idleGrace": "long"}}'),
+                             ("evil.8", '{"iceServers": 7}')):
+            client.hset(f"orb:job:{jid}", mapping={
+                "state": "queued", "deadline_ms": FAR, "created_ms": "1", "attempt": "0",
+                "payload": payload, "room": "garbage-room", "session": "s"})
+            client.xadd(stream, {"job": jid})
+        # A "worker" whose load is not a number, and one that is not a hash.
+        client.hset("orb:worker:ghost", mapping={"free": "many", "draining": "maybe"})
+        client.set("orb:worker:ghost2", "not a hash")
+        client.sadd("orb:workers", "ghost", "ghost2")
+    finally:
+        client.close()
+
+
+def test_garbage_in_redis_costs_nothing_but_itself(fleet: Fleet,
+                                                   redis_proc: RedisProcess) -> None:
+    server = fleet.start_server()
+    worker = fleet.start_worker(capacity=2)
+    _inject(redis_proc)
+
+    async def scenario() -> None:
+        # The worker reads and skips every bad entry, and a lease later (3 s) would have
+        # reclaimed whatever it left pending.
+        await asyncio.sleep(5.0)
+        coaches = [Coach(fleet.ws_url, f"after-garbage-{i}") for i in range(2)]
+        try:
+            for coach in coaches:
+                await coach.start()
+            for coach in coaches:  # both slots still free: nothing leaked
+                await coach.wait_until(lambda coach=coach: bool(coach.orbs_present()), 15,
+                                       f"the orb of {coach.room_id}")
+                assert coach.errors() == []
+        finally:
+            await asyncio.gather(*(coach.close() for coach in coaches))
+
+    run(scenario, 60)
+    # Each bad entry was skipped once and acknowledged: none comes back after a lease.
+    log = worker.log.text()
+    for jid in ("evil.1", "evil.2", "evil.4"):
+        assert log.count(f"job '{jid}' skipped: malformed record") == 1, log[-3000:]
+    for jid in ("evil.5", "evil.6", "evil.7", "evil.8"):
+        assert log.count(f"job {jid}: malformed payload") == 1, log[-3000:]
+    assert "Redis unusable" not in log
+    assert worker.alive() and server.alive()
+    metrics = fleet.metrics()  # the server's fleet view survived the ghost workers
+    assert "signaling_orb_workers_alive" in " ".join(metrics), metrics
+    fleet.wait_workers(lambda alive: worker_id_of(worker) in alive, 5)
+    assert fleet.get_json("/healthz")["status"] == "ok"
+    assert "Traceback" not in worker.log.text(), worker.log.text()[-3000:]
+    assert "Traceback" not in server.log.text(), server.log.text()[-3000:]
