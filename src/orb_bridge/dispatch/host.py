@@ -330,16 +330,25 @@ class RedisOrbHost:
         with self._client.pipeline(transaction=False) as pipe:
             for wid in members:
                 pipe.hmget(self.keys.worker(wid), ("free", "draining"))
-            rows = pipe.execute()
+            # Per key, an error in its place (a key that is not a worker's hash) instead of
+            # one error for the lot: one bad entry must not blind the server to the fleet.
+            rows = pipe.execute(raise_on_error=False)
         alive = free = 0
         gone = []
-        for wid, (slots, draining) in zip(members, rows, strict=True):
+        for wid, row in zip(members, rows, strict=True):
+            if isinstance(row, Exception):
+                continue  # not a worker's record: not a worker
+            slots, draining = row
             if slots is None:
                 gone.append(wid)
                 continue
+            try:
+                slots_free = int(slots)
+            except ValueError:
+                continue
             alive += 1
             if draining != "1":
-                free += int(slots)
+                free += slots_free
         if gone:
             self._client.srem(self.keys.workers, *gone)
         return alive, free
