@@ -90,9 +90,12 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
 #: KEYS: job, stream. ARGV: job id, record ttl ms, dispatch timeout ms, then field/value pairs.
-#: Creates the record (queued, with its deadline on Redis's clock) and announces it.
+#: Creates the record (queued, with its deadline on Redis's clock) and announces it; returns
+#: the time, or -1 when the record exists already. That makes it safe to send again after a
+#: timeout: a try that did reach Redis (slow, its answer late) is not queued twice, and a job
+#: a worker holds already is not reset.
 ENQUEUE = _NOW + """
-redis.call('DEL', KEYS[1])
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
 redis.call('HSET', KEYS[1], 'state', 'queued', 'created_ms', now, 'attempt', 0,
            'timeout_ms', ARGV[3], 'deadline_ms', now + tonumber(ARGV[3]), unpack(ARGV, 4))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])

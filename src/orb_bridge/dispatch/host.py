@@ -48,6 +48,9 @@ logger = logging.getLogger(__name__)
 #: Upper bounds (seconds) of the dispatch-latency histogram: SpawnOrb to a worker's claim.
 LATENCY_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _FLEET_EVERY = 0.5
+#: An enqueue that failed (Redis away or too slow) is sent again this often until the job's
+#: deadline.
+_ENQUEUE_RETRY = 0.5
 #: How long a stop order may still be written after the server began to shut down.
 _SHUTDOWN_WRITE_TIMEOUT = 3.0
 
@@ -195,12 +198,20 @@ class RedisOrbHost:
         }
         fields = ["room", job.room, "session", job.session, "spawn", str(job.spawn),
                   "user", job.user, "payload", encode_payload(payload)]
-        ok = await self._call(self._enqueue, keys=[self.keys.job(job.id), self.keys.stream],
-                              args=[job.id, self._record_ttl_ms(),
-                                    int(self.dispatch_timeout * 1000), *fields])
-        if ok is None:
-            self._give_up(job, unavailable=True, why="the dispatch queue is unreachable")
-            return
+        # Sent again until it lands or the job's deadline passes: a Redis that is slow or
+        # away for less than the dispatch timeout only delays the orb (ENQUEUE is idempotent).
+        while True:
+            ok = await self._call(self._enqueue, keys=[self.keys.job(job.id), self.keys.stream],
+                                  args=[job.id, self._record_ttl_ms(),
+                                        int(self.dispatch_timeout * 1000), *fields])
+            if self._jobs.get(job.id) is not job:  # stopped and forgotten meanwhile
+                return
+            if ok is not None:
+                break
+            if trio.current_time() + _ENQUEUE_RETRY >= job.deadline:
+                self._give_up(job, unavailable=True, why="the dispatch queue is unreachable")
+                return
+            await trio.sleep(_ENQUEUE_RETRY)
         job.state = "queued"
         logger.info("orb job %s for room %s queued", job.id, job.room)
         if job.stop_reason is not None:

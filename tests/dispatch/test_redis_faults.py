@@ -1,4 +1,12 @@
-"""Garbage in the dispatch Redis: stream entries and records no server wrote.
+"""The dispatch Redis frozen, and garbage in it (Redis stopped and restarted is in
+test_dispatch_jobs.py).
+
+Frozen (SIGSTOP, longer than a lease): every Redis call of the server runs on a worker thread
+with a socket timeout, so joins are answered at once meanwhile; the orb that was running stays
+(one orb, never left), and a coach who came during the freeze gets its orb once Redis runs
+(the server sends the job again until its dispatch deadline).
+
+Garbage: stream entries and records no server wrote.
 
 Anyone who can write to the dispatch Redis can do worse than this, but a bug, a version skew
 or an operator's typo can leave such entries too, and one bad entry must cost nothing but
@@ -9,6 +17,8 @@ metrics and dispatching, and the next coaches get their orbs.
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
 
 from testkit.fleet import Coach, Fleet, RedisProcess, worker_id_of
 
@@ -90,3 +100,40 @@ def test_garbage_in_redis_costs_nothing_but_itself(fleet: Fleet,
     assert fleet.get_json("/healthz")["status"] == "ok"
     assert "Traceback" not in worker.log.text(), worker.log.text()[-3000:]
     assert "Traceback" not in server.log.text(), server.log.text()[-3000:]
+
+
+def test_a_frozen_redis_delays_orbs_but_no_join(fleet: Fleet, redis_proc: RedisProcess) -> None:
+    server = fleet.start_server(dispatch_timeout=15.0)
+    worker = fleet.start_worker(capacity=2)
+
+    async def scenario() -> None:
+        before = Coach(fleet.ws_url, "before-freeze")
+        during = Coach(fleet.ws_url, "during-freeze")
+        try:
+            await before.start()
+            await before.wait_until(lambda: bool(before.orbs_present()), 15, "the first orb")
+            assert redis_proc.proc is not None
+            redis_proc.proc.send_signal(signal.SIGSTOP)
+            try:
+                started = time.monotonic()
+                await during.start()
+                await during.wait_until(
+                    lambda: any(m.get("type") == "peer-discovery" for _, m in during.messages),
+                    2, "the join answered while Redis is frozen")
+                assert time.monotonic() - started < 1.0, "a join waited for Redis"
+                await asyncio.sleep(4.0)  # past a lease (3 s) and the first enqueue's timeout
+            finally:
+                redis_proc.proc.send_signal(signal.SIGCONT)
+            await during.wait_until(lambda: bool(during.orbs_present()), 15,
+                                    "the orb once Redis runs again")
+            await asyncio.sleep(2.0)
+            assert [k for _, k, _ in before.orb_events()] == ["joined"], before.orb_events()
+            for coach in (before, during):
+                assert coach.most_orbs_at_once() == 1, coach.orb_events()
+                assert coach.errors() == [], (coach.room_id, coach.errors())
+        finally:
+            await asyncio.gather(before.close(), during.close())
+
+    run(scenario, 60)
+    assert worker.alive() and server.alive()
+    assert "Traceback" not in worker.log.text() + server.log.text()
