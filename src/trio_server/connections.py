@@ -25,7 +25,8 @@ from .local import LocalConnection
 from .logs import INFO, event
 from .metrics import ServerStats
 from .transport import Transport
-from .wsconn import Cork, WsConnection
+from .wsconn import WsConnection
+from .wsparts import Cork
 
 #: Close codes of an ordinary end, not worth a log line of their own.
 _ORDINARY_CLOSES = (CloseCode.NORMAL, CloseCode.GOING_AWAY)
@@ -113,6 +114,7 @@ class Connections:
             byte_limit=config.outbound_queue_limit,
             msg_limit=config.outbound_queue_messages,
             close_timeout=config.close_timeout, cork=self._cork,
+            clock=trio.lowlevel.current_clock().current_time,
         )
         self._ws_open += 1
         self._stats.connections_total += 1
@@ -136,7 +138,7 @@ class Connections:
         stats = self._stats
         stats.count_in(payload)
         self.runner.run(self._core.receive(conn.conn_id, payload, now), conn)
-        stats.observe_latency(trio.current_time() - now)
+        stats.observe_latency(conn.clock() - now)
 
     def on_alive(self, conn: WsConnection, now: float) -> None:
         self._core.activity(conn.conn_id, now)

@@ -71,7 +71,8 @@ class CommandRunner:
         self._running = True
         try:
             self._carry_out(commands, source)
-            self._drain()
+            if self._inputs:
+                self._drain()
         finally:
             self._running = False
 

@@ -22,9 +22,8 @@ the core), and the owner calls :meth:`start_close` when the core says so.
 
 from __future__ import annotations
 
-import enum
 from collections import deque
-from typing import Protocol
+from collections.abc import Callable
 
 import trio
 
@@ -44,52 +43,9 @@ from .frames import (
 )
 from .logs import ERROR, event
 from .transport import Transport
+from .wsparts import ConnectionOwner, Cork, State
 
 _PING = control_frame(OP_PING)
-
-
-class State(enum.Enum):
-    OPEN = "open"
-    #: A close frame was sent or received; waiting for the other side or for the flush.
-    CLOSING = "closing"
-    CLOSED = "closed"
-
-
-class Cork:
-    """Shared by a server's connections: while a reader processes a chunk of several frames,
-    what is delivered to any connection is held and written when the chunk is done.
-
-    Order per connection is kept: every other write to a connection first writes what it holds.
-    """
-
-    __slots__ = ("active", "holding")
-
-    def __init__(self) -> None:
-        self.active = False
-        #: Connections holding frames, in the order they first got one.
-        self.holding: list[WsConnection] = []
-
-    def release(self) -> None:
-        self.active = False
-        holding, self.holding = self.holding, []
-        for conn in holding:
-            conn.write_held()
-
-
-class ConnectionOwner(Protocol):
-    def on_text(self, conn: WsConnection, payload: bytes, now: float) -> None: ...
-
-    def on_alive(self, conn: WsConnection, now: float) -> None:
-        """A pong or a ping from the client: it is alive (the idle deadline restarts)."""
-        ...
-
-    def connection_lost(self, conn: WsConnection, cause: Departure, code: int | None = None,
-                        reason: str = "") -> None:
-        """The I/O side ended the connection (client close, drop, violation, slow consumer).
-
-        ``code`` set means a close frame with that code should still be sent.
-        """
-        ...
 
 
 class WsConnection:
@@ -110,6 +66,7 @@ class WsConnection:
         "_writer_done",
         "_writer_scope",
         "broken",
+        "clock",
         "close_code",
         "close_reason",
         "conn_id",
@@ -124,7 +81,7 @@ class WsConnection:
     def __init__(
         self, conn_id: int, room_id: str, transport: Transport, owner: ConnectionOwner, *,
         max_message_bytes: int, byte_limit: int, msg_limit: int, close_timeout: float,
-        cork: Cork | None = None,
+        cork: Cork | None = None, clock: Callable[[], float] = trio.current_time,
     ) -> None:
         self.conn_id = conn_id
         self.room_id = room_id
@@ -136,6 +93,9 @@ class WsConnection:
         #: direct send can never overtake a frame still on its way.
         self._queue: deque[bytes | memoryview] | None = None
         self._cork = cork if cork is not None else Cork()
+        #: The run's clock, read once per received chunk: the clock's own ``current_time``
+        #: (what ``trio.current_time`` calls through two more layers).
+        self.clock = clock
         #: Frames delivered while the cork is on; written by :meth:`write_held`.
         self._held: list[bytes] | None = None
         self._queued_bytes = 0
@@ -174,6 +134,16 @@ class WsConnection:
                     self._cork.holding.append(self)
                 else:
                     held.append(text_frame(data))
+            elif self._queue is None and self._held is None:
+                # The common case of ``_push`` in one piece: nothing pending, a direct send.
+                frame = text_frame(data)
+                try:
+                    sent = self.transport.try_send(frame)
+                except OSError:
+                    self._fail()
+                    return
+                if sent != len(frame):
+                    self._queue_rest(frame, sent)
             else:
                 self._push(text_frame(data), limited=True)
 
@@ -234,17 +204,20 @@ class WsConnection:
             except OSError:
                 self._fail()
                 return
-            if sent == len(frame):
-                return
-            rest: bytes | memoryview = memoryview(frame)[sent:] if sent else frame
-            self._queue = deque((rest,))
-            self._queued_bytes = len(rest)
-            self._wake_writer()
+            if sent != len(frame):
+                self._queue_rest(frame, sent)
             return
         queue.append(frame)
         self._queued_bytes += len(frame)
         if limited:
             self._check_backlog()
+
+    def _queue_rest(self, frame: bytes, sent: int) -> None:
+        """The kernel took ``sent`` bytes of ``frame``: the rest starts the backlog."""
+        rest: bytes | memoryview = memoryview(frame)[sent:] if sent else frame
+        self._queue = deque((rest,))
+        self._queued_bytes = len(rest)
+        self._wake_writer()
 
     def _check_backlog(self) -> None:
         queue = self._queue
@@ -433,7 +406,7 @@ class WsConnection:
     def _dispatch(self, events: list[tuple[int, bytes]]) -> bool:
         """Hand the frames of one chunk to the owner; True once a close frame was read."""
         owner = self._owner
-        now = trio.current_time()
+        now = self.clock()
         for opcode, payload in events:
             if opcode == OP_TEXT:
                 if self.state is State.OPEN:

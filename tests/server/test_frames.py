@@ -193,3 +193,60 @@ def test_any_bytes_yield_messages_or_the_protocols_own_error(data: bytes, step: 
                 payload.decode("utf-8")
                 assert len(payload) <= LIMIT
     assert parser.error is None or parser.error.code in (1002, 1003, 1007, 1009)
+
+
+def _general_path(parser: FrameParser, data: bytes) -> list[tuple[int, bytes]]:
+    """What ``feed`` gives without its one-whole-frame fast path (the general loop only)."""
+    out: list[tuple[int, bytes]] = []
+    try:
+        parser._parse(data, out)
+    except FrameError as exc:
+        parser.error = exc
+        parser._buf = bytearray()
+    return out
+
+
+@given(st.binary(min_size=1, max_size=3), st.sampled_from([0, 5, 125, 126, 127, 300, 999, 1000,
+                                                          1001, 70_000]),
+       st.binary(min_size=4, max_size=4), st.binary(max_size=8),
+       st.sampled_from([1000, 65_536, 1 << 20]), st.integers(min_value=-3, max_value=3))
+def test_the_one_frame_fast_path_agrees_with_the_general_parser(
+        head: bytes, size: int, mask: bytes, tail: bytes, limit: int, cut: int) -> None:
+    """Any first byte (FIN, reserved bits, opcode), any length form (7-bit, 16-bit, 64-bit,
+    masked or not), whole, cut short or with bytes after it: the same events, error and
+    buffer as the general loop."""
+    b0 = head[0]
+    payload = (tail * (size // max(len(tail), 1) + 1))[:size] if tail else b"a" * size
+    if size < 126:
+        b1 = size
+        length = b""
+    elif size < 65_536:
+        b1, length = 126, size.to_bytes(2, "big")
+    else:
+        b1, length = 127, size.to_bytes(8, "big")
+    masked = len(head) < 3 or head[2] & 1
+    frame = bytes((b0, b1 | (0x80 if masked else 0))) + length
+    frame += (mask + unmask(payload, mask)) if masked else payload
+    if cut < 0:
+        frame = frame[:cut]
+    elif cut > 0:
+        frame += tail[:cut]
+    fast, general = FrameParser(limit), FrameParser(limit)
+    assert fast.feed(frame) == _general_path(general, frame)
+    assert (fast.error is None) == (general.error is None)
+    if fast.error is not None and general.error is not None:
+        assert fast.error.code == general.error.code
+    assert bytes(fast._buf) == bytes(general._buf)
+
+
+@given(st.binary(max_size=300), st.binary(min_size=4, max_size=4))
+def test_the_pure_python_unmask_matches(payload: bytes, key: bytes) -> None:
+    """The fallback used where websockets' C speedups are missing gives the same bytes."""
+    import trio_server.frames as frames
+
+    c_unmask = frames._c_unmask
+    frames._c_unmask = None
+    try:
+        assert frames.unmask(payload, key) == bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    finally:
+        frames._c_unmask = c_unmask
