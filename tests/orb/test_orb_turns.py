@@ -63,8 +63,9 @@ async def test_client_utterance_gets_a_spoken_reply_coach_utterance_does_not() -
                                    "speaking")
             spoke_at = next(t for t, _, s in coach.statuses if t >= t1 and s == "speaking")
             assert coach.statuses_since(t1)[:2] == ["thinking", "speaking"]
-            await coach.wait_until(lambda: "listening" in coach.statuses_since(spoke_at), 15,
-                                   "listening after the reply")
+            for human in (coach, client):  # each hears it on its own socket, in its time
+                await human.wait_until(lambda h=human: "listening" in h.statuses_since(spoke_at),
+                                       15, f"listening after the reply at {human.user_id}")
             for human in (coach, client):
                 assert human.statuses_since(t1)[:3] == ["thinking", "speaking", "listening"]
                 loudest = human.media[orb].loudest_since(spoke_at)
