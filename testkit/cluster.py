@@ -17,6 +17,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -163,9 +164,8 @@ class Cluster:
             time.sleep(0.05)
         raise AssertionError(f"HAProxy did not see nodes {sorted(nodes)} up: {last}")
 
-    def rooms_by_node(self) -> dict[str, set[str]]:
-        """room id -> the nodes (directly asked, live ones only) that hold it."""
-        where: dict[str, set[str]] = {}
+    def _live_rooms(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(node id, room) for every room of every live node, each node asked directly."""
         for index, proc in self.nodes.items():
             if not proc.alive():
                 continue
@@ -174,23 +174,22 @@ class Cluster:
             except (OSError, urllib.error.URLError):
                 continue
             for room in body["rooms"]:
-                where.setdefault(room["roomId"], set()).add(body["node"])
+                yield body["node"], room
+
+    def rooms_by_node(self) -> dict[str, set[str]]:
+        """room id -> the nodes (directly asked, live ones only) that hold it."""
+        where: dict[str, set[str]] = {}
+        for node, room in self._live_rooms():
+            where.setdefault(room["roomId"], set()).add(node)
         return where
 
     def members_by_room(self) -> dict[str, dict[str, dict[str, str]]]:
         """room id -> node -> {userId: participantType} of that room there (live nodes only,
         directly asked): "whole on exactly one node" is one node key holding every seat."""
         where: dict[str, dict[str, dict[str, str]]] = {}
-        for index, proc in self.nodes.items():
-            if not proc.alive():
-                continue
-            try:
-                body = get_json(self.node_http(index) + "/api/rooms")
-            except (OSError, urllib.error.URLError):
-                continue
-            for room in body["rooms"]:
-                where.setdefault(room["roomId"], {})[body["node"]] = {
-                    p["userId"]: p["participantType"] for p in room["participants"]}
+        for node, room in self._live_rooms():
+            where.setdefault(room["roomId"], {})[node] = {
+                p["userId"]: p["participantType"] for p in room["participants"]}
         return where
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -207,116 +208,105 @@ def test_the_factory_picks_the_model_only_when_configured(tmp_path: Any) -> None
         run(brain.client.complete([{"role": "user", "content": "hi"}]))
 
 
-@pytest.mark.media
-async def test_a_call_with_the_model_answers_and_a_barge_in_cancels_it() -> None:
+CallBody = Callable[[Any, Any, float], Awaitable[None]]
+
+
+async def _call_with_the_model(model: StandInModel, body: CallBody, **speech_options: Any
+                               ) -> None:
+    """A real call on ``trio-server`` with the orb on ``model`` (faster-whisper, aiortc): a
+    coach and a client whose audio from the orb flows; ``body(coach, client, t1)`` runs once
+    the client has started saying CLIENT_TEXT at ``t1``."""
     from orb_bridge import OrbConfig
     from testkit.speech import espeak_pcm48k
     from testkit.synthetic import SyntheticHuman
 
     from .conftest import in_asyncio, orb_server
 
-    with StandInModel(first_token_delay=0.3, tokens_per_second=4) as model:
-        speech = SpeechConfig(llm_url=model.url, llm_model="coach-test")
-        async with orb_server(orb=OrbConfig(speech=speech),
-                              brain_factory=brain_factory_for(speech)) as srv:
-            async def scenario() -> None:
-                coach = SyntheticHuman(srv.url, "llm", "coach-1", "coach",
-                                       mesh_with_humans=False, camera=None)
-                client = SyntheticHuman(srv.url, "llm", "client-1", "client",
-                                        mesh_with_humans=False, camera=None)
-                try:
-                    await coach.start()
-                    await coach.wait_until(lambda: coach.orb_id() is not None, 10, "orb")
-                    await client.start()
-                    orb = coach.orb_id()
-                    for h in (coach, client):
-                        await h.wait_until(lambda h=h: orb in h.media
-                                           and h.media[orb].audio_frames > 10, 20, "audio")
-                    t1 = time.monotonic()
-                    client.play(espeak_pcm48k(CLIENT_TEXT))
-                    await coach.wait_until(lambda: "speaking" in coach.statuses_since(t1),
-                                           25, "the orb speaking the model's answer")
-                    spoke = time.monotonic()
-                    [seen] = model.requests
-                    assert seen.ended_at is None, "speech must start before the stream ends"
-                    assert seen.body["messages"][-1]["content"].startswith("Client: I want")
-                    # The client interrupts: the orb stops and the request is cancelled.
-                    await asyncio.sleep(0.5)
-                    client.play(espeak_pcm48k("Wait, let me add something."))
-                    await coach.wait_until(lambda: seen.hung_up, 10, "the request cancelled")
-                    assert seen.ended_at is not None and seen.ended_at > spoke
-                    await client.wait_until(
-                        lambda: any(m["speakerRole"] == "ai" for m in client.transcripts()),
-                        10, "the orb's (cut) reply transcript")
-                    cut = next(m for m in client.transcripts() if m["speakerRole"] == "ai")
-                    assert ANSWER.startswith(str(cut["text"])) and cut["text"] != ANSWER
-                finally:
-                    await asyncio.gather(coach.close(), client.close())
+    speech = SpeechConfig(llm_url=model.url, llm_model="coach-test", **speech_options)
+    async with orb_server(orb=OrbConfig(speech=speech),
+                          brain_factory=brain_factory_for(speech)) as srv:
+        async def scenario() -> None:
+            coach = SyntheticHuman(srv.url, "llm", "coach-1", "coach",
+                                   mesh_with_humans=False, camera=None)
+            client = SyntheticHuman(srv.url, "llm", "client-1", "client",
+                                    mesh_with_humans=False, camera=None)
+            try:
+                await coach.start()
+                await coach.wait_until(lambda: coach.orb_id() is not None, 10, "orb")
+                await client.start()
+                orb = coach.orb_id()
+                for h in (coach, client):
+                    await h.wait_until(lambda h=h: orb in h.media
+                                       and h.media[orb].audio_frames > 10, 20, "audio")
+                t1 = time.monotonic()
+                client.play(espeak_pcm48k(CLIENT_TEXT))
+                await body(coach, client, t1)
+            finally:
+                await asyncio.gather(coach.close(), client.close())
 
-            await in_asyncio(scenario, timeout=90)
+        await in_asyncio(scenario, timeout=100)
+
+
+@pytest.mark.media
+async def test_a_call_with_the_model_answers_and_a_barge_in_cancels_it() -> None:
+    from testkit.speech import espeak_pcm48k
+
+    with StandInModel(first_token_delay=0.3, tokens_per_second=4) as model:
+        async def body(coach: Any, client: Any, t1: float) -> None:
+            await coach.wait_until(lambda: "speaking" in coach.statuses_since(t1),
+                                   25, "the orb speaking the model's answer")
+            spoke = time.monotonic()
+            [seen] = model.requests
+            assert seen.ended_at is None, "speech must start before the stream ends"
+            assert seen.body["messages"][-1]["content"].startswith("Client: I want")
+            # The client interrupts: the orb stops and the request is cancelled.
+            await asyncio.sleep(0.5)
+            client.play(espeak_pcm48k("Wait, let me add something."))
+            await coach.wait_until(lambda: seen.hung_up, 10, "the request cancelled")
+            assert seen.ended_at is not None and seen.ended_at > spoke
+            await client.wait_until(
+                lambda: any(m["speakerRole"] == "ai" for m in client.transcripts()),
+                10, "the orb's (cut) reply transcript")
+            cut = next(m for m in client.transcripts() if m["speakerRole"] == "ai")
+            assert ANSWER.startswith(str(cut["text"])) and cut["text"] != ANSWER
+
+        await _call_with_the_model(model, body)
 
 
 @pytest.mark.media
 async def test_a_model_that_hangs_mid_answer_in_a_call_costs_one_reply() -> None:
-    """A real call (faster-whisper, aiortc, trio-server): the model hangs after the first
-    sentence of its answer. The orb says that sentence, is back to ``listening`` one stall
-    bound later, and answers the client's next turn in full from the recovered model."""
-    from orb_bridge import OrbConfig
+    """The model hangs after the first sentence of its answer. The orb says that sentence,
+    is back to ``listening`` one stall bound later, and answers the client's next turn in
+    full from the recovered model."""
     from testkit.speech import espeak_pcm48k
-    from testkit.synthetic import SyntheticHuman
-
-    from .conftest import in_asyncio, orb_server
 
     stall_bound = 1.5
     with StandInModel(mode="stall", first_token_delay=0.2, tokens_per_second=20) as model:
-        speech = SpeechConfig(llm_url=model.url, llm_model="coach-test",
-                              llm_first_token_timeout=stall_bound)
-        async with orb_server(orb=OrbConfig(speech=speech),
-                              brain_factory=brain_factory_for(speech)) as srv:
-            async def scenario() -> None:
-                coach = SyntheticHuman(srv.url, "hang", "coach-1", "coach",
-                                       mesh_with_humans=False, camera=None)
-                client = SyntheticHuman(srv.url, "hang", "client-1", "client",
-                                        mesh_with_humans=False, camera=None)
-                try:
-                    await coach.start()
-                    await coach.wait_until(lambda: coach.orb_id() is not None, 10, "orb")
-                    await client.start()
-                    orb = coach.orb_id()
-                    for h in (coach, client):
-                        await h.wait_until(lambda h=h: orb in h.media
-                                           and h.media[orb].audio_frames > 10, 20, "audio")
-                    t1 = time.monotonic()
-                    client.play(espeak_pcm48k(CLIENT_TEXT))
-                    await coach.wait_until(lambda: "speaking" in coach.statuses_since(t1),
-                                           25, "the orb speaking the first sentence")
-                    spoke = time.monotonic()
-                    await coach.wait_until(
-                        lambda: "listening" in coach.statuses_since(spoke), 15,
-                        "the orb back to listening after the stall")
-                    back = time.monotonic() - spoke
-                    assert back < stall_bound + 6.0, f"stuck for {back:.1f} s"
-                    await coach.wait_until(lambda: bool(model.requests)
-                                           and model.requests[0].hung_up, 10,
-                                           "the stalled request closed")
-                    await client.wait_until(
-                        lambda: any(m["speakerRole"] == "ai" for m in client.transcripts()),
-                        10, "the transcript of what the orb said")
-                    first = [m["text"] for m in client.transcripts()
-                             if m["speakerRole"] == "ai"]
-                    assert first == ["That sounds important to you."], first
-                    model.mode = "ok"
-                    t2 = time.monotonic()
-                    client.play(espeak_pcm48k("Evenings are the hardest part."))
-                    await client.wait_until(
-                        lambda: any(m["speakerRole"] == "ai" and m["text"] == ANSWER
-                                    for m in client.transcripts()), 30,
-                        "the whole answer to the next turn")
-                    assert "speaking" in coach.statuses_since(t2)
-                finally:
-                    await asyncio.gather(coach.close(), client.close())
+        async def body(coach: Any, client: Any, t1: float) -> None:
+            await coach.wait_until(lambda: "speaking" in coach.statuses_since(t1),
+                                   25, "the orb speaking the first sentence")
+            spoke = time.monotonic()
+            await coach.wait_until(lambda: "listening" in coach.statuses_since(spoke), 15,
+                                   "the orb back to listening after the stall")
+            back = time.monotonic() - spoke
+            assert back < stall_bound + 6.0, f"stuck for {back:.1f} s"
+            await coach.wait_until(lambda: bool(model.requests) and model.requests[0].hung_up,
+                                   10, "the stalled request closed")
+            await client.wait_until(
+                lambda: any(m["speakerRole"] == "ai" for m in client.transcripts()),
+                10, "the transcript of what the orb said")
+            first = [m["text"] for m in client.transcripts() if m["speakerRole"] == "ai"]
+            assert first == ["That sounds important to you."], first
+            model.mode = "ok"
+            t2 = time.monotonic()
+            client.play(espeak_pcm48k("Evenings are the hardest part."))
+            await client.wait_until(
+                lambda: any(m["speakerRole"] == "ai" and m["text"] == ANSWER
+                            for m in client.transcripts()), 30,
+                "the whole answer to the next turn")
+            assert "speaking" in coach.statuses_since(t2)
 
-            await in_asyncio(scenario, timeout=100)
+        await _call_with_the_model(model, body, llm_first_token_timeout=stall_bound)
 
 
 def test_trio_server_orb_options_reach_the_orb_host() -> None:
