@@ -11,6 +11,7 @@ through the server; each must arrive, once and in order, and never wait long.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -69,15 +70,22 @@ class OwnPostgres:
         return [postmaster, *children]
 
     def freeze(self) -> list[int]:
-        pids = self._pids()
-        for pid in pids:
-            os.kill(pid, signal.SIGSTOP)
-        return pids
+        """SIGSTOP to the postmaster and every backend (a child that ends meanwhile, such as
+        a finished connection's backend, is skipped)."""
+        frozen = []
+        for pid in self._pids():
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                continue
+            frozen.append(pid)
+        return frozen
 
     @staticmethod
     def thaw(pids: list[int]) -> None:
         for pid in pids:
-            os.kill(pid, signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
     def crash(self) -> None:
         """``pg_ctl stop -m immediate``: every backend is gone at once, nothing checkpointed."""
