@@ -30,6 +30,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.timeout(120)]
 
 #: The page's RTCConfiguration, once its ICE servers are loaded.
 RTC_CONFIG_JS = "async () => await window.triParty.rtcConfig"
+#: A relay-only gathering with the page's own configuration: true once a relay candidate
+#: comes (coturn allocated with the page's credentials), false if gathering ends without one.
+RELAY_PROBE_JS = """async () => {
+  const config = await window.triParty.rtcConfig;
+  const pc = new RTCPeerConnection({ ...config, iceTransportPolicy: 'relay' });
+  const relay = new Promise((resolve) => {
+    pc.onicecandidate = (e) => {
+      if (e.candidate === null) resolve(false);
+      else if (e.candidate.type === 'relay') resolve(true);
+    };
+    setTimeout(() => resolve(false), 15000);
+  });
+  pc.createDataChannel('probe');
+  await pc.setLocalDescription(await pc.createOffer());
+  const got = await relay;
+  pc.close();
+  return got;
+}"""
 
 
 def test_the_call_page_joins_with_its_token_and_the_orb_still_comes(
@@ -51,14 +69,17 @@ def test_the_call_page_joins_with_its_token_and_the_orb_still_comes(
                                    lambda stats: harness.mesh_complete(stats, 2),
                                    timeout=60, what=f"the {role}'s mesh with the orb")
             # Each page fetched TURN credentials with its token, for its own room and user,
-            # and Chromium allocated a relay with them at the real coturn (its log names the
-            # credential's user for every allocation it accepted; a page's own stats need not
-            # list a relay candidate once a host pair has won).
+            # and the real coturn accepts them (its log names the credential's user for every
+            # allocation it accepted). The call's own connections may finish gathering on
+            # loopback without ever asking the relay (Chromium sometimes allocates for none
+            # of a page's connections), so each page also gathers once relay-only with its
+            # configuration: that must allocate.
             turn_log = tmp_path / "turnserver.log"
             for role, page in pages.items():
                 servers = page.evaluate(RTC_CONFIG_JS)["iceServers"]
                 [turn] = [entry for entry in servers if "username" in entry]
                 assert turn["username"].endswith(f":{room}:{role}-7"), turn
+                assert page.evaluate(RELAY_PROBE_JS) is True, f"no relay for the {role}"
                 accepted = f":{room}:{role}-7>: incoming packet ALLOCATE processed, success"
                 harness.wait_until(lambda: turn_log.read_text(errors="replace"),
                                    lambda text, accepted=accepted: accepted in text,
