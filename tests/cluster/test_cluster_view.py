@@ -53,15 +53,18 @@ def views() -> Iterator[Views]:
     redis_proc = RedisProcess()
     redis_proc.start()
     cluster = Cluster(3, node_args=(*NODE_ARGS, "--cluster", redis_proc.url))
+    running = Views(redis_proc, cluster)
     try:
         for index in (1, 2, 3):
             cluster.start_node(index)
-        yield Views(redis_proc, cluster)
+        yield running
     finally:
-        if redis_proc.proc is not None:
-            redis_proc.proc.send_signal(signal.SIGCONT)  # a test may have frozen it
+        # A test may have frozen Redis, or replaced it with a new one on the same port.
+        for each in {id(r): r for r in (redis_proc, running.redis)}.values():
+            if each.proc is not None:
+                each.proc.send_signal(signal.SIGCONT)
+            each.close()
         cluster.close()
-        redis_proc.close()
 
 
 # ---------------------------------------------------------------------- HTTP helpers
