@@ -24,6 +24,7 @@ from .journal import Journal
 from .local import LocalConnection
 from .logs import INFO, event
 from .metrics import ServerStats
+from .readhub import ReadHub
 from .transport import Transport
 from .wsconn import WsConnection
 from .wsparts import Cork
@@ -50,6 +51,8 @@ class Connections:
         self._ws_gone = trio.lowlevel.ParkingLot()
         #: One for all WebSockets: a chunk's relays are written once the chunk is done.
         self._cork = Cork()
+        #: Reads every plain WebSocket, once the server runs it (:meth:`ReadHub.run`).
+        self.read_hub = ReadHub()
 
     def websockets(self) -> Iterator[WsConnection]:
         return (conn for conn in list(self.live.values()) if type(conn) is WsConnection)
@@ -115,6 +118,7 @@ class Connections:
             msg_limit=config.outbound_queue_messages,
             close_timeout=config.close_timeout, cork=self._cork,
             clock=trio.lowlevel.current_clock().current_time,
+            hub=self.read_hub if self.read_hub.running else None,
         )
         self._ws_open += 1
         self._stats.connections_total += 1

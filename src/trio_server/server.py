@@ -137,6 +137,7 @@ class SignalingServer:
                     await nursery.start(self._run_ledger)
                 if self.orb_host is not None:
                     await nursery.start(self._run_orb_host)
+                await nursery.start(self._connections.read_hub.run)
                 nursery.start_soon(self._timers.run_deadlines)
                 if self.cluster_view is not None:
                     nursery.start_soon(self.cluster_view.publish_forever,

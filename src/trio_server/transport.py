@@ -28,6 +28,10 @@ class Transport(Protocol):
         """Some bytes; ``b""`` at end of stream. Raises ``OSError`` on a reset."""
         ...
 
+    def receive_ready(self) -> bytes | None:
+        """Bytes there to read now without waiting (``None`` if none, ``b""`` at the end)."""
+        ...
+
     def try_send(self, data: bytes | memoryview) -> int:
         """Send what fits now without waiting; returns bytes sent. ``OSError`` if broken."""
         ...
@@ -98,6 +102,16 @@ class PlainTransport:
             except (BlockingIOError, InterruptedError):
                 continue
 
+    def receive_ready(self) -> bytes | None:
+        """What is there to read now, without waiting: ``None`` if nothing, ``b""`` at end
+        of stream or on a reset (the read hub's read, see :mod:`.readhub`)."""
+        try:
+            return self.sock.recv(RECV_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return None
+        except OSError:
+            return b""
+
     def try_send(self, data: bytes | memoryview) -> int:
         try:
             return self.sock.send(data)
@@ -149,6 +163,10 @@ class TlsTransport:
             return bytes(await self._stream.receive_some(RECV_BYTES))
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise ConnectionResetError(str(exc)) from exc
+
+    def receive_ready(self) -> bytes | None:
+        # The socket's bytes are TLS records: only the engine, in receive(), can read them.
+        return None
 
     def try_send(self, data: bytes | memoryview) -> int:
         return 0

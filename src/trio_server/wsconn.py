@@ -42,7 +42,8 @@ from .frames import (
     text_frame,
 )
 from .logs import ERROR, event
-from .transport import Transport
+from .readhub import ReadHub
+from .transport import PlainTransport, Transport
 from .wsparts import ConnectionOwner, Cork, State
 
 _PING = control_frame(OP_PING)
@@ -55,6 +56,7 @@ class WsConnection:
         "_cork",
         "_draining",
         "_held",
+        "_hub",
         "_lot",
         "_msg_limit",
         "_nursery",
@@ -82,6 +84,7 @@ class WsConnection:
         self, conn_id: int, room_id: str, transport: Transport, owner: ConnectionOwner, *,
         max_message_bytes: int, byte_limit: int, msg_limit: int, close_timeout: float,
         cork: Cork | None = None, clock: Callable[[], float] = trio.current_time,
+        hub: ReadHub | None = None,
     ) -> None:
         self.conn_id = conn_id
         self.room_id = room_id
@@ -93,6 +96,8 @@ class WsConnection:
         #: direct send can never overtake a frame still on its way.
         self._queue: deque[bytes | memoryview] | None = None
         self._cork = cork if cork is not None else Cork()
+        #: Reads this connection's plain socket (else its task reads for itself).
+        self._hub = hub
         #: The run's clock, read once per received chunk: the clock's own ``current_time``
         #: (what ``trio.current_time`` calls through two more layers).
         self.clock = clock
@@ -306,20 +311,25 @@ class WsConnection:
                 transport = self.transport
                 data = initial
                 del initial
-                while True:
-                    if data and self._take(data):
-                        break
-                    data = b""
-                    try:
-                        data = await transport.receive()
-                    except (OSError, trio.ClosedResourceError):
+                hub = self._hub
+                if hub is not None and type(transport) is PlainTransport:
+                    # The hub reads (see :meth:`readable`); this task waits for the end.
+                    if not (data and self._take(data)):
+                        del data
+                        try:
+                            await hub.serve(transport.sock.fileno(), self)
+                        except trio.ClosedResourceError:
+                            self._ended_by_peer()
+                else:
+                    while not (data and self._take(data)):
                         data = b""
-                    if not data:
-                        if self.state is State.OPEN:
-                            self.state = State.CLOSING
-                            self.broken = True
-                            self._owner.connection_lost(self, Departure.DROPPED)
-                        break
+                        try:
+                            data = await transport.receive()
+                        except (OSError, trio.ClosedResourceError):
+                            data = b""
+                        if not data:
+                            self._ended_by_peer()
+                            break
             self._read_scope = None
             if self._lot is not None and self._queue is not None and not self.broken:
                 # The writer sends what is left and returns; it gets ``close_timeout``.
@@ -335,6 +345,23 @@ class WsConnection:
             if self.in_core:
                 # Cancelled from outside (server stopping), or the reader ended abnormally.
                 self._owner.connection_lost(self, Departure.DROPPED)
+
+    def readable(self) -> bool:
+        """The read hub found this socket readable: read once, handle it; True when over."""
+        data = self.transport.receive_ready()
+        if data is None:
+            return False
+        if data:
+            return self._take(data)
+        self._ended_by_peer()
+        return True
+
+    def _ended_by_peer(self) -> None:
+        """End of stream (or a reset) from the client: a drop, unless already closing."""
+        if self.state is State.OPEN:
+            self.state = State.CLOSING
+            self.broken = True
+            self._owner.connection_lost(self, Departure.DROPPED)
 
     def _take(self, data: bytes) -> bool:
         """Parse and hand over one received chunk; True when reading is over."""

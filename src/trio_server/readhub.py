@@ -1,0 +1,106 @@
+"""One Trio task that reads every plain WebSocket: fewer scheduler round trips per message.
+
+A task per connection waiting in ``trio.lowlevel.wait_readable`` costs, for every message it
+receives, an ``epoll_ctl`` (Trio registers a socket one-shot, so it is re-armed before each
+wait) and a trip through the scheduler to wake that task. Messages arrive one or a few per
+connection at a time, from many connections at once, so those two costs were most of what a
+relayed message cost beyond its own ``recv`` and ``send`` (bench/README.md, issue 15).
+
+Here the sockets of established plain WebSockets stay registered, level-triggered, in one
+``epoll`` of the hub's, and the hub is a Trio task like any other: it waits with
+``wait_readable`` on that epoll's descriptor (Trio's own loop still does all the waiting; there
+is no second loop and no thread) and, once woken, reads every connection that is ready before
+it yields. Each connection keeps its task, its cancel scope and its deadlines; the task parks
+until its reading is over (:meth:`ReadHub.serve`), so cancellation, close timeouts, the writer
+and the shutdown work exactly as before. TLS connections read in their own task (their bytes go
+through the TLS engine first).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+from typing import Protocol
+
+import outcome
+import trio
+
+#: Connections read per wake-up at most before the hub yields to every other task.
+MAX_READS_PER_WAKEUP = 256
+
+
+class HubReader(Protocol):
+    def readable(self) -> bool:
+        """Read what is ready (once) and handle it; True when this connection reads no more."""
+        ...
+
+
+class ReadHub:
+    """Reads for many connections in one task; see the module docstring."""
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        #: fd -> (the connection, its parked task).
+        self._readers: dict[int, tuple[HubReader, trio.lowlevel.Task]] = {}
+        self.running = False
+
+    def __len__(self) -> int:
+        return len(self._readers)
+
+    async def serve(self, fd: int, reader: HubReader) -> None:
+        """Park the calling task while the hub reads ``fd`` for ``reader``.
+
+        Returns once ``reader.readable()`` said its reading is over; re-raises what it raised.
+        Cancelling the caller takes ``fd`` out of the hub at once (nothing is read for it
+        after the cancel, even if the task has not run yet).
+        """
+        task = trio.lowlevel.current_task()
+        self._epoll.register(fd, select.EPOLLIN)
+        self._readers[fd] = (reader, task)
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            self._forget(fd)
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+    def _forget(self, fd: int) -> None:
+        if self._readers.pop(fd, None) is not None:
+            # Already closed: the kernel dropped it from the epoll.
+            with contextlib.suppress(OSError, ValueError):
+                self._epoll.unregister(fd)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                  ) -> None:
+        """Read for the registered connections until cancelled."""
+        epoll = self._epoll
+        poll, readers = epoll.poll, self._readers
+        reschedule = trio.lowlevel.reschedule
+        self.running = True
+        task_status.started()
+        try:
+            while True:
+                await trio.lowlevel.wait_readable(epoll)
+                for fd, _ in poll(0, MAX_READS_PER_WAKEUP):
+                    entry = readers.get(fd)
+                    if entry is None:  # its reading ended earlier in this batch
+                        continue
+                    reader, task = entry
+                    try:
+                        if not reader.readable():
+                            continue
+                        result: outcome.Outcome[None] = outcome.Value(None)
+                    except Exception as exc:
+                        # A bug in one connection ends that connection, in its own task
+                        # (which logs it), never the hub and the others.
+                        result = outcome.Error(exc)
+                    self._forget(fd)
+                    reschedule(task, result)
+        finally:
+            self.running = False
+            # Whoever is still parked here (the hub was stopped before them) reads no more.
+            for fd in list(readers):
+                _, task = readers[fd]
+                self._forget(fd)
+                reschedule(task, outcome.Error(trio.ClosedResourceError("read hub stopped")))
+            epoll.close()

@@ -1,0 +1,219 @@
+"""The read hub (one task reading every plain WebSocket), alone on socket pairs and in a server."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trio
+from trio_websocket import ConnectionClosed, open_websocket_url
+
+from trio_server import ServerConfig, SignalingServer
+from trio_server.readhub import MAX_READS_PER_WAKEUP, ReadHub
+from trio_server.wsconn import WsConnection
+
+from .conftest import join, recv, send, ws_client
+from .serving import WAIT, running_server
+from .test_tls import make_certificate
+
+
+class Reader:
+    """Reads its socket for the hub; done at end of stream, or raises on ``boom``."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        self.sock = sock
+        self.received = b""
+        self.calls = 0
+
+    def readable(self) -> bool:
+        self.calls += 1
+        data = self.sock.recv(65536)
+        if data == b"boom":
+            raise RuntimeError("a bug in this connection")
+        self.received += data
+        return not data
+
+
+@pytest.fixture
+def pairs() -> Iterator[list[tuple[socket.socket, socket.socket]]]:
+    made: list[tuple[socket.socket, socket.socket]] = []
+    yield made
+    for a, b in made:
+        a.close()
+        b.close()
+
+
+def pair(made: list[tuple[socket.socket, socket.socket]]) -> tuple[socket.socket, Reader]:
+    ours, theirs = socket.socketpair()
+    made.append((ours, theirs))
+    return theirs, Reader(ours)
+
+
+async def test_every_ready_socket_is_read_and_each_task_ends_with_its_stream(
+        pairs: list[tuple[socket.socket, socket.socket]]) -> None:
+    hub = ReadHub()
+    count = MAX_READS_PER_WAKEUP + 44  # more than one wake-up's worth
+    peers = [pair(pairs) for _ in range(count)]
+    ended: list[int] = []
+
+    async def serve(i: int, reader: Reader) -> None:
+        await hub.serve(reader.sock.fileno(), reader)
+        ended.append(i)
+
+    with trio.fail_after(WAIT):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(hub.run)
+            for i, (_, reader) in enumerate(peers):
+                nursery.start_soon(serve, i, reader)
+            await trio.testing.wait_all_tasks_blocked()
+            assert len(hub) == count
+            for i, (theirs, _) in enumerate(peers):
+                theirs.send(f"message {i}".encode())
+            while any(not reader.received for _, reader in peers):
+                await trio.sleep(0.01)
+            assert not ended
+            for theirs, _ in peers:
+                theirs.shutdown(socket.SHUT_WR)
+            while len(ended) < count:
+                await trio.sleep(0.01)
+            assert len(hub) == 0
+            nursery.cancel_scope.cancel()
+    assert sorted(ended) == list(range(count))
+    assert [reader.received for _, reader in peers] == [
+        f"message {i}".encode() for i in range(count)]
+
+
+async def test_a_bug_in_one_reader_ends_only_that_reader(
+        pairs: list[tuple[socket.socket, socket.socket]]) -> None:
+    hub = ReadHub()
+    (bad_peer, bad), (good_peer, good) = pair(pairs), pair(pairs)
+    failures: list[BaseException] = []
+
+    async def serve(reader: Reader) -> None:
+        try:
+            await hub.serve(reader.sock.fileno(), reader)
+        except RuntimeError as exc:
+            failures.append(exc)
+
+    with trio.fail_after(WAIT):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(hub.run)
+            nursery.start_soon(serve, bad)
+            nursery.start_soon(serve, good)
+            await trio.testing.wait_all_tasks_blocked()
+            bad_peer.send(b"boom")
+            good_peer.send(b"one")
+            while not failures or not good.received:
+                await trio.sleep(0.01)
+            assert len(hub) == 1
+            good_peer.send(b"two")
+            while good.received != b"onetwo":
+                await trio.sleep(0.01)
+            nursery.cancel_scope.cancel()
+    assert [str(exc) for exc in failures] == ["a bug in this connection"]
+
+
+async def test_a_cancelled_task_is_never_read_for_again(
+        pairs: list[tuple[socket.socket, socket.socket]]) -> None:
+    hub = ReadHub()
+    theirs, reader = pair(pairs)
+    with trio.fail_after(WAIT):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(hub.run)
+            with trio.CancelScope() as scope:
+                nursery.start_soon(trio.sleep, 0)  # something else runs meanwhile
+                scope.deadline = trio.current_time() + 0.05
+                await hub.serve(reader.sock.fileno(), reader)
+            assert scope.cancelled_caught
+            assert len(hub) == 0
+            theirs.send(b"late")
+            await trio.sleep(0.1)
+            nursery.cancel_scope.cancel()
+    assert reader.calls == 0
+
+
+async def test_a_stopped_hub_releases_every_waiting_task(
+        pairs: list[tuple[socket.socket, socket.socket]]) -> None:
+    hub = ReadHub()
+    readers = [pair(pairs)[1] for _ in range(3)]
+    released: list[type[BaseException]] = []
+
+    async def serve(reader: Reader) -> None:
+        try:
+            await hub.serve(reader.sock.fileno(), reader)
+        except trio.ClosedResourceError as exc:
+            released.append(type(exc))
+
+    with trio.fail_after(WAIT):
+        async with trio.open_nursery() as nursery, trio.open_nursery() as hub_nursery:
+            await hub_nursery.start(hub.run)
+            for reader in readers:
+                nursery.start_soon(serve, reader)
+            await trio.testing.wait_all_tasks_blocked()
+            hub_nursery.cancel_scope.cancel()  # the hub alone: its readers are not
+    assert released == [trio.ClosedResourceError] * 3
+    assert not hub.running
+
+
+def hub_of(server: SignalingServer) -> ReadHub:
+    hub = server._connections.read_hub
+    assert isinstance(hub, ReadHub)
+    return hub
+
+
+async def test_a_server_reads_plain_websockets_in_its_hub_and_tls_ones_itself(
+        tmp_path: Path) -> None:
+    async with running_server() as server:
+        hub = hub_of(server)
+        assert hub.running
+        async with ws_client(server, "plain") as coach, ws_client(server, "plain") as client:
+            await join(coach, "coach", "coach")
+            await join(client, "client", "client")
+            assert len(hub) == 2
+            await recv(coach)
+            await send(client, {"type": "offer", "toId": "coach", "offer": {"sdp": "x"}})
+            assert (await recv(coach))["offer"] == {"sdp": "x"}
+        with trio.fail_after(WAIT):
+            while len(hub):
+                await trio.sleep(0.01)
+
+    certfile, keyfile = make_certificate(tmp_path)
+    client_context = ssl.create_default_context(cafile=str(certfile))
+    config = ServerConfig(port=0, certfile=str(certfile), keyfile=str(keyfile))
+    async with running_server(config) as server:
+        wss = f"wss://127.0.0.1:{server.port}/ws-simple/tls"
+        async with open_websocket_url(wss, ssl_context=client_context,
+                                      connect_timeout=WAIT) as ws:
+            await join(ws, "coach", "coach")
+            assert len(hub_of(server)) == 0
+
+
+async def test_a_connection_whose_handling_fails_is_dropped_and_bystanders_carry_on(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    dispatch = WsConnection._dispatch
+
+    def buggy_dispatch(self: WsConnection, events: list[tuple[int, bytes]]) -> bool:
+        if any(b"trigger-the-bug" in payload for _, payload in events):
+            raise RuntimeError("a bug while handling a message")
+        return dispatch(self, events)
+
+    monkeypatch.setattr(WsConnection, "_dispatch", buggy_dispatch)
+    async with running_server() as server, ws_client(server, "victim") as victim, \
+                ws_client(server, "calm") as coach, ws_client(server, "calm") as client:
+        await join(victim, "victim", "coach")
+        await join(coach, "coach", "coach")
+        await join(client, "client", "client")
+        await recv(coach)
+        await send(victim, {"type": "trigger-the-bug"})
+        with trio.fail_after(WAIT), pytest.raises(ConnectionClosed):
+            while True:
+                await victim.get_message()
+        for i in range(20):
+            await send(coach, {"type": "offer", "toId": "client", "offer": {"n": i}})
+        assert [(await recv(client))["offer"]["n"] for _ in range(20)] == list(range(20))
+        assert len(hub_of(server)) == 2
+    assert "connection handler failed" in caplog.text
