@@ -52,7 +52,7 @@ class Connections:
         #: One for all WebSockets: a chunk's relays are written once the chunk is done.
         self._cork = Cork()
         #: Reads every plain WebSocket, once the server runs it (:meth:`ReadHub.run`).
-        self.read_hub = ReadHub()
+        self.read_hub = ReadHub(self._cork)
 
     def websockets(self) -> Iterator[WsConnection]:
         return (conn for conn in list(self.live.values()) if type(conn) is WsConnection)

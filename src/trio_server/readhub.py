@@ -25,6 +25,8 @@ from typing import Protocol
 import outcome
 import trio
 
+from .wsparts import Cork
+
 #: Connections read per wake-up at most before the hub yields to every other task.
 MAX_READS_PER_WAKEUP = 256
 
@@ -38,8 +40,11 @@ class HubReader(Protocol):
 class ReadHub:
     """Reads for many connections in one task; see the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, cork: Cork | None = None) -> None:
         self._epoll = select.epoll()
+        #: On while a wake-up's reads are handled: what they relay to one receiver is written
+        #: with one ``send`` once they are all done (see :class:`~.wsparts.Cork`).
+        self._cork = cork if cork is not None else Cork()
         #: fd -> (the connection, its parked task).
         self._readers: dict[int, tuple[HubReader, trio.lowlevel.Task]] = {}
         self.running = False
@@ -76,26 +81,31 @@ class ReadHub:
         epoll = self._epoll
         poll, readers = epoll.poll, self._readers
         reschedule = trio.lowlevel.reschedule
+        cork = self._cork
         self.running = True
         task_status.started()
         try:
             while True:
                 await trio.lowlevel.wait_readable(epoll)
-                for fd, _ in poll(0, MAX_READS_PER_WAKEUP):
-                    entry = readers.get(fd)
-                    if entry is None:  # its reading ended earlier in this batch
-                        continue
-                    reader, task = entry
-                    try:
-                        if not reader.readable():
+                cork.active = True
+                try:
+                    for fd, _ in poll(0, MAX_READS_PER_WAKEUP):
+                        entry = readers.get(fd)
+                        if entry is None:  # its reading ended earlier in this batch
                             continue
-                        result: outcome.Outcome[None] = outcome.Value(None)
-                    except Exception as exc:
-                        # A bug in one connection ends that connection, in its own task
-                        # (which logs it), never the hub and the others.
-                        result = outcome.Error(exc)
-                    self._forget(fd)
-                    reschedule(task, result)
+                        reader, task = entry
+                        try:
+                            if not reader.readable():
+                                continue
+                            result: outcome.Outcome[None] = outcome.Value(None)
+                        except Exception as exc:
+                            # A bug in one connection ends that connection, in its own task
+                            # (which logs it), never the hub and the others.
+                            result = outcome.Error(exc)
+                        self._forget(fd)
+                        reschedule(task, result)
+                finally:
+                    cork.release()
         finally:
             self.running = False
             # Whoever is still parked here (the hub was stopped before them) reads no more.

@@ -14,6 +14,7 @@ from trio_websocket import ConnectionClosed, open_websocket_url
 from trio_server import ServerConfig, SignalingServer
 from trio_server.readhub import MAX_READS_PER_WAKEUP, ReadHub
 from trio_server.wsconn import WsConnection
+from trio_server.wsparts import Cork
 
 from .conftest import join, recv, send, ws_client
 from .serving import WAIT, running_server
@@ -217,3 +218,60 @@ async def test_a_connection_whose_handling_fails_is_dropped_and_bystanders_carry
         assert [(await recv(client))["offer"]["n"] for _ in range(20)] == list(range(20))
         assert len(hub_of(server)) == 2
     assert "connection handler failed" in caplog.text
+
+
+class HeldWrites:
+    """A receiver behind the cork: what a wake-up relays to it arrives as one write."""
+
+    def __init__(self, cork: Cork) -> None:
+        self.cork = cork
+        self.held: list[bytes] = []
+        self.writes: list[list[bytes]] = []
+
+    def deliver(self, data: bytes) -> None:
+        if self.cork.active:
+            if not self.held:
+                self.cork.holding.append(self)  # type: ignore[arg-type]
+            self.held.append(data)
+        else:
+            self.writes.append([data])
+
+    def write_held(self) -> None:
+        self.writes.append(self.held)
+        self.held = []
+
+
+async def test_what_one_wakeup_relays_to_a_receiver_is_written_once(
+        pairs: list[tuple[socket.socket, socket.socket]]) -> None:
+    cork = Cork()
+    hub = ReadHub(cork)
+    receiver = HeldWrites(cork)
+    senders = [pair(pairs) for _ in range(3)]
+
+    class Relaying(Reader):
+        def readable(self) -> bool:
+            done = super().readable()
+            if self.received:
+                receiver.deliver(self.received)
+                self.received = b""
+            return done
+
+    readers = [Relaying(reader.sock) for _, reader in senders]
+    with trio.fail_after(WAIT):
+        async with trio.open_nursery() as nursery:
+            for reader in readers:
+                nursery.start_soon(hub.serve, reader.sock.fileno(), reader)
+            await trio.testing.wait_all_tasks_blocked()
+            for i, (theirs, _) in enumerate(senders):
+                theirs.send(f"from {i}".encode())
+            await nursery.start(hub.run)  # all three are ready at its first wake-up
+            while not receiver.writes:
+                await trio.sleep(0.01)
+            assert not cork.active
+            senders[1][0].send(b"later")
+            while len(receiver.writes) < 2:
+                await trio.sleep(0.01)
+            nursery.cancel_scope.cancel()
+    first, second = receiver.writes
+    assert sorted(first) == [b"from 0", b"from 1", b"from 2"]
+    assert second == [b"later"]
