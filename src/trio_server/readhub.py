@@ -18,7 +18,6 @@ through the TLS engine first).
 
 from __future__ import annotations
 
-import contextlib
 import select
 from typing import Protocol
 
@@ -29,11 +28,18 @@ from .wsparts import Cork
 
 #: Connections read per wake-up at most before the hub yields to every other task.
 MAX_READS_PER_WAKEUP = 256
+#: Edge-triggered: a socket is reported once per arrival of bytes, so a reader reads until
+#: a read comes back short (the buffer is then empty), and a socket whose reading is over
+#: can stay registered until it is closed without being reported again and again.
+_EDGE = select.EPOLLIN | select.EPOLLET
 
 
 class HubReader(Protocol):
     def readable(self) -> bool:
-        """Read what is ready (once) and handle it; True when this connection reads no more."""
+        """Read what is ready and handle it; True when this connection reads no more.
+
+        The hub is edge-triggered: read until the kernel has nothing left (a short read).
+        """
         ...
 
 
@@ -60,7 +66,10 @@ class ReadHub:
         after the cancel, even if the task has not run yet).
         """
         task = trio.lowlevel.current_task()
-        self._epoll.register(fd, select.EPOLLIN)
+        try:
+            self._epoll.register(fd, _EDGE)
+        except FileExistsError:  # a socket that was in the hub before (it never leaves it)
+            self._epoll.modify(fd, _EDGE)
         self._readers[fd] = (reader, task)
 
         def abort(_: object) -> trio.lowlevel.Abort:
@@ -70,10 +79,9 @@ class ReadHub:
         await trio.lowlevel.wait_task_rescheduled(abort)
 
     def _forget(self, fd: int) -> None:
-        if self._readers.pop(fd, None) is not None:
-            # Already closed: the kernel dropped it from the epoll.
-            with contextlib.suppress(OSError, ValueError):
-                self._epoll.unregister(fd)
+        # Not unregistered (an ``epoll_ctl`` per connection): its task closes the socket next,
+        # which takes it out of the epoll, and an edge seen meanwhile is skipped.
+        self._readers.pop(fd, None)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                   ) -> None:

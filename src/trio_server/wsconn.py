@@ -43,7 +43,7 @@ from .frames import (
 )
 from .logs import ERROR, event
 from .readhub import ReadHub
-from .transport import PlainTransport, Transport
+from .transport import RECV_BYTES, PlainTransport, Transport
 from .wsparts import ConnectionOwner, Cork, State
 
 _PING = control_frame(OP_PING)
@@ -347,14 +347,19 @@ class WsConnection:
                 self._owner.connection_lost(self, Departure.DROPPED)
 
     def readable(self) -> bool:
-        """The read hub found this socket readable: read once, handle it; True when over."""
-        data = self.transport.receive_ready()
-        if data is None:
-            return False
-        if data:
-            return self._take(data)
-        self._ended_by_peer()
-        return True
+        """The read hub found this socket readable: read it empty (a short read is the end
+        of what is there), handle it; True when reading is over."""
+        while True:
+            data = self.transport.receive_ready()
+            if data is None:
+                return False
+            if not data:
+                self._ended_by_peer()
+                return True
+            if self._take(data):
+                return True
+            if len(data) < RECV_BYTES:
+                return False
 
     def _ended_by_peer(self) -> None:
         """End of stream (or a reset) from the client: a drop, unless already closing."""

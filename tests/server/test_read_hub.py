@@ -12,7 +12,9 @@ import trio
 from trio_websocket import ConnectionClosed, open_websocket_url
 
 from trio_server import ServerConfig, SignalingServer
+from trio_server.conformance.raw import OP_TEXT, RawClient, encode_frame
 from trio_server.readhub import MAX_READS_PER_WAKEUP, ReadHub
+from trio_server.transport import RECV_BYTES
 from trio_server.wsconn import WsConnection
 from trio_server.wsparts import Cork
 
@@ -275,3 +277,19 @@ async def test_what_one_wakeup_relays_to_a_receiver_is_written_once(
     first, second = receiver.writes
     assert sorted(first) == [b"from 0", b"from 1", b"from 2"]
     assert second == [b"later"]
+
+
+async def test_more_than_one_read_of_frames_at_once_is_all_handled() -> None:
+    """Edge-triggered reads must empty the socket: 150 kB of pings in one write, no more
+    bytes after them, and every ping is answered."""
+    async with running_server() as server:
+        client = await RawClient.open(server.port, "/ws-simple/burst")
+        pings = 150
+        burst = b"".join(encode_frame(OP_TEXT, b'{"type":"ping","pad":"%s"}' % (b"x" * 1000))
+                         for _ in range(pings))
+        assert len(burst) > 2 * RECV_BYTES
+        await client.stream.send_all(burst)
+        with trio.fail_after(WAIT):
+            answers = [await client.recv_json() for _ in range(pings)]
+        assert answers == [{"type": "pong"}] * pings
+        await client.aclose()
