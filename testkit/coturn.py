@@ -10,6 +10,7 @@ allocations die with it): that is how the resume tests make a peer connection fa
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import struct
@@ -42,10 +43,28 @@ def answers_stun(port: int) -> bool:
     return len(answer) >= 20 and answer[8:20] == request[8:20]
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _free_port() -> int:
+    """A port free for UDP and TCP *below* the ephemeral range: coturn is killed and started
+    again on it, and meanwhile any outgoing connection on the machine could be given an
+    ephemeral port (CI saw "Address already in use" once, during a load test)."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(10_000, max(low, 10_001))
+        try:
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                with socket.socket(socket.AF_INET, kind) as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+    pytest.fail(f"no free port in 10000..{low}")
 
 
 class Coturn:
@@ -59,7 +78,7 @@ class Coturn:
         self.binary = binary
         self.directory = directory
         self.secret = secret
-        self.port = _free_udp_port()
+        self.port = _free_port()
         self.log = directory / "turnserver.log"
         self.process: subprocess.Popen[bytes] | None = None
 
