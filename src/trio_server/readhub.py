@@ -34,11 +34,18 @@ MAX_READS_PER_WAKEUP = 256
 _EDGE = select.EPOLLIN | select.EPOLLET
 
 
-class HubReader(Protocol):
-    def readable(self) -> bool:
-        """Read what is ready and handle it; True when this connection reads no more.
+#: What :meth:`HubReader.readable` says: nothing more there for now; more there than it read
+#: this time (read it again at the next wake-up); its reading is over.
+IDLE, MORE, OVER = 0, 1, 2
 
-        The hub is edge-triggered: read until the kernel has nothing left (a short read).
+
+class HubReader(Protocol):
+    def readable(self) -> int:
+        """Read what is ready and handle it; ``IDLE``, ``MORE`` or ``OVER``.
+
+        The hub is edge-triggered, so a reader reads until the kernel has nothing left (a
+        short read): ``IDLE``. It may stop before that (one client must not hold the hub) and
+        say ``MORE``: no new edge will come for bytes already there, so the hub calls it again.
         """
         ...
 
@@ -92,18 +99,30 @@ class ReadHub:
         cork = self._cork
         self.running = True
         task_status.started()
+        #: Readers that said ``MORE``, read again at the next wake-up.
+        again: list[int] = []
         try:
             while True:
-                await trio.lowlevel.wait_readable(epoll)
+                if again:
+                    # Not waiting: the bytes are there already; others run first.
+                    await trio.lowlevel.checkpoint()
+                    batch, again = again, []
+                    batch.extend(fd for fd, _ in poll(0, MAX_READS_PER_WAKEUP))
+                else:
+                    await trio.lowlevel.wait_readable(epoll)
+                    batch = [fd for fd, _ in poll(0, MAX_READS_PER_WAKEUP)]
                 cork.active = True
                 try:
-                    for fd, _ in poll(0, MAX_READS_PER_WAKEUP):
+                    for fd in batch:
                         entry = readers.get(fd)
                         if entry is None:  # its reading ended earlier in this batch
                             continue
                         reader, task = entry
                         try:
-                            if not reader.readable():
+                            state = reader.readable()
+                            if state != OVER:
+                                if state == MORE:
+                                    again.append(fd)
                                 continue
                             result: outcome.Outcome[None] = outcome.Value(None)
                         except Exception as exc:

@@ -13,6 +13,7 @@ from signaling_core import Departure
 
 if TYPE_CHECKING:
     from .wsconn import WsConnection
+    from .wsoutbox import Outbox
 
 
 class State(enum.Enum):
@@ -34,7 +35,7 @@ class Cork:
     def __init__(self) -> None:
         self.active = False
         #: Connections holding frames, in the order they first got one.
-        self.holding: list[WsConnection] = []
+        self.holding: list[Outbox] = []
 
     def release(self) -> None:
         self.active = False

@@ -11,9 +11,10 @@ import pytest
 import trio
 from trio_websocket import ConnectionClosed, open_websocket_url
 
+from signaling_core import CoreConfig
 from trio_server import ServerConfig, SignalingServer
 from trio_server.conformance.raw import OP_TEXT, RawClient, encode_frame
-from trio_server.readhub import MAX_READS_PER_WAKEUP, ReadHub
+from trio_server.readhub import IDLE, MAX_READS_PER_WAKEUP, MORE, OVER, ReadHub
 from trio_server.transport import RECV_BYTES
 from trio_server.wsconn import WsConnection
 from trio_server.wsparts import Cork
@@ -32,13 +33,13 @@ class Reader:
         self.received = b""
         self.calls = 0
 
-    def readable(self) -> bool:
+    def readable(self) -> int:
         self.calls += 1
         data = self.sock.recv(65536)
         if data == b"boom":
             raise RuntimeError("a bug in this connection")
         self.received += data
-        return not data
+        return IDLE if data else OVER
 
 
 @pytest.fixture
@@ -251,12 +252,12 @@ async def test_what_one_wakeup_relays_to_a_receiver_is_written_once(
     senders = [pair(pairs) for _ in range(3)]
 
     class Relaying(Reader):
-        def readable(self) -> bool:
-            done = super().readable()
+        def readable(self) -> int:
+            state = super().readable()
             if self.received:
                 receiver.deliver(self.received)
                 self.received = b""
-            return done
+            return state
 
     readers = [Relaying(reader.sock) for _, reader in senders]
     with trio.fail_after(WAIT):
@@ -279,17 +280,53 @@ async def test_what_one_wakeup_relays_to_a_receiver_is_written_once(
     assert second == [b"later"]
 
 
-async def test_more_than_one_read_of_frames_at_once_is_all_handled() -> None:
-    """Edge-triggered reads must empty the socket: 150 kB of pings in one write, no more
-    bytes after them, and every ping is answered."""
-    async with running_server() as server:
+async def test_more_than_one_turn_of_frames_at_once_is_all_handled() -> None:
+    """Edge-triggered reads must empty the socket, over several turns of the hub when there
+    is more than one turn's worth: 600 kB of pings in one write, no more bytes after them,
+    and every ping is answered."""
+    core = CoreConfig(rate_limit_per_second=100_000, rate_limit_burst=100_000)
+    async with running_server(ServerConfig(port=0, core=core)) as server:
         client = await RawClient.open(server.port, "/ws-simple/burst")
-        pings = 150
+        pings = 600
         burst = b"".join(encode_frame(OP_TEXT, b'{"type":"ping","pad":"%s"}' % (b"x" * 1000))
                          for _ in range(pings))
-        assert len(burst) > 2 * RECV_BYTES
+        assert len(burst) > 8 * RECV_BYTES
         await client.stream.send_all(burst)
         with trio.fail_after(WAIT):
             answers = [await client.recv_json() for _ in range(pings)]
         assert answers == [{"type": "pong"}] * pings
         await client.aclose()
+
+
+async def test_a_reader_with_more_to_read_is_read_again_without_holding_the_others(
+        pairs: list[tuple[socket.socket, socket.socket]]) -> None:
+    """A reader that stops before the end of its bytes (``MORE``) gets no new edge for them:
+    the hub calls it again, turn after turn, and reads the others in between."""
+    hub = ReadHub()
+    (flood_peer, flooded), (calm_peer, calm) = pair(pairs), pair(pairs)
+
+    class Greedy(Reader):
+        def readable(self) -> int:
+            self.calls += 1
+            self.received += self.sock.recv(1)  # one byte a turn: always more left
+            return MORE if len(self.received) < 500 else IDLE
+
+    greedy = Greedy(flooded.sock)
+    with trio.fail_after(WAIT):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(hub.run)
+            nursery.start_soon(hub.serve, greedy.sock.fileno(), greedy)
+            nursery.start_soon(hub.serve, calm.sock.fileno(), calm)
+            await trio.testing.wait_all_tasks_blocked()
+            flood_peer.send(b"x" * 1000)  # one edge for all of it
+            while greedy.calls < 10:
+                await trio.sleep(0)
+            calm_peer.send(b"hello")
+            while not calm.received:
+                await trio.sleep(0)
+            assert greedy.calls < 500  # the calm one did not wait for the greedy one's end
+            while len(greedy.received) < 500:
+                await trio.sleep(0)
+            nursery.cancel_scope.cancel()
+    assert calm.received == b"hello"
+    assert greedy.calls == 500
