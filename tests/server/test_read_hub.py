@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +15,11 @@ from trio_websocket import ConnectionClosed, open_websocket_url
 
 from signaling_core import CoreConfig
 from trio_server import ServerConfig, SignalingServer
-from trio_server.conformance.raw import OP_TEXT, RawClient, encode_frame
+from trio_server.conformance.raw import (
+    OP_TEXT,
+    RawClient,
+    encode_frame,
+)
 from trio_server.readhub import IDLE, MAX_READS_PER_WAKEUP, MORE, OVER, ReadHub
 from trio_server.transport import RECV_BYTES
 from trio_server.wsconn import WsConnection
@@ -330,3 +336,57 @@ async def test_a_reader_with_more_to_read_is_read_again_without_holding_the_othe
             nursery.cancel_scope.cancel()
     assert calm.received == b"hello"
     assert greedy.calls == 500
+
+
+#: A WebSocket client in a process of its own (so it writes while the server's process is
+#: busy; a thread would wait for the GIL), writing pongs (no reply, no rate limit) for argv[2]
+#: seconds to port argv[1]; prints "open" once upgraded and the bytes written at the end.
+FLOODER = """
+import socket, sys, time
+from trio_server.conformance.raw import OP_PONG, encode_frame, upgrade_request
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
+chunk = encode_frame(OP_PONG, b"still here") * 20_000
+with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+    sock.sendall(upgrade_request("/ws-simple/flood", host=f"127.0.0.1:{port}"))
+    head = b""
+    while b"\\r\\n\\r\\n" not in head:
+        head += sock.recv(4096)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    print("open", flush=True)
+    written, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        sock.sendall(chunk)
+        written += len(chunk)
+print(written, flush=True)
+"""
+
+
+async def test_a_client_flooding_without_a_rate_limit_does_not_hold_up_other_rooms() -> None:
+    """A client writing as fast as loopback takes it (pongs: no reply, no rate limit; tens of
+    megabytes) does not hold up a call in another room: the hub serves everyone else between
+    that client's turns."""
+    async with running_server() as server:
+        stalls: list[float] = []
+        flooder = subprocess.Popen([sys.executable, "-c", FLOODER, str(server.port), "2.0"],
+                                   stdout=subprocess.PIPE, text=True)
+        try:
+            async with ws_client(server, "calm") as coach, ws_client(server, "calm") as client:
+                await join(coach, "coach", "coach")
+                await join(client, "client", "client")
+                await recv(coach)
+                assert flooder.stdout is not None
+                opened = await trio.to_thread.run_sync(flooder.stdout.readline)
+                assert opened == "open\n"
+                await trio.sleep(0.2)
+                for i in range(20):
+                    sent = trio.current_time()
+                    await send(coach, {"type": "offer", "toId": "client", "offer": {"n": i}})
+                    assert (await recv(client))["offer"] == {"n": i}
+                    stalls.append(trio.current_time() - sent)
+                    await trio.sleep(0.02)
+            written = await trio.to_thread.run_sync(flooder.communicate, None, WAIT)
+        finally:
+            flooder.kill()
+            flooder.wait()
+    assert int(written[0]) > 10_000_000  # it did flood
+    assert max(stalls) < 0.25, stalls
