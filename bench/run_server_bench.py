@@ -196,6 +196,26 @@ def ratio_of(results: list[dict[str, Any]], trio: str, base: str, scenario: str,
     return t[0] / b[0] if b and t and b[0] else None
 
 
+def per_run_ratios(results: list[dict[str, Any]], trio: str, bases: Sequence[str],
+                   runs: int) -> list[str]:
+    """Each target's ratio run by run (the two servers of one run ran back to back), so a
+    target "in every round" can be read off, not only the medians."""
+    if runs < 2:
+        return []
+    out = ["", "| ratio run by run | " + " | ".join(f"run {k + 1}" for k in range(runs)) + " |",
+           "|" + "---|" * (runs + 1)]
+    for label, scenario, metric, _ in TARGETS:
+        for base in bases:
+            row = []
+            for run in range(runs):
+                here = [r for r in results if r.get("run") == run]
+                t = collect(here, trio, scenario, metric)
+                b = collect(here, base, scenario, metric)
+                row.append(f"{t[0] / b[0]:.2f}x" if t and b and t[0] and b[0] else "n/a")
+            out.append(f"| {label}, trio/{base} | " + " | ".join(row) + " |")
+    return out
+
+
 def report(results: list[dict[str, Any]], servers: Sequence[str], runs: int,
            settings: str) -> str:
     """One column per server; a ratio (trio / that server) and its target per baseline."""
@@ -226,6 +246,7 @@ def report(results: list[dict[str, Any]], servers: Sequence[str], runs: int,
         bad = {k: v for k, v in totals.items() if v}
         out.append(f"| {', '.join(totals)}: {name}, all runs | {bad if bad else '0'} "
                    + "| " * (len(head) - 3) + f"| {'yes' if not bad else 'NO'} |")
+    out += per_run_ratios(results, trio, bases, runs)
     head = ["other figures", *servers] + [f"trio/{b}" for b in bases]
     out += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, scenario, metric in FIGURES:
