@@ -25,13 +25,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import secrets
 import time
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 import numpy as np
 import numpy.typing as npt
 import orjson
@@ -48,6 +46,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from orb_bridge.peers import parse_candidate
 from orb_bridge.video_in import receive_without_decoding
 from signaling_core import join_message
+from testkit.reconnect import TERMINAL_CLOSE_CODES, Loss, retry_delay
 from testkit.synthetic_media import (
     FRAME,
     RATE,
@@ -63,27 +62,7 @@ __all__ = ["FRAME", "RATE", "Loss", "Mouth", "PeerMedia", "SyntheticCamera", "Sy
 
 logger = logging.getLogger(__name__)
 
-#: Close codes after which reconnecting would be wrong (replaced, unauthorized), as the
-#: browser's signaling-socket.js has them.
-TERMINAL_CLOSE_CODES = frozenset({4001, 4003})
-#: Retries at the shortest delay (100-300 ms) before the backoff doubles, as the browser does.
-FAST_RETRIES = 10
-MAX_BACKOFF = 5.0
 LINK_STATE = "link-state"
-
-
-@attrs.define
-class Loss:
-    """One lost signaling connection and how the human got back (``time.monotonic()``)."""
-
-    lost_at: float
-    code: int | None
-    attempts: int = 0
-    connected_at: float | None = None
-    #: When the rejoin's ``peer-discovery`` arrived; ``None`` while still away.
-    rejoined_at: float | None = None
-    #: Whether the server still held the seat (``resumed: true``), else a fresh join.
-    resumed: bool | None = None
 
 
 class SyntheticHuman:
@@ -248,13 +227,11 @@ class SyntheticHuman:
                 return
 
     async def _reconnect(self, loss: Loss) -> bool:
-        """Connect again and send the join (with the resume token): at once, then ten times
-        100-300 ms apart, then doubling to 5 s, all with jitter; ``False`` past the bound."""
+        """Connect again and send the join (with the resume token), the browser's retry
+        delays apart (:func:`~testkit.reconnect.retry_delay`); ``False`` past the bound."""
         deadline = loss.lost_at + self._resume_for
         while not self._closing:
-            n = loss.attempts
-            delay = random.uniform(0.1, 0.3) if n < FAST_RETRIES else \
-                min(MAX_BACKOFF, 0.2 * 2 ** (n - FAST_RETRIES + 1)) * random.uniform(0.75, 1.25)
+            delay = retry_delay(loss.attempts)
             if time.monotonic() + delay >= deadline:
                 return False
             await asyncio.sleep(delay)
