@@ -60,7 +60,9 @@ class OrbKeeper(RoomBook):
                     ending = ORB_SHUTDOWN_ENDINGS.get(orb.stop_reason, Departure.ORB_ERROR)
                     self._drop(holder.conn, CloseCode.NORMAL, "orb stopped", ending, now, out)
                     return
-            if effect is not OrbEffect.RELEASE:  # a departure in progress deletes the room
+            if effect is OrbEffect.RELEASE:  # a departure in progress deletes the room
+                room.orb_may_return = self.config.orbs_rejoin
+            else:
                 self._maybe_delete_room(room, now, out)
 
     # ------------------------------------------------------------------ reports
@@ -90,6 +92,7 @@ class OrbKeeper(RoomBook):
         """
         self._spawns += 1
         orb = room.orb = Orb(room.session_id, orb_user_id(room.session_id), now, self._spawns)
+        room.orb_may_return = False
         self._orb_count += 1
         self._orb_input(room, orb, OrbInput.RETURNED, now, out)
         if room.humans == 0:
@@ -99,8 +102,17 @@ class OrbKeeper(RoomBook):
                           spawn_id: int | None, unavailable: bool = False) -> list[Command]:
         out: list[Command] = []
         room = self._rooms.get(room_id)
-        orb = room.orb if room is not None else None
-        if room is None or orb is None or orb.session_id != session_id:
+        if room is None or room.session_id != session_id:
+            return out
+        orb = room.orb
+        if orb is None:
+            if room.orb_may_return:
+                # The orb that left will not be back (a handed-back job no worker took).
+                room.orb_may_return = False
+                if unavailable:
+                    self._tell_coaches_unavailable(room, out)
+            return out
+        if orb.session_id != session_id:
             return out
         if spawn_id is not None and orb.spawn_id != spawn_id:
             return out  # a late report about an earlier orb of the same session
@@ -108,12 +120,15 @@ class OrbKeeper(RoomBook):
             # An orb in the room leaves through its connection, like anyone else.
             self._orb_input(room, orb, OrbInput.HOST_ENDED, now, out)
             if unavailable:
-                for participant in room.participants.values():
-                    if participant.user_role == COACH:
-                        out.append(messages.error_send(
-                            participant.conn.conn_id, ErrorCode.ORB_UNAVAILABLE,
-                            "no AI orb can be started for this room now"))
+                self._tell_coaches_unavailable(room, out)
         return out
+
+    def _tell_coaches_unavailable(self, room: Room, out: list[Command]) -> None:
+        for participant in room.participants.values():
+            if participant.user_role == COACH:
+                out.append(messages.error_send(
+                    participant.conn.conn_id, ErrorCode.ORB_UNAVAILABLE,
+                    "no AI orb can be started for this room now"))
 
     def _check_orbs(self, now: float, out: list[Command]) -> None:
         """Fire, per orb, the first of its state's timers that has expired."""

@@ -104,3 +104,48 @@ def test_unavailable_host_report_tells_the_coaches() -> None:
                               SpawnOrb(spawn.room_id, spawn.session_id, spawn.user_id,
                                        99).spawn_id, unavailable=True))
     assert coach.errors() == ["orb-unavailable"]
+
+
+def test_an_orb_that_left_and_cannot_be_placed_again_is_reported_unavailable_once() -> None:
+    """Its worker handed the job back (draining) and no other worker took it: the host
+    reports it ended and unavailable after the orb had already left the room."""
+    h = Harness(REMOTE)
+    coach = h.join("coach-1", "coach")
+    client = h.join("client-1", "client")
+    spawn = h.spawned[-1]
+    orb = h.join_orb()
+    h.close(orb)
+    assert h.core.orb_state("room-1") is None
+    coach.take()
+    client.take()
+    h._apply(h.core.orb_ended(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id,
+                              unavailable=True))
+    assert coach.errors() == ["orb-unavailable"] and client.errors() == []
+    h._apply(h.core.orb_ended(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id,
+                              unavailable=True))
+    assert coach.errors() == ["orb-unavailable"]  # said once
+
+
+def test_a_report_about_an_orb_that_already_came_back_tells_no_one() -> None:
+    h = Harness(REMOTE)
+    coach = h.join("coach-1", "coach")
+    spawn = h.spawned[-1]
+    h.close(h.join_orb())
+    h.join_orb()  # back from another worker
+    coach.take()
+    h._apply(h.core.orb_ended(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id,
+                              unavailable=True))
+    assert coach.errors() == []
+    assert h.core.orb_state("room-1") is OrbState.JOINED
+
+
+def test_an_ordinary_end_of_an_orb_that_left_tells_no_one() -> None:
+    h = Harness(REMOTE)
+    coach = h.join("coach-1", "coach")
+    spawn = h.spawned[-1]
+    h.close(h.join_orb())
+    coach.take()
+    h._apply(h.core.orb_ended(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id))
+    h._apply(h.core.orb_ended(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id,
+                              unavailable=True))
+    assert coach.errors() == []  # its host said it ended; a later report changes nothing

@@ -216,3 +216,36 @@ def test_drain_on_sigterm_hands_the_orb_to_another_worker(
             await coach.close()
 
     run(scenario)
+
+
+def test_a_handed_back_orb_that_no_worker_takes_ends_with_orb_unavailable(
+        fleet: Fleet, redis_proc: RedisProcess) -> None:
+    """The only worker drains (SIGTERM) and none comes: the handed-back job waits its
+    dispatch timeout, then the coach hears ``orb-unavailable`` and no orb comes later."""
+    fleet.start_server(dispatch_timeout=2.0)
+    only = fleet.start_worker(capacity=1)
+
+    async def scenario() -> None:
+        coach = Coach(fleet.ws_url, "orphan")
+        try:
+            await coach.start()
+            await coach.wait_until(lambda: bool(coach.orbs_present()), 10, "orb")
+            only.signal(signal.SIGTERM)
+            assert await asyncio.to_thread(only.wait, 12) == 0
+            handed_back = time.monotonic()
+            assert "ended handed-back" in only.log.text()
+            at = await coach.wait_until(lambda: "orb-unavailable" in coach.errors(), 8,
+                                        "orb-unavailable after the hand-back")
+            assert 1.5 <= at - handed_back <= 6.0
+            assert [k for _, k, _ in coach.orb_events()] == ["joined", "left"]
+            (job,) = list(redis_proc.client().scan_iter("orb:job:*"))
+            assert redis_proc.client().hget(job, "state") == "withdrawn"
+            # A worker arriving now finds nothing to run for this room.
+            fleet.start_worker(capacity=1)
+            await asyncio.sleep(2.0)
+            assert [k for _, k, _ in coach.orb_events()] == ["joined", "left"]
+            assert fleet.metrics()["signaling_orb_unavailable_total"] == 1
+        finally:
+            await coach.close()
+
+    run(scenario)
