@@ -249,3 +249,35 @@ def test_a_handed_back_orb_that_no_worker_takes_ends_with_orb_unavailable(
             await coach.close()
 
     run(scenario)
+
+
+def test_an_orb_whose_worker_died_with_no_other_to_take_it_ends_with_orb_unavailable(
+        fleet: Fleet, redis_proc: RedisProcess) -> None:
+    """``kill -9`` of the only worker: its lease lapses, no worker takes the job over within
+    the dispatch timeout, so the job is withdrawn and the coach hears ``orb-unavailable``;
+    a worker arriving afterwards brings no orb."""
+    fleet.start_server(dispatch_timeout=2.0)
+    only = fleet.start_worker(capacity=1)
+
+    async def scenario() -> None:
+        coach = Coach(fleet.ws_url, "bereft")
+        try:
+            await coach.start()
+            await coach.wait_until(lambda: bool(coach.orbs_present()), 10, "orb")
+            only.signal(signal.SIGKILL)
+            killed = time.monotonic()
+            at = await coach.wait_until(lambda: "orb-unavailable" in coach.errors(), 12,
+                                        "orb-unavailable after the worker died")
+            # The lease (3 s) lapses, then the dispatch timeout (2 s) passes.
+            assert 4.0 <= at - killed <= 9.0
+            (job,) = list(redis_proc.client().scan_iter("orb:job:*"))
+            assert redis_proc.client().hget(job, "state") == "withdrawn"
+            assert redis_proc.client().hget(job, "outcome") == "worker-lost"
+            fleet.start_worker(capacity=1)
+            await asyncio.sleep(4.0)  # past a lease: the new worker would reclaim by now
+            assert [k for _, k, _ in coach.orb_events()] == ["joined", "left"]
+            assert coach.errors().count("orb-unavailable") == 1
+        finally:
+            await coach.close()
+
+    run(scenario)

@@ -8,7 +8,8 @@ times come from one clock, Redis's own (``TIME``), whatever the machines' clocks
     queued ──claim──► running ──finish──► ended
       │                 │  ▲
       │                 │  └── claim (lease lapsed: the worker died; another worker takes over)
-      │                 └──── requeue (a draining worker hands it back) ──► queued
+      │                 ├──── requeue (a draining worker hands it back) ──► queued
+      │                 └──── withdraw (lease lapsed, nobody took over in time) ──► withdrawn
       └── withdraw / claim after the deadline / stop ──► withdrawn
 
 * ``{p}:jobs`` — the stream of job ids, read by the consumer group ``{p}:workers``
@@ -180,6 +181,19 @@ return 1
 WITHDRAW = _NOW + """
 local state = redis.call('HGET', KEYS[1], 'state')
 if state == 'queued' then
+  redis.call('HSET', KEYS[1], 'state', 'withdrawn', 'outcome', ARGV[1], 'ended_ms', now)
+  return 'withdrawn'
+end
+return state or ''
+"""
+
+#: KEYS: job, lease. ARGV: outcome. The server gives up a running job whose worker is gone
+#: (its lease lapsed) when no other worker took it over in time: only then, atomically against
+#: a claim. A worker that was only frozen finds it withdrawn at its next renewal and drops its
+#: orb. Returns the state.
+WITHDRAW_ORPHAN = _NOW + """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'running' and redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('HSET', KEYS[1], 'state', 'withdrawn', 'outcome', ARGV[1], 'ended_ms', now)
   return 'withdrawn'
 end

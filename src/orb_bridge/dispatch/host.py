@@ -38,6 +38,7 @@ from ._redis import (
     ENQUEUE,
     STOP,
     WITHDRAW,
+    WITHDRAW_ORPHAN,
     Keys,
     encode_payload,
     job_id,
@@ -68,6 +69,8 @@ class _Job:
     worker: str = ""
     attempt: int = 0
     stop_reason: str | None = None
+    #: When this server first saw the job running without a lease (its worker gone).
+    orphaned_since: float | None = None
 
 
 class RedisOrbHost:
@@ -95,6 +98,7 @@ class RedisOrbHost:
             decode_responses=True)
         self._enqueue = self._client.register_script(ENQUEUE)
         self._withdraw = self._client.register_script(WITHDRAW)
+        self._withdraw_orphan = self._client.register_script(WITHDRAW_ORPHAN)
         self._stop = self._client.register_script(STOP)
         self._server: OrbHostServer | None = None
         self._nursery: trio.Nursery | None = None
@@ -283,6 +287,7 @@ class RedisOrbHost:
                 if attempt > 1 and attempt != job.attempt:
                     self._redispatched += 1
             job.state, job.worker, job.attempt = "running", worker, attempt
+            await self._watch_lease(job, leased=record.get("leased") != "0")
         elif state == "queued":
             if job.state == "running":  # a draining worker handed it back
                 job.state, job.worker = "queued", ""
@@ -291,6 +296,31 @@ class RedisOrbHost:
             expired = record.get("outcome") == "expired"
             self._give_up(job, unavailable=expired,
                           why=f"{state} ({record.get('outcome') or 'no outcome'})")
+
+    async def _watch_lease(self, job: _Job, *, leased: bool) -> None:
+        """A running job whose worker died is taken over by another worker once its lease
+        lapses; if none does within the dispatch timeout (none alive, or all full), it is
+        given up like a job nobody claimed, and the coaches hear ``orb-unavailable``."""
+        if leased:
+            job.orphaned_since = None
+            return
+        now = trio.current_time()
+        if job.orphaned_since is None:
+            job.orphaned_since = now
+            return
+        if now - job.orphaned_since < self.dispatch_timeout:
+            return
+        state = await self._call(self._withdraw_orphan,
+                                 keys=[self.keys.job(job.id), self.keys.lease(job.id)],
+                                 args=["worker-lost"])
+        if self._jobs.get(job.id) is not job:
+            return
+        if state == "withdrawn":
+            self._give_up(job, unavailable=True,
+                          why=f"its worker is gone and no other took it over within "
+                              f"{self.dispatch_timeout:g} s")
+        else:
+            job.orphaned_since = None
 
     async def _withdraw_late(self, job: _Job) -> None:
         state = await self._call(self._withdraw, keys=[self.keys.job(job.id)],
@@ -333,8 +363,10 @@ class RedisOrbHost:
         with self._client.pipeline(transaction=False) as pipe:
             for jid in ids:
                 pipe.hmget(self.keys.job(jid), fields)
+                pipe.exists(self.keys.lease(jid))
             rows = pipe.execute()
-        return [dict(zip(fields, row, strict=True)) for row in rows]
+        return [{**dict(zip(fields, row, strict=True)), "leased": "1" if leased else "0"}
+                for row, leased in zip(rows[::2], rows[1::2], strict=True)]
 
     def _read_fleet(self) -> tuple[int, int]:
         members = sorted(str(m) for m in self._client.smembers(self.keys.workers))
