@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from trio_server.wsparts import Cork
 
 from .conftest import join, recv, send, ws_client
 from .serving import WAIT, running_server
-from .test_tls import make_certificate
+from .test_tls import tls_server_config
 
 
 class Reader:
@@ -191,9 +190,7 @@ async def test_a_server_reads_plain_websockets_in_its_hub_and_tls_ones_itself(
             while len(hub):
                 await trio.sleep(0.01)
 
-    certfile, keyfile = make_certificate(tmp_path)
-    client_context = ssl.create_default_context(cafile=str(certfile))
-    config = ServerConfig(port=0, certfile=str(certfile), keyfile=str(keyfile))
+    config, client_context = tls_server_config(tmp_path)
     async with running_server(config) as server:
         wss = f"wss://127.0.0.1:{server.port}/ws-simple/tls"
         async with open_websocket_url(wss, ssl_context=client_context,

@@ -43,10 +43,16 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
     return certfile, keyfile
 
 
-async def test_wss_and_https(tmp_path: Path) -> None:
-    certfile, keyfile = make_certificate(tmp_path)
+def tls_server_config(directory: Path) -> tuple[ServerConfig, ssl.SSLContext]:
+    """A server configuration with a fresh self-signed certificate, and a client context
+    that trusts it."""
+    certfile, keyfile = make_certificate(directory)
     client_context = ssl.create_default_context(cafile=str(certfile))
-    config = ServerConfig(port=0, certfile=str(certfile), keyfile=str(keyfile))
+    return ServerConfig(port=0, certfile=str(certfile), keyfile=str(keyfile)), client_context
+
+
+async def test_wss_and_https(tmp_path: Path) -> None:
+    config, client_context = tls_server_config(tmp_path)
     async with running_server(config) as server:
         base = f"wss://127.0.0.1:{server.port}/ws-simple/secure"
         async with open_websocket_url(base, ssl_context=client_context,
