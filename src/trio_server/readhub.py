@@ -6,7 +6,7 @@ wait) and a trip through the scheduler to wake that task. Messages arrive one or
 connection at a time, from many connections at once, so those two costs were most of what a
 relayed message cost beyond its own ``recv`` and ``send`` (bench/README.md, issue 15).
 
-Here the sockets of established plain WebSockets stay registered, level-triggered, in one
+Here the sockets of established plain WebSockets stay registered, edge-triggered, in one
 ``epoll`` of the hub's, and the hub is a Trio task like any other: it waits with
 ``wait_readable`` on that epoll's descriptor (Trio's own loop still does all the waiting; there
 is no second loop and no thread) and, once woken, reads every connection that is ready before
@@ -129,6 +129,11 @@ class ReadHub:
                             # A bug in one connection ends that connection, in its own task
                             # (which logs it), never the hub and the others.
                             result = outcome.Error(exc)
+                        if readers.get(fd) is not entry:
+                            # Its task was cancelled while it was read (a send that failed
+                            # under the read cancels the reading): the cancel woke it and
+                            # forgot it already, and a task is woken once.
+                            continue
                         self._forget(fd)
                         reschedule(task, result)
                 finally:

@@ -38,7 +38,7 @@ from .http_front import HttpFront
 from .journal import Journal
 from .ledger_contract import LedgerSink
 from .local import LocalConnection
-from .logs import INFO, WARNING, event
+from .logs import ERROR, INFO, WARNING, event, log
 from .metrics import Gauges, NodeCollector, OrbFleetCollector, ServerStats, make_registry
 from .proxy_protocol import parse_networks
 from .timers import Timers, ping_forever
@@ -137,7 +137,7 @@ class SignalingServer:
                     await nursery.start(self._run_ledger)
                 if self.orb_host is not None:
                     await nursery.start(self._run_orb_host)
-                await nursery.start(self._connections.read_hub.run)
+                await nursery.start(self._run_read_hub)
                 nursery.start_soon(self._timers.run_deadlines)
                 if self.cluster_view is not None:
                     nursery.start_soon(self.cluster_view.publish_forever,
@@ -240,6 +240,16 @@ class SignalingServer:
         if isinstance(self.ledger, Ledger) and self.config.node_id:
             self.ledger.set_node(self.config.node_id)
         await self.ledger.run(task_status=task_status)
+
+    async def _run_read_hub(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """The read hub, whose failure must not stop the server: its connections are dropped
+        (their clients resume their seats) and new ones read in their own tasks."""
+        try:
+            await self._connections.read_hub.run(task_status=task_status)
+        except Exception as exc:
+            event(ERROR, "read-hub-failed", "read hub failed; connections now read themselves",
+                  error=repr(exc))
+            log.debug("traceback of the failure above", exc_info=True)
 
     async def _run_orb_host(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         assert self.orb_host is not None

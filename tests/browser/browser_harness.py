@@ -89,6 +89,9 @@ class ServerProcess:
             return json.load(response)
 
     def room_url(self, room_id: str, role: str, name: str, **extra: str) -> str:
+        if self.proc.poll() is not None:  # a test after a crash says so, with the log
+            raise RuntimeError(f"trio-server exited ({self.proc.returncode}):\n"
+                               + self.log_text())
         return f"{self.base_url}/room/{room_id}?{urlencode({'role': role, 'name': name, **extra})}"
 
     def stop(self) -> None:

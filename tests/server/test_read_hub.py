@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from trio_websocket import ConnectionClosed, open_websocket_url
 from signaling_core import CoreConfig
 from trio_server import ServerConfig, SignalingServer
 from trio_server.conformance.raw import (
+    OP_CLOSE,
     OP_TEXT,
     RawClient,
     encode_frame,
@@ -166,6 +168,59 @@ async def test_a_stopped_hub_releases_every_waiting_task(
             hub_nursery.cancel_scope.cancel()  # the hub alone: its readers are not
     assert released == [trio.ClosedResourceError] * 3
     assert not hub.running
+
+
+class SelfCancellingReader(Reader):
+    """Cancels its own task while it is being read, as a connection whose send fails under a
+    read does (``Outbox._fail`` cancels the reading), then ends or raises."""
+
+    def __init__(self, sock: socket.socket, scope: trio.CancelScope, *, then_raise: bool) -> None:
+        super().__init__(sock)
+        self.scope = scope
+        self.then_raise = then_raise
+
+    def readable(self) -> int:
+        self.calls += 1
+        self.sock.recv(65536)
+        self.scope.cancel()
+        if self.then_raise:
+            raise RuntimeError("failed after its own task was cancelled")
+        return OVER
+
+
+@pytest.mark.parametrize("then_raise", [False, True], ids=["ends", "raises"])
+async def test_a_reader_that_cancels_its_own_task_while_read_ends_only_itself(
+        pairs: list[tuple[socket.socket, socket.socket]], then_raise: bool) -> None:
+    """The cancel already woke its task (Trio's abort), so the hub must not wake it again: a
+    second wake-up of one task is an internal error that would end the hub and the server."""
+    hub = ReadHub()
+    (peer, sock), (good_peer, good) = socket.socketpair(), pair(pairs)
+    pairs.append((peer, sock))
+    scope = trio.CancelScope()
+    reader = SelfCancellingReader(sock, scope, then_raise=then_raise)
+
+    async def serve() -> None:
+        with scope:
+            await hub.serve(sock.fileno(), reader)
+
+    async def serve_good() -> None:
+        await hub.serve(good.sock.fileno(), good)
+
+    with trio.fail_after(WAIT):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(hub.run)
+            nursery.start_soon(serve)
+            nursery.start_soon(serve_good)
+            await trio.testing.wait_all_tasks_blocked()
+            peer.send(b"ping")
+            while reader.calls == 0 or len(hub) != 1:
+                await trio.sleep(0.01)
+            good_peer.send(b"still read")
+            while good.received != b"still read":
+                await trio.sleep(0.01)
+            assert hub.running
+            nursery.cancel_scope.cancel()
+    assert scope.cancelled_caught
 
 
 def hub_of(server: SignalingServer) -> ReadHub:
@@ -387,3 +442,66 @@ async def test_a_client_flooding_without_a_rate_limit_does_not_hold_up_other_roo
             flooder.wait()
     assert int(written[0]) > 10_000_000  # it did flood
     assert max(stalls) < 0.25, stalls
+
+
+async def test_clients_that_close_and_reset_at_once_leave_the_server_serving() -> None:
+    """A client sends its close frame and resets the connection at once (a page unloading):
+    the server reads the close, its echo fails (the send cancels the reading), and the read
+    ends. Each such client ends alone; a call in another room carries on and a new one opens."""
+    async with running_server() as server, ws_client(server, "calm") as coach, \
+            ws_client(server, "calm") as client:
+        await join(coach, "coach", "coach")
+        await join(client, "client", "client")
+        await recv(coach)
+        for i in range(30):
+            raw = await RawClient.open(server.port, f"/ws-simple/reset-{i}")
+            await raw.send_json({"type": "join", "userId": f"u{i}", "userName": "U",
+                                 "userRole": "client"})
+            assert (await raw.recv_json())["type"] == "peer-discovery"
+            sock = raw.tcp.socket
+            # Synchronous from here: the close frame, then a reset, before the server reads.
+            plain = socket.socket(fileno=sock.fileno())
+            plain.setblocking(True)
+            plain.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            plain.send(encode_frame(OP_CLOSE, struct.pack("!H", 1001)))
+            plain.detach()
+            sock.close()
+            await send(coach, {"type": "offer", "toId": "client", "offer": {"n": i}})
+            assert (await recv(client))["offer"] == {"n": i}
+        assert hub_of(server).running
+        async with ws_client(server, "after") as late:
+            await join(late, "late", "coach")
+
+
+async def test_a_failing_hub_drops_its_connections_and_the_server_carries_on(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A bug in the hub itself (not in one connection) must not stop the server: the hub's
+    connections are dropped (their clients reconnect) and new ones read in their own tasks."""
+    async with running_server() as server:
+        async with ws_client(server, "first") as coach, ws_client(server, "first") as leaver:
+            await join(coach, "coach", "coach")
+            await join(leaver, "leaver", "client")
+            await recv(coach)
+            hub = hub_of(server)
+            forget = hub._forget
+            failed: list[int] = []
+
+            def buggy_forget(fd: int) -> None:
+                if not failed:  # once: the hub's own clean-up then works
+                    failed.append(fd)
+                    raise RuntimeError("a bug in the hub")
+                forget(fd)
+
+            monkeypatch.setattr(hub, "_forget", buggy_forget)
+            await leaver.aclose()  # its reading ends: the hub fails there
+            with trio.fail_after(WAIT), pytest.raises(ConnectionClosed):
+                while True:
+                    await coach.get_message()
+        assert not hub_of(server).running
+        assert "read hub failed" in caplog.text
+        async with ws_client(server, "after") as coach, ws_client(server, "after") as client:
+            await join(coach, "coach", "coach")
+            await join(client, "client", "client")
+            await recv(coach)
+            await send(client, {"type": "offer", "toId": "coach", "offer": {"sdp": "y"}})
+            assert (await recv(coach))["offer"] == {"sdp": "y"}
