@@ -24,6 +24,7 @@ from typing import Protocol
 import outcome
 import trio
 
+from .logs import ERROR, event
 from .wsparts import Cork
 
 #: Connections read per wake-up at most before the hub yields to every other task.
@@ -133,6 +134,10 @@ class ReadHub:
                             # Its task was cancelled while it was read (a send that failed
                             # under the read cancels the reading): the cancel woke it and
                             # forgot it already, and a task is woken once.
+                            if isinstance(result, outcome.Error):
+                                event(ERROR, "connection-crashed",
+                                      "connection reader failed after its reading was cancelled",
+                                      error=repr(result.error))
                             continue
                         self._forget(fd)
                         reschedule(task, result)
