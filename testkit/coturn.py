@@ -10,7 +10,6 @@ allocations die with it): that is how the resume tests make a peer connection fa
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import socket
 import struct
@@ -21,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from testkit.ports import free_port
 
 #: Bound on coturn's start.
 START_WAIT = 20.0
@@ -43,30 +44,6 @@ def answers_stun(port: int) -> bool:
     return len(answer) >= 20 and answer[8:20] == request[8:20]
 
 
-def _ephemeral_low() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
-
-
-def _free_port() -> int:
-    """A port free for UDP and TCP *below* the ephemeral range: coturn is killed and started
-    again on it, and meanwhile any outgoing connection on the machine could be given an
-    ephemeral port (CI saw "Address already in use" once, during a load test)."""
-    low = _ephemeral_low()
-    for _ in range(200):
-        port = random.randrange(10_000, max(low, 10_001))
-        try:
-            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                with socket.socket(socket.AF_INET, kind) as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return port
-    pytest.fail(f"no free port in 10000..{low}")
-
-
 class Coturn:
     """One ``turnserver`` on 127.0.0.1 (relays on 127.0.0.1 too) that a test can kill and start
     again on the same port; :meth:`start` waits until it answers STUN."""
@@ -78,7 +55,7 @@ class Coturn:
         self.binary = binary
         self.directory = directory
         self.secret = secret
-        self.port = _free_port()
+        self.port = free_port()
         self.log = directory / "turnserver.log"
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,16 +28,10 @@ import redis
 from websockets.asyncio.client import ClientConnection, connect
 
 from signaling_core import join_message
+from testkit.ports import free_port
 
 BIN = os.path.dirname(sys.executable)
 ORB_PREFIX = "ai-orb-"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RedisProcess:

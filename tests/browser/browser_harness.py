@@ -23,6 +23,8 @@ from urllib.parse import urlencode
 
 from playwright.sync_api import Browser, Page, Playwright
 
+from testkit.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "browser"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -45,7 +47,8 @@ T = TypeVar("T")
 
 
 class ServerProcess:
-    """``trio-server --port 0`` as a child process; its log is kept for failure reports."""
+    """``trio-server`` as a child process on a port below the ephemeral range (a test may start
+    it again on the same port); its log is kept for failure reports."""
 
     def __init__(self, *extra_args: str, start_timeout: float = 20.0) -> None:
         # TRIO_SERVER names another server executable (same CLI) to test against.
@@ -60,7 +63,7 @@ class ServerProcess:
         self._listening = threading.Event()
         self.base_url = ""
         self.proc = subprocess.Popen(
-            [exe, "--port", "0", *extra_args],
+            [exe, "--port", str(free_port()), *extra_args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import attrs
 
+from testkit.ports import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "embed_asyncio.py"
 LISTENING = re.compile(r"listening on (?:https?|wss?)://([0-9.]+):(\d+)")
@@ -54,13 +56,6 @@ def script(name: str) -> list[str]:
                "trio_server.cli"}
     return [sys.executable, "-m", modules[name]]
 
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now (for servers that cannot pick their own)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _accepts(port: int) -> bool:
