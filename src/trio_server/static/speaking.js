@@ -51,7 +51,10 @@ class Meter {
     const ctx = audioContext();
     this.source = ctx.createMediaStreamSource(stream);
     this.analyser = ctx.createAnalyser();
-    this.analyser.fftSize = 512;
+    // The window covers (nearly) all the audio between two polls: 4096 samples is 85 ms at
+    // 48 kHz against a 100 ms poll, so a short sound (a clipped word, a 20 ms test beep) is
+    // not missed for falling between the windows, as it could with 512 (11 ms).
+    this.analyser.fftSize = 4096;
     this.buffer = new Float32Array(this.analyser.fftSize);
     this.source.connect(this.analyser);
     this.onChange = onChange;
