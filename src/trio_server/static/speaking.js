@@ -52,7 +52,7 @@ class Meter {
     this.source = ctx.createMediaStreamSource(stream);
     this.analyser = ctx.createAnalyser();
     // The window covers (nearly) all the audio between two polls: 4096 samples is 85 ms at
-    // 48 kHz against a 100 ms poll, so a short sound (a clipped word, a 20 ms test beep) is
+    // 48 kHz against a 100 ms poll, so a short sound (a clipped word, a test beep) is
     // not missed for falling between the windows, as it could with 512 (11 ms).
     this.analyser.fftSize = 4096;
     this.buffer = new Float32Array(this.analyser.fftSize);
