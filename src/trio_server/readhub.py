@@ -62,6 +62,8 @@ class ReadHub:
         #: fd -> (the connection, its parked task).
         self._readers: dict[int, tuple[HubReader, trio.lowlevel.Task]] = {}
         self.running = False
+        #: Stopped for good: whoever comes to it now is told so (not parked for ever).
+        self._stopped = False
 
     def __len__(self) -> int:
         return len(self._readers)
@@ -73,6 +75,8 @@ class ReadHub:
         Cancelling the caller takes ``fd`` out of the hub at once (nothing is read for it
         after the cancel, even if the task has not run yet).
         """
+        if self._stopped:  # it stopped between this connection's start and now
+            raise trio.ClosedResourceError("read hub stopped")
         task = trio.lowlevel.current_task()
         try:
             self._epoll.register(fd, _EDGE)
@@ -145,6 +149,7 @@ class ReadHub:
                     cork.release()
         finally:
             self.running = False
+            self._stopped = True
             # Whoever is still parked here (the hub was stopped before them) reads no more.
             for fd in list(readers):
                 _, task = readers[fd]

@@ -168,6 +168,9 @@ async def test_a_stopped_hub_releases_every_waiting_task(
             hub_nursery.cancel_scope.cancel()  # the hub alone: its readers are not
     assert released == [trio.ClosedResourceError] * 3
     assert not hub.running
+    # A connection that comes to it afterwards is told the same at once, never parked.
+    with trio.fail_after(WAIT), pytest.raises(trio.ClosedResourceError):
+        await hub.serve(readers[0].sock.fileno(), readers[0])
 
 
 class SelfCancellingReader(Reader):
