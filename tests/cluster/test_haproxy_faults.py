@@ -64,6 +64,9 @@ class Call:
         self.got: list[int] = []
         self.worst_gap = 0.0
         self.sending = True
+        #: Set once the sender has left its loop, so ``sent`` is final: a send still under
+        #: way when ``sending`` turns off would otherwise count after the drain was judged.
+        self.stopped = trio.Event()
 
     async def open(self, nursery: trio.Nursery, base: str) -> None:
         self.coach = await join(nursery, base, self.room, f"coach-{self.room}", "coach")
@@ -72,12 +75,15 @@ class Call:
         nursery.start_soon(self._read)
 
     async def _send(self) -> None:
-        while self.sending:
-            await self.coach.send_message(json.dumps({
-                "type": "client_signal", "action": "tick", "toId": f"client-{self.room}",
-                "seq": self.sent}))
-            self.sent += 1
-            await trio.sleep(0.02)
+        try:
+            while self.sending:
+                await self.coach.send_message(json.dumps({
+                    "type": "client_signal", "action": "tick", "toId": f"client-{self.room}",
+                    "seq": self.sent}))
+                self.sent += 1
+                await trio.sleep(0.02)
+        finally:
+            self.stopped.set()
 
     async def _read(self) -> None:
         last = trio.current_time()
@@ -92,6 +98,7 @@ class Call:
     async def finish(self) -> None:
         self.sending = False
         with trio.fail_after(WAIT):
+            await self.stopped.wait()
             while len(self.got) < self.sent:
                 await trio.sleep(0.02)
         assert self.got == list(range(self.sent)), f"{self.room}: lost or reordered"

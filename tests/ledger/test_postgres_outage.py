@@ -124,14 +124,21 @@ class Pair:
         self.got: list[int] = []
         self.worst_gap = 0.0
         self.sending = True
+        #: Set once the sender has left its loop: no send is in progress any more, so
+        #: ``sent`` is final (a send still under way when ``sending`` turns off would count
+        #: only after the drain had already been judged complete).
+        self.stopped = trio.Event()
 
     async def send_loop(self) -> None:
-        while self.sending:
-            await self.sender.send_message(json.dumps(
-                {"type": "client_signal", "action": "tick", "toId": "calm-client",
-                 "seq": self.sent}))
-            self.sent += 1
-            await trio.sleep(0.02)
+        try:
+            while self.sending:
+                await self.sender.send_message(json.dumps(
+                    {"type": "client_signal", "action": "tick", "toId": "calm-client",
+                     "seq": self.sent}))
+                self.sent += 1
+                await trio.sleep(0.02)
+        finally:
+            self.stopped.set()
 
     async def read_loop(self) -> None:
         last = trio.current_time()
@@ -234,6 +241,7 @@ async def test_a_frozen_crashed_and_restarted_postgresql_harms_no_call(
 
             pair.sending = False
             with trio.fail_after(5):
+                await pair.stopped.wait()
                 while len(pair.got) < pair.sent:
                     await trio.sleep(0.05)
             nursery.cancel_scope.cancel()
