@@ -83,11 +83,19 @@ pid_names() {
 }
 
 # spawn NAME COMMAND...: in the background, output to logs/NAME.log, pid to pids/NAME.pid.
+#
+# Returns once the child runs its program: until it execs, the fork is a copy of this script,
+# so pid_of (which checks the program) would take it for a process that already exited.
 spawn() {
-  local name="$1"
+  local name="$1" pid deadline=$((SECONDS + 10))
   shift
   nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
-  echo "$!" >"$PIDS/$name.pid"
+  pid="$!"
+  echo "$pid" >"$PIDS/$name.pid"
+  while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ] \
+      && ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$(program_of "$name")"; do
+    sleep 0.02
+  done
 }
 
 # stop_names NAME...: SIGTERM to each, SIGKILL to those still there after STOP_WAIT seconds.

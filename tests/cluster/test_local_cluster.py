@@ -226,3 +226,44 @@ async def test_up_join_through_the_balancer_then_down(tmp_path: Path) -> None:
     down_again = await trio.to_thread.run_sync(lambda: run(env, "down"))
     assert down_again.returncode == 0, down_again.stderr
     assert (await trio.to_thread.run_sync(lambda: run(env, "status"))).returncode == 3
+
+
+def _script_functions(*names: str) -> str:
+    """The shell text of the script's functions ``names`` (each from ``name() {`` to ``}``)."""
+    lines = SCRIPT.read_text().splitlines()
+    out = []
+    for name in names:
+        start = lines.index(f"{name}() {{")
+        end = lines.index("}", start)
+        out.extend(lines[start:end + 1])
+    return "\n".join(out)
+
+
+def test_a_process_just_spawned_is_never_taken_for_one_that_exited(tmp_path: Path) -> None:
+    """``spawn`` returns only once its child runs the program, so ``wait_started``'s first
+    look (``pid_of``, which checks the program) cannot find the fork still a copy of the
+    script and report the service "exited". CI once saw coturn "exit" with an empty log.
+
+    The window between fork and exec is widened here: the child is a script that waits a
+    little before it becomes the program (``exec sleep``).
+    """
+    (tmp_path / "late-exec.sh").write_text("sleep 0.3\nexec sleep 30\n")
+    harness = f"""set -euo pipefail
+PIDS={tmp_path}/pids LOGS={tmp_path}/logs
+mkdir -p "$PIDS" "$LOGS"
+program_of() {{ echo sleep; }}
+{_script_functions("spawn", "pid_of")}
+missed=0
+for i in 1 2 3 4 5; do
+  spawn "s$i" bash {tmp_path}/late-exec.sh
+  pid_of "s$i" >/dev/null || missed=$((missed + 1))
+done
+for f in "$PIDS"/*.pid; do kill "$(cat "$f")" 2>/dev/null || true; done
+echo "missed=$missed"
+"""
+    # From a file: with ``bash -c`` this harness's own command line would name the program.
+    (tmp_path / "harness.sh").write_text(harness)
+    done = subprocess.run(["bash", str(tmp_path / "harness.sh")], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "missed=0", done.stdout
