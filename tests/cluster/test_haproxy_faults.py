@@ -26,6 +26,7 @@ import trio
 from trio_websocket import WebSocketConnection, connect_websocket_url
 
 from testkit.cluster import Cluster, get_json
+from testkit.ticks import Ticks
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -60,48 +61,16 @@ class Call:
 
     def __init__(self, room: str) -> None:
         self.room = room
-        self.sent = 0
-        self.got: list[int] = []
-        self.worst_gap = 0.0
-        self.sending = True
-        #: Set once the sender has left its loop, so ``sent`` is final: a send still under
-        #: way when ``sending`` turns off would otherwise count after the drain was judged.
-        self.stopped = trio.Event()
 
     async def open(self, nursery: trio.Nursery, base: str) -> None:
         self.coach = await join(nursery, base, self.room, f"coach-{self.room}", "coach")
         self.client = await join(nursery, base, self.room, f"client-{self.room}", "client")
-        nursery.start_soon(self._send)
-        nursery.start_soon(self._read)
-
-    async def _send(self) -> None:
-        try:
-            while self.sending:
-                await self.coach.send_message(json.dumps({
-                    "type": "client_signal", "action": "tick", "toId": f"client-{self.room}",
-                    "seq": self.sent}))
-                self.sent += 1
-                await trio.sleep(0.02)
-        finally:
-            self.stopped.set()
-
-    async def _read(self) -> None:
-        last = trio.current_time()
-        while True:
-            message = json.loads(await self.client.get_message())
-            if message.get("action") == "tick":
-                now = trio.current_time()
-                self.worst_gap = max(self.worst_gap, now - last)
-                last = now
-                self.got.append(message["seq"])
+        self.ticks = Ticks(self.coach, self.client, f"client-{self.room}")
+        self.ticks.start(nursery)
 
     async def finish(self) -> None:
-        self.sending = False
-        with trio.fail_after(WAIT):
-            await self.stopped.wait()
-            while len(self.got) < self.sent:
-                await trio.sleep(0.02)
-        assert self.got == list(range(self.sent)), f"{self.room}: lost or reordered"
+        await self.ticks.drain(WAIT)
+        assert self.ticks.intact, f"{self.room}: lost or reordered"
         assert not self.coach.closed and not self.client.closed
 
 
@@ -185,7 +154,8 @@ async def test_garbage_at_haproxy_harms_no_call(small_cluster: Cluster) -> None:
         await trio.sleep(0.3)
         for call in [*calls, fresh]:
             await call.finish()
-            assert call.worst_gap <= MAX_GAP, f"{call.room}: waited {call.worst_gap:.2f} s"
+            gap = call.ticks.worst_gap
+            assert gap <= MAX_GAP, f"{call.room}: waited {gap:.2f} s"
         nursery.cancel_scope.cancel()
     for sock in hanging:
         sock.close()
@@ -200,12 +170,12 @@ async def test_haproxy_frozen_for_a_moment_loses_nothing(small_cluster: Cluster)
             await call.open(nursery, cluster.url)
         await trio.sleep(0.5)
         before = await trio.to_thread.run_sync(cluster.rooms_by_node)
-        counts = [len(call.got) for call in calls]
+        counts = [len(call.ticks.got) for call in calls]
         cluster.haproxy.signal(signal.SIGSTOP)
         try:
             await trio.sleep(2.0)
             # Nothing passes a frozen balancer (at most what was already on its way).
-            assert all(len(call.got) <= count + 3 for call, count in zip(calls, counts,
+            assert all(len(call.ticks.got) <= count + 3 for call, count in zip(calls, counts,
                                                                            strict=True))
         finally:
             cluster.haproxy.signal(signal.SIGCONT)

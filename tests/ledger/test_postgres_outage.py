@@ -27,6 +27,7 @@ import trio
 from trio_websocket import WebSocketConnection, connect_websocket_url
 
 from testkit.fleet import BIN, Proc, free_port
+from testkit.ticks import Ticks
 
 from .conftest import query
 
@@ -115,42 +116,6 @@ def own_postgres() -> Iterator[OwnPostgres]:
         pg.remove()
 
 
-class Pair:
-    """Two participants of one room; one sends numbered messages to the other."""
-
-    def __init__(self, sender: WebSocketConnection, receiver: WebSocketConnection) -> None:
-        self.sender, self.receiver = sender, receiver
-        self.sent = 0
-        self.got: list[int] = []
-        self.worst_gap = 0.0
-        self.sending = True
-        #: Set once the sender has left its loop: no send is in progress any more, so
-        #: ``sent`` is final (a send still under way when ``sending`` turns off would count
-        #: only after the drain had already been judged complete).
-        self.stopped = trio.Event()
-
-    async def send_loop(self) -> None:
-        try:
-            while self.sending:
-                await self.sender.send_message(json.dumps(
-                    {"type": "client_signal", "action": "tick", "toId": "calm-client",
-                     "seq": self.sent}))
-                self.sent += 1
-                await trio.sleep(0.02)
-        finally:
-            self.stopped.set()
-
-    async def read_loop(self) -> None:
-        last = trio.current_time()
-        while True:
-            message = json.loads(await self.receiver.get_message())
-            if message.get("action") == "tick":
-                now = trio.current_time()
-                self.worst_gap = max(self.worst_gap, now - last)
-                last = now
-                self.got.append(message["seq"])
-
-
 async def join(nursery: trio.Nursery, url: str, room: str, user: str, role: str,
                name: str | None = None) -> WebSocketConnection:
     ws = await connect_websocket_url(nursery, f"{url}/ws-simple/{room}")
@@ -209,9 +174,8 @@ async def test_a_frozen_crashed_and_restarted_postgresql_harms_no_call(
         async with trio.open_nursery() as nursery:
             coach = await join(nursery, url, "calm", "calm-coach", "coach")
             client = await join(nursery, url, "calm", "calm-client", "client")
-            pair = Pair(coach, client)
-            nursery.start_soon(pair.send_loop)
-            nursery.start_soon(pair.read_loop)
+            pair = Ticks(coach, client, "calm-client")
+            pair.start(nursery)
             await a_short_call(nursery, url, "before")
             await wait_for_room(dsn, "before", 2)
 
@@ -239,13 +203,9 @@ async def test_a_frozen_crashed_and_restarted_postgresql_harms_no_call(
             await a_short_call(nursery, url, "after")
             await wait_for_room(dsn, "after", 2)
 
-            pair.sending = False
-            with trio.fail_after(5):
-                await pair.stopped.wait()
-                while len(pair.got) < pair.sent:
-                    await trio.sleep(0.05)
+            await pair.drain(5)
             nursery.cancel_scope.cancel()
-        assert pair.got == list(range(pair.sent)), "a bystander message was lost or reordered"
+        assert pair.intact, "a bystander message was lost or reordered"
         assert pair.sent > 300
         assert pair.worst_gap <= MAX_GAP, f"a bystander waited {pair.worst_gap:.2f} s"
         rooms = await trio.to_thread.run_sync(ledger_rooms, dsn)
