@@ -1,10 +1,10 @@
 """Runs the Trio server and two baselines side by side and prints the comparison.
 
 The baselines: ``baseline``, the `websockets` relay a Python developer would write in an
-afternoon (``bench/baselines/websockets_relay.py``), and ``node``, the original system's Node/ws
-routing (``../shared/baselines/node_original``, a comparison anchor only: the bench copies its
-two files into a temporary directory and runs ``npm install`` there; it says so, and skips the
-column when ``node``/``npm`` or the directory is missing).
+afternoon (``bench/baselines/websockets_relay.py``), and ``node``, our reconstruction of the
+original system's Node/ws server (``bench/baselines/node_original``, see its README: the bench
+copies its three files into a temporary directory and runs ``npm ci`` there; it says so, and
+skips the column when ``node``/``npm`` is missing).
 
 All servers are measured in the same run, by the same load generator, on the same machine, so
 the ratios mean something even on a shared two-core box where absolute figures drift. Every
@@ -57,8 +57,9 @@ TARGETS: list[tuple[str, str, str, dict[str, float]]] = [
      {"baseline": 1.0, "node": 0.7}),
     ("paced relay p99 latency (ms)", "paced", "latency_p99_ms", {"baseline": 1.0, "node": 1.0}),
 ]
-#: The original Node server, as the shared folder holds it (never copied into the project).
-NODE_ORIGINAL = HERE.parent.parent / "shared" / "baselines" / "node_original"
+#: Our reconstruction of the original Node server (bench/baselines/node_original/README.md).
+NODE_ORIGINAL = HERE / "baselines" / "node_original"
+NODE_FILES = ("package.json", "package-lock.json", "server.mjs")
 #: Stands for the port in a server command that takes it as an argument of its own.
 PORT = "{port}"
 FIGURES: list[tuple[str, str, str]] = [
@@ -264,20 +265,20 @@ def report(results: list[dict[str, Any]], servers: Sequence[str], runs: int,
 
 
 def install_node_original(source: Path, into: Path) -> list[str] | None:
-    """The Node original's command, after ``npm install`` in a temporary copy; None (and a
-    line saying why) when node, npm or the source directory is missing."""
+    """The Node original's command, after ``npm ci`` in a temporary copy (the lock file pins
+    ``ws``); None (and a line saying why) when node, npm or the source directory is missing."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None or not (source / "server.mjs").is_file():
         print(f"[bench] no node column: node={node} npm={npm} source={source}", file=sys.stderr)
         return None
     into.mkdir(parents=True, exist_ok=True)
-    for name in ("package.json", "server.mjs"):
+    for name in NODE_FILES:
         shutil.copyfile(source / name, into / name)
-    print(f"[bench] node column: npm install in {into} (from {source})", file=sys.stderr)
-    done = subprocess.run([npm, "install", "--silent", "--no-audit", "--no-fund"], cwd=into,
+    print(f"[bench] node column: npm ci in {into} (from {source})", file=sys.stderr)
+    done = subprocess.run([npm, "ci", "--silent", "--no-audit", "--no-fund"], cwd=into,
                           capture_output=True, text=True, timeout=300, check=False)
     if done.returncode != 0:
-        print(f"[bench] no node column: npm install failed: {done.stderr[-300:]}",
+        print(f"[bench] no node column: npm ci failed: {done.stderr[-300:]}",
               file=sys.stderr)
         return None
     return [node, str(into / "server.mjs"), PORT]
@@ -308,7 +309,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--servers", default="baseline,node,trio",
                    help="comma-separated, from: baseline, node, trio (trio last)")
     p.add_argument("--node-original", type=Path, default=NODE_ORIGINAL,
-                   help="the Node original's folder (server.mjs, package.json)")
+                   help="the Node original's folder (server.mjs, package.json, package-lock.json)")
     p.add_argument("--scenario", action="append", choices=SCENARIOS, help="repeatable; default all")
     p.add_argument("--quick", action="store_true",
                    help="short settings to check the setup (2 s relays, 600 idle connections)")

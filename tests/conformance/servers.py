@@ -1,8 +1,8 @@
 """Start a server under test as a subprocess and learn its port from its log line.
 
 Our servers print ``listening on <scheme>://127.0.0.1:PORT`` once they accept connections
-(``--port 0`` picks a free port). The original Node server prints nothing: it is given a free
-port and waited for by connecting. The output is drained by a thread for the whole life of the
+(``--port 0`` picks a free port). The Node original (our reconstruction) is given a free port
+and waited for by connecting. The output is drained by a thread for the whole life of the
 process, so a chatty server never blocks on a full pipe, and kept for failure messages.
 """
 
@@ -119,25 +119,26 @@ def running_server(argv: Sequence[str], *, port: int | None = None,
         reader.join(5)
 
 
-#: The original Node server, read-only; copied to a temporary directory for each run.
-NODE_BASELINE = Path(os.environ.get("NODE_ORIGINAL_DIR",
-                                    REPO.parent / "shared" / "baselines" / "node_original"))
+#: Our reconstruction of the original Node server (bench/baselines/node_original/README.md),
+#: read-only; copied to a temporary directory for each run.
+NODE_BASELINE = REPO / "bench" / "baselines" / "node_original"
+NODE_FILES = ("package.json", "package-lock.json", "server.mjs")
 NPM_SECONDS = 180.0
 
 
 @contextmanager
 def running_node_original() -> Iterator[RunningServer]:
-    """The original Node server, installed from the shared baseline into a temporary
-    directory with ``npm install`` (so the baseline stays untouched), on a free port."""
+    """The reconstructed Node server, installed from its folder into a temporary directory
+    with ``npm ci`` (the lock file pins ``ws``; the folder stays untouched), on a free port."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         raise RuntimeError("node and npm are needed to run the original Node server "
                            "(scripts/test.sh installs them)")
     with tempfile.TemporaryDirectory(prefix="node-original-") as tmp:
         work = Path(tmp)
-        for name in ("package.json", "server.mjs"):
+        for name in NODE_FILES:
             shutil.copyfile(NODE_BASELINE / name, work / name)
-        subprocess.run([npm, "install", "--silent", "--no-audit", "--no-fund"], cwd=work,
+        subprocess.run([npm, "ci", "--silent", "--no-audit", "--no-fund"], cwd=work,
                        check=True, timeout=NPM_SECONDS, capture_output=True)
         port = free_port()
         with running_server([node, "server.mjs", str(port)], port=port, cwd=work) as server:

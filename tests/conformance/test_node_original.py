@@ -1,10 +1,12 @@
-"""The suite against a server that is not ours: the original Node server, profile original.
+"""The suite against a server that is not ours: the Node original, profile original.
 
-The test installs the original (the shared baseline's ``server.mjs`` and ``package.json``) with
-``npm install`` into a temporary directory and asserts the exact set of failing cases. Each
-one is a real fault of the original, explained below and in docs/conformance.md; every other
-original case must pass. A change in either direction (a new failure, or a fault no longer
-caught) fails this test, so the table in docs/conformance.md stays true.
+The server is our reconstruction of the original system's Node/ws server
+(``bench/baselines/node_original``: written for this project from the seed's description, not
+the original's code). The test installs it with ``npm ci`` into a temporary directory and
+asserts the exact set of failing cases. Each one is a real fault of the reconstruction,
+explained below and in docs/conformance.md; every other original case must pass. A change in
+either direction (a new failure, or a fault no longer caught) fails this test, so the table in
+docs/conformance.md stays true.
 """
 
 from __future__ import annotations
@@ -21,29 +23,13 @@ from trio_server.conformance.registry import Profile
 
 from .servers import run_suite, running_node_original
 
-#: Case -> the fault of the original it shows (read from server.mjs and seen on the wire).
+#: Case -> the fault of the Node server it shows (read from server.mjs and seen on the wire).
 NODE_FAULTS = {
-    "join.peer-discovery-peers":
-        "peer-discovery entries carry no userName, although the seed shows it in every "
-        "entry: a joiner cannot name the people already in the room",
-    "join.user-joined-fields":
-        "user-joined carries no userName (the seed shows it): the others cannot name the "
-        "newcomer",
-    "offer.coach-client":
-        "the offerer is chosen by userId order, not by role: with 'client-1' < 'coach-1' "
-        "the client is told to offer, although the seed says the coach offers to the client",
-    "offer.ai-ai":
-        "an ai already in the room is told shouldCreateOffer: true when another ai joins, "
-        "although the seed says an AI orb never creates offers",
-    "leave.then-close":
-        "one departure yields two user-left: leave sends one, and the same connection's "
-        "close sends another (the participant is never forgotten by its connection)",
-    "room.stale-close-after-empty":
-        "a connection that left a room which then emptied and filled again deletes the new "
-        "room when it closes: later joiners see nobody and land in a separate room",
     "replace.stale-close-keeps-new":
-        "a user who reconnects is removed when its old connection closes: the others get "
-        "user-left for a user who is still connected, and nothing reaches it any more",
+        "a user who reconnects is removed when its old connection closes: the server keys "
+        "participants by userId alone, so the old socket's close deletes the new seat; the "
+        "others get user-left for a user who is still connected, and nothing reaches it any "
+        "more",
 }
 ORIGINAL = {c.name for c in ALL_CASES if c.profile is Profile.ORIGINAL}
 
