@@ -7,11 +7,17 @@
 // conformance suite's "original" profile is held against it, and bench/run_server_bench.py
 // measures it beside trio-server. See README.md beside this file.
 //
-//   node server.mjs [PORT]      (PORT defaults to $PORT, then 3000; 0 picks a free port)
+//   node server.mjs [PORT] [--verbose]
+// PORT defaults to $PORT, then 3000. --verbose logs a line per join and departure, as the seed's
+// server did; off by default so that the benchmark compares it with trio-server at
+// --log-level warning, like with like.
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
 
-const port = Number(process.argv[2] ?? process.env.PORT ?? 3000);
+const args = process.argv.slice(2);
+const verbose = args.includes('--verbose');
+const port = Number(args.find((a) => !a.startsWith('--')) ?? process.env.PORT ?? 3000);
+const log = verbose ? (line) => console.log(`[EnhancedWS] ${line}`) : () => {};
 const PATH = /^\/ws-simple\/([^/?#]+)/;
 
 // roomId -> Map(userId -> participant). A participant: { ws, userId, userName, userRole,
@@ -52,7 +58,7 @@ function handleConnection(ws, roomId) {
     if (room !== undefined) {
       room.delete(me.userId);
       broadcast(room, me.userId, { type: 'user-left', userId: me.userId, userRole: me.userRole });
-      console.log(`[EnhancedWS] ${me.userId} left room ${roomId} (${room.size} remain)`);
+      log(`${me.userId} left room ${roomId} (${room.size} remain)`);
       if (room.size === 0) rooms.delete(roomId);
     }
     me = null;
@@ -85,14 +91,14 @@ function handleConnection(ws, roomId) {
         const peers = [];
         for (const [id, p] of room) if (id !== me.userId) peers.push(publicFields(p));
         room.set(me.userId, me);
-        console.log(`[EnhancedWS] ${me.userRole} ${me.userName} joining room ${roomId}`);
+        log(`${me.userRole} ${me.userName} joining room ${roomId}`);
         send(ws, { type: 'peer-discovery', peers });
         for (const [id, p] of room) {
           if (id === me.userId) continue;
           send(p.ws, { type: 'user-joined', ...publicFields(me),
                        shouldCreateOffer: shouldCreateOffer(p, me) });
         }
-        console.log(`[EnhancedWS] Room ${roomId} now has ${room.size} participants`);
+        log(`Room ${roomId} now has ${room.size} participants`);
         break;
       }
       case 'offer':
