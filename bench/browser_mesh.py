@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import threading
 import time
 import uuid
@@ -38,18 +37,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import _repo  # noqa: F401  (testkit, tests/browser on sys.path: bench/_repo.py)
 import trio
+from browser_harness import launch_chromium, wait_until
+from playwright.sync_api import Browser, Page, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
-
-from browser_harness import launch_chromium, wait_until  # noqa: E402
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
-
-from orb_bridge import InProcessOrbHost  # noqa: E402
-from signaling_core import CoreConfig  # noqa: E402
-from trio_server.config import ServerConfig  # noqa: E402
-from trio_server.server import SignalingServer  # noqa: E402
+from orb_bridge import InProcessOrbHost
+from signaling_core import CoreConfig
+from trio_server.config import ServerConfig
+from trio_server.server import SignalingServer
 
 RUN_TIMEOUT = 30.0
 ORB_POLL = 0.01
@@ -99,7 +95,7 @@ class InProcessServer:
 
     def __init__(self, orbs: bool) -> None:
         self.host = InProcessOrbHost() if orbs else None
-        config = ServerConfig(port=0, orbs=orbs, core=CoreConfig(orbs_enabled=orbs))
+        config = ServerConfig(port=0, core=CoreConfig(orbs_enabled=orbs))
         self.server = SignalingServer(config, orb_host=self.host)
         self.base_url = ""
         self._token: trio.lowlevel.TrioToken | None = None

@@ -25,9 +25,11 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+import _procstat
+import _repo  # noqa: F401  (testkit, tests/browser on sys.path: bench/_repo.py)
+import loadgen
 import trio
 from trio_websocket import (
     ConnectionClosed,
@@ -35,10 +37,6 @@ from trio_websocket import (
     WebSocketConnection,
     connect_websocket_url,
 )
-
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # testkit
-import _procstat
-import loadgen
 
 from testkit.cluster import Cluster
 from testkit.fleet import BIN, Proc, free_port

@@ -13,8 +13,8 @@ With ``--talk-every S`` each room's client says a real sentence (espeak-ng) ever
 (rooms staggered), so the orbs' speech-to-text, replies and transcripts are part of the load;
 ``--orb-transcripts off`` / ``--no-stt`` switch them off for comparison.
 
-    /work/venv/bin/python bench/orb_capacity.py [--max-rooms 10] [--window 6] [--human-procs 2]
-    /work/venv/bin/python bench/orb_capacity.py --talk-every 8      # transcription on, talking
+    python bench/orb_capacity.py [--max-rooms 10] [--window 6] [--human-procs 2]
+    python bench/orb_capacity.py --talk-every 8      # transcription on, talking
 """
 
 from __future__ import annotations
@@ -30,8 +30,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # orb_common
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # testkit (the synthetic humans)
+import _repo  # noqa: F401  (testkit, tests/browser on sys.path: bench/_repo.py)
 from orb_common import orb_server, runqueue_wait, server_cpu
 
 from testkit.synthetic import SyntheticHuman

@@ -22,9 +22,9 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testkit
+import _repo  # noqa: F401  (testkit, tests/browser on sys.path: bench/_repo.py)
+
 from testkit.fleet import Coach, Fleet, RedisProcess, worker_id_of
 from testkit.synthetic import SyntheticHuman
 

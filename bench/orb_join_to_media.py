@@ -5,7 +5,7 @@ aiortc, in this process) joins a fresh room, the server spawns the orb, the orb 
 offers, the orb answers, and the clock stops at the first decoded 320x240 frame. Prints one
 JSON line with the median (target <= 1.0 s on loopback) and the spread.
 
-    /work/venv/bin/python bench/orb_join_to_media.py [--rounds 10]
+    python bench/orb_join_to_media.py [--rounds 10]
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # orb_common
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # testkit (the synthetic humans)
+import _repo  # noqa: F401  (testkit, tests/browser on sys.path: bench/_repo.py)
 from orb_common import orb_server
 
 from testkit.synthetic import SyntheticHuman

@@ -14,7 +14,7 @@ It also reports speech-to-text's real-time factor on these sentences (same model
 settings as the orb, measured in this process) and the orb server's CPU (cores) over the
 turns: one room, the client talking, transcription on.
 
-    /work/venv/bin/python bench/orb_reply_latency.py [--mode offline|llm|both] [--turns 10]
+    python bench/orb_reply_latency.py [--mode offline|llm|both] [--turns 10]
 
 The orb's turn detection waits ``vad_hang_time`` (0.6 s) of quiet before it takes a turn as
 finished: that wait is inside the figure, as the client experiences it.
@@ -28,13 +28,10 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+import _repo  # noqa: F401  (testkit, tests/browser on sys.path: bench/_repo.py)
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # orb_common
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # testkit
 from orb_common import orb_server, server_cpu
 
 from testkit.llm_standin import StandInModel

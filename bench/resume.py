@@ -25,12 +25,9 @@ import statistics
 import sys
 import time
 import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests" / "browser")]
-
-from browser_harness import (  # noqa: E402
+import _repo  # noqa: F401  (testkit, tests/browser on sys.path: bench/_repo.py)
+from browser_harness import (
     ServerProcess,
     inbound_stats,
     launch_chromium,
@@ -38,8 +35,8 @@ from browser_harness import (  # noqa: E402
     open_page,
     wait_until,
 )
-from playwright.sync_api import sync_playwright  # noqa: E402
-from resume_harness import (  # noqa: E402
+from playwright.sync_api import sync_playwright
+from resume_harness import (
     discoveries,
     links,
     longest_stall,
