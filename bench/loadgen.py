@@ -7,6 +7,7 @@ throughput (on two cores the load generator saturates first). Every scenario is 
 connections and in time; the generator refuses any host that is not loopback.
 
     python bench/loadgen.py --url ws://127.0.0.1:3000 --server-pid 1234 --scenario relay
+    python bench/loadgen.py --url ws://127.0.0.1:3000 --smoke    # seconds: does it run? (CI)
 
 Scenarios (defaults are the benchmark's real settings):
 - ``join-storm``: 100 rooms x 3 connections open, then all 300 joins sent at once; joins/s,
@@ -467,7 +468,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--drain", type=float, default=30.0,
                    help="seconds to wait for messages still in flight when sending stops")
     p.add_argument("--timeout", type=float, default=120.0, help="bound on each phase")
+    p.add_argument("--smoke", action="store_true",
+                   help="tiny sizes, whatever else is given (3 rooms, 1 round, 0.5 s relays, 30 "
+                        "idle connections): checks that the bench runs (CI), not the figures")
     args = p.parse_args(argv)
+    if args.smoke:
+        args.rooms, args.rounds, args.warmup_rounds, args.duration = 3, 1, 0, 0.5
+        args.rate, args.connections, args.hold, args.drain, args.timeout = 600, 30, 0.2, 5.0, 30.0
     if args.rooms is not None and not 1 <= args.rooms <= 2000:
         p.error("--rooms must be 1..2000")
     if not 1 <= args.connections <= 10_000 or not 0 < args.duration <= 120:

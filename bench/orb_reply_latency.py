@@ -15,6 +15,7 @@ settings as the orb, measured in this process) and the orb server's CPU (cores) 
 turns: one room, the client talking, transcription on.
 
     python bench/orb_reply_latency.py [--mode offline|llm|both] [--turns 10]
+    python bench/orb_reply_latency.py --smoke    # 1 turn per mode, targets not judged (CI)
 
 The orb's turn detection waits ``vad_hang_time`` (0.6 s) of quiet before it takes a turn as
 finished: that wait is inside the figure, as the client experiences it.
@@ -109,7 +110,7 @@ async def turns(url: str, count: int, room: str) -> list[float]:
     return latencies
 
 
-def stt_rtf() -> dict[str, float]:
+def stt_rtf(sentences: tuple[str, ...]) -> dict[str, float]:
     from orb_bridge.speech_config import SpeechConfig
     from orb_bridge.stt import WhisperStt, shared_engine
 
@@ -117,7 +118,7 @@ def stt_rtf() -> dict[str, float]:
     assert isinstance(engine, WhisperStt)
     engine.load()
     audio = compute = 0.0
-    for sentence in SENTENCES:
+    for sentence in sentences:
         pcm = espeak_pcm16k(sentence)
         started = time.perf_counter()
         engine.transcribe_blocking(pcm)
@@ -158,13 +159,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=("offline", "llm", "both"), default="both")
     parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--smoke", action="store_true",
+                        help="1 turn per mode and 1 sentence for the real-time factor, whatever "
+                             "else is given: checks that the bench runs (CI), not the figures; "
+                             "the targets are not judged")
     args = parser.parse_args()
+    if args.smoke:
+        args.turns = 1
     modes = ("offline", "llm") if args.mode == "both" else (args.mode,)
     results = [run_mode(mode, args.turns) for mode in modes]
     for result in results:
         print(json.dumps(result), flush=True)
-    print(json.dumps({"bench": "stt", **stt_rtf()}), flush=True)
-    return 0 if all(r["ok"] for r in results) else 1
+    print(json.dumps({"bench": "stt", **stt_rtf(SENTENCES[:1] if args.smoke else SENTENCES)}),
+          flush=True)
+    return 0 if args.smoke or all(r["ok"] for r in results) else 1
 
 
 if __name__ == "__main__":
