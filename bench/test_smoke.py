@@ -56,7 +56,7 @@ DEFAULT_SMOKE_TIMEOUT = 100.0
 PARSE_TIMEOUT = 60.0
 
 COMMAND = re.compile(r"python3? bench/\S+\.py\b")
-INLINE = re.compile(r"`(python3? bench/[^`]+)`")
+INLINE = re.compile(r"`(python3? bench/[^`\s]+\.py(?:\s[^`]*)?)`")
 FENCE = re.compile(r"^\s*```")
 
 
