@@ -10,7 +10,7 @@ itself started by its own quoted command; a ``/tmp/...`` output path goes to a t
 folder; ``[--opt N]`` is given as ``--opt N`` and ``a|b`` as ``a``.
 
 * Per bench, **one** quoted command runs for real with the bench's smoke flag added
-  (``--smoke``; ``run_server_bench.py``'s is its ``--quick``): the first quoted command of the
+  (``--smoke``): the first quoted command of the
   docs that already carries the flag, otherwise the first one quoted (README.md,
   bench/README.md, docs/, other Markdown, then the bench's docstring). A smoke flag overrides
   the sizes given with it, so this costs seconds; a bench must exit 0.
@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 
 #: The smoke flag of each bench that does not use ``--smoke``.
-SMOKE_FLAG = {"bench/run_server_bench.py": "--quick"}
+SMOKE_FLAG: dict[str, str] = {}
 #: Modules in bench/ that are not benches (besides ``_*.py`` and ``test_*.py``).
 HELPERS = {"bench/orb_common.py"}
 #: Started as servers for the others, never run as a bench.
