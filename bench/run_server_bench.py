@@ -157,6 +157,7 @@ def run_loadgen(server: ServerProcess, scenario: str, extra: Sequence[str],
 def loadgen_args(args: argparse.Namespace) -> list[str]:
     out = ["--duration", str(args.duration), "--rounds", str(args.rounds),
            "--connections", str(args.connections)]
+    out += ["--arrivals", args.arrivals]
     if args.smoke:
         return [*out, "--smoke"]
     if args.rate:
@@ -323,6 +324,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=3, help="join-storm rounds")
     p.add_argument("--connections", type=int, default=3000, help="idle connections")
     p.add_argument("--rate", type=int, default=None, help="paced messages/s (loadgen: 10,000)")
+    p.add_argument("--arrivals", choices=("poisson", "tick"), default="poisson",
+                   help="paced: each connection on its own Poisson process (default; a run "
+                        "whose sends clumped is void), or 1 ms ticks (figures before 2026-12-06)")
     p.add_argument("--trio-arg", action="append", default=[],
                    help="extra argument for trio-server (repeatable)")
     p.add_argument("--json-out", type=Path, help="write every raw result here")
