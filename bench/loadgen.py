@@ -22,6 +22,9 @@ Scenarios (defaults are the benchmark's real settings):
   connection sends on its own Poisson process, as browsers do; the run checks its own sends
   (bench/arrivals.py) and is void when they clumped. ``--arrivals tick``: all sends in 1 ms
   ticks, the model of the figures before 2026-12-06.
+- ``churn``: participants arrive at random (50/s, one Poisson process) into rooms of at most
+  three, stay an exponential while (mean 3 s), send a few broadcast ``ice-candidate`` messages
+  and close; server CPU per participant lifecycle, join -> peer-discovery p50/p99.
 - ``idle``: 3,000 joined connections (rooms of 3) held open; server RSS bytes per connection.
   Point it at a freshly started server: RSS only tells the truth from a clean start.
 """
@@ -59,6 +62,7 @@ from _participants import (
     percentile,
     record_join_messages,
 )
+from _wsclient import connect
 
 CANDIDATE = (
     "candidate:842163049 1 udp 1677729535 192.0.2.10 54321 typ srflx raddr 10.0.0.5 "
@@ -452,6 +456,110 @@ async def paced(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+# -- churn: participants who come and go at random --------------------------------------------
+async def churn(server: Server, args: argparse.Namespace) -> dict[str, Any]:
+    """Participants arrive on one Poisson process (``--arrival-rate`` per second) into rooms
+    of at most three, stay an exponential while (mean ``--stay`` s), send a few broadcast
+    ``ice-candidate`` messages spread over their stay (``--relays-per-stay``), and close.
+    Unlike the join storm's waves, nothing is synchronised: the server sees the join, the
+    relays and the departures of real calls' comings and goings. Reported: server CPU per
+    participant lifecycle (connect, join, its relays, close: the window's CPU over the
+    lifecycles that finished in it), join -> peer-discovery p50/p99, and the arrivals' own
+    CV of gaps (1 for Poisson)."""
+    rng = random.Random(f"{args.seed}/churn")
+    occupancy = dict.fromkeys((f"ch{os.getpid()}-{r}" for r in range(args.rooms)), 0)
+    roles = {room: list(ROLES_BY_SEAT) for room in occupancy}
+    latencies: list[int] = []
+    arrivals_ns: list[int] = []
+    counts = {"finished": 0, "failed": 0, "relays_sent": 0, "relays_received": 0}
+    failures: list[str] = []
+
+    def received(member: Member, payload: bytes) -> None:
+        if b'"ice-candidate"' in payload:
+            counts["relays_received"] += 1
+
+    async def participant(index: int, room: str, role: str, ptype: str) -> None:
+        member = Member(room, f"{room}-c{index}", role, ptype)
+        try:
+            member.client = await connect(server.host, server.port, f"/ws-simple/{room}", member)
+            member.send_join()
+            assert member.joined is not None
+            await asyncio.wait_for(member.joined, args.timeout)
+            latencies.append(member.peer_discovery_ns - member.join_sent_ns)
+            member.handler = received
+            # Capped, so that the window's end is not one straggler's long stay away.
+            stay = min(rng.expovariate(1 / args.stay), 3 * args.stay)
+            for _ in range(args.relays_per_stay):
+                await asyncio.sleep(stay / args.relays_per_stay)
+                member.client.send_text(CHURN_CANDIDATE)
+                counts["relays_sent"] += 1
+            await close_all([member], timeout=args.timeout)
+            counts["finished"] += 1
+        except (OSError, TimeoutError, ConnectionError) as exc:
+            counts["failed"] += 1
+            failures.append(f"{type(exc).__name__}: {exc}"[:200])
+            if member.client is not None and not member.client.closed:
+                member.client.close()
+        finally:
+            occupancy[room] -= 1
+            roles[room].append((role, ptype))
+
+    tasks: set[asyncio.Task[None]] = set()
+    with no_gc():
+        c0 = server.cpu()
+        t0 = now_ns()
+        end = t0 + int(args.duration * 1e9)
+        due = t0
+        index = 0
+        while True:
+            due += int(rng.expovariate(args.arrival_rate) * 1e9)
+            if due >= end:
+                break
+            await asyncio.sleep(max(0, due - now_ns()) / 1e9)
+            free = [room for room, n in occupancy.items() if n < 3]
+            if not free:
+                counts["failed"] += 1
+                failures.append("no room with a free seat: raise --rooms")
+                continue
+            room = rng.choice(free)
+            occupancy[room] += 1
+            role, ptype = roles[room].pop(0)
+            arrivals_ns.append(now_ns())
+            task = asyncio.create_task(participant(index, room, role, ptype))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            index += 1
+        if tasks:
+            await asyncio.wait(set(tasks), timeout=args.timeout + 10 * args.stay)
+        t1 = now_ns()
+        c1 = server.cpu()
+    for task in tasks:
+        task.cancel()
+    latencies.sort()
+    cv = arrivals.coefficient_of_variation(arrivals_ns)
+    return {
+        "arrival_rate": args.arrival_rate,
+        "stay_s": args.stay,
+        "participants": index,
+        **counts,
+        "failures": failures[:5],
+        "arrivals_cv": None if cv is None else round(cv, 3),
+        "join_to_peer_discovery_p50_ms": ms(percentile(latencies, 50)),
+        "join_to_peer_discovery_p99_ms": ms(percentile(latencies, 99)),
+        "server_cpu_per_lifecycle_us": per(delta(c1, c0), counts["finished"], 1e6),
+        "elapsed_s": round((t1 - t0) / 1e9, 3),
+        **({"error": f"{counts['failed']} participants failed"} if counts["failed"] else {}),
+    }
+
+
+CHURN_CANDIDATE = (
+    b'{"type":"ice-candidate","candidate":{"candidate":"' + CANDIDATE.encode()
+    + b'","sdpMid":"0","sdpMLineIndex":0}}'
+)
+#: A room's seats in the order they are given out (a coach, a client, an AI orb).
+ROLES_BY_SEAT = (("coach", "human"), ("client", "human"), ("ai", "ai"))
+
+
 # -- idle ---------------------------------------------------------------------------------------
 async def idle(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     n = args.connections
@@ -486,6 +594,7 @@ SCENARIOS: dict[str, Callable[[Server, argparse.Namespace], Awaitable[dict[str, 
     "relay": relay,
     "paced": paced,
     "idle": idle,
+    "churn": churn,
 }
 
 
@@ -518,6 +627,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", default="loadgen", help="paced poisson: the random streams' seed")
     p.add_argument("--tick-ms", type=float, default=1.0, help="paced: send tick (tick model)")
     p.add_argument("--connections", type=int, default=3000, help="idle: connections")
+    p.add_argument("--arrival-rate", type=float, default=50.0,
+                   help="churn: participants arriving per second (one Poisson process)")
+    p.add_argument("--stay", type=float, default=3.0,
+                   help="churn: mean seconds a participant stays (at most 3x that)")
+    p.add_argument("--relays-per-stay", type=int, default=5,
+                   help="churn: broadcast ice-candidates each participant sends while there")
     p.add_argument("--hold", type=float, default=2.0, help="idle: seconds held before RSS")
     p.add_argument("--connect-concurrency", type=int, default=64)
     p.add_argument("--drain", type=float, default=30.0,
@@ -530,6 +645,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.smoke:
         args.rooms, args.rounds, args.warmup_rounds, args.duration = 3, 1, 0, 0.5
         args.rate, args.connections, args.hold, args.drain, args.timeout = 600, 30, 0.2, 5.0, 30.0
+        args.arrival_rate, args.stay, args.relays_per_stay = 20.0, 0.3, 2
     if args.rooms is not None and not 1 <= args.rooms <= 2000:
         p.error("--rooms must be 1..2000")
     if not 1 <= args.connections <= 10_000 or not 0 < args.duration <= 120:
@@ -544,7 +660,7 @@ async def run(args: argparse.Namespace) -> int:
     for name in names:
         scenario_args = argparse.Namespace(**vars(args))
         if scenario_args.rooms is None:
-            scenario_args.rooms = 100 if name == "join-storm" else 20
+            scenario_args.rooms = 100 if name in ("join-storm", "churn") else 20
         usage0 = resource.getrusage(resource.RUSAGE_SELF)
         line: dict[str, Any] = {"scenario": name, "label": args.label, "url": args.url}
         try:
