@@ -295,6 +295,18 @@ client.addEventListener('session-ended', () => {
   }
 });
 
+// The history: with a join token, the coach's token opens its room's history (sent once, in
+// a header, for a cookie); without one, the history asks for the admin login itself.
+historyLink.addEventListener('click', async (event) => {
+  event.preventDefault();
+  if (token !== undefined) {
+    await fetch('/api/history/login', {
+      method: 'POST', credentials: 'same-origin', headers: { Authorization: `Bearer ${token}` },
+    });
+  }
+  window.open(historyLink.href, '_blank', 'noopener');
+});
+
 endButton.addEventListener('click', () => {
   if (!confirm('End the session for everyone?')) return;
   client.endSession();
