@@ -138,10 +138,26 @@ def _core_clause(sentence: str) -> str:
 _TOPIC_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 #: Punctuation that ends a clause: a topic phrase never spans one.
 _CLAUSE = re.compile(r"[^,;:.!?()\n]+")
+#: Nor does it join two clauses: "family and start" is no topic.
+_CONJUNCTION = re.compile(r"\b(?:and|but|so|because|or)\b", re.IGNORECASE)
 
 
 def _content(word: str) -> bool:
     return len(word) >= 3 and word.lower().strip("'-") not in STOPWORDS
+
+
+#: Words a topic phrase neither starts nor ends with ("my family", not "family and").
+_FUNCTION_WORDS = frozenset({
+    "a", "an", "the", "and", "or", "but", "so", "to", "of", "in", "on", "at", "for", "with",
+    "from", "by", "about", "as", "into", "than", "then", "i", "you", "he", "she", "it", "we",
+    "they", "me", "him", "her", "us", "them", "my", "your", "his", "its", "our", "their", "is",
+    "are", "was", "were", "be", "been", "am", "do", "does", "did", "have", "has", "had",
+    "that", "this", "these", "those", "not", "no", "just", "very", "really",
+})
+
+
+def _edge(word: str) -> bool:
+    return word.lower() not in _FUNCTION_WORDS
 
 
 def key_topics(turns: Sequence[Turn], limit: int = 5) -> tuple[str, ...]:
@@ -159,7 +175,8 @@ def key_topics(turns: Sequence[Turn], limit: int = 5) -> tuple[str, ...]:
     for turn in turns:
         if turn.role == AI:
             continue
-        for clause in _CLAUSE.findall(turn.text):
+        for clause in (part for piece in _CLAUSE.findall(turn.text)
+                       for part in _CONJUNCTION.split(piece)):
             words = list(_TOPIC_WORD.finditer(clause))
             clauses.append((clause, words))
             freq.update(w.group().lower() for w in words if _content(w.group()))
@@ -167,13 +184,14 @@ def key_topics(turns: Sequence[Turn], limit: int = 5) -> tuple[str, ...]:
     first: dict[str, tuple[str, int, frozenset[str]]] = {}
     for clause, words in clauses:
         for i, start in enumerate(words):
-            if not _content(start.group()):
+            if not _edge(start.group()):
                 continue
             for n in range(2, 6):
                 if i + n > len(words):
                     break
                 end = words[i + n - 1]
-                if not _content(end.group()):
+                if not _edge(end.group()) or not any(_content(w.group())
+                                                    for w in words[i:i + n]):
                     continue
                 phrase = clause[start.start():end.end()]
                 key = " ".join(w.group().lower() for w in words[i:i + n])

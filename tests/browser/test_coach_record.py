@@ -19,7 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_harness import ServerProcess, fail_with_logs, open_page, running_server, wait_until
+from browser_harness import (
+    ServerProcess,
+    fail_with_logs,
+    open_page,
+    running_server,
+    screenshot,
+    wait_until,
+)
 from playwright.sync_api import Browser, Page
 from test_transcript_panel import SENTENCE, speaking_client
 
@@ -91,6 +98,9 @@ def test_summary_end_session_and_history(browser: Browser, record_server: Server
         coach.click("#share-summary")
         wait_until(lambda: client.text_content("#summary-text") or "",
                    lambda t: t == summary, timeout=10, what="the shared summary")
+        # The pictures of docs/ (call-1280x800.png, call-360x740.png) come from here.
+        screenshot(coach, "call-1280x800")
+        screenshot(client, "call-360x740")
 
         # End session: the client's page ends and stays ended; the coach's keeps the summary.
         coach.once("dialog", lambda dialog: dialog.accept())

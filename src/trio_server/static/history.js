@@ -10,7 +10,7 @@
 
 const API = '/api/history';
 const PAGE_SIZE = 50;
-const MS_PER_SECOND = 1000;
+const MS_PER_SECOND = 1000; // not a close code
 
 /**
  * @typedef {{userId: string, userName: string, userRole: string}} Person
