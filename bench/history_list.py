@@ -6,7 +6,7 @@ admin token, 20 warm requests for the first 50 rows of each view: every room, on
 day. Prints the median and the worst per view, as a markdown table (goal: median <= 200 ms,
 on SQLite and on PostgreSQL).
 
-    python bench/history_list.py [--db /tmp/history-bench.sqlite3] [--sessions 10000] [--requests 20]
+    python bench/history_list.py [--db /tmp/history.sqlite3] [--sessions 10000] [--requests 20]
     python bench/history_list.py --db postgresql://postgres@127.0.0.1:5432/ledger_test
     python bench/history_list.py --smoke
 
