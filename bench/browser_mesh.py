@@ -21,6 +21,7 @@ Bounded: a fixed number of runs, each with a deadline.
 
     python bench/browser_mesh.py                # 5 runs (+1 warm-up), with the orb
     python bench/browser_mesh.py --no-orbs      # coach and client only
+    python bench/browser_mesh.py --smoke        # 1 run, no warm-up, target not judged (CI)
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import threading
 import time
 import uuid
@@ -38,18 +38,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import _repo  # noqa: F401  (testkit, tests/browser on sys.path: bench/_repo.py)
 import trio
+from browser_harness import launch_chromium, wait_until
+from playwright.sync_api import Browser, Page, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
-
-from browser_harness import launch_chromium, wait_until  # noqa: E402
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
-
-from orb_bridge import InProcessOrbHost  # noqa: E402
-from signaling_core import CoreConfig  # noqa: E402
-from trio_server.config import ServerConfig  # noqa: E402
-from trio_server.server import SignalingServer  # noqa: E402
+from orb_bridge import InProcessOrbHost
+from signaling_core import CoreConfig
+from trio_server.config import ServerConfig
+from trio_server.server import SignalingServer
 
 RUN_TIMEOUT = 30.0
 ORB_POLL = 0.01
@@ -99,7 +96,7 @@ class InProcessServer:
 
     def __init__(self, orbs: bool) -> None:
         self.host = InProcessOrbHost() if orbs else None
-        config = ServerConfig(port=0, orbs=orbs, core=CoreConfig(orbs_enabled=orbs))
+        config = ServerConfig(port=0, core=CoreConfig(orbs_enabled=orbs))
         self.server = SignalingServer(config, orb_host=self.host)
         self.base_url = ""
         self._token: trio.lowlevel.TrioToken | None = None
@@ -250,14 +247,20 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-orbs", action="store_true", help="coach and client only")
     parser.add_argument("--json", type=Path, help="also write the runs to this file")
+    parser.add_argument("--smoke", action="store_true",
+                        help="1 run and no warm-up, whatever else is given: checks that the "
+                             "bench runs (CI), not the figures; the target is not judged")
     args = parser.parse_args()
+    if args.smoke:
+        args.runs = 1
     orbs = not args.no_orbs
     runs: list[dict[str, float]] = []
     with in_process_server(orbs) as server, sync_playwright() as pw:
         browser = launch_chromium(pw)
         try:
-            warmup = one_run(browser, server, orbs)
-            print(f"warm-up (not counted): full mesh {warmup['full_mesh']:.0f} ms")
+            if not args.smoke:
+                warmup = one_run(browser, server, orbs)
+                print(f"warm-up (not counted): full mesh {warmup['full_mesh']:.0f} ms")
             for index in range(args.runs):
                 result = one_run(browser, server, orbs)
                 runs.append(result)
@@ -275,6 +278,8 @@ def main() -> int:
     print(f"\nfull mesh, median: {median_full:.0f} ms ({verdict} the 1500 ms target)")
     if args.json:
         args.json.write_text(json.dumps({"orbs": orbs, "runs": runs}, indent=2))
+    if args.smoke:
+        print("(--smoke: one run without a warm-up, the target is not judged)")
     return 0
 
 

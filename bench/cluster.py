@@ -4,6 +4,7 @@ Not a timed test: run it by hand, figures go to docs/scale.md.
 
     python bench/cluster.py                         # the settings of docs/scale.md
     python bench/cluster.py --rooms 60 --duration 4 --kills 5
+    python bench/cluster.py --smoke                 # seconds: does it still run? (CI)
 
 1. ``bench/loadgen.py``'s join storm and flat-out relay against one node reached directly, then
    through ``deploy/haproxy.cfg`` (``testkit/cluster.py``) with 1, 2 and 3 nodes: joins/s and
@@ -25,9 +26,11 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+import _procstat
+import _repo  # noqa: F401  (testkit, tests/browser on sys.path: bench/_repo.py)
+import loadgen
 import trio
 from trio_websocket import (
     ConnectionClosed,
@@ -35,10 +38,6 @@ from trio_websocket import (
     WebSocketConnection,
     connect_websocket_url,
 )
-
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # testkit
-import _procstat
-import loadgen
 
 from testkit.cluster import Cluster
 from testkit.fleet import BIN, Proc, free_port
@@ -66,7 +65,7 @@ class Pids(loadgen.Server):
 def loadgen_args(args: argparse.Namespace, rooms: int) -> argparse.Namespace:
     return loadgen.parse_args(["--url", "ws://127.0.0.1:1", "--rooms", str(rooms),
                                "--rounds", str(args.rounds), "--duration", str(args.duration),
-                               "--timeout", "60"])
+                               "--timeout", "60", *(["--smoke"] if args.smoke else [])])
 
 
 def measure(url: str, node_pids: list[int], haproxy_pid: int | None,
@@ -107,7 +106,7 @@ def throughput(args: argparse.Namespace) -> list[dict[str, Any]]:
                      **measure(f"ws://127.0.0.1:{port}", [node.pid], None, args)})
     finally:
         node.stop(timeout=10)
-    for count in (1, 2, 3):
+    for count in (1,) if args.smoke else (1, 2, 3):
         cluster = Cluster(count, node_args=NODE_ARGS).start()
         try:
             assert cluster.haproxy is not None
@@ -210,7 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kills", type=int, default=5)
     p.add_argument("--kill-rooms", type=int, default=30, help="recovery: rooms of 2")
     p.add_argument("--skip-throughput", action="store_true")
+    p.add_argument("--smoke", action="store_true",
+                   help="tiny sizes, whatever else is given (loadgen's --smoke, HAProxy with 1 "
+                        "node only, 1 kill of 2 rooms): checks that the bench runs (CI), not the "
+                        "figures")
     args = p.parse_args(argv)
+    if args.smoke:
+        args.kills, args.kill_rooms = 1, 2
     loadgen.raise_fd_limit(4096)
     if not args.skip_throughput:
         for row in throughput(args):

@@ -18,6 +18,7 @@ Usage::
     python bench/core_bench.py                    # 5 runs of 2 s each per scenario
     python bench/core_bench.py --runs 3 --duration 1 --scenario relay
     python bench/core_bench.py --profile relay    # cProfile of one in-process run
+    python bench/core_bench.py --smoke            # 1 run of 0.2 s: does it still run? (CI)
 """
 
 from __future__ import annotations
@@ -222,7 +223,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cpu", type=int, default=None, help="CPU to pin runs to")
     parser.add_argument("--profile", choices=sorted(TARGETS), help="cProfile one run in-process")
     parser.add_argument("--worker", choices=sorted(TARGETS), help=argparse.SUPPRESS)
+    parser.add_argument("--smoke", action="store_true",
+                        help="1 run of 0.2 s per scenario, whatever else is given: checks that "
+                             "the bench runs (CI), not the figures")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.runs, args.duration = 1, 0.2
     if args.worker:
         _worker(args.worker, args.duration, args.rooms, args.cpu)
         return
@@ -236,6 +242,8 @@ def main(argv: list[str] | None = None) -> None:
         runs = [_spawn(scenario, args.duration, args.rooms, cpu) for _ in range(args.runs)]
         rows.append((scenario, runs))
     _print_table(rows, args, cpu)
+    if args.smoke:
+        print("(--smoke: one short run, so the figures above mean little)")
 
 
 def _print_table(rows: list[tuple[str, list[dict[str, Any]]]], args: argparse.Namespace,

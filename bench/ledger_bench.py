@@ -12,6 +12,9 @@ server CPU per join and per message with the ledger on <= 1.1x off):
     # a fresh server per (run, scenario, setting), the order alternating from run to run
     python bench/ledger_bench.py server --runs 3 [--duration 5]
 
+    # either, in seconds with tiny sizes, to check that it still runs (CI); no figures
+    python bench/ledger_bench.py server --smoke
+
 CPU is process CPU (every thread: the ledger's writer thread counts). For the server it is
 read from /proc over the whole scenario (connects, joins, departures, and a settle time for
 the writer to commit), not only the join window loadgen reports, because the ledger writes
@@ -173,6 +176,8 @@ def server(args: argparse.Namespace) -> int:
     base = [trio_server or "trio-server", "--log-level", "warning", "--max-participants", "8",
             "--rate-limit", "1000000", "--rate-limit-burst", "1000000"]
     extra = ["--duration", str(args.duration), "--rounds", str(args.rounds)]
+    if args.smoke:
+        extra.append("--smoke")  # loadgen's own tiny sizes
     rows: dict[tuple[str, str], list[float]] = {}
     failures = 0
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
@@ -263,11 +268,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="server mode: repeatable; default all three")
     p.add_argument("--settle", type=float, default=1.0,
                    help="seconds after a server scenario still counted (the writer commits)")
+    p.add_argument("--smoke", action="store_true",
+                   help="1 run with tiny sizes, whatever else is given: checks that the bench "
+                        "runs (CI), not the figures")
     args = p.parse_args(argv)
+    if args.smoke:
+        args.runs, args.rounds, args.messages, args.duration, args.settle = 1, 1, 2_000, 0.5, 0.2
     if not 1 <= args.runs <= 20 or not 1 <= args.rounds <= 20 \
             or not 1_000 <= args.messages <= 2_000_000 or not 0 < args.duration <= 60:
         p.error("--runs 1..20, --rounds 1..20, --messages 1e3..2e6, --duration 0..60")
-    return inprocess(args) if args.mode == "inprocess" else server(args)
+    rc = inprocess(args) if args.mode == "inprocess" else server(args)
+    if args.smoke:
+        print("\n(--smoke: tiny sizes, so the figures above mean nothing)")
+    return rc
 
 
 if __name__ == "__main__":

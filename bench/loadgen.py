@@ -7,6 +7,7 @@ throughput (on two cores the load generator saturates first). Every scenario is 
 connections and in time; the generator refuses any host that is not loopback.
 
     python bench/loadgen.py --url ws://127.0.0.1:3000 --server-pid 1234 --scenario relay
+    python bench/loadgen.py --url ws://127.0.0.1:3000 --smoke    # seconds: does it run? (CI)
 
 Scenarios (defaults are the benchmark's real settings):
 - ``join-storm``: 100 rooms x 3 connections open, then all 300 joins sent at once; joins/s,
@@ -17,7 +18,10 @@ Scenarios (defaults are the benchmark's real settings):
   delivered/s, latency p50/p99, server CPU per delivered message, and lost / misrouted /
   reordered / corrupted counts (all must be 0).
 - ``paced``: the same rooms, 10,000 messages/s in total spread over every pair; latency p99 and
-  server CPU per message at a fixed rate.
+  server CPU per message at a fixed rate. ``--arrivals poisson`` (the default): every
+  connection sends on its own Poisson process, as browsers do; the run checks its own sends
+  (bench/arrivals.py) and is void when they clumped. ``--arrivals tick``: all sends in 1 ms
+  ticks, the model of the figures before 2026-12-06.
 - ``idle``: 3,000 joined connections (rooms of 3) held open; server RSS bytes per connection.
   Point it at a freshly started server: RSS only tells the truth from a clean start.
 """
@@ -28,10 +32,12 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import heapq
 import ipaddress
 import json
 import math
 import os
+import random
 import resource
 import sys
 import time
@@ -39,6 +45,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import _arrivals as arrivals
 import _procstat
 import orjson
 from _participants import (
@@ -363,41 +370,86 @@ async def relay(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     return {"window": args.window, "duration_s": args.duration, **report}
 
 
+async def send_ticks(run: RelayRun, args: argparse.Namespace, t0: int, end: int,
+                     sends: list[list[int]], lags: list[int]) -> None:
+    """The tick model: every ``--tick-ms`` the messages due leave, consecutive ones from
+    different senders, so one tick's messages spread over connections and leave together."""
+    pairs = [(index, i) for i in range(2) for index in range(len(run.members))]
+    tick = args.tick_ms / 1000
+    k = 0
+    while True:
+        now = now_ns()
+        if now >= end:
+            return
+        due = (now - t0) * args.rate // 1_000_000_000 + 1
+        if k < due:
+            lags.append(now - (t0 + k * 1_000_000_000 // args.rate))
+        while k < due:
+            index, i = pairs[k % len(pairs)]
+            run.send(run.members[index], i, now)
+            sends[index].append(now)
+            k += 1
+        await asyncio.sleep(tick)
+
+
+async def send_poisson(run: RelayRun, args: argparse.Namespace, t0: int, end: int,
+                       sends: list[list[int]], lags: list[int]) -> None:
+    """The Poisson model: each connection sends on its own Poisson process (its own random
+    stream, rate/connections), alternating its targets. Far from the next send the loop
+    sleeps; close to it, it only yields (a timer would round the wait to a millisecond and
+    clump the sends back into ticks)."""
+    members = run.members
+    rate_ns = args.rate / len(members) / 1e9
+    streams = [random.Random(f"{args.seed}/{index}") for index in range(len(members))]
+    heap = [(t0 + int(streams[index].expovariate(rate_ns)), index)
+            for index in range(len(members))]
+    heapq.heapify(heap)
+    while True:
+        now = now_ns()
+        if now >= end:
+            return
+        while heap[0][0] <= now:
+            due, index = heapq.heappop(heap)
+            m = members[index]
+            i = m.turn
+            m.turn = (i + 1) % len(m.targets)
+            stamp = now_ns()
+            run.send(m, i, stamp)
+            sends[index].append(stamp)
+            lags.append(stamp - due)
+            heapq.heappush(heap, (due + int(streams[index].expovariate(rate_ns)), index))
+        wait = heap[0][0] - now_ns()
+        await asyncio.sleep((wait - 1_000_000) / 1e9 if wait > 2_000_000 else 0)
+
+
+ARRIVALS = {"tick": send_ticks, "poisson": send_poisson}
+
+
 async def paced(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     run = await setup_relay(server, args, "pc")
-    # Consecutive sends go to different senders, so one tick's messages spread over connections.
-    pairs = [(m, i) for i in range(2) for m in run.members]
+    sends: list[list[int]] = [[] for _ in run.members]
     lags: list[int] = []
-    tick = args.tick_ms / 1000
     with no_gc():
         c0 = server.cpu()
         t0 = now_ns()
-        end = t0 + int(args.duration * 1e9)
-        k = 0
-        while True:
-            now = now_ns()
-            if now >= end:
-                break
-            due = (now - t0) * args.rate // 1_000_000_000 + 1
-            if k < due:
-                lags.append(now - (t0 + k * 1_000_000_000 // args.rate))
-            while k < due:
-                m, i = pairs[k % len(pairs)]
-                run.send(m, i, now)
-                k += 1
-            await asyncio.sleep(tick)
+        await ARRIVALS[args.arrivals](run, args, t0, t0 + int(args.duration * 1e9), sends, lags)
         await drain(run, args.drain)
         t1 = now_ns()
         c1 = server.cpu()
     report = relay_report(run, delta(c1, c0), t1 - t0)
-    lags.sort()
+    checked = arrivals.check(sends, lags, args.rate,
+                             judge=args.arrivals == "poisson" and not args.smoke)
     await close_all(run.members)
-    return {
+    result: dict[str, Any] = {
         "rate": args.rate,
+        "arrivals": args.arrivals,
         "duration_s": args.duration,
         **report,
-        "send_lag_p99_ms": ms(percentile(lags, 99)),
+        **checked.report(),
     }
+    if checked.void is not None:  # the figures are kept for reading, the run counts for nothing
+        result["error"] = f"void run: {checked.void}"
+    return result
 
 
 # -- idle ---------------------------------------------------------------------------------------
@@ -460,14 +512,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=10.0, help="relay/paced seconds")
     p.add_argument("--window", type=int, default=32, help="relay: messages in flight per sender")
     p.add_argument("--rate", type=int, default=10_000, help="paced: messages/s in total")
-    p.add_argument("--tick-ms", type=float, default=1.0, help="paced: send tick")
+    p.add_argument("--arrivals", choices=arrivals.MODELS, default="poisson",
+                   help="paced: each connection on its own Poisson process (default), or all "
+                        "in --tick-ms ticks")
+    p.add_argument("--seed", default="loadgen", help="paced poisson: the random streams' seed")
+    p.add_argument("--tick-ms", type=float, default=1.0, help="paced: send tick (tick model)")
     p.add_argument("--connections", type=int, default=3000, help="idle: connections")
     p.add_argument("--hold", type=float, default=2.0, help="idle: seconds held before RSS")
     p.add_argument("--connect-concurrency", type=int, default=64)
     p.add_argument("--drain", type=float, default=30.0,
                    help="seconds to wait for messages still in flight when sending stops")
     p.add_argument("--timeout", type=float, default=120.0, help="bound on each phase")
+    p.add_argument("--smoke", action="store_true",
+                   help="tiny sizes, whatever else is given (3 rooms, 1 round, 0.5 s relays, 30 "
+                        "idle connections): checks that the bench runs (CI), not the figures")
     args = p.parse_args(argv)
+    if args.smoke:
+        args.rooms, args.rounds, args.warmup_rounds, args.duration = 3, 1, 0, 0.5
+        args.rate, args.connections, args.hold, args.drain, args.timeout = 600, 30, 0.2, 5.0, 30.0
     if args.rooms is not None and not 1 <= args.rooms <= 2000:
         p.error("--rooms must be 1..2000")
     if not 1 <= args.connections <= 10_000 or not 0 < args.duration <= 120:

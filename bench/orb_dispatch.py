@@ -7,6 +7,7 @@ frame, the rest plain WebSocket coaches. Then the worker running the most orbs i
 SIGKILL and the time until each of its orbs is back in its room is measured.
 
     python bench/orb_dispatch.py [--rooms 40] [--workers 3] [--capacity 20] [--media-rooms 8]
+    python bench/orb_dispatch.py --smoke    # 3 rooms, 2 workers: does it still run? (CI)
 
 Reported: coach ``join`` -> orb ``user-joined`` (p50, p99, max), -> first decoded orb video
 frame (p50, over the media rooms), duplicates (rooms that ever saw two orbs at once, or two
@@ -22,9 +23,9 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testkit
+import _repo  # noqa: F401  (testkit, tests/browser on sys.path: bench/_repo.py)
+
 from testkit.fleet import Coach, Fleet, RedisProcess, worker_id_of
 from testkit.synthetic import SyntheticHuman
 
@@ -101,7 +102,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--capacity", type=int, default=20)
     parser.add_argument("--media-rooms", type=int, default=8)
+    parser.add_argument("--smoke", action="store_true",
+                        help="3 rooms (1 with media) on 2 workers of 3 slots, whatever else is "
+                             "given: checks that the bench runs (CI), not the figures")
     args = parser.parse_args()
+    if args.smoke:
+        args.rooms, args.workers, args.capacity, args.media_rooms = 3, 2, 3, 1
     redis_proc = RedisProcess()
     redis_proc.start()
     fleet = Fleet(redis_proc)

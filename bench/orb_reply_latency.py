@@ -14,7 +14,8 @@ It also reports speech-to-text's real-time factor on these sentences (same model
 settings as the orb, measured in this process) and the orb server's CPU (cores) over the
 turns: one room, the client talking, transcription on.
 
-    /work/venv/bin/python bench/orb_reply_latency.py [--mode offline|llm|both] [--turns 10]
+    python bench/orb_reply_latency.py [--mode offline|llm|both] [--turns 10]
+    python bench/orb_reply_latency.py --smoke    # 1 turn per mode, targets not judged (CI)
 
 The orb's turn detection waits ``vad_hang_time`` (0.6 s) of quiet before it takes a turn as
 finished: that wait is inside the figure, as the client experiences it.
@@ -28,13 +29,10 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+import _repo  # noqa: F401  (testkit, tests/browser on sys.path: bench/_repo.py)
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # orb_common
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # testkit
 from orb_common import orb_server, server_cpu
 
 from testkit.llm_standin import StandInModel
@@ -48,6 +46,8 @@ SENTENCES = (
     "I am worried that I will not finish my thesis this year.",
     "I keep saying yes to everything and I never have time for myself.",
 )
+#: What the client says in a smoke run: short, so the turn and the reply are.
+SMOKE_SENTENCE = "I want to start running again."
 AUDIBLE_DBFS = -40.0
 TARGETS = {"offline": 1.0, "llm": 1.3}
 
@@ -63,11 +63,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-async def turns(url: str, count: int, room: str) -> list[float]:
+async def turns(url: str, count: int, room: str, smoke: bool = False) -> list[float]:
+    """Latency of each turn. ``smoke``: a short sentence, no pauses, and no wait for a reply
+    to end (its transcript), which only spaces the turns of a real run."""
     coach = SyntheticHuman(url, room, "coach-1", "coach", mesh_with_humans=False, camera=None)
     client = SyntheticHuman(url, room, "client-1", "client", mesh_with_humans=False,
                             camera=None)
-    clips = [espeak_pcm48k(s) for s in SENTENCES]
+    clips = [espeak_pcm48k(s) for s in ((SMOKE_SENTENCE,) if smoke else SENTENCES)]
+    pause = 0.0 if smoke else 1.0
     latencies: list[float] = []
     try:
         await coach.start()
@@ -77,7 +80,7 @@ async def turns(url: str, count: int, room: str) -> list[float]:
         assert orb is not None
         await client.wait_until(lambda: orb in client.media
                                 and client.media[orb].audio_frames > 25, 30, "orb audio")
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(pause)
         for i in range(count):
             clip = clips[i % len(clips)]
             replies_before = len([m for m in client.transcripts() if m["speakerRole"] == "ai"])
@@ -101,18 +104,20 @@ async def turns(url: str, count: int, room: str) -> list[float]:
             latencies.append(first - speech_end)
             print(json.dumps({"turn": i + 1, "latency_s": round(first - speech_end, 3)}),
                   flush=True)
+            if smoke:
+                continue
             # Let the reply finish (its transcript is published at the end), then pause.
             await client.wait_until(
                 lambda before=replies_before: len(
                     [m for m in client.transcripts() if m["speakerRole"] == "ai"]) > before,
                 40, "the reply to end")
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(pause)
     finally:
         await asyncio.gather(coach.close(), client.close())
     return latencies
 
 
-def stt_rtf() -> dict[str, float]:
+def stt_rtf(sentences: tuple[str, ...]) -> dict[str, float]:
     from orb_bridge.speech_config import SpeechConfig
     from orb_bridge.stt import WhisperStt, shared_engine
 
@@ -120,7 +125,7 @@ def stt_rtf() -> dict[str, float]:
     assert isinstance(engine, WhisperStt)
     engine.load()
     audio = compute = 0.0
-    for sentence in SENTENCES:
+    for sentence in sentences:
         pcm = espeak_pcm16k(sentence)
         started = time.perf_counter()
         engine.transcribe_blocking(pcm)
@@ -130,7 +135,7 @@ def stt_rtf() -> dict[str, float]:
             "stt_real_time_factor": round(compute / audio, 3)}
 
 
-def run_mode(mode: str, count: int) -> dict[str, Any]:
+def run_mode(mode: str, count: int, smoke: bool = False) -> dict[str, Any]:
     extra: list[str] = []
     model: StandInModel | None = None
     if mode == "llm":
@@ -140,7 +145,7 @@ def run_mode(mode: str, count: int) -> dict[str, Any]:
         with orb_server("--orb-idle-grace", "5", *extra) as (url, pid):
             time.sleep(2.0)  # the model loads in the background at start
             cpu0, t0 = server_cpu(pid), time.monotonic()
-            latencies = asyncio.run(turns(url, count, f"latency-{mode}"))
+            latencies = asyncio.run(turns(url, count, f"latency-{mode}", smoke))
             cores = (server_cpu(pid) - cpu0) / (time.monotonic() - t0)
     finally:
         if model is not None:
@@ -161,13 +166,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=("offline", "llm", "both"), default="both")
     parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--smoke", action="store_true",
+                        help="1 turn per mode with a short sentence, whatever else is given: "
+                             "checks that the bench runs (CI), not the figures; the targets are "
+                             "not judged")
     args = parser.parse_args()
+    if args.smoke:
+        args.turns = 1
     modes = ("offline", "llm") if args.mode == "both" else (args.mode,)
-    results = [run_mode(mode, args.turns) for mode in modes]
+    results = [run_mode(mode, args.turns, args.smoke) for mode in modes]
     for result in results:
         print(json.dumps(result), flush=True)
-    print(json.dumps({"bench": "stt", **stt_rtf()}), flush=True)
-    return 0 if all(r["ok"] for r in results) else 1
+    print(json.dumps({"bench": "stt", **stt_rtf((SMOKE_SENTENCE,) if args.smoke else SENTENCES)}),
+          flush=True)
+    return 0 if args.smoke or all(r["ok"] for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ runs.
 
     python bench/run_server_bench.py --runs 5
     python bench/run_server_bench.py --quick            # short settings, to check the setup
+    python bench/run_server_bench.py --smoke            # seconds: does it run? (CI)
 """
 
 from __future__ import annotations
@@ -156,6 +157,9 @@ def run_loadgen(server: ServerProcess, scenario: str, extra: Sequence[str],
 def loadgen_args(args: argparse.Namespace) -> list[str]:
     out = ["--duration", str(args.duration), "--rounds", str(args.rounds),
            "--connections", str(args.connections)]
+    out += ["--arrivals", args.arrivals]
+    if args.smoke:
+        return [*out, "--smoke"]
     if args.rate:
         out += ["--rate", str(args.rate)]
     return out
@@ -313,16 +317,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--scenario", action="append", choices=SCENARIOS, help="repeatable; default all")
     p.add_argument("--quick", action="store_true",
                    help="short settings to check the setup (2 s relays, 600 idle connections)")
+    p.add_argument("--smoke", action="store_true",
+                   help="tiny sizes, whatever else is given (one run, the load generator's "
+                        "--smoke): checks that the bench runs (CI), not the figures")
     p.add_argument("--duration", type=float, default=10.0, help="relay/paced seconds")
     p.add_argument("--rounds", type=int, default=3, help="join-storm rounds")
     p.add_argument("--connections", type=int, default=3000, help="idle connections")
     p.add_argument("--rate", type=int, default=None, help="paced messages/s (loadgen: 10,000)")
+    p.add_argument("--arrivals", choices=("poisson", "tick"), default="poisson",
+                   help="paced: each connection on its own Poisson process (default; a run "
+                        "whose sends clumped is void), or 1 ms ticks (figures before 2026-12-06)")
     p.add_argument("--trio-arg", action="append", default=[],
                    help="extra argument for trio-server (repeatable)")
     p.add_argument("--json-out", type=Path, help="write every raw result here")
     args = p.parse_args(argv)
     if args.quick:
         args.duration, args.rounds, args.connections = 2.0, 1, 600
+    if args.smoke:
+        args.runs, args.duration, args.rounds, args.connections = 1, 0.5, 1, 30
     if not 1 <= args.runs <= 20:
         p.error("--runs must be 1..20")
     return args

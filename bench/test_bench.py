@@ -1,7 +1,7 @@
 """Checks of the benchmark's own tools: the checks must catch bad servers, the runs must finish.
 
-Run with ``/work/venv/bin/pytest bench/test_bench.py`` (not part of the default test paths:
-the end-to-end case starts a server and drives real sockets for a few seconds).
+Part of the suite (pyproject's ``testpaths``); alone: ``pytest bench/test_bench.py``. The
+end-to-end case starts a server and drives real sockets for a few seconds.
 """
 
 from __future__ import annotations

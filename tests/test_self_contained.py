@@ -21,11 +21,11 @@ THIS = Path(__file__).resolve().relative_to(ROOT).as_posix()
 
 #: A ``shared`` folder next to the repository, in any spelling that reaches it.
 SHARED_SIBLING = re.compile(
-    r"""\.\./+shared\b"""                                    # ../shared, ../../shared/x
-    r"""|\bshared/baselines\b"""                             # the folder's old contents
-    r"""|\bparents?\b[^\n]{0,40}[/,]\s*["']shared["']"""     # parent / "shared", parents[1] / "shared"
-    r"""|["']\.\.["']\s*\)?\s*[/,]\s*["']shared["']"""       # Path("..") / "shared", join("..", "shared")
-    r"""|["']\.\./?["']\s*\+\s*["']shared"""                 # "../" + "shared"
+    r"""\.\./+shared\b"""                                  # ../shared, ../../shared/x
+    r"""|\bshared/baselines\b"""                           # the folder's old contents
+    r"""|\bparents?\b[^\n]{0,40}(?:[/,]|joinpath\()\s*["']shared["']"""  # parent / "shared"
+    r"""|["']\.\.["']\s*\)?\s*[/,]\s*["']shared["']"""     # Path("..") / "shared", join("..", ...
+    r"""|["']\.\./?["']\s*\+\s*["']shared"""               # "../" + "shared"
 )
 
 #: An absolute path that only exists on some developer's machine.
@@ -88,6 +88,7 @@ def test_nothing_tracked_names_an_absolute_path_of_a_developer_machine(
     "base = Path(__file__).resolve().parents[2] / 'shared'",
     'os.path.join(root, "..", "shared", "x")',
     'Path("..") / "shared"',
+    'REPO.parent.joinpath("shared", "baselines")',
     'ROOT + "../" + "shared/x"',
     "see ../../shared/PROTOCOL.md",
 ])

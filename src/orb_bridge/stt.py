@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import attrs
 import numpy as np
 
+from .logs import quiet_native_logs
 from .speech_config import PACKAGED_MODEL, SpeechConfig
 
 logger = logging.getLogger(__name__)
@@ -162,6 +163,8 @@ class WhisperStt:
             if self._model is None:
                 from faster_whisper import WhisperModel
 
+                # CTranslate2 prints from native code, past the log: errors only by default.
+                quiet_native_logs()
                 started = time.perf_counter()
                 compute_type = "int8" if self.device == "cpu" else "default"
                 self._model = WhisperModel(

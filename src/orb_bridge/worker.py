@@ -34,6 +34,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from signaling_core import orb_user_id
 
+from . import logs
 from ._config import OrbConfig
 from .link import LinkClosed
 from .llm_brain import brain_factory_for
@@ -141,7 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
                    default=_env_on("SIGNALING_ORB_ICE_RELAY_ONLY"),
                    help="reach the humans through TURN only (aiortc iceTransportPolicy relay) "
                         "[env SIGNALING_ORB_ICE_RELAY_ONLY=on]")
-    p.add_argument("--log-level", default="info")
+    p.add_argument("--log-level", default="info",
+                   help="level of the orb's own log lines: debug, info, warning or error "
+                        "[default info]")
+    p.add_argument("--log-level-libraries", type=str.lower, choices=logs.LEVELS,
+                   default=os.environ.get("SIGNALING_LOG_LEVEL_LIBRARIES",
+                                          logs.DEFAULT_LIBRARY_LEVEL).lower(),
+                   help="level of other libraries' lines (faster-whisper, CTranslate2, "
+                        "aiortc, aioice, websockets, redis, ...): 'info' or 'debug' lets "
+                        "their chatter in for debugging [default warning; env "
+                        "SIGNALING_LOG_LEVEL_LIBRARIES]")
     return p
 
 
@@ -190,8 +200,11 @@ def _join_token(args: argparse.Namespace, session_id: str) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        logs.configure(args.log_level, args.log_level_libraries)
+    except ValueError as exc:  # e.g. SIGNALING_LOG_LEVEL_LIBRARIES=loud
+        print(f"orb-worker: {exc}", file=sys.stderr)
+        return 2
     try:
         config = OrbConfig(width=args.width, height=args.height, fps=args.fps,
                            idle_grace=args.idle_grace, max_lifetime=args.max_lifetime,

@@ -72,6 +72,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("--port", "server.port", "TCP port; 0 picks a free one (the log says which)", int),
     Option("--log-level", "server.log_level", "log level", str,
            choices=("debug", "info", "warning", "error")),
+    Option("--log-level-libraries", "server.log_level_libraries",
+           "log level of other libraries' loggers (faster-whisper, aiortc, aioice, redis, "
+           "websockets, ...; CTranslate2 and onnxruntime print errors only unless info or "
+           "debug): 'info' or 'debug' lets their chatter in for debugging", str,
+           choices=("debug", "info", "warning", "error")),
     Option("--log-json", "server.log_json", "log one JSON object per line", _bool,
            flag_only=True),
     Option("--certfile", "server.certfile", "TLS certificate (PEM): serve https/wss"),
@@ -374,7 +379,7 @@ async def serve(config: ServerConfig, orb_host: OrbHost | None = None,
 def run_serve(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
     config, orb_host_spec = config_from_args(args)
-    logs.configure(config.log_level, config.log_json)
+    logs.configure(config.log_level, config.log_json, config.log_level_libraries)
     dispatch = orb_dispatch_from_args(args)
     orb_host: OrbHost | None = None
     if dispatch is not None and config.orbs:

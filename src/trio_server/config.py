@@ -24,6 +24,9 @@ class ServerConfig:
     #: 0 lets the kernel pick a free port; the server logs and reports the one it got.
     port: int = 3000
     log_level: str = "info"
+    #: Level of every other library's loggers (faster-whisper, aiortc, aioice, ...): their
+    #: chatter stays out of the log unless asked for (``--log-level-libraries``).
+    log_level_libraries: str = "warning"
     log_json: bool = False
     certfile: str | None = None
     keyfile: str | None = None

@@ -76,21 +76,35 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(body, default=str).decode()
 
 
-def configure(level: str = "info", json: bool = False) -> None:
-    """Send this package's logs (and warnings from libraries) to stderr, one line each."""
+def configure(level: str = "info", json: bool = False, libraries: str = "warning") -> None:
+    """Send the project's logs at ``level`` to stderr, one line each; other libraries'
+    (faster-whisper, aiortc, aioice, httpx, redis, websockets, ...) only from ``libraries``
+    up (``--log-level-libraries``), so their chatter stays out of an operator's log.
+
+    Python's ``warnings`` go through the log too (logger ``py.warnings``), so a ``--log-json``
+    log stays one JSON object per line. What native code prints past Python's logging
+    (CTranslate2, onnxruntime) follows these levels in ``orb_bridge.logs.quiet_native_logs``.
+    """
+    own, others = _level(level), _level(libraries)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    numeric = logging.getLevelName(level.upper())
+    root.setLevel(others)
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(own)
+    logging.captureWarnings(True)
+
+
+def _level(name: str) -> int:
+    numeric = logging.getLevelName(name.upper())
     if not isinstance(numeric, int):
-        raise ValueError(f"unknown log level {level!r}")
-    root.setLevel(numeric)
-    for noisy in _NOISY:
-        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
+        raise ValueError(f"unknown log level {name!r}")
+    return numeric
 
 
-#: Libraries that narrate every packet at INFO; only their warnings are worth a line.
-_NOISY = ("aioice", "aiortc", "av")
+#: The loggers whose lines are the project's own (the in-process orb's included); every other
+#: logger belongs to a library.
+OWN_LOGGERS = (LOGGER_NAME, "orb_bridge", "signaling_core")

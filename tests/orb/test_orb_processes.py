@@ -27,6 +27,9 @@ from .conftest import in_asyncio
 pytestmark = pytest.mark.media
 
 BIN = os.path.dirname(sys.executable)
+#: A line of orb-worker's log from one of the project's own loggers ("TIME LEVEL NAME: ...").
+OWN_LINE = re.compile(r"^\S+ \S+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) "
+                      r"(orb_bridge|signaling_core)(\.\w+)*: ")
 
 
 def left(human: SyntheticHuman, user_id: str) -> bool:
@@ -43,7 +46,7 @@ async def test_orb_worker_joins_a_room_on_a_separately_started_server() -> None:
         url = f"ws://127.0.0.1:{port}"
         worker = subprocess.Popen(
             [os.path.join(BIN, "orb-worker"), "--url", url, "--room", "gpu-room",
-             "--session", "w1", "--log-level", "warning"],
+             "--session", "w1", "--log-level", "info"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             async def scenario() -> None:
@@ -77,8 +80,13 @@ async def test_orb_worker_joins_a_room_on_a_separately_started_server() -> None:
                     await asyncio.gather(coach.close(), client.close())
 
             await in_asyncio(scenario)
-            returncode = await trio.to_thread.run_sync(lambda: worker.wait(15))
-            assert returncode == 0, worker.stdout.read() if worker.stdout else ""
+            output, _ = await trio.to_thread.run_sync(lambda: worker.communicate(timeout=15))
+            assert worker.returncode == 0, output
+            # The worker's log (it transcribed the client) holds only the orb's own lines:
+            # no faster-whisper, aiortc or aioice chatter, nothing native code printed.
+            lines = output.splitlines()
+            assert lines and all(OWN_LINE.match(line) for line in lines), output
+            assert any("orb ai-orb-w1 ended: session_complete" in line for line in lines)
         finally:
             if worker.poll() is None:
                 worker.kill()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -12,7 +14,8 @@ import trio
 
 from signaling_core import CoreConfig
 from trio_server import ServerConfig, SignalingServer
-from trio_server.logs import JsonFormatter, TextFormatter, event
+from trio_server.cli import build_parser, config_from_args
+from trio_server.logs import OWN_LOGGERS, JsonFormatter, TextFormatter, configure, event
 
 from .conftest import join, recv, send, ws_client
 from .serving import running_server
@@ -93,3 +96,70 @@ def test_event_drops_empty_fields(caplog: pytest.LogCaptureFixture) -> None:
     event(logging.INFO, "x", room="r", userId=None)
     [(_, fields)] = events(caplog)
     assert fields == {"room": "r"}
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """``logs.configure`` rewires the root logger: put back what pytest had."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    own = {name: logging.getLogger(name).level for name in OWN_LOGGERS}
+    try:
+        yield
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+        for name, old in own.items():
+            logging.getLogger(name).setLevel(old)
+        logging.captureWarnings(False)
+
+
+LIBRARIES = ("faster_whisper", "aioice.ice", "aiortc.rtcpeerconnection", "httpx", "redis",
+             "websockets.client", "ctranslate2", "onnxruntime", "py.warnings")
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_libraries_log_warnings_only_unless_asked() -> None:
+    configure("debug", json=True)
+    for name in ("trio_server", "trio_server.ledger", "orb_bridge.stt", "signaling_core"):
+        assert logging.getLogger(name).isEnabledFor(logging.DEBUG), name
+    for name in LIBRARIES:  # faster-whisper's "Processing audio ..." is INFO: not shown
+        assert not logging.getLogger(name).isEnabledFor(logging.INFO), name
+        assert logging.getLogger(name).isEnabledFor(logging.WARNING), name
+    configure("warning", libraries="info")  # chatter back in for debugging, ours quieter
+    assert logging.getLogger("faster_whisper").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("orb_bridge.peers").isEnabledFor(logging.INFO)
+    configure("info", libraries="error")
+    assert not logging.getLogger("aioice.ice").isEnabledFor(logging.WARNING)
+    assert logging.getLogger("aioice.ice").isEnabledFor(logging.ERROR)
+    with pytest.raises(ValueError, match="loud"):
+        configure("info", libraries="loud")
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_python_warnings_become_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    configure("info", json=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("a library's warning", UserWarning, stacklevel=1)
+    [line] = capsys.readouterr().err.splitlines()
+    body = orjson.loads(line)
+    assert body["logger"] == "py.warnings" and "a library's warning" in body["msg"]
+
+
+def test_library_log_level_option_and_environment() -> None:
+    parser = build_parser()
+    config, _ = config_from_args(parser.parse_args([]), environ={})
+    assert config.log_level_libraries == "warning"
+    config, _ = config_from_args(parser.parse_args(["--log-level-libraries", "debug"]),
+                                 environ={"SIGNALING_LOG_LEVEL_LIBRARIES": "info"})
+    assert config.log_level_libraries == "debug"
+    config, _ = config_from_args(parser.parse_args([]),
+                                 environ={"SIGNALING_LOG_LEVEL_LIBRARIES": "info"})
+    assert config.log_level_libraries == "info"
+    with pytest.raises(SystemExit, match="SIGNALING_LOG_LEVEL_LIBRARIES"):
+        config_from_args(parser.parse_args([]),
+                         environ={"SIGNALING_LOG_LEVEL_LIBRARIES": "loud"})

@@ -135,8 +135,9 @@ def test_version_and_help() -> None:
     assert out.returncode == 0 and out.stdout.startswith("trio-server ")
     out = subprocess.run([EXE, "--help"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0
-    for flag in ("--host", "--port", "--log-json", "--certfile", "--max-participants",
-                 "--admin-token", "--turn-secret", "--stun-url", "--orbs", "SIGNALING_PORT"):
+    for flag in ("--host", "--port", "--log-json", "--log-level-libraries", "--certfile",
+                 "--max-participants", "--admin-token", "--turn-secret", "--stun-url",
+                 "--orbs", "SIGNALING_PORT"):
         assert flag in out.stdout
 
 

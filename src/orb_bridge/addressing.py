@@ -1,0 +1,129 @@
+"""Whether a human's turn is addressed to the orb, from its transcript alone.
+
+In a three-way call most speech is between the humans; the orb must answer only what is meant
+for it (issue 24's ``addressed`` mode). This module is the text rule, pure and deterministic so
+that rates over many rendered turns can be computed offline; the speech-to-text side helps it
+by being given the name as a hotword, and a language model, when one is configured, may be
+asked on top. What counts as addressing (docs/orb.md, "Whom the orb talks to"):
+
+1. **A greeting with the name**: "hey Orb", "okay Orb", "hi Orb", "hello Orb" at the start of a
+   clause. The name may be misheard here (see below): a greeting pins the position.
+2. **The name as a vocative**: at the start of the turn followed by a pause mark ("Orb, what do
+   you think?"), or at the end after one ("…so far, Orb?"), or set off by pause marks in the
+   middle ("Could you, Orb, sum up?").
+3. **A misheard name where only a vocative fits**: Whisper hears a bare "Orb," as "Or," or
+   "Aub,"; such a near-miss (one edit away, or a known mishearing) counts only at the start
+   of the turn, followed by a pause mark, in a turn that asks something (a question mark or a
+   request word). "Or, maybe not." is not addressed; "Or, could you sum up?" is.
+4. **The name with a question put to "you"**, the name at the start or the end of a clause
+   without a pause mark ("Orb what do you think", "What do you think Orb?"). Inside a clause
+   it is talked about: "What do you think about that Orb idea", "Can you tell Orb to wait?".
+
+Never addressed: the name after an article or a possessive ("I told the orb yesterday", "your
+orb"), the name inside another word ("orbit"), and a near-miss outside rule 3's position ("or
+maybe").
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+import attrs
+
+#: Words that open a greeting which names the one greeted next (rule 1).
+GREETINGS = frozenset({"hey", "hi", "hello", "okay", "ok", "yo", "excuse"})
+#: Words before the name that make it a thing talked about, not someone talked to.
+DETERMINERS = frozenset({"the", "a", "an", "this", "that", "my", "your", "our", "their",
+                         "his", "her", "its", "whose", "which", "any", "every", "no"})
+#: Words that make a turn a request when no question mark is there (rule 3).
+REQUEST_WORDS = frozenset({
+    "can", "could", "would", "will", "what", "how", "why", "who", "where", "when", "which",
+    "please", "tell", "give", "sum", "summarize", "summarise", "recap", "help", "explain",
+    "say", "remind", "suggest", "do", "does", "is", "are", "should", "list", "read",
+})
+#: Pause marks that set a vocative off.
+PAUSE_MARKS = frozenset({",", ".", "!", "?", ";", ":", "-", "—", "…"})
+_TOKEN = re.compile(r"[\w']+|[^\w\s]")
+
+
+class Reason(enum.Enum):
+    """Why a turn was judged as it was: logged with the turn, and counted by the bench."""
+
+    GREETING = "greeting"
+    VOCATIVE = "vocative"
+    MISHEARD_VOCATIVE = "misheard-vocative"
+    QUESTION_TO_YOU = "question-to-you"
+    TALKED_ABOUT = "talked-about"
+    NOT_NAMED = "not-named"
+
+
+@attrs.frozen
+class Verdict:
+    addressed: bool
+    reason: Reason
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance; the words compared here are a few letters long."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+@attrs.frozen
+class AddressRule:
+    """The rule for one orb name; ``misheard`` adds known mishearings of it (lower case)."""
+
+    name: str = "Orb"
+    misheard: frozenset[str] = attrs.field(
+        default=frozenset({"or", "orb's", "orbs", "aub", "orv", "orbe", "awb", "ob"}),
+        converter=frozenset)
+
+    @property
+    def _key(self) -> str:
+        return self.name.lower()
+
+    def _near(self, word: str) -> bool:
+        """A word that may be the name misheard (rule 3's candidates)."""
+        if word == self._key or word in self.misheard:
+            return True
+        return len(self._key) >= 3 and _edit_distance(word, self._key) <= 1 and word.isalpha()
+
+    def judge(self, text: str) -> Verdict:
+        tokens = [t.lower() for t in _TOKEN.findall(text)]
+        words = [(i, t) for i, t in enumerate(tokens) if t not in PAUSE_MARKS]
+        if not words:
+            return Verdict(False, Reason.NOT_NAMED)
+        asks = "?" in tokens or any(w in REQUEST_WORDS for _, w in words)
+        named = False
+        for position, (index, word) in enumerate(words):
+            before = words[position - 1][1] if position > 0 else None
+            token_before = tokens[index - 1] if index > 0 else None
+            token_after = tokens[index + 1] if index + 1 < len(tokens) else None
+            clause_start = before is None or token_before in PAUSE_MARKS
+            if before in GREETINGS and self._near(word):
+                greeting_index = words[position - 1][0]
+                starts_clause = greeting_index == 0 or tokens[greeting_index - 1] in PAUSE_MARKS
+                if starts_clause:
+                    return Verdict(True, Reason.GREETING)
+            if word != self._key:
+                if (position == 0 and self._near(word) and token_after in PAUSE_MARKS
+                        and asks and len(words) > 1):
+                    return Verdict(True, Reason.MISHEARD_VOCATIVE)
+                continue
+            named = True
+            if before in DETERMINERS:
+                continue
+            set_off_before = clause_start
+            set_off_after = token_after is None or token_after in PAUSE_MARKS
+            if (position == 0 and set_off_after) or (set_off_before and set_off_after):
+                return Verdict(True, Reason.VOCATIVE)
+            if asks and "you" in (w for _, w in words) and (set_off_before or set_off_after):
+                return Verdict(True, Reason.QUESTION_TO_YOU)
+        return Verdict(False, Reason.TALKED_ABOUT if named else Reason.NOT_NAMED)

@@ -1,0 +1,70 @@
+"""The text rule for whether a turn is addressed to the orb (orb_bridge.addressing)."""
+
+from __future__ import annotations
+
+import pytest
+
+from orb_bridge.addressing import AddressRule, Reason
+
+RULE = AddressRule()
+
+ADDRESSED = [
+    ("Orb, what do you think about that?", Reason.VOCATIVE),
+    ("Orb, could you sum up what we have talked about so far?", Reason.VOCATIVE),
+    ("Could you sum up what we have talked about so far, Orb?", Reason.VOCATIVE),
+    ("Could you, Orb, give us a recap?", Reason.VOCATIVE),
+    ("Hey Orb, what should I focus on this week?", Reason.GREETING),
+    ("Okay orb. Give me three next steps.", Reason.GREETING),
+    ("So. Hey, Orb, any thoughts?", Reason.GREETING),
+    ("Hey or what do you think?", Reason.GREETING),  # the name misheard after a greeting
+    ("Or, what do you think?", Reason.MISHEARD_VOCATIVE),
+    ("Aub, can you help me with this?", Reason.MISHEARD_VOCATIVE),
+    ("Orb what do you think we should do", Reason.QUESTION_TO_YOU),
+    ("What do you think Orb?", Reason.QUESTION_TO_YOU),
+    ("ORB, please summarize.", Reason.VOCATIVE),
+]
+
+NOT_ADDRESSED = [
+    ("Or maybe we should try again tomorrow.", Reason.NOT_NAMED),
+    ("Or, maybe not.", Reason.NOT_NAMED),
+    ("The orbit of the moon is elliptical.", Reason.NOT_NAMED),
+    ("I told the orb yesterday that I was stuck.", Reason.TALKED_ABOUT),
+    ("Do you think the orb is listening?", Reason.TALKED_ABOUT),
+    ("What do you think about that Orb idea", Reason.TALKED_ABOUT),
+    ("Can you tell Orb to wait?", Reason.TALKED_ABOUT),
+    ("My manager keeps adding work to my plate.", Reason.NOT_NAMED),
+    ("How did that make you feel?", Reason.NOT_NAMED),
+    ("Orbital mechanics is hard.", Reason.NOT_NAMED),
+    ("", Reason.NOT_NAMED),
+    ("...", Reason.NOT_NAMED),
+    ("Hey, what do you think?", Reason.NOT_NAMED),
+    ("All, what do you think?", Reason.NOT_NAMED),
+]
+
+
+@pytest.mark.parametrize(("text", "reason"), ADDRESSED)
+def test_addressed(text: str, reason: Reason) -> None:
+    verdict = RULE.judge(text)
+    assert verdict.addressed, (text, verdict)
+    assert verdict.reason is reason, (text, verdict)
+
+
+@pytest.mark.parametrize(("text", "reason"), NOT_ADDRESSED)
+def test_not_addressed(text: str, reason: Reason) -> None:
+    verdict = RULE.judge(text)
+    assert not verdict.addressed, (text, verdict)
+    assert verdict.reason is reason, (text, verdict)
+
+
+def test_another_name() -> None:
+    rule = AddressRule(name="Nova", misheard=frozenset({"nover"}))
+    assert rule.judge("Nova, what's next?").addressed
+    assert rule.judge("Nover, what's next?").addressed
+    assert rule.judge("Hey Noba, any ideas?").addressed  # one edit away after a greeting
+    assert not rule.judge("Orb, what's next?").addressed
+    assert not rule.judge("The nova was bright.").addressed
+
+
+def test_garbage_never_raises() -> None:
+    for text in ["\x00\x01", "🙂 orb 🙂?", "orb" * 2000, "?" * 500, "Orb" + ",," * 100]:
+        RULE.judge(text)
