@@ -156,6 +156,10 @@ def test_summary_end_session_and_history(browser: Browser, record_server: Server
         assert api(server, f"/api/history/sessions/{session_id}")[0] == 404
         history.wait_for_url("**/history?room=*", timeout=10_000)
         history.wait_for_selector("#no-sessions", state="visible", timeout=10_000)
+        # No conversation content in the server's log: not the words, not the summary.
+        log = "\n".join(server.log)
+        for said in (lines[0][1], *topics, final.split("\n")[0]):
+            assert said not in log, said
     except AssertionError as failure:
         fail_with_logs(failure, server.log_text(), pages)
     finally:
