@@ -265,3 +265,19 @@ async def test_a_live_session_is_not_deleted(site: Site) -> None:
     response = await site.call("DELETE", "/api/history/sessions/s3", bearer(ADMIN))
     assert response.status == 409
     assert site.exists("s3")
+
+
+async def test_a_cookie_from_one_node_opens_the_history_on_another(db: str) -> None:
+    """Several nodes share one ledger and one --admin-token: the cookie is stateless, so the
+    node that did not issue it accepts it; a room-scoped one cannot be widened."""
+    await play(db, CoreConfig(orbs_enabled=True), two_rooms)
+    node_a, node_b = Site(db), Site(db)
+    cookie = await login_cookie(node_a, coach_token("room-2"))
+    page = await node_b.json("/api/history/sessions", cookie)
+    assert [s["sessionId"] for s in page["sessions"]] == ["s2"]
+    version, expiry, _scope, mac = cookie["cookie"].split("=", 1)[1].split(".")
+    widened = Access(None)  # the admin scope, with the room cookie's MAC
+    other_scope = node_a.auth.cookie_value(widened).split(".")[2]
+    response = await node_b.call("GET", "/api/history/sessions",
+                                 {"cookie": f"{COOKIE}={version}.{expiry}.{other_scope}.{mac}"})
+    assert response.status == 401
