@@ -293,7 +293,8 @@ def register(router: Router, auth: HistoryAuth, backend: Backend,
             return done(access)
         rest = request.path[len(SESSIONS) + 1:]
         session_id, _, action = rest.partition("/")
-        if _SESSION_ID.fullmatch(session_id) is None or action not in ("", "export"):
+        if _SESSION_ID.fullmatch(session_id) is None or action not in ("", "export") \
+                or (request.method == "DELETE" and action):
             return done(text_response(404, "no such session"))
         if request.method == "DELETE":
             return done(await delete(request, access, session_id))

@@ -250,6 +250,9 @@ async def test_delete_is_csrf_safe_and_removes_the_session(site: Site) -> None:
     assert (await site.call("POST", "/api/history/sessions/s1",
                             {**cookie, "origin": ORIGIN})).status == 405
     assert site.exists("s1")
+    assert (await site.call("DELETE", "/api/history/sessions/s1/export",
+                            {**cookie, "origin": ORIGIN})).status == 404
+    assert site.exists("s1")
     response = await site.call("DELETE", "/api/history/sessions/s1", {**cookie, "origin": ORIGIN})
     assert response.status == 204
     assert not site.exists("s1")
