@@ -199,6 +199,8 @@ client.addEventListener('peer-added', ({ detail: { peer, link, status } }) => {
 client.addEventListener('peer-removed', ({ detail: { peer } }) => {
   view.remove(peer.userId);
   refreshOrbButton();
+  // After End session: the orb that left sends no more summaries; no need to wait longer.
+  if (endedByMe && isAi(peer)) finishEnded();
 });
 
 client.addEventListener('peer-presence', ({ detail: { peer, away } }) => {
