@@ -135,21 +135,85 @@ def _core_clause(sentence: str) -> str:
     return _clip_words(body, 16)
 
 
+_TOPIC_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+#: Punctuation that ends a clause: a topic phrase never spans one.
+_CLAUSE = re.compile(r"[^,;:.!?()\n]+")
+#: Nor does it join two clauses: "family and start" is no topic.
+_CONJUNCTION = re.compile(r"\b(?:and|but|so|because|or)\b", re.IGNORECASE)
+
+
+def _content(word: str) -> bool:
+    return len(word) >= 3 and word.lower().strip("'-") not in STOPWORDS
+
+
+#: Words a topic phrase neither starts nor ends with ("my family", not "family and").
+_FUNCTION_WORDS = frozenset({
+    "a", "an", "the", "and", "or", "but", "so", "to", "of", "in", "on", "at", "for", "with",
+    "from", "by", "about", "as", "into", "than", "then", "i", "you", "he", "she", "it", "we",
+    "they", "me", "him", "her", "us", "them", "my", "your", "his", "its", "our", "their", "is",
+    "are", "was", "were", "be", "been", "am", "do", "does", "did", "have", "has", "had",
+    "that", "this", "these", "those", "not", "no", "just", "very", "really",
+})
+
+
+def _edge(word: str) -> bool:
+    return word.lower() not in _FUNCTION_WORDS
+
+
 def key_topics(turns: Sequence[Turn], limit: int = 5) -> tuple[str, ...]:
-    """The content words said most by the humans (ties: first said first)."""
-    counts: Counter[str] = Counter()
-    first: dict[str, int] = {}
+    """Phrases of 2-5 words the humans said, verbatim, that carry their most repeated words.
+
+    A topic a coach can read back ("more time for my family", "stuck at work") says more than
+    single words ("family, stuck, work"), and quoting the transcript word for word means the
+    summary never puts words in anyone's mouth. A candidate is a run of 2-5 words inside one
+    clause that starts and ends with a content word; it scores by how often it was said, then
+    by how often its content words were said (per word, so long phrases gain nothing by
+    length), then by who said it first. Chosen phrases share no content word.
+    """
+    freq: Counter[str] = Counter()
+    clauses: list[tuple[str, list[re.Match[str]]]] = []
     for turn in turns:
         if turn.role == AI:
             continue
-        for word in re.findall(r"[A-Za-z][A-Za-z'-]+", turn.text.lower()):
-            word = word.strip("'-")
-            if len(word) < 4 or word in STOPWORDS:
+        for clause in (part for piece in _CLAUSE.findall(turn.text)
+                       for part in _CONJUNCTION.split(piece)):
+            words = list(_TOPIC_WORD.finditer(clause))
+            clauses.append((clause, words))
+            freq.update(w.group().lower() for w in words if _content(w.group()))
+    said: Counter[str] = Counter()
+    first: dict[str, tuple[str, int, frozenset[str]]] = {}
+    for clause, words in clauses:
+        for i, start in enumerate(words):
+            if not _edge(start.group()):
                 continue
-            counts[word] += 1
-            first.setdefault(word, len(first))
-    ranked = sorted(counts, key=lambda w: (-counts[w], first[w]))
-    return tuple(ranked[:limit])
+            for n in range(2, 6):
+                if i + n > len(words):
+                    break
+                end = words[i + n - 1]
+                if not _edge(end.group()) or not any(_content(w.group())
+                                                    for w in words[i:i + n]):
+                    continue
+                phrase = clause[start.start():end.end()]
+                key = " ".join(w.group().lower() for w in words[i:i + n])
+                said[key] += 1
+                if key not in first:
+                    content = frozenset(w.group().lower() for w in words[i:i + n]
+                                        if _content(w.group()))
+                    weight = sum(freq[w] for w in content) * 100 // n
+                    first[key] = (phrase, weight, content)
+    order = {key: rank for rank, key in enumerate(first)}
+    ranked = sorted(first, key=lambda k: (-said[k], -first[k][1], order[k]))
+    chosen: list[str] = []
+    used: set[str] = set()
+    for key in ranked:
+        phrase, _weight, content = first[key]
+        if content & used:
+            continue
+        chosen.append(phrase)
+        used |= content
+        if len(chosen) == limit:
+            break
+    return tuple(chosen)
 
 
 def stated_goals(turns: Sequence[Turn], limit: int = 5) -> tuple[str, ...]:

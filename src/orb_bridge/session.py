@@ -325,9 +325,12 @@ class OrbSession:
 
     def _remove_human(self, user_id: object) -> None:
         if isinstance(user_id, str) and user_id in self.humans:
-            self._close_later(self.humans.pop(user_id))
+            peer = self.humans.pop(user_id)
+            self._close_later(peer)
             self._humans_changed()
-            if not self.humans:
+            # A user-left is a final departure (an away seat's comes after its grace). When
+            # the client goes, the coach is often still there: the summary is for them now.
+            if not self.humans or peer.role == "client":
                 self.minutes.summary_soon()
 
     def _new_peer(self, user_id: str, role: str) -> HumanPeer:

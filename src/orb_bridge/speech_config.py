@@ -83,8 +83,9 @@ class SpeechConfig:
     tts_voice: str = "alloy"
 
     #: Bound on writing the session summary when the session ends (the model's part; the
-    #: extractive summary is written instead when it runs out).
-    summary_timeout: float = attrs.field(default=20.0, validator=_positive)
+    #: extractive summary is written instead when it runs out). Below 10 s: the coach's page
+    #: shows the summary within 10 s of the client's departure (issue 27).
+    summary_timeout: float = attrs.field(default=8.0, validator=_positive)
     fallback_line: str = FALLBACK_LINE
 
     @property

@@ -149,6 +149,9 @@ class SessionEnded:
     session_id: str
     room_id: str
     at: float
+    #: How it ended when the core knows better than the last departure (``ended-by-coach``);
+    #: None: the last departure says it (the ledger records that one's ending).
+    how: str | None = None
 
 
 SessionRecord = (

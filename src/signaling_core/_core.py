@@ -57,6 +57,7 @@ from ._rules import (
     AI,
     HUMAN,
     MESSAGE_RULES,
+    RULE_ROLES,
     SIGNAL_PAYLOAD_FIELD,
     JoinRequest,
     Phase,
@@ -82,12 +83,13 @@ _JSONDecodeError = orjson.JSONDecodeError
 _JSONEncodeError = orjson.JSONEncodeError
 
 
-def _permitted(phase: Phase, participant_type: str | None) -> frozenset[str]:
+def _permitted(phase: Phase, participant_type: str | None,
+               user_role: str | None = None) -> frozenset[str]:
     """The message types ``check_phase_and_sender`` lets through for this sender."""
     allowed = set()
     for mtype in MESSAGE_RULES:
         try:
-            check_phase_and_sender(mtype, phase, participant_type)
+            check_phase_and_sender(mtype, phase, participant_type, user_role)
         except ProtocolError:
             continue
         allowed.add(mtype)
@@ -122,7 +124,10 @@ class SignalingCore(JoinDesk):
         # Message types each kind of sender may send as is; any other type goes through
         # ``check_phase_and_sender`` for its exact error. Built from that same function.
         self._unjoined_ok = _permitted(Phase.AWAITING_JOIN, None)
-        self._joined_ok = {ptype: _permitted(Phase.JOINED, ptype) for ptype in (HUMAN, AI)}
+        # Keyed by (participantType, role); a role no rule names is keyed as "" so that
+        # clients choosing odd roles cannot grow this table.
+        self._joined_ok = {(ptype, role): _permitted(Phase.JOINED, ptype, role or None)
+                           for ptype in (HUMAN, AI) for role in (*RULE_ROLES, "")}
         self._handlers: dict[str, Handler] = {
             "ping": self._on_ping,
             "join": self._on_join,
@@ -137,6 +142,7 @@ class SignalingCore(JoinDesk):
             "ai-orb-shutdown": self._on_orb_shutdown,
             "ai_transcript": _from_participant(on_ai_transcript),
             "ai_summary": _from_participant(on_ai_summary),
+            "end_session": self._on_end_session,
         }
         assert self._handlers.keys() == MESSAGE_RULES.keys()
 
@@ -234,7 +240,8 @@ class SignalingCore(JoinDesk):
                 if mtype not in self._unjoined_ok:
                     check_phase_and_sender(mtype, Phase.AWAITING_JOIN, None)
             elif mtype not in participant.allowed:
-                check_phase_and_sender(mtype, Phase.JOINED, participant.participant_type)
+                check_phase_and_sender(mtype, Phase.JOINED, participant.participant_type,
+                                       participant.user_role)
             handler(conn, msg, now, out)
         except ProtocolError as exc:
             out.append(messages.error_send(conn_id, exc.code, exc.message, exc.ref))

@@ -51,6 +51,8 @@ class CloseCode(enum.IntEnum):
     REPLACED = 4001
     UNAUTHORIZED = 4003
     DEADLINE = 4008
+    #: A coach ended the session (``end_session``): the call is over, do not reconnect.
+    SESSION_ENDED = 4010
 
 
 #: Codes RFC 6455 §7.4 reserves for reports inside an endpoint; never sent in a close frame.

@@ -31,6 +31,8 @@ class Departure(enum.StrEnum):
     ORB_SESSION_COMPLETE = "session_complete"
     ORB_TIMEOUT = "timeout"
     ORB_ERROR = "error"
+    #: A coach ended the session for everyone (``end_session``).
+    SESSION_ENDED = "session-ended"
 
 
 #: Losses of a connection that a participant may come back from (``reconnect_grace``): no

@@ -23,6 +23,7 @@ from ._rules import (
     AI,
     COACH,
     ORB_USER_PREFIX,
+    RULE_ROLES,
     JoinRequest,
     orb_user_id,
     parse_join,
@@ -37,9 +38,10 @@ def _offers(a: Participant, b: Participant) -> bool:
 
 
 class JoinDesk(OrbKeeper):
-    """Handles ``join``; needs ``_joined_ok`` (message types per participant type) set."""
+    """Handles ``join``; needs ``_joined_ok`` (message types per participant type and role)
+    set."""
 
-    _joined_ok: dict[str, frozenset[str]]
+    _joined_ok: dict[tuple[str, str], frozenset[str]]
 
     def _on_join(self, conn: Connection, msg: dict[str, Any], now: float,
                  out: list[Command]) -> None:
@@ -115,7 +117,9 @@ class JoinDesk(OrbKeeper):
 
         joiner = Participant(conn, room, request.user_id, request.user_name, request.user_role,
                              request.participant_type, now,
-                             self._joined_ok[request.participant_type],
+                             self._joined_ok[(request.participant_type,
+                                              request.user_role
+                                              if request.user_role in RULE_ROLES else "")],
                              self._new_resume_token(room.room_id, request.user_id))
         others = list(room.participants.values())
         peers = []

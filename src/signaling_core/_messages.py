@@ -93,3 +93,8 @@ def join_message(
     if resume_token is not None:
         message["resumeToken"] = resume_token
     return message
+
+
+def session_ended(reason: str, by: str) -> bytes:
+    """``session-ended``: the call is over for everyone (``end_session`` by coach ``by``)."""
+    return orjson.dumps({"type": "session-ended", "reason": reason, "by": by})

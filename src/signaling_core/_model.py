@@ -123,8 +123,8 @@ class Orb:
 class Room:
     """Participants in join order (dict order), the session they share, and the room's orb."""
 
-    __slots__ = ("created_at", "epoch", "humans", "orb", "orb_may_return", "participants",
-                 "room_id", "session_id")
+    __slots__ = ("created_at", "ended_by", "epoch", "humans", "orb", "orb_may_return",
+                 "participants", "room_id", "session_id")
 
     def __init__(self, room_id: str, session_id: str, created_at: float) -> None:
         self.room_id = room_id
@@ -138,3 +138,5 @@ class Room:
         #: The session's orb left without ending (its worker died or handed it back,
         #: ``CoreConfig.orbs_rejoin``): its host may bring it back, or report it ended.
         self.orb_may_return = False
+        #: The coach who ended the session (``end_session``), once one has.
+        self.ended_by: str | None = None

@@ -68,6 +68,8 @@ class OrbInput(enum.StrEnum):
     #: (``CoreConfig.orbs_rejoin``); it is the room's orb again without a new ``SpawnOrb``.
     RETURNED = "returned"
     SERVER_STOPPING = "server-stopping"
+    #: A coach ended the session (``end_session``): the orb writes its summary and goes.
+    SESSION_ENDED = "session-ended"
 
 
 class OrbEffect(enum.Enum):
@@ -149,6 +151,13 @@ def _rows() -> dict[tuple[OrbState, OrbInput], OrbTransition]:
         (S.UNATTENDED, In.IDLE_GRACE): T(S.STOPPING, E.REQUEST_STOP, "session_complete"),
         (S.STOPPING, In.STOP_TIMEOUT): T(S.ENDED, E.FORCE_OUT),
         (S.STOPPING_UNJOINED, In.STOP_TIMEOUT): T(S.ENDED, E.FORCE_OUT),
+        # A coach ended the session: stop as a finished session does (summary, goodbye).
+        # The coach is in the room, so the orb is never unattended then.
+        (S.STARTING, In.SESSION_ENDED):
+            T(S.STOPPING_UNJOINED, E.REQUEST_STOP, "session_complete"),
+        (S.JOINED, In.SESSION_ENDED): T(S.STOPPING, E.REQUEST_STOP, "session_complete"),
+        (S.STOPPING, In.SESSION_ENDED): T(S.STOPPING),
+        (S.STOPPING_UNJOINED, In.SESSION_ENDED): T(S.STOPPING_UNJOINED),
     }
     for state in _IN_ROOM:
         rows[(state, In.REPLACED)] = T(state)  # the same orb on a new connection keeps its slot

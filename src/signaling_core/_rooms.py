@@ -36,6 +36,10 @@ from ._snapshot import CoreSnapshot, snapshot_of
 _SHUTDOWN_DEPARTURES = frozenset(ORB_SHUTDOWN_ENDINGS.values())
 
 
+#: How a session ended when a coach ended it (``SessionEnded.how``, the ledger's end_reason).
+ENDED_BY_COACH = "ended-by-coach"
+
+
 def new_session_id() -> str:
     return secrets.token_hex(8)
 
@@ -183,6 +187,35 @@ class RoomBook:
         assert sender is not None
         require_action(msg, "client_signal")
         self._relay(sender, msg, "client_signal", out)
+
+    def _on_end_session(self, conn: Connection, msg: dict[str, Any], now: float,
+                        out: list[Command]) -> None:
+        """A coach ends the call for everyone (the rules let only a coach get here).
+
+        Every other human gets ``session-ended`` and is closed with 4010 (its page does not
+        reconnect) and departs; an away one departs at once. The coach stays, so that the
+        orb's last summary reaches it; the room's orb is asked to stop (it writes that
+        summary on its way out). The session ends when the coach leaves, recorded as
+        ``ended-by-coach``.
+        """
+        coach = conn.participant
+        assert coach is not None
+        room = coach.room
+        room.ended_by = coach.user_id
+        data = messages.session_ended(ENDED_BY_COACH, coach.user_id)
+        others = [p for p in room.participants.values() if p is not coach and not p.is_ai]
+        # Everyone hears that it ended before hearing of anyone's departure.
+        for other in (coach, *others):
+            if not other.away:
+                out.append(Send(other.conn.conn_id, data, "session-ended"))
+        for other in others:
+            if other.away:
+                self._depart(other, Departure.SESSION_ENDED, now, out)
+                continue
+            self._drop(other.conn, CloseCode.SESSION_ENDED, "session ended",
+                       Departure.SESSION_ENDED, now, out)
+        if room.orb is not None:
+            self._orb_input(room, room.orb, OrbInput.SESSION_ENDED, now, out)
 
     # ------------------------------------------------------------------ departures
 
@@ -338,4 +371,5 @@ class RoomBook:
     def _maybe_delete_room(self, room: Room, now: float, out: list[Command]) -> None:
         if not room.participants and room.orb is None:
             del self._rooms[room.room_id]
-            out.append(SessionEnded(room.session_id, room.room_id, now))
+            out.append(SessionEnded(room.session_id, room.room_id, now,
+                                    None if room.ended_by is None else ENDED_BY_COACH))

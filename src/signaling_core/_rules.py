@@ -86,17 +86,26 @@ class Phase(enum.StrEnum):
 
 @attrs.frozen
 class MessageRule:
-    """Who may send one message type, and in which phase."""
+    """Who may send one message type, and in which phase.
+
+    A sender is judged by its ``participantType`` (``senders``) and by its ``userRole``
+    (``roles``); when both are set it must pass both. Roles are what a coaching call is about
+    (only a coach ends the session or, later, switches the orb's mode), so they are written
+    here as data rather than as a check buried in one handler.
+    """
 
     phases: frozenset[Phase]
     #: participantType values allowed to send it once joined; ``None`` means anyone.
     senders: frozenset[str] | None = None
+    #: userRole values allowed to send it once joined; ``None`` means any role.
+    roles: frozenset[str] | None = None
 
 
 _BOTH = frozenset({Phase.AWAITING_JOIN, Phase.JOINED})
 _JOINED = frozenset({Phase.JOINED})
 _HUMANS = frozenset({HUMAN})
 _AIS = frozenset({AI})
+_COACHES = frozenset({COACH})
 
 #: Every client→server message type and who may send it (docs/protocol.md). A type missing here
 #: is ``unknown-type``; a phase missing is ``not-joined``/``already-joined``; a sender missing
@@ -117,7 +126,13 @@ MESSAGE_RULES: Mapping[str, MessageRule] = {
     # What the orb understood: relayed to the humans and recorded / recorded only.
     "ai_transcript": MessageRule(_JOINED, _AIS),
     "ai_summary": MessageRule(_JOINED, _AIS),
+    # A human coach ends the call for everyone (the others get session-ended and 4010).
+    "end_session": MessageRule(_JOINED, _HUMANS, _COACHES),
 }
+
+#: Every ``userRole`` some rule names; any other role is judged as "a role no rule names".
+RULE_ROLES: frozenset[str] = frozenset(
+    role for rule in MESSAGE_RULES.values() for role in (rule.roles or ()))
 
 #: The field that carries the payload of each relayed WebRTC message.
 SIGNAL_PAYLOAD_FIELD: Mapping[str, str] = {
@@ -127,7 +142,8 @@ SIGNAL_PAYLOAD_FIELD: Mapping[str, str] = {
 }
 
 
-def check_phase_and_sender(mtype: str, phase: Phase, participant_type: str | None) -> None:
+def check_phase_and_sender(mtype: str, phase: Phase, participant_type: str | None,
+                           user_role: str | None = None) -> None:
     """Raise the protocol's error when ``mtype`` may not be sent now by this sender."""
     rule = MESSAGE_RULES.get(mtype)
     if rule is None:
@@ -142,6 +158,10 @@ def check_phase_and_sender(mtype: str, phase: Phase, participant_type: str | Non
         raise ProtocolError(
             ErrorCode.FORBIDDEN, f"a {participant_type} participant may not send {mtype}", mtype
         )
+    if rule.roles is not None and user_role not in rule.roles:
+        raise ProtocolError(
+            ErrorCode.FORBIDDEN,
+            f"only a {' or '.join(sorted(rule.roles))} may send {mtype}", mtype)
 
 
 @attrs.frozen
@@ -219,6 +239,11 @@ def permission_table_markdown() -> str:
     for mtype, rule in MESSAGE_RULES.items():
         before = "yes" if Phase.AWAITING_JOIN in rule.phases else "`not-joined`"
         after = "yes" if Phase.JOINED in rule.phases else "`already-joined`"
-        who = "anyone" if rule.senders is None else " or ".join(sorted(rule.senders)) + " only"
+        if rule.roles is not None:
+            who = " or ".join(sorted(rule.roles)) + " only"
+        elif rule.senders is not None:
+            who = " or ".join(sorted(rule.senders)) + " only"
+        else:
+            who = "anyone"
         lines.append(f"| `{mtype}` | {before} | {after} | {who} |")
     return "\n".join(lines)

@@ -2,10 +2,10 @@
 
 Both come only from the ``ai`` participant (``MESSAGE_RULES``). A transcript is relayed to
 every *human* of the room — never to another ``ai`` — and becomes a
-:class:`~signaling_core.TranscriptRecorded` for the ledger; a summary is not relayed at all
-(it is written when the humans have gone) and becomes a
-:class:`~signaling_core.SummaryRecorded`. Pure functions of the message and the sender: the
-core calls them from its handler table and appends what they return.
+:class:`~signaling_core.TranscriptRecorded` for the ledger; a summary goes to the room's
+*coaches* only (it is the coach's record of the call; a client sees it when the coach shares
+it) and becomes a :class:`~signaling_core.SummaryRecorded`. Pure functions of the message
+and the sender: the core calls them from its handler table and appends what they return.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import orjson
 from ._commands import Command, Send, SummaryRecorded, TranscriptRecorded
 from ._errors import ErrorCode, ProtocolError
 from ._model import Participant
+from ._rules import COACH
 
 #: Longest ``text`` of one ``ai_transcript`` (characters); a longer utterance is the orb's
 #: to split.
@@ -78,12 +79,24 @@ def on_ai_transcript(sender: Participant, msg: dict[str, Any], now: float,
 
 def on_ai_summary(sender: Participant, msg: dict[str, Any], now: float,
                   out: list[Command]) -> None:
-    """Validate and record the session summary (not relayed)."""
+    """Validate, relay to the room's present coaches (as sent, with ``fromId``), and record
+    the session summary."""
     mtype = "ai_summary"
     text = _text(msg, "text", mtype, 1, MAX_SUMMARY_CHARS)
     method = msg.get("method", "extractive")
     if method not in SUMMARY_METHODS:
         raise _invalid(mtype, "method must be one of " + ", ".join(sorted(SUMMARY_METHODS)))
     room = sender.room
+    data: bytes | None = None
+    for other in room.participants.values():
+        if other.is_ai or other.away or other.user_role != COACH:
+            continue
+        if data is None:
+            msg["fromId"] = sender.user_id
+            try:
+                data = orjson.dumps(msg)
+            except orjson.JSONEncodeError:
+                raise _invalid(mtype, "message is nested too deeply") from None
+        out.append(Send(other.conn.conn_id, data, mtype))
     out.append(SummaryRecorded(room.session_id, room.room_id, sender.user_id, text, method,
                                now))

@@ -24,7 +24,8 @@ from signaling_core import MESSAGE_RULES, Send
 from signaling_core.orb_hosting import ObservableOrbHost
 
 OTHER = "other"
-_SERVER_TYPES = ("peer-discovery", "user-joined", "user-left", "pong", "error")
+_SERVER_TYPES = ("peer-discovery", "user-joined", "user-left", "pong", "error",
+                 "session-ended")
 _LABELS: dict[bytes, str] = {
     name.encode(): name for name in (*MESSAGE_RULES, *_SERVER_TYPES)
 }

@@ -17,8 +17,10 @@ hosts call :meth:`open_local`, :meth:`orb_ended`, :meth:`ice_servers`, :meth:`jo
 
 from __future__ import annotations
 
+import secrets
 import socket
 import ssl
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -27,15 +29,17 @@ import trio
 from signaling_core import CoreConfig, SignalingCore
 from signaling_core.orb_hosting import ObservableOrbHost, OrbHost
 
-from . import endpoints, web
+from . import endpoints, history, web
 from .acceptor import Acceptor, bind, close_listener
 from .admin import AdminGate, is_loopback
 from .admission import Admission
 from .config import ServerConfig
 from .connections import Connections
+from .history import HistoryAuth
 from .http import Router
 from .http_front import HttpFront
 from .journal import Journal
+from .ledger import Ledger
 from .ledger_contract import LedgerSink
 from .local import LocalConnection
 from .logs import ERROR, INFO, WARNING, event, log
@@ -68,11 +72,8 @@ class SignalingServer:
         self.core = core = SignalingCore(config.core, authorize_join=authorize)
         self.orb_host = orb_host
         self.ledger = ledger
-        if config.retain_days is not None:
-            from .ledger import Ledger
-
-            if isinstance(ledger, Ledger):
-                ledger.set_retention(config.retain_days)
+        if config.retain_days is not None and isinstance(ledger, Ledger):
+            ledger.set_retention(config.retain_days)
         self.port: int | None = None
         self.stats = stats = ServerStats()
         self.registry = make_registry(stats, Gauges(
@@ -93,6 +94,14 @@ class SignalingServer:
         self.admin = AdminGate(config.admin_token, join_tokens=bool(config.join_secret))
         endpoints.register(self.router, self)
         web.register(self.router)
+        #: Opens the history (``/history``): ``--admin-token``, or one made up at start and
+        #: printed as a login URL (the history serves content, which needs a token).
+        self.history_token = config.admin_token or secrets.token_urlsafe(24)
+        self.history_token_generated = config.admin_token is None
+        if isinstance(ledger, Ledger):
+            history.register(self.router,
+                             HistoryAuth(self.history_token, config.join_secret, tls=config.tls),
+                             ledger.reader().backend, web.page_server("history.html"))
         self._timers = Timers(core, lambda commands: self._connections.runner.run(commands),
                               poll=min(config.core.join_timeout, config.core.idle_timeout) / 4)
         self._connections = Connections(core, config, stats, Journal(ledger), orb_host,
@@ -131,6 +140,8 @@ class SignalingServer:
         event(INFO, "listening", f"listening on {scheme}://{config.host}:{self.port}",
               host=config.host, port=self.port, tls=bool(self._tls), node=self.node_id)
         self._warn_if_exposed(str(listener.getsockname()[0]))
+        if self.history_token_generated and isinstance(self.ledger, Ledger):
+            self._print_history_login(scheme, str(listener.getsockname()[0]))
         try:
             async with trio.open_nursery() as nursery:
                 if self.ledger is not None:
@@ -156,6 +167,18 @@ class SignalingServer:
             close_listener(listener)
             self._stopped.set()
             event(INFO, "stopped", "server stopped")
+
+    def _print_history_login(self, scheme: str, bound: str) -> None:
+        """Without ``--admin-token``, the history's token was made up at start: say where to
+        log in with it (the convention of notebook servers). The token rides in the URL's
+        fragment, which browsers never send, so it is in no request line or access log; it
+        goes to stderr, not to the structured log, and is valid until this process ends."""
+        host = "127.0.0.1" if bound in ("0.0.0.0", "::", "") else bound
+        if ":" in host:
+            host = f"[{host}]"
+        sys.stderr.write(f"Session history: {scheme}://{host}:{self.port}/history"
+                         f"#token={self.history_token}\n")
+        sys.stderr.flush()
 
     def _warn_if_exposed(self, bound: str) -> None:
         """Say at start what a listener beyond loopback leaves open, so it is not a surprise.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from importlib import resources
 from urllib.parse import unquote
 
@@ -107,6 +108,17 @@ def _room_id(path: str) -> str | None:
         if is_valid_room_id(room_id):
             return room_id
     return None
+
+
+def page_server(name: str) -> Callable[[HttpRequest], HttpResponse]:
+    """Serves the static page ``name`` with the pages' headers (CSP and the rest); for routes
+    other modules own (the history)."""
+    file = load_static()[name]
+
+    def serve(request: HttpRequest) -> HttpResponse:
+        return _serve(request, file, page=True)
+
+    return serve
 
 
 def register(router: Router) -> None:

@@ -220,6 +220,13 @@ def produce(w: World, event: OrbInput) -> None:
         h.orb_ended(w.spawn)
     elif event is In.SERVER_STOPPING:
         h.stop()
+    elif event is In.SESSION_ENDED:
+        coaches = [p for p in w.humans if p.open and p.user_id and p.user_id.startswith("coach")]
+        if not coaches:  # a stopping orb's room may have none: one comes (a self-loop) first
+            w.human_joins("coach")
+            coaches = [w.humans[-1]]
+        h.send(coaches[0], {"type": "end_session"})
+        assert coaches[0].take()[-1]["type"] == "session-ended"
     else:
         raise AssertionError(f"no way to produce {event}")
 

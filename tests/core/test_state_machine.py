@@ -156,6 +156,8 @@ class MRoom:
     members: dict[str, MMember] = attrs.Factory(dict)
     orb: MOrb | None = None
     epoch: int = 0
+    #: The coach whose ``end_session`` ended the session, once one has.
+    ended_by: str | None = None
 
 
 @attrs.define
@@ -179,7 +181,9 @@ class Expect:
     spawns: list[tuple[str, str, str]] = attrs.Factory(list)
     stops: list[tuple[str, str, str]] = attrs.Factory(list)
     started: list[tuple[str, str]] = attrs.Factory(list)
-    ended: list[tuple[str, str]] = attrs.Factory(list)
+    ended: list[tuple[str, str, str | None]] = attrs.Factory(list)
+    #: Receivers of ``session-ended``, with the ending coach's userId.
+    session_ended: list[tuple[int, str]] = attrs.Factory(list)
     p_joined: list[tuple[str, str, str]] = attrs.Factory(list)
     p_left: list[tuple[str, str, str, str]] = attrs.Factory(list)
     statuses: list[tuple[str, str, str, str]] = attrs.Factory(list)
@@ -363,7 +367,8 @@ class Model:
     def maybe_delete(self, room: MRoom, exp: Expect) -> None:
         if not room.members and room.orb is None:
             del self.rooms[room.room_id]
-            exp.ended.append((room.session_id, room.room_id))
+            exp.ended.append((room.session_id, room.room_id,
+                              None if room.ended_by is None else "ended-by-coach"))
 
     def drop(self, conn: MConn, code: int, ending: Departure, exp: Expect,
              keep_room: bool = False) -> None:
@@ -421,6 +426,31 @@ class Model:
             elif (orb.humans_absent_since is not None
                   and now >= orb.humans_absent_since + cfg.orb_idle_grace):
                 self.request_stop(room, orb, "session_complete", exp)
+
+    def end_session(self, conn: MConn, exp: Expect) -> None:
+        """``end_session``: only a human coach; every present human hears ``session-ended``,
+        the others are closed (4010) and depart, away ones at once; the orb is asked to stop."""
+        sender = conn.member
+        if sender is None:
+            exp.errors.append((conn.conn_id, "not-joined"))
+            return
+        if sender.is_ai or sender.role != "coach":
+            exp.errors.append((conn.conn_id, "forbidden"))
+            return
+        room = self.rooms[conn.room_id]
+        room.ended_by = sender.user_id
+        others = [m for m in room.members.values() if m is not sender and not m.is_ai]
+        for member in (sender, *others):
+            if not member.away:
+                exp.session_ended.append((member.conn_id, sender.user_id))
+        for member in others:
+            if member.away:
+                self.depart(member, Departure.SESSION_ENDED, exp)
+            else:
+                self.drop(self.conns[member.conn_id], 4010, Departure.SESSION_ENDED, exp)
+        orb = room.orb
+        if orb is not None and orb.stop_requested_at is None:
+            self.request_stop(room, orb, "session_complete", exp)
 
     def request_stop(self, room: MRoom, orb: MOrb, reason: str, exp: Expect) -> None:
         orb.stop_requested_at = self.now
@@ -542,6 +572,7 @@ class CoreMachine(RuleBasedStateMachine):
         left_notices: Counter[tuple[int, str]] = Counter()
         closes: dict[int, int] = {}
         spawns, stops, started, ended, p_joined, p_left, statuses = [], [], [], [], [], [], []
+        session_ended: list[tuple[int, str]] = []
         for cmd in commands:
             if isinstance(cmd, Send):
                 to = cmd.conn_id
@@ -592,6 +623,9 @@ class CoreMachine(RuleBasedStateMachine):
                         del view[msg["userId"]]
                         assert mconn is not None
                         mconn.away_view.discard(msg["userId"])
+                elif kind == "session-ended":
+                    assert msg["reason"] == "ended-by-coach", msg
+                    session_ended.append((to, msg["by"]))
                 elif kind in ("user-away", "user-back"):
                     (away_notices if kind == "user-away" else back_notices)[to].append(
                         msg["userId"])
@@ -629,7 +663,7 @@ class CoreMachine(RuleBasedStateMachine):
             elif isinstance(cmd, SessionStarted):
                 started.append((cmd.session_id, cmd.room_id))
             elif isinstance(cmd, SessionEnded):
-                ended.append((cmd.session_id, cmd.room_id))
+                ended.append((cmd.session_id, cmd.room_id, cmd.how))
             elif isinstance(cmd, ParticipantJoined):
                 p_joined.append((cmd.session_id, cmd.room_id, cmd.participant.user_id))
             elif isinstance(cmd, ParticipantLeft):
@@ -670,6 +704,7 @@ class CoreMachine(RuleBasedStateMachine):
         assert p_joined == exp.p_joined
         assert sorted(p_left) == sorted(exp.p_left)
         assert statuses == exp.statuses
+        assert session_ended == exp.session_ended
 
         # The I/O layer carries out the closes and then reports them: a no-op by contract.
         for conn_id in closes:
@@ -854,6 +889,18 @@ class CoreMachine(RuleBasedStateMachine):
         self.m.fresh_join_deadline(conn)
         self.send(conn, {"type": "leave"}, exp)
 
+    @precondition(lambda self: self.model is not None and any(
+        c.member is not None for c in self.model.conns.values()))
+    @rule(index=st.integers(0, 50))
+    def end_session(self, index: int) -> None:
+        """Anyone joined tries; only a human coach may (the others get forbidden)."""
+        conn = self.pick(index, joined=True)
+        assert conn is not None
+        self.m.seen(conn.conn_id)
+        exp = Expect()
+        self.m.end_session(conn, exp)
+        self.send(conn, {"type": "end_session"}, exp)
+
     @precondition(lambda self: self.model is not None and self.model.conns)
     @rule(index=st.integers(0, 50),
           cause=st.sampled_from([Departure.CLOSED, Departure.DROPPED, Departure.SLOW_CONSUMER]))
@@ -987,7 +1034,7 @@ class CoreMachine(RuleBasedStateMachine):
                 for member in room.members.values():
                     exp.p_left.append((room.session_id, room.room_id, member.user_id,
                                        Departure.SERVER_STOPPED.value))
-                exp.ended.append((room.session_id, room.room_id))
+                exp.ended.append((room.session_id, room.room_id, None))
             for conn_id in m.conns:
                 exp.closes[conn_id] = 1012 if restart else 1001
             m.conns.clear()

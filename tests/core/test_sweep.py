@@ -51,12 +51,14 @@ def well_formed(mtype: str, sender: str | None) -> dict[str, Any]:
                           "text": "I want more time", "startedAt": 10.0, "endedAt": 11.5},
         "ai_summary": {"type": "ai_summary", "text": "Key topics: time",
                        "method": "extractive"},
+        "end_session": {"type": "end_session"},
         UNKNOWN: {"type": UNKNOWN, "toId": target},
     }
     return examples[mtype]
 
 
-def predicted_error(mtype: str, phase: Phase, ptype: str | None) -> str | None:
+def predicted_error(mtype: str, phase: Phase, ptype: str | None,
+                    role: str | None = None) -> str | None:
     """The error code the permission table names for this pair, or None if it is allowed."""
     rule = MESSAGE_RULES.get(mtype)
     if rule is None:
@@ -64,6 +66,8 @@ def predicted_error(mtype: str, phase: Phase, ptype: str | None) -> str | None:
     if phase not in rule.phases:
         return "not-joined" if phase is Phase.AWAITING_JOIN else "already-joined"
     if rule.senders is not None and ptype not in rule.senders:
+        return "forbidden"
+    if rule.roles is not None and role not in rule.roles:
         return "forbidden"
     return None
 
@@ -175,9 +179,33 @@ def _transcript(h: Harness, subject: Peer, others: list[Peer], before: CoreSnaps
 
 
 def _summary(h: Harness, subject: Peer, others: list[Peer], before: CoreSnapshot) -> None:
-    """Recorded only: nobody receives anything, state unchanged."""
-    assert subject.inbox == [] and all(p.inbox == [] for p in others)
+    """Relayed to the room's coaches only, recorded, state unchanged."""
+    sent = subject_sent[subject.conn_id]
+    roles = {p.user_id: p.user_role for p in before.rooms[0].participants}
+    for p in others:
+        if p.user_id is not None and roles[p.user_id] == "coach":
+            assert p.take() == [{**sent, "fromId": subject.user_id}]
+        else:
+            assert p.inbox == []
+    assert subject.inbox == []
     assert h.snapshot() == before
+
+
+def _end_session(h: Harness, subject: Peer, others: list[Peer],
+                 before: CoreSnapshot) -> None:
+    """Every human hears it ended; the others are closed (4010) and leave; the coach and
+    the orb (asked to stop) stay."""
+    ended = {"type": "session-ended", "reason": "ended-by-coach", "by": subject.user_id}
+    assert subject.take()[0] == ended
+    room = before.rooms[0]
+    kinds = {p.user_id: p.participant_type for p in room.participants}
+    for p in others:
+        if p.user_id is None:
+            assert p.inbox == []
+        elif kinds[p.user_id] == "human":
+            assert p.take()[0] == ended and p.close_frame == (4010, "session ended")
+    assert _ids(h.snapshot()) == [uid for uid in _ids(before)
+                                  if uid == subject.user_id or kinds[uid] == "ai"]
 
 
 EFFECTS: dict[str, Effect] = {
@@ -194,6 +222,7 @@ EFFECTS: dict[str, Effect] = {
     "ai-orb-shutdown": _departure,
     "ai_transcript": _transcript,
     "ai_summary": _summary,
+    "end_session": _end_session,
 }
 
 #: What each subject last sent, for the relay effects (keyed by connection id).
@@ -231,11 +260,12 @@ def sweep_step(h: Harness, subject: Peer, mtype: str) -> None:
     where = h.core.room_of(subject.conn_id)
     assert where is not None
     user_id = where[1]
-    ptype = None
+    ptype = role = None
     before = h.snapshot()
     if user_id is not None:
         (room,) = [r for r in before.rooms if r.room_id == where[0]]
-        ptype = next(p.participant_type for p in room.participants if p.user_id == user_id)
+        ptype, role = next((p.participant_type, p.user_role) for p in room.participants
+                           if p.user_id == user_id)
     phase = Phase.AWAITING_JOIN if user_id is None else Phase.JOINED
     msg = well_formed(mtype, user_id)
     if msg.get("toId") not in {p.user_id for r in before.rooms for p in r.participants}:
@@ -244,7 +274,7 @@ def sweep_step(h: Harness, subject: Peer, mtype: str) -> None:
     h.send(subject, msg)
 
     others = [p for p in h.peers.values() if p is not subject and p.open]
-    error = predicted_error(mtype, phase, ptype)
+    error = predicted_error(mtype, phase, ptype, role)
     if error is not None:
         got = subject.take_one()
         assert (got["type"], got["code"]) == ("error", error), (mtype, phase, ptype, got)
@@ -280,6 +310,8 @@ def test_sweep_predictions_are_the_table() -> None:
     assert predicted_error("ai_control", Phase.JOINED, "ai") == "forbidden"
     assert predicted_error("orb_heartbeat", Phase.JOINED, "human") == "forbidden"
     assert predicted_error("ai-orb-shutdown", Phase.JOINED, "human") == "forbidden"
+    assert predicted_error("end_session", Phase.JOINED, "human", "client") == "forbidden"
+    assert predicted_error("end_session", Phase.JOINED, "human", "coach") is None
     assert predicted_error(UNKNOWN, Phase.JOINED, "human") == "unknown-type"
     assert predicted_error(UNKNOWN, Phase.AWAITING_JOIN, None) == "unknown-type"
 
@@ -291,6 +323,8 @@ def test_sweep_sequences(steps: list[tuple[str, str]]) -> None:
     h, peers = full_room()
     for state, mtype in steps:
         subject = peers[state]
+        if not subject.open:  # closed by an earlier step (end_session closes the others)
+            continue
         if subject.user_id is None and mtype == "join":
             # Each subject rejoins under its own name, so the room keeps its shape.
             role = {"coach": "coach", "client": "client", "ai": "ai"}.get(state, "observer")

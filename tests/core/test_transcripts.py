@@ -65,11 +65,12 @@ def test_bad_transcripts_are_refused_and_not_relayed(field: str, value: Any) -> 
     assert not [c for c in commands if isinstance(c, TranscriptRecorded)]
 
 
-def test_summary_is_recorded_and_relayed_to_nobody() -> None:
+def test_summary_is_recorded_and_relayed_to_the_coach_only() -> None:
     h, coach, orb, client = room_of_three()
     commands = h.send(orb, {"type": "ai_summary", "text": "Key topics: family",
                             "method": "llm", "keyTopics": ["family"]})
-    nobody_else(coach, orb, client)
+    assert [m["type"] for m in coach.take()] == ["ai_summary"]
+    nobody_else(orb, client)
     assert [c for c in commands if isinstance(c, SummaryRecorded)] == [SummaryRecorded(
         h.snapshot().rooms[0].session_id, "room-1", "ai-orb-1", "Key topics: family", "llm",
         h.now)]

@@ -50,11 +50,30 @@ def test_extractive_summary_has_topics_and_the_clients_goals() -> None:
              Turn("coach", "Tell me about your family evenings."),
              Turn("ai", "So you want more family time. What first?"),
              Turn("client", "My family matters most. I hope to cook dinner at home.")]
-    assert key_topics(turns)[0] == "family"
+    topics = key_topics(turns)
+    assert topics[0] == "family evenings"  # "family" is the humans' most repeated word
+    human_text = " ".join(t.text for t in turns if t.role != "ai")
+    for topic in topics:  # phrases of 2-5 words, each said word for word by a human
+        assert 2 <= len(topic.split()) <= 5 and topic in human_text, topic
     assert stated_goals(turns) == ("I want to find more time for my family.",
                                    "I hope to cook dinner at home.")
     summary = extractive_summary(turns)
     assert summary.method == "extractive"
-    assert summary.text.startswith("Key topics: family")
+    assert summary.text.startswith("Key topics: family evenings, ")
     assert "- I hope to cook dinner at home." in summary.text
     assert "3 by the humans, 1 by the assistant" in summary.text
+
+
+def test_topics_are_verbatim_phrases_never_single_words_and_share_no_word() -> None:
+    turns = [Turn("client", "I have been feeling stuck at work lately. My manager keeps "
+                            "adding projects, and I feel stuck."),
+             Turn("ai", "Assistant words never count: orchestral manoeuvres orchestral."),
+             Turn("client", "I want to talk to my manager about the projects.")]
+    topics = key_topics(turns)
+    assert topics and all(2 <= len(t.split()) <= 5 for t in topics)
+    client_text = " ".join(t.text for t in turns if t.role == "client")
+    assert all(t in client_text for t in topics)
+    assert not any("orchestral" in t for t in topics)
+    words = [w.lower() for t in topics for w in t.split() if len(w) > 3]
+    assert len(words) == len(set(words))
+    assert key_topics([Turn("client", "Hello.")]) == ()

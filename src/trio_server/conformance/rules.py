@@ -50,5 +50,9 @@ CLOSE_CODES = Rule("close-codes", "Close codes")
 AWAY_AND_RESUME = Rule("away-and-resume-ext", "Away and resume **[ext]**", "Away and resume")
 ORB_UNDERSTOOD = Rule("what-the-orb-understood-ext", "What the orb understood **[ext]**",
                       "What the orb understood")
+ROLE_RULE = Rule("who-may-send-what-by-role-ext", "Who may send what, by role **[ext]**",
+                 "Who may send what, by role")
+END_SESSION = Rule("end-session-ext", "End session **[ext]**", "End session")
 ALL_RULES = (TRANSPORT, SESSION, JOIN, RELAY, PERMISSIONS, SERVER_TO_CLIENT, OFFER_DIRECTION,
-             REPLACEMENT, AWAY_AND_RESUME, LIVENESS, DELIVERY, CLOSE_CODES, ORB_UNDERSTOOD)
+             REPLACEMENT, AWAY_AND_RESUME, LIVENESS, DELIVERY, CLOSE_CODES, ORB_UNDERSTOOD,
+             ROLE_RULE, END_SESSION)

@@ -5,10 +5,12 @@ both run them; the PostgreSQL store only swaps the placeholder). Every statement
 missing predecessor (an ``UPDATE`` that matches nothing is a no-op), so a record lost to an
 overflow never makes a later batch fail.
 
-How a session ended is not in ``SessionEnded``: the core emits it right after the departure
-that emptied the room, at the same instant, so that departure's ending is the session's
-``end_reason``. A session ended with no such departure is one whose room held only an orb that
-never joined (it failed, or was stopped before joining): ``orb-ended``.
+How a session ended is mostly not in ``SessionEnded``: the core emits it right after the
+departure that emptied the room, at the same instant, so that departure's ending is the
+session's ``end_reason`` — unless ``SessionEnded.how`` says better (``ended-by-coach``: a
+coach's ``end_session``, whatever the last departure was). A session ended with no such
+departure is one whose room held only an orb that never joined (it failed, or was stopped
+before joining): ``orb-ended``.
 """
 
 from __future__ import annotations
@@ -127,6 +129,8 @@ class Translator:
         raise TypeError(f"not a session record: {record!r}")
 
     def _end_reason(self, ended: SessionEnded) -> str:
+        if ended.how is not None:
+            return ended.how
         left = self._last_left
         if left is not None and left.session_id == ended.session_id and left.at == ended.at:
             return str(left.ending)

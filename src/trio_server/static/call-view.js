@@ -142,13 +142,51 @@ export class Tile {
   }
 }
 
-/** The grid of tiles, keyed by userId. */
+/** Height over width of a tile: video is 16:9. */
+const TILE_RATIO = 9 / 16;
+/** Steps tried for the top row's width in the three-tile layout. */
+const FIT_STEPS = 48;
+
+/**
+ * The largest 16:9 tiles that fit `count` tiles into `width` x `height` with `gap` between
+ * them: the best uniform grid (any number of columns), and for three tiles also two side by
+ * side over a larger third (the featured tile), which fills a landscape window better.
+ * @param {number} count
+ * @param {number} width
+ * @param {number} height
+ * @param {number} gap
+ * @returns {{widths: number[], featured: boolean}} each tile's width in px (the featured
+ *   tile's last), and whether the featured layout won
+ */
+export function fitTiles(count, width, height, gap) {
+  /** @type {{area: number, widths: number[], featured: boolean}} */
+  let best = { area: 0, widths: [], featured: false };
+  for (let cols = 1; cols <= count; cols += 1) {
+    const rows = Math.ceil(count / cols);
+    const w = Math.min((width - gap * (cols - 1)) / cols, (height - gap * (rows - 1)) / rows / TILE_RATIO);
+    const area = count * w * w * TILE_RATIO;
+    if (w > 0 && area > best.area) best = { area, widths: Array(count).fill(w), featured: false };
+  }
+  if (count === 3) {
+    const topMax = Math.min((width - gap) / 2, (height - gap) / 2 / TILE_RATIO);
+    for (let step = 1; step <= FIT_STEPS; step += 1) {
+      const top = (topMax * step) / FIT_STEPS;
+      const bottom = Math.min(width, (height - gap - top * TILE_RATIO) / TILE_RATIO);
+      const area = (2 * top * top + bottom * bottom) * TILE_RATIO;
+      if (bottom >= top && area > best.area) best = { area, widths: [top, top, bottom], featured: true };
+    }
+  }
+  return { widths: best.widths.map((w) => Math.max(0, Math.floor(w) - 1)), featured: best.featured };
+}
+
+/** The grid of tiles, keyed by userId; it sizes them to fill its box (see `fitTiles`). */
 export class CallView {
   /** @param {HTMLElement} grid */
   constructor(grid) {
     this.grid = grid;
     /** @type {Map<string, Tile>} */
     this.tiles = new Map();
+    new ResizeObserver(() => this._layout()).observe(grid);
   }
 
   /**
@@ -187,5 +225,22 @@ export class CallView {
 
   _layout() {
     this.grid.dataset.count = String(this.tiles.size);
+    const tiles = [...this.tiles.values()];
+    if (tiles.length === 0) return;
+    const style = getComputedStyle(this.grid);
+    const gap = parseFloat(style.columnGap) || 0;
+    const width = this.grid.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const height = this.grid.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    const { widths, featured } = fitTiles(tiles.length, width, height, gap);
+    // The featured tile (below the other two) is the first other human: for a coach, the client.
+    const star = featured
+      ? (tiles.find((t) => t.root.dataset.kind === 'human') ?? tiles.find((t) => t.root.dataset.kind !== 'self') ?? tiles[0])
+      : undefined;
+    let next = 0;
+    for (const tile of tiles) {
+      const w = tile === star ? widths[widths.length - 1] : widths[next++];
+      tile.root.style.width = `${w}px`;
+      tile.root.style.order = tile === star ? '1' : '0';
+    }
   }
 }

@@ -23,6 +23,7 @@ export const CloseCode = Object.freeze({
   REPLACED: 4001,
   UNAUTHORIZED: 4003,
   DEADLINE: 4008,
+  SESSION_ENDED: 4010, // a coach ended the session: the call is over, do not reconnect
 });
 
 /**
@@ -47,7 +48,8 @@ export const MessageType = Object.freeze({
   AI_CONTROL: 'ai_control',
   ORB_HEARTBEAT: 'orb_heartbeat',
   ORB_SHUTDOWN: 'ai-orb-shutdown',
-  AI_SUMMARY: 'ai_summary', // the orb's session summary: recorded, relayed to nobody
+  AI_SUMMARY: 'ai_summary', // the orb's session summary: recorded, relayed to the coaches
+  END_SESSION: 'end_session', // a coach ends the call for everyone
   // relayed (client -> server -> client)
   OFFER: 'offer',
   ANSWER: 'answer',
@@ -63,6 +65,7 @@ export const MessageType = Object.freeze({
   USER_BACK: 'user-back',
   PONG: 'pong',
   ERROR: 'error',
+  SESSION_ENDED: 'session-ended',
 });
 
 /**
@@ -70,6 +73,12 @@ export const MessageType = Object.freeze({
  * holds (docs/protocol.md, "Links: keep, repair, rebuild").
  */
 export const LINK_STATE = 'link-state';
+
+/**
+ * The `client_signal` action by which a coach shows the orb's summary to the client
+ * (docs/protocol.md, "What the orb understood"); it carries the summary's `text`.
+ */
+export const SHARE_SUMMARY = 'share-summary';
 
 /** The participant types of a `join` (docs/protocol.md, "join"). */
 export const ParticipantType = Object.freeze({
@@ -135,6 +144,9 @@ export const ParticipantType = Object.freeze({
  * @typedef {{type: 'ai_transcript', fromId: string, utteranceId: string, speakerId: string,
  *   speakerRole: string, text: string, startedAt: number, endedAt: number}} AiTranscriptMessage
  * @typedef {{type: 'client_signal', fromId: string, action: string, [field: string]: unknown}} ClientSignalMessage
+ * @typedef {{type: 'ai_summary', fromId: string, text: string, method?: string,
+ *   keyTopics?: unknown, goals?: unknown}} AiSummaryMessage
+ * @typedef {{type: 'session-ended', reason: string, by: string}} SessionEndedMessage
  * @typedef {{type: 'error', code: string, message?: string, ref?: string}} ErrorMessage
  * @typedef {{type: 'pong'}} PongMessage
  */
@@ -143,19 +155,21 @@ export const ParticipantType = Object.freeze({
  * Everything a client may receive. The socket checks only that a message is an object with a
  * string `type`; fields beyond that are the server's promise (docs/protocol.md).
  * @typedef {PeerDiscoveryMessage | UserJoinedMessage | UserLeftMessage | UserAwayMessage
- *   | UserBackMessage | AiStatusMessage | AiTranscriptMessage
- *   | ClientSignalMessage | ErrorMessage | PongMessage | RelayedSignal} ServerMessage
+ *   | UserBackMessage | AiStatusMessage | AiTranscriptMessage | AiSummaryMessage
+ *   | SessionEndedMessage | ClientSignalMessage | ErrorMessage | PongMessage
+ *   | RelayedSignal} ServerMessage
  */
 
 /**
  * Everything this client sends.
  * @typedef {{type: 'leave'}} LeaveMessage
+ * @typedef {{type: 'end_session'}} EndSessionMessage
  * @typedef {{type: 'ping'}} PingMessage
  * @typedef {{type: 'ai_control', action: string, [field: string]: unknown}} AiControlMessage
  * @typedef {{type: 'client_signal', action: string, toId?: string, [field: string]: unknown}} ClientSignalRequest
  * @typedef {Signal & {toId: string}} AddressedSignal
  * @typedef {JoinMessage | LeaveMessage | PingMessage | AiControlMessage | ClientSignalRequest
- *   | AddressedSignal} ClientMessage
+ *   | AddressedSignal | EndSessionMessage} ClientMessage
  */
 
 /**

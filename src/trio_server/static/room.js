@@ -7,11 +7,13 @@
 // replaces the old connection and everyone rebuilds their link to us).
 
 import { CallView } from './call-view.js';
-import { CloseCode } from './protocol.js';
+import { CloseCode, SHARE_SUMMARY } from './protocol.js';
 import { TranscriptPanel } from './transcript-panel.js';
 import { TriPartyClient, isAi } from './tri-party.js';
 
 const NOTICE_MS = 8000;
+/** How long a coach's page that ended the session waits for the orb's last summary. */
+const SUMMARY_WAIT_MS = 15000;
 const MS_PER_SECOND = 1000; // not a close code
 
 /** @returns {string} 16 random hex digits */
@@ -105,6 +107,11 @@ const camButton = /** @type {HTMLButtonElement} */ (document.getElementById('tog
 const orbButton = /** @type {HTMLButtonElement} */ (document.getElementById('orb-pause'));
 const handButton = /** @type {HTMLButtonElement} */ (document.getElementById('raise-hand'));
 const leaveButton = /** @type {HTMLButtonElement} */ (document.getElementById('leave'));
+const endButton = /** @type {HTMLButtonElement} */ (document.getElementById('end-session'));
+const summaryBox = /** @type {HTMLElement} */ (document.getElementById('summary'));
+const summaryText = /** @type {HTMLElement} */ (document.getElementById('summary-text'));
+const shareButton = /** @type {HTMLButtonElement} */ (document.getElementById('share-summary'));
+const historyLink = /** @type {HTMLAnchorElement} */ (document.getElementById('history-link'));
 
 roomLabel.textContent = roomId;
 document.title = `${roomId} · coaching call`;
@@ -115,6 +122,9 @@ const view = new CallView(tiles);
 const self = { userId, userName, userRole: role };
 const selfTile = view.upsert(self, { self: true });
 orbButton.hidden = role !== 'coach';
+endButton.hidden = role !== 'coach';
+historyLink.hidden = role !== 'coach';
+historyLink.href = `/history?room=${encodeURIComponent(roomId)}`;
 handButton.hidden = role !== 'client';
 
 // Joining does not wait for the camera: the signaling round trips overlap with opening it,
@@ -163,6 +173,9 @@ client.addEventListener('status', ({ detail }) => {
     // The tiles and their media stay: the peer connections do not depend on the signaling.
     const seconds = (detail.delayMs ?? 0) / MS_PER_SECOND;
     setStatus('reconnecting', seconds < 1 ? 'reconnecting…' : `reconnecting in ${seconds.toFixed(1)} s…`);
+  } else if (detail.code === CloseCode.SESSION_ENDED) {
+    setStatus('ended', 'session ended');
+    refreshOrbButton();
   } else {
     const replaced = detail.code === CloseCode.REPLACED;
     setStatus('ended', replaced ? 'opened in another tab' : 'left');
@@ -186,6 +199,8 @@ client.addEventListener('peer-added', ({ detail: { peer, link, status } }) => {
 client.addEventListener('peer-removed', ({ detail: { peer } }) => {
   view.remove(peer.userId);
   refreshOrbButton();
+  // After End session: the orb that left sends no more summaries; no need to wait longer.
+  if (endedByMe && isAi(peer)) finishEnded();
 });
 
 client.addEventListener('peer-presence', ({ detail: { peer, away } }) => {
@@ -224,7 +239,7 @@ client.addEventListener('ai-status', ({ detail: { message } }) => {
   if (typeof message.transcribing === 'boolean') transcript.setTranscribing(message.transcribing);
 });
 
-client.addEventListener('client-signal', ({ detail: { fromId, action } }) => {
+client.addEventListener('client-signal', ({ detail: { fromId, action, message } }) => {
   const peer = client.peers.get(fromId)?.peer;
   const tile = view.get(fromId);
   if (peer === undefined || tile === undefined) return;
@@ -233,7 +248,74 @@ client.addEventListener('client-signal', ({ detail: { fromId, action } }) => {
     notify(`${peer.userName || peer.userRole} raised a hand`, 'hand');
   } else if (action === 'lower-hand') {
     tile.setHandRaised(false);
+  } else if (action === SHARE_SUMMARY && peer.userRole === 'coach' && typeof message.text === 'string') {
+    showSummary(message.text);
   }
+});
+
+/**
+ * Shows a summary (the orb's, on the coach's page; the coach's shared one, on the client's).
+ * Later summaries replace earlier ones: the orb rewrites it as the session goes on.
+ * @param {string} text
+ */
+function showSummary(text) {
+  summaryText.textContent = text;
+  summaryBox.hidden = false;
+  shareButton.hidden = role !== 'coach';
+}
+
+/** Set once the coach's page has ended the session: leave when the summary is in. */
+let endedByMe = false;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let summaryWait;
+
+function finishEnded() {
+  clearTimeout(summaryWait);
+  client.leave();
+  client.localStream?.getTracks().forEach((t) => t.stop());
+  setStatus('ended', 'session ended');
+}
+
+client.addEventListener('ai-summary', ({ detail: { message } }) => {
+  if (typeof message.text !== 'string') return;
+  showSummary(message.text);
+  if (endedByMe) finishEnded();
+});
+
+client.addEventListener('session-ended', () => {
+  setStatus('ended', 'session ended');
+  endButton.disabled = true;
+  if (role === 'coach') {
+    // The coach's page stays: it keeps its connection until the orb's last summary arrives
+    // (or SUMMARY_WAIT_MS), and the summary stays on the page; the history has it too.
+    endedByMe = true;
+    notify('Session ended. Waiting for the summary…');
+    summaryWait = setTimeout(finishEnded, SUMMARY_WAIT_MS);
+  } else {
+    notify('The coach ended the session.');
+    client.localStream?.getTracks().forEach((t) => t.stop());
+  }
+});
+
+// The history: with a join token, the coach's token opens its room's history (sent once, in
+// a header, for a cookie); without one, the history asks for the admin login itself.
+historyLink.addEventListener('click', async (event) => {
+  event.preventDefault();
+  if (token !== undefined) {
+    await fetch('/api/history/login', {
+      method: 'POST', credentials: 'same-origin', headers: { Authorization: `Bearer ${token}` },
+    });
+  }
+  window.open(historyLink.href, '_blank', 'noopener');
+});
+
+endButton.addEventListener('click', () => {
+  if (!confirm('End the session for everyone?')) return;
+  client.endSession();
+});
+
+shareButton.addEventListener('click', () => {
+  if (client.signal(SHARE_SUMMARY, { text: summaryText.textContent ?? '' })) notify('Summary shared.');
 });
 
 client.addEventListener('server-error', ({ detail }) => {

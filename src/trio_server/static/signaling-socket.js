@@ -36,6 +36,7 @@ import { CloseCode, LocalCloseCode, MessageType } from './protocol.js';
 export const TERMINAL_CLOSE_CODES = new Map([
   [CloseCode.REPLACED, 'replaced by a newer connection of the same user'],
   [CloseCode.UNAUTHORIZED, 'unauthorized'],
+  [CloseCode.SESSION_ENDED, 'the coach ended the session'],
 ]);
 
 /**

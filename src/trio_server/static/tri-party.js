@@ -42,6 +42,7 @@ import { SignalingSocket, signalingUrl } from './signaling-socket.js';
 /** @typedef {import('./protocol.js').PeerDiscoveryMessage} PeerDiscoveryMessage */
 /** @typedef {import('./protocol.js').AiStatusMessage} AiStatusMessage */
 /** @typedef {import('./protocol.js').AiTranscriptMessage} AiTranscriptMessage */
+/** @typedef {import('./protocol.js').AiSummaryMessage} AiSummaryMessage */
 /** @typedef {import('./protocol.js').ClientSignalMessage} ClientSignalMessage */
 /** @typedef {import('./signaling-socket.js').SocketClose} SocketClose */
 /** @typedef {import('./peer-link.js').InboundStats} InboundStats */
@@ -84,6 +85,8 @@ const WATCH_MS = 1_000; // not a close code
  * @property {{peer: Participant, stream: MediaStream, track: MediaStreamTrack}} track
  * @property {{fromId: string, status: string, message: AiStatusMessage}} ai-status
  * @property {{message: AiTranscriptMessage}} ai-transcript
+ * @property {{message: AiSummaryMessage}} ai-summary
+ * @property {{by: string, reason: string}} session-ended
  * @property {{fromId: string, action: string, message: ClientSignalMessage}} client-signal
  * @property {{code: string, message: string | undefined, ref: string | undefined}} server-error
  * @property {{peer: Participant | null, error: unknown}} link-failure
@@ -206,6 +209,14 @@ export class TriPartyClient extends TypedEventTarget {
     for (const userId of [...this.peers.keys()]) this._removePeer(userId);
     this.joined = false;
     this._emit('status', { state: 'ended', code: CloseCode.NORMAL, reason: 'left' });
+  }
+
+  /**
+   * Ends the call for everyone (`end_session`; only a coach may: the server refuses others).
+   * @returns {boolean} whether it was sent (false while the socket is down)
+   */
+  endSession() {
+    return this.socket.send({ type: MessageType.END_SESSION });
   }
 
   /**
@@ -360,6 +371,13 @@ export class TriPartyClient extends TypedEventTarget {
         break;
       case MessageType.AI_TRANSCRIPT:
         this._emit('ai-transcript', { message: msg });
+        break;
+      case MessageType.AI_SUMMARY:
+        this._emit('ai-summary', { message: msg });
+        break;
+      case MessageType.SESSION_ENDED:
+        // The server closes the others (SESSION_ENDED) right after this; the coach stays joined.
+        this._emit('session-ended', { by: msg.by, reason: msg.reason });
         break;
       case MessageType.CLIENT_SIGNAL:
         if (msg.action === LINK_STATE) {

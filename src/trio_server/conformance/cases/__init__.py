@@ -12,6 +12,7 @@ from . import (
     delivery,
     departure,
     discovery,
+    end_session,
     offer_direction,
     prejoin,
     relay,
@@ -22,7 +23,7 @@ from . import (
 )
 
 _ORDER = [transport, discovery, offer_direction, relay, prejoin, bad_input, departure,
-          replacement, resume, ai_messages, transcripts, delivery, deadlines]
+          replacement, resume, ai_messages, transcripts, end_session, delivery, deadlines]
 _RANK = {module.__name__: rank for rank, module in enumerate(_ORDER)}
 
 ALL_CASES: list[Case] = sorted(CASES, key=lambda c: _RANK[c.run.__module__])

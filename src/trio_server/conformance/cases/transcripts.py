@@ -1,5 +1,5 @@
 """§3 ai_transcript and ai_summary **[ext]**: what the orb understood goes to the humans (the
-transcript) or to nobody (the summary), and only an ai may send either."""
+transcript) or to the room's coaches (the summary), and only an ai may send either."""
 
 from __future__ import annotations
 
@@ -62,11 +62,15 @@ async def transcript_validated(ctx: CaseContext) -> None:
     await all_quiet([coach, client, ai], "after refused transcripts")
 
 
-@case("ai_summary.to-nobody", "ai_summary from the ai is recorded and relayed to no one",
+@case("ai_summary.to-coaches",
+      "ai_summary from the ai reaches the room's coaches, as sent with fromId, and no one else",
       rules=(RELAY, ORB_UNDERSTOOD), profile=FULL)
-async def summary_to_nobody(ctx: CaseContext) -> None:
+async def summary_to_coaches(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
-    await ai.send({"type": "ai_summary", "text": "Key topics: family", "method": "extractive"})
+    summary = {"type": "ai_summary", "text": "Key topics: family", "method": "extractive",
+               "keyTopics": ["family"]}
+    await ai.send(summary)
+    check_relayed(coach.label, await coach.expect("ai_summary"), summary, AI.user_id)
     await all_quiet([coach, client, ai], "after ai_summary")
 
 

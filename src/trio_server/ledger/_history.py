@@ -1,0 +1,162 @@
+"""The read side of the coach's history: a page of past sessions, and one session in full.
+
+:class:`~trio_server.ledger.LedgerReader` answers the admin API (who took part, how it
+ended); the history a coach browses needs more per row (the summary's first line) and, per
+session, the orb's status timeline. Both are plain functions over a DB-API cursor, so the
+SQLite and PostgreSQL ledgers share them (each node behind a balancer reads the one shared
+PostgreSQL database). Every call blocks: the HTTP side runs them in a worker thread.
+
+The list uses the ``sessions_by_room`` and ``sessions_by_start`` indexes: a page is an index
+range scan of ``limit + offset`` rows, not a scan of the table (the CI test holds a 10,000
+session ledger to one second per page).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from ._backend import Backend
+from ._query import _PARTICIPATIONS, LedgerReader, iso, session_json
+from ._schema import NotALedger, check_version, read_version
+
+#: Rows per page of the history list (and the most a request may ask for).
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+_LIST = (
+    "SELECT s.session_id, s.room, s.started_at, s.ended_at, s.end_reason, m.text "
+    "FROM sessions s LEFT JOIN summaries m ON m.session_id = s.session_id{where} "
+    "ORDER BY s.started_at DESC, s.session_id LIMIT ? OFFSET ?"
+)
+_TIMELINE = (
+    "SELECT p.user_id, o.status, o.started_at, o.ended_at FROM orb_status_spans o "
+    "JOIN participations p ON p.id = o.participation_id WHERE p.session_id = ? "
+    "ORDER BY o.started_at, o.id"
+)
+_ROOM_OF = "SELECT room, ended_at FROM sessions WHERE session_id = ?"
+
+
+@attrs.frozen
+class HistoryFilter:
+    """Which sessions a list shows: a room (None: every room the viewer may see) and a
+    window of start times (Unix seconds, ``since`` inclusive, ``until`` exclusive)."""
+
+    room: str | None = None
+    since: float | None = None
+    until: float | None = None
+
+
+def _open(backend: Backend) -> tuple[Any, Any]:
+    conn = backend.connect_existing()
+    cur = conn.cursor()
+    cur.execute(backend.has_schema_sql)
+    if cur.fetchone() is None:
+        conn.rollback()
+        conn.close()
+        raise NotALedger(f"{backend.describe()} holds no session ledger")
+    check_version(read_version(cur))
+    return conn, cur
+
+
+def history_page(backend: Backend, where: HistoryFilter, *, offset: int = 0,
+                 limit: int = PAGE_SIZE) -> dict[str, Any]:
+    """One page of sessions, newest first: room, start, duration, participants (humans by
+    name) and the summary's first line; ``more`` says whether a next page exists."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if where.room is not None:
+        clauses.append("s.room = ?")
+        params.append(where.room)
+    if where.since is not None:
+        clauses.append("s.started_at >= ?")
+        params.append(where.since)
+    if where.until is not None:
+        clauses.append("s.started_at < ?")
+        params.append(where.until)
+    sql_where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    conn, cur = _open(backend)
+    try:
+        sql = backend.dialect.sql
+        cur.execute(sql(_LIST.format(where=sql_where)), (*params, limit + 1, offset))
+        rows = cur.fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        people: dict[str, list[dict[str, str]]] = {}
+        if rows:
+            ids = [row[0] for row in rows]
+            cur.execute(sql(_PARTICIPATIONS.format(marks=", ".join("?" * len(ids)))), ids)
+            for _pid, sid, user_id, name, role, _type, _joined, _left, _ending in cur.fetchall():
+                entries = people.setdefault(sid, [])
+                if all(e["userId"] != user_id for e in entries):  # a rejoin is one person
+                    entries.append({"userId": user_id, "userName": name, "userRole": role})
+        sessions = []
+        for sid, room, started, ended, reason, summary in rows:
+            first_line = summary.strip().split("\n", 1)[0] if summary else None
+            sessions.append({
+                "sessionId": sid, "roomId": room, "startedAt": iso(started),
+                "endedAt": iso(ended),
+                "durationSeconds": None if ended is None else round(ended - started, 3),
+                "endReason": reason, "participants": people.get(sid, []),
+                "summaryFirstLine": first_line,
+            })
+        return {"sessions": sessions, "offset": offset, "limit": limit, "more": more}
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def session_room(backend: Backend, session_id: str) -> tuple[str, bool] | None:
+    """(room, ended) of a session, or None when the ledger has no such session."""
+    conn, cur = _open(backend)
+    try:
+        cur.execute(backend.dialect.sql(_ROOM_OF), (session_id,))
+        row = cur.fetchone()
+        return None if row is None else (str(row[0]), row[1] is not None)
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def history_session(backend: Backend, session_id: str) -> dict[str, Any] | None:
+    """One session as the session page shows it: the admin API's shape (participants,
+    transcript in spoken order, summary) plus the orb's status timeline."""
+    found = LedgerReader(backend).session(session_id)
+    if found is None:
+        return None
+    body = session_json(*found)
+    conn, cur = _open(backend)
+    try:
+        cur.execute(backend.dialect.sql(_TIMELINE), (session_id,))
+        body["statusTimeline"] = [
+            {"userId": uid, "status": status, "startedAt": iso(start), "endedAt": iso(end)}
+            for uid, status, start, end in cur.fetchall()]
+    finally:
+        conn.rollback()
+        conn.close()
+    return body
+
+
+def session_markdown(body: dict[str, Any]) -> str:
+    """The Markdown export of :func:`history_session`'s result: header, summary, transcript
+    (speakers by name, times), status timeline. Words are copied as they were said."""
+    names = {p["userId"]: p["userName"] or p["userRole"] for p in body["participants"]}
+    lines = [f"# Session {body['sessionId']} in room {body['roomId']}", "",
+             f"- Started: {body['startedAt']}", f"- Ended: {body['endedAt'] or 'running'}",
+             f"- How it ended: {body['endReason'] or '-'}",
+             "- Participants: " + ", ".join(
+                 f"{p['userName'] or p['userId']} ({p['userRole']})"
+                 for p in body["participants"]), "", "## Summary", ""]
+    summary = body.get("summary")
+    lines.append(summary["text"] if summary else "No summary was written.")
+    lines += ["", "## Transcript", ""]
+    for line in body["transcript"]:
+        who = names.get(line["speakerId"], line["speakerRole"])
+        lines.append(f"- **{who}** ({line['startedAt']}): {line['text']}")
+    if not body["transcript"]:
+        lines.append("Nothing was transcribed.")
+    lines += ["", "## Assistant status", ""]
+    for span in body.get("statusTimeline", []):
+        lines.append(f"- {span['startedAt']} {span['status']}")
+    return "\n".join(lines) + "\n"
