@@ -17,8 +17,8 @@ turns: one room, the client talking, transcription on.
     python bench/orb_reply_latency.py [--mode offline|llm|both] [--turns 10]
     python bench/orb_reply_latency.py --smoke    # 1 turn per mode, targets not judged (CI)
 
-The orb's turn detection waits ``vad_hang_time`` (0.6 s) of quiet before it takes a turn as
-finished: that wait is inside the figure, as the client experiences it.
+The orb decides that a turn is over with its end-of-turn model, the early words and time
+(docs/orb.md, "The end of a turn"): that wait is inside the figure, as the client hears it.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import functools
 import math
 import time
 from collections import deque
@@ -29,14 +30,8 @@ class Mouth:
 
     def __init__(self, level_dbfs: float = -16.0) -> None:
         self._speak_until = 0.0
-        t = np.arange(int(0.32 * RATE)) / RATE
-        voiced = np.zeros_like(t)
-        for harmonic, weight in ((1, 1.0), (2, 0.6), (3, 0.4), (5, 0.25)):
-            voiced += weight * np.sin(2 * np.pi * 130.0 * harmonic * t)
-        # A 220 ms syllable then a 100 ms gap: speech-like bursts, gaps shorter than a pause.
-        envelope = np.where(t < 0.22, np.sin(np.pi * np.minimum(t, 0.22) / 0.22) ** 0.5, 0.0)
-        peak = 32767 * 10 ** (level_dbfs / 20) * math.sqrt(2)
-        self.syllable = (peak * envelope * voiced / np.max(np.abs(voiced))).astype(np.int16)
+        self._level_dbfs = level_dbfs
+        self._talk: npt.NDArray[np.int16] | None = None
         rng = np.random.default_rng(7)
         self.floor = (rng.standard_normal(FRAME * 50) * 3).astype(np.int16)  # about -80 dBFS
         self._clip: npt.NDArray[np.int16] | None = None
@@ -44,7 +39,20 @@ class Mouth:
         self.clip_ended_at: float | None = None
 
     def say(self, seconds: float) -> None:
+        _ = self.syllable  # rendered now, not in the media loop
         self._speak_until = time.monotonic() + seconds
+
+    @property
+    def syllable(self) -> npt.NDArray[np.int16]:
+        """What the mouth says while "speaking" for a while: real words on a loop (espeak-ng,
+        rendered on first use), since the orb hears speech with a neural voice-activity
+        detector that tones would not fool."""
+        if self._talk is None:
+            talk = _talk().astype(np.float64)
+            rms = float(np.sqrt(np.mean(talk * talk))) or 1.0
+            self._talk = np.clip(talk / rms * 32767 * 10 ** (self._level_dbfs / 20),
+                                 -32768, 32767).astype(np.int16)
+        return self._talk
 
     def play(self, pcm: npt.NDArray[np.int16]) -> None:
         """Say real audio once (48 kHz mono int16, e.g. an espeak-ng sentence)."""
@@ -74,6 +82,17 @@ class Mouth:
     @property
     def speaking(self) -> bool:
         return time.monotonic() < self._speak_until
+
+
+_TALK = ("so what I have been thinking about lately is how to plan my week better and keep "
+         "my evenings free for the family while still getting the big project done on time")
+
+
+@functools.lru_cache(maxsize=1)
+def _talk() -> npt.NDArray[np.int16]:
+    from testkit.voices import espeak
+
+    return espeak(_TALK, RATE, 190)
 
 
 class SyntheticVoice(MediaStreamTrack):

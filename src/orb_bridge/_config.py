@@ -45,21 +45,39 @@ class OrbConfig:
     #: ``ping`` and ``orb_heartbeat`` period.
     heartbeat_interval: float = attrs.field(default=30.0, validator=_positive)
 
-    #: Voice activity: a speaker starts when the level stays at or above ``vad_on_dbfs`` for
-    #: ``vad_on_time``, and finishes after ``vad_hang_time`` below ``vad_off_dbfs``. The gap
-    #: between the two thresholds is the hysteresis that keeps a word from splitting in two.
+    #: Voice activity (orb_bridge.hearing): Silero VAD's speech probability per 32 ms frame.
+    #: A turn starts after ``vad_on_time`` of frames at or above ``vad_threshold``; while it
+    #: goes on, frames at or above ``vad_off_threshold`` still count as speech. ``neural_vad``
+    #: False (or no ``brain`` extra) falls back to the level rule of ``vad_on_dbfs`` /
+    #: ``vad_off_dbfs``.
+    neural_vad: bool = True
+    vad_threshold: float = 0.5
+    vad_off_threshold: float = 0.35
     vad_on_dbfs: float = -38.0
     vad_off_dbfs: float = -48.0
-    vad_on_time: float = attrs.field(default=0.06, validator=_positive)
-    vad_hang_time: float = attrs.field(default=0.6, validator=_positive)
-    #: Quiet after which a turn *may* be over: speech-to-text starts on what was said so far
-    #: (``SpeechPaused``), while the turn detector still waits ``vad_hang_time`` to be sure.
-    #: ``None``: transcribe only finished turns.
-    vad_pause_time: float | None = 0.2
-    #: Speech kept before the onset (the first syllable starts below the threshold).
+    vad_on_time: float = attrs.field(default=0.064, validator=_positive)
+    #: Non-speech after which the turn *may* be over: speech-to-text starts on what was said
+    #: so far and the end-of-turn model is asked (``SpeechPaused``).
+    vad_pause_time: float = attrs.field(default=0.1, validator=_positive)
+    #: The end-of-turn decision: at each ``(silence, threshold)`` the model (Smart Turn,
+    #: orb_bridge.end_of_turn) is asked, and a probability at or above the threshold ends the
+    #: turn, unless the words so far read as mid-clause (``end_of_turn.combine``). Later
+    #: checks accept less: the longer the quiet, the less the model must be sure. An empty
+    #: tuple leaves the decision to ``turn_timeout`` alone.
+    eot_checks: tuple[tuple[float, float], ...] = ((0.2, 0.5), (0.6, 0.3), (1.2, 0.15))
+    #: Non-speech that ends a turn whatever the model says: longer than the mid-request
+    #: pauses (up to 1.5 s) that must not end a request.
+    turn_timeout: float = attrs.field(default=1.8, validator=_positive)
+    #: Speech kept before the onset (the first syllable starts before the detector is sure).
     vad_preroll: float = 0.2
-    #: An utterance longer than this is cut and handed on, so memory stays bounded.
+    #: A speaker who talks on is cut into pieces: at their first pause after
+    #: ``piece_seconds``, at the latest at ``max_utterance`` (memory and speech-to-text stay
+    #: bounded; each piece is transcribed alone).
+    piece_seconds: float = attrs.field(default=20.0, validator=_positive)
     max_utterance: float = attrs.field(default=30.0, validator=_positive)
+    #: Early speech-to-text runs (at a pause, before the turn is known to be over) per
+    #: utterance; with the final run, speech-to-text reads one utterance at most this + 1 times.
+    stt_early_runs: int = 3
     #: Utterances shorter than this are noise (a cough, a click) and are dropped.
     min_utterance: float = 0.15
 
@@ -89,3 +107,7 @@ class OrbConfig:
             raise ValueError("width and height must be even (yuv420p)")
         if self.vad_off_dbfs > self.vad_on_dbfs:
             raise ValueError("vad_off_dbfs must not exceed vad_on_dbfs")
+        if not 0 < self.vad_off_threshold <= self.vad_threshold <= 1:
+            raise ValueError("need 0 < vad_off_threshold <= vad_threshold <= 1")
+        if any(silence > self.turn_timeout for silence, _ in self.eot_checks):
+            raise ValueError("an end-of-turn check after turn_timeout would never run")

@@ -20,6 +20,7 @@ an OpenAI-compatible model's answer into speech. Nothing here may call a cloud s
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
@@ -30,6 +31,7 @@ import numpy as np
 from . import tts
 from .coaching import Summary, Turn, extractive_summary, reflective_reply
 from .hearing import Utterance
+from .stt import SpeechToText  # the one speech-to-text protocol (the orb's scribe uses it too)
 
 #: Reply audio is handed to the voice as 48 kHz mono s16le.
 REPLY_RATE = tts.OUTPUT_RATE
@@ -49,6 +51,9 @@ class ReplyAudio:
     pcm: bytes
     sample_rate: int = REPLY_RATE
     text: str = ""
+    #: ``time.monotonic()`` when the words of this reply began to exist (a language model's
+    #: first token; an offline brain's finished text), for the per-turn figures.
+    first_token_at: float | None = None
 
 
 BrainOutput = StatusHint | ReplyAudio
@@ -106,12 +111,13 @@ class OfflineBrain:
             self.history.append(Turn(utterance.role, utterance.text))
         else:
             text = LISTENING_LINE
+        words_at = time.monotonic()
         if self._think_time > 0:
             pcm, _ = await asyncio.gather(tts.speak(text), asyncio.sleep(self._think_time))
         else:
             pcm = await tts.speak(text)
         self.history.append(Turn("ai", text))
-        yield ReplyAudio(pcm.astype("<i2").tobytes(), REPLY_RATE, text)
+        yield ReplyAudio(pcm.astype("<i2").tobytes(), REPLY_RATE, text, words_at)
 
     async def summarize(self, turns: Sequence[Turn]) -> Summary:
         return extractive_summary(turns)
@@ -124,11 +130,6 @@ class OfflineBrain:
 # A real chain. Not used by the tests: it shows where speech-to-text, a language model and a
 # text-to-speech engine plug in. Each protocol is one async call, so a local engine (whisper.cpp,
 # a llama.cpp server on loopback, Piper) or a remote one fits without touching the orb.
-
-
-class SpeechToText(Protocol):
-    async def transcribe(self, pcm16k: bytes) -> str:
-        """Text of 16 kHz mono s16le speech ("" when nothing was understood)."""
 
 
 class LanguageModel(Protocol):

@@ -3,9 +3,11 @@
 The rules, in one place:
 
 * ``ready`` once joined; ``listening`` as soon as it hears a human's audio.
-* A finished utterance of a role in ``reply_to_roles`` (the client) goes to the brain:
+* A finished turn of a role in ``reply_to_roles`` (the client) goes to the brain:
   ``thinking`` (or whatever the brain hints), then ``speaking`` while the reply plays, then
-  ``listening``. Other roles' utterances (the coach) are only observed.
+  ``listening``. Other roles' utterances (the coach), and the pieces of a long turn still
+  going on, are only observed.
+* Every answered turn's figures (orb_bridge.figures) are recorded when its reply ends.
 * Humans always have the floor: any human starting to speak while the orb thinks or speaks
   cancels the reply and silences the voice at the next 20 ms audio frame (barge-in).
 * ``ai_control`` ``pause``: silent, ``paused``, utterances only observed; ``resume``:
@@ -18,11 +20,13 @@ session turns into ``ai-orb-shutdown`` with reason ``error``.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
 
+from . import figures
 from .brain import Brain, ReplyAudio, StatusHint, pcm_from_reply
 from .hearing import SpeechEnded, SpeechPaused, SpeechStarted, TurnEvent, Utterance
 from .media_out import Voice
@@ -32,12 +36,24 @@ logger = logging.getLogger(__name__)
 _MAX_WAITING = 4
 
 
+class OrbStatus(enum.StrEnum):
+    """The orb's ``ai_status`` values (docs/protocol.md); a ``str``, so it goes on the wire
+    as is."""
+
+    READY = "ready"
+    LISTENING = "listening"
+    THINKING = "thinking"
+    PROCESSING = "processing"
+    SPEAKING = "speaking"
+    PAUSED = "paused"
+
+
 class Conductor:
     def __init__(
         self,
         brain: Brain,
         voice: Voice,
-        publish: Callable[[str], None],
+        publish: Callable[[OrbStatus], None],
         *,
         reply_to_roles: tuple[str, ...],
         min_utterance: float,
@@ -50,7 +66,7 @@ class Conductor:
         self._publish = publish
         self._reply_to_roles = reply_to_roles
         self._min_utterance = min_utterance
-        self.status = "ready"
+        self.status = OrbStatus.READY
         self.paused = False
         self.muted = False
         self.replies = 0
@@ -63,14 +79,17 @@ class Conductor:
         self._on_spoken = on_spoken
         self._spoken: list[str] = []
         self._spoken_from: float | None = None
+        self._times: figures.TurnTimes | None = None
+        #: The figures of the latest answered turn (tests and benches read them).
+        self.last_times: figures.TurnTimes | None = None
 
     # ---------------------------------------------------------------- inputs (synchronous)
     def joined(self) -> None:
-        self._set("paused" if self.paused else "ready")
+        self._set(OrbStatus.PAUSED if self.paused else OrbStatus.READY)
 
     def hearing_started(self) -> None:
-        if self.status == "ready":
-            self._set("listening")
+        if self.status == OrbStatus.READY:
+            self._set(OrbStatus.LISTENING)
 
     def on_turn(self, event: TurnEvent) -> None:
         if isinstance(event, SpeechPaused):
@@ -89,10 +108,10 @@ class Conductor:
             self.paused = True
             self._interrupt()
             self._waiting.clear()
-            self._set("paused")
+            self._set(OrbStatus.PAUSED)
         elif action == "resume":
             self.paused = False
-            self._set("listening")
+            self._set(OrbStatus.LISTENING)
         elif action == "mute":
             self.muted = True
             self._interrupt()
@@ -128,24 +147,33 @@ class Conductor:
         utterance = event.utterance
         if utterance.voiced < self._min_utterance:
             return
-        if self.paused or self.muted or utterance.role not in self._reply_to_roles:
+        if (self.paused or self.muted or not utterance.final
+                or utterance.role not in self._reply_to_roles):
             self._brain.observe(utterance)
+            figures.heard(utterance.ended_by, "observed" if utterance.final else "piece")
             return
         self._waiting.append(utterance)
         self._wakeup.set()
 
     async def _answer(self, utterance: Utterance) -> None:
         self._spoken, self._spoken_from = [], None
+        self._times = _times_of(utterance)
         try:
             async for output in self._brain.respond(utterance):
                 if isinstance(output, StatusHint):
-                    self._set(output.status)
+                    self._hint(output.status)
                 elif isinstance(output, ReplyAudio):
                     await self._say(output)
         finally:
+            times, self._times = self._times, None
+            if times is not None and times.first_synth is not None:
+                if times.first_sent is None:
+                    times.first_sent = self._voice.first_sent_at
+                self.last_times = times
+                figures.record(times)
             self._voice.stop()
             if not self.paused:
-                self._set("listening")
+                self._set(OrbStatus.LISTENING)
             if self._spoken and self._spoken_from is not None and self._on_spoken is not None:
                 self._on_spoken(" ".join(self._spoken), self._spoken_from, time.time())
 
@@ -153,21 +181,45 @@ class Conductor:
         pcm = pcm_from_reply(reply)
         if len(pcm) == 0:
             return
+        times = self._times
+        if times is not None and times.first_synth is None:
+            times.first_synth = time.monotonic()
+            times.first_token = reply.first_token_at
         ends_at = self._voice.play(pcm)
         if self._spoken_from is None:
             self._spoken_from = time.time()
             self.replies += 1
         if reply.text:
             self._spoken.append(reply.text.strip())
-        self._set("speaking")
+        self._set(OrbStatus.SPEAKING)
         await asyncio.sleep(max(0.0, ends_at - self._voice.grid.clock()))
+        if times is not None and times.first_sent is None:
+            times.first_sent = self._voice.first_sent_at
 
     def _interrupt(self) -> None:
         self._voice.stop()
         if self._reply is not None and not self._reply.done():
             self._reply.cancel()
 
-    def _set(self, status: str) -> None:
+    def _hint(self, status: str) -> None:
+        """A brain's status hint; one that is not an ``ai_status`` value is a plug-in's
+        mistake, logged, never sent (and never the end of the orb)."""
+        try:
+            self._set(OrbStatus(status))
+        except ValueError:
+            logger.warning("brain hinted an unknown status %r; ignored", status)
+
+    def _set(self, status: OrbStatus) -> None:
         if status != self.status:
             self.status = status
             self._publish(status)
+
+
+def _times_of(utterance: Utterance) -> figures.TurnTimes | None:
+    """The figures of a turn about to be answered (``None``: not stamped by a pipeline)."""
+    if utterance.heard_at is None:
+        return None
+    return figures.TurnTimes(
+        utterance.speaker_id, speech_end=utterance.heard_at - utterance.silence_after,
+        end_of_turn=utterance.heard_at, ended_by=utterance.ended_by,
+        probability=utterance.probability, transcript=utterance.transcribed_at)

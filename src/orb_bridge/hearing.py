@@ -1,9 +1,24 @@
-"""What the orb hears: per-speaker level, voice activity with hysteresis, and utterances.
+"""What the orb hears: per speaker, speech (not sound), utterances, and where a turn ends.
 
-:class:`TurnDetector` is pure (samples in, turn events out) so its thresholds can be tested
-without a network. :class:`Ear` is the one task per human that pulls that human's decoded audio
-from aiortc, which is also what keeps aiortc's unbounded receive queue empty: audio is consumed
-as fast as it arrives, and nothing else is kept but the bounded utterance being collected.
+:class:`TurnDetector` is pure (samples in, typed events out; time is the audio itself), so the
+same object runs live on the orb loop and offline on rendered audio (``bench/party.py``).
+
+* **Speech, not sound.** Each 32 ms frame gets a speech probability from a voice-activity
+  detector (:class:`orb_bridge.vad.SileroStream`, Silero VAD; without the ``brain`` extra the
+  old level rule, :class:`LevelVad`). A turn starts after ``vad_on_time`` of frames at or above
+  ``vad_threshold``; while it goes on, frames at or above ``vad_off_threshold`` still count as
+  speech (hysteresis). Beeps, music, keyboard and fan noise stay below and start nothing.
+* **Ends of turns.** After ``vad_pause_time`` of non-speech the detector says
+  :class:`SpeechPaused` (speech-to-text may start) and asks for a judgement (check 0); further
+  checks follow at the silences of ``OrbConfig.eot_checks``. Whoever judges (Smart Turn,
+  :mod:`orb_bridge.end_of_turn`) answers with :meth:`TurnDetector.judged`; a probability at or
+  above that check's threshold ends the turn at once. With no verdict the turn ends after
+  ``turn_timeout`` of non-speech, which is longer than any mid-request pause we accept (1.5 s).
+* **Bounded.** A speaker who talks on for ``piece_seconds`` is cut at their next pause (at the
+  latest at ``max_utterance``) into a piece (``Utterance.final`` false), transcribed alone.
+
+:class:`Ear` is the one task per human that pulls that human's decoded audio from aiortc,
+which is also what keeps aiortc's unbounded receive queue empty.
 """
 
 from __future__ import annotations
@@ -12,6 +27,7 @@ import logging
 import math
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 import attrs
 import av
@@ -23,35 +39,61 @@ from ._config import OrbConfig
 
 logger = logging.getLogger(__name__)
 
-#: Utterances are handed to the brain as 16 kHz mono signed 16-bit PCM (what STT engines eat).
+#: Utterances are handed on as 16 kHz mono signed 16-bit PCM (what STT engines eat).
 UTTERANCE_RATE = 16_000
 SILENCE_DBFS = -100.0
+#: The voice-activity frame: 512 samples at 16 kHz (Silero's frame).
+VAD_FRAME = 512
+VAD_FRAME_SECONDS = VAD_FRAME / UTTERANCE_RATE
+#: Frames this quiet are silence without asking the model (an hour of silence costs nothing).
+_QUIET_DBFS = -70.0
+#: Non-speech kept after the last speech frame in what speech-to-text reads: the VAD ends
+#: speech on the last strong frame, and a word's soft tail ("go") cut off is misheard. Less
+#: than the first pause event's silence, so an early transcription reads the same bytes.
+STT_TAIL = 3 * VAD_FRAME_SECONDS
 
 Samples = npt.NDArray[np.float32]
 
 
+class SpeechProbability(Protocol):
+    """A streaming voice-activity detector: one probability per 512-sample frame."""
+
+    def feed(self, samples: Samples) -> list[float]:
+        """Probabilities of the frames that ``samples`` completes."""
+
+
 @attrs.frozen
 class Utterance:
-    """One finished turn of one speaker: what a brain receives."""
+    """One turn (or one piece of a long one) of one speaker: what a brain receives."""
 
     speaker_id: str
     role: str
     #: 16 kHz mono s16le PCM, including a little pre-roll before the detected onset.
     pcm: bytes
-    #: Seconds of audio above the "off" threshold (the hang-over silence not counted).
+    #: Seconds of audio judged speech (the trailing silence not counted).
     voiced: float
     sample_rate: int = UTTERANCE_RATE
-    #: Seconds of trailing quiet in ``pcm`` (the hang-over that ended the turn): speech
-    #: ended that long before the utterance was handed on.
+    #: Seconds of trailing non-speech in ``pcm``: speech ended that long before the
+    #: utterance was handed on.
     silence_after: float = 0.0
     #: What was said, once speech-to-text has run (``None``: not transcribed).
     text: str | None = None
+    #: False for a piece of a turn still going on (a long talker): transcribed, not answered.
+    final: bool = True
+    #: What ended it: ``model`` (the end-of-turn model), ``timeout``, ``length`` (a piece).
+    ended_by: str = "timeout"
+    #: The end-of-turn probability that ended it (``None``: not the model).
+    probability: float | None = None
+    #: ``time.monotonic()`` of the end-of-turn decision and of the final transcript, stamped
+    #: by the pipeline (orb_bridge.pipeline) for the per-turn figures.
+    heard_at: float | None = None
+    transcribed_at: float | None = None
 
     @property
     def speech_pcm(self) -> bytes:
-        """``pcm`` without the trailing quiet (what speech-to-text needs to read)."""
-        cut = round(self.silence_after * self.sample_rate) * 2
-        return self.pcm[: len(self.pcm) - cut] if 0 < cut < len(self.pcm) else self.pcm
+        """``pcm`` without the trailing quiet but :data:`STT_TAIL` (what speech-to-text
+        reads)."""
+        return _without_quiet(self.pcm, self.silence_after)
 
     @property
     def duration(self) -> float:
@@ -64,22 +106,41 @@ class SpeechStarted:
 
 
 @attrs.frozen
+class SpeechPaused:
+    """The speaker has been quiet for ``silence`` seconds: the turn may be over.
+
+    ``pcm`` is what they said up to the quiet plus the quiet itself (what the end-of-turn model
+    reads; :attr:`speech_pcm` is what speech-to-text reads). ``pause`` numbers the pauses of
+    the detector, ``check`` the judgement asked (an index into ``OrbConfig.eot_checks``; -1:
+    the pause's start, when no check is due then, for speech-to-text only);
+    ``early`` counts the pauses of this utterance so far (speech-to-text bounds its runs).
+    """
+
+    speaker_id: str
+    pcm: bytes
+    pause: int = 0
+    check: int = 0
+    silence: float = 0.0
+    early: int = 1
+    #: The first event of this pause (speech-to-text starts on it, once per pause).
+    first: bool = True
+
+    @property
+    def speech_pcm(self) -> bytes:
+        return _without_quiet(self.pcm, self.silence)
+
+
+@attrs.frozen
 class SpeechEnded:
     utterance: Utterance
 
 
-@attrs.frozen
-class SpeechPaused:
-    """The speaker has been quiet for ``vad_pause_time``: the turn may be ending. ``pcm`` is
-    what they said up to the quiet, so speech-to-text can start before the turn is over (the
-    orb's reply then waits for the hang-over, not for the hang-over *and* the transcription).
-    If they go on speaking, a later pause supersedes it."""
-
-    speaker_id: str
-    pcm: bytes
-
-
 TurnEvent = SpeechStarted | SpeechEnded | SpeechPaused
+
+
+def _without_quiet(pcm: bytes, silence: float) -> bytes:
+    cut = round(max(0.0, silence - STT_TAIL) * UTTERANCE_RATE) * 2
+    return pcm[: len(pcm) - cut] if 0 < cut < len(pcm) else pcm
 
 
 def dbfs(samples: Samples) -> float:
@@ -88,7 +149,7 @@ def dbfs(samples: Samples) -> float:
         return SILENCE_DBFS
     flat = samples.reshape(-1)
     power = float(np.dot(flat, flat)) / flat.size
-    if power <= 0.0:
+    if power <= 0.0 or not math.isfinite(power):
         return SILENCE_DBFS
     return max(SILENCE_DBFS, 10.0 * math.log10(power / (32768.0 * 32768.0)))
 
@@ -122,22 +183,52 @@ def to_mono_16k(frame: av.AudioFrame) -> Samples:
     return resampled
 
 
+class LevelVad:
+    """The old level rule as a "probability", for an orb without the ``brain`` extra:
+    1 at or above ``vad_on_dbfs``, 0.4 between the thresholds (keeps a turn going), else 0."""
+
+    def __init__(self, config: OrbConfig) -> None:
+        self._on = config.vad_on_dbfs
+        self._off = config.vad_off_dbfs
+        self._pending = np.zeros(0, np.float32)
+
+    def feed(self, samples: Samples) -> list[float]:
+        data = np.concatenate([self._pending, samples.reshape(-1)])
+        whole = len(data) - len(data) % VAD_FRAME
+        self._pending = data[whole:]
+        out: list[float] = []
+        for start in range(0, whole, VAD_FRAME):
+            level = dbfs(data[start:start + VAD_FRAME])
+            out.append(1.0 if level >= self._on else 0.4 if level >= self._off else 0.0)
+        return out
+
+
+def new_vad(config: OrbConfig) -> SpeechProbability:
+    """Silero VAD when the ``brain`` extra is installed (and ``config.neural_vad``), else the
+    level rule."""
+    from .vad import SileroStream, vad_available
+
+    if config.neural_vad and vad_available():
+        return SileroStream()
+    return LevelVad(config)
+
+
 class TurnDetector:
-    """Voice activity for one speaker, with an on/off threshold gap and a hang-over time.
+    """Voice activity and turn ends for one speaker (see the module docstring)."""
 
-    Start: the level stays at or above ``vad_on_dbfs`` for ``vad_on_time``. End: it stays below
-    ``vad_off_dbfs`` for ``vad_hang_time``. Levels between the two thresholds keep the current
-    state, so a word hovering near one threshold does not flap.
-    """
-
-    def __init__(self, speaker_id: str, role: str, config: OrbConfig) -> None:
+    def __init__(self, speaker_id: str, role: str, config: OrbConfig,
+                 vad: SpeechProbability | None = None) -> None:
         self.speaker_id = speaker_id
         self.role = role
         self._cfg = config
+        self._vad = vad if vad is not None else new_vad(config)
         self.speaking = False
         self.level_dbfs = SILENCE_DBFS
         self.peak_dbfs = SILENCE_DBFS
         self.utterances = 0
+        #: Frames the VAD was asked about (the rest were too quiet to ask).
+        self.vad_frames = 0
+        self._pending = np.zeros(0, np.float32)
         self._above = 0.0
         self._below = 0.0
         self._voiced = 0.0
@@ -145,78 +236,134 @@ class TurnDetector:
         self._preroll_seconds = 0.0
         self._chunks: list[Samples] = []
         self._collected = 0.0
-        self._paused = False
+        self._pause = 0  # serial of the current (or last) pause
+        self._checks_asked = 0  # judgements asked within the current pause
+        self._in_pause = False
+        self._early = 0  # pauses within the current utterance
+        self._announced_pause = 0  # the last pause announced without a check
 
+    # ---------------------------------------------------------------- inputs
     def feed(self, samples: Samples) -> list[TurnEvent]:
-        """Feed one chunk of 16 kHz mono samples; returns the turn events it completes."""
+        """Feed 16 kHz mono samples (any length); returns the events they complete."""
         seconds = len(samples) / UTTERANCE_RATE
         level = dbfs(samples)
         self.level_dbfs = level
         self.peak_dbfs = max(level, self.peak_dbfs - 60.0 * seconds)  # decays 60 dB/s
-        if self.speaking:
-            return self._while_speaking(samples, seconds, level)
-        return self._while_quiet(samples, seconds, level)
+        data = np.concatenate([self._pending, samples.astype(np.float32).reshape(-1)])
+        whole = len(data) - len(data) % VAD_FRAME
+        self._pending = data[whole:]
+        events: list[TurnEvent] = []
+        for start in range(0, whole, VAD_FRAME):
+            frame = data[start:start + VAD_FRAME]
+            if dbfs(frame) < _QUIET_DBFS:
+                probability = 0.0
+            else:
+                self.vad_frames += 1
+                probability = self._vad.feed(frame)[-1]
+            events.extend(self._frame(frame, probability))
+        return events
 
-    def _while_quiet(self, samples: Samples, seconds: float, level: float) -> list[TurnEvent]:
-        self._preroll.append(samples)
-        self._preroll_seconds += seconds
-        self._above = self._above + seconds if level >= self._cfg.vad_on_dbfs else 0.0
+    def judged(self, pause: int, check: int, probability: float | None) -> list[TurnEvent]:
+        """The end-of-turn verdict on ``SpeechPaused(pause, check)``: P(the turn is over),
+        or ``None`` when no judge could say. Ends the turn if that pause still goes on and
+        the probability reaches the check's threshold."""
+        if (probability is None or not self.speaking or not self._in_pause
+                or pause != self._pause):
+            return []
+        checks = self._cfg.eot_checks
+        if not 0 <= check < len(checks) or probability < checks[check][1]:
+            return []
+        return [self._end(ended_by="model", probability=probability)]
+
+    # ---------------------------------------------------------------- the frame rule
+    def _frame(self, frame: Samples, probability: float) -> list[TurnEvent]:
+        if self.speaking:
+            return self._while_speaking(frame, probability)
+        return self._while_quiet(frame, probability)
+
+    def _while_quiet(self, frame: Samples, probability: float) -> list[TurnEvent]:
+        self._preroll.append(frame)
+        self._preroll_seconds += VAD_FRAME_SECONDS
+        speech = probability >= self._cfg.vad_threshold
+        self._above = self._above + VAD_FRAME_SECONDS if speech else 0.0
         if self._above + 1e-9 >= self._cfg.vad_on_time:
             self.speaking = True
             self._chunks = list(self._preroll)
             self._collected = self._preroll_seconds
             self._voiced = self._above
             self._below = 0.0
+            self._in_pause = False
+            self._early = 0
             self._preroll.clear()
             self._preroll_seconds = 0.0
             return [SpeechStarted(self.speaker_id)]
         limit = self._cfg.vad_preroll + self._cfg.vad_on_time
-        while self._preroll and self._preroll_seconds - len(self._preroll[0]) / UTTERANCE_RATE \
-                >= limit:
-            self._preroll_seconds -= len(self._preroll.popleft()) / UTTERANCE_RATE
+        while self._preroll and self._preroll_seconds - VAD_FRAME_SECONDS >= limit:
+            self._preroll.popleft()
+            self._preroll_seconds -= VAD_FRAME_SECONDS
         return []
 
-    def _while_speaking(self, samples: Samples, seconds: float, level: float) -> list[TurnEvent]:
-        self._chunks.append(samples)
-        self._collected += seconds
-        if level < self._cfg.vad_off_dbfs:
-            self._below += seconds
-        else:
+    def _while_speaking(self, frame: Samples, probability: float) -> list[TurnEvent]:
+        cfg = self._cfg
+        self._chunks.append(frame)
+        self._collected += VAD_FRAME_SECONDS
+        if probability >= cfg.vad_off_threshold:
             self._below = 0.0
-            self._paused = False
-            self._voiced += seconds
-        pause = self._cfg.vad_pause_time
-        if (not self._paused and pause is not None and self._below + 1e-9 >= pause
-                and self._below + 1e-9 < self._cfg.vad_hang_time):
-            self._paused = True
-            return [SpeechPaused(self.speaker_id, self._speech_so_far())]
-        if self._below + 1e-9 >= self._cfg.vad_hang_time:
-            self.speaking = False
-            self._above = 0.0
-            return [SpeechEnded(self._take(silence_after=self._below))]
-        if self._collected >= self._cfg.max_utterance:
-            return [SpeechEnded(self._take())]
-        return []
+            self._in_pause = False
+            self._voiced += VAD_FRAME_SECONDS
+        else:
+            self._below += VAD_FRAME_SECONDS
+        if self._below + 1e-9 >= cfg.turn_timeout:
+            return [self._end(ended_by="timeout")]
+        events: list[TurnEvent] = []
+        if self._below + 1e-9 >= cfg.vad_pause_time:
+            if not self._in_pause:
+                self._in_pause = True
+                self._pause += 1
+                self._early += 1
+                self._checks_asked = 0
+            checks = cfg.eot_checks
+            first_due = bool(checks) and checks[0][0] <= cfg.vad_pause_time + 1e-9
+            if self._checks_asked == 0 and not first_due and self._announced_pause != self._pause:
+                self._announced_pause = self._pause
+                events.append(SpeechPaused(self.speaker_id, self._pcm_so_far(), self._pause,
+                                           -1, self._below, self._early))
+            while (self._checks_asked < len(checks)
+                   and self._below + 1e-9 >= max(cfg.vad_pause_time,
+                                                 checks[self._checks_asked][0])):
+                events.append(SpeechPaused(
+                    self.speaker_id, self._pcm_so_far(), self._pause, self._checks_asked,
+                    self._below, self._early,
+                    first=self._checks_asked == 0 and self._announced_pause != self._pause))
+                self._checks_asked += 1
+            if self._collected >= cfg.piece_seconds:
+                return [self._end(ended_by="length", final=False)]
+        if self._collected >= cfg.max_utterance:
+            return [self._end(ended_by="length", final=False)]
+        return events
 
-    def _speech_so_far(self) -> bytes:
-        """The turn so far without its trailing quiet, as 16 kHz s16le."""
+    def _pcm_so_far(self) -> bytes:
         pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
-        quiet = round(self._below * UTTERANCE_RATE)
-        if 0 < quiet < len(pcm):
-            pcm = pcm[: len(pcm) - quiet]
         return bytes(np.clip(pcm, -32768, 32767).astype("<i2").tobytes())
 
-    def _take(self, silence_after: float = 0.0) -> Utterance:
-        pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
+    def _end(self, *, ended_by: str, final: bool = True,
+             probability: float | None = None) -> SpeechEnded:
+        pcm = self._pcm_so_far()
+        silence = self._below
         voiced = self._voiced
         self._chunks = []
         self._collected = 0.0
         self._voiced = 0.0
-        self._paused = False
+        self._early = 0
+        self._in_pause = False
         self.utterances += 1
-        data = np.clip(pcm, -32768, 32767).astype("<i2").tobytes()
-        return Utterance(self.speaker_id, self.role, data, voiced,
-                         silence_after=silence_after)
+        if final:
+            self.speaking = False
+            self._above = 0.0
+            self._below = 0.0
+        return SpeechEnded(Utterance(self.speaker_id, self.role, pcm, voiced,
+                                     silence_after=silence, final=final, ended_by=ended_by,
+                                     probability=probability))
 
 
 class Ear:
@@ -243,5 +390,11 @@ class Ear:
             if not isinstance(frame, av.AudioFrame):
                 continue
             self.frames += 1
-            for event in self.detector.feed(to_mono_16k(frame)):
+            try:
+                samples = to_mono_16k(frame)
+            except (ValueError, TypeError) as exc:  # a frame aiortc decoded oddly
+                logger.debug("unusable audio frame from %s: %r", self.detector.speaker_id,
+                             exc)
+                continue
+            for event in self.detector.feed(samples):
                 self._on_event(event)

@@ -120,6 +120,14 @@ class InProcessOrbHost:
                 logger.exception("the speech-to-text model %s cannot be loaded",
                                  self.config.speech.stt_model)
 
+
+    def metric_collectors(self) -> list[object]:
+        """The per-turn figures of this process's orbs (``orb_turn_stage_seconds``...), for
+        ``trio-server``'s ``/metrics`` (:class:`signaling_core.orb_hosting.MetricsOrbHost`)."""
+        from .figures import FiguresCollector
+
+        return [FiguresCollector()]
+
     def spawn(self, command: SpawnOrb) -> None:
         server = self._server
         if server is None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -82,6 +83,8 @@ class LanguageModelBrain:
         self._system = load_system_prompt(config.system_prompt_file)
         self._fallback = config.fallback_line
         self._speak = speak or _default_speech(config)
+        #: ``time.monotonic()`` of the current reply's first token (``None``: none yet).
+        self.first_token_at: float | None = None
         self.history: deque[Turn] = deque(maxlen=MAX_HISTORY)
         self.failures = 0
         self.last_error: str | None = None
@@ -99,6 +102,7 @@ class LanguageModelBrain:
             return
         self.history.append(Turn(utterance.role, utterance.text))
         ready: asyncio.Queue[tuple[str, bytes, int] | LlmError | None] = asyncio.Queue()
+        self.first_token_at = None
         producer = asyncio.get_running_loop().create_task(
             self._produce(self.messages(), ready), name="llm-reply")
         said: list[str] = []
@@ -112,7 +116,7 @@ class LanguageModelBrain:
                     break
                 text, pcm, rate = item
                 said.append(text)
-                yield ReplyAudio(pcm, rate, text)
+                yield ReplyAudio(pcm, rate, text, self.first_token_at)
         finally:
             producer.cancel()
             await asyncio.gather(producer, return_exceptions=True)
@@ -149,7 +153,7 @@ class LanguageModelBrain:
     async def _produce(self, messages: list[dict[str, str]],
                        ready: asyncio.Queue[tuple[str, bytes, int] | LlmError | None]) -> None:
         try:
-            async for sentence in sentences(self.client.stream(messages)):
+            async for sentence in sentences(self._timed(self.client.stream(messages))):
                 pcm, rate = await self._speak(sentence)
                 ready.put_nowait((sentence, pcm, rate))
         except LlmError as exc:
@@ -159,6 +163,13 @@ class LanguageModelBrain:
             ready.put_nowait(LlmError(f"unexpected failure: {exc!r}"))
         finally:
             ready.put_nowait(None)
+
+    async def _timed(self, pieces: AsyncIterator[str]) -> AsyncIterator[str]:
+        """The model's pieces, noting when the first one came (the per-turn figures)."""
+        async for piece in pieces:
+            if self.first_token_at is None:
+                self.first_token_at = time.monotonic()
+            yield piece
 
     def _failed(self, error: LlmError) -> None:
         self.failures += 1

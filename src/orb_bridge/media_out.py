@@ -124,6 +124,9 @@ class Voice(MediaSource):
         self._end = 0
         self._cached: tuple[int, av.AudioFrame] | None = None
         self._silence = np.zeros((1, AUDIO_FRAME_SAMPLES), dtype=np.int16)
+        #: ``clock()`` when the first frame of the latest reply was handed to the tracks
+        #: (the per-turn figures' "first audio sent"); ``None`` until then.
+        self.first_sent_at: float | None = None
 
     def play(self, pcm: Pcm) -> float:
         """Start saying ``pcm`` (48 kHz mono int16); returns when it will end (grid clock)."""
@@ -136,6 +139,7 @@ class Voice(MediaSource):
         self._levels = np.clip(rms / 6000.0, 0.0, 1.0).astype(np.float32)
         self._start = self.grid.index_at(self.grid.clock()) + 1
         self._end = self._start + frames
+        self.first_sent_at = None
         return self.grid.due(self._end)
 
     def stop(self) -> None:
@@ -166,6 +170,8 @@ class Voice(MediaSource):
         samples = self._silence
         if self._pcm is not None and self._start <= index < self._end:
             offset = (index - self._start) * AUDIO_FRAME_SAMPLES
+            if self.first_sent_at is None:
+                self.first_sent_at = self.grid.clock()
             samples = self._pcm[offset : offset + AUDIO_FRAME_SAMPLES].reshape(1, -1)
         elif self._pcm is not None and index >= self._end:
             self._pcm = None

@@ -175,6 +175,7 @@ class HumanPeer:
         on_turn: Callable[[TurnEvent], None],
         on_hearing: Callable[[], None],
         ice_servers: Sequence[RTCIceServer] = (),
+        detector: TurnDetector | None = None,
     ) -> None:
         self.user_id = user_id
         #: STUN/TURN for this human's connection: the same the browsers get.
@@ -186,7 +187,7 @@ class HumanPeer:
         self._on_turn = on_turn
         self._on_hearing = on_hearing
         self.pc: RTCPeerConnection | None = None
-        self.detector = TurnDetector(user_id, role, config)
+        self.detector = detector or TurnDetector(user_id, role, config)
         self.ear: Ear | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._pending: deque[RTCIceCandidate | EndOfCandidates] = deque(

@@ -38,12 +38,12 @@ from ._config import OrbConfig
 from .brain import Brain
 from .conductor import Conductor
 from .encoding import SharedOpus, SharedVp8
-from .hearing import SpeechEnded, SpeechPaused, TurnEvent
 from .link import LinkClosed, SignalingLink
 from .media_out import OrbPicture, Voice
 from .metrics import CpuMeter
 from .minutes import Minutes
 from .peers import PEER_ERRORS, HumanPeer, OrbMedia, rtc_ice_servers
+from .pipeline import build_pipeline
 from .render import OrbRenderer
 from .tasks import TaskOwner
 
@@ -114,6 +114,9 @@ class OrbSession:
             deliver=self.conductor.on_turn,
             spawn=self._tasks.spawn)
         self.scribe = self.minutes.scribe
+        #: Hearing → end of turn → transcription → conductor, wired in one place.
+        self.pipeline = build_pipeline(config, conductor=self.conductor, scribe=self.scribe,
+                                       spawn=self._tasks.spawn)
         self._ending: asyncio.Future[str] | None = None
         self._started = time.monotonic()
         self._empty_since: float | None = None
@@ -166,6 +169,11 @@ class OrbSession:
             "bargeIns": self.conductor.barge_ins,
             "bargeInAt": self.conductor.barge_in_at,
             "humans": {uid: h.stats() for uid, h in self.humans.items()},
+            "sttRuns": 0 if self.scribe is None else self.scribe.runs,
+            "sttLost": 0 if self.scribe is None else self.scribe.lost,
+            "judgements": self.pipeline.judgements,
+            "lastTurn": None if self.conductor.last_times is None
+            else self.conductor.last_times.stages(),
             "tasks": len(self._tasks),
         }
 
@@ -334,24 +342,14 @@ class OrbSession:
                 self.minutes.summary_soon()
 
     def _new_peer(self, user_id: str, role: str) -> HumanPeer:
-        def on_turn(event: TurnEvent) -> None:
-            if self.humans.get(user_id) is not peer:
-                return
-            if isinstance(event, SpeechPaused):
-                if self.scribe is not None:
-                    self.scribe.paused(event)  # start transcribing early
-            elif isinstance(event, SpeechEnded) and self.scribe is not None:
-                self.scribe.heard(event.utterance)  # words first, then the conductor
-            else:
-                self.conductor.on_turn(event)
-
-        peer = HumanPeer(user_id, role, config=self._cfg, media=self.media,
-                         spawn=self._tasks.spawn, on_turn=on_turn,
+        detector = self.pipeline.detector(user_id, role)
+        return HumanPeer(user_id, role, config=self._cfg, media=self.media,
+                         spawn=self._tasks.spawn, on_turn=self.pipeline.listener(detector),
                          on_hearing=self.conductor.hearing_started,
-                         ice_servers=self._ice_servers)
-        return peer
+                         ice_servers=self._ice_servers, detector=detector)
 
     def _close_later(self, peer: HumanPeer) -> None:
+        self.pipeline.retire(peer.detector)
         self._tasks.spawn(peer.close(), f"close-{peer.user_id}")
 
     async def _on_offer(self, msg: dict[str, Any]) -> None:

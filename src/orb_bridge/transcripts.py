@@ -9,13 +9,15 @@ a cough, a click) stops here: no transcript, no reply. The orb's own replies ent
 book and are published the same way, with its own id and role ``ai``.
 
 Speech-to-text starts early: when a speaker pauses (``SpeechPaused``, ``vad_pause_time``
-of quiet) the words so far go to speech-to-text at once; if the turn then ends without another
-word, that transcription is the turn's, already done or under way, so the reply waits for the
-turn detector's hang-over rather than for the hang-over plus the transcription. A speaker who
-goes on talking makes it moot (a later pause, or the end, starts afresh).
+of non-speech) the words so far go to speech-to-text at once; if the turn then ends without
+another word, that transcription is the turn's, already done or under way, so the reply waits
+for the end-of-turn decision rather than for the decision plus the transcription. A speaker
+who goes on talking makes it moot (a later pause, or the end, starts afresh); the pipeline
+asks for at most ``OrbConfig.stt_early_runs`` early runs per utterance, so one utterance is
+never read more than that plus once.
 
 Speech-to-text failing (refused because too many wait, or an engine error) loses that one
-transcript, logged; the orb carries on.
+transcript: counted (``lost``, the ``orb_stt_lost`` metric) and logged; the orb carries on.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 import attrs
 
+from . import figures
 from .coaching import Summary, Turn, extractive_summary
 from .hearing import SpeechEnded, SpeechPaused, TurnEvent, Utterance
 from .stt import SpeechToText, SttBusy
@@ -101,7 +104,8 @@ class Scribe:
         self._session_id = session_id
         self.book = book
         self._publish = publish
-        self._deliver = deliver
+        #: Where a transcribed utterance goes (the pipeline sets it to its own stage).
+        self.deliver = deliver
         self._spawn = spawn
         self._min_utterance = min_utterance
         self._clock = clock
@@ -109,6 +113,8 @@ class Scribe:
         #: speaker -> (the audio of their latest pause, its transcription under way)
         self._early: dict[str, tuple[bytes, asyncio.Future[str]]] = {}
         self.early_used = 0
+        #: Speech-to-text runs asked for (early and final): non-speech must cost none.
+        self.runs = 0
         self.transcribed = 0
         self.empty = 0
         self.lost = 0
@@ -121,9 +127,25 @@ class Scribe:
         old = self._early.pop(event.speaker_id, None)
         if old is not None:
             old[1].cancel()
-        future = asyncio.ensure_future(self._stt.transcribe(event.pcm))
+        pcm = event.speech_pcm
+        self.runs += 1
+        future = asyncio.ensure_future(self._stt.transcribe(pcm))
         future.add_done_callback(_quietly)
-        self._early[event.speaker_id] = (event.pcm, future)
+        self._early[event.speaker_id] = (pcm, future)
+
+    async def early_text(self, speaker_id: str, speech_pcm: bytes) -> str | None:
+        """The words of ``speaker_id``'s early transcription of exactly ``speech_pcm`` (waiting
+        for it if it is under way), or ``None`` when there is none or it failed."""
+        early = self._early.get(speaker_id)
+        if early is None or early[0] != speech_pcm:
+            return None
+        try:
+            return (await asyncio.shield(early[1])).strip()
+        except (asyncio.CancelledError, Exception):
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            return None
 
     def close(self) -> None:
         """Cancel the early transcriptions still under way (the orb is ending)."""
@@ -164,24 +186,28 @@ class Scribe:
                 except SttBusy:  # the early one was refused: this one may get through
                     text = None
             if text is None:
+                self.runs += 1
                 text = (await self._stt.transcribe(utterance.speech_pcm)).strip()
         except SttBusy as exc:
             self.lost += 1
+            figures.stt_lost()
             logger.warning("no transcript for %s: speech-to-text is busy (%s)",
                            utterance.speaker_id, exc)
             return
         except Exception:
             self.lost += 1
+            figures.stt_lost()
             logger.exception("speech-to-text failed for %s", utterance.speaker_id)
             return
         if not text:
             self.empty += 1
+            figures.heard(utterance.ended_by, "no_words")
             logger.debug("utterance of %s had no words", utterance.speaker_id)
             return
         self.transcribed += 1
         self._record(Transcript(self.next_id(), utterance.speaker_id, utterance.role, text,
                                 started_at, ended_at))
-        self._deliver(SpeechEnded(attrs.evolve(utterance, text=text)))
+        self.deliver(SpeechEnded(attrs.evolve(utterance, text=text)))
 
     def _record(self, line: Transcript) -> None:
         self.book.add(line)

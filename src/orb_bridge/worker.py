@@ -28,6 +28,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -138,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     # may also come from SIGNALING_ORB_<NAME>; the model's key only from ORB_LLM_API_KEY.
     for flag, key, text in _SPEECH_FLAGS:
         p.add_argument(flag, dest=f"speech_{key}", default=None, help=text)
+    p.add_argument("--metrics-port", type=int, default=None,
+                   help="serve Prometheus /metrics (the orbs' per-turn figures) on this port "
+                        "of 127.0.0.1 [default: none; env SIGNALING_ORB_METRICS_PORT]")
     p.add_argument("--ice-relay-only", action="store_true",
                    default=_env_on("SIGNALING_ORB_ICE_RELAY_ONLY"),
                    help="reach the humans through TURN only (aiortc iceTransportPolicy relay) "
@@ -213,6 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"orb-worker: {exc}", file=sys.stderr)
         return 2
+    metrics_port = args.metrics_port if args.metrics_port is not None else \
+        int(os.environ.get("SIGNALING_ORB_METRICS_PORT") or 0) or None
+    if metrics_port is not None:
+        serve_metrics(metrics_port)
     dispatch = args.dispatch or os.environ.get("SIGNALING_ORB_DISPATCH")
     if dispatch and not args.room:
         return _serve_pool(args, dispatch, config)
@@ -247,3 +255,18 @@ def _serve_pool(args: argparse.Namespace, dispatch: str, config: OrbConfig) -> i
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def serve_metrics(port: int, host: str = "127.0.0.1") -> Any:
+    """Prometheus ``/metrics`` of this worker in a daemon thread (prometheus_client's own
+    server): the per-turn figures of every orb it runs. Loopback by default: the figures are
+    for a scraper on the host, not for the world."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from .figures import FiguresCollector
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(FiguresCollector())
+    served = start_http_server(port, addr=host, registry=registry)
+    logger.info("orb-worker metrics on http://%s:%d/metrics", host, port)
+    return served  # (server, thread): tests shut it down

@@ -140,3 +140,13 @@ class ObservableOrbHost(Protocol):
     def fleet_report(self) -> OrbFleetReport | None:
         """The fleet's numbers for ``/metrics``; ``None`` before the first look."""
         ...
+
+
+@runtime_checkable
+class MetricsOrbHost(Protocol):
+    """Optional: a host whose orbs run in the server's process and have figures of their own
+    (the per-turn stage histograms) for the server's ``/metrics``."""
+
+    def metric_collectors(self) -> Sequence[object]:
+        """Prometheus collectors to register in the server's registry."""
+        ...

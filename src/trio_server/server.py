@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from signaling_core import CoreConfig, SignalingCore
-from signaling_core.orb_hosting import ObservableOrbHost, OrbHost
+from signaling_core.orb_hosting import MetricsOrbHost, ObservableOrbHost, OrbHost
 
 from . import endpoints, history, web
 from .acceptor import Acceptor, bind, close_listener
@@ -84,6 +84,9 @@ class SignalingServer:
         ))
         if isinstance(orb_host, ObservableOrbHost):
             self.registry.register(OrbFleetCollector(orb_host))
+        if isinstance(orb_host, MetricsOrbHost):  # in-process orbs' per-turn figures
+            for collector in orb_host.metric_collectors():
+                self.registry.register(collector)
         self.registry.register(NodeCollector(lambda: self.node_id))
         self.stopping = False
         #: SIGTERM was received: ``/healthz`` fails (503) so the load balancer sends nothing

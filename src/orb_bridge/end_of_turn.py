@@ -1,0 +1,211 @@
+"""Is the speaker finished? Smart Turn v3.2, a semantic end-of-turn model, on the CPU.
+
+Silence alone cannot tell a finished request from a speaker gathering their thoughts: a
+fixed hang-over long enough for a mid-request pause makes every reply late, one short enough
+for a quick reply cuts people off. Smart Turn reads the last 8 s of the turn (intonation and
+rhythm, from Whisper-style log-mel features) and gives the probability that the turn is
+complete; the orb combines it with time (``OrbConfig.eot_threshold``, ``turn_timeout``), so the
+model is one input to the decision, never the whole of it.
+
+The model file (``smart-turn-v3.2-cpu.onnx``, 8.7 MB, int8) is Daily's Smart Turn v3.2, under
+the BSD 2-Clause licence. It comes from the package that ships it, the ``pipecat-ai`` wheel
+(the ``brain`` extra installs it): this project carries no copy of another project's files.
+The file is found through the installed package's location, without importing ``pipecat``
+(whose runtime the orb does not use). The features come from faster-whisper's numpy feature
+extractor; nothing is downloaded. Without the file, timing alone ends turns (logged once).
+
+One decision takes ~40-50 ms of CPU, so :class:`TurnJudge` runs it in its own thread (one
+per process, bounded queue): the orb loop only awaits a future, and a judge that is busy
+answers "not known", leaving the decision to timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import importlib.util
+import logging
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
+
+RATE = 16_000
+#: The model reads exactly this much audio: older speech is cut, a shorter turn zero-padded
+#: in front.
+WINDOW_SECONDS = 8
+
+Floats = npt.NDArray[np.float32]
+
+
+#: Words an English sentence does not end on: articles, possessive determiners, prepositions
+#: that are not verb particles, conjunctions, subject pronouns.
+_NEVER_LAST = frozenset(" ".join("""
+a an the my your our their its every no
+to of from with about between into onto than for
+and but or because if whether while although
+i we they she
+""".splitlines()).split())
+#: Words a statement rarely ends on but a question often does ("...where I am?", "what is
+#: it?"): auxiliaries, complementisers, "it", a few adverbs.
+_RARELY_LAST_IN_A_STATEMENT = frozenset(" ".join("""
+is am are was were be been being do does did have has had will would could should can
+may might must shall that which who whose where what how when so then also just really
+very some any at in on by like as it he
+""".splitlines()).split())
+_LAST_WORD = re.compile(r"([A-Za-z']+)\W*$")
+
+
+def sounds_unfinished(text: str) -> bool:
+    """Whether a transcript reads as cut off mid-clause (Whisper writes "is..." or "to")."""
+    stripped = text.strip()
+    if not stripped:
+        return False
+    if stripped.endswith(("...", ",", "-", ";", ":", "…")) or stripped[-1] not in ".?!\"'":
+        return True
+    last = _LAST_WORD.search(stripped)
+    if last is None:
+        return False
+    word = last.group(1).lower()
+    return word in _NEVER_LAST or (word in _RARELY_LAST_IN_A_STATEMENT
+                                   and not stripped.endswith("?"))
+
+
+def combine(probability: float | None, text: str | None) -> float | None:
+    """The end-of-turn evidence, combined: the model's probability, unless the words so far
+    read as mid-clause (then no verdict: only more quiet, ``turn_timeout``, ends the turn).
+    Without words (no speech-to-text, or none for this pause) the model decides alone."""
+    if text is not None and sounds_unfinished(text):
+        return None
+    return probability
+
+
+#: Where the ``pipecat-ai`` wheel keeps the model, inside its ``pipecat`` package.
+PIPECAT_MODEL = ("audio", "turn", "smart_turn", "data", "smart-turn-v3.2-cpu.onnx")
+
+
+def model_path() -> str:
+    """Smart Turn v3.2's ONNX file as the installed ``pipecat-ai`` package ships it.
+
+    ``find_spec`` of a top-level package locates it without running its ``__init__``, so
+    none of pipecat's imports happen."""
+    spec = importlib.util.find_spec("pipecat")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        path = Path(location).joinpath(*PIPECAT_MODEL)
+        if path.is_file():
+            return str(path)
+    raise FileNotFoundError(
+        "Smart Turn v3.2 not found: install the orb's 'brain' extra (it brings pipecat-ai, "
+        "whose wheel ships the model)")
+
+
+class SmartTurn:
+    """The model itself: 16 kHz mono speech in, probability that the turn is over out."""
+
+    def __init__(self, path: str | None = None, threads: int = 1) -> None:
+        import onnxruntime
+        from faster_whisper.feature_extractor import FeatureExtractor
+
+        options = onnxruntime.SessionOptions()
+        options.inter_op_num_threads = 1
+        options.intra_op_num_threads = threads
+        options.log_severity_level = 4
+        self._session = onnxruntime.InferenceSession(
+            path or model_path(), sess_options=options, providers=["CPUExecutionProvider"])
+        self._features = FeatureExtractor(feature_size=80, chunk_length=WINDOW_SECONDS)
+        self.decisions = 0
+        self.compute_seconds = 0.0
+
+    def probability(self, pcm16k: bytes) -> float:
+        """P(the turn is complete) for the speech in ``pcm16k`` (16 kHz mono s16le)."""
+        started = time.perf_counter()
+        audio = np.frombuffer(pcm16k[: len(pcm16k) - len(pcm16k) % 2], "<i2")
+        samples = audio.astype(np.float32) / np.float32(32768)
+        window = WINDOW_SECONDS * RATE
+        if len(samples) >= window:
+            samples = samples[-window:]
+        else:
+            samples = np.concatenate([np.zeros(window - len(samples), np.float32), samples])
+        # The model was trained on waveforms scaled to zero mean and unit variance.
+        samples = (samples - samples.mean()) / np.sqrt(samples.var() + 1e-7)
+        mel = self._features(samples.astype(np.float32), padding=0)[:, :window // 160]
+        inputs = np.expand_dims(mel.astype(np.float32), 0)
+        output: Any = self._session.run(None, {"input_features": inputs})[0]
+        self.decisions += 1
+        self.compute_seconds += time.perf_counter() - started
+        value = float(np.asarray(output).reshape(-1)[0])
+        return value if np.isfinite(value) else 0.0
+
+
+class TurnJudge:
+    """Smart Turn behind one thread and a bounded queue, awaited from the orb loop."""
+
+    def __init__(self, model: SmartTurn | None = None, max_pending: int = 4) -> None:
+        self._model = model
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="eot")
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._max_pending = max_pending
+        self.refused = 0
+        #: Why the model could not be loaded (then timing alone decides), or ``None``.
+        self.unavailable: str | None = None
+
+    @property
+    def model(self) -> SmartTurn:
+        with self._lock:
+            if self._model is None:
+                try:
+                    self._model = SmartTurn()
+                except (ImportError, OSError) as exc:
+                    if self.unavailable is None:
+                        logger.warning("no end-of-turn model, timing alone ends turns: %s", exc)
+                    self.unavailable = str(exc)
+                    raise
+            return self._model
+
+    async def judge(self, pcm16k: bytes) -> float | None:
+        """P(complete), or ``None`` when the judge is too busy or has no model (timing
+        decides alone)."""
+        if self.unavailable is not None:
+            return None
+        with self._lock:
+            if self._pending >= self._max_pending:
+                self.refused += 1
+                return None
+            self._pending += 1
+        try:
+            future = self._pool.submit(lambda: self.model.probability(pcm16k))
+        except RuntimeError:  # shut down
+            with self._lock:
+                self._pending -= 1
+            return None
+        future.add_done_callback(self._done)
+        return await asyncio.wrap_future(future)
+
+    def warm(self) -> None:
+        """Load the model now (blocking), so the first decision does not wait for it."""
+        self.model.probability(b"\0\0" * RATE)
+
+    def _done(self, _future: concurrent.futures.Future[float]) -> None:
+        with self._lock:
+            self._pending -= 1
+
+
+_SHARED: TurnJudge | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_judge() -> TurnJudge:
+    """One judge (one model, one thread) for every orb of the process."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = TurnJudge()
+        return _SHARED

@@ -1,0 +1,88 @@
+"""The orb's hearing offline: rendered audio through the real :class:`TurnDetector`, Silero
+VAD and Smart Turn, on a simulated clock (the audio's own time).
+
+Audio is fed in 20 ms chunks, as the orb's ear gets it. When the detector asks for an
+end-of-turn judgement, the model runs at once and its verdict is handed back after the
+compute time it really took (rounded up to the next chunk), as the live pipeline's thread
+would. Used by the hearing tests and ``bench/party.py``; test tooling only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from orb_bridge import OrbConfig
+from orb_bridge.end_of_turn import SmartTurn, combine
+from orb_bridge.hearing import (
+    SpeechEnded,
+    SpeechPaused,
+    SpeechStarted,
+    TurnDetector,
+    TurnEvent,
+    new_vad,
+)
+
+CHUNK = 320  # 20 ms at 16 kHz
+RATE = 16_000
+
+
+@attrs.frozen
+class Heard:
+    """One event and the audio time (seconds from the start) when the orb had it."""
+
+    at: float
+    event: TurnEvent
+
+
+def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
+         model: SmartTurn | None = None, role: str = "client",
+         transcribe: Callable[[bytes], str] | None = None) -> list[Heard]:
+    """Every event the orb's hearing produces for ``pcm`` (16 kHz mono int16).
+
+    With ``transcribe`` (speech-to-text, blocking), a pause's words are taken early as the
+    orb's scribe does, and the verdict combines them with the model's (``combine``), arriving
+    when both are done. ``texts`` of the result: pause -> (audio time ready, words)."""
+    cfg = config or OrbConfig()
+    detector = TurnDetector("human", role, cfg, new_vad(cfg))
+    pending: list[tuple[float, SpeechPaused, float | None]] = []  # (due, event, verdict)
+    texts: dict[int, tuple[float, str]] = {}
+    out: list[Heard] = []
+    samples = pcm.astype(np.float32)
+    for index in range(0, len(samples), CHUNK):
+        now = (index + CHUNK) / RATE
+        for event in detector.feed(samples[index:index + CHUNK]):
+            out.append(Heard(now, event))
+            if not isinstance(event, SpeechPaused):
+                continue
+            if (transcribe is not None and event.first
+                    and event.early <= cfg.stt_early_runs):
+                started = time.perf_counter()
+                words = transcribe(event.speech_pcm).strip()
+                texts[event.pause] = (now + time.perf_counter() - started, words)
+            if model is not None and event.check >= 0:
+                started = time.perf_counter()
+                verdict: float | None = model.probability(event.pcm)
+                due = now + time.perf_counter() - started
+                if event.pause in texts:
+                    ready, words = texts[event.pause]
+                    due, verdict = max(due, ready), combine(verdict, words)
+                pending.append((due, event, verdict))
+        for item in [p for p in pending if p[0] <= now]:
+            pending.remove(item)
+            _due, paused, probability = item
+            for event in detector.judged(paused.pause, paused.check, probability):
+                out.append(Heard(now, event))
+    return out
+
+
+def ends(heard: list[Heard]) -> list[Heard]:
+    return [h for h in heard if isinstance(h.event, SpeechEnded)]
+
+
+def starts(heard: list[Heard]) -> list[Heard]:
+    return [h for h in heard if isinstance(h.event, SpeechStarted)]

@@ -1,0 +1,194 @@
+"""How the orb hears, offline: rendered voices and room noise through the real detector,
+Silero VAD and Smart Turn (testkit.hearing_sim). The live path is in test_hearing_live.py."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from orb_bridge import OrbConfig
+from orb_bridge.end_of_turn import SmartTurn
+from orb_bridge.hearing import LevelVad, SpeechEnded, SpeechPaused, TurnDetector
+from orb_bridge.stt import WhisperStt
+from testkit import voices
+from testkit.hearing_sim import ends, hear, starts
+
+pytestmark = pytest.mark.skipif(not __import__("orb_bridge.vad").vad.vad_available(),
+                                reason="needs the brain extra")
+
+
+@pytest.fixture(scope="module")
+def model() -> SmartTurn:
+    return SmartTurn()
+
+
+@pytest.fixture(scope="module")
+def whisper() -> Iterator[WhisperStt]:
+    engine = WhisperStt()
+    engine.load()
+    yield engine
+    engine.close()
+
+
+def padded(*parts: np.ndarray) -> np.ndarray:
+    return np.concatenate([voices.silence(0.5), *parts, voices.silence(2.5)])
+
+
+@pytest.mark.parametrize("sound", ["beeps", "music", "noise", "keyboard"])
+def test_sounds_that_are_not_speech_start_no_utterance(sound: str, model: SmartTurn) -> None:
+    pcm = getattr(voices, sound)(15.0)
+    heard = hear(pcm, model=model)
+    assert heard == []
+    # The old level rule took the same sound for speech: this test can fail.
+    level = hear(pcm, config=OrbConfig(neural_vad=False))
+    assert sound == "keyboard" or starts(level)
+
+
+@pytest.mark.parametrize("voice", ["espeak", "piper"])
+def test_a_pause_in_the_middle_of_a_request_does_not_end_the_turn(
+        voice: str, model: SmartTurn, whisper: WhisperStt) -> None:
+    """The whole decision (model, early words, time), as the orb runs it."""
+    first = voices.speak(voice, "I keep saying yes to every request at work and then")
+    rest = voices.speak(voice, "I end up staying late every single night")
+    for pause in (0.6, 1.0, 1.5):
+        heard = hear(padded(first, voices.silence(pause), rest), model=model,
+                     transcribe=whisper.transcribe_blocking)
+        assert len(starts(heard)) == 1, pause
+        finished = ends(heard)
+        assert len(finished) == 1, pause
+        end_of_speech = 0.5 + (len(first) + len(rest)) / 16_000 + pause
+        assert finished[0].at > end_of_speech, pause  # only after the whole request
+
+
+@pytest.mark.parametrize("voice", ["espeak", "piper"])
+def test_a_finished_request_ends_sooner_than_the_old_hang_over(voice: str,
+                                                               model: SmartTurn) -> None:
+    pcm = voices.speak(voice, "How do I stop putting things off until the last minute?")
+    heard = hear(padded(pcm), model=model)
+    finished = ends(heard)
+    assert len(finished) == 1
+    utterance = finished[0].event.utterance  # type: ignore[union-attr]
+    waited = finished[0].at - (0.5 + len(pcm) / 16_000)
+    assert utterance.ended_by == "model" and utterance.probability is not None
+    assert waited < 0.6, waited  # the level rule waited 0.6 s of quiet, always
+
+
+def test_pauses_ask_the_judge_and_start_bounded_early_transcription() -> None:
+    cfg = OrbConfig()
+    words = voices.espeak("one two three")
+    pcm = padded(*[np.concatenate([words, voices.silence(0.4)]) for _ in range(5)])
+    heard = hear(pcm, config=cfg)  # no model: only timing can end the turn
+    paused = [h.event for h in heard if isinstance(h.event, SpeechPaused)]
+    assert [p.early for p in paused if p.first] == [1, 2, 3, 4, 5]
+    (ended,) = ends(heard)
+    utterance = ended.event.utterance  # type: ignore[union-attr]
+    assert utterance.ended_by == "timeout" and utterance.silence_after >= cfg.turn_timeout
+    first = paused[0]
+    assert first.speech_pcm == first.pcm[: len(first.speech_pcm)]
+    assert len(first.speech_pcm) < len(first.pcm)
+
+
+def test_a_long_talker_is_cut_into_pieces_at_pauses() -> None:
+    cfg = OrbConfig(piece_seconds=4.0, max_utterance=8.0)
+    sentence = voices.espeak("we talked about the plan for the whole quarter")
+    talk = np.concatenate([np.concatenate([sentence, voices.silence(0.3)])
+                           for _ in range(8)])
+    heard = hear(padded(talk), config=cfg)
+    pieces = [h.event.utterance for h in ends(heard)]  # type: ignore[union-attr]
+    assert len(pieces) >= 3
+    assert all(not p.final for p in pieces[:-1]) and pieces[-1].final
+    assert all(p.duration <= cfg.max_utterance + 0.1 for p in pieces)
+
+
+def test_clipping_and_garbage_do_not_break_hearing() -> None:
+    loud = voices.clipped(voices.espeak("can you hear me now"))
+    assert len(ends(hear(padded(loud)))) == 1
+    det = TurnDetector("x", "client", OrbConfig(), LevelVad(OrbConfig()))
+    assert det.feed(np.full(5000, np.nan, np.float32)) == []
+    assert det.feed(np.zeros(0, np.float32)) == []
+
+
+def test_a_stale_verdict_does_not_end_a_turn_that_went_on() -> None:
+    cfg = OrbConfig()
+    det = TurnDetector("x", "client", cfg)
+    events = []
+    pcm = padded(voices.espeak("I want to"), voices.silence(0.3), voices.espeak("go home"))
+    first_pause = None
+    for i in range(0, len(pcm), 320):
+        for event in det.feed(pcm[i:i + 320].astype(np.float32)):
+            events.append(event)
+            if isinstance(event, SpeechPaused) and first_pause is None:
+                first_pause = event
+    assert first_pause is not None
+    assert det.judged(first_pause.pause, 0, 0.99) == []  # that pause is long over
+    assert any(isinstance(e, SpeechEnded) for e in events)
+
+
+def test_an_hour_of_silence_costs_no_model_and_a_muted_microphone_comes_back() -> None:
+    cfg = OrbConfig()
+    det = TurnDetector("x", "client", cfg)
+    second = np.zeros(16_000, np.float32)
+    started = time.perf_counter()
+    for _ in range(3600):
+        assert det.feed(second) == []
+    assert det.vad_frames == 0  # never asked the model
+    assert time.perf_counter() - started < 20.0
+    # Talk, mute (digital silence), unmute and talk again: two turns, nothing stuck.
+    words = voices.espeak("can you hear me")
+    heard = hear(padded(words, voices.silence(5.0), words))
+    assert len(starts(heard)) == 2 and len(ends(heard)) == 2
+
+
+@pytest.mark.parametrize(("text", "unfinished"), [
+    ("The thing that bothers me most is...", True),
+    ("What I really want is to", True),
+    ("I keep saying yes to every request at work and then,", True),
+    ("My manager said that if I", True),
+    ("I told my partner that.", True),
+    ("Can you help me plan my week?", False),
+    ("I am not sure I want to stay in this job.", False),
+    ("Where do I even begin with all of this?", False),
+    ("Should I take the new offer or stay where I am?", False),
+    ("", False),
+])
+def test_the_word_rule_reads_a_transcript_cut_off_mid_clause(text: str,
+                                                           unfinished: bool) -> None:
+    from orb_bridge.end_of_turn import combine, sounds_unfinished
+
+    assert sounds_unfinished(text) is unfinished
+    # Mid-clause words veto the model; otherwise (or with no words) the model decides.
+    assert combine(0.97, text) == (None if unfinished else 0.97)
+    assert combine(0.97, None) == 0.97
+
+
+def test_without_the_model_timing_alone_decides(monkeypatch: pytest.MonkeyPatch,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    """No Smart Turn file (the brain extra not installed): the first decision fails, every
+    later one answers 'not known' at once, and the cause is logged once. (The judge is
+    awaited from the orb's asyncio loop.)"""
+    import asyncio
+
+    from orb_bridge import end_of_turn
+
+    def missing() -> str:
+        raise FileNotFoundError("no pipecat-ai")
+
+    monkeypatch.setattr(end_of_turn, "model_path", missing)
+    judge = end_of_turn.TurnJudge()
+    silence = b"\0\0" * 1600
+    with pytest.raises(FileNotFoundError):
+        asyncio.run(asyncio.wait_for(judge.judge(silence), 10))
+    assert asyncio.run(asyncio.wait_for(judge.judge(silence), 10)) is None
+    assert asyncio.run(asyncio.wait_for(judge.judge(silence), 10)) is None
+    warnings = [r for r in caplog.records if "no end-of-turn model" in r.getMessage()]
+    assert len(warnings) == 1, caplog.records
+
+
+def test_the_model_comes_from_the_installed_package() -> None:
+    from orb_bridge import end_of_turn
+
+    path = end_of_turn.model_path()
+    assert "pipecat" in path and path.endswith("smart-turn-v3.2-cpu.onnx")
