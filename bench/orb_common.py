@@ -24,13 +24,14 @@ BIN = Path(sys.executable).parent
 
 
 @contextmanager
-def orb_server(*args: str) -> Iterator[tuple[str, int]]:
-    """Start ``trio-server --orbs --port 0 ARGS``; yields (ws URL, pid); SIGINT at the end."""
+def orb_server(*args: str, log: list[str] | None = None) -> Iterator[tuple[str, int]]:
+    """Start ``trio-server --orbs --port 0 ARGS``; yields (ws URL, pid); SIGINT at the end.
+    ``log``: a list that receives the server's log lines as they come."""
     proc = subprocess.Popen(
         [str(BIN / "trio-server"), "--port", "0", "--orbs", "--log-level", "info", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        port = _read_port(proc)
+        port = _read_port(proc, log)
         yield f"ws://127.0.0.1:{port}", proc.pid
     finally:
         proc.send_signal(signal.SIGINT)
@@ -41,7 +42,7 @@ def orb_server(*args: str) -> Iterator[tuple[str, int]]:
             proc.wait(5)
 
 
-def _read_port(proc: subprocess.Popen[str]) -> int:
+def _read_port(proc: subprocess.Popen[str], log: list[str] | None = None) -> int:
     assert proc.stdout is not None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -51,14 +52,15 @@ def _read_port(proc: subprocess.Popen[str]) -> int:
         match = re.search(r"listening on https?://[^:]+:(\d+)", line)
         if match:
             # Keep draining the pipe so the server never blocks writing its log.
-            threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
+            threading.Thread(target=_drain, args=(proc.stdout, log), daemon=True).start()
             return int(match.group(1))
     raise RuntimeError("trio-server did not report its port")
 
 
-def _drain(stream: IO[str]) -> None:
-    for _ in stream:
-        pass
+def _drain(stream: IO[str], log: list[str] | None = None) -> None:
+    for line in stream:
+        if log is not None:
+            log.append(line)
 
 
 def server_cpu(pid: int) -> float:

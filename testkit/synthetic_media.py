@@ -182,6 +182,9 @@ class PeerMedia:
         self.video_times: deque[float] = deque(maxlen=600)
         self.audio_frames = 0
         self.audio_levels: deque[tuple[float, float]] = deque(maxlen=3000)
+        #: Set to a list to keep every decoded audio frame (48 kHz mono int16) from now on:
+        #: what the human actually heard, for tests that transcribe it back.
+        self.recording: list[npt.NDArray[np.int16]] | None = None
         self._measuring_since: float | None = None
         self._last: dict[str, float] = {}
         self._longest: dict[str, float] = {}
@@ -231,6 +234,8 @@ class PeerMedia:
                 self.received("audio", now)
                 samples = frame.to_ndarray().astype(np.float32)
                 self.audio_levels.append((now, dbfs(samples)))
+                if self.recording is not None:
+                    self.recording.append(_mono48k(frame))
 
     def video_fps(self, window: float = 3.0) -> float:
         now = time.monotonic()
@@ -242,6 +247,22 @@ class PeerMedia:
     def loudest_since(self, since: float) -> float:
         levels = [level for t, level in self.audio_levels if t >= since]
         return max(levels, default=-100.0)
+
+
+def _mono48k(frame: av.AudioFrame) -> npt.NDArray[np.int16]:
+    """One decoded audio frame as 48 kHz mono int16 (aiortc's Opus decoder gives packed
+    stereo s16: interleaved channels in one plane)."""
+    data = frame.to_ndarray()
+    channels = len(frame.layout.channels)
+    if frame.format.is_planar:
+        mono = data.reshape(channels, -1).astype(np.float32).mean(axis=0)
+    else:
+        mono = data.reshape(-1, channels).astype(np.float32).mean(axis=1)
+    if frame.sample_rate != 48_000:
+        from orb_bridge.sound import resample
+
+        return resample(mono, frame.sample_rate, 48_000)
+    return mono.astype(np.int16)
 
 
 def split_candidates(sdp: str) -> tuple[str, list[dict[str, object]]]:

@@ -20,9 +20,11 @@ an OpenAI-compatible model's answer into speech. Nothing here may call a cloud s
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol
 
 import attrs
@@ -31,6 +33,7 @@ import numpy as np
 from . import tts
 from .coaching import Summary, Turn, extractive_summary, reflective_reply
 from .hearing import Utterance
+from .speech_text import first_breath
 from .stt import SpeechToText  # the one speech-to-text protocol (the orb's scribe uses it too)
 
 #: Reply audio is handed to the voice as 48 kHz mono s16le.
@@ -86,6 +89,27 @@ class Summarizer(Protocol):
 LISTENING_LINE = "I'm listening. Tell me more."
 
 
+#: Text → 48 kHz mono int16 speech (a :class:`orb_bridge.voices.Speaker`'s ``speak``).
+Speak = Callable[[str], Awaitable[tts.Pcm]]
+
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
+
+
+async def spoken_ahead(speak: Speak, lines: Sequence[str]
+                       ) -> AsyncGenerator[tuple[str, tts.Pcm], None]:
+    """Each line with its speech, in order, all synthesised ahead at once (a neural voice's
+    pool takes them in order, so the first is ready first and the next is made while the
+    first plays). Closing the iterator (barge-in) cancels every sentence not yet yielded."""
+    tasks = [asyncio.ensure_future(speak(line)) for line in lines]
+    try:
+        for line, task in zip(lines, tasks, strict=True):
+            yield line, await task
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class OfflineBrain:
     """The default brain without a language model: reflective coaching from the transcript.
 
@@ -93,10 +117,14 @@ class OfflineBrain:
     :func:`~orb_bridge.coaching.reflective_reply`: their own words turned toward them and the
     next question. No model, no network. Without speech-to-text it can only say
     :data:`LISTENING_LINE`. ``think_time`` adds a pause before speaking (0: answer at once).
+    ``speak`` is the voice (the process's voice chain, :func:`orb_bridge.voices.shared_speaker`,
+    when built by :func:`orb_bridge.llm_brain.brain_factory_for`); without one, espeak-ng.
+    The reply is said sentence by sentence, the first as soon as its audio exists.
     """
 
-    def __init__(self, think_time: float = 0.0) -> None:
+    def __init__(self, think_time: float = 0.0, speak: Speak | None = None) -> None:
         self._think_time = think_time
+        self._speak: Speak = speak or tts.speak
         #: The conversation as heard (both humans and its own lines), bounded.
         self.history: deque[Turn] = deque(maxlen=200)
 
@@ -113,11 +141,14 @@ class OfflineBrain:
             text = LISTENING_LINE
         words_at = time.monotonic()
         if self._think_time > 0:
-            pcm, _ = await asyncio.gather(tts.speak(text), asyncio.sleep(self._think_time))
-        else:
-            pcm = await tts.speak(text)
+            await asyncio.sleep(self._think_time)
         self.history.append(Turn("ai", text))
-        yield ReplyAudio(pcm.astype("<i2").tobytes(), REPLY_RATE, text, words_at)
+        lines = [line for line in _SENTENCE_SPLIT.split(text.strip()) if line]
+        if lines:
+            lines[:1] = first_breath(lines[0])  # the first audio as soon as possible
+        async with contextlib.aclosing(spoken_ahead(self._speak, lines)) as spoken:
+            async for line, pcm in spoken:
+                yield ReplyAudio(pcm.astype("<i2").tobytes(), REPLY_RATE, line, words_at)
 
     async def summarize(self, turns: Sequence[Turn]) -> Summary:
         return extractive_summary(turns)

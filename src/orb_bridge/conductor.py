@@ -159,11 +159,19 @@ class Conductor:
         self._spoken, self._spoken_from = [], None
         self._times = _times_of(utterance)
         try:
-            async for output in self._brain.respond(utterance):
-                if isinstance(output, StatusHint):
-                    self._hint(output.status)
-                elif isinstance(output, ReplyAudio):
-                    await self._say(output)
+            outputs = self._brain.respond(utterance)
+            try:
+                async for output in outputs:
+                    if isinstance(output, StatusHint):
+                        self._hint(output.status)
+                    elif isinstance(output, ReplyAudio):
+                        await self._say(output)
+            finally:
+                # Closed at once on barge-in, so a brain's queued sentences are dropped now
+                # rather than when the garbage collector finds the generator.
+                close = getattr(outputs, "aclose", None)
+                if close is not None:
+                    await close()
         finally:
             times, self._times = self._times, None
             if times is not None and times.first_synth is not None:
@@ -180,6 +188,11 @@ class Conductor:
     async def _say(self, reply: ReplyAudio) -> None:
         pcm = pcm_from_reply(reply)
         if len(pcm) == 0:
+            # Nothing to hear (no voice left, or nothing sayable): the words still count as
+            # said, so the transcript carries the reply as text.
+            if reply.text.strip():
+                self._spoken_from = self._spoken_from or time.time()
+                self._spoken.append(reply.text.strip())
             return
         times = self._times
         if times is not None and times.first_synth is None:

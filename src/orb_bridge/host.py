@@ -40,6 +40,7 @@ from .loop_thread import AsyncioLoopThread
 from .runtime import OrbRuntime
 from .speech_config import SpeechConfig, on_off
 from .stt import WhisperStt, shared_engine
+from .voices import shared_speaker
 
 logger = logging.getLogger(__name__)
 
@@ -110,8 +111,11 @@ class InProcessOrbHost:
                 await trio.to_thread.run_sync(self._loop_thread.stop)
 
     async def _warm_speech(self) -> None:
-        """Load the speech-to-text model in the background, so the first utterance of the
-        first orb does not wait for it (a failure is only logged: orbs then lose words)."""
+        """Load the voice and the speech-to-text model in the background, so the first
+        utterance of the first orb does not wait for them (a failure is only logged: orbs
+        then speak with the next voice of the chain, or lose words)."""
+        speaker = shared_speaker(self.config.speech)
+        await trio.to_thread.run_sync(speaker.warm, abandon_on_cancel=True)
         engine = shared_engine(self.config.speech)
         if isinstance(engine, WhisperStt):
             try:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 import orjson
@@ -177,7 +177,7 @@ async def _events(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
         raise LlmError("the stream ended without any answer")
 
 
-async def sentences(pieces: AsyncIterator[str]) -> AsyncIterator[str]:
+async def sentences(pieces: AsyncIterator[str]) -> AsyncGenerator[str, None]:
     """Group streamed text into sentences (the unit of speech), each yielded once complete."""
     buffer = ""
     async for piece in pieces:

@@ -19,6 +19,7 @@ speaking yet), logs the cause, and goes back to listening. Nothing of it can sto
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -50,6 +51,8 @@ from .coaching import (
 from .hearing import Utterance
 from .llm import ChatClient, LlmError, sentences
 from .speech_config import SpeechConfig
+from .speech_text import first_breath
+from .voices import check_voice, shared_speaker
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +63,7 @@ Speak = Callable[[str], Awaitable[tuple[bytes, int]]]
 
 
 async def espeak_speech(text: str) -> tuple[bytes, int]:
+    """espeak-ng alone (tests and embedders that want the cheap voice)."""
     pcm = await tts.speak(text)
     return pcm.astype("<i2").tobytes(), REPLY_RATE
 
@@ -83,6 +87,7 @@ class LanguageModelBrain:
         self._system = load_system_prompt(config.system_prompt_file)
         self._fallback = config.fallback_line
         self._speak = speak or _default_speech(config)
+        self._max_chars = config.max_reply_chars
         #: ``time.monotonic()`` of the current reply's first token (``None``: none yet).
         self.first_token_at: float | None = None
         self.history: deque[Turn] = deque(maxlen=MAX_HISTORY)
@@ -152,10 +157,25 @@ class LanguageModelBrain:
 
     async def _produce(self, messages: list[dict[str, str]],
                        ready: asyncio.Queue[tuple[str, bytes, int] | LlmError | None]) -> None:
+        budget = self._max_chars
+        first = True
         try:
-            async for sentence in sentences(self._timed(self.client.stream(messages))):
-                pcm, rate = await self._speak(sentence)
-                ready.put_nowait((sentence, pcm, rate))
+            async with contextlib.aclosing(
+                    sentences(self._timed(self.client.stream(messages)))) as said:
+                async for sentence in said:
+                    if len(sentence) > budget:
+                        # The reply length cap: a runaway answer ends here (and closing the
+                        # stream tells the model server to stop writing it).
+                        logger.info("reply cut at %d characters", self._max_chars)
+                        break
+                    budget -= len(sentence)
+                    # The reply's first sentence in two breaths when long: the first audio
+                    # comes sooner (speech_text.first_breath).
+                    pieces = first_breath(sentence) if first else [sentence]
+                    first = False
+                    for piece in pieces:
+                        pcm, rate = await self._speak(piece)
+                        ready.put_nowait((piece, pcm, rate))
         except LlmError as exc:
             ready.put_nowait(exc)
         except Exception as exc:  # a bug in a stage must not end the orb: one lost reply
@@ -165,11 +185,13 @@ class LanguageModelBrain:
             ready.put_nowait(None)
 
     async def _timed(self, pieces: AsyncIterator[str]) -> AsyncIterator[str]:
-        """The model's pieces, noting when the first one came (the per-turn figures)."""
-        async for piece in pieces:
-            if self.first_token_at is None:
-                self.first_token_at = time.monotonic()
-            yield piece
+        """The model's pieces, noting when the first one came (the per-turn figures). Closing
+        this closes the model's stream too, so a cut reply stops the server writing it."""
+        async with contextlib.aclosing(pieces):  # type: ignore[type-var]
+            async for piece in pieces:
+                if self.first_token_at is None:
+                    self.first_token_at = time.monotonic()
+                yield piece
 
     def _failed(self, error: LlmError) -> None:
         self.failures += 1
@@ -178,18 +200,12 @@ class LanguageModelBrain:
 
 
 def _default_speech(config: SpeechConfig) -> Speak:
-    if config.tts_url is None:
-        return espeak_speech
-    from .openai_audio import RemoteSpeech
-
-    remote = RemoteSpeech(config)
+    """The process's voice chain (orb_bridge.voices): remote → Piper → espeak-ng → none."""
+    speaker = shared_speaker(config)
 
     async def speak(text: str) -> tuple[bytes, int]:
-        try:
-            return await remote.synthesize(text)
-        except Exception as exc:
-            logger.warning("remote speech failed (%s); using espeak-ng", exc)
-            return await espeak_speech(text)
+        pcm = await speaker.speak(text)
+        return pcm.astype("<i2").tobytes(), REPLY_RATE
 
     return speak
 
@@ -197,7 +213,8 @@ def _default_speech(config: SpeechConfig) -> Speak:
 def brain_factory_for(config: SpeechConfig) -> Callable[[], LanguageModelBrain | OfflineBrain]:
     """The brain ``config`` asks for: the language model when ``llm_url`` is set, else the
     offline reflective coach."""
+    speaker = check_voice(config)  # a voice named but missing fails at start, not mid-call
     if config.llm_url is not None:
         load_system_prompt(config.system_prompt_file)  # a bad file fails at start, not mid-call
         return lambda: LanguageModelBrain(config)
-    return OfflineBrain
+    return lambda: OfflineBrain(speak=speaker.speak)

@@ -2,22 +2,29 @@
 
 For deployments whose speech-to-text or voice runs on a model server rather than in the orb
 (``--orb-stt-url``, ``--orb-tts-url``). Each call is one bounded HTTP request; a failure raises
-(speech-to-text: the transcript is lost and logged; speech: the orb falls back to espeak-ng).
+(speech-to-text: the transcript is lost and logged; speech: the voice chain of
+:mod:`orb_bridge.voices` says the sentence with Piper or espeak-ng instead).
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
-import secrets
+import logging
+import time
 import wave
+from typing import TYPE_CHECKING
 
 import orjson
 
 from . import tts
 from .http_client import HttpError, request
-from .speech_config import SpeechConfig
+from .speech_config import PACKAGED_MODEL, SpeechConfig
 
-_TIMEOUT = 15.0
+if TYPE_CHECKING:
+    from .stt import SpeechToText
+
+logger = logging.getLogger(__name__)
 
 
 def _endpoint(base: str, path: str) -> str:
@@ -40,60 +47,91 @@ def wav_bytes(pcm: bytes, rate: int) -> bytes:
 
 
 class RemoteTranscriber:
-    """``SpeechToText`` over ``POST /v1/audio/transcriptions`` (multipart, a WAV file)."""
+    """``SpeechToText`` over ``POST /v1/audio/transcriptions`` (multipart: a WAV file, the
+    model, ``response_format=json``). Bounded by ``stt_timeout``; a failure raises
+    (:class:`HttpError`, ``TimeoutError`` or ``ValueError`` for an answer that is not the
+    format): that utterance's words are lost and logged, the orb goes on."""
 
-    def __init__(self, config: SpeechConfig) -> None:
+    def __init__(self, config: SpeechConfig, fallback: SpeechToText | None = None) -> None:
+        """``fallback``: local speech-to-text that takes an utterance the server failed
+        (the first such step down is logged as a warning, later ones at debug level)."""
         assert config.stt_url is not None
+        self._fallback = fallback
+        self._warned = False
         self.url = _endpoint(config.stt_url, "/audio/transcriptions")
-        self._model = config.stt_model or "whisper-1"
+        self._model = config.stt_model if config.stt_model not in (None, PACKAGED_MODEL) \
+            else "whisper-1"
         self._key = config.llm_api_key
         self._language = config.stt_language
+        self._timeout = config.stt_timeout
 
     async def transcribe(self, pcm16k: bytes) -> str:
-        boundary = secrets.token_hex(12)
-        fields = {"model": self._model, "response_format": "json"}
+        try:
+            return await self._remote(pcm16k)
+        except (HttpError, TimeoutError, ValueError) as exc:
+            if self._fallback is None:
+                raise
+            log = logger.debug if self._warned else logger.warning
+            self._warned = True
+            log("remote speech-to-text failed (%s): local Whisper transcribes it", exc)
+            return await self._fallback.transcribe(pcm16k)
+
+    async def _remote(self, pcm16k: bytes) -> str:
+        fields = {"model": self._model or "whisper-1", "response_format": "json"}
         if self._language:
             fields["language"] = self._language
-        body = bytearray()
-        for name, value in fields.items():
-            body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-                     f"{value}\r\n").encode()
-        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-                 f"filename=\"utterance.wav\"\r\nContent-Type: audio/wav\r\n\r\n").encode()
-        body += wav_bytes(pcm16k, 16_000) + f"\r\n--{boundary}--\r\n".encode()
-        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-        if self._key:
-            headers["Authorization"] = f"Bearer {self._key}"
-        async with request("POST", self.url, body=bytes(body), headers=headers,
-                           timeout=_TIMEOUT) as response:
-            data = await response.read(1 << 20)
+        files = {"file": ("utterance.wav", wav_bytes(pcm16k, 16_000), "audio/wav")}
+        deadline = time.monotonic() + self._timeout
+        async with asyncio.timeout(self._timeout), \
+                request("POST", self.url, files=files, data=fields, headers=_auth(self._key),
+                        timeout=self._timeout) as response:
+            data = await response.read(1 << 20, lambda: deadline)
         if response.status != 200:
-            raise HttpError(f"HTTP {response.status} from {self.url}")
-        answer = orjson.loads(data)
+            raise HttpError(f"HTTP {response.status} from {self.url}: {_detail(data)}")
+        try:
+            answer = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise ValueError(f"not JSON from {self.url}: {data[:80]!r}") from None
         text = answer.get("text") if isinstance(answer, dict) else None
-        return text.strip() if isinstance(text, str) else ""
+        if not isinstance(text, str):
+            raise ValueError(f"no text in the answer of {self.url}: {str(answer)[:80]}")
+        return text.strip()
 
 
 class RemoteSpeech:
-    """``TextToSpeech`` over ``POST /v1/audio/speech`` asking for WAV."""
+    """``TextToSpeech`` over ``POST /v1/audio/speech`` with ``response_format=wav`` (16-bit
+    PCM, any rate; ``speed`` is ``voice_rate``). Bounded by ``tts_timeout``; anything but a
+    WAV with audio in it raises, and the voice chain says the sentence with the next voice."""
 
     def __init__(self, config: SpeechConfig) -> None:
         assert config.tts_url is not None
         self.url = _endpoint(config.tts_url, "/audio/speech")
         self._voice = config.tts_voice
         self._key = config.llm_api_key
-        self._model = config.llm_model or "tts-1"
+        self._model = config.tts_model
+        self._speed = config.voice_rate
+        self._timeout = config.tts_timeout
 
     async def synthesize(self, text: str) -> tuple[bytes, int]:
         body = orjson.dumps({"model": self._model, "input": text, "voice": self._voice,
-                             "response_format": "wav"})
-        headers = {"Content-Type": "application/json"}
-        if self._key:
-            headers["Authorization"] = f"Bearer {self._key}"
-        async with request("POST", self.url, body=body, headers=headers,
-                           timeout=_TIMEOUT) as response:
-            data = await response.read()
+                             "response_format": "wav", "speed": self._speed})
+        headers = {"Content-Type": "application/json", **_auth(self._key)}
+        deadline = time.monotonic() + self._timeout
+        async with asyncio.timeout(self._timeout), \
+                request("POST", self.url, body=body, headers=headers,
+                        timeout=self._timeout) as response:
+            data = await response.read(deadline=lambda: deadline)
         if response.status != 200:
-            raise HttpError(f"HTTP {response.status} from {self.url}")
+            raise HttpError(f"HTTP {response.status} from {self.url}: {_detail(data)}")
         pcm, rate = tts.parse_wav(data)
+        if len(pcm) == 0:
+            raise ValueError(f"no audio in the answer of {self.url}")
         return pcm.astype("<i2").tobytes(), rate
+
+
+def _auth(key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def _detail(data: bytes) -> str:
+    return " ".join(data[:300].decode("utf-8", "replace").split())[:200]

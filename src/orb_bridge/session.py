@@ -46,6 +46,7 @@ from .peers import PEER_ERRORS, HumanPeer, OrbMedia, rtc_ice_servers
 from .pipeline import build_pipeline
 from .render import OrbRenderer
 from .tasks import TaskOwner
+from .voices import voice_name
 
 logger = logging.getLogger(__name__)
 
@@ -252,9 +253,11 @@ class OrbSession:
             self._post(self._status_message(status))
 
     def _status_message(self, status: str) -> dict[str, Any]:
-        """``ai_status``; ``transcribing`` tells the pages whether captions will come."""
+        """``ai_status``; ``transcribing`` tells the pages whether captions will come,
+        ``voice`` which voice speaks (``none``: the replies come as text only)."""
         return {"type": "ai_status", "status": status, "sessionId": self.session_id,
-                "transcribing": self.minutes.publishes_transcripts}
+                "transcribing": self.minutes.publishes_transcripts,
+                "voice": voice_name(self._cfg.speech)}
 
     def _post_if_joined(self, message: dict[str, Any]) -> None:
         if self.joined:

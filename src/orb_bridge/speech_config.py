@@ -33,6 +33,11 @@ def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -
         raise ValueError(f"{attribute.name} must be positive")
 
 
+def _pace(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not 0.25 <= value <= 4.0:
+        raise ValueError(f"{attribute.name} must be between 0.25 and 4 (1.0: the voice's own)")
+
+
 def on_off(text: str) -> bool:
     """``on``/``off`` (or 1/0, true/false, yes/no) as the ``--orb-*`` options spell a switch."""
     value = text.strip().lower()
@@ -78,9 +83,27 @@ class SpeechConfig:
     llm_max_tokens: int = attrs.field(default=160, validator=_positive)
     #: A file whose text replaces the built-in coaching system prompt.
     system_prompt_file: str | None = None
-    #: An OpenAI-compatible ``/v1/audio/speech`` base URL instead of espeak-ng.
+    #: An OpenAI-compatible ``/v1/audio/speech`` base URL, first in the voice chain
+    #: (orb_bridge.voices): remote → Piper → espeak-ng → no voice.
     tts_url: str | None = None
     tts_voice: str = "alloy"
+    tts_model: str = "tts-1"
+    #: Bound on one sentence from ``tts_url`` (then the next voice of the chain says it).
+    tts_timeout: float = attrs.field(default=6.0, validator=_positive)
+    #: Bound on one utterance's words from ``stt_url`` (then they are lost, logged).
+    stt_timeout: float = attrs.field(default=15.0, validator=_positive)
+    #: ``--orb-voice``: ``espeak``, an installed voice package's name or a Piper ``.onnx``
+    #: path; ``None``: the default chain (Piper's packaged voice when the ``voice`` extra is
+    #: installed). A voice named here that is missing or corrupt is a startup error.
+    voice: str | None = None
+    #: ``--orb-voice-rate``: speaking pace as a factor of the voice's own (1.0).
+    voice_rate: float = attrs.field(default=1.0, validator=_pace)
+    #: Sentences synthesised at once by the process's neural voice (one thread each), and
+    #: how many more may wait; beyond that a sentence is said by the next voice of the chain.
+    tts_workers: int = attrs.field(default=1, validator=_positive)
+    tts_max_pending: int = attrs.field(default=8, validator=_positive)
+    #: Characters of one reply the orb says at most (the transcript keeps all of it).
+    max_reply_chars: int = attrs.field(default=300, validator=_positive)
 
     #: Bound on writing the session summary when the session ends (the model's part; the
     #: extractive summary is written instead when it runs out). Below 10 s: the coach's page
@@ -104,13 +127,17 @@ class SpeechConfig:
                 values[key] = None if raw.strip().lower() in {"off", "none"} else raw
             elif key == "transcripts":
                 values[key] = on_off(raw)
-            elif key in {"stt_workers", "stt_max_pending", "stt_threads", "llm_max_tokens"}:
+            elif key in {"stt_workers", "stt_max_pending", "stt_threads", "llm_max_tokens",
+                         "tts_workers", "tts_max_pending", "max_reply_chars"}:
                 values[key] = int(raw)
-            elif key in {"llm_timeout", "llm_first_token_timeout", "summary_timeout"}:
+            elif key in {"llm_timeout", "llm_first_token_timeout", "summary_timeout",
+                         "voice_rate", "tts_timeout", "stt_timeout"}:
                 values[key] = float(raw)
             elif key in {"stt_device", "stt_language", "stt_url", "llm_url", "llm_model",
-                         "system_prompt_file", "tts_url", "tts_voice"}:
-                values[key] = (raw or None) if key.endswith(("_url", "_file")) else raw
+                         "system_prompt_file", "tts_url", "tts_voice", "voice",
+                         "tts_model"}:
+                values[key] = (raw or None) if key.endswith(("_url", "_file")) \
+                    or key == "voice" else raw
             else:
                 raise ValueError(f"unknown orb option {key!r}")
         api_key = env.get(LLM_KEY_ENV)

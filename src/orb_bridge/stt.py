@@ -210,7 +210,11 @@ def shared_engine(config: SpeechConfig) -> SpeechToText | None:
     if config.stt_url is not None:
         from .openai_audio import RemoteTranscriber
 
-        return RemoteTranscriber(config)
+        # Local Whisper (when installed and not switched off) takes over an utterance the
+        # server failed; it is loaded only then.
+        local = _local_engine(config) if config.stt_model is not None and stt_available() \
+            else None
+        return RemoteTranscriber(config, fallback=local)
     if config.stt_model is None:
         return None
     if not stt_available():
@@ -220,6 +224,11 @@ def shared_engine(config: SpeechConfig) -> SpeechToText | None:
             logger.warning("speech-to-text is off: faster-whisper is not installed "
                            "(pip install 'tri-party-signaling[brain]')")
         return None
+    return _local_engine(config)
+
+
+def _local_engine(config: SpeechConfig) -> WhisperStt:
+    assert config.stt_model is not None
     key = (config.stt_model, config.stt_device, config.stt_language, config.stt_workers,
            config.stt_max_pending, config.stt_threads)
     with _SHARED_LOCK:

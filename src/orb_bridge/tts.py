@@ -16,6 +16,8 @@ import struct
 import numpy as np
 import numpy.typing as npt
 
+from . import sound
+
 logger = logging.getLogger(__name__)
 
 Pcm = npt.NDArray[np.int16]
@@ -49,19 +51,26 @@ def parse_wav(data: bytes) -> tuple[Pcm, int]:
 
 
 def resample(pcm: Pcm, rate: int, target: int = OUTPUT_RATE) -> Pcm:
-    """Linear-interpolation resampling; plenty for a synthetic voice."""
+    """Band-limited resampling (:func:`orb_bridge.sound.resample`)."""
     if rate == target or len(pcm) == 0:
         return pcm
-    count = max(1, round(len(pcm) * target / rate))
-    positions = np.linspace(0, len(pcm) - 1, count)
-    return np.interp(positions, np.arange(len(pcm)), pcm.astype(np.float64)).astype(np.int16)
+    return sound.resample(pcm, rate, target)
 
 
 async def espeak(text: str, *, voice: str = "en-us", words_per_minute: int = 170,
                  timeout: float = 10.0) -> Pcm:
     """Synthesise ``text`` with espeak-ng, as 48 kHz mono int16; raises ``OSError`` on failure."""
+    pcm, rate = await espeak_raw(text, voice=voice, words_per_minute=words_per_minute,
+                                 timeout=timeout)
+    return resample(pcm, rate)
+
+
+async def espeak_raw(text: str, *, voice: str = "en-us", words_per_minute: int = 170,
+                     timeout: float = 10.0) -> tuple[Pcm, int]:
+    """``text`` as espeak-ng says it: int16 PCM at its own rate. The text goes after ``--``
+    so a line starting with a dash is never taken for an option."""
     proc = await asyncio.create_subprocess_exec(
-        "espeak-ng", "--stdout", "-v", voice, "-s", str(words_per_minute), text,
+        "espeak-ng", "--stdout", "-v", voice, "-s", str(words_per_minute), "--", text,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )
@@ -74,8 +83,7 @@ async def espeak(text: str, *, voice: str = "en-us", words_per_minute: int = 170
             await proc.wait()
     if proc.returncode != 0:
         raise OSError(f"espeak-ng exited with {proc.returncode}")
-    pcm, rate = parse_wav(out)
-    return resample(pcm, rate)
+    return parse_wav(out)
 
 
 def tone_phrase(syllables: int = 6, rate: int = OUTPUT_RATE) -> Pcm:

