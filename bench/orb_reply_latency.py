@@ -152,7 +152,8 @@ def run_mode(mode: str, count: int, voice: str = "espeak", smoke: bool = False
         model = StandInModel(first_token_delay=0.3, tokens_per_second=30).__enter__()
         extra = ["--orb-llm-url", model.url, "--orb-llm-model", "stand-in"]
     try:
-        with orb_server("--orb-idle-grace", "5", *extra) as (url, pid):
+        # The client speaks without naming the orb: the active mode answers its turns.
+        with orb_server("--orb-mode", "active", "--orb-idle-grace", "5", *extra) as (url, pid):
             time.sleep(2.0)  # the model loads in the background at start
             cpu0, t0 = server_cpu(pid), time.monotonic()
             latencies = asyncio.run(turns(url, count, f"latency-{mode}-{voice}", smoke))

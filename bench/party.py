@@ -27,6 +27,7 @@ held-out).
 
     python bench/party.py [--set design|heldout|fresh|all]
     python bench/party.py --smoke      # 4 turns and 1 sound, targets not judged (CI)
+    python bench/party.py --addressing [--set design|heldout|all]   # whom the orb talks to
 """
 
 from __future__ import annotations
@@ -264,7 +265,21 @@ def main() -> int:
     parser.add_argument("--set", choices=("design", "heldout", "fresh", "all"), default="all")
     parser.add_argument("--smoke", action="store_true",
                         help="4 turns and 1 sound, targets not judged (CI)")
+    parser.add_argument("--addressing", action="store_true",
+                        help="whom the orb talks to instead (bench/_addressing.py): "
+                             "addressed turns recognised, unaddressed taken as addressed, "
+                             "interjections per 10 minutes")
+    parser.add_argument("--rescore", metavar="JSONL",
+                        help="with --addressing: judge an earlier run's transcripts again "
+                             "with the current rule (no transcribing)")
     args = parser.parse_args()
+    if args.addressing:
+        import _addressing as addressing_set
+
+        summary = addressing_set.rescore(args.rescore) if args.rescore else \
+            addressing_set.run(args.set if args.set != "fresh" else "all", smoke=args.smoke)
+        print(json.dumps(summary), flush=True)
+        return 0
     cfg = OrbConfig()
     model = SmartTurn()
     stt = WhisperStt(threads=2)

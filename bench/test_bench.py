@@ -143,3 +143,24 @@ def test_every_scenario_runs_clean_against_the_baseline(baseline: tuple[int, int
         assert r["server_cpu_per_msg_us"] > 0
     assert lines["idle"]["still_open"] == 60
     assert lines["idle"]["server_bytes_per_conn"] is not None
+
+
+def test_addressing_rescore_judges_what_whisper_heard_with_the_current_rule(
+        tmp_path: Path) -> None:
+    """bench/party.py --addressing --rescore: the figures of an earlier run's transcripts,
+    judged again (no model needed): recognised, falsely addressed, interjections."""
+    from _addressing import rescore
+
+    rows = [
+        {"addressed": True, "heard": "Hey Orb, what should I try first?", "seconds": 2.0},
+        {"addressed": True, "heard": "Or what should I try first?", "seconds": 2.0},
+        {"addressed": False, "heard": "I told the orb yesterday.", "seconds": 2.0},
+        {"addressed": False, "heard": "Orb, what do you think?", "seconds": 2.0},
+    ]
+    path = tmp_path / "run.jsonl"
+    path.write_text("".join(json.dumps({"bench": "party-addressing", "voice": "piper",
+                                        "role": "client", "text": r["heard"], **r}) + "\n"
+                            for r in rows), encoding="utf-8")
+    summary = rescore(str(path))
+    assert summary["recognised"] == 0.5 and summary["false_addressed"] == 0.5
+    assert summary["interjections_per_10_min"] > 0

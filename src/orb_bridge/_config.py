@@ -81,9 +81,20 @@ class OrbConfig:
     #: Utterances shorter than this are noise (a cough, a click) and are dropped.
     min_utterance: float = 0.15
 
-    #: Roles whose finished utterances the brain answers; the coach guides, the AI answers
-    #: the client (the original system's rule).
+    #: Roles whose finished utterances the brain answers in the ``active`` mode even when not
+    #: addressed: the coach guides, the AI answers the client (the original system's rule).
     reply_to_roles: tuple[str, ...] = ("client",)
+    #: Whom the orb talks to until the server says (``orbMode`` of its ``peer-discovery``,
+    #: ``ai-mode``): ``listen``, ``addressed`` or ``active`` (orb_bridge.addressee).
+    mode: str = "addressed"
+    #: The name the orb answers to (orb_bridge.addressing); also given to speech-to-text as
+    #: a hotword, so a bare "Orb," is not heard as "Or,".
+    name: str = "Orb"
+    #: After ``ai_ask``, the asker's turn ending within this many seconds is addressed.
+    ask_window: float = attrs.field(default=10.0, validator=_positive)
+    #: At most this many answers per ``reply_period`` seconds, however often it is named.
+    max_replies: int = attrs.field(default=6, validator=_positive)
+    reply_period: float = attrs.field(default=60.0, validator=_positive)
 
     #: Capacity (messages) of each of the orb's signaling queues; a full outbox means the link
     #: is stuck, and the orb ends with ``error``.
@@ -103,6 +114,10 @@ class OrbConfig:
     speech: SpeechConfig = attrs.field(factory=SpeechConfig)
 
     def __attrs_post_init__(self) -> None:
+        if self.mode not in ("listen", "addressed", "active"):
+            raise ValueError("mode must be listen, addressed or active")
+        if not self.name.strip():
+            raise ValueError("name must not be empty")
         if self.width % 2 or self.height % 2:
             raise ValueError("width and height must be even (yuv420p)")
         if self.vad_off_dbfs > self.vad_on_dbfs:

@@ -15,7 +15,10 @@ asked on top. What counts as addressing (docs/orb.md, "Whom the orb talks to"):
    "Aub,"; such a near-miss (one edit away, or a known mishearing) counts only at the start
    of the turn, followed by a pause mark, in a turn that asks something (a question mark or a
    request word). "Or, maybe not." is not addressed; "Or, could you sum up?" is.
-4. **The name with a question put to "you"**, the name at the start or the end of a clause
+4. **The name closing a request** even without its pause mark ("Please recap the main
+   points Orb": Whisper often drops that comma), and a misheard greeting before the name
+   itself ("High Orb").
+5. **The name with a question put to "you"**, the name at the start or the end of a clause
    without a pause mark ("Orb what do you think", "What do you think Orb?"). Inside a clause
    it is talked about: "What do you think about that Orb idea", "Can you tell Orb to wait?".
 
@@ -33,6 +36,8 @@ import attrs
 
 #: Words that open a greeting which names the one greeted next (rule 1).
 GREETINGS = frozenset({"hey", "hi", "hello", "okay", "ok", "yo", "excuse"})
+#: What Whisper hears for a greeting: counts only with the name itself after it ("High Orb").
+MISHEARD_GREETINGS = frozenset({"high"})
 #: Words before the name that make it a thing talked about, not someone talked to.
 DETERMINERS = frozenset({"the", "a", "an", "this", "that", "my", "your", "our", "their",
                          "his", "her", "its", "whose", "which", "any", "every", "no"})
@@ -76,6 +81,11 @@ def _edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+def clause_start_of(tokens: list[str], index: int) -> bool:
+    """Whether token ``index`` opens a clause (first, or after a pause mark)."""
+    return index == 0 or tokens[index - 1] in PAUSE_MARKS
+
+
 @attrs.frozen
 class AddressRule:
     """The rule for one orb name; ``misheard`` adds known mishearings of it (lower case)."""
@@ -112,6 +122,9 @@ class AddressRule:
                 starts_clause = greeting_index == 0 or tokens[greeting_index - 1] in PAUSE_MARKS
                 if starts_clause:
                     return Verdict(True, Reason.GREETING)
+            if before in MISHEARD_GREETINGS and word == self._key and clause_start_of(
+                    tokens, words[position - 1][0]):
+                return Verdict(True, Reason.GREETING)
             if word != self._key:
                 if (position == 0 and self._near(word) and token_after in PAUSE_MARKS
                         and asks and len(words) > 1):
@@ -126,4 +139,6 @@ class AddressRule:
                 return Verdict(True, Reason.VOCATIVE)
             if asks and "you" in (w for _, w in words) and (set_off_before or set_off_after):
                 return Verdict(True, Reason.QUESTION_TO_YOU)
+            if position == len(words) - 1 and asks:  # "…the main points Orb": comma lost
+                return Verdict(True, Reason.VOCATIVE)
         return Verdict(False, Reason.TALKED_ABOUT if named else Reason.NOT_NAMED)

@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Callable
 
 from . import figures
+from .addressee import Addressee
 from .brain import Brain, ReplyAudio, StatusHint, pcm_from_reply
 from .hearing import SpeechEnded, SpeechPaused, SpeechStarted, TurnEvent, Utterance
 from .media_out import Voice
@@ -58,14 +59,18 @@ class Conductor:
         reply_to_roles: tuple[str, ...],
         min_utterance: float,
         on_spoken: Callable[[str, float, float], None] | None = None,
+        addressee: Addressee | None = None,
     ) -> None:
         """``on_spoken(text, started_at, ended_at)``: after each reply (finished or cut off by
-        barge-in), what the orb actually said and when (Unix seconds), for its transcript."""
+        barge-in), what the orb actually said and when (Unix seconds), for its transcript.
+        ``addressee``: the stage deciding which finished turns are answered (the mode, the
+        name, ``ai_ask``); without one, the turns of ``reply_to_roles`` are."""
         self._brain = brain
         self._voice = voice
         self._publish = publish
         self._reply_to_roles = reply_to_roles
         self._min_utterance = min_utterance
+        self.addressee = addressee
         self.status = OrbStatus.READY
         self.paused = False
         self.muted = False
@@ -148,12 +153,22 @@ class Conductor:
         if utterance.voiced < self._min_utterance:
             return
         if (self.paused or self.muted or not utterance.final
-                or utterance.role not in self._reply_to_roles):
+                or not self._answers(utterance)):
             self._brain.observe(utterance)
             figures.heard(utterance.ended_by, "observed" if utterance.final else "piece")
             return
         self._waiting.append(utterance)
         self._wakeup.set()
+
+    def _answers(self, utterance: Utterance) -> bool:
+        if self.addressee is not None:
+            return self.addressee.decide(utterance).answer
+        return utterance.role in self._reply_to_roles
+
+    def hush(self) -> None:
+        """Stop the reply being spoken and forget waiting turns (the mode became ``listen``)."""
+        self._interrupt()
+        self._waiting.clear()
 
     async def _answer(self, utterance: Utterance) -> None:
         self._spoken, self._spoken_from = [], None

@@ -69,8 +69,13 @@ class InProcessOrbHost:
             speech_options = dict(orb_options)
             # The one --orb-* value about the media path rather than understanding.
             relay_only = speech_options.pop("ice_relay_only", None)
+            name = speech_options.pop("name", None)
+            if name and "stt_hotwords" not in speech_options:
+                speech_options["stt_hotwords"] = name  # what speech-to-text is to expect
             self.config = attrs.evolve(self.config,
                                        speech=SpeechConfig.from_options(speech_options))
+            if name:
+                self.config = attrs.evolve(self.config, name=name)
             if relay_only is not None:
                 self.config = attrs.evolve(self.config, ice_relay_only=on_off(relay_only))
         self.max_orbs = 8

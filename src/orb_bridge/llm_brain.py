@@ -105,11 +105,12 @@ class LanguageModelBrain:
             pcm, rate = await self._speak(LISTENING_LINE)
             yield ReplyAudio(pcm, rate, LISTENING_LINE)
             return
-        self.history.append(Turn(utterance.role, utterance.text))
+        asked = Turn(utterance.role, utterance.text)
+        self.history.append(asked)
         ready: asyncio.Queue[tuple[str, bytes, int] | LlmError | None] = asyncio.Queue()
         self.first_token_at = None
         producer = asyncio.get_running_loop().create_task(
-            self._produce(self.messages(), ready), name="llm-reply")
+            self._produce(self.messages(answering=asked), ready), name="llm-reply")
         said: list[str] = []
         try:
             while (item := await ready.get()) is not None:
@@ -143,15 +144,20 @@ class LanguageModelBrain:
         self.history.clear()
 
     # ---------------------------------------------------------------- parts
-    def messages(self) -> list[dict[str, str]]:
+    def messages(self, answering: Turn | None = None) -> list[dict[str, str]]:
         """The chat: the system prompt, then the history; the orb's own lines are the
-        ``assistant``'s, each human's a ``user`` message labelled with its role."""
+        ``assistant``'s, each human's a ``user`` message labelled with its role. A coach's
+        line is marked as meant for the client, unless it is ``answering``: the turn the
+        addressing stage found addressed to the orb (a coach asking it to sum up)."""
         out = [{"role": "system", "content": self._system}]
         for turn in self.history:
             if turn.role == AI:
                 out.append({"role": "assistant", "content": turn.text})
             else:
-                note = " (to the client; do not answer this)" if turn.role == COACH else ""
+                note = ""
+                if turn.role == COACH:
+                    note = (" (to you)" if turn is answering
+                            else " (to the client; do not answer this)")
                 out.append({"role": "user", "content": f"{label(turn.role)}{note}: {turn.text}"})
         return out
 

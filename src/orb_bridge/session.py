@@ -35,6 +35,8 @@ from signaling_core import (
 )
 
 from ._config import OrbConfig
+from .addressee import MODES, Addressee
+from .addressing import AddressRule
 from .brain import Brain
 from .conductor import Conductor
 from .encoding import SharedOpus, SharedVp8
@@ -90,8 +92,13 @@ class OrbSession:
         self._cfg = config
         self._brain = brain
         self.voice = Voice()
+        #: Whom the orb talks to: the mode, its name, open asks (orb_bridge.addressee).
+        self.addressee = Addressee(
+            AddressRule(config.name), mode=config.mode, reply_to_roles=config.reply_to_roles,
+            ask_window=config.ask_window, max_replies=config.max_replies,
+            reply_period=config.reply_period)
         self.conductor = Conductor(
-            brain, self.voice, self._publish_status,
+            brain, self.voice, self._publish_status, addressee=self.addressee,
             reply_to_roles=config.reply_to_roles, min_utterance=config.min_utterance,
             on_spoken=lambda text, started, ended: self.minutes.on_spoken(text, started, ended))
         renderer = renderer or OrbRenderer(config.width, config.height)
@@ -257,7 +264,8 @@ class OrbSession:
         ``voice`` which voice speaks (``none``: the replies come as text only)."""
         return {"type": "ai_status", "status": status, "sessionId": self.session_id,
                 "transcribing": self.minutes.publishes_transcripts,
-                "voice": voice_name(self._cfg.speech)}
+                "voice": voice_name(self._cfg.speech),
+                "mode": self.addressee.mode}
 
     def _post_if_joined(self, message: dict[str, Any]) -> None:
         if self.joined:
@@ -295,6 +303,12 @@ class OrbSession:
             action = msg.get("action")
             if isinstance(action, str):
                 self.conductor.on_control(action)
+        elif kind == "ai-mode":
+            self._set_mode(msg.get("mode"))
+        elif kind == "ai_ask":
+            asker = msg.get("fromId")
+            if isinstance(asker, str):
+                self.addressee.ask(asker)
         elif kind == "error":
             if not self.joined:
                 raise OrbJoinRefused(f"join refused: {msg.get('code')}: {msg.get('message')}")
@@ -303,8 +317,23 @@ class OrbSession:
         elif kind == "answer":
             logger.warning("orb %s got an answer but never offers; ignored", self.user_id)
 
+    def _set_mode(self, mode: object) -> None:
+        """The coach's ``ai_mode`` (or the room's, on joining): ``listen`` hushes a reply."""
+        if not isinstance(mode, str) or mode not in MODES or mode == self.addressee.mode:
+            return
+        self.addressee.mode = mode
+        logger.info("orb %s: mode %s (set by %s)", self.user_id, mode, "the coach")
+        if mode == "listen":
+            self.conductor.hush()
+        if self.joined:
+            self._post(self._status_message(self.conductor.status))
+
     def _on_discovery(self, msg: dict[str, Any]) -> None:
         first = not self.joined
+        mode = msg.get("orbMode")
+        if isinstance(mode, str) and mode in MODES:
+            self.addressee.mode = mode  # before the first ai_status, which carries it
+            logger.info("orb %s: mode %s (the room's)", self.user_id, mode)
         self.joined = True
         peers = msg.get("peers")
         for peer in peers if isinstance(peers, list) else []:

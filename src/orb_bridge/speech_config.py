@@ -68,6 +68,9 @@ class SpeechConfig:
     stt_threads: int = 0
     #: An OpenAI-compatible ``/v1/audio/transcriptions`` base URL instead of local Whisper.
     stt_url: str | None = None
+    #: Words Whisper is told to expect (faster-whisper ``hotwords``): the orb's name, so a
+    #: bare "Orb," opening a request is not heard as "Or,". ``None``: no hint.
+    stt_hotwords: str | None = "Orb"
     #: Publish each finished utterance as ``ai_transcript`` (and so store it in the ledger).
     #: Off, speech-to-text still feeds the brain but nothing is published or stored.
     transcripts: bool = True
@@ -135,7 +138,7 @@ class SpeechConfig:
                 values[key] = float(raw)
             elif key in {"stt_device", "stt_language", "stt_url", "llm_url", "llm_model",
                          "system_prompt_file", "tts_url", "tts_voice", "voice",
-                         "tts_model"}:
+                         "tts_model", "stt_hotwords"}:
                 values[key] = (raw or None) if key.endswith(("_url", "_file")) \
                     or key == "voice" else raw
             else:

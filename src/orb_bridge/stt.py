@@ -104,8 +104,10 @@ class WhisperStt:
 
     def __init__(self, *, model: str = PACKAGED_MODEL, device: str = "cpu",
                  language: str | None = "en", workers: int = 1, max_pending: int = 6,
-                 threads: int = 0) -> None:
+                 threads: int = 0, hotwords: str | None = None) -> None:
         self.model_name = model
+        #: Told to Whisper with every utterance (the orb's name: see SpeechConfig).
+        self.hotwords = hotwords
         self.device = device
         self.language = language
         self._workers = workers
@@ -185,7 +187,8 @@ class WhisperStt:
         started = time.perf_counter()
         segments, _info = model.transcribe(
             audio, language=self.language, beam_size=1, best_of=1, temperature=0.0,
-            condition_on_previous_text=False, without_timestamps=True, vad_filter=False)
+            condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
+            hotwords=self.hotwords)
         words = [
             segment.text.strip() for segment in segments
             if not (segment.no_speech_prob > _NO_SPEECH_PROB
@@ -199,7 +202,7 @@ class WhisperStt:
         return text if is_wordlike(text) else ""
 
 
-_SHARED: dict[tuple[str, str, str | None, int, int, int], WhisperStt] = {}
+_SHARED: dict[tuple[str, str, str | None, int, int, int, str | None], WhisperStt] = {}
 _SHARED_LOCK = threading.Lock()
 _WARNED_MISSING = False
 
@@ -230,13 +233,14 @@ def shared_engine(config: SpeechConfig) -> SpeechToText | None:
 def _local_engine(config: SpeechConfig) -> WhisperStt:
     assert config.stt_model is not None
     key = (config.stt_model, config.stt_device, config.stt_language, config.stt_workers,
-           config.stt_max_pending, config.stt_threads)
+           config.stt_max_pending, config.stt_threads, config.stt_hotwords)
     with _SHARED_LOCK:
         engine = _SHARED.get(key)
         if engine is None:
             engine = WhisperStt(model=config.stt_model, device=config.stt_device,
                                 language=config.stt_language, workers=config.stt_workers,
                                 max_pending=config.stt_max_pending,
-                                threads=config.stt_threads)
+                                threads=config.stt_threads,
+                                hotwords=config.stt_hotwords)
             _SHARED[key] = engine
         return engine

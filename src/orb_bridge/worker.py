@@ -30,6 +30,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
@@ -147,6 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
                    default=_env_on("SIGNALING_ORB_ICE_RELAY_ONLY"),
                    help="reach the humans through TURN only (aiortc iceTransportPolicy relay) "
                         "[env SIGNALING_ORB_ICE_RELAY_ONLY=on]")
+    p.add_argument("--orb-mode", choices=("listen", "addressed", "active"),
+                   default=os.environ.get("SIGNALING_ORB_MODE", defaults.mode),
+                   help="whom the orb talks to until the server says (the server's room "
+                        "mode, set by --orb-mode there and by the coach, wins) "
+                        f"[default {defaults.mode}; env SIGNALING_ORB_MODE]")
+    p.add_argument("--orb-name", default=os.environ.get("SIGNALING_ORB_NAME", defaults.name),
+                   help=f"the name the orb answers to [default {defaults.name}; env "
+                        "SIGNALING_ORB_NAME]")
     p.add_argument("--log-level", default="info",
                    help="level of the orb's own log lines: debug, info, warning or error "
                         "[default info]")
@@ -220,7 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = OrbConfig(width=args.width, height=args.height, fps=args.fps,
                            idle_grace=args.idle_grace, max_lifetime=args.max_lifetime,
                            heartbeat_interval=args.heartbeat, speech=_speech(args),
-                           ice_relay_only=args.ice_relay_only)
+                           ice_relay_only=args.ice_relay_only, mode=args.orb_mode,
+                           name=args.orb_name)
+        config = attrs.evolve(config, speech=attrs.evolve(config.speech,
+                                                          stt_hotwords=args.orb_name))
         # A voice named but missing or corrupt fails now; the default one loads now, so
         # the first reply does not wait for it.
         check_voice(config.speech).warm()

@@ -9,6 +9,7 @@ thread and logs nothing, so any server (Trio, asyncio, a test) can embed it.
 from ._commands import (
     Close,
     Command,
+    OrbModeChanged,
     OrbStatusChanged,
     ParticipantJoined,
     ParticipantLeft,
@@ -50,6 +51,7 @@ from ._orb_lifecycle import (
 from ._rules import (
     AI_STATUSES,
     MESSAGE_RULES,
+    ORB_MODES,
     ORB_SHUTDOWN_COMPLETE,
     ORB_SHUTDOWN_ERROR,
     ORB_SHUTDOWN_REASONS,
@@ -67,6 +69,7 @@ from ._snapshot import CoreSnapshot, OrbSnapshot, ParticipantSnapshot, RoomSnaps
 __all__ = [
     "AI_STATUSES",
     "MESSAGE_RULES",
+    "ORB_MODES",
     "ORB_SHUTDOWN_COMPLETE",
     "ORB_SHUTDOWN_ERROR",
     "ORB_SHUTDOWN_REASONS",
@@ -92,6 +95,7 @@ __all__ = [
     "OrbEnded",
     "OrbInput",
     "OrbLifecycleError",
+    "OrbModeChanged",
     "OrbSnapshot",
     "OrbState",
     "OrbStatusChanged",

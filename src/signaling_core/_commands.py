@@ -115,6 +115,17 @@ class OrbStatusChanged:
 
 
 @attrs.frozen
+class OrbModeChanged:
+    """A coach set whom the orb talks to (``ai_mode``); the ledger keeps each change."""
+
+    session_id: str
+    room_id: str
+    mode: str
+    by: str
+    at: float
+
+
+@attrs.frozen
 class TranscriptRecorded:
     """The orb published one finished utterance (``ai_transcript``); ``started_at`` and
     ``ended_at`` are the orb's Unix times, ``at`` the core's clock like every record."""
@@ -156,6 +167,6 @@ class SessionEnded:
 
 SessionRecord = (
     SessionStarted | ParticipantJoined | ParticipantLeft | OrbStatusChanged | SessionEnded
-    | TranscriptRecorded | SummaryRecorded
+    | TranscriptRecorded | SummaryRecorded | OrbModeChanged
 )
 Command = Send | Close | SpawnOrb | StopOrb | SessionRecord

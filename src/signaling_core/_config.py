@@ -52,6 +52,11 @@ class CoreConfig:
     #: while the room has no orb becomes the room's orb again, and an ``ai-orb-`` userId of
     #: any other session (an orb whose session is over) is refused, so it never joins late.
     orbs_rejoin: bool = False
+    #: The orb's mode in a new session (``listen``, ``addressed`` or ``active``); a coach
+    #: changes it with ``ai_mode``.
+    orb_mode: str = "addressed"
+    #: One ``ai_ask`` per participant per this many seconds; a quicker one is ``rate-limited``.
+    ask_interval: float = 3.0
 
     def __attrs_post_init__(self) -> None:
         if self.max_participants < 1:
@@ -66,6 +71,10 @@ class CoreConfig:
             raise ValueError("reconnect_grace must not be negative")
         if self.max_orbs < 0:
             raise ValueError("max_orbs must not be negative")
+        if self.orb_mode not in ("listen", "addressed", "active"):
+            raise ValueError("orb_mode must be listen, addressed or active")
+        if self.ask_interval < 0:
+            raise ValueError("ask_interval must not be negative")
         for name in ("join_timeout", "idle_timeout", "orb_idle_grace", "orb_max_lifetime",
                      "orb_join_timeout", "orb_stop_timeout"):
             if getattr(self, name) <= 0:

@@ -143,6 +143,8 @@ class SignalingCore(JoinDesk):
             "ai_transcript": _from_participant(on_ai_transcript),
             "ai_summary": _from_participant(on_ai_summary),
             "end_session": self._on_end_session,
+            "ai_mode": self._on_ai_mode,
+            "ai_ask": self._on_ai_ask,
         }
         assert self._handlers.keys() == MESSAGE_RULES.keys()
 

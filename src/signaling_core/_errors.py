@@ -30,6 +30,8 @@ class ErrorCode(enum.StrEnum):
     RESUME_REFUSED = "resume-refused"
     #: A message addressed to a participant who is away: it is dropped, not held.
     PEER_AWAY = "peer-away"
+    #: ``ai_ask`` while the orb only listens (mode ``listen``): it would not answer.
+    ORB_LISTENING = "orb-listening"
 
 
 class CloseCode(enum.IntEnum):

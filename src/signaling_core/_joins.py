@@ -111,7 +111,7 @@ class JoinDesk(OrbKeeper):
             if len(self._rooms) >= self.config.max_rooms:
                 raise ProtocolError(ErrorCode.ROOM_FULL,
                                     "the server is full: no new room can be opened now", "join")
-            room = Room(conn.room_id, self._new_session_id(), now)
+            room = Room(conn.room_id, self._new_session_id(), now, self.config.orb_mode)
             self._rooms[conn.room_id] = room
             out.append(SessionStarted(room.session_id, room.room_id, now))
 
@@ -132,7 +132,8 @@ class JoinDesk(OrbKeeper):
         conn.participant = joiner
         room.participants[joiner.user_id] = joiner
         out.append(Send(conn.conn_id, messages.peer_discovery(room.room_id, peers,
-                                                              joiner.resume_token),
+                                                              joiner.resume_token,
+                                                              orb_mode=room.orb_mode),
                         "peer-discovery"))
         encoded: dict[bool, bytes] = {}
         for other in others:

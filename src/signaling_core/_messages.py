@@ -36,9 +36,13 @@ def error_send(conn_id: ConnectionId, code: ErrorCode, message: str,
 
 def peer_discovery(room_id: str, peers: Iterable[Mapping[str, object]],
                    resume_token: str | None = None,
-                   left: Sequence[Mapping[str, str]] | None = None) -> bytes:
-    """``left`` is given (possibly empty) only for a resumed seat, which also says so."""
+                   left: Sequence[Mapping[str, str]] | None = None,
+                   *, orb_mode: str | None = None) -> bytes:
+    """``left`` is given (possibly empty) only for a resumed seat, which also says so;
+    ``orbMode`` is the room's ``ai_mode`` (an orb joining learns it here)."""
     body: dict[str, object] = {"type": "peer-discovery", "roomId": room_id, "peers": list(peers)}
+    if orb_mode is not None:
+        body["orbMode"] = orb_mode
     if resume_token:
         body["resumeToken"] = resume_token
     if left is not None:
@@ -98,3 +102,8 @@ def join_message(
 def session_ended(reason: str, by: str) -> bytes:
     """``session-ended``: the call is over for everyone (``end_session`` by coach ``by``)."""
     return orjson.dumps({"type": "session-ended", "reason": reason, "by": by})
+
+
+def ai_mode(mode: str, by: str) -> bytes:
+    """``ai-mode``: coach ``by`` set whom the orb talks to (sent to everyone, the orb too)."""
+    return orjson.dumps({"type": "ai-mode", "mode": mode, "by": by})

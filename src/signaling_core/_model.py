@@ -53,7 +53,7 @@ class Participant:
 
     __slots__ = (
         "allowed", "away", "away_cause", "away_epoch", "away_until", "conn", "epoch", "is_ai",
-        "joined_at", "participant_type", "peers_seen", "public", "resume_token", "room",
+        "joined_at", "last_ask", "participant_type", "peers_seen", "public", "resume_token", "room",
         "status", "user_id", "user_name", "user_role",
     )
 
@@ -81,6 +81,8 @@ class Participant:
         self.is_ai = participant_type == AI
         self.joined_at = joined_at
         self.status: str | None = None
+        #: When this seat last opened an addressed turn (``ai_ask``), for its rate limit.
+        self.last_ask: float | None = None
         self.public: dict[str, str] = {
             "userId": user_id,
             "userName": user_name,
@@ -124,9 +126,10 @@ class Room:
     """Participants in join order (dict order), the session they share, and the room's orb."""
 
     __slots__ = ("created_at", "ended_by", "epoch", "humans", "orb", "orb_may_return",
-                 "participants", "room_id", "session_id")
+                 "orb_mode", "participants", "room_id", "session_id")
 
-    def __init__(self, room_id: str, session_id: str, created_at: float) -> None:
+    def __init__(self, room_id: str, session_id: str, created_at: float,
+                 orb_mode: str = "addressed") -> None:
         self.room_id = room_id
         self.session_id = session_id
         self.created_at = created_at
@@ -140,3 +143,6 @@ class Room:
         self.orb_may_return = False
         #: The coach who ended the session (``end_session``), once one has.
         self.ended_by: str | None = None
+        #: Whom the orb talks to (``ai_mode``); kept by the room, so an orb that comes back
+        #: on another worker learns it from its ``peer-discovery``.
+        self.orb_mode = orb_mode

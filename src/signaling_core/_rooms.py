@@ -17,7 +17,15 @@ from typing import Any
 import orjson
 
 from . import _messages as messages
-from ._commands import Close, Command, OrbStatusChanged, ParticipantLeft, Send, SessionEnded
+from ._commands import (
+    Close,
+    Command,
+    OrbModeChanged,
+    OrbStatusChanged,
+    ParticipantLeft,
+    Send,
+    SessionEnded,
+)
 from ._config import CoreConfig
 from ._errors import CloseCode, ErrorCode, ProtocolError
 from ._events import RECONNECTABLE, ConnectionId, Departure
@@ -28,6 +36,7 @@ from ._rules import (
     ORB_SHUTDOWN_ENDINGS,
     JoinRequest,
     require_action,
+    require_mode,
     should_create_offer,
 )
 from ._snapshot import CoreSnapshot, snapshot_of
@@ -162,6 +171,7 @@ class RoomBook:
                                 "status must be one of " + ", ".join(sorted(AI_STATUSES)),
                                 "ai_status")
         msg.pop("toId", None)
+        msg["mode"] = sender.room.orb_mode  # the room's word on the mode, not the orb's
         self._relay(sender, msg, "ai_status", out)
         sender.status = status
         room = sender.room
@@ -180,6 +190,50 @@ class RoomBook:
                 if data is None:
                     data = self._encode_relay(msg, "ai_control")
                 out.append(Send(other.conn.conn_id, data, "ai_control"))
+
+    def _on_ai_mode(self, conn: Connection, msg: dict[str, Any], now: float,
+                    out: list[Command]) -> None:
+        """A coach sets whom the orb talks to (the rules let only a coach get here).
+
+        The room keeps the mode (a new or returning orb reads it in its ``peer-discovery``);
+        everyone, the coach and the orb included, gets ``ai-mode``; the ledger records it.
+        """
+        coach = conn.participant
+        assert coach is not None
+        mode = require_mode(msg)
+        room = coach.room
+        room.orb_mode = mode
+        data = messages.ai_mode(mode, coach.user_id)
+        for other in room.participants.values():
+            if not other.away:
+                out.append(Send(other.conn.conn_id, data, "ai-mode"))
+        out.append(OrbModeChanged(room.session_id, room.room_id, mode, coach.user_id, now))
+
+    def _on_ai_ask(self, conn: Connection, msg: dict[str, Any], now: float,
+                   out: list[Command]) -> None:
+        """A human opens an addressed turn ("Ask the orb"): relayed to the orb only.
+
+        Refused while the orb only listens (``orb-listening``), when the room has no orb
+        (``orb-unavailable``) and more often than once per ``ask_interval`` per seat
+        (``rate-limited``), so a held button cannot make the orb talk on and on.
+        """
+        asker = conn.participant
+        assert asker is not None
+        room = asker.room
+        if room.orb_mode == "listen":
+            raise ProtocolError(ErrorCode.ORB_LISTENING,
+                                "the orb only listens in this call", "ai_ask")
+        orbs = [p for p in room.participants.values() if p.is_ai and not p.away]
+        if not orbs:
+            raise ProtocolError(ErrorCode.ORB_UNAVAILABLE, "no orb in this call", "ai_ask")
+        if asker.last_ask is not None and now - asker.last_ask < self.config.ask_interval:
+            raise ProtocolError(ErrorCode.RATE_LIMITED,
+                                "asked the orb too recently; wait a moment", "ai_ask")
+        asker.last_ask = now
+        data = messages.encode({"type": "ai_ask", "fromId": asker.user_id,
+                                "userRole": asker.user_role})
+        for orb in orbs:
+            out.append(Send(orb.conn.conn_id, data, "ai_ask"))
 
     def _on_client_signal(self, conn: Connection, msg: dict[str, Any], now: float,
                           out: list[Command]) -> None:
@@ -314,7 +368,8 @@ class RoomBook:
             peers.append(entry)
         left = [public for uid, public in seen.items() if uid not in room.participants]
         out.append(Send(conn.conn_id, messages.peer_discovery(room.room_id, peers,
-                                                              seat.resume_token, left),
+                                                              seat.resume_token, left,
+                                                              orb_mode=room.orb_mode),
                         "peer-discovery"))
         data: bytes | None = None
         for other in room.participants.values():

@@ -25,6 +25,12 @@ MAX_ID_CHARS = 128
 MAX_NAME_CHARS = 128
 MAX_ROLE_CHARS = 32
 
+#: Whom the orb talks to (docs/orb.md, "Whom the orb talks to"): ``listen`` never speaks,
+#: ``addressed`` (the default) answers whoever addresses it, ``active`` also answers the
+#: client's turns when the humans leave a silence. Set by a coach with ``ai_mode``.
+ORB_MODES = ("listen", "addressed", "active")
+DEFAULT_ORB_MODE = "addressed"
+
 AI_STATUSES = frozenset({"ready", "listening", "thinking", "speaking", "paused", "processing"})
 #: The reasons of ``ai-orb-shutdown``: no human left (or asked to stop), lifetime over, failure.
 ORB_SHUTDOWN_COMPLETE = "session_complete"
@@ -128,6 +134,10 @@ MESSAGE_RULES: Mapping[str, MessageRule] = {
     "ai_summary": MessageRule(_JOINED, _AIS),
     # A human coach ends the call for everyone (the others get session-ended and 4010).
     "end_session": MessageRule(_JOINED, _HUMANS, _COACHES),
+    # A human coach chooses whom the orb talks to (``ai-mode`` to everyone, the orb included).
+    "ai_mode": MessageRule(_JOINED, _HUMANS, _COACHES),
+    # Any human opens an addressed turn of their own ("Ask the orb"), rate-limited per seat.
+    "ai_ask": MessageRule(_JOINED, _HUMANS),
 }
 
 #: Every ``userRole`` some rule names; any other role is judged as "a role no rule names".
@@ -228,6 +238,15 @@ def require_action(msg: Mapping[str, Any], mtype: str) -> str:
             ErrorCode.INVALID_MESSAGE, "action must be a string of 1-64 characters", mtype
         )
     return action
+
+
+def require_mode(msg: Mapping[str, Any]) -> str:
+    """``ai_mode`` carries one of :data:`ORB_MODES` as ``mode``."""
+    mode = msg.get("mode")
+    if type(mode) is not str or mode not in ORB_MODES:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE,
+                            "mode must be one of " + ", ".join(ORB_MODES), "ai_mode")
+    return mode
 
 
 def permission_table_markdown() -> str:

@@ -45,6 +45,8 @@ class RoomSnapshot:
     created_at: float
     participants: tuple[ParticipantSnapshot, ...]
     orb: OrbSnapshot | None
+    #: Whom the orb talks to in this room (``ai_mode``).
+    orb_mode: str = "addressed"
 
 
 @attrs.frozen
@@ -67,6 +69,7 @@ class CoreSnapshot:
                     "roomId": room.room_id,
                     "sessionId": room.session_id,
                     "createdAt": room.created_at,
+                    "orbMode": room.orb_mode,
                     "participants": [
                         {
                             "userId": p.user_id,
@@ -110,5 +113,6 @@ def snapshot_of(rooms: Iterable[Room], connections: int, orbs: int) -> CoreSnaps
                 for p in room.participants.values()
             ),
             orb_snap,
+            room.orb_mode,
         ))
     return CoreSnapshot(tuple(room_snaps), connections, orbs)

@@ -133,6 +133,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("--orb-idle-grace", "core.orb_idle_grace",
            "seconds an orb stays in a room without humans", float),
     Option("--orb-max-lifetime", "core.orb_max_lifetime", "seconds an orb may live", float),
+    Option("--orb-mode", "core.orb_mode",
+           "whom the orb talks to in a new session (a coach switches it on the call page): "
+           "listen (never speaks), addressed (answers who addresses it), active (also "
+           "answers the client's turns)", choices=("listen", "addressed", "active")),
     Option("--retain-days", "server.retain_days",
            "delete session records that ended more than N days ago (at start, then hourly; "
            "default: keep forever)", float),
@@ -193,6 +197,8 @@ ORB_OPTIONS: tuple[Option, ...] = (
            "speaking pace as a factor of the voice's own (1.0)"),
     Option("--orb-max-reply-chars", "orb.max_reply_chars",
            "characters of one reply the orb says at most (the transcript keeps all of it)"),
+    Option("--orb-name", "orb.name",
+           "the name the orb answers to in addressed mode (default Orb)"),
     Option("--orb-ice-relay-only", "orb.ice_relay_only",
            "the orb reaches the humans through TURN only (needs --turn-secret/--turn-url)",
            choices=("on", "off")),

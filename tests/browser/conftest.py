@@ -32,5 +32,5 @@ def plain_server() -> Iterator[ServerProcess]:
 @pytest.fixture(scope="module")
 def orb_server() -> Iterator[ServerProcess]:
     """A server that spawns the AI orb when a coach joins."""
-    with running_server("--orbs") as server:
+    with running_server("--orbs", "--orb-mode", "active") as server:
         yield server

@@ -44,7 +44,8 @@ def test_minimal_join_takes_defaults() -> None:
     h.send(peer, {"type": "join", "userId": "u1", "userRole": "coach"})
     discovery = peer.take_one()
     assert type(discovery.pop("resumeToken")) is str
-    assert discovery == {"type": "peer-discovery", "roomId": DEFAULT_ROOM, "peers": []}
+    assert discovery == {"type": "peer-discovery", "roomId": DEFAULT_ROOM, "peers": [],
+                         "orbMode": "addressed"}
     (part,) = h.snapshot().rooms[0].participants
     assert (part.user_id, part.user_name, part.user_role, part.participant_type) == (
         "u1", "", "coach", "human")

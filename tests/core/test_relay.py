@@ -178,8 +178,9 @@ def test_ai_status_relayed_to_everyone_else(status: str) -> None:
     h, coach, orb, client = room_of_three()
     msg = {"type": "ai_status", "status": status, "sessionId": "s1"}
     h.send(orb, msg)
-    assert coach.take() == [{**msg, "fromId": "ai-orb-1"}]
-    assert client.take() == [{**msg, "fromId": "ai-orb-1"}]
+    relayed = {**msg, "fromId": "ai-orb-1", "mode": "addressed"}  # the room's mode stamped
+    assert coach.take() == [relayed]
+    assert client.take() == [relayed]
     nobody_else(orb)
     assert next(c for c in h.last if isinstance(c, OrbStatusChanged)).status == status
     parts = {p.user_id: p for p in h.snapshot().rooms[0].participants}

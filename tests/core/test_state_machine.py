@@ -480,6 +480,8 @@ class Model:
         out["fromId"] = sender.user_id
         if kind in ("ai_status", "ai_control"):
             out.pop("toId", None)
+        if kind == "ai_status":
+            out["mode"] = "addressed"  # the room's mode (these histories never switch it)
         skip_ai_pairs = kind in SIGNALS
         if kind == "ai_control":
             targets = [m for m in room.members.values() if m.is_ai]

@@ -52,6 +52,8 @@ def well_formed(mtype: str, sender: str | None) -> dict[str, Any]:
         "ai_summary": {"type": "ai_summary", "text": "Key topics: time",
                        "method": "extractive"},
         "end_session": {"type": "end_session"},
+        "ai_mode": {"type": "ai_mode", "mode": "listen"},
+        "ai_ask": {"type": "ai_ask"},
         UNKNOWN: {"type": UNKNOWN, "toId": target},
     }
     return examples[mtype]
@@ -140,7 +142,15 @@ def _to_everyone_else(h: Harness, subject: Peer, others: list[Peer], before: Cor
 
 
 def _ai_status(h: Harness, subject: Peer, others: list[Peer], before: CoreSnapshot) -> None:
-    _to_everyone_else(h, subject, others, before)
+    """Relayed to everyone else with the room's mode stamped on it."""
+    sent = subject_sent[subject.conn_id]
+    for p in others:
+        if p.user_id is not None:
+            assert p.take() == [{**sent, "fromId": subject.user_id,
+                                 "mode": before.rooms[0].orb_mode}]
+        else:
+            assert p.inbox == []
+    assert subject.inbox == []
     statuses = {p.user_id: p.status for p in h.snapshot().rooms[0].participants}
     assert subject.user_id is not None and statuses[subject.user_id] == "thinking"
 
@@ -208,6 +218,42 @@ def _end_session(h: Harness, subject: Peer, others: list[Peer],
                                   if uid == subject.user_id or kinds[uid] == "ai"]
 
 
+def _ai_mode(h: Harness, subject: Peer, others: list[Peer], before: CoreSnapshot) -> None:
+    """Everyone joined (the sender too) hears the new mode; the room keeps it."""
+    told = {"type": "ai-mode", "mode": "listen", "by": subject.user_id}
+    assert subject.take() == [told]
+    for p in others:
+        assert p.take() == ([told] if p.user_id is not None else [])
+    assert h.snapshot().rooms[0].orb_mode == "listen"
+
+
+#: When each connection's last ask was accepted (its rate limit), keyed by connection id.
+asked_at: dict[int, float] = {}
+
+
+def _ai_ask(h: Harness, subject: Peer, others: list[Peer], before: CoreSnapshot) -> None:
+    """To the room's orb only; refused in ``listen``, without an orb, or too soon."""
+    room = before.rooms[0]
+    orbs = [p.user_id for p in room.participants if p.participant_type == "ai"]
+    roles = {p.user_id: p.user_role for p in room.participants}
+    last = asked_at.get(subject.conn_id)
+    expected = ("orb-listening" if room.orb_mode == "listen" else
+                "orb-unavailable" if not orbs else
+                "rate-limited" if last is not None and h.now - last < 3.0 else None)
+    if expected is not None:
+        got = subject.take_one()
+        assert (got["code"], got["ref"]) == (expected, "ai_ask"), got
+        assert all(p.inbox == [] for p in others)
+    else:
+        asked_at[subject.conn_id] = h.now
+        assert subject.inbox == []
+        for p in others:
+            assert p.take() == ([{"type": "ai_ask", "fromId": subject.user_id,
+                                  "userRole": roles[subject.user_id]}]
+                                if p.user_id in orbs else [])
+    assert h.snapshot() == before
+
+
 EFFECTS: dict[str, Effect] = {
     "ping": _ping,
     "join": _join,
@@ -223,6 +269,8 @@ EFFECTS: dict[str, Effect] = {
     "ai_transcript": _transcript,
     "ai_summary": _summary,
     "end_session": _end_session,
+    "ai_mode": _ai_mode,
+    "ai_ask": _ai_ask,
 }
 
 #: What each subject last sent, for the relay effects (keyed by connection id).
@@ -240,6 +288,7 @@ def test_every_message_type_has_an_instance_and_an_effect() -> None:
 def full_room() -> tuple[Harness, dict[str, Peer]]:
     """coach-1, the orb ai-orb-s1 and client-1 joined; a fifth connection not joined."""
     h = Harness(CoreConfig(orbs_enabled=True))
+    asked_at.clear()
     h.advance_to(1.0)
     peers = {"coach": h.join("coach-1", "coach")}
     peers["ai"] = h.join_orb()
@@ -331,6 +380,7 @@ def test_sweep_sequences(steps: list[tuple[str, str]]) -> None:
             uid = SUBJECT_OF_STATE.get(state, f"newbie-{subject.conn_id}")
             for p in h.peers.values():
                 p.take()
+            asked_at.pop(subject.conn_id, None)  # a new seat: a new ask allowance
             h.send(subject, join_message(uid, role))
             assert subject.types()[:1] == ["peer-discovery"]
             h.assert_consistent()

@@ -76,9 +76,17 @@ def test_a_killed_worker_orb_comes_back_from_another_with_media(fleet: Fleet) ->
                                        and frames(h, h.orb_id() or "") > 10, 20, "orb video")
             orb_id = coach.orb_id()
             assert orb_id is not None
-            second = await asyncio.to_thread(fleet.start_worker, 2, size=ORB_SIZE)
+            # The coach makes the orb only listen (issue 24): the room keeps that mode, so the
+            # orb back from another worker obeys it, not that worker's own default.
+            await coach.send({"type": "ai_mode", "mode": "listen"})
+            await client.wait_until(lambda: any(m.get("type") == "ai-mode"
+                                                for m in client.messages), 5, "ai-mode")
+            await asyncio.to_thread(first.log.wait_for, r"mode listen \(set by the coach\)", 5)
+            second = await asyncio.to_thread(fleet.start_worker, 2, "--orb-mode", "active",
+                                             size=ORB_SIZE)
             assert fleet.wait_placed(["failover"])["failover"]["worker"] == worker_id_of(first)
             killed_at = time.monotonic()
+            seen_before_kill = len(client.messages)
             os.kill(first.pid, signal.SIGKILL)
             for human in (coach, client):
                 await human.wait_until(lambda h=human: ("user-left", orb_id) in orb_changes(h),
@@ -93,6 +101,11 @@ def test_a_killed_worker_orb_comes_back_from_another_with_media(fleet: Fleet) ->
                                        "video from the orb again")
             placed = fleet.wait_placed(["failover"])["failover"]
             assert placed["worker"] == worker_id_of(second) and placed["attempt"] == 2
+            await asyncio.to_thread(second.log.wait_for, r"mode listen \(the room's\)", 5)
+            await client.wait_until(lambda: any(
+                m.get("type") == "ai_status" and m.get("mode") == "listen"
+                and m.get("fromId") == orb_id for m in client.messages[seen_before_kill:]),
+                10, "the returned orb's ai_status in listen")
             # One identity, never two orbs at once.
             present: set[str] = set()
             for kind, uid in orb_changes(coach):

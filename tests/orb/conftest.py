@@ -56,8 +56,11 @@ async def orb_server(
     brain_factory: BrainFactory = OfflineBrain,
 ) -> AsyncIterator[OrbServer]:
     """``orb`` defaults to no speech-to-text: the synthetic humans' voice bursts have no
-    words, and most tests are about turns, not words (tests/orb/test_transcripts.py is)."""
-    core = core or CoreConfig(orbs_enabled=True)
+    words, and most tests are about turns, not words (tests/orb/test_transcripts.py is).
+    ``core`` defaults to the ``active`` mode: wordless turns can never name the orb, and
+    these tests are about answering the client's turns (tests/orb/test_addressed_live.py
+    is about the default ``addressed``)."""
+    core = core or CoreConfig(orbs_enabled=True, orb_mode="active")
     host = InProcessOrbHost(orb or OrbConfig(speech=NO_SPEECH), brain_factory=brain_factory)
     server = SignalingServer(ServerConfig(port=0, core=core), orb_host=host)
     async with trio.open_nursery() as nursery:

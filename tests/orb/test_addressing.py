@@ -22,6 +22,10 @@ ADDRESSED = [
     ("Orb what do you think we should do", Reason.QUESTION_TO_YOU),
     ("What do you think Orb?", Reason.QUESTION_TO_YOU),
     ("ORB, please summarize.", Reason.VOCATIVE),
+    # Found in bench/party.py --addressing (design half): Whisper drops the comma before a
+    # closing name, and hears "Hi" as "High".
+    ("Please recap the main points Orb", Reason.VOCATIVE),
+    ("High Orb, please recap the main points.", Reason.GREETING),
 ]
 
 NOT_ADDRESSED = [
@@ -39,6 +43,8 @@ NOT_ADDRESSED = [
     ("...", Reason.NOT_NAMED),
     ("Hey, what do you think?", Reason.NOT_NAMED),
     ("All, what do you think?", Reason.NOT_NAMED),
+    ("I really like Orb", Reason.TALKED_ABOUT),
+    ("High or low, which one is it?", Reason.NOT_NAMED),
 ]
 
 

@@ -32,7 +32,7 @@ def stage_line(log: list[str]) -> list[str]:
 
 async def test_a_paused_request_is_one_turn_and_a_finished_one_is_answered_with_figures(
 ) -> None:
-    with trio_server("--orbs", "--orb-idle-grace", "2") as (url, log):
+    with trio_server("--orbs", "--orb-mode", "active", "--orb-idle-grace", "2") as (url, log):
         async def scenario() -> None:
             coach, client, _orb = await meet(url, "hears")
             try:

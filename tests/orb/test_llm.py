@@ -58,6 +58,20 @@ def test_sentences_are_cut_as_they_arrive() -> None:
     assert run(collect()) == ["Hello there.", "How are you?", "I am fine"]
 
 
+def test_a_coach_turn_addressed_to_the_orb_is_put_to_the_model_as_meant_for_it() -> None:
+    """Issue 24: the addressing stage answers a coach who asks the orb (to sum up, say); the
+    model must not read that turn as one for the client it should not answer."""
+    with StandInModel(first_token_delay=0.05, tokens_per_second=200) as model:
+        brain = LanguageModelBrain(config(model.url, llm_api_key="sk-test"),
+                                   speak=quick_speech)
+        brain.observe(said("coach", "Welcome, let's talk about your week."))
+        run(replies(brain, said("coach", "Orb, could you sum up what we said?")))
+        [seen] = model.requests
+    assert [m["content"] for m in seen.body["messages"][1:]] == [
+        "Coach (to the client; do not answer this): Welcome, let's talk about your week.",
+        "Coach (to you): Orb, could you sum up what we said?"]
+
+
 def test_streamed_request_carries_both_roles_and_speech_starts_before_the_end() -> None:
     with StandInModel(first_token_delay=0.3, tokens_per_second=30) as model:
         brain = LanguageModelBrain(config(model.url, llm_api_key="sk-test"),

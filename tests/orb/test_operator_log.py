@@ -49,8 +49,8 @@ def foreign_lines(log: list[str]) -> list[str]:
 
 
 async def test_the_server_log_of_a_call_with_the_orb_is_the_projects_own() -> None:
-    with trio_server("--orbs", "--orb-idle-grace", "1", "--db", "none", "--log-json",
-                     "--log-level", "info") as (url, log):
+    with trio_server("--orbs", "--orb-mode", "active", "--orb-idle-grace", "1", "--db",
+                     "none", "--log-json", "--log-level", "info") as (url, log):
         async def scenario() -> None:
             coach, client, _orb = await meet(url, "quiet-log")
             try:

@@ -40,7 +40,8 @@ def left(human: SyntheticHuman, user_id: str) -> bool:
 async def test_orb_worker_joins_a_room_on_a_separately_started_server() -> None:
     import trio
 
-    server = SignalingServer(ServerConfig(port=0, core=CoreConfig(orbs_enabled=False)))
+    server = SignalingServer(ServerConfig(
+        port=0, core=CoreConfig(orbs_enabled=False, orb_mode="active")))
     async with trio.open_nursery() as nursery:
         port = await nursery.start(server.serve)
         url = f"ws://127.0.0.1:{port}"
@@ -130,7 +131,7 @@ def trio_server_cli(*args: str) -> Iterator[str]:
 
 
 async def test_trio_server_cli_with_orbs_brings_an_orb_into_the_call() -> None:
-    with trio_server_cli("--orbs", "--orb-idle-grace", "5") as url:
+    with trio_server_cli("--orbs", "--orb-mode", "active", "--orb-idle-grace", "5") as url:
         async def scenario() -> None:
             coach = SyntheticHuman(url, "cli-room", "coach-1", "coach")
             try:

@@ -95,7 +95,8 @@ def spoken_by(human: SyntheticHuman, role: str) -> list[dict[str, object]]:
 
 async def test_words_are_transcribed_answered_published_and_stored(tmp_path: Path) -> None:
     db = tmp_path / "ledger.sqlite3"
-    with trio_server("--orbs", "--orb-idle-grace", "2", "--db", str(db)) as (url, log):
+    with trio_server("--orbs", "--orb-mode", "active", "--orb-idle-grace", "2",
+                     "--db", str(db)) as (url, log):
         async def scenario() -> None:
             coach, client, orb = await meet(url, "words")
             try:
@@ -159,7 +160,8 @@ async def test_words_are_transcribed_answered_published_and_stored(tmp_path: Pat
 async def test_transcripts_off_keeps_the_words_for_the_brain_but_publishes_nothing(
         tmp_path: Path) -> None:
     db = tmp_path / "ledger.sqlite3"
-    with trio_server("--orbs", "--orb-transcripts", "off", "--db", str(db)) as (url, _log):
+    with trio_server("--orbs", "--orb-mode", "active", "--orb-transcripts", "off",
+                     "--db", str(db)) as (url, _log):
         async def scenario() -> None:
             coach, client, _orb = await meet(url, "quiet")
             try:

@@ -53,6 +53,7 @@ ORB_UNDERSTOOD = Rule("what-the-orb-understood-ext", "What the orb understood **
 ROLE_RULE = Rule("who-may-send-what-by-role-ext", "Who may send what, by role **[ext]**",
                  "Who may send what, by role")
 END_SESSION = Rule("end-session-ext", "End session **[ext]**", "End session")
+ORB_MODE = Rule("orb-mode-ext", "Orb mode **[ext]**", "Orb mode")
 ALL_RULES = (TRANSPORT, SESSION, JOIN, RELAY, PERMISSIONS, SERVER_TO_CLIENT, OFFER_DIRECTION,
              REPLACEMENT, AWAY_AND_RESUME, LIVENESS, DELIVERY, CLOSE_CODES, ORB_UNDERSTOOD,
-             ROLE_RULE, END_SESSION)
+             ROLE_RULE, END_SESSION, ORB_MODE)

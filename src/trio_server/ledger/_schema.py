@@ -135,8 +135,23 @@ def _v3(d: Dialect) -> list[str]:
             "CREATE INDEX ledger_runs_by_node ON ledger_runs (node)"]
 
 
+def _v4(d: Dialect) -> list[str]:
+    """Whom the orb talked to: each mode a coach set (``ai_mode``), with who and when."""
+    return [
+        f"""CREATE TABLE orb_modes (
+            id {d.id_primary_key},
+            session_id TEXT NOT NULL,
+            room TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            set_by TEXT NOT NULL,
+            set_at {d.real} NOT NULL
+        )""",
+        "CREATE INDEX orb_modes_by_session ON orb_modes (session_id, set_at)",
+    ]
+
+
 #: Migration ``i`` brings the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[Dialect], list[str]]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[Dialect], list[str]]] = [_v1, _v2, _v3, _v4]
 
 
 class SchemaTooNew(RuntimeError):

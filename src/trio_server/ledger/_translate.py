@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from signaling_core import (
+    OrbModeChanged,
     OrbStatusChanged,
     ParticipantJoined,
     ParticipantLeft,
@@ -73,6 +74,11 @@ UPSERT_SUMMARY = (
     "user_id = excluded.user_id, text = excluded.text, method = excluded.method, "
     "written_at = excluded.written_at"
 )
+#: Each ``ai_mode`` a coach set, in order (the session's mode at any moment is the latest
+#: one before it, or the server's ``--orb-mode`` before the first).
+INSERT_ORB_MODE = (
+    "INSERT INTO orb_modes (session_id, room, mode, set_by, set_at) VALUES (?, ?, ?, ?, ?)"
+)
 INSERT_GAP = (
     "INSERT INTO ledger_gaps (run_id, first_at, last_at, dropped, detail) VALUES (?, ?, ?, ?, ?)"
 )
@@ -126,6 +132,9 @@ class Translator:
         if isinstance(record, SummaryRecorded):
             return [(UPSERT_SUMMARY, (record.session_id, record.room_id, record.user_id,
                                       record.text, record.method, wall))]
+        if isinstance(record, OrbModeChanged):
+            return [(INSERT_ORB_MODE, (record.session_id, record.room_id, record.mode,
+                                       record.by, wall))]
         raise TypeError(f"not a session record: {record!r}")
 
     def _end_reason(self, ended: SessionEnded) -> str:

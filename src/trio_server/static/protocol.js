@@ -50,6 +50,8 @@ export const MessageType = Object.freeze({
   ORB_SHUTDOWN: 'ai-orb-shutdown',
   AI_SUMMARY: 'ai_summary', // the orb's session summary: recorded, relayed to the coaches
   END_SESSION: 'end_session', // a coach ends the call for everyone
+  AI_MODE: 'ai_mode', // a coach sets whom the orb talks to
+  AI_ASK: 'ai_ask', // "Ask the orb": the sender's next turn is addressed to the orb
   // relayed (client -> server -> client)
   OFFER: 'offer',
   ANSWER: 'answer',
@@ -66,6 +68,17 @@ export const MessageType = Object.freeze({
   PONG: 'pong',
   ERROR: 'error',
   SESSION_ENDED: 'session-ended',
+  AI_MODE_CHANGED: 'ai-mode', // the room's orb mode changed (to everyone)
+});
+
+/**
+ * Whom the orb talks to (docs/orb.md, "Whom the orb talks to"): `listen` never speaks,
+ * `addressed` answers who addresses it, `active` also answers the client's turns.
+ */
+export const OrbMode = Object.freeze({
+  LISTEN: 'listen',
+  ADDRESSED: 'addressed',
+  ACTIVE: 'active',
 });
 
 /**
@@ -134,13 +147,16 @@ export const ParticipantType = Object.freeze({
 /**
  * The other server -> client messages.
  * @typedef {{type: 'peer-discovery', roomId: string, peers: DiscoveredPeer[],
- *   resumeToken?: string, resumed?: boolean, left?: Participant[]}} PeerDiscoveryMessage
+ *   resumeToken?: string, resumed?: boolean, left?: Participant[],
+ *   orbMode?: string}} PeerDiscoveryMessage
  * @typedef {Participant & {type: 'user-joined', shouldCreateOffer?: boolean}} UserJoinedMessage
  * @typedef {Participant & {type: 'user-left'}} UserLeftMessage
  * @typedef {Participant & {type: 'user-away'}} UserAwayMessage
  * @typedef {Participant & {type: 'user-back'}} UserBackMessage
  * @typedef {{type: 'ai_status', fromId: string, status: string, sessionId?: string,
- *   transcribing?: boolean, voice?: 'remote'|'piper'|'espeak'|'none'}} AiStatusMessage
+ *   transcribing?: boolean, voice?: 'remote'|'piper'|'espeak'|'none',
+ *   mode?: string}} AiStatusMessage
+ * @typedef {{type: 'ai-mode', mode: string, by: string}} AiModeMessage
  * @typedef {{type: 'ai_transcript', fromId: string, utteranceId: string, speakerId: string,
  *   speakerRole: string, text: string, startedAt: number, endedAt: number}} AiTranscriptMessage
  * @typedef {{type: 'client_signal', fromId: string, action: string, [field: string]: unknown}} ClientSignalMessage
@@ -156,7 +172,7 @@ export const ParticipantType = Object.freeze({
  * string `type`; fields beyond that are the server's promise (docs/protocol.md).
  * @typedef {PeerDiscoveryMessage | UserJoinedMessage | UserLeftMessage | UserAwayMessage
  *   | UserBackMessage | AiStatusMessage | AiTranscriptMessage | AiSummaryMessage
- *   | SessionEndedMessage | ClientSignalMessage | ErrorMessage | PongMessage
+ *   | SessionEndedMessage | ClientSignalMessage | ErrorMessage | PongMessage | AiModeMessage
  *   | RelayedSignal} ServerMessage
  */
 
@@ -164,12 +180,14 @@ export const ParticipantType = Object.freeze({
  * Everything this client sends.
  * @typedef {{type: 'leave'}} LeaveMessage
  * @typedef {{type: 'end_session'}} EndSessionMessage
+ * @typedef {{type: 'ai_mode', mode: string}} AiModeRequest
+ * @typedef {{type: 'ai_ask'}} AiAskMessage
  * @typedef {{type: 'ping'}} PingMessage
  * @typedef {{type: 'ai_control', action: string, [field: string]: unknown}} AiControlMessage
  * @typedef {{type: 'client_signal', action: string, toId?: string, [field: string]: unknown}} ClientSignalRequest
  * @typedef {Signal & {toId: string}} AddressedSignal
  * @typedef {JoinMessage | LeaveMessage | PingMessage | AiControlMessage | ClientSignalRequest
- *   | AddressedSignal | EndSessionMessage} ClientMessage
+ *   | AddressedSignal | EndSessionMessage | AiModeRequest | AiAskMessage} ClientMessage
  */
 
 /**

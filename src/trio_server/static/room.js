@@ -7,7 +7,7 @@
 // replaces the old connection and everyone rebuilds their link to us).
 
 import { CallView } from './call-view.js';
-import { CloseCode, SHARE_SUMMARY } from './protocol.js';
+import { CloseCode, OrbMode, SHARE_SUMMARY } from './protocol.js';
 import { TranscriptPanel } from './transcript-panel.js';
 import { TriPartyClient, isAi } from './tri-party.js';
 
@@ -112,6 +112,25 @@ const summaryBox = /** @type {HTMLElement} */ (document.getElementById('summary'
 const summaryText = /** @type {HTMLElement} */ (document.getElementById('summary-text'));
 const shareButton = /** @type {HTMLButtonElement} */ (document.getElementById('share-summary'));
 const historyLink = /** @type {HTMLAnchorElement} */ (document.getElementById('history-link'));
+const modeLabel = /** @type {HTMLElement} */ (document.getElementById('orb-mode-label'));
+const modeBox = /** @type {HTMLElement} */ (document.getElementById('orb-mode-box'));
+const modeSelect = /** @type {HTMLSelectElement} */ (document.getElementById('orb-mode'));
+const askButton = /** @type {HTMLButtonElement} */ (document.getElementById('ask-orb'));
+
+/** @type {Readonly<Record<string, string>>} How each orb mode reads on the page. */
+const MODE_TEXT = Object.freeze({
+  [OrbMode.LISTEN]: 'orb: listens only',
+  [OrbMode.ADDRESSED]: 'orb: answers when addressed',
+  [OrbMode.ACTIVE]: 'orb: answers the client',
+});
+
+/**
+ * @param {string} mode
+ * @returns {string}
+ */
+function modeText(mode) {
+  return MODE_TEXT[mode] ?? `orb: ${mode}`;
+}
 
 roomLabel.textContent = roomId;
 document.title = `${roomId} · coaching call`;
@@ -149,7 +168,23 @@ const client = new TriPartyClient({
 // A handle for debugging in the console and for the end-to-end tests.
 Object.assign(window, { triParty: client });
 
+/**
+ * Shows the room's orb mode on both pages (the coach's select follows it too), and the
+ * "Ask the orb" button when there is an orb that may answer (not in listen).
+ */
+function refreshOrbMode() {
+  const mode = client.orbMode;
+  const orbHere = client.participants().some(isAi);
+  modeLabel.hidden = mode === null;
+  modeLabel.textContent = mode === null ? '' : modeText(mode);
+  document.body.dataset.orbMode = mode ?? '';
+  if (mode !== null) modeSelect.value = mode;
+  modeBox.hidden = role !== 'coach' || mode === null;
+  askButton.hidden = mode === null || mode === OrbMode.LISTEN || !orbHere;
+}
+
 function refreshOrbButton() {
+  refreshOrbMode();
   const orbs = client.participants().filter(isAi);
   const paused = orbs.some((p) => client.peers.get(p.userId)?.status === 'paused');
   orbButton.disabled = orbs.length === 0;
@@ -237,6 +272,19 @@ client.addEventListener('ai-transcript', ({ detail: { message } }) => {
 
 client.addEventListener('ai-status', ({ detail: { message } }) => {
   if (typeof message.transcribing === 'boolean') transcript.setTranscribing(message.transcribing);
+});
+
+client.addEventListener('orb-mode', ({ detail: { mode, by } }) => {
+  refreshOrbMode();
+  if (by !== null && by !== userId) notify(`The coach set the ${modeText(mode)}.`);
+});
+
+modeSelect.addEventListener('change', () => {
+  client.setOrbMode(modeSelect.value);
+});
+
+askButton.addEventListener('click', () => {
+  if (client.askOrb()) notify('The orb is listening: ask it now.');
 });
 
 client.addEventListener('client-signal', ({ detail: { fromId, action, message } }) => {

@@ -87,6 +87,7 @@ const WATCH_MS = 1_000; // not a close code
  * @property {{message: AiTranscriptMessage}} ai-transcript
  * @property {{message: AiSummaryMessage}} ai-summary
  * @property {{by: string, reason: string}} session-ended
+ * @property {{mode: string, by: string | null}} orb-mode
  * @property {{fromId: string, action: string, message: ClientSignalMessage}} client-signal
  * @property {{code: string, message: string | undefined, ref: string | undefined}} server-error
  * @property {{peer: Participant | null, error: unknown}} link-failure
@@ -164,6 +165,8 @@ export class TriPartyClient extends TypedEventTarget {
     this.resumeToken = undefined;
     /** Counts the peer-discoveries received (see PeerEntry.seenIn). */
     this.discoveries = 0;
+    /** @type {string | null} whom the orb talks to (an OrbMode value), once the server said */
+    this.orbMode = null;
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.watchTimer = undefined;
     this.socket = new SignalingSocket(
@@ -217,6 +220,35 @@ export class TriPartyClient extends TypedEventTarget {
    */
   endSession() {
     return this.socket.send({ type: MessageType.END_SESSION });
+  }
+
+  /**
+   * Sets whom the orb talks to (`ai_mode`; only a coach may: the server refuses others).
+   * @param {string} mode  an OrbMode value
+   * @returns {boolean} whether it was sent (false while the socket is down)
+   */
+  setOrbMode(mode) {
+    return this.socket.send({ type: MessageType.AI_MODE, mode });
+  }
+
+  /**
+   * "Ask the orb" (`ai_ask`): this participant's next turn is addressed to the orb.
+   * @returns {boolean} whether it was sent (false while the socket is down)
+   */
+  askOrb() {
+    return this.socket.send({ type: MessageType.AI_ASK });
+  }
+
+  /**
+   * The room's orb mode as last heard (discovery, `ai-mode`, `ai_status`); emits `orb-mode`
+   * when it changes.
+   * @param {unknown} mode
+   * @param {string | null} by  the coach who set it, when known
+   */
+  _setOrbMode(mode, by) {
+    if (typeof mode !== 'string' || mode === this.orbMode) return;
+    this.orbMode = mode;
+    this._emit('orb-mode', { mode, by });
   }
 
   /**
@@ -375,6 +407,9 @@ export class TriPartyClient extends TypedEventTarget {
       case MessageType.AI_SUMMARY:
         this._emit('ai-summary', { message: msg });
         break;
+      case MessageType.AI_MODE_CHANGED:
+        this._setOrbMode(msg.mode, msg.by);
+        break;
       case MessageType.SESSION_ENDED:
         // The server closes the others (SESSION_ENDED) right after this; the coach stays joined.
         this._emit('session-ended', { by: msg.by, reason: msg.reason });
@@ -398,6 +433,7 @@ export class TriPartyClient extends TypedEventTarget {
   async _onDiscovery(msg) {
     this.joined = true;
     this.socket.markHealthy();
+    this._setOrbMode(msg.orbMode, null);
     if (msg.resumeToken) this.resumeToken = msg.resumeToken;
     const epoch = ++this.discoveries;
     const listed = new Set(msg.peers.map((p) => p.userId));
@@ -621,6 +657,7 @@ export class TriPartyClient extends TypedEventTarget {
   _onAiStatus(msg) {
     const entry = this.peers.get(msg.fromId);
     if (entry !== undefined) entry.status = msg.status;
+    this._setOrbMode(msg.mode, null);
     this._emit('ai-status', { fromId: msg.fromId, status: msg.status, message: msg });
   }
 }

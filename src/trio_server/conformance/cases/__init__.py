@@ -14,6 +14,7 @@ from . import (
     discovery,
     end_session,
     offer_direction,
+    orb_mode,
     prejoin,
     relay,
     replacement,
@@ -23,7 +24,7 @@ from . import (
 )
 
 _ORDER = [transport, discovery, offer_direction, relay, prejoin, bad_input, departure,
-          replacement, resume, ai_messages, transcripts, end_session, delivery, deadlines]
+          replacement, resume, ai_messages, transcripts, end_session, orb_mode, delivery, deadlines]
 _RANK = {module.__name__: rank for rank, module in enumerate(_ORDER)}
 
 ALL_CASES: list[Case] = sorted(CASES, key=lambda c: _RANK[c.run.__module__])

@@ -3,11 +3,11 @@ goes, and who may send it."""
 
 from __future__ import annotations
 
-from signaling_core import orb_user_id
+from signaling_core import ORB_MODES, orb_user_id
 
 from ..client import Peer, Who
 from ..context import CaseContext
-from ..registry import FULL, case
+from ..registry import FULL, case, check
 from ..rules import PERMISSIONS, RELAY, SERVER_TO_CLIENT
 from ._helpers import all_quiet, check_relayed, expect_user_left, settle
 from .relay import offer
@@ -37,7 +37,12 @@ async def ai_status(ctx: CaseContext) -> None:
         message = {"type": "ai_status", "status": status, "sessionId": "s1"}
         await ai.send(message)
         for peer in (coach, client):
-            check_relayed(peer.label, await peer.expect("ai_status"), message, AI.user_id)
+            got = dict(await peer.expect("ai_status"))
+            # The server stamps the room's orb mode on it (Orb mode); nothing else changes.
+            mode = got.pop("mode", None)
+            check(mode in ORB_MODES, f"{peer.label}: ai_status.mode is {mode!r}",
+                  expected="mode: one of " + ", ".join(ORB_MODES), got=repr(mode))
+            check_relayed(peer.label, got, message, AI.user_id)
     await all_quiet([coach, client, ai], "after ai_status")
 
 

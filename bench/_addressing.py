@@ -1,0 +1,238 @@
+"""Whom the orb talks to, measured offline: is each rendered turn taken as addressed?
+
+Used by ``bench/party.py --addressing`` (figures in the README). Every turn is rendered here
+(espeak-ng in four voices and Piper's joe-us voice; nothing fetched), transcribed by the orb's
+own :class:`orb_bridge.stt.WhisperStt` (tiny.en, the orb's name as a hotword, as the orb runs
+it) and judged by the orb's own :class:`orb_bridge.addressing.AddressRule`, then fed in order
+to :class:`orb_bridge.addressee.Addressee` in ``addressed`` mode on a simulated clock (turns
+plus 1.5 s gaps) for the interjection figure. Turns are numbered; odd numbers are the held-out
+half, kept aside while the rule was written (``--set``).
+
+* **addressed**: requests that name the orb, from the coach or the client, in the forms
+  docs/orb.md counts (greeting, vocative at the start or the end, "Orb what do you think").
+* **unaddressed**: human-to-human lines of a coaching conversation, among them near misses:
+  "or maybe", "orbit", "I told the orb yesterday", "your orb", "the Orb idea".
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+import time
+from typing import Any
+
+import numpy as np
+
+from orb_bridge import tts
+from orb_bridge.addressee import Addressee
+from orb_bridge.addressing import AddressRule
+from orb_bridge.hearing import Utterance
+from orb_bridge.stt import WhisperStt
+from testkit import voices
+
+REQUESTS = (
+    "could you sum up what we have talked about so far?",
+    "what do you think about my plan?",
+    "can you give me a tip for the mornings?",
+    "please recap the main points.",
+    "what should I try first?",
+    "how would you describe my progress?",
+    "can you suggest a small first step?",
+    "what did I say my goal was?",
+    "could you remind us of the three options?",
+    "is there anything we missed?",
+)
+#: How a request names the orb: ``{r}`` the request, ``{R}`` it capitalised.
+FORMS = (
+    "Hey Orb, {r}",
+    "Okay Orb, {r}",
+    "Orb, {r}",
+    "{R_no_mark}, Orb?",
+    "Hi Orb, {r}",
+)
+UNADDRESSED = (
+    "How did your week go?",
+    "It was busy. I kept putting things off until the last minute.",
+    "What got in the way, do you think?",
+    "Mostly email and meetings.",
+    "Or maybe we could try the mornings instead.",
+    "Or, we could look at your evenings first.",
+    "The orbit of my week is all meetings.",
+    "I told the orb yesterday about my plan.",
+    "Your orb said something similar last time.",
+    "That Orb idea sounds good to me.",
+    "Let us look at what a normal evening looks like.",
+    "I want more time for my family.",
+    "What would a good Monday look like for you?",
+    "I think I should say no more often.",
+    "Or what about Sundays?",
+    "How do you feel about that?",
+    "I am not sure, maybe a little tired.",
+    "Can you tell me more about your manager?",
+    "We could write it down together.",
+    "What did you try last time?",
+    "I tried waking up earlier, but it did not last.",
+    "Or perhaps it is the phone at night.",
+    "Orbs of light were in my dream.",
+    "The orbital plan was too ambitious.",
+    "Could you say that again?",
+    "I would like to start running again.",
+    "What is stopping you?",
+    "Mostly my own doubts, I guess.",
+    "Or should we talk about work first?",
+    "Let us pick one small step for this week.",
+    "What do you think about that?",
+    "My sister gave me an orb for my birthday.",
+    "Do you have a plan for the weekend?",
+    "I read an article about habits.",
+    "What was the main point of it?",
+    "That small changes add up over time.",
+    "Or, you know, just rest more.",
+    "Is there anything else on your mind?",
+    "Not really, that is it for today.",
+    "Shall we meet again next Tuesday?",
+    "Tell me what a good day looks like.",
+    "One where I finish work by six.",
+    "Why six?",
+    "So I can cook dinner with my kids.",
+    "Or is that too optimistic?",
+    "Let us try it for two weeks.",
+    "How would you know it worked?",
+    "I would feel less rushed in the evening.",
+    "What could get in the way?",
+    "Late meetings, probably.",
+)
+#: espeak-ng voices (variant, words per minute) and Piper's: ``piper``.
+VOICES = ("espeak:en-us:165", "espeak:en-us+f3:150", "espeak:en-gb-x-rp:175",
+          "espeak:en-us+m3:185", "piper")
+GAP = 1.5
+
+
+@functools.lru_cache(maxsize=2048)
+def render(voice: str, text: str) -> np.ndarray[Any, np.dtype[np.int16]]:
+    """16 kHz mono speech of ``text`` in ``voice``, without leading or trailing quiet."""
+    if voice == "piper":
+        return voices.piper(text)
+    _, variant, wpm = voice.split(":")
+    wav = subprocess.run(["espeak-ng", "--stdout", "-v", variant, "-s", wpm, text],
+                         check=True, capture_output=True, timeout=20).stdout
+    pcm, rate = tts.parse_wav(wav)
+    return voices.trim(tts.resample(pcm, rate, 16_000).astype(np.int16))
+
+
+def addressed_texts() -> list[str]:
+    """Each request in each form (50 texts)."""
+    texts = []
+    for request in REQUESTS:
+        capital = request[0].upper() + request[1:]
+        for form in FORMS:
+            texts.append(form.format(r=request, R=capital, R_no_mark=capital.rstrip("?.")))
+    return texts
+
+
+def turns() -> list[dict[str, Any]]:
+    """Every turn: 50 addressed texts in 2 voices, 50 unaddressed in 4 (voices rotate)."""
+    rows: list[dict[str, Any]] = []
+    for k, text in enumerate(addressed_texts()):
+        for j in range(2):
+            rows.append({"addressed": True, "text": text,
+                         "voice": VOICES[(k + j * 2) % len(VOICES)],
+                         "role": "coach" if k % 2 else "client"})
+    for k, text in enumerate(UNADDRESSED):
+        for j in range(4):
+            rows.append({"addressed": False, "text": text,
+                         "voice": VOICES[(k + j) % len(VOICES)],
+                         "role": "coach" if k % 2 == 0 else "client"})
+    for n, row in enumerate(rows):
+        row["n"] = n
+    return rows
+
+
+def chosen(rows: list[dict[str, Any]], which: str) -> list[dict[str, Any]]:
+    if which == "design":
+        return [r for r in rows if r["n"] % 2 == 0]
+    if which == "heldout":
+        return [r for r in rows if r["n"] % 2 == 1]
+    return rows
+
+
+def rescore(path: str) -> dict[str, Any]:
+    """The summary of an earlier run's turns (its JSON lines) judged again by the current
+    rule: the words Whisper heard do not depend on the rule, so a rule changed on the design
+    half is re-measured there without transcribing again."""
+    import json
+
+    rule = AddressRule("Orb")
+    rows = []
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            if row.get("bench") != "party-addressing":
+                continue
+            row["taken"] = rule.judge(row["heard"]).addressed
+            if "heard_without_hotword" in row:
+                row["taken_without_hotword"] = rule.judge(row["heard_without_hotword"]).addressed
+            rows.append(row)
+    return _summary(rows, "rescored " + path, None, rule)
+
+
+def _summary(rows: list[dict[str, Any]], which: str, started: float | None,
+             rule: AddressRule) -> dict[str, Any]:
+    clock = [0.0]
+    stage = Addressee(rule, mode="addressed", clock=lambda: clock[0])
+    for row in rows:
+        clock[0] += row["seconds"] + GAP
+        if not row["addressed"]:
+            utterance = Utterance(f"{row['role']}-1", row["role"], b"", row["seconds"],
+                                  text=row["heard"])
+            row["interjection"] = stage.decide(utterance).answer
+    addressed = [r for r in rows if r["addressed"]]
+    unaddressed = [r for r in rows if not r["addressed"]]
+    minutes = sum(r["seconds"] + GAP for r in unaddressed) / 60
+    summary: dict[str, Any] = {
+        "bench": "party-addressing-summary", "set": which,
+        "addressed_turns": len(addressed), "unaddressed_turns": len(unaddressed),
+        "recognised": round(sum(r["taken"] for r in addressed) / max(1, len(addressed)), 3),
+        "false_addressed": round(sum(r["taken"] for r in unaddressed)
+                                 / max(1, len(unaddressed)), 3),
+        "conversation_minutes": round(minutes, 1),
+        "interjections_per_10_min": round(
+            sum(r["interjection"] for r in unaddressed) / max(minutes / 10, 1e-9), 2),
+    }
+    if started is not None:
+        summary["seconds"] = round(time.perf_counter() - started, 1)
+    if any("taken_without_hotword" in r for r in addressed):
+        summary["recognised_without_hotword"] = round(
+            sum(r.get("taken_without_hotword", False) for r in addressed)
+            / max(1, len(addressed)), 3)
+    for voice in VOICES:
+        mine = [r for r in addressed if r["voice"] == voice]
+        if mine:
+            summary[f"recognised[{voice}]"] = round(sum(r["taken"] for r in mine) / len(mine), 3)
+    return summary
+
+
+def run(which: str, *, smoke: bool = False, compare: bool = True) -> dict[str, Any]:
+    """Transcribe and judge every turn of the set; the summary row (and prints each turn)."""
+    import json
+
+    rows = chosen(turns(), which)
+    if smoke:
+        rows = [r for r in rows if r["addressed"]][:3] + [r for r in rows
+                                                           if not r["addressed"]][:3]
+    rule = AddressRule("Orb")
+    hinted = WhisperStt(threads=2, hotwords="Orb")
+    plain = WhisperStt(threads=2) if compare else None
+    hinted.load()
+    started = time.perf_counter()
+    for row in rows:
+        pcm = render(row["voice"], row["text"]).tobytes()
+        row["seconds"] = round(len(pcm) / 32_000, 2)
+        row["heard"] = hinted.transcribe_blocking(pcm)
+        verdict = rule.judge(row["heard"])
+        row["taken"], row["why"] = verdict.addressed, verdict.reason.value
+        if plain is not None and row["addressed"]:
+            row["heard_without_hotword"] = plain.transcribe_blocking(pcm)
+            row["taken_without_hotword"] = rule.judge(row["heard_without_hotword"]).addressed
+        print(json.dumps({"bench": "party-addressing", **row}), flush=True)
+    return _summary(rows, which, started, rule)
