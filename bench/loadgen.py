@@ -459,7 +459,8 @@ async def paced(server: Server, args: argparse.Namespace) -> dict[str, Any]:
 # -- churn: participants who come and go at random --------------------------------------------
 async def churn(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     """Participants arrive on one Poisson process (``--arrival-rate`` per second) into rooms
-    of at most three, stay an exponential while (mean ``--stay`` s), send a few broadcast
+    of at most three (``--rooms`` of them to begin with, more when all are full), stay an
+    exponential while (mean ``--stay`` s), send a few broadcast
     ``ice-candidate`` messages spread over their stay (``--relays-per-stay``), and close.
     Unlike the join storm's waves, nothing is synchronised: the server sees the join, the
     relays and the departures of real calls' comings and goings. Reported: server CPU per
@@ -517,10 +518,10 @@ async def churn(server: Server, args: argparse.Namespace) -> dict[str, Any]:
                 break
             await asyncio.sleep(max(0, due - now_ns()) / 1e9)
             free = [room for room, n in occupancy.items() if n < 3]
-            if not free:
-                counts["failed"] += 1
-                failures.append("no room with a free seat: raise --rooms")
-                continue
+            if not free:  # every call is full: a new one starts
+                room = f"ch{os.getpid()}-{len(occupancy)}"
+                occupancy[room], roles[room] = 0, list(ROLES_BY_SEAT)
+                free = [room]
             room = rng.choice(free)
             occupancy[room] += 1
             role, ptype = roles[room].pop(0)

@@ -132,7 +132,10 @@ def test_every_scenario_runs_clean_against_the_baseline(baseline: tuple[int, int
     )
     assert done.returncode == 0, done.stderr + done.stdout
     lines = {r["scenario"]: r for r in map(json.loads, done.stdout.splitlines())}
-    assert set(lines) == {"join-storm", "relay", "paced", "idle"}
+    assert set(lines) == {"join-storm", "relay", "paced", "idle", "churn"}
+    churn = lines["churn"]
+    assert churn["finished"] > 0 and churn["failed"] == 0, churn
+    assert churn["server_cpu_per_lifecycle_us"] > 0
     assert lines["join-storm"]["join_errors"] == 0
     assert lines["join-storm"]["server_cpu_per_join_us"] > 0
     for name in ("relay", "paced"):
