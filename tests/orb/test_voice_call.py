@@ -74,7 +74,7 @@ async def test_the_client_hears_the_words_the_orb_says() -> None:
     assert sentences >= 20
     with StandInModel(answer=REPLIES[0], first_token_delay=0.05,
                       tokens_per_second=200) as model, \
-            trio_server("--orbs", "--orb-idle-grace", "1", "--db", "none",
+            trio_server("--orbs", "--orb-mode", "active", "--orb-idle-grace", "1", "--db", "none",
                         "--orb-llm-url", model.url, "--orb-llm-model", "stand-in",
                         "--orb-max-reply-chars", "2000") as (url, _log):
         recorded: list[np.ndarray] = []
