@@ -70,8 +70,11 @@ def test_tiles_fill_the_space_left_of_the_panel(browser: Browser,
             assert m["scrollH"] <= m["innerH"] and m["scrollW"] <= m["innerW"], m
         # Narrow: a phone in portrait.
         coach.set_viewport_size({"width": 360, "height": 740})
-        m = wait_until(lambda: measure(coach), lambda m: m["covered"] > 0, timeout=5,
-                       what="tiles at 360 px")
+        # The page lays its tiles out again after the resize (a frame or two later): wait for
+        # that layout, not the first measurement after the call.
+        m = wait_until(lambda: measure(coach),
+                       lambda m: m["covered"] > 0 and m["inside"] and m["scrollW"] <= 360,
+                       timeout=5, what="tiles laid out at 360 px")
         assert m["scrollW"] <= 360 and m["inside"], m
         assert all(abs(r - 16 / 9) < 0.02 for r in m["ratios"]), m
     except AssertionError as failure:
