@@ -4,11 +4,23 @@ same STUN/TURN servers the browsers get from /api/turn-credentials (in-process, 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
 from orb_bridge import OfflineBrain, OrbConfig, OrbSession
 from orb_bridge.link import QueueLink
 from orb_bridge.peers import rtc_ice_servers
 from trio_server.config import ServerConfig
 from trio_server.server import SignalingServer
+
+
+def on_the_orb_loop(check: Callable[[], Any]) -> Any:
+    """Run ``check`` inside an asyncio loop: an orb's peers are made on its loop (the floor
+    stage starts its clock there), never outside one."""
+    async def inside() -> Any:
+        return check()
+    return asyncio.run(asyncio.wait_for(inside(), 30))
 
 
 def test_the_server_hands_the_orb_the_browsers_ice_servers() -> None:
@@ -25,14 +37,17 @@ def test_the_server_hands_the_orb_the_browsers_ice_servers() -> None:
 def test_every_peer_connection_of_the_orb_uses_them() -> None:
     specs = [{"urls": "stun:a.example"}, {"urls": ["turn:b.example"], "username": "u",
                                           "credential": "c"}, {"urls": []}]
-    session = OrbSession(QueueLink(8), room_id="room-1", session_id="s1", config=OrbConfig(),
-                         brain=OfflineBrain(), ice_servers=specs)
-    peer = session._new_peer("client-1", "client")
-    assert [(s.urls, s.username, s.credential) for s in peer.ice_servers] == [
-        (["stun:a.example"], None, None), (["turn:b.example"], "u", "c")]
-    pc = peer._new_pc()  # aiortc keeps the configuration private
-    assert [s.urls for s in pc._RTCPeerConnection__configuration.iceServers or []] == [
-        ["stun:a.example"], ["turn:b.example"]]
+    def check() -> None:
+        session = OrbSession(QueueLink(8), room_id="room-1", session_id="s1",
+                             config=OrbConfig(), brain=OfflineBrain(), ice_servers=specs)
+        peer = session._new_peer("client-1", "client")
+        assert [(s.urls, s.username, s.credential) for s in peer.ice_servers] == [
+            (["stun:a.example"], None, None), (["turn:b.example"], "u", "c")]
+        pc = peer._new_pc()  # aiortc keeps the configuration private
+        assert [s.urls for s in pc._RTCPeerConnection__configuration.iceServers or []] == [
+            ["stun:a.example"], ["turn:b.example"]]
+
+    on_the_orb_loop(check)
     assert rtc_ice_servers([]) == []
 
 
@@ -43,10 +58,14 @@ def test_a_relay_only_orb_gives_aiortc_the_relay_policy() -> None:
 
     policies = {}
     for relay_only in (False, True):
-        session = OrbSession(QueueLink(8), room_id="room-1", session_id="s1",
-                             config=OrbConfig(ice_relay_only=relay_only), brain=OfflineBrain())
-        pc = session._new_peer("client-1", "client")._new_pc()
-        policies[relay_only] = pc._RTCPeerConnection__configuration.iceTransportPolicy
+        def policy(relay_only: bool = relay_only) -> Any:
+            session = OrbSession(QueueLink(8), room_id="room-1", session_id="s1",
+                                 config=OrbConfig(ice_relay_only=relay_only),
+                                 brain=OfflineBrain())
+            pc = session._new_peer("client-1", "client")._new_pc()
+            return pc._RTCPeerConnection__configuration.iceTransportPolicy
+
+        policies[relay_only] = on_the_orb_loop(policy)
     assert policies == {False: RTCIceTransportPolicy.ALL, True: RTCIceTransportPolicy.RELAY}
 
 
