@@ -36,6 +36,8 @@ from testkit.speech import espeak_pcm48k
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 ADMIN = "admin-token-of-the-record-test"
+#: Words of the client's sentence (test_transcript_panel.SENTENCE) that no filler shares.
+CONTENT_WORDS = {"find", "time", "family", "stop", "working", "late", "evening"}
 SECRET = "join-secret-of-the-record-test-0123456789"
 
 
@@ -136,7 +138,11 @@ def test_summary_end_session_and_history(browser: Browser, record_server: Server
             "#session-transcript .transcript-line",
             "els => els.map(e => [e.querySelector('.who').textContent, "
             "e.querySelector('.text').textContent])")
-        assert lines[0][0] == human.user_id and "family" in lines[0][1], lines
+        # The client's words, first and by name. Whisper tiny.en through WebRTC on a loaded
+        # machine garbles a sentence now and then (CI once heard "...not wearing that
+        # evening"): some of its content words must be there, not all.
+        heard = set(lines[0][1].lower().replace(".", " ").replace(",", " ").split())
+        assert lines[0][0] == human.user_id and heard & CONTENT_WORDS, lines
         # The orb rewrote it at its end (its own reply was said since): the latest one is kept,
         # on the coach's page and in the ledger alike.
         final = coach.text_content("#summary-text")
