@@ -239,13 +239,22 @@ class HumanPeer:
         for task in tasks:
             task.cancel()
         if pc is not None:
-            try:
-                await asyncio.wait_for(pc.close(), self._cfg.pc_close_timeout)
-            except TimeoutError:
+            # aiortc's close can fail late ("invalid state" when its own teardown closed the
+            # connection first, as at a server's shutdown): the outcome is read here, whenever
+            # it comes, so it never reaches the log as "Task exception was never retrieved".
+            closing = asyncio.ensure_future(pc.close())
+            closing.add_done_callback(self._closed)
+            done, _ = await asyncio.wait({closing}, timeout=self._cfg.pc_close_timeout)
+            if not done:
                 logger.warning("closing the peer connection to %s timed out", self.user_id)
         if tasks:
             await asyncio.wait(tasks, timeout=self._cfg.pc_close_timeout)
         self.ear = None
+
+    def _closed(self, closing: asyncio.Future[None]) -> None:
+        if not closing.cancelled() and closing.exception() is not None:
+            logger.debug("closing the peer connection to %s: %r", self.user_id,
+                         closing.exception())
 
     def stats(self) -> dict[str, Any]:
         return {
