@@ -8,10 +8,8 @@ The rules, in one place:
   ``listening``. Other roles' utterances (the coach), and the pieces of a long turn still
   going on, are only observed.
 * Every answered turn's figures (orb_bridge.figures) are recorded when its reply ends.
-* Humans always have the floor. Without the floor stage (orb_bridge.floor), any human
-  starting to speak while the orb thinks or speaks cancels the reply and silences the voice
-  at the next 20 ms audio frame (barge-in). With it (the default), the floor holds the voice
-  while a human speaks and calls :meth:`Conductor.barge_in` only for a real interruption.
+* Humans always have the floor: any human starting to speak while the orb thinks or speaks
+  cancels the reply and silences the voice at the next 20 ms audio frame (barge-in).
 * ``ai_control`` ``pause``: silent, ``paused``, utterances only observed; ``resume``:
   ``listening``. ``mute``/``unmute`` silence replies without changing the status.
 
@@ -102,18 +100,13 @@ class Conductor:
         if isinstance(event, SpeechPaused):
             return  # for speech-to-text only: the turn is not over yet
         if isinstance(event, SpeechStarted):
-            self.barge_in(event.speaker_id)
+            if self._reply is not None and not self._reply.done():
+                logger.info("barge-in by %s", event.speaker_id)
+                self.barge_ins += 1
+                self.barge_in_at = time.monotonic()
+                self._interrupt()
             return
         self._finished(event)
-
-    def barge_in(self, speaker_id: str) -> None:
-        """A human took the turn: drop the reply under way, if any (what was said stays
-        said in the orb's transcript)."""
-        if self._reply is not None and not self._reply.done():
-            logger.info("barge-in by %s", speaker_id)
-            self.barge_ins += 1
-            self.barge_in_at = time.monotonic()
-            self._interrupt()
 
     def on_control(self, action: str) -> None:
         if action == "pause":
@@ -220,15 +213,14 @@ class Conductor:
         if times is not None and times.first_synth is None:
             times.first_synth = time.monotonic()
             times.first_token = reply.first_token_at
-        self._voice.play(pcm)
+        ends_at = self._voice.play(pcm)
         if self._spoken_from is None:
             self._spoken_from = time.time()
             self.replies += 1
         if reply.text:
             self._spoken.append(reply.text.strip())
         self._set(OrbStatus.SPEAKING)
-        while (left := self._voice.time_left()) > 0:  # longer when the floor holds it
-            await asyncio.sleep(left)
+        await asyncio.sleep(max(0.0, ends_at - self._voice.grid.clock()))
         if times is not None and times.first_sent is None:
             times.first_sent = self._voice.first_sent_at
 

@@ -275,12 +275,6 @@ class TurnDetector:
             return []
         return [self._end(ended_by="model", probability=probability)]
 
-    @property
-    def voicing(self) -> bool:
-        """Speech right now: a turn goes on and it is not in a pause (the floor,
-        orb_bridge.floor, holds the orb's voice while this is true)."""
-        return self.speaking and self._below + 1e-9 < self._cfg.vad_pause_time
-
     # ---------------------------------------------------------------- the frame rule
     def _frame(self, frame: Samples, probability: float) -> list[TurnEvent]:
         if self.speaking:

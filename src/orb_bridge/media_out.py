@@ -113,10 +113,7 @@ class Voice(MediaSource):
     """The orb's voice: at most one reply playing, placed on the 20 ms audio grid.
 
     ``play`` schedules PCM to start at the next audio frame; ``stop`` silences it at the next
-    frame (this is what barge-in and pause call). ``hold`` pauses it at the next frame and
-    keeps its place, to go on from there when released (the floor, orb_bridge.floor, holds
-    it while a human speaks). The voice level feeds the orb's pulse; the level of every frame
-    sent is kept a few seconds (``sent_levels``: the echo gate's reference).
+    frame (this is what barge-in and pause call). The voice level feeds the orb's pulse.
     """
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
@@ -130,10 +127,6 @@ class Voice(MediaSource):
         #: ``clock()`` when the first frame of the latest reply was handed to the tracks
         #: (the per-turn figures' "first audio sent"); ``None`` until then.
         self.first_sent_at: float | None = None
-        self.held = False
-        self._resume_from = 0  # frames of the held reply already sent
-        #: ``(clock() when handed out, dBFS)`` of the latest frames (about 3 s).
-        self.sent_levels: deque[tuple[float, float]] = deque(maxlen=150)
 
     def play(self, pcm: Pcm) -> float:
         """Start saying ``pcm`` (48 kHz mono int16); returns when it will end (grid clock)."""
@@ -146,7 +139,6 @@ class Voice(MediaSource):
         self._levels = np.clip(rms / 6000.0, 0.0, 1.0).astype(np.float32)
         self._start = self.grid.index_at(self.grid.clock()) + 1
         self._end = self._start + frames
-        self._resume_from = 0
         self.first_sent_at = None
         return self.grid.due(self._end)
 
@@ -154,45 +146,13 @@ class Voice(MediaSource):
         self._pcm = None
         self._end = 0
 
-    def hold(self, on: bool) -> None:
-        """Pause (``True``) the voice from the next frame, keeping its place; or play on
-        (``False``) from the first frame not yet sent. A reply started while held waits."""
-        if on == self.held:
-            return
-        self.held = on
-        if self._pcm is None:
-            return
-        if on:
-            sent = (self._cached[0] + 1) if self._cached is not None else self._start
-            self._resume_from = min(max(0, sent - self._start), self._end - self._start)
-        else:
-            frames = self._end - self._start
-            self._start = self._next_slot() - self._resume_from
-            self._end = self._start + frames
-
-    def time_left(self) -> float:
-        """Seconds until the current reply has been sent (held: at least what is left of
-        it, so a waiter looks again)."""
-        if self._pcm is None:
-            return 0.0
-        if self.held:
-            return max(self.grid.period, (self._end - self._start - self._resume_from)
-                       * self.grid.period)
-        return max(0.0, self.grid.due(self._end) - self.grid.clock())
-
-    def _next_slot(self) -> int:
-        """The first slot not yet handed out: the one due now if it is still to be made."""
-        made = self._cached[0] if self._cached is not None else -1
-        return max(made + 1, self.grid.index_at(self.grid.clock()))
-
     @property
     def playing(self) -> bool:
-        return self._pcm is not None and (
-            self.held or self.grid.index_at(self.grid.clock()) < self._end)
+        return self._pcm is not None and self.grid.index_at(self.grid.clock()) < self._end
 
     def level(self) -> float:
         """Loudness of what is being said right now, 0..1."""
-        if self._pcm is None or self.held:
+        if self._pcm is None:
             return 0.0
         i = self.grid.index_at(self.grid.clock()) - self._start
         if 0 <= i < len(self._levels):
@@ -208,28 +168,19 @@ class Voice(MediaSource):
         if self._cached is not None and self._cached[0] >= index:
             return self._cached
         samples = self._silence
-        level = -100.0
-        if self._pcm is not None and not self.held and self._start <= index < self._end:
+        if self._pcm is not None and self._start <= index < self._end:
             offset = (index - self._start) * AUDIO_FRAME_SAMPLES
             if self.first_sent_at is None:
                 self.first_sent_at = self.grid.clock()
             samples = self._pcm[offset : offset + AUDIO_FRAME_SAMPLES].reshape(1, -1)
-            level = _dbfs(samples)
-        elif self._pcm is not None and not self.held and index >= self._end:
+        elif self._pcm is not None and index >= self._end:
             self._pcm = None
-        self.sent_levels.append((self.grid.clock(), level))
         frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
         frame.sample_rate = AUDIO_RATE
         frame.pts = index * AUDIO_FRAME_SAMPLES
         frame.time_base = fractions.Fraction(1, AUDIO_RATE)
         self._cached = (index, frame)
         return self._cached
-
-
-def _dbfs(samples: Pcm) -> float:
-    flat = samples.reshape(-1).astype(np.float32)
-    power = float(np.dot(flat, flat)) / max(1, flat.size)
-    return 10.0 * math.log10(power / (32768.0 * 32768.0)) if power > 0 else -100.0
 
 
 class OrbPicture(MediaSource):

@@ -2,9 +2,8 @@
 
 What the orb does with a human's voice, as typed events flowing through stages::
 
-  Ear ─ audio ─► TurnDetector ──Started/Paused/Ended, voicing ─► FloorStage ─ hold ─► Voice
-  (per human)  (EchoGate│Silero)        (backchannel or barge-in?) └ barge_in ─► Conductor
-                                ──SpeechPaused(first) ─────────────► Scribe: early STT
+  Ear ─ audio ─► TurnDetector ──SpeechStarted──────────────────────► Conductor (barge-in)
+  (per human)     (Silero VAD)  ──SpeechPaused(first) ─────────────► Scribe: early STT
                                 │                       (at most stt_early_runs an utterance)
                                 ├─SpeechPaused(check n)─► TurnJudge (Smart Turn, a thread)
                                 │   ◄── judged(combine(p, the early words)) ─┘
@@ -16,9 +15,8 @@ What the orb does with a human's voice, as typed events flowing through stages::
 :func:`build_pipeline` is the factory; :class:`OrbPipeline` routes each event to the stages
 that take it and stamps the moments the per-turn figures need (:mod:`orb_bridge.figures`).
 Nothing here blocks: the judge and speech-to-text run in their own threads and answer by
-futures on the orb loop; the detector and the conductor are synchronous and quick. The floor
-(orb_bridge.floor) holds the orb's voice while a human speaks and decides backchannel or
-barge-in; without it (``OrbConfig.floor.enabled`` false) any speech is a barge-in.
+futures on the orb loop; the detector and the conductor are synchronous and quick. The next
+stages (who is addressed; yielding the floor) plug in here.
 """
 
 from __future__ import annotations
@@ -33,17 +31,7 @@ import attrs
 from ._config import OrbConfig
 from .conductor import Conductor
 from .end_of_turn import TurnJudge, combine, shared_judge
-from .floor import EchoGate, Floor, FloorStage, LevelHistory
-from .hearing import (
-    SpeechEnded,
-    SpeechPaused,
-    SpeechProbability,
-    SpeechStarted,
-    TurnDetector,
-    TurnEvent,
-    new_vad,
-)
-from .media_out import Voice
+from .hearing import SpeechEnded, SpeechPaused, SpeechStarted, TurnDetector, TurnEvent, new_vad
 from .transcripts import Scribe
 
 logger = logging.getLogger(__name__)
@@ -56,8 +44,7 @@ class OrbPipeline:
 
     def __init__(self, config: OrbConfig, *, conductor: Conductor, scribe: Scribe | None,
                  judge: TurnJudge | None, spawn: Spawn,
-                 clock: Callable[[], float] = time.monotonic,
-                 voice: Voice | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._cfg = config
         self.conductor = conductor
         self.scribe = scribe
@@ -68,30 +55,11 @@ class OrbPipeline:
         self.judgements = 0
         if scribe is not None:
             scribe.deliver = self._transcribed
-        self._voice = voice
-        self._gates: dict[str, EchoGate] = {}
-        #: The floor (orb_bridge.floor); ``None``: off, or no voice to hold.
-        self.floor: FloorStage | None = None
-        if voice is not None and config.floor.enabled:
-            self.floor = FloorStage(
-                Floor(config.floor), hold=voice.hold, barge_in=conductor.barge_in,
-                early_words=None if scribe is None else scribe.early_text,
-                spawn=spawn, clock=clock)
 
     # ---------------------------------------------------------------- building
     def detector(self, speaker_id: str, role: str) -> TurnDetector:
-        """The turn detector (and voice-activity model) of one human's audio track; with
-        the floor, its voice-activity model does not hear the orb's own echo."""
-        vad: SpeechProbability = new_vad(self._cfg)
-        voice = self._voice
-        if self.floor is not None and voice is not None:
-            vad = self._gates[speaker_id] = EchoGate(
-                vad, LevelHistory(lambda: voice.sent_levels, self._clock), self._cfg.floor,
-                self._clock, held=lambda: voice.held)
-        detector = TurnDetector(speaker_id, role, self._cfg, vad)
-        if self.floor is not None:
-            self.floor.watch(detector)
-        return detector
+        """The turn detector (and voice-activity model) of one human's audio track."""
+        return TurnDetector(speaker_id, role, self._cfg, new_vad(self._cfg))
 
     def listener(self, detector: TurnDetector) -> Callable[[TurnEvent], None]:
         """What the human's :class:`~orb_bridge.hearing.Ear` calls with each event."""
@@ -100,33 +68,15 @@ class OrbPipeline:
     def retire(self, detector: TurnDetector) -> None:
         """That human's connection was replaced or closed: ignore its late events."""
         self._retired.add(id(detector))
-        if self.floor is not None:
-            self.floor.forget(detector)
-
-    def floor_stats(self) -> dict[str, Any] | None:
-        """The floor's counts and latest moves (``None``: no floor)."""
-        if self.floor is None:
-            return None
-        return {"held": self.floor.floor.held, "heldAt": self.floor.held_at,
-                "releasedAt": self.floor.released_at,
-                "backchannels": self.floor.floor.backchannels,
-                "bargeIns": self.floor.floor.barge_ins,
-                "echoGated": {s: g.gated for s, g in self._gates.items()}}
 
     # ---------------------------------------------------------------- routing
     def on_event(self, detector: TurnDetector, event: TurnEvent) -> None:
         if id(detector) in self._retired:
             return
         if isinstance(event, SpeechStarted):
-            if self.floor is not None:
-                self.floor.started(event.speaker_id)
-            else:
-                self.conductor.on_turn(event)
+            self.conductor.on_turn(event)
         elif isinstance(event, SpeechPaused):
             self._paused(detector, event)
-            if self.floor is not None and event.check <= 0:
-                self.floor.paused(event.speaker_id, event.silence, event.pause,
-                                  event.speech_pcm, event.first)
         else:
             self._ended(event)
 
@@ -154,12 +104,6 @@ class OrbPipeline:
 
     def _ended(self, event: SpeechEnded) -> None:
         utterance = attrs.evolve(event.utterance, heard_at=self._clock())
-        if self.floor is not None:
-            if utterance.speaker_id in self.floor.floor.backchannelled:
-                # A backchannel is heard and written down, never answered.
-                self.floor.floor.backchannelled.discard(utterance.speaker_id)
-                utterance = attrs.evolve(utterance, final=False)
-            self.floor.ended(utterance.speaker_id)
         if self.scribe is not None:
             self.scribe.heard(utterance)
         else:
@@ -173,12 +117,10 @@ class OrbPipeline:
 
 
 def build_pipeline(config: OrbConfig, *, conductor: Conductor, scribe: Scribe | None,
-                   spawn: Spawn, voice: Voice | None = None) -> OrbPipeline:
-    """The factory: the one place an orb's stages are chosen and connected (``voice``:
-    the orb's voice, which the floor holds; without it, no floor)."""
+                   spawn: Spawn) -> OrbPipeline:
+    """The factory: the one place an orb's stages are chosen and connected."""
     from .vad import vad_available
 
     judge = shared_judge() if config.neural_vad and config.eot_checks and vad_available() \
         else None
-    return OrbPipeline(config, conductor=conductor, scribe=scribe, judge=judge, spawn=spawn,
-                       voice=voice)
+    return OrbPipeline(config, conductor=conductor, scribe=scribe, judge=judge, spawn=spawn)
