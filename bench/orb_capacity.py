@@ -247,7 +247,7 @@ def main() -> int:
         levels = run(url, pid, args)
     # The voice's own report (orb_bridge.voices, every 20 sentences): the last one is from
     # the highest level of rooms reached.
-    voice_lines = [line.strip() for line in log if "text -> audio p50" in line]
+    voice_lines = [line.strip() for line in log if "text -> first audio p50" in line]
     sustained = [lv for lv in levels if lv["sustained"]]
     best = max(sustained, key=lambda lv: lv["rooms"]) if sustained else None
     summary: dict[str, Any] = {

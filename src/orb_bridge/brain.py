@@ -57,6 +57,9 @@ class ReplyAudio:
     #: ``time.monotonic()`` when the words of this reply began to exist (a language model's
     #: first token; an offline brain's finished text), for the per-turn figures.
     first_token_at: float | None = None
+    #: A piece of a streamed reply: more may follow, and the next one goes on right after
+    #: this one's last sample (the orb asks for it while this one plays).
+    more: bool = False
 
 
 BrainOutput = StatusHint | ReplyAudio
@@ -91,6 +94,9 @@ LISTENING_LINE = "I'm listening. Tell me more."
 
 #: Text → 48 kHz mono int16 speech (a :class:`orb_bridge.voices.Speaker`'s ``speak``).
 Speak = Callable[[str], Awaitable[tts.Pcm]]
+#: Text → the same, in pieces as they are made (a :class:`orb_bridge.voices.Speaker`'s
+#: ``stream``).
+Stream = Callable[[str], AsyncGenerator[tts.Pcm, None]]
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 
@@ -110,6 +116,21 @@ async def spoken_ahead(speak: Speak, lines: Sequence[str]
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def streamed(stream: Stream, lines: Sequence[str]
+                   ) -> AsyncGenerator[tuple[str, tts.Pcm], None]:
+    """Each line's pieces in order, as ``(line, piece)`` for a line's first piece and
+    ``("", piece)`` for the rest. Pieces are made only when asked for (the conductor asks for
+    the next while the last plays), so a barge-in leaves the rest of the reply unmade."""
+    for line in lines:
+        async with contextlib.aclosing(stream(line)) as pieces:
+            text = line
+            async for pcm in pieces:
+                yield text, pcm
+                text = ""
+        if text:  # nothing to hear (no voice left): the words still count as said
+            yield text, np.zeros(0, dtype=np.int16)
+
+
 class OfflineBrain:
     """The default brain without a language model: reflective coaching from the transcript.
 
@@ -122,9 +143,13 @@ class OfflineBrain:
     The reply is said sentence by sentence, the first as soon as its audio exists.
     """
 
-    def __init__(self, think_time: float = 0.0, speak: Speak | None = None) -> None:
+    def __init__(self, think_time: float = 0.0, speak: Speak | None = None,
+                 stream: Stream | None = None) -> None:
+        """``stream``: a voice that says a line in pieces (a Speaker's ``stream``); when
+        given, the reply is streamed piece by piece instead of synthesised line by line."""
         self._think_time = think_time
         self._speak: Speak = speak or tts.speak
+        self._stream = stream
         #: The conversation as heard (both humans and its own lines), bounded.
         self.history: deque[Turn] = deque(maxlen=200)
 
@@ -146,6 +171,12 @@ class OfflineBrain:
         lines = [line for line in _SENTENCE_SPLIT.split(text.strip()) if line]
         if lines:
             lines[:1] = first_breath(lines[0])  # the first audio as soon as possible
+        if self._stream is not None:
+            async with contextlib.aclosing(streamed(self._stream, lines)) as pieces:
+                async for line, pcm in pieces:
+                    yield ReplyAudio(pcm.astype("<i2").tobytes(), REPLY_RATE, line, words_at,
+                                     more=True)
+            return
         async with contextlib.aclosing(spoken_ahead(self._speak, lines)) as spoken:
             async for line, pcm in spoken:
                 yield ReplyAudio(pcm.astype("<i2").tobytes(), REPLY_RATE, line, words_at)

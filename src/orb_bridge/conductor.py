@@ -35,6 +35,9 @@ from .media_out import Voice
 logger = logging.getLogger(__name__)
 
 _MAX_WAITING = 4
+#: Seconds before a streamed piece ends that the brain is asked for the next one: enough for
+#: the voice to make a piece while other rooms' pieces wait in its pool too.
+_FOLLOW_LEAD = 1.0
 
 
 class OrbStatus(enum.StrEnum):
@@ -85,6 +88,8 @@ class Conductor:
         self._spoken: list[str] = []
         self._spoken_from: float | None = None
         self._times: figures.TurnTimes | None = None
+        #: The last piece said was a streamed one (``ReplyAudio.more``): the next follows it.
+        self._following = False
         #: The figures of the latest answered turn (tests and benches read them).
         self.last_times: figures.TurnTimes | None = None
 
@@ -172,6 +177,7 @@ class Conductor:
 
     async def _answer(self, utterance: Utterance) -> None:
         self._spoken, self._spoken_from = [], None
+        self._following = False
         self._times = _times_of(utterance)
         try:
             outputs = self._brain.respond(utterance)
@@ -181,6 +187,9 @@ class Conductor:
                         self._hint(output.status)
                     elif isinstance(output, ReplyAudio):
                         await self._say(output)
+                if self._following:  # a streamed reply's last piece: let it finish
+                    await asyncio.sleep(max(0.0, self._voice.grid.due(self._voice.end)
+                                            - self._voice.grid.clock()))
             finally:
                 # Closed at once on barge-in, so a brain's queued sentences are dropped now
                 # rather than when the garbage collector finds the generator.
@@ -213,14 +222,18 @@ class Conductor:
         if times is not None and times.first_synth is None:
             times.first_synth = time.monotonic()
             times.first_token = reply.first_token_at
-        ends_at = self._voice.play(pcm)
+        ends_at = self._voice.play(pcm, follow=self._following)
+        self._following = reply.more
         if self._spoken_from is None:
             self._spoken_from = time.time()
             self.replies += 1
         if reply.text:
             self._spoken.append(reply.text.strip())
         self._set(OrbStatus.SPEAKING)
-        await asyncio.sleep(max(0.0, ends_at - self._voice.grid.clock()))
+        # A streamed piece (``more``): the next is asked for while this one still plays, so
+        # it can follow without a gap; asked no earlier, so a barge-in wastes little voice.
+        lead = _FOLLOW_LEAD if reply.more else 0.0
+        await asyncio.sleep(max(0.0, ends_at - lead - self._voice.grid.clock()))
         if times is not None and times.first_sent is None:
             times.first_sent = self._voice.first_sent_at
 

@@ -23,7 +23,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
 from . import tts
@@ -60,6 +60,10 @@ logger = logging.getLogger(__name__)
 MAX_HISTORY = 40
 
 Speak = Callable[[str], Awaitable[tuple[bytes, int]]]
+Stream = Callable[[str], AsyncGenerator[tts.Pcm, None]]
+#: A piece of the answer ready to say: its text ("" for a sentence's later pieces), PCM,
+#: rate, and whether it is a streamed piece (the next follows without a gap).
+Piece = tuple[str, bytes, int, bool]
 
 
 async def espeak_speech(text: str) -> tuple[bytes, int]:
@@ -87,6 +91,9 @@ class LanguageModelBrain:
         self._system = load_system_prompt(config.system_prompt_file)
         self._fallback = config.fallback_line
         self._speak = speak or _default_speech(config)
+        #: The voice in pieces (the process's voice chain); ``None`` with a ``speak`` given.
+        self._stream: Stream | None = None if speak is not None \
+            else shared_speaker(config).stream
         self._max_chars = config.max_reply_chars
         #: ``time.monotonic()`` of the current reply's first token (``None``: none yet).
         self.first_token_at: float | None = None
@@ -107,10 +114,13 @@ class LanguageModelBrain:
             return
         asked = Turn(utterance.role, utterance.text)
         self.history.append(asked)
-        ready: asyncio.Queue[tuple[str, bytes, int] | LlmError | None] = asyncio.Queue()
+        ready: asyncio.Queue[Piece | LlmError | None] = asyncio.Queue()
         self.first_token_at = None
+        # One streamed piece made ahead of the one the orb asked for, no more: a barge-in
+        # leaves the rest of the answer unsynthesised.
+        ahead = asyncio.Semaphore(1)
         producer = asyncio.get_running_loop().create_task(
-            self._produce(self.messages(answering=asked), ready), name="llm-reply")
+            self._produce(self.messages(answering=asked), ready, ahead), name="llm-reply")
         said: list[str] = []
         try:
             while (item := await ready.get()) is not None:
@@ -120,9 +130,12 @@ class LanguageModelBrain:
                         pcm, rate = await self._speak(self._fallback)
                         yield ReplyAudio(pcm, rate, self._fallback)
                     break
-                text, pcm, rate = item
-                said.append(text)
-                yield ReplyAudio(pcm, rate, text, self.first_token_at)
+                text, pcm, rate, more = item
+                if more:
+                    ahead.release()
+                if text:
+                    said.append(text)
+                yield ReplyAudio(pcm, rate, text, self.first_token_at, more=more)
         finally:
             producer.cancel()
             await asyncio.gather(producer, return_exceptions=True)
@@ -162,7 +175,8 @@ class LanguageModelBrain:
         return out
 
     async def _produce(self, messages: list[dict[str, str]],
-                       ready: asyncio.Queue[tuple[str, bytes, int] | LlmError | None]) -> None:
+                       ready: asyncio.Queue[Piece | LlmError | None],
+                       ahead: asyncio.Semaphore) -> None:
         budget = self._max_chars
         first = True
         try:
@@ -180,8 +194,7 @@ class LanguageModelBrain:
                     pieces = first_breath(sentence) if first else [sentence]
                     first = False
                     for piece in pieces:
-                        pcm, rate = await self._speak(piece)
-                        ready.put_nowait((piece, pcm, rate))
+                        await self._say(piece, ready, ahead)
         except LlmError as exc:
             ready.put_nowait(exc)
         except Exception as exc:  # a bug in a stage must not end the orb: one lost reply
@@ -189,6 +202,31 @@ class LanguageModelBrain:
             ready.put_nowait(LlmError(f"unexpected failure: {exc!r}"))
         finally:
             ready.put_nowait(None)
+
+    async def _say(self, piece: str, ready: asyncio.Queue[Piece | LlmError | None],
+                   ahead: asyncio.Semaphore) -> None:
+        """``piece`` into ``ready``: whole from ``speak``, or streamed from the voice, each
+        of its pieces made once the one before was taken (``ahead``)."""
+        if self._stream is None:
+            pcm, rate = await self._speak(piece)
+            ready.put_nowait((piece, pcm, rate, False))
+            return
+        text = piece
+        async with contextlib.aclosing(self._stream(piece)) as made:
+            while True:
+                await ahead.acquire()
+                try:
+                    chunk = await anext(made)
+                except StopAsyncIteration:
+                    ahead.release()
+                    break
+                except BaseException:
+                    ahead.release()
+                    raise
+                ready.put_nowait((text, chunk.astype("<i2").tobytes(), REPLY_RATE, True))
+                text = ""
+        if text:  # nothing to hear (no voice left): the words still count as said
+            ready.put_nowait((text, b"", REPLY_RATE, False))
 
     async def _timed(self, pieces: AsyncIterator[str]) -> AsyncIterator[str]:
         """The model's pieces, noting when the first one came (the per-turn figures). Closing
@@ -223,4 +261,4 @@ def brain_factory_for(config: SpeechConfig) -> Callable[[], LanguageModelBrain |
     if config.llm_url is not None:
         load_system_prompt(config.system_prompt_file)  # a bad file fails at start, not mid-call
         return lambda: LanguageModelBrain(config)
-    return lambda: OfflineBrain(speak=speaker.speak)
+    return lambda: OfflineBrain(speak=speaker.speak, stream=speaker.stream)

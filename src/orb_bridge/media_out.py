@@ -122,29 +122,56 @@ class Voice(MediaSource):
         self._levels: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
         self._start = 0
         self._end = 0
+        self._length = 0
         self._cached: tuple[int, av.AudioFrame] | None = None
         self._silence = np.zeros((1, AUDIO_FRAME_SAMPLES), dtype=np.int16)
         #: ``clock()`` when the first frame of the latest reply was handed to the tracks
         #: (the per-turn figures' "first audio sent"); ``None`` until then.
         self.first_sent_at: float | None = None
 
-    def play(self, pcm: Pcm) -> float:
-        """Start saying ``pcm`` (48 kHz mono int16); returns when it will end (grid clock)."""
-        frames = max(1, math.ceil(len(pcm) / AUDIO_FRAME_SAMPLES))
-        padded = np.zeros(frames * AUDIO_FRAME_SAMPLES, dtype=np.int16)
-        padded[: len(pcm)] = pcm
-        self._pcm = padded
-        chunks = padded.reshape(frames, AUDIO_FRAME_SAMPLES).astype(np.float32)
-        rms = np.sqrt(np.mean(chunks * chunks, axis=1))
-        self._levels = np.clip(rms / 6000.0, 0.0, 1.0).astype(np.float32)
-        self._start = self.grid.index_at(self.grid.clock()) + 1
-        self._end = self._start + frames
+    def play(self, pcm: Pcm, follow: bool = False) -> float:
+        """Start saying ``pcm`` (48 kHz mono int16); returns when it will end (grid clock).
+
+        ``follow``: the next piece of a streamed reply. If the voice is still saying the
+        previous piece, ``pcm`` goes on right after its last sample (no gap, no overlap; a
+        frame already sent is never changed: a piece that comes late starts at the next
+        unsent frame). Otherwise it starts at the next frame, as without ``follow``.
+        """
+        now = self.grid.index_at(self.grid.clock())
+        if follow and self._pcm is not None and now < self._end:
+            sent = max(now, self._cached[0] if self._cached is not None else -1)
+            at = max(self._length, (sent - self._start + 1) * AUDIO_FRAME_SAMPLES)
+            data = np.zeros(at + len(pcm), dtype=np.int16)
+            data[: self._length] = self._pcm[: self._length]
+            data[at:] = pcm
+            return self._load(data, self._start, kept=self._length // AUDIO_FRAME_SAMPLES)
         self.first_sent_at = None
+        return self._load(np.asarray(pcm, dtype=np.int16), now + 1)
+
+    def _load(self, data: Pcm, start: int, kept: int = 0) -> float:
+        """Say ``data`` from grid index ``start``; its first ``kept`` frames are the ones
+        already loaded (their levels are kept, not measured again)."""
+        frames = max(1, math.ceil(len(data) / AUDIO_FRAME_SAMPLES))
+        padded = np.zeros(frames * AUDIO_FRAME_SAMPLES, dtype=np.int16)
+        padded[: len(data)] = data
+        self._pcm, self._length = padded, len(data)
+        chunks = padded[kept * AUDIO_FRAME_SAMPLES :].reshape(-1, AUDIO_FRAME_SAMPLES)
+        chunks = chunks.astype(np.float32)
+        rms = np.sqrt(np.mean(chunks * chunks, axis=1))
+        levels = np.clip(rms / 6000.0, 0.0, 1.0).astype(np.float32)
+        self._levels = np.concatenate([self._levels[:kept], levels]) if kept else levels
+        self._start = start
+        self._end = self._start + frames
         return self.grid.due(self._end)
 
     def stop(self) -> None:
         self._pcm = None
         self._end = 0
+
+    @property
+    def end(self) -> int:
+        """The grid index right after the last frame of what is being said."""
+        return self._end
 
     @property
     def playing(self) -> bool:

@@ -22,13 +22,14 @@ process shares its Piper model and its bounded pool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import importlib.util
 import logging
 import shutil
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ REST_AFTER_FAILURE = 30.0
 ESPEAK_WPM = 170
 
 Synthesize = Callable[[str], Awaitable[sound.Pcm]]
+Stream = Callable[[str], AsyncGenerator[sound.Pcm, None]]
 
 
 class VoiceError(ValueError):
@@ -100,15 +102,26 @@ def find_piper_voice(spec: str) -> tuple[Path, Path] | None:
 
 
 class _Step:
-    """One voice of the chain: a name and how it says a (cleaned) sentence."""
+    """One voice of the chain: a name and how it says a (cleaned) sentence, in pieces."""
 
-    def __init__(self, name: str, say: Synthesize) -> None:
+    def __init__(self, name: str, say: Synthesize | None = None,
+                 pieces: Stream | None = None) -> None:
         self.name = name
-        self.say = say
+        self._say = say
+        self._pieces = pieces
         self.failed_once = False
         #: After a failure the voice rests until then (``time.monotonic()``), so a server
         #: that is down costs one sentence its timeout, not every sentence.
         self.resting_until = 0.0
+
+    async def pieces(self, text: str) -> AsyncGenerator[sound.Pcm, None]:
+        """``text`` as 48 kHz pieces: a streaming voice's, or a whole voice's one piece."""
+        if self._pieces is not None:
+            async with contextlib.aclosing(self._pieces(text)) as pieces:
+                async for pcm in pieces:
+                    yield pcm
+        elif self._say is not None:
+            yield await self._say(text)
 
 
 class Speaker:
@@ -127,7 +140,6 @@ class Speaker:
         self._steps: list[_Step] = []
         self._lock = threading.Lock()
         self._latencies: list[float] = []
-        self._audio = 0.0
         self._build(load_now)
 
     # ---------------------------------------------------------------- public
@@ -139,40 +151,53 @@ class Speaker:
         return awake[0].name if awake else "none"
 
     async def speak(self, text: str) -> sound.Pcm:
-        """``text`` said by the best voice that works (empty: nothing to say, or no voice)."""
+        """``text`` said by the best voice that works, whole (empty: nothing to say, or no
+        voice): the pieces of :meth:`stream` joined."""
+        pieces = [pcm async for pcm in self.stream(text)]
+        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
+
+    async def stream(self, text: str) -> AsyncGenerator[sound.Pcm, None]:
+        """``text`` said by the best voice that works, in pieces as they are made (Piper's
+        first ~0.3 s of a sentence long before its end; other voices in one piece). A voice
+        that fails before its first piece hands the sentence on; one that fails after it
+        ends the sentence there (logged). Nothing at all: nothing to say, or no voice left."""
         line = speakable(text, self._max_chars)
         if not line:
-            return np.zeros(0, dtype=np.int16)
+            return
         started = time.monotonic()
         for step in list(self._steps):
             if step.resting_until > started:
                 continue
+            said = 0
             try:
-                pcm = await step.say(line)
+                async with contextlib.aclosing(step.pieces(line)) as pieces:
+                    async for pcm in pieces:
+                        if not said:
+                            self._record(step.name, time.monotonic() - started)
+                        said += len(pcm)
+                        yield pcm
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self._stepped_down(step, exc)
+                if said:
+                    return
                 continue
-            self._record(step.name, time.monotonic() - started, len(pcm) / sound.OUTPUT_RATE)
-            return pcm
-        return np.zeros(0, dtype=np.int16)
+            return
 
-    def _record(self, voice: str, seconds: float, audio: float) -> None:
-        """Every :data:`REPORT_EVERY` sentences one INFO line: how long text took to become
-        audio (queue wait included) and the real-time factor, so an operator (and the
-        capacity bench) sees the voice keep up under load."""
+    def _record(self, voice: str, seconds: float) -> None:
+        """Every :data:`REPORT_EVERY` sentences one INFO line: how long a sentence's text took
+        to become its first audio (queue wait included), so an operator (and the capacity
+        bench) sees the voice keep up under load; with Piper also its real-time factor."""
         with self._lock:
             self._latencies.append(seconds)
-            self._audio += audio
             if len(self._latencies) < REPORT_EVERY:
                 return
-            ordered = sorted(self._latencies)
-            audio_total, self._latencies, self._audio = self._audio, [], 0.0
-        logger.info("voice %s, last %d sentences: text -> audio p50 %.3f s, p90 %.3f s, "
-                    "time per second of audio %.3f", voice, len(ordered),
-                    ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.9)],
-                    sum(ordered) / max(audio_total, 1e-9))
+            ordered, self._latencies = sorted(self._latencies), []
+        rtf = "" if self.piper is None else f", real-time factor {self.piper.real_time_factor:.3f}"
+        logger.info("voice %s, last %d sentences: text -> first audio p50 %.3f s, p90 %.3f s%s",
+                    voice, len(ordered), ordered[len(ordered) // 2],
+                    ordered[int(len(ordered) * 0.9)], rtf)
 
     def warm(self) -> None:
         """Load the neural voice now (blocking; from a worker thread), so the first reply
@@ -239,7 +264,7 @@ class Speaker:
                 logger.warning("the default voice cannot be loaded (%s): using espeak-ng", exc)
                 return None
         self.piper = engine
-        return _Step("piper", engine.synthesize)
+        return _Step("piper", pieces=engine.stream)
 
     def _remote_step(self) -> Synthesize:
         from .openai_audio import RemoteSpeech

@@ -337,3 +337,42 @@ def test_trio_server_orb_options_reach_the_orb_host() -> None:
     assert speech.stt_model is None and speech.transcripts is False
     assert speech.llm_url == "http://127.0.0.1:9/v1"
     assert isinstance(host._brain_factory(), LanguageModelBrain)
+
+
+def test_a_streaming_voice_makes_the_answer_piece_by_piece_as_it_is_taken() -> None:
+    """With the voice chain's stream (the default), each sentence comes in pieces: its first
+    carries the text, the rest follow (``more``); a piece is made only once the one before was
+    taken, so an answer nobody asks further for is not synthesised ahead."""
+    import numpy as np
+
+    made: list[str] = []
+
+    async def stream(text: str):  # type: ignore[no-untyped-def]
+        for i in range(3):
+            await asyncio.sleep(0.005)
+            made.append(f"{text[:8]}#{i}")
+            yield np.ones(4_800, dtype=np.int16)
+
+    async def take() -> tuple[int, list[ReplyAudio]]:
+        outputs = brain.respond(said("client", CLIENT_TEXT))
+        got: list[ReplyAudio] = []
+        async for out in outputs:
+            if isinstance(out, ReplyAudio):
+                got.append(out)
+                if len(got) == 1:
+                    await asyncio.sleep(0.5)  # the orb playing the first piece
+                    made_while_playing = len(made)
+        return made_while_playing, got
+
+    with StandInModel(first_token_delay=0.05, tokens_per_second=200) as model:
+        brain = LanguageModelBrain(config(model.url, voice="espeak"))
+        brain._stream = stream  # the pieces, counted
+        made_while_playing, got = run(take())
+    assert made_while_playing <= 2  # the piece taken and at most one ahead
+    assert len(got) == 9 and all(o.more for o in got)
+    assert [o.text for o in got if o.text] == [
+        "That sounds important to you.",
+        "What would a good evening with your family look like?",
+        "Tell me about the first small change you could make this week."]
+    assert [o.text for o in got[:3]] == ["That sounds important to you.", "", ""]
+    assert list(brain.history)[-1] == Turn("ai", ANSWER)
