@@ -58,7 +58,7 @@ def measure(messages: int, rounds: int) -> float:
     config = ServerConfig(port=0, core=CoreConfig(rate_limit_per_second=1_000_000,
                                                   rate_limit_burst=1_000_000, max_participants=8))
     connections = Connections(SignalingCore(config.core), config, ServerStats(), Journal(None),
-                              None, lambda _: None)
+                              None, lambda: None)
     extra: dict[str, Any] = {}
     if "clock" in WsConnection.__init__.__code__.co_varnames:  # older versions had none
         extra["clock"] = trio.lowlevel.current_clock().current_time

@@ -35,9 +35,12 @@ class Embedding:
         self.core = core
         self.outboxes: dict[int, Outbox] = {}
         self.conn_ids = itertools.count(1)
+        self.deadline_moved = asyncio.Event()
 
     def perform(self, commands: list[sc.Command]) -> None:
         """Carry out commands in order and without awaiting, so no other event interleaves."""
+        if self.core.deadline_changed:  # the input set a deadline earlier than the one told
+            self.deadline_moved.set()
         too_slow = []
         for command in commands:
             if isinstance(command, sc.Send | sc.Close):
@@ -117,11 +120,13 @@ class Embedding:
                 self.perform(self.core.handle(sc.ConnectionActive(conn_id, now())))
 
     async def tick_forever(self) -> None:
-        """Join/idle deadlines and orb limits fire when the core is told the time."""
+        """Deadlines fire when the core is told the time: at exactly the next one, no polling."""
         while True:
             deadline = self.core.next_deadline()
-            delay = 1.0 if deadline is None else deadline - now()
-            await asyncio.sleep(min(1.0, max(0.01, delay)))
+            self.deadline_moved.clear()
+            delay = None if deadline is None else max(0.0, deadline - now())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.deadline_moved.wait(), delay)
             self.perform(self.core.handle(sc.TimeAdvanced(now())))
 
 

@@ -37,11 +37,14 @@ def config_from_env() -> sc.CoreConfig:
 
 core = sc.SignalingCore(config_from_env())
 outboxes: dict[int, Outbox] = {}
+deadline_moved = asyncio.Event()  # set when an input moved the core's next deadline earlier
 conn_ids = itertools.count(1)
 
 
 def perform(commands: list[sc.Command]) -> None:
     """Carry out commands in order without awaiting, so no other event interleaves."""
+    if core.deadline_changed:
+        deadline_moved.set()
     too_slow = []
     for command in commands:
         if isinstance(command, sc.Send | sc.Close) and command.conn_id in outboxes:
@@ -62,11 +65,14 @@ def perform(commands: list[sc.Command]) -> None:
 
 
 async def tick_forever() -> None:
-    """Join/idle deadlines fire when the core is told the time."""
+    """Join/idle deadlines fire when the core is told the time: at exactly the next deadline,
+    or sooner when an input set an earlier one (``perform`` sets ``deadline_moved``)."""
     while True:
         deadline = core.next_deadline()
-        delay = 1.0 if deadline is None else deadline - now()
-        await asyncio.sleep(min(1.0, max(0.01, delay)))
+        deadline_moved.clear()
+        delay = None if deadline is None else max(0.0, deadline - now())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(deadline_moved.wait(), delay)
         perform(core.handle(sc.TimeAdvanced(now())))
 
 

@@ -201,7 +201,10 @@ class Driver:
     # ---- the property
 
     def check(self, commands: list[Command], origin: int | None) -> None:
-        """Every command is the protocol's own; replies stay within the sender's room."""
+        """Every command is the protocol's own; replies stay within the sender's room; the
+        core did not fail (a failure puts it in its error state: reported here as raised)."""
+        if self.core.failure is not None:
+            raise self.core.failure
         assert type(commands) is list
         gone: set[int] = set()
         for cmd in commands:

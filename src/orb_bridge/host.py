@@ -183,10 +183,6 @@ class InProcessOrbHost:
     def loop_thread(self) -> AsyncioLoopThread:
         return self._loop_thread
 
-    @property
-    def running_rooms(self) -> list[str]:
-        return sorted(self._rooms)
-
     # ---------------------------------------------------------------- one orb
     async def _serve_orb(self, command: SpawnOrb, key: str) -> None:
         server = self._server

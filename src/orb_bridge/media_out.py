@@ -26,11 +26,12 @@ import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from .render import OrbRenderer
+from .sound import OUTPUT_RATE
 
 logger = logging.getLogger(__name__)
 
 VIDEO_CLOCK = 90_000
-AUDIO_RATE = 48_000
+AUDIO_RATE = OUTPUT_RATE
 AUDIO_FRAME_SECONDS = 0.02
 AUDIO_FRAME_SAMPLES = int(AUDIO_RATE * AUDIO_FRAME_SECONDS)
 

@@ -13,6 +13,8 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from signaling_core.wire import ai_summary
+
 from ._config import OrbConfig
 from .brain import Brain
 from .hearing import TurnEvent
@@ -76,6 +78,5 @@ class Minutes:
         summary = await summarize(self._brain, self.book.turns(),
                                   min(timeout, 5.0) if final else timeout)
         self._summarized = version
-        self._post({"type": "ai_summary", "sessionId": self._session_id, "text": summary.text,
-                    "method": summary.method, "keyTopics": list(summary.key_topics),
-                    "goals": list(summary.goals)})
+        self._post(ai_summary(self._session_id, summary.text, summary.method,
+                              summary.key_topics, summary.goals))

@@ -28,6 +28,8 @@ import numpy.typing as npt
 Pcm = npt.NDArray[np.int16]
 Samples = npt.NDArray[np.float64]
 
+#: The orb's one audio rate (Hz): what it sends over WebRTC and what every voice is made fit
+#: to; ``media_out.AUDIO_RATE`` and ``tts.OUTPUT_RATE`` are this same constant.
 OUTPUT_RATE = 48_000
 #: Active speech level the orb speaks at, in dBFS (RMS of the voiced 20 ms frames): about a
 #: browser's speech after its automatic gain control, so the orb sits level with the humans.

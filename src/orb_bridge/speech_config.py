@@ -3,7 +3,7 @@
 One frozen object, part of :class:`~orb_bridge.OrbConfig`, so every orb of a process is set up
 the same way and tests can switch a stage off without patching. It is data only: the engines
 themselves (the Whisper model, the HTTP client) are built from it where they are used
-(:mod:`orb_bridge.stt`, :mod:`orb_bridge.llm`, :func:`orb_bridge.brains.default_brain_factory`).
+(:mod:`orb_bridge.stt`, :mod:`orb_bridge.llm`, :func:`orb_bridge.llm_brain.brain_factory_for`).
 
 :meth:`SpeechConfig.from_options` reads the plain strings ``trio-server --orb-*`` hands the
 orb host (or their ``SIGNALING_ORB_*`` environment variables); the language model's key comes
@@ -113,10 +113,6 @@ class SpeechConfig:
     #: shows the summary within 10 s of the client's departure (issue 27).
     summary_timeout: float = attrs.field(default=8.0, validator=_positive)
     fallback_line: str = FALLBACK_LINE
-
-    @property
-    def stt_enabled(self) -> bool:
-        return self.stt_model is not None or self.stt_url is not None
 
     @classmethod
     def from_options(cls, options: Mapping[str, str],

@@ -32,6 +32,8 @@ from typing import Any
 
 import attrs
 
+from signaling_core.wire import MAX_TRANSCRIPT_CHARS, TranscriptLine, ai_transcript
+
 from . import figures
 from .coaching import Summary, Turn, extractive_summary
 from .hearing import SpeechEnded, SpeechPaused, TurnEvent, Utterance
@@ -41,29 +43,21 @@ logger = logging.getLogger(__name__)
 
 #: Lines kept for the summary; older ones are dropped (an orb may run for hours).
 MAX_BOOK = 2000
-#: The longest text one ``ai_transcript`` carries (the core refuses longer ones).
-MAX_TEXT_CHARS = 4000
 
 
 @attrs.frozen
-class Transcript:
-    """One finished utterance in words; times are Unix seconds (the orb's wall clock)."""
+class Transcript(TranscriptLine):
+    """One finished utterance in words; times are Unix seconds (the orb's wall clock).
 
-    utterance_id: str
-    speaker_id: str
-    speaker_role: str
-    text: str
-    started_at: float
-    ended_at: float
+    The record's fields are the wire vocabulary's (:class:`signaling_core.wire.TranscriptLine`).
+    """
 
     def message(self) -> dict[str, Any]:
-        """The ``ai_transcript`` message (docs/protocol.md)."""
-        return {
-            "type": "ai_transcript", "utteranceId": self.utterance_id,
-            "speakerId": self.speaker_id, "speakerRole": self.speaker_role,
-            "text": self.text[:MAX_TEXT_CHARS],
-            "startedAt": round(self.started_at, 3), "endedAt": round(self.ended_at, 3),
-        }
+        """The ``ai_transcript`` message (docs/protocol.md): the text cut to what the core
+        takes, times to the millisecond."""
+        return ai_transcript(attrs.evolve(
+            self, text=self.text[:MAX_TRANSCRIPT_CHARS],
+            started_at=round(self.started_at, 3), ended_at=round(self.ended_at, 3)))
 
 
 class TranscriptBook:

@@ -21,7 +21,7 @@ from . import sound
 logger = logging.getLogger(__name__)
 
 Pcm = npt.NDArray[np.int16]
-OUTPUT_RATE = 48_000
+OUTPUT_RATE = sound.OUTPUT_RATE
 
 
 def espeak_available() -> bool:

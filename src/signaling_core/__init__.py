@@ -24,7 +24,7 @@ from ._commands import (
     TranscriptRecorded,
 )
 from ._config import CoreConfig
-from ._core import SignalingCore
+from ._core import CoreFailedError, SignalingCore
 from ._errors import CloseCode, ErrorCode, ProtocolError, is_valid_close_code
 from ._events import (
     ConnectionActive,
@@ -38,7 +38,6 @@ from ._events import (
     TextReceived,
     TimeAdvanced,
 )
-from ._messages import join_message
 from ._orb_lifecycle import (
     ORB_TIMERS,
     ORB_TRANSITIONS,
@@ -65,6 +64,7 @@ from ._rules import (
     should_create_offer,
 )
 from ._snapshot import CoreSnapshot, OrbSnapshot, ParticipantSnapshot, RoomSnapshot
+from .wire import Field, MessageType, join_message
 
 __all__ = [
     "AI_STATUSES",
@@ -85,12 +85,15 @@ __all__ = [
     "ConnectionId",
     "ConnectionOpened",
     "CoreConfig",
+    "CoreFailedError",
     "CoreSnapshot",
     "Departure",
     "ErrorCode",
     "Event",
+    "Field",
     "JoinRequest",
     "MessageRule",
+    "MessageType",
     "OrbEffect",
     "OrbEnded",
     "OrbInput",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import attrs
 
 from ._events import ConnectionId, Departure
+from .wire import TranscriptLine
 
 
 @attrs.frozen
@@ -127,17 +128,12 @@ class OrbModeChanged:
 
 @attrs.frozen
 class TranscriptRecorded:
-    """The orb published one finished utterance (``ai_transcript``); ``started_at`` and
-    ``ended_at`` are the orb's Unix times, ``at`` the core's clock like every record."""
+    """The orb published one finished utterance (``ai_transcript``): ``line``, its times the
+    orb's Unix seconds; ``at`` the core's clock like every record."""
 
     session_id: str
     room_id: str
-    utterance_id: str
-    speaker_id: str
-    speaker_role: str
-    text: str
-    started_at: float
-    ended_at: float
+    line: TranscriptLine
     at: float
 
 

@@ -42,11 +42,15 @@ RECONNECTABLE = frozenset({Departure.DROPPED, Departure.TIMED_OUT, Departure.SLO
 
 @attrs.frozen
 class ConnectionOpened:
-    """A WebSocket for ``/ws-simple/{room_id}`` completed its handshake."""
+    """A WebSocket for ``/ws-simple/{room_id}`` completed its handshake.
+
+    ``trusted``: the server's own in-process orb, which skips ``authorize_join``.
+    """
 
     conn_id: ConnectionId
     room_id: str
     now: float
+    trusted: bool = False
 
 
 @attrs.frozen

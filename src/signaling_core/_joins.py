@@ -13,6 +13,7 @@ import hmac
 from typing import Any, Literal
 
 from . import _messages as messages
+from . import wire
 from ._commands import Command, ParticipantJoined, Send, SessionStarted
 from ._errors import CloseCode, ErrorCode, ProtocolError
 from ._events import Departure
@@ -29,6 +30,7 @@ from ._rules import (
     parse_join,
     should_create_offer,
 )
+from .wire import MessageType
 
 
 def _offers(a: Participant, b: Participant) -> bool:
@@ -59,48 +61,52 @@ class JoinDesk(OrbKeeper):
                 and not self._authorize_join(conn.room_id, request)):
             # Refused before any room lookup, so nothing about the room is revealed.
             out.append(messages.error_send(
-                conn.conn_id, ErrorCode.UNAUTHORIZED, "missing or invalid join token", "join"))
+                conn.conn_id, ErrorCode.UNAUTHORIZED, "missing or invalid join token",
+                MessageType.JOIN))
             self._drop(conn, CloseCode.UNAUTHORIZED, "unauthorized",
                        Departure.PROTOCOL_VIOLATION, now, out)
             return False
         if request.user_id.startswith(ORB_USER_PREFIX) and request.participant_type != AI:
             raise ProtocolError(ErrorCode.FORBIDDEN,
-                                "userIds starting with 'ai-orb-' are for ai participants", "join")
+                                f"userIds starting with {ORB_USER_PREFIX!r} are for ai "
+                                "participants",
+                                MessageType.JOIN)
         room = self._rooms.get(conn.room_id)
         if self.config.orbs_rejoin and request.user_id.startswith(ORB_USER_PREFIX) and (
                 room is None or request.user_id != orb_user_id(room.session_id)):
             # An orb of a session that is over (or of no session here) never joins late.
             raise ProtocolError(ErrorCode.FORBIDDEN,
-                                "no orb of that session is expected in this room", "join")
+                                "no orb of that session is expected in this room",
+                                MessageType.JOIN)
         if self.config.orbs_rejoin and room is not None and room.orb is None \
                 and request.user_id.startswith(ORB_USER_PREFIX) \
                 and self._orb_count >= self.config.max_orbs:
             raise ProtocolError(ErrorCode.ORB_UNAVAILABLE,
-                                "the server runs as many orbs as it may", "join")
+                                "the server runs as many orbs as it may", MessageType.JOIN)
         existing = room.participants.get(request.user_id) if room is not None else None
         if existing is not None:
             if request.resume_token is not None:
                 if not hmac.compare_digest(request.resume_token.encode(),
                                            existing.resume_token.encode()):
                     raise ProtocolError(ErrorCode.RESUME_REFUSED,
-                                        "this resumeToken is not this seat's", "join")
+                                        "this resumeToken is not this seat's", MessageType.JOIN)
                 self._resume(conn, existing, now, out)
                 return False
             if existing.away:
                 raise ProtocolError(
                     ErrorCode.RESUME_REFUSED,
                     "this userId's seat is held for its participant, who is reconnecting: "
-                    "join with its resumeToken, or after the grace", "join")
+                    "join with its resumeToken, or after the grace", MessageType.JOIN)
             if not self.config.replace_on_rejoin:
                 raise ProtocolError(
-                    ErrorCode.DUPLICATE_USER, "this userId is already in the room", "join"
+                    ErrorCode.DUPLICATE_USER, "this userId is already in the room", MessageType.JOIN
                 )
             # §6: the newer connection wins; the old one is closed and departs first.
             # The room (and its session) outlives the swap even if it held only this user.
             self._drop(existing.conn, CloseCode.REPLACED, "replaced", Departure.REPLACED,
                        now, out, replaced=True)
         elif room is not None and len(room.participants) >= self.config.max_participants:
-            raise ProtocolError(ErrorCode.ROOM_FULL, "the room is full", "join")
+            raise ProtocolError(ErrorCode.ROOM_FULL, "the room is full", MessageType.JOIN)
         return existing
 
     def _seat(self, conn: Connection, request: JoinRequest, existing: Participant | None,
@@ -110,7 +116,8 @@ class JoinDesk(OrbKeeper):
         if room is None:
             if len(self._rooms) >= self.config.max_rooms:
                 raise ProtocolError(ErrorCode.ROOM_FULL,
-                                    "the server is full: no new room can be opened now", "join")
+                                    "the server is full: no new room can be opened now",
+                                    MessageType.JOIN)
             room = Room(conn.room_id, self._new_session_id(), now, self.config.orb_mode)
             self._rooms[conn.room_id] = room
             out.append(SessionStarted(room.session_id, room.room_id, now))
@@ -122,19 +129,14 @@ class JoinDesk(OrbKeeper):
                                               if request.user_role in RULE_ROLES else "")],
                              self._new_resume_token(room.room_id, request.user_id))
         others = list(room.participants.values())
-        peers = []
-        for other in others:
-            entry: dict[str, object] = dict(other.public)
-            entry["shouldCreateOffer"] = _offers(joiner, other)
-            if other.away:
-                entry["away"] = True
-            peers.append(entry)
+        peers = [wire.discovered_peer(other.public, _offers(joiner, other), away=other.away)
+                 for other in others]
         conn.participant = joiner
         room.participants[joiner.user_id] = joiner
-        out.append(Send(conn.conn_id, messages.peer_discovery(room.room_id, peers,
+        out.append(Send(conn.conn_id, wire.peer_discovery(room.room_id, peers,
                                                               joiner.resume_token,
                                                               orb_mode=room.orb_mode),
-                        "peer-discovery"))
+                        MessageType.PEER_DISCOVERY))
         encoded: dict[bool, bytes] = {}
         for other in others:
             if other.away:
@@ -142,8 +144,8 @@ class JoinDesk(OrbKeeper):
             offer = _offers(other, joiner)
             data = encoded.get(offer)
             if data is None:
-                data = encoded[offer] = messages.user_joined(joiner.public, offer)
-            out.append(Send(other.conn.conn_id, data, "user-joined"))
+                data = encoded[offer] = wire.user_joined(joiner.public, offer)
+            out.append(Send(other.conn.conn_id, data, MessageType.USER_JOINED))
         out.append(ParticipantJoined(room.session_id, room.room_id, joiner.record(), now))
 
         orb = room.orb

@@ -7,12 +7,15 @@ table in :mod:`._orb_lifecycle`.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ._commands import ParticipantRecord
 from ._events import ConnectionId, Departure
 from ._orb_lifecycle import OrbState
 from ._rules import AI
+from ._seat_lifecycle import SeatState
+from .wire import DEFAULT_ORB_MODE, participant_fields
 
 
 class Connection:
@@ -54,7 +57,7 @@ class Participant:
     __slots__ = (
         "allowed", "away", "away_cause", "away_epoch", "away_until", "conn", "epoch", "is_ai",
         "joined_at", "last_ask", "participant_type", "peers_seen", "public", "resume_token", "room",
-        "status", "user_id", "user_name", "user_role",
+        "seat", "status", "user_id", "user_name", "user_role",
     )
 
     def __init__(
@@ -67,6 +70,9 @@ class Participant:
         self.resume_token = resume_token
         room.epoch += 1
         self.epoch = room.epoch
+        #: The seat's lifecycle (:mod:`._seat_lifecycle`); ``away`` mirrors it for the hot
+        #: path, both written only by ``RoomBook._seat_input``.
+        self.seat = SeatState.PRESENT
         self.away = False
         self.away_cause = Departure.DROPPED
         self.away_until = 0.0
@@ -83,12 +89,8 @@ class Participant:
         self.status: str | None = None
         #: When this seat last opened an addressed turn (``ai_ask``), for its rate limit.
         self.last_ask: float | None = None
-        self.public: dict[str, str] = {
-            "userId": user_id,
-            "userName": user_name,
-            "userRole": user_role,
-            "participantType": participant_type,
-        }
+        self.public: dict[str, str] = participant_fields(user_id, user_name, user_role,
+                                                         participant_type)
 
     def record(self) -> ParticipantRecord:
         return ParticipantRecord(
@@ -105,7 +107,7 @@ class Orb:
     """
 
     __slots__ = (
-        "humans_absent_since", "last_heartbeat", "metrics", "session_id", "spawn_id",
+        "due", "humans_absent_since", "last_heartbeat", "metrics", "session_id", "spawn_id",
         "spawned_at", "state", "stop_reason", "stop_requested_at", "user_id",
     )
 
@@ -118,6 +120,8 @@ class Orb:
         self.humans_absent_since = spawned_at
         self.stop_requested_at = spawned_at
         self.stop_reason = ""
+        #: The first of its state's timers (inf: none runs); its entry in the core's heap.
+        self.due = math.inf
         self.last_heartbeat: float | None = None
         self.metrics: dict[str, Any] = {}
 
@@ -129,7 +133,7 @@ class Room:
                  "orb_mode", "participants", "room_id", "session_id")
 
     def __init__(self, room_id: str, session_id: str, created_at: float,
-                 orb_mode: str = "addressed") -> None:
+                 orb_mode: str = DEFAULT_ORB_MODE) -> None:
         self.room_id = room_id
         self.session_id = session_id
         self.created_at = created_at

@@ -8,11 +8,13 @@ modules only report what happened (a human left, the orb's participant joined, t
 
 from __future__ import annotations
 
+import heapq
+import math
 from typing import Any
 
 from . import _messages as messages
 from ._commands import Command, SpawnOrb, StopOrb
-from ._errors import CloseCode, ErrorCode, ProtocolError
+from ._errors import CloseCode, ErrorCode
 from ._events import Departure
 from ._model import Connection, Orb, Participant, Room
 from ._orb_lifecycle import (
@@ -24,6 +26,7 @@ from ._orb_lifecycle import (
 )
 from ._rooms import RoomBook
 from ._rules import COACH, ORB_SHUTDOWN_ENDINGS, ORB_SHUTDOWN_REASONS, orb_user_id
+from .wire import Field, require_shutdown_reason
 
 
 class OrbKeeper(RoomBook):
@@ -33,6 +36,25 @@ class OrbKeeper(RoomBook):
 
     def _orb_input(self, room: Room, orb: Orb, event: OrbInput, now: float,
                    out: list[Command]) -> None:
+        self._orb_step(room, orb, event, now, out)
+        self._schedule_orb(room, orb)
+
+    def _schedule_orb(self, room: Room, orb: Orb) -> None:
+        """After a step: when the orb's first timer moved, its new time goes on the heap
+        (the old entry turns stale)."""
+        timers = ORB_TIMERS.get(orb.state)
+        due = (min(self._orb_timer_due(orb, event) for event in timers)
+               if timers and room.orb is orb else math.inf)
+        if due == orb.due:
+            return
+        orb.due = due
+        if due != math.inf:
+            self._timer_entries += 1
+            heapq.heappush(self._orb_deadlines, (due, self._timer_entries, room, orb))
+            self._deadline_set(due)
+
+    def _orb_step(self, room: Room, orb: Orb, event: OrbInput, now: float,
+                  out: list[Command]) -> None:
         row = orb_step(orb.state, event)  # raises OrbLifecycleError: nothing has changed
         orb.state = row.next_state
         effect = row.effect
@@ -99,11 +121,11 @@ class OrbKeeper(RoomBook):
             self._orb_input(room, orb, OrbInput.HUMANS_ALL_LEFT, now, out)
 
     def _report_orb_ended(self, room_id: str, session_id: str, now: float,
-                          spawn_id: int | None, unavailable: bool = False) -> list[Command]:
-        out: list[Command] = []
+                          spawn_id: int | None, unavailable: bool,
+                          out: list[Command]) -> None:
         room = self._rooms.get(room_id)
         if room is None or room.session_id != session_id:
-            return out
+            return
         orb = room.orb
         if orb is None:
             if room.orb_may_return:
@@ -111,17 +133,16 @@ class OrbKeeper(RoomBook):
                 room.orb_may_return = False
                 if unavailable:
                     self._tell_coaches_unavailable(room, out)
-            return out
+            return
         if orb.session_id != session_id:
-            return out
+            return
         if spawn_id is not None and orb.spawn_id != spawn_id:
-            return out  # a late report about an earlier orb of the same session
+            return  # a late report about an earlier orb of the same session
         if orb.user_id not in room.participants:
             # An orb in the room leaves through its connection, like anyone else.
             self._orb_input(room, orb, OrbInput.HOST_ENDED, now, out)
             if unavailable:
                 self._tell_coaches_unavailable(room, out)
-        return out
 
     def _tell_coaches_unavailable(self, room: Room, out: list[Command]) -> None:
         for participant in room.participants.values():
@@ -131,11 +152,16 @@ class OrbKeeper(RoomBook):
                     "no AI orb can be started for this room now"))
 
     def _check_orbs(self, now: float, out: list[Command]) -> None:
-        """Fire, per orb, the first of its state's timers that has expired."""
-        for room in list(self._rooms.values()):
-            orb = room.orb
-            if orb is None:
-                continue
+        """Fire, per orb whose first timer is due, the first of its state's timers that has
+        expired. Only the heap's due entries are looked at, never every room; a timer that
+        a firing sets for ``now`` or earlier fires on the next tick, as one per tick."""
+        heap = self._orb_deadlines
+        due_now = []
+        while heap and heap[0][0] <= now:
+            due_now.append(heapq.heappop(heap))
+        for due, _, room, orb in due_now:
+            if room.orb is not orb or orb.due != due:
+                continue  # stale: the orb moved on or left
             for event in ORB_TIMERS[orb.state]:
                 if now >= self._orb_timer_due(orb, event):
                     self._orb_input(room, orb, event, now, out)
@@ -147,10 +173,10 @@ class OrbKeeper(RoomBook):
         return due
 
     def _next_orb_deadline(self) -> float | None:
-        times = [self._orb_timer_due(room.orb, event)
-                 for room in self._rooms.values() if room.orb is not None
-                 for event in ORB_TIMERS[room.orb.state]]
-        return min(times) if times else None
+        heap = self._orb_deadlines
+        while heap and (heap[0][2].orb is not heap[0][3] or heap[0][3].due != heap[0][0]):
+            heapq.heappop(heap)  # stale entries are dropped here, so they wake nobody
+        return heap[0][0] if heap else None
 
     # ------------------------------------------------------------------ the orb's messages
 
@@ -163,7 +189,7 @@ class OrbKeeper(RoomBook):
         if orb is not None and orb.user_id == sender.user_id:
             self._orb_input(room, orb, OrbInput.HEARTBEAT, now, out)
             orb.last_heartbeat = now
-            metrics = msg.get("metrics")
+            metrics = msg.get(Field.METRICS)
             if type(metrics) is dict:
                 # Kept flat and small: admin endpoints serialise it, so no depth, no bulk.
                 orb.metrics = {
@@ -176,13 +202,7 @@ class OrbKeeper(RoomBook):
                          out: list[Command]) -> None:
         sender = conn.participant
         assert sender is not None
-        reason = msg.get("reason")
-        if type(reason) is not str or reason not in ORB_SHUTDOWN_REASONS:
-            raise ProtocolError(
-                ErrorCode.INVALID_MESSAGE,
-                "reason must be one of " + ", ".join(sorted(ORB_SHUTDOWN_REASONS)),
-                "ai-orb-shutdown",
-            )
+        reason = require_shutdown_reason(msg, ORB_SHUTDOWN_REASONS)
         # The departure reports SHUTDOWN to the lifecycle when the sender is the room's orb.
         self._depart(sender, ORB_SHUTDOWN_ENDINGS[reason], now, out)
         self._rejoin_deadline(conn, now)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import heapq
+import math
 import secrets
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from . import _messages as messages
+from . import wire
 from ._commands import (
     Close,
     Command,
@@ -31,22 +32,24 @@ from ._errors import CloseCode, ErrorCode, ProtocolError
 from ._events import RECONNECTABLE, ConnectionId, Departure
 from ._model import Connection, Orb, Participant, Room
 from ._orb_lifecycle import OrbInput, OrbState
-from ._rules import (
-    AI_STATUSES,
-    ORB_SHUTDOWN_ENDINGS,
-    JoinRequest,
+from ._rules import ORB_SHUTDOWN_ENDINGS, JoinRequest, should_create_offer
+from ._seat_lifecycle import SeatEffect, SeatInput, SeatState, seat_step
+from ._snapshot import CoreSnapshot, snapshot_of
+from .wire import (
+    ENDED_BY_COACH,
+    ORB_MODE_LISTEN,
+    PEER_JOINED,
+    PEER_UNCHANGED,
+    Field,
+    MessageType,
     require_action,
     require_mode,
-    should_create_offer,
+    require_status,
 )
-from ._snapshot import CoreSnapshot, snapshot_of
 
 #: Departures that are an orb's own ``ai-orb-shutdown``.
 _SHUTDOWN_DEPARTURES = frozenset(ORB_SHUTDOWN_ENDINGS.values())
 
-
-#: How a session ended when a coach ended it (``SessionEnded.how``, the ledger's end_reason).
-ENDED_BY_COACH = "ended-by-coach"
 
 
 def new_session_id() -> str:
@@ -78,9 +81,18 @@ class RoomBook:
         self._conns: dict[ConnectionId, Connection] = {}
         self._rooms: dict[str, Room] = {}
         self._deadlines: list[tuple[float, ConnectionId]] = []
+        #: Orbs by the first of their state's timers: (due, tie-breaker, room, orb); an entry
+        #: is stale once the orb left its room or moved on (``orb.due`` differs).
+        self._orb_deadlines: list[tuple[float, int, Room, Orb]] = []
+        #: The deadline :meth:`next_deadline` last told (inf: none), and whether one earlier
+        #: than it has been set since: the I/O layer reads ``next_deadline()`` again then.
+        self._told = math.inf
+        self.deadline_changed = False
         self._orb_count = 0
         #: Counts SpawnOrb commands, so each spawned orb has an id of its own.
         self._spawns = 0
+        #: Tie-breaker of the orb deadline heap's entries.
+        self._timer_entries = 0
 
     # ------------------------------------------------------------------ read side
 
@@ -134,8 +146,8 @@ class RoomBook:
                out: list[Command], skip_ai_pairs: bool = False) -> None:
         """Relay to ``toId`` or, without one, to everyone else; ``fromId`` is the sender."""
         room = sender.room
-        to_id = msg.get("toId")
-        msg["fromId"] = sender.user_id
+        to_id = msg.get(Field.TO_ID)
+        msg[Field.FROM_ID] = sender.user_id
         if to_id is not None:
             if type(to_id) is not str:
                 raise ProtocolError(ErrorCode.INVALID_MESSAGE, "toId must be a string", mtype)
@@ -165,14 +177,10 @@ class RoomBook:
                       out: list[Command]) -> None:
         sender = conn.participant
         assert sender is not None
-        status = msg.get("status")
-        if type(status) is not str or status not in AI_STATUSES:
-            raise ProtocolError(ErrorCode.INVALID_MESSAGE,
-                                "status must be one of " + ", ".join(sorted(AI_STATUSES)),
-                                "ai_status")
-        msg.pop("toId", None)
-        msg["mode"] = sender.room.orb_mode  # the room's word on the mode, not the orb's
-        self._relay(sender, msg, "ai_status", out)
+        status = require_status(msg)
+        msg.pop(Field.TO_ID, None)
+        msg[Field.MODE] = sender.room.orb_mode  # the room's word on the mode, not the orb's
+        self._relay(sender, msg, MessageType.AI_STATUS, out)
         sender.status = status
         room = sender.room
         out.append(OrbStatusChanged(room.session_id, room.room_id, sender.user_id, status, now))
@@ -181,15 +189,15 @@ class RoomBook:
                        out: list[Command]) -> None:
         sender = conn.participant
         assert sender is not None
-        require_action(msg, "ai_control")
-        msg.pop("toId", None)
-        msg["fromId"] = sender.user_id
+        require_action(msg, MessageType.AI_CONTROL)
+        msg.pop(Field.TO_ID, None)
+        msg[Field.FROM_ID] = sender.user_id
         data: bytes | None = None
         for other in sender.room.participants.values():
             if other.is_ai:
                 if data is None:
-                    data = self._encode_relay(msg, "ai_control")
-                out.append(Send(other.conn.conn_id, data, "ai_control"))
+                    data = self._encode_relay(msg, MessageType.AI_CONTROL)
+                out.append(Send(other.conn.conn_id, data, MessageType.AI_CONTROL))
 
     def _on_ai_mode(self, conn: Connection, msg: dict[str, Any], now: float,
                     out: list[Command]) -> None:
@@ -203,10 +211,10 @@ class RoomBook:
         mode = require_mode(msg)
         room = coach.room
         room.orb_mode = mode
-        data = messages.ai_mode(mode, coach.user_id)
+        data = wire.ai_mode(mode, coach.user_id)
         for other in room.participants.values():
             if not other.away:
-                out.append(Send(other.conn.conn_id, data, "ai-mode"))
+                out.append(Send(other.conn.conn_id, data, MessageType.AI_MODE_CHANGED))
         out.append(OrbModeChanged(room.session_id, room.room_id, mode, coach.user_id, now))
 
     def _on_ai_ask(self, conn: Connection, msg: dict[str, Any], now: float,
@@ -220,27 +228,27 @@ class RoomBook:
         asker = conn.participant
         assert asker is not None
         room = asker.room
-        if room.orb_mode == "listen":
+        if room.orb_mode == ORB_MODE_LISTEN:
             raise ProtocolError(ErrorCode.ORB_LISTENING,
-                                "the orb only listens in this call", "ai_ask")
+                                "the orb only listens in this call", MessageType.AI_ASK)
         orbs = [p for p in room.participants.values() if p.is_ai and not p.away]
         if not orbs:
-            raise ProtocolError(ErrorCode.ORB_UNAVAILABLE, "no orb in this call", "ai_ask")
+            raise ProtocolError(ErrorCode.ORB_UNAVAILABLE, "no orb in this call",
+                                MessageType.AI_ASK)
         if asker.last_ask is not None and now - asker.last_ask < self.config.ask_interval:
             raise ProtocolError(ErrorCode.RATE_LIMITED,
-                                "asked the orb too recently; wait a moment", "ai_ask")
+                                "asked the orb too recently; wait a moment", MessageType.AI_ASK)
         asker.last_ask = now
-        data = messages.encode({"type": "ai_ask", "fromId": asker.user_id,
-                                "userRole": asker.user_role})
+        data = wire.ai_ask_relayed(asker.user_id, asker.user_role)
         for orb in orbs:
-            out.append(Send(orb.conn.conn_id, data, "ai_ask"))
+            out.append(Send(orb.conn.conn_id, data, MessageType.AI_ASK))
 
     def _on_client_signal(self, conn: Connection, msg: dict[str, Any], now: float,
                           out: list[Command]) -> None:
         sender = conn.participant
         assert sender is not None
-        require_action(msg, "client_signal")
-        self._relay(sender, msg, "client_signal", out)
+        require_action(msg, MessageType.CLIENT_SIGNAL)
+        self._relay(sender, msg, MessageType.CLIENT_SIGNAL, out)
 
     def _on_end_session(self, conn: Connection, msg: dict[str, Any], now: float,
                         out: list[Command]) -> None:
@@ -256,12 +264,12 @@ class RoomBook:
         assert coach is not None
         room = coach.room
         room.ended_by = coach.user_id
-        data = messages.session_ended(ENDED_BY_COACH, coach.user_id)
+        data = wire.session_ended(ENDED_BY_COACH, coach.user_id)
         others = [p for p in room.participants.values() if p is not coach and not p.is_ai]
         # Everyone hears that it ended before hearing of anyone's departure.
         for other in (coach, *others):
             if not other.away:
-                out.append(Send(other.conn.conn_id, data, "session-ended"))
+                out.append(Send(other.conn.conn_id, data, MessageType.SESSION_ENDED))
         for other in others:
             if other.away:
                 self._depart(other, Departure.SESSION_ENDED, now, out)
@@ -279,6 +287,12 @@ class RoomBook:
         if conn.join_deadline < conn.heap_deadline:
             conn.heap_deadline = conn.join_deadline
             heapq.heappush(self._deadlines, (conn.join_deadline, conn.conn_id))
+            self._deadline_set(conn.join_deadline)
+
+    def _deadline_set(self, when: float) -> None:
+        """A deadline was set: if it comes before the one last told, say so."""
+        if when < self._told:
+            self.deadline_changed = True
 
     def _drop(self, conn: Connection, code: int, reason: str, ending: Departure,
               now: float, out: list[Command], replaced: bool = False) -> None:
@@ -312,10 +326,19 @@ class RoomBook:
         else:
             self._depart(participant, cause, now, out)
 
+    @staticmethod
+    def _seat_input(participant: Participant, event: SeatInput) -> SeatEffect:
+        """The one way a seat's state changes: the table's row (a missing pair raises before
+        anything changed), its next state set; the caller carries out the effect."""
+        row = seat_step(participant.seat, event)
+        participant.seat = row.next_state
+        participant.away = row.next_state is SeatState.AWAY
+        return row.effect
+
     def _go_away(self, participant: Participant, cause: Departure, until: float,
                  out: list[Command]) -> None:
+        self._seat_input(participant, SeatInput.LOST)
         participant.conn.participant = None
-        participant.away = True
         participant.away_cause = cause
         participant.away_until = until
         room = participant.room
@@ -324,13 +347,14 @@ class RoomBook:
                                   if other is not participant}
         self._seats += 1
         heapq.heappush(self._away, (until, self._seats, participant))
+        self._deadline_set(until)
         data: bytes | None = None
         for other in room.participants.values():
             if other is participant or other.away:
                 continue
             if data is None:
-                data = messages.user_away(participant.public)
-            out.append(Send(other.conn.conn_id, data, "user-away"))
+                data = wire.user_away(participant.public)
+            out.append(Send(other.conn.conn_id, data, MessageType.USER_AWAY))
 
     def _resume(self, conn: Connection, seat: Participant, now: float,
                 out: list[Command]) -> None:
@@ -342,10 +366,9 @@ class RoomBook:
         lists in ``left`` the peers it knew that are gone; the others get ``user-back``.
         """
         room = seat.room
-        if seat.away:
-            seat.away = False
+        if self._seat_input(seat, SeatInput.RESUMED) is SeatEffect.ANNOUNCE_BACK:
             since, seen = seat.away_epoch, seat.peers_seen
-        else:
+        else:  # TAKE_OVER: the connection that still holds the seat is closed first
             old = seat.conn
             del self._conns[old.conn_id]
             old.participant = None
@@ -354,30 +377,26 @@ class RoomBook:
         seat.peers_seen = {}
         seat.conn = conn
         conn.participant = seat
-        peers = []
-        for other in room.participants.values():
-            if other is seat:
-                continue
-            entry: dict[str, object] = dict(other.public)
-            entry["shouldCreateOffer"] = should_create_offer(
-                seat.user_id, seat.user_role, seat.is_ai, other.user_id, other.user_role,
-                other.is_ai)
-            entry["status"] = "joined" if other.epoch > since else "unchanged"
-            if other.away:
-                entry["away"] = True
-            peers.append(entry)
+        peers = [
+            wire.discovered_peer(
+                other.public,
+                should_create_offer(seat.user_id, seat.user_role, seat.is_ai, other.user_id,
+                                    other.user_role, other.is_ai),
+                away=other.away,
+                resumed_status=PEER_JOINED if other.epoch > since else PEER_UNCHANGED)
+            for other in room.participants.values() if other is not seat]
         left = [public for uid, public in seen.items() if uid not in room.participants]
-        out.append(Send(conn.conn_id, messages.peer_discovery(room.room_id, peers,
-                                                              seat.resume_token, left,
-                                                              orb_mode=room.orb_mode),
-                        "peer-discovery"))
+        out.append(Send(conn.conn_id, wire.peer_discovery(room.room_id, peers,
+                                                          seat.resume_token, left,
+                                                          orb_mode=room.orb_mode),
+                        MessageType.PEER_DISCOVERY))
         data: bytes | None = None
         for other in room.participants.values():
             if other is seat or other.away:
                 continue
             if data is None:
-                data = messages.user_back(seat.public)
-            out.append(Send(other.conn.conn_id, data, "user-back"))
+                data = wire.user_back(seat.public)
+            out.append(Send(other.conn.conn_id, data, MessageType.USER_BACK))
 
     def _expire_away(self, now: float, out: list[Command]) -> None:
         """Seats whose grace is over depart, with the cause that made them away."""
@@ -386,10 +405,12 @@ class RoomBook:
             until, _, participant = heapq.heappop(heap)
             if (participant.away and participant.away_until == until
                     and participant.room.participants.get(participant.user_id) is participant):
-                self._depart(participant, participant.away_cause, now, out)
+                self._depart(participant, participant.away_cause, now, out,
+                             event=SeatInput.GRACE_ENDED)
 
     def _depart(self, participant: Participant, ending: Departure, now: float,
-                out: list[Command], replaced: bool = False) -> None:
+                out: list[Command], replaced: bool = False,
+                event: SeatInput = SeatInput.DEPARTED) -> None:
         """Remove a participant; the only place a ``user-left`` is produced.
 
         ``replaced``: a join under the same userId is taking its place (§6), in this same call.
@@ -397,8 +418,8 @@ class RoomBook:
         the swap from the join (``replaced``), not from this departure. A ``Departure.REPLACED``
         reported by the I/O layer is an ordinary departure.
         """
+        self._seat_input(participant, SeatInput.REPLACED if replaced else event)
         participant.conn.participant = None
-        participant.away = False
         room = participant.room
         del room.participants[participant.user_id]
         data: bytes | None = None
@@ -406,8 +427,8 @@ class RoomBook:
             if other.away:
                 continue
             if data is None:
-                data = messages.user_left(participant.public)
-            out.append(Send(other.conn.conn_id, data, "user-left"))
+                data = wire.user_left(participant.public)
+            out.append(Send(other.conn.conn_id, data, MessageType.USER_LEFT))
         out.append(ParticipantLeft(room.session_id, room.room_id, participant.user_id, now,
                                    ending))
         orb = room.orb

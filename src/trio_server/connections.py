@@ -15,7 +15,18 @@ from collections.abc import Callable, Iterator
 
 import trio
 
-from signaling_core import CloseCode, Departure, SignalingCore, SpawnOrb
+from signaling_core import (
+    CloseCode,
+    Command,
+    ConnectionActive,
+    ConnectionClosed,
+    ConnectionOpened,
+    Departure,
+    OrbEnded,
+    ServerStopping,
+    SignalingCore,
+    SpawnOrb,
+)
 from signaling_core.orb_hosting import OrbHost
 
 from .config import ServerConfig
@@ -38,11 +49,13 @@ class Connections:
 
     def __init__(self, core: SignalingCore, config: ServerConfig, stats: ServerStats,
                  journal: Journal, orb_host: OrbHost | None,
-                 wake_timers_by: Callable[[float], None]) -> None:
+                 deadline_moved: Callable[[], None]) -> None:
+        """``deadline_moved`` is called after an input that set a deadline earlier than the
+        one the core last told (its ``deadline_changed``): the timers look again."""
         self._core = core
         self._config = config
         self._stats = stats
-        self._wake_timers_by = wake_timers_by
+        self._deadline_moved = deadline_moved
         self.live: dict[int, Link] = {}
         self.runner = CommandRunner(stats, journal, self.live, orb_host,
                                     orb_failed=self._orb_failed, close_link=self._closed_by_core)
@@ -60,7 +73,7 @@ class Connections:
     def stop_all(self, now: float, restart: bool = False) -> None:
         """The server is stopping: every connection is closed with 1001 (1012 for a
         ``restart``, so clients reconnect at once), every orb stopped."""
-        self.runner.run(self._core.stop(now, restart))
+        self.runner.run(self._core.handle(ServerStopping(now, restart)))
 
     async def websockets_closed(self) -> None:
         """Returns once every WebSocket has finished (wrap it in a deadline)."""
@@ -72,8 +85,8 @@ class Connections:
         event(INFO, "orb-ended", "orb ended", room=room_id, session=session_id,
               unavailable=unavailable)
         now = trio.current_time()
-        self.runner.feed(lambda: self._core.orb_ended(room_id, session_id, now, spawn_id,
-                                                      unavailable=unavailable))
+        ended = OrbEnded(room_id, session_id, now, spawn_id, unavailable)
+        self.runner.feed(lambda: self._told(self._core.handle(ended)))
 
     def _orb_failed(self, command: SpawnOrb) -> None:
         self.orb_ended(command.room_id, command.session_id, command.spawn_id)
@@ -84,8 +97,15 @@ class Connections:
         now, core = trio.current_time(), self._core
         conn_id, room_id = link.conn_id, link.room_id
         self.live[conn_id] = link
-        self.runner.feed(lambda: core.open(conn_id, room_id, now, trusted=trusted))
-        self._wake_timers_by(now + self._config.core.join_timeout)
+        opened = ConnectionOpened(conn_id, room_id, now, trusted)
+        self.runner.feed(lambda: self._told(core.handle(opened)))
+
+    def _told(self, commands: list[Command]) -> list[Command]:
+        """Pass on what the core returned, first waking the timers when the input set a
+        deadline earlier than the one the core last told."""
+        if self._core.deadline_changed:
+            self._deadline_moved()
+        return commands
 
     def _departed(self, link: Link, cause: Departure) -> None:
         """``link`` ended on its own side; the core hears of it once, in turn."""
@@ -93,7 +113,8 @@ class Connections:
             return
         link.in_core = False
         conn_id, now, core = link.conn_id, trio.current_time(), self._core
-        self.runner.feed(lambda: core.closed(conn_id, now, cause))
+        closed = ConnectionClosed(conn_id, now, cause)
+        self.runner.feed(lambda: self._told(core.handle(closed)))
 
     def _closed_by_core(self, link: Link, code: int, reason: str) -> None:
         if type(link) is LocalConnection:
@@ -141,11 +162,16 @@ class Connections:
     def on_text(self, conn: WsConnection, payload: bytes, now: float) -> None:
         stats = self._stats
         stats.count_in(payload)
-        self.runner.run(self._core.receive(conn.conn_id, payload, now), conn)
+        core = self._core
+        # handle(TextReceived(...)) without building the event: the relay path's budget.
+        commands = core.receive(conn.conn_id, payload, now)
+        if core.deadline_changed:
+            self._deadline_moved()
+        self.runner.run(commands, conn)
         stats.observe_latency(conn.clock() - now)
 
     def on_alive(self, conn: WsConnection, now: float) -> None:
-        self._core.activity(conn.conn_id, now)
+        self._core.handle(ConnectionActive(conn.conn_id, now))
 
     def connection_lost(self, conn: WsConnection, cause: Departure, code: int | None = None,
                         reason: str = "") -> None:
@@ -179,7 +205,7 @@ class Connections:
         # Through feed(), like _opened: an in-process participant may speak at any moment.
         self._stats.count_in(text.encode("utf-8", "surrogatepass"))
         conn_id, now, core = local.conn_id, trio.current_time(), self._core
-        self.runner.feed(lambda: core.receive(conn_id, text, now), local)
+        self.runner.feed(lambda: self._told(core.receive(conn_id, text, now)), local)
 
     def local_closed(self, local: LocalConnection, cause: Departure) -> None:
         self.live.pop(local.conn_id, None)

@@ -105,10 +105,9 @@ class SignalingServer:
             history.register(self.router,
                              HistoryAuth(self.history_token, config.join_secret, tls=config.tls),
                              ledger.reader().backend, web.page_server("history.html"))
-        self._timers = Timers(core, lambda commands: self._connections.runner.run(commands),
-                              poll=min(config.core.join_timeout, config.core.idle_timeout) / 4)
+        self._timers = Timers(core, lambda commands: self._connections.runner.run(commands))
         self._connections = Connections(core, config, stats, Journal(ledger), orb_host,
-                                        self._timers.wake_by)
+                                        self._timers.deadline_moved)
         self._tls: ssl.SSLContext | None = None
         if config.certfile and config.keyfile:
             self._tls = make_tls_context(config.certfile, config.keyfile)

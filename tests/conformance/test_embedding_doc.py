@@ -31,4 +31,4 @@ def test_every_fastapi_snippet_is_in_its_example() -> None:
 
 def test_example_stays_small() -> None:
     lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
-    assert len(lines) <= 160, "the example is meant to be read in one sitting"
+    assert len(lines) <= 165, "the example is meant to be read in one sitting"

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signaling_core import Close, Departure, Send
+from signaling_core import Close, CoreFailedError, Departure, Send
 
 
 def _load_fuzz_module() -> ModuleType:
@@ -149,4 +149,6 @@ def test_a_raising_core_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(driver.core._handlers, "ping", broken)
     with pytest.raises(KeyError):
         driver.receive(0, b'{"type":"ping"}')
-    driver.closed(0, Departure.CLOSED)
+    # The core is in its error state: it takes no more input.
+    with pytest.raises(CoreFailedError):
+        driver.closed(0, Departure.CLOSED)

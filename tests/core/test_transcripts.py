@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from signaling_core import SummaryRecorded, TranscriptRecorded
+from signaling_core.wire import TranscriptLine
 
 from .harness import Harness
 from .test_relay import assert_error, nobody_else, room_of_three
@@ -25,8 +26,9 @@ def test_transcript_goes_to_every_human_and_is_recorded() -> None:
     nobody_else(orb)
     records = [c for c in commands if isinstance(c, TranscriptRecorded)]
     assert records == [TranscriptRecorded(
-        records[0].session_id, "room-1", "s-1", "client-1", "client",
-        "I want more time for my family", 1700000000.25, 1700000002.5, h.now)]
+        records[0].session_id, "room-1", TranscriptLine(
+            "s-1", "client-1", "client", "I want more time for my family", 1700000000.25,
+            1700000002.5), h.now)]
 
 
 def test_transcript_never_reaches_another_ai() -> None:

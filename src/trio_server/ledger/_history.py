@@ -17,6 +17,8 @@ from typing import Any
 
 import attrs
 
+from signaling_core.wire import Field
+
 from ._backend import Backend
 from ._query import _PARTICIPATIONS, LedgerReader, iso, session_json
 from ._schema import NotALedger, check_version, read_version
@@ -152,8 +154,8 @@ def session_markdown(body: dict[str, Any]) -> str:
     lines.append(summary["text"] if summary else "No summary was written.")
     lines += ["", "## Transcript", ""]
     for line in body["transcript"]:
-        who = names.get(line["speakerId"], line["speakerRole"])
-        lines.append(f"- **{who}** ({line['startedAt']}): {line['text']}")
+        who = names.get(line[Field.SPEAKER_ID], line[Field.SPEAKER_ROLE])
+        lines.append(f"- **{who}** ({line[Field.STARTED_AT]}): {line[Field.TEXT]}")
     if not body["transcript"]:
         lines.append("Nothing was transcribed.")
     lines += ["", "## Assistant status", ""]

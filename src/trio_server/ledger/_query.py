@@ -12,6 +12,9 @@ from typing import Any
 
 import attrs
 
+from signaling_core import wire
+from signaling_core.wire import Field
+
 from ._backend import Backend
 from ._schema import NotALedger, check_version, read_version
 
@@ -71,20 +74,13 @@ class ParticipationView:
 
 
 @attrs.frozen
-class TranscriptLine:
-    """One finished utterance in words (times: the orb's Unix seconds)."""
-
-    utterance_id: str
-    speaker_id: str
-    speaker_role: str
-    text: str
-    started_at: float
-    ended_at: float
+class TranscriptLine(wire.TranscriptLine):
+    """One finished utterance in words (times: the orb's Unix seconds); the record's fields
+    are the wire vocabulary's, its times shown as ISO 8601."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"utteranceId": self.utterance_id, "speakerId": self.speaker_id,
-                "speakerRole": self.speaker_role, "text": self.text,
-                "startedAt": iso(self.started_at), "endedAt": iso(self.ended_at)}
+        return {**self.fields(), Field.STARTED_AT: iso(self.started_at),
+                Field.ENDED_AT: iso(self.ended_at)}
 
 
 @attrs.frozen
@@ -96,7 +92,8 @@ class SummaryView:
     written_at: float
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "method": self.method, "writtenAt": iso(self.written_at)}
+        return {Field.TEXT: self.text, Field.METHOD: self.method,
+                "writtenAt": iso(self.written_at)}
 
 
 @attrs.frozen

@@ -126,9 +126,10 @@ class Translator:
             return [(END_SESSION, (wall, self._end_reason(record), record.session_id))]
         if isinstance(record, TranscriptRecorded):
             # The orb's own times (Unix seconds, its clock) are kept as it sent them.
+            line = record.line
             return [(INSERT_TRANSCRIPT, (
-                record.session_id, record.room_id, record.utterance_id, record.speaker_id,
-                record.speaker_role, record.text, record.started_at, record.ended_at, wall))]
+                record.session_id, record.room_id, line.utterance_id, line.speaker_id,
+                line.speaker_role, line.text, line.started_at, line.ended_at, wall))]
         if isinstance(record, SummaryRecorded):
             return [(UPSERT_SUMMARY, (record.session_id, record.room_id, record.user_id,
                                       record.text, record.method, wall))]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from signaling_core.wire import MAX_ID_CHARS
+
 from ..client import Peer, Who, short
 from ..context import CaseContext
 from ..raw import RawClient
@@ -28,8 +30,8 @@ async def _client_seat(ctx: CaseContext, room_id: str, coach: Peer) -> tuple[Raw
     check(discovery.get("type") == "peer-discovery", "client expected peer-discovery",
           expected="peer-discovery", got=short(discovery))
     token = discovery.get("resumeToken")
-    check(isinstance(token, str) and 0 < len(token) <= 128,
-          "peer-discovery carries no resumeToken (a string of 1-128 characters)",
+    check(isinstance(token, str) and 0 < len(token) <= MAX_ID_CHARS,
+          f"peer-discovery carries no resumeToken (a string of 1-{MAX_ID_CHARS} characters)",
           expected="resumeToken: a string", got=short(discovery))
     await coach.expect("user-joined")
     assert isinstance(token, str)

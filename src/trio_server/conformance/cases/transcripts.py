@@ -4,6 +4,7 @@ transcript) or to the room's coaches (the summary), and only an ai may send eith
 from __future__ import annotations
 
 from signaling_core import orb_user_id
+from signaling_core.wire import TranscriptLine, ai_transcript
 
 from ..client import Peer, Who
 from ..context import CaseContext
@@ -15,9 +16,10 @@ COACH = Who("coach-1", "coach")
 CLIENT = Who("client-1", "client")
 AI = Who(orb_user_id("s1"), "ai", "AI Assistant", "ai")
 T0 = 1_750_000_000.0
-LINE: dict[str, object] = {"type": "ai_transcript", "utteranceId": "s1-1", "speakerId": "client-1",
-        "speakerRole": "client", "text": "I want more time for my family.",
-        "startedAt": T0, "endedAt": T0 + 2.5}
+#: Built with the wire vocabulary's names; what the peers get is judged by the suite's own
+#: ``check_relayed``, field by field, not by the server's parser.
+LINE: dict[str, object] = ai_transcript(TranscriptLine(
+    "s1-1", "client-1", "client", "I want more time for my family.", T0, T0 + 2.5))
 
 
 async def _room(ctx: CaseContext) -> tuple[Peer, Peer, Peer]:
