@@ -24,9 +24,11 @@ from typing import Any
 import numpy as np
 
 from orb_bridge import tts
+from orb_bridge.address_judge import AddressJudge
 from orb_bridge.addressee import Addressee
 from orb_bridge.addressing import AddressRule
 from orb_bridge.hearing import Utterance
+from orb_bridge.name_probe import NameProbe
 from orb_bridge.stt import WhisperStt
 from testkit import voices
 
@@ -102,6 +104,73 @@ UNADDRESSED = (
     "What could get in the way?",
     "Late meetings, probably.",
 )
+#: A second held-out set (``--set fresh``), written when the name probe was designed and
+#: before anything of it was run: new requests and new human-to-human lines, and every form
+#: of naming meets every voice (in the halves above each form meets two voices only).
+FRESH_REQUESTS = (
+    "what would you ask me next?",
+    "can you list the goals I mentioned?",
+    "would you write down my three next steps?",
+    "tell us what you noticed in this session.",
+    "how long have we been talking?",
+    "could you give an example of a good boundary?",
+    "what is a good question to end on?",
+    "please remind me what I promised to do.",
+    "do you have any advice about sleep?",
+    "which of my ideas sounds most realistic?",
+)
+FRESH_UNADDRESSED = (
+    "Or we could leave that for next time.",
+    "Or, honestly, I could just say no.",
+    "Or would you rather start with your sleep?",
+    "Or do you think that is too much?",
+    "Or, what if you asked your sister for help?",
+    "Or how about a walk after lunch?",
+    "The orb on the screen keeps changing colour.",
+    "I asked the orb about this last week.",
+    "Your orb is very quiet today.",
+    "Is the orb recording this?",
+    "A glowing orb, that is what the logo looks like.",
+    "The orbit around the sun takes a year.",
+    "Can you tell me what happened on Friday?",
+    "Could you say a bit more about your manager?",
+    "What do you want from this job?",
+    "How often do you exercise?",
+    "Please go on.",
+    "Tell me about your best week this year.",
+    "Would it help to write a list?",
+    "Why do you think it keeps happening?",
+    "I forgot my notebook at home.",
+    "We talked about this in March.",
+    "My boss never answers my emails.",
+    "It has been a long month.",
+    "That makes sense to me.",
+    "Ordinary days are the hardest.",
+    "Order matters here, I think.",
+    "Or else I will be up all night again.",
+    "Orla, my colleague, says the same.",
+    "Oh, right, I remember now.",
+    "Hey, do you remember what we decided?",
+    "Okay, what is the first step then?",
+    "Hi, sorry I am a little late.",
+    "Hello, can you hear me well?",
+    "Sorry, could you repeat that?",
+    "Where do you want to be in a year?",
+    "When did you last take a day off?",
+    "Who else could support you?",
+    "Do you sleep well at the moment?",
+    "Should we set a reminder for Monday?",
+    "Give it two weeks and see.",
+    "Explain to me what a good result looks like.",
+    "Help me understand what stops you.",
+    "Read that goal out loud again.",
+    "Say it in your own words.",
+    "List three things that went well.",
+    "Is there a cost to saying yes?",
+    "Are you happy with that plan?",
+    "Does that feel realistic?",
+    "Remind me, what was your deadline?",
+)
 #: espeak-ng voices (variant, words per minute) and Piper's: ``piper``.
 VOICES = ("espeak:en-us:165", "espeak:en-us+f3:150", "espeak:en-gb-x-rp:175",
           "espeak:en-us+m3:185", "piper")
@@ -148,7 +217,30 @@ def turns() -> list[dict[str, Any]]:
     return rows
 
 
+def fresh_turns() -> list[dict[str, Any]]:
+    """The fresh set: 50 addressed texts once each (the voice turns with the form, so each
+    form meets every voice) and 50 unaddressed lines in two voices."""
+    rows: list[dict[str, Any]] = []
+    for k, request in enumerate(FRESH_REQUESTS):
+        capital = request[0].upper() + request[1:]
+        for f, form in enumerate(FORMS):
+            text = form.format(r=request, R=capital, R_no_mark=capital.rstrip("?."))
+            rows.append({"addressed": True, "text": text,
+                         "voice": VOICES[(f + k) % len(VOICES)],
+                         "role": "coach" if (k + f) % 2 else "client"})
+    for k, text in enumerate(FRESH_UNADDRESSED):
+        for j in range(2):
+            rows.append({"addressed": False, "text": text,
+                         "voice": VOICES[(k + 2 * j) % len(VOICES)],
+                         "role": "coach" if k % 2 == 0 else "client"})
+    for n, row in enumerate(rows):
+        row["n"] = 1000 + n
+    return rows
+
+
 def chosen(rows: list[dict[str, Any]], which: str) -> list[dict[str, Any]]:
+    if which == "fresh":
+        return fresh_turns()
     if which == "design":
         return [r for r in rows if r["n"] % 2 == 0]
     if which == "heldout":
@@ -170,10 +262,17 @@ def rescore(path: str) -> dict[str, Any]:
             if row.get("bench") != "party-addressing":
                 continue
             row["taken"] = rule.judge(row["heard"]).addressed
+            row["taken_without_probe"] = rule.judge(
+                row.get("heard_without_probe", row["heard"])).addressed
             if "heard_without_hotword" in row:
                 row["taken_without_hotword"] = rule.judge(row["heard_without_hotword"]).addressed
             rows.append(row)
     return _summary(rows, "rescored " + path, None, rule)
+
+
+class _NoModel:
+    async def complete(self, messages: Any, *, max_tokens: int | None = None) -> str:
+        raise AssertionError("the bench only counts the turns a model would be asked")
 
 
 def _summary(rows: list[dict[str, Any]], which: str, started: float | None,
@@ -201,6 +300,23 @@ def _summary(rows: list[dict[str, Any]], which: str, started: float | None,
     }
     if started is not None:
         summary["seconds"] = round(time.perf_counter() - started, 1)
+    for r in rows:
+        if "taken_without_probe" not in r:
+            heard = r.get("heard_without_probe", r["heard"])
+            r["taken_without_probe"] = rule.judge(heard).addressed
+    summary["recognised_without_probe"] = round(
+        sum(r["taken_without_probe"] for r in addressed) / max(1, len(addressed)), 3)
+    summary["false_addressed_without_probe"] = round(
+        sum(r["taken_without_probe"] for r in unaddressed) / max(1, len(unaddressed)), 3)
+    # What a configured language model would be asked (orb_bridge.address_judge): the most
+    # it could add on each side; the stand-in model cannot say how well it would judge.
+    judge = AddressJudge(_NoModel(), rule.name)
+    summary["ambiguous_addressed"] = sum(
+        not r["taken"] and judge.worth_asking(r["heard"]) for r in addressed)
+    summary["ambiguous_unaddressed"] = sum(
+        not r["taken"] and judge.worth_asking(r["heard"]) for r in unaddressed)
+    summary["names_restored"] = sum(r.get("heard") != r.get("heard_without_probe", r["heard"])
+                                    for r in rows)
     if any("taken_without_hotword" in r for r in addressed):
         summary["recognised_without_hotword"] = round(
             sum(r.get("taken_without_hotword", False) for r in addressed)
@@ -212,7 +328,7 @@ def _summary(rows: list[dict[str, Any]], which: str, started: float | None,
     return summary
 
 
-def run(which: str, *, smoke: bool = False, compare: bool = True) -> dict[str, Any]:
+def run(which: str, *, smoke: bool = False, compare: bool = False) -> dict[str, Any]:
     """Transcribe and judge every turn of the set; the summary row (and prints each turn)."""
     import json
 
@@ -221,14 +337,16 @@ def run(which: str, *, smoke: bool = False, compare: bool = True) -> dict[str, A
         rows = [r for r in rows if r["addressed"]][:3] + [r for r in rows
                                                            if not r["addressed"]][:3]
     rule = AddressRule("Orb")
-    hinted = WhisperStt(threads=2, hotwords="Orb")
+    hinted = WhisperStt(threads=2, hotwords="Orb", name_probe=NameProbe("Orb"))
     plain = WhisperStt(threads=2) if compare else None
     hinted.load()
     started = time.perf_counter()
     for row in rows:
         pcm = render(row["voice"], row["text"]).tobytes()
         row["seconds"] = round(len(pcm) / 32_000, 2)
-        row["heard"] = hinted.transcribe_blocking(pcm)
+        # The words as the orb hears them (the name probe included), and before the probe.
+        row["heard_without_probe"] = hinted.transcribe_blocking(pcm, probe=False)
+        row["heard"] = hinted.name_first(pcm, row["heard_without_probe"])
         verdict = rule.judge(row["heard"])
         row["taken"], row["why"] = verdict.addressed, verdict.reason.value
         if plain is not None and row["addressed"]:

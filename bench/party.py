@@ -27,7 +27,7 @@ held-out).
 
     python bench/party.py [--set design|heldout|fresh|all]
     python bench/party.py --smoke      # 4 turns and 1 sound, targets not judged (CI)
-    python bench/party.py --addressing [--set design|heldout|all]   # whom the orb talks to
+    python bench/party.py --addressing [--set design|heldout|fresh|all]   # whom the orb talks to
 """
 
 from __future__ import annotations
@@ -269,6 +269,9 @@ def main() -> int:
                         help="whom the orb talks to instead (bench/_addressing.py): "
                              "addressed turns recognised, unaddressed taken as addressed, "
                              "interjections per 10 minutes")
+    parser.add_argument("--without-hotword", action="store_true",
+                        help="with --addressing: also transcribe each addressed turn with no "
+                             "hotword, for the figure without it (slower)")
     parser.add_argument("--rescore", metavar="JSONL",
                         help="with --addressing: judge an earlier run's transcripts again "
                              "with the current rule (no transcribing)")
@@ -277,7 +280,7 @@ def main() -> int:
         import _addressing as addressing_set
 
         summary = addressing_set.rescore(args.rescore) if args.rescore else \
-            addressing_set.run(args.set if args.set != "fresh" else "all", smoke=args.smoke)
+            addressing_set.run(args.set, smoke=args.smoke, compare=args.without_hotword)
         print(json.dumps(summary), flush=True)
         return 0
     cfg = OrbConfig()

@@ -20,8 +20,9 @@ Pcm = npt.NDArray[np.int16]
 
 
 @functools.lru_cache(maxsize=512)
-def espeak(text: str, rate: int = 16_000, words_per_minute: int = 165) -> Pcm:
-    wav = subprocess.run(["espeak-ng", "--stdout", "-v", "en-us", "-s", str(words_per_minute),
+def espeak(text: str, rate: int = 16_000, words_per_minute: int = 165,
+           variant: str = "en-us") -> Pcm:
+    wav = subprocess.run(["espeak-ng", "--stdout", "-v", variant, "-s", str(words_per_minute),
                           text], check=True, capture_output=True, timeout=20).stdout
     pcm, source_rate = tts.parse_wav(wav)
     return trim(tts.resample(pcm, source_rate, rate).astype(np.int16))

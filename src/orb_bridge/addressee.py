@@ -11,6 +11,9 @@ docs/orb.md "Whom the orb talks to") and this stage applies it to each finished 
 
 Whatever the mode, the answers to addressed turns are bounded (``max_replies`` per
 ``reply_period``), so a name said a hundred times a minute gets a handful of replies.
+With a language model configured, a turn the name rule finds ambiguous (a request with a
+near miss of the name) is marked ``to_judge``: the conductor awaits :meth:`Addressee.judge`
+(orb_bridge.address_judge) before answering or only observing it.
 It decides only; it never speaks, and it holds no task (so it needs no shutdown).
 """
 
@@ -23,6 +26,7 @@ from collections.abc import Callable
 
 import attrs
 
+from .address_judge import AddressJudge
 from .addressing import AddressRule, Reason
 from .hearing import Utterance
 
@@ -37,6 +41,8 @@ class Decision:
 
     answer: bool
     why: str
+    #: Not answered by the rule, but ambiguous: the language model is to be asked.
+    to_judge: bool = False
 
 
 class Addressee:
@@ -45,8 +51,12 @@ class Addressee:
     def __init__(self, rule: AddressRule, *, mode: str = "addressed",
                  reply_to_roles: tuple[str, ...] = ("client",), ask_window: float = 10.0,
                  max_replies: int = 6, reply_period: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 judge: AddressJudge | None = None) -> None:
         self.rule = rule
+        self.judge = judge
+        #: The last finished turns as (role, words), the judge's context.
+        self._recent: deque[tuple[str, str]] = deque(maxlen=4)
         #: speaker id → until when their next turn counts as addressed (``ai_ask``).
         self._asks: dict[str, float] = {}
         self._mode = "addressed"
@@ -78,26 +88,54 @@ class Addressee:
 
     def decide(self, utterance: Utterance) -> Decision:
         """Whether to answer this finished turn; an answer counts against the budget."""
-        decision = self._decide(utterance)
+        decision = self._within_budget(self._decide(utterance))
+        text = utterance.text or ""
+        if (not decision.answer and self.judge is not None and self._mode != "listen"
+                and self.judge.worth_asking(text)):
+            decision = Decision(False, f"{decision.why}, ambiguous", to_judge=True)
+        self._record(utterance, decision)
+        self._recent.append((utterance.role, text))
+        return decision
+
+    async def judged(self, utterance: Utterance) -> Decision:
+        """The language model's word on a turn :meth:`decide` marked ``to_judge``, within
+        the reply budget (a mode switched to ``listen`` meanwhile wins)."""
+        assert self.judge is not None
+        context = list(self._recent)[:-1]  # the turns before this one
+        yes = await self.judge.addressed(utterance.text or "", context)
+        if self._mode == "listen":
+            decision = Decision(False, "listen mode")
+        elif yes:
+            decision = self._within_budget(Decision(True, "judged addressed"))
+        else:
+            decision = Decision(False, "judged not addressed")
+        self._record(utterance, decision)
+        return decision
+
+    def _within_budget(self, decision: Decision) -> Decision:
         if decision.answer:
             now = self._clock()
             while self._answered and self._answered[0] <= now - self._period:
                 self._answered.popleft()
             if len(self._answered) >= self._max_replies:
-                decision = Decision(False, f"{decision.why}, over the reply budget")
-            else:
-                self._answered.append(now)
+                return Decision(False, f"{decision.why}, over the reply budget")
+            self._answered.append(now)
+        return decision
+
+    def _record(self, utterance: Utterance, decision: Decision) -> None:
         self.decisions.append((utterance.speaker_id, decision))
         del self.decisions[:-32]
         logger.info("addressing %s (%s): %s, %s", utterance.speaker_id, self._mode,
-                    "answered" if decision.answer else "not answered", decision.why)
-        return decision
+                    "answered" if decision.answer else
+                    "to be judged" if decision.to_judge else "not answered", decision.why)
 
     def _decide(self, utterance: Utterance) -> Decision:
         if self._mode == "listen":
             return Decision(False, "listen mode")
         until = self._asks.pop(utterance.speaker_id, None)
-        if until is not None and self._clock() <= until:
+        # The turn's end, not this decision, counts: speech-to-text may take a while.
+        ended = utterance.heard_at if utterance.heard_at is not None else self._clock()
+        if until is not None and ended <= until:
             return Decision(True, "asked by button")
         verdict = self.rule.judge(utterance.text or "")
         if verdict.addressed:

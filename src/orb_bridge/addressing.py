@@ -105,6 +105,23 @@ class AddressRule:
             return True
         return len(self._key) >= 3 and _edit_distance(word, self._key) <= 1 and word.isalpha()
 
+    def mentions_name(self, text: str) -> bool:
+        """Whether the name, or a near miss of it (rule 3's candidates), is in the turn."""
+        return any(self._near(t.lower()) for t in _TOKEN.findall(text)
+                   if t not in PAUSE_MARKS)
+
+    def opens_a_request(self, text: str) -> bool:
+        """Whether the turn is a question, or opens with a request word once a leading
+        near miss of the name is set aside ("Can you…", "or please recap…"); "Or perhaps it
+        is…" is neither. Where the name may have been lost (orb_bridge.name_probe)."""
+        tokens = [t.lower() for t in _TOKEN.findall(text)]
+        if "?" in tokens:
+            return True
+        words = [t for t in tokens if t not in PAUSE_MARKS]
+        if words and self._near(words[0]):
+            words = words[1:]
+        return bool(words) and words[0] in REQUEST_WORDS
+
     def judge(self, text: str) -> Verdict:
         tokens = [t.lower() for t in _TOKEN.findall(text)]
         words = [(i, t) for i, t in enumerate(tokens) if t not in PAUSE_MARKS]

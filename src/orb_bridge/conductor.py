@@ -81,7 +81,8 @@ class Conductor:
         self.barge_ins = 0
         #: ``time.monotonic()`` of the latest barge-in (the voice is silent from the next frame).
         self.barge_in_at: float | None = None
-        self._waiting: deque[Utterance] = deque(maxlen=_MAX_WAITING)
+        #: Turns to answer, each with whether the language model is to judge it first.
+        self._waiting: deque[tuple[Utterance, bool]] = deque(maxlen=_MAX_WAITING)
         self._wakeup = asyncio.Event()
         self._reply: asyncio.Task[None] | None = None
         self._on_spoken = on_spoken
@@ -137,8 +138,11 @@ class Conductor:
             while not self._waiting:
                 self._wakeup.clear()
                 await self._wakeup.wait()
-            utterance = self._waiting.popleft()
-            if self.paused or self.muted:
+            utterance, to_judge = self._waiting.popleft()
+            observe_only = self.paused or self.muted
+            if to_judge and self.addressee is not None and not observe_only:
+                observe_only = not (await self.addressee.judged(utterance)).answer
+            if observe_only or self.paused or self.muted:
                 self._brain.observe(utterance)
                 continue
             self._reply = asyncio.get_running_loop().create_task(
@@ -157,18 +161,22 @@ class Conductor:
         utterance = event.utterance
         if utterance.voiced < self._min_utterance:
             return
-        if (self.paused or self.muted or not utterance.final
-                or not self._answers(utterance)):
+        answers, to_judge = (False, False) if (self.paused or self.muted
+                                               or not utterance.final) \
+            else self._answers(utterance)
+        if not answers and not to_judge:
             self._brain.observe(utterance)
             figures.heard(utterance.ended_by, "observed" if utterance.final else "piece")
             return
-        self._waiting.append(utterance)
+        self._waiting.append((utterance, to_judge))
         self._wakeup.set()
 
-    def _answers(self, utterance: Utterance) -> bool:
+    def _answers(self, utterance: Utterance) -> tuple[bool, bool]:
+        """Whether to answer the turn, and whether the language model is to judge it first."""
         if self.addressee is not None:
-            return self.addressee.decide(utterance).answer
-        return utterance.role in self._reply_to_roles
+            decision = self.addressee.decide(utterance)
+            return decision.answer, decision.to_judge
+        return utterance.role in self._reply_to_roles, False
 
     def hush(self) -> None:
         """Stop the reply being spoken and forget waiting turns (the mode became ``listen``)."""

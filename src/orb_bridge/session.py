@@ -35,6 +35,7 @@ from signaling_core import (
 )
 
 from ._config import OrbConfig
+from .address_judge import address_judge_for
 from .addressee import MODES, Addressee
 from .addressing import AddressRule
 from .brain import Brain
@@ -96,7 +97,7 @@ class OrbSession:
         self.addressee = Addressee(
             AddressRule(config.name), mode=config.mode, reply_to_roles=config.reply_to_roles,
             ask_window=config.ask_window, max_replies=config.max_replies,
-            reply_period=config.reply_period)
+            reply_period=config.reply_period, judge=address_judge_for(config))
         self.conductor = Conductor(
             brain, self.voice, self._publish_status, addressee=self.addressee,
             reply_to_roles=config.reply_to_roles, min_utterance=config.min_utterance,

@@ -28,12 +28,14 @@ import os
 import re
 import threading
 import time
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
 
 from .logs import quiet_native_logs
+from .name_probe import NameProbe
 from .speech_config import PACKAGED_MODEL, SpeechConfig
 
 logger = logging.getLogger(__name__)
@@ -44,6 +46,11 @@ _MIN_AVG_LOGPROB = -1.0
 _WORDLIKE = re.compile(r"[^\W_]", re.UNICODE)
 #: Shortest audio worth transcribing (Whisper invents words for clicks).
 _MIN_SECONDS = 0.25
+#: A transcript made with hotwords of fewer words per second of audio than this (for audio at
+#: least this long) has collapsed: it is made again without them. Rendered requests run at
+#: 1.7-3 words per second; the collapses seen ("is", "I") at 0.4-0.6.
+_COLLAPSE_WORDS_PER_SECOND = 1.0
+_COLLAPSE_MIN_SECONDS = 1.0
 
 
 class SttBusy(RuntimeError):
@@ -53,6 +60,13 @@ class SttBusy(RuntimeError):
 class SpeechToText(Protocol):
     async def transcribe(self, pcm16k: bytes) -> str:
         """Text of 16 kHz mono s16le speech ("" when nothing was understood)."""
+
+
+@runtime_checkable
+class ListensForName(Protocol):
+    async def listen_for_name(self, pcm16k: bytes, text: str) -> str:
+        """``text``, or the utterance's words with the orb's name first where it was lost
+        (orb_bridge.name_probe); the transcriber may not have the probe."""
 
 
 @attrs.frozen
@@ -104,10 +118,15 @@ class WhisperStt:
 
     def __init__(self, *, model: str = PACKAGED_MODEL, device: str = "cpu",
                  language: str | None = "en", workers: int = 1, max_pending: int = 6,
-                 threads: int = 0, hotwords: str | None = None) -> None:
+                 threads: int = 0, hotwords: str | None = None,
+                 name_probe: NameProbe | None = None) -> None:
         self.model_name = model
         #: Told to Whisper with every utterance (the orb's name: see SpeechConfig).
         self.hotwords = hotwords
+        #: Listens again for the orb's name in a request whose transcript lost it.
+        self.name_probe = name_probe
+        #: Transcripts written again with the name first (the probe found it), since start.
+        self.names_restored = 0
         self.device = device
         self.language = language
         self._workers = workers
@@ -125,13 +144,24 @@ class WhisperStt:
 
     # ---------------------------------------------------------------- asyncio side
     async def transcribe(self, pcm16k: bytes) -> str:
+        """The words, without the name probe: early runs at a pause need only the words;
+        :meth:`listen_for_name` runs on a turn's final words."""
+        return await self._run(self.transcribe_blocking, pcm16k, False)
+
+    async def listen_for_name(self, pcm16k: bytes, text: str) -> str:
+        """:meth:`name_first` in the pool, bounded like a transcription (SttBusy)."""
+        if self.name_probe is None or not self.name_probe.worth_checking(text):
+            return text
+        return await self._run(self.name_first, pcm16k, text)
+
+    async def _run(self, work: Callable[[bytes, Any], str], pcm16k: bytes, arg: Any) -> str:
         with self._lock:
             if self._pending >= self._workers + self._max_pending:
                 self._refused += 1
                 raise SttBusy(f"{self._pending} utterances already waiting")
             self._pending += 1
         try:
-            future = self._pool.submit(self.transcribe_blocking, pcm16k)
+            future = self._pool.submit(work, pcm16k, arg)
         except RuntimeError:  # the pool was shut down
             with self._lock:
                 self._pending -= 1
@@ -177,29 +207,72 @@ class WhisperStt:
                             self.model_name, self.device, time.perf_counter() - started)
             return self._model
 
-    def transcribe_blocking(self, pcm16k: bytes) -> str:
-        """The words of one utterance; blocks for the whole computation (a pool thread)."""
+    def transcribe_blocking(self, pcm16k: bytes, probe: bool = True) -> str:
+        """The words of one utterance; blocks for the whole computation (a pool thread).
+        ``probe``: listen again for the orb's name where the words lost it (``name_probe``);
+        the bench turns it off to measure what the probe adds."""
         audio = pcm_to_float(pcm16k)
         seconds = len(audio) / 16_000
         if seconds < _MIN_SECONDS:
             return ""
         model = self._load()
         started = time.perf_counter()
-        segments, _info = model.transcribe(
-            audio, language=self.language, beam_size=1, best_of=1, temperature=0.0,
-            condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
-            hotwords=self.hotwords)
-        words = [
-            segment.text.strip() for segment in segments
-            if not (segment.no_speech_prob > _NO_SPEECH_PROB
-                    and segment.avg_logprob < _MIN_AVG_LOGPROB)
-        ]
-        text = " ".join(w for w in words if w)
+        text = self._decode(model, audio, self.hotwords)
+        if self.hotwords and seconds >= _COLLAPSE_MIN_SECONDS \
+                and len(text.split()) < seconds * _COLLAPSE_WORDS_PER_SECOND:
+            # The hotword sometimes makes Whisper stop after a word ("is" for "Is there
+            # anything we missed, Orb?"): the words heard without it, if there are more.
+            plain = self._decode(model, audio, None)
+            if len(plain.split()) > len(text.split()):
+                text = plain
+        if probe and self.name_probe is not None and self.name_probe.worth_checking(text):
+            text = self._with_name_first(model, audio, text)
         with self._lock:
             self._utterances += 1
             self._audio += seconds
             self._compute += time.perf_counter() - started
         return text if is_wordlike(text) else ""
+
+
+    def _decode(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
+                hotwords: str | None) -> str:
+        segments, _info = model.transcribe(
+            audio, language=self.language, beam_size=1, best_of=1, temperature=0.0,
+            condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
+            hotwords=hotwords)
+        words = [
+            segment.text.strip() for segment in segments
+            if not (segment.no_speech_prob > _NO_SPEECH_PROB
+                    and segment.avg_logprob < _MIN_AVG_LOGPROB)
+        ]
+        return " ".join(w for w in words if w)
+
+    def name_first(self, pcm16k: bytes, text: str) -> str:
+        """``text`` (this utterance's transcript), or the utterance decoded again with the
+        name first when ``name_probe`` finds it worth checking and likely enough."""
+        if self.name_probe is None or not self.name_probe.worth_checking(text):
+            return text
+        return self._with_name_first(self._load(), pcm_to_float(pcm16k), text)
+
+    def _with_name_first(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
+                         text: str) -> str:
+        """The transcript decoded again with the likeliest opening naming the orb written
+        first, when the audio makes that opening likely enough (orb_bridge.name_probe)."""
+        assert self.name_probe is not None
+        opening = self.name_probe.best_opening(model, audio, self.language)
+        if opening.probability < self.name_probe.threshold:
+            return text
+        segments, _info = model.transcribe(
+            audio, language=self.language, beam_size=1, best_of=1, temperature=0.0,
+            condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
+            prefix=opening.text + ",")
+        again = " ".join(segment.text.strip() for segment in segments).strip()
+        if not again.lower().startswith(opening.text.lower()):
+            again = f"{opening.text}, {again}"
+        logger.debug("name heard again: %r -> %r (p=%.4f)", text, again, opening.probability)
+        with self._lock:
+            self.names_restored += 1
+        return again
 
 
 _SHARED: dict[tuple[str, str, str | None, int, int, int, str | None], WhisperStt] = {}
@@ -241,6 +314,8 @@ def _local_engine(config: SpeechConfig) -> WhisperStt:
                                 language=config.stt_language, workers=config.stt_workers,
                                 max_pending=config.stt_max_pending,
                                 threads=config.stt_threads,
-                                hotwords=config.stt_hotwords)
+                                hotwords=config.stt_hotwords,
+                                name_probe=NameProbe(config.stt_hotwords)
+                                if config.stt_hotwords else None)
             _SHARED[key] = engine
         return engine

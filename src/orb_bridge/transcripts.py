@@ -37,7 +37,7 @@ from signaling_core.wire import MAX_TRANSCRIPT_CHARS, TranscriptLine, ai_transcr
 from . import figures
 from .coaching import Summary, Turn, extractive_summary
 from .hearing import SpeechEnded, SpeechPaused, TurnEvent, Utterance
-from .stt import SpeechToText, SttBusy
+from .stt import ListensForName, SpeechToText, SttBusy
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +182,9 @@ class Scribe:
             if text is None:
                 self.runs += 1
                 text = (await self._stt.transcribe(utterance.speech_pcm)).strip()
+            if text and isinstance(self._stt, ListensForName):
+                # The turn's final words: listen again for a name Whisper dropped.
+                text = (await self._stt.listen_for_name(utterance.speech_pcm, text)).strip()
         except SttBusy as exc:
             self.lost += 1
             figures.stt_lost()

@@ -41,10 +41,12 @@ from hypothesis.stateful import (
 )
 
 from signaling_core import (
+    ORB_MODES,
     Close,
     Command,
     CoreConfig,
     Departure,
+    OrbModeChanged,
     OrbStatusChanged,
     ParticipantJoined,
     ParticipantLeft,
@@ -113,6 +115,8 @@ class MMember:
     away_epoch: int = 0
     #: The others (userId -> public fields) when it went away.
     peers_seen: dict[str, dict[str, str]] = attrs.Factory(dict)
+    #: When this seat last opened an addressed turn (``ai_ask``): kept across a resume.
+    last_ask: float | None = None
 
     @property
     def is_ai(self) -> bool:
@@ -158,6 +162,8 @@ class MRoom:
     epoch: int = 0
     #: The coach whose ``end_session`` ended the session, once one has.
     ended_by: str | None = None
+    #: Whom the orb talks to (``ai_mode``): the server's default until a coach sets it.
+    orb_mode: str = "addressed"
 
 
 @attrs.define
@@ -187,6 +193,11 @@ class Expect:
     p_joined: list[tuple[str, str, str]] = attrs.Factory(list)
     p_left: list[tuple[str, str, str, str]] = attrs.Factory(list)
     statuses: list[tuple[str, str, str, str]] = attrs.Factory(list)
+    #: ``ai-mode`` receivers with the mode and the coach's userId; the ledger's changes.
+    modes: list[tuple[int, str, str]] = attrs.Factory(list)
+    mode_changes: list[tuple[str, str, str, str]] = attrs.Factory(list)
+    #: ``ai_ask`` as each orb's connection must get it.
+    asks: dict[int, list[dict[str, Any]]] = attrs.Factory(lambda: defaultdict(list))
 
 
 class Model:
@@ -267,7 +278,8 @@ class Model:
         if existing is not None:
             self.drop(self.conns[existing.conn_id], 4001, Departure.REPLACED, exp, keep_room=True)
         if room is None:
-            room = self.rooms[conn.room_id] = MRoom(conn.room_id, next(self.session_ids))
+            room = self.rooms[conn.room_id] = MRoom(conn.room_id, next(self.session_ids),
+                                                    orb_mode=self.cfg.orb_mode)
             exp.started.append((room.session_id, room.room_id))
         room.epoch += 1
         member = MMember(conn.conn_id, user_id, name, role, ptype, room.epoch)
@@ -452,6 +464,50 @@ class Model:
         if orb is not None and orb.stop_requested_at is None:
             self.request_stop(room, orb, "session_complete", exp)
 
+    def ai_mode(self, conn: MConn, mode: str, exp: Expect) -> None:
+        """``ai_mode``: only a human coach, with a known mode; every present participant,
+        the coach and the orb included, hears ``ai-mode``; the room keeps the mode."""
+        sender = conn.member
+        if sender is None:
+            exp.errors.append((conn.conn_id, "not-joined"))
+            return
+        if sender.is_ai or sender.role != "coach":
+            exp.errors.append((conn.conn_id, "forbidden"))
+            return
+        if mode not in ORB_MODES:
+            exp.errors.append((conn.conn_id, "invalid-message"))
+            return
+        room = self.rooms[conn.room_id]
+        room.orb_mode = mode
+        for member in room.members.values():
+            if not member.away:
+                exp.modes.append((member.conn_id, mode, sender.user_id))
+        exp.mode_changes.append((room.session_id, room.room_id, mode, sender.user_id))
+
+    def ai_ask(self, conn: MConn, exp: Expect) -> None:
+        """``ai_ask``: a human opens an addressed turn; relayed to the room's orbs only,
+        refused in ``listen``, without an orb, and within ``ask_interval`` of the seat's last."""
+        sender = conn.member
+        if sender is None:
+            exp.errors.append((conn.conn_id, "not-joined"))
+            return
+        if sender.is_ai:
+            exp.errors.append((conn.conn_id, "forbidden"))
+            return
+        room = self.rooms[conn.room_id]
+        orbs = [m for m in room.members.values() if m.is_ai and not m.away]
+        if room.orb_mode == "listen":
+            exp.errors.append((conn.conn_id, "orb-listening"))
+        elif not orbs:
+            exp.errors.append((conn.conn_id, "orb-unavailable"))
+        elif sender.last_ask is not None and self.now - sender.last_ask < self.cfg.ask_interval:
+            exp.errors.append((conn.conn_id, "rate-limited"))
+        else:
+            sender.last_ask = self.now
+            for orb in orbs:
+                exp.asks[orb.conn_id].append({"type": "ai_ask", "fromId": sender.user_id,
+                                              "userRole": sender.role})
+
     def request_stop(self, room: MRoom, orb: MOrb, reason: str, exp: Expect) -> None:
         orb.stop_requested_at = self.now
         orb.stop_reason = reason
@@ -481,7 +537,7 @@ class Model:
         if kind in ("ai_status", "ai_control"):
             out.pop("toId", None)
         if kind == "ai_status":
-            out["mode"] = "addressed"  # the room's mode (these histories never switch it)
+            out["mode"] = room.orb_mode  # the room's word on the mode, not the orb's
         skip_ai_pairs = kind in SIGNALS
         if kind == "ai_control":
             targets = [m for m in room.members.values() if m.is_ai]
@@ -575,6 +631,9 @@ class CoreMachine(RuleBasedStateMachine):
         closes: dict[int, int] = {}
         spawns, stops, started, ended, p_joined, p_left, statuses = [], [], [], [], [], [], []
         session_ended: list[tuple[int, str]] = []
+        modes: list[tuple[int, str, str]] = []
+        mode_changes: list[tuple[str, str, str, str]] = []
+        asks: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for cmd in commands:
             if isinstance(cmd, Send):
                 to = cmd.conn_id
@@ -595,6 +654,7 @@ class CoreMachine(RuleBasedStateMachine):
                     assert to not in discoveries, "two peer-discovery messages for one join"
                     assert mconn is not None and mconn.member is not None
                     assert msg["roomId"] == mconn.room_id
+                    assert msg["orbMode"] == m.rooms[mconn.room_id].orb_mode, msg
                     discoveries[to] = [p["userId"] for p in msg["peers"]]
                     details[to] = ([(p["userId"], p.get("away", False), p.get("status"))
                                     for p in msg["peers"]],
@@ -625,6 +685,10 @@ class CoreMachine(RuleBasedStateMachine):
                         del view[msg["userId"]]
                         assert mconn is not None
                         mconn.away_view.discard(msg["userId"])
+                elif kind == "ai-mode":
+                    modes.append((to, msg["mode"], msg["by"]))
+                elif kind == "ai_ask":
+                    asks[to].append(msg)
                 elif kind == "session-ended":
                     assert msg["reason"] == "ended-by-coach", msg
                     session_ended.append((to, msg["by"]))
@@ -672,6 +736,8 @@ class CoreMachine(RuleBasedStateMachine):
                 p_left.append((cmd.session_id, cmd.room_id, cmd.user_id, cmd.ending.value))
             elif isinstance(cmd, OrbStatusChanged):
                 statuses.append((cmd.session_id, cmd.room_id, cmd.user_id, cmd.status))
+            elif isinstance(cmd, OrbModeChanged):
+                mode_changes.append((cmd.session_id, cmd.room_id, cmd.mode, cmd.by))
             else:
                 raise AssertionError(f"unknown command {cmd!r}")
 
@@ -707,6 +773,9 @@ class CoreMachine(RuleBasedStateMachine):
         assert sorted(p_left) == sorted(exp.p_left)
         assert statuses == exp.statuses
         assert session_ended == exp.session_ended
+        assert sorted(modes) == sorted(exp.modes)
+        assert mode_changes == exp.mode_changes
+        assert dict(asks) == {k: v for k, v in exp.asks.items() if v}
 
         # The I/O layer carries out the closes and then reports them: a no-op by contract.
         for conn_id in closes:
@@ -734,6 +803,8 @@ class CoreMachine(RuleBasedStateMachine):
         orb_max_lifetime=st.sampled_from([12.0, 60.0]),
         orb_stop_timeout=st.sampled_from([1.0, 4.0]),
         reconnect_grace=st.sampled_from([0.0, 2.0, 2.0, 5.0]),
+        orb_mode=st.sampled_from(ORB_MODES),
+        ask_interval=st.sampled_from([1.0, 3.0]),
     )
     def setup(self, **limits: Any) -> None:
         cfg = CoreConfig(orbs_enabled=True, max_message_bytes=1024, **limits)
@@ -902,6 +973,32 @@ class CoreMachine(RuleBasedStateMachine):
         exp = Expect()
         self.m.end_session(conn, exp)
         self.send(conn, {"type": "end_session"}, exp)
+
+    @precondition(lambda self: self.model is not None and self.model.conns)
+    @rule(index=st.integers(0, 50), mode=st.sampled_from((*ORB_MODES, *ORB_MODES, "loud")))
+    def set_orb_mode(self, index: int, mode: str) -> None:
+        """Anyone tries ``ai_mode``; only a human coach may, and only to a known mode."""
+        conn = self.pick(index)
+        assert conn is not None
+        self.m.seen(conn.conn_id)
+        exp = Expect()
+        self.m.ai_mode(conn, mode, exp)
+        self.send(conn, {"type": "ai_mode", "mode": mode}, exp)
+
+    @precondition(lambda self: self.model is not None and self.model.conns)
+    @rule(index=st.integers(0, 50), presses=st.integers(1, 2))
+    def ask_the_orb(self, index: int, presses: int) -> None:
+        """Anyone presses "Ask the orb" (twice: the second within the rate limit); the orb
+        hears it unless the rules refuse it."""
+        conn = self.pick(index)
+        assert conn is not None
+        for _ in range(presses):
+            self.m.seen(conn.conn_id)
+            exp = Expect()
+            self.m.ai_ask(conn, exp)
+            if exp.asks:
+                event("ai_ask relayed")
+            self.send(conn, {"type": "ai_ask"}, exp)
 
     @precondition(lambda self: self.model is not None and self.model.conns)
     @rule(index=st.integers(0, 50),

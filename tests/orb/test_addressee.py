@@ -4,8 +4,13 @@ clock; the same decisions end to end are in test_addressed_live.py."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import attrs
 import pytest
 
+from orb_bridge.address_judge import AddressJudge
 from orb_bridge.addressee import Addressee
 from orb_bridge.addressing import AddressRule
 from orb_bridge.hearing import Utterance
@@ -108,3 +113,69 @@ def test_orb_worker_flags_and_environment() -> None:
     assert (args.orb_mode, args.orb_name) == ("listen", "Nova")
     defaults = build_parser().parse_args(["--url", "ws://x"])
     assert (defaults.orb_mode, defaults.orb_name) == ("addressed", "Orb")
+
+
+class Model:
+    """A chat model that answers every judgement with ``answer`` and keeps the requests."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.asked: list[list[dict[str, str]]] = []
+
+    async def complete(self, messages: Any, *, max_tokens: int | None = None) -> str:
+        self.asked.append(list(messages))
+        return self.answer
+
+
+def judged_stage(answer: str, mode: str = "addressed", **kw: float
+                 ) -> tuple[Addressee, Model, Clock]:
+    model, clock = Model(answer), Clock()
+    judge = AddressJudge(model, "Orb")
+    return Addressee(AddressRule("Orb"), mode=mode, clock=clock, judge=judge,  # type: ignore[arg-type]
+                     **kw), model, clock
+
+
+def test_an_ambiguous_turn_waits_for_the_language_models_word() -> None:
+    """Rule says no, but a near miss of the name opens a question: the model is asked, with
+    the turns before, and its "yes" answers it (within the reply budget)."""
+    a, model, _ = judged_stage("yes", max_replies=1)
+    a.decide(turn("How did your week go?", "coach"))
+    first = a.decide(turn("Or what should I try first?"))
+    assert not first.answer and first.to_judge
+    assert asyncio.run(a.judged(turn("Or what should I try first?"))).answer
+    [messages] = model.asked
+    assert messages[-1]["content"].splitlines() == [
+        "coach: How did your week go?", "LAST TURN: Or what should I try first?"]
+    a.decide(turn("Or what now?"))
+    assert not asyncio.run(a.judged(turn("Or what now?"))).answer  # over the budget
+
+
+def test_the_model_is_not_asked_about_clear_turns_or_in_listen() -> None:
+    a, model, _ = judged_stage("yes")
+    assert not a.decide(turn("Or maybe we could try the mornings.")).to_judge
+    assert not a.decide(turn("Can you tell me about your manager?")).to_judge
+    assert a.decide(turn("Hey Orb, what do you think?")).answer
+    a.mode = "listen"
+    assert not a.decide(turn("Or what should I try first?")).to_judge
+    assert model.asked == []
+
+
+def test_a_no_from_the_model_keeps_the_turn_unanswered() -> None:
+    a, _, _ = judged_stage("no")
+    assert a.decide(turn("Or what should I try first?")).to_judge
+    decision = asyncio.run(a.judged(turn("Or what should I try first?")))
+    assert not decision.answer and decision.why == "judged not addressed"
+
+
+def test_the_ask_window_is_judged_at_the_turns_end_not_after_its_transcription() -> None:
+    """Speech-to-text on a busy machine may finish after the window: the turn that ended
+    inside it is still the asked one; one that ended after it is not."""
+    a, clock = stage(ask_window=10.0)
+    a.ask("coach-1")
+    inside = attrs.evolve(turn("What would you suggest?", "coach"), heard_at=clock.now + 9.0)
+    clock.now += 14.0
+    assert a.decide(inside).answer
+    a.ask("coach-1")
+    late = attrs.evolve(turn("And now?", "coach"), heard_at=clock.now + 11.0)
+    clock.now += 11.5
+    assert not a.decide(late).answer

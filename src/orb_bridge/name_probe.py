@@ -1,0 +1,108 @@
+"""Listening again for the orb's name where Whisper dropped it.
+
+Whisper tiny.en often writes a bare "Orb," opening a request as "Or" or leaves it out ("Can
+you give me a tip…"), and sometimes drops a whole "Okay Orb": its language prior outweighs
+the sound. The transcript then names no one, and the text rule (``orb_bridge.addressing``)
+rightly cannot call the turn addressed. But the model's own opinion of the audio is still
+there: the probability it gives the name as the first words, given the sound. Measured over
+rendered turns (``bench/party.py --addressing``), a request that opened with the name keeps
+that probability in the thousandths even when greedy decoding chose another word, while a
+turn that never said it ("Or maybe…", "Can you tell me…") stays around a ten-thousandth.
+
+So for a turn that asks something and that the rule does not take as addressed, the probe
+scores a few openings — the name, and each greeting followed by it — on the same audio
+(one encoder pass, a few decoder steps), and when the best is likely enough the caller
+decodes again with that opening written first. The transcript then reads "Orb, can you…",
+and the text rule decides as for any other turn: the probe never decides by itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+
+from .addressing import AddressRule
+
+#: Openings scored before the name: the greetings of the text rule's rule 1.
+GREETINGS = ("Hey", "Okay", "Ok", "Hi", "Hello")
+#: The probability of an opening with the name above which it is written first. Chosen on
+#: the design half of the bench's turns (docs/orb.md, "What counts as addressing").
+THRESHOLD = 0.002
+
+
+@attrs.frozen
+class Opening:
+    """The likeliest opening with the name, and its probability given the audio."""
+
+    text: str
+    probability: float
+
+
+class NameProbe:
+    """Scores openings with ``name`` on an utterance; ``worth_checking`` says when to."""
+
+    def __init__(self, name: str, *, threshold: float = THRESHOLD) -> None:
+        self.name = name
+        self.threshold = threshold
+        self._rule = AddressRule(name)
+
+    def worth_checking(self, text: str) -> bool:
+        """A question, or a turn opening with a request word, that the text rule does not
+        take as addressed: where a lost name would have made the turn addressed. Turns that
+        only contain a request word ("Or perhaps it is the phone") are not listened to
+        again: a human's "or" scores close to the name there."""
+        return (bool(text) and self._rule.opens_a_request(text)
+                and not self._rule.judge(text).addressed)
+
+    def openings(self) -> list[str]:
+        return [self.name, *(f"{greeting} {self.name}" for greeting in GREETINGS)]
+
+    def best_opening(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
+                     language: str | None) -> Opening:
+        """The likeliest opening (``model``: a faster-whisper ``WhisperModel``). The audio is
+        encoded again: the same window as the transcription's, but faster-whisper keeps no
+        encoder output, and the threshold was chosen on this encoding."""
+        from faster_whisper.tokenizer import Tokenizer
+
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual,
+                              task="transcribe", language=language or "en")
+        extractor = model.feature_extractor
+        features = extractor(audio)[:, : extractor.nb_max_frames]
+        features = np.pad(features, ((0, 0), (0, extractor.nb_max_frames - features.shape[-1])))
+        encoded = model.encode(features)
+        # The prompt the transcription had: the name as its hotword, then the task.
+        prompt = [tokenizer.sot_prev, *tokenizer.encode(" " + self.name),
+                  *tokenizer.sot_sequence, tokenizer.no_timestamps]
+        best = Opening("", 0.0)
+        first = _distributions(model, encoded, prompt, [])[0]
+        for text in self.openings():
+            tokens = tokenizer.encode(" " + text)
+            probability = float(first[tokens[0]])
+            # The first word bounds the whole opening's probability: most turns need no
+            # more than this one decoder step (and " Orb" is one token).
+            if len(tokens) > 1 and probability >= self.threshold:
+                steps = _distributions(model, encoded, prompt, tokens[:-1])
+                for position, token in enumerate(tokens[1:], 1):
+                    probability *= float(steps[position][token])
+            if probability > best.probability:
+                best = Opening(text, probability)
+        return best
+
+
+def _distributions(model: Any, encoded: Any, prompt: list[int], forced: list[int]
+                   ) -> list[np.ndarray[Any, np.dtype[np.float64]]]:
+    """The next-token distributions after the prompt, at each of the ``forced`` tokens'
+    positions and the one after them (CTranslate2 returns the logits of forced tokens).
+    ``max_length`` counts the prompt but its first token: the length of prompt and forced
+    tokens gives the forced ones and one more."""
+    result = model.model.generate(encoded, [prompt + forced], beam_size=1,
+                                  max_length=len(prompt) + len(forced),
+                                  return_logits_vocab=True)[0]
+    out = []
+    for logits in result.logits[0][: len(forced) + 1]:
+        values = np.asarray(logits, dtype=np.float64).ravel()
+        weights = np.exp(values - values.max())
+        out.append(weights / weights.sum())
+    return out

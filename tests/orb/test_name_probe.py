@@ -1,0 +1,101 @@
+"""Listening again for the orb's name where Whisper dropped it (orb_bridge.name_probe), with
+the real tiny.en model on rendered speech."""
+
+from __future__ import annotations
+
+import pytest
+
+from orb_bridge.addressing import AddressRule
+from orb_bridge.name_probe import THRESHOLD, NameProbe
+from orb_bridge.stt import WhisperStt, pcm_to_float
+from testkit import voices
+
+RULE = AddressRule("Orb")
+
+
+@pytest.fixture(scope="module")
+def engine() -> WhisperStt:
+    stt = WhisperStt(threads=2, hotwords="Orb", name_probe=NameProbe("Orb"))
+    stt.load()
+    return stt
+
+
+def test_only_a_request_the_rule_does_not_take_is_worth_a_second_listen() -> None:
+    probe = NameProbe("Orb")
+    assert probe.worth_checking("Can you give me a tip for the morning?")
+    assert probe.worth_checking("or could you sum up what we talked about")
+    assert not probe.worth_checking("Orb, can you give me a tip?")  # already addressed
+    assert not probe.worth_checking("It was busy, I kept putting things off.")  # asks nothing
+    assert not probe.worth_checking("or perhaps it is the phone at night.")  # not a request
+    assert not probe.worth_checking("")
+    assert probe.openings() == ["Orb", "Hey Orb", "Okay Orb", "Ok Orb", "Hi Orb", "Hello Orb"]
+
+
+def test_a_bare_name_whisper_dropped_is_heard_again(engine: WhisperStt) -> None:
+    """espeak-ng's British voice says "Orb," so that tiny.en leaves it out; the probe finds
+    it in the audio and the transcript opens with it, so the turn is addressed."""
+    pcm = voices.espeak("Orb, can you give me a tip for the mornings?", 16_000, 175,
+                        "en-gb-x-rp").tobytes()
+    plain = engine.transcribe_blocking(pcm, probe=False)
+    assert not RULE.judge(plain).addressed, plain  # what the probe is for
+    heard = engine.transcribe_blocking(pcm)
+    assert heard.lower().startswith("orb"), heard
+    assert "tip" in heard.lower()
+    assert RULE.judge(heard).addressed
+    assert engine.name_first(pcm, plain) == heard
+
+
+@pytest.mark.parametrize(("voice", "text"), [
+    ("piper", "Or what about Sundays?"),
+    ("espeak", "Or could we talk about work first?"),
+    ("piper", "Can you tell me more about your manager?"),
+])
+def test_a_request_between_humans_keeps_its_words(engine: WhisperStt, voice: str,
+                                                  text: str) -> None:
+    """Turns that ask something and never name the orb: the name stays unlikely, the
+    transcript is not rewritten, and the turn is not addressed."""
+    pcm = voices.speak(voice, text).tobytes()
+    plain = engine.transcribe_blocking(pcm, probe=False)
+    assert engine.name_probe is not None and engine.name_probe.worth_checking(plain), plain
+    opening = engine.name_probe.best_opening(engine._load(), pcm_to_float(pcm), "en")
+    assert opening.probability < THRESHOLD / 2, opening
+    heard = engine.transcribe_blocking(pcm)
+    assert heard == plain
+    assert not RULE.judge(heard).addressed
+
+
+def test_the_scribe_listens_for_the_name_on_a_turns_final_words_only() -> None:
+    """Early runs at a pause give words only; the finished turn's words go through
+    ``listen_for_name`` once, and what it returns is what is published and delivered."""
+    import asyncio
+
+    from orb_bridge.hearing import SpeechEnded, Utterance
+    from orb_bridge.transcripts import Scribe, TranscriptBook
+
+    class Transcriber:
+        def __init__(self) -> None:
+            self.listened: list[str] = []
+
+        async def transcribe(self, pcm16k: bytes) -> str:
+            return "Or could you sum up?"
+
+        async def listen_for_name(self, pcm16k: bytes, text: str) -> str:
+            self.listened.append(text)
+            return "Orb, could you sum up?"
+
+    async def scenario() -> tuple[Transcriber, list[str], list[str]]:
+        stt, published, delivered = Transcriber(), [], []
+        tasks: list[asyncio.Task[None]] = []
+        scribe = Scribe(stt, session_id="s", book=TranscriptBook(),
+                        publish=lambda line: published.append(line.text),
+                        deliver=lambda event: delivered.append(
+                            event.utterance.text if isinstance(event, SpeechEnded) else ""),
+                        spawn=lambda coro, name: tasks.append(asyncio.ensure_future(coro)),
+                        min_utterance=0.1)
+        scribe.heard(Utterance("client-1", "client", b"\1\0" * 16_000, 1.0))
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+        return stt, published, delivered
+
+    stt, published, delivered = asyncio.run(scenario())
+    assert stt.listened == ["Or could you sum up?"]
+    assert published == delivered == ["Orb, could you sum up?"]
