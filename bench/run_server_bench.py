@@ -38,25 +38,30 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from _machine_load import LoadMeter
+
 HERE = Path(__file__).resolve().parent
 LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
-SCENARIOS = ("idle", "join-storm", "relay", "paced")
+SCENARIOS = ("idle", "join-storm", "churn", "relay", "paced")
 ZERO_COUNTS = ("lost", "undelivered", "misrouted", "reordered", "duplicated", "corrupted", "errors",
                "disconnects")
 
 #: (label, scenario, metric, {baseline: target ratio trio/baseline}); lower is better.
 TARGETS: list[tuple[str, str, str, dict[str, float]]] = [
     ("server CPU per relayed message, relay (µs)", "relay", "server_cpu_per_msg_us",
-     {"baseline": 0.75, "node": 0.9}),
+     {"baseline": 0.75, "node": 0.9, "before": 1.0}),
     ("server CPU per relayed message, paced (µs)", "paced", "server_cpu_per_msg_us",
-     {"baseline": 0.75, "node": 1.0}),
+     {"baseline": 0.75, "node": 1.0, "before": 1.0}),
     ("server CPU per join (µs)", "join-storm", "server_cpu_per_join_us",
-     {"baseline": 1.0, "node": 1.0}),
+     {"baseline": 1.0, "node": 1.0, "before": 1.0}),
     ("server CPU per participant: connect + join + close (µs)", "join-storm",
-     "server_cpu_per_lifecycle_us", {"baseline": 1.0, "node": 1.0}),
+     "server_cpu_per_lifecycle_us", {"baseline": 1.0, "node": 1.0, "before": 1.0}),
+    ("server CPU per participant lifecycle, churn (µs)", "churn",
+     "server_cpu_per_lifecycle_us", {"baseline": 1.0, "node": 1.0, "before": 1.0}),
     ("idle server bytes per connection", "idle", "server_bytes_per_conn",
-     {"baseline": 1.0, "node": 0.7}),
-    ("paced relay p99 latency (ms)", "paced", "latency_p99_ms", {"baseline": 1.0, "node": 1.0}),
+     {"baseline": 1.0, "node": 0.7, "before": 1.0}),
+    ("paced relay p99 latency (ms)", "paced", "latency_p99_ms",
+     {"baseline": 1.0, "node": 1.0, "before": 1.1}),
 ]
 #: Our reconstruction of the original Node server (bench/baselines/node_original/README.md).
 NODE_ORIGINAL = HERE / "baselines" / "node_original"
@@ -72,6 +77,7 @@ FIGURES: list[tuple[str, str, str]] = [
     ("joins/s (storm)", "join-storm", "joins_per_s"),
     ("join -> peer-discovery p50 (ms)", "join-storm", "join_to_peer_discovery_p50_ms"),
     ("join -> peer-discovery p99 (ms)", "join-storm", "join_to_peer_discovery_p99_ms"),
+    ("churn: join -> peer-discovery p99 (ms)", "churn", "join_to_peer_discovery_p99_ms"),
     ("server CPU per connection handshake (µs)", "join-storm", "server_cpu_per_connect_us"),
     ("load generator CPU, relay (s)", "relay", "loadgen_cpu_s"),
 ]
@@ -300,6 +306,11 @@ def server_commands(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]
         "trio": [trio, "--log-level", "warning", "--max-participants", "8", "--db", "none",
                  "--rate-limit", "1000000", "--rate-limit-burst", "1000000", *args.trio_arg],
     }
+    if args.before_src is not None:
+        # The same server from another checkout's sources (PYTHONPATH comes before the
+        # installed package): before/after figures of one change, in one interleaved run.
+        env = shutil.which("env") or "/usr/bin/env"
+        commands["before"] = [env, f"PYTHONPATH={args.before_src}", *commands["trio"]]
     if "node" in args.servers:
         node = install_node_original(args.node_original, tmp / "node-original")
         if node is not None:
@@ -309,9 +320,23 @@ def server_commands(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--runs", type=int, default=3, help="runs of every scenario on every server")
+    p.add_argument("--runs", type=int, default=5,
+                   help="interleaved runs (rounds) of every scenario on every server")
+    p.add_argument("--max-load", type=float, default=1.5,
+                   help="a run during which other processes used more cores than this is run "
+                        "again (see --max-reruns)")
+    p.add_argument("--max-reruns", type=int, default=3,
+                   help="runs done again for load, at most, in all")
+    p.add_argument("--room-rate", type=float, default=1.0,
+                   help="rooms per core: relayed messages per second per room of three")
+    p.add_argument("--call-minutes", type=float, default=10.0,
+                   help="rooms per core: a call's length (each participant joins and leaves "
+                        "once per call)")
     p.add_argument("--servers", default="baseline,node,trio",
-                   help="comma-separated, from: baseline, node, trio (trio last)")
+                   help="comma-separated, from: baseline, node, before, trio (trio last)")
+    p.add_argument("--before-src", type=Path,
+                   help="the 'before' column: trio-server run from this src/ folder (e.g. "
+                        "another commit's, from git archive), same options as trio")
     p.add_argument("--node-original", type=Path, default=NODE_ORIGINAL,
                    help="the Node original's folder (server.mjs, package.json, package-lock.json)")
     p.add_argument("--scenario", action="append", choices=SCENARIOS, help="repeatable; default all")
@@ -335,6 +360,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.duration, args.rounds, args.connections = 2.0, 1, 600
     if args.smoke:
         args.runs, args.duration, args.rounds, args.connections = 1, 0.5, 1, 30
+        args.max_reruns = 0
     if not 1 <= args.runs <= 20:
         p.error("--runs must be 1..20")
     return args
@@ -346,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     extra = loadgen_args(args)
     timeout = 240 + 3 * args.duration
     results: list[dict[str, Any]] = []
+    #: Runs done again for load: their results, kept for --json-out only.
+    discarded: list[dict[str, Any]] = []
+    loads: list[dict[str, Any]] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="server-bench-") as tmp:
         commands = server_commands(args, Path(tmp))
@@ -354,31 +383,112 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             raise SystemExit(f"unknown server(s) {unknown}; known: {sorted(commands)}")
         servers = [s for s in wanted if s in commands]
-        for run in range(args.runs):
+        meter = LoadMeter()
+        reruns_left = args.max_reruns
+        run = 0
+        while run < args.runs:
             shift = run % len(servers)
             order = servers[shift:] + servers[:shift]
-            for scenario in scenarios:
-                for name in order:
-                    try:
-                        server = ServerProcess(name, commands[name], Path(tmp))
-                    except RuntimeError as exc:
-                        results.append({"label": name, "scenario": scenario, "run": run,
-                                        "error": str(exc)})
-                        continue
-                    try:
-                        result = run_loadgen(server, scenario, extra, timeout)
-                    finally:
-                        rc = server.stop()
-                    result.update(label=name, run=run, server_exit=rc)
-                    results.append(result)
-                    print(f"[{time.monotonic() - started:6.1f}s] run {run + 1}/{args.runs} "
-                          f"{scenario:10} {name:8} " + summary(result), file=sys.stderr)
+            meter.start()
+            here = run_round(run, order, scenarios, commands, extra, timeout, Path(tmp),
+                             started, args.runs)
+            sample = meter.stop()
+            busy = sample.others_cores is not None and sample.others_cores > args.max_load
+            for result in here:
+                result.update(load=sample.as_dict())
+            loads.append({"run": run, **sample.as_dict(), "rerun": busy and reruns_left > 0})
+            print(f"[bench] run {run + 1}: load average {sample.load_start:.2f} -> "
+                  f"{sample.load_end:.2f}, other processes {fmt(sample.others_cores)} cores"
+                  + (" (over --max-load: run again)" if busy and reruns_left > 0 else ""),
+                  file=sys.stderr)
+            if busy and reruns_left > 0:
+                reruns_left -= 1
+                discarded.extend(dict(r, discarded=True) for r in here)
+                continue
+            results.extend(here)
+            run += 1
     if args.json_out:
-        args.json_out.write_text("".join(json.dumps(r) + "\n" for r in results))
-    settings = (f"relay/paced {args.duration:g} s, join storm {args.rounds} round(s) of "
-                f"100 rooms x 3, idle {args.connections} connections")
+        args.json_out.write_text("".join(json.dumps(r) + "\n" for r in [*results, *discarded]))
+    settings = (f"relay/paced {args.duration:g} s ({args.arrivals} arrivals), join storm "
+                f"{args.rounds} round(s) of 100 rooms x 3, churn, idle {args.connections} "
+                f"connections")
     print(report(results, servers, args.runs, settings))
+    print(load_report(loads, args.max_load, args.max_reruns))
+    print(capacity_report(results, servers, args.room_rate, args.call_minutes))
     return 1 if any("error" in r for r in results) else 0
+
+
+def run_round(run: int, order: Sequence[str], scenarios: Sequence[str],
+              commands: dict[str, list[str]], extra: Sequence[str], timeout: float,
+              tmp: Path, started: float, runs: int) -> list[dict[str, Any]]:
+    """One round: every scenario on every server (in ``order``), a fresh server each time."""
+    results: list[dict[str, Any]] = []
+    for scenario in scenarios:
+        for name in order:
+            try:
+                server = ServerProcess(name, commands[name], tmp)
+            except RuntimeError as exc:
+                results.append({"label": name, "scenario": scenario, "run": run,
+                                "error": str(exc)})
+                continue
+            try:
+                result = run_loadgen(server, scenario, extra, timeout)
+            finally:
+                rc = server.stop()
+            result.update(label=name, run=run, server_exit=rc)
+            results.append(result)
+            print(f"[{time.monotonic() - started:6.1f}s] run {run + 1}/{runs} "
+                  f"{scenario:10} {name:8} " + summary(result), file=sys.stderr)
+    return results
+
+
+def load_report(loads: list[dict[str, Any]], max_load: float, max_reruns: int) -> str:
+    """Each run's load: the machine's load average and what other processes used."""
+    out = ["", f"Load per run (a run whose other processes used more than {max_load:g} cores is "
+           f"run again, {max_reruns} time(s) at most in all):", "",
+           "| run | load average start -> end | other processes (cores) | seconds | kept |",
+           "|---|---|---|---|---|"]
+    for item in loads:
+        out.append(f"| {item['run'] + 1} | {item['load_start']} -> {item['load_end']} | "
+                   f"{fmt(item['others_cores'])} | {item['seconds']} | "
+                   f"{'no, run again' if item['rerun'] else 'yes'} |")
+    kept_busy = [i for i in loads if not i["rerun"] and i["others_cores"] is not None
+                 and i["others_cores"] > max_load]
+    if kept_busy:
+        out.append(f"\n{len(kept_busy)} run(s) kept over {max_load:g} cores of other load: "
+                   "the reruns were used up.")
+    return "\n".join(out)
+
+
+def capacity_report(results: list[dict[str, Any]], servers: Sequence[str], room_rate: float,
+                    call_minutes: float) -> str:
+    """Rooms one core serves at a realistic signaling rate, from the measured medians.
+
+    A room of three relays ``room_rate`` messages a second (paced CPU per message) and its
+    three participants each come and go once per call of ``call_minutes`` (churn CPU per
+    lifecycle): a core's second divided by what one room costs in it.
+    """
+    out = ["", f"Rooms per core at {room_rate:g} relayed messages/s per room and 3 participant "
+           f"lifecycles per {call_minutes:g}-minute call (paced CPU per message, churn CPU per "
+           "lifecycle):", ""]
+    cells = []
+    for name in servers:
+        msg = median_and_spread(collect(results, name, "paced", "server_cpu_per_msg_us"))
+        note = ""
+        if msg is None:  # every paced run void (a loaded machine): say so, but say something
+            void = [r.get("server_cpu_per_msg_us") for r in results
+                    if r.get("label") == name and r.get("scenario") == "paced"
+                    and str(r.get("error", "")).startswith("void run")]
+            msg = median_and_spread(void)
+            note = " (from void paced runs)"
+        life = median_and_spread(collect(results, name, "churn", "server_cpu_per_lifecycle_us"))
+        if msg is None or life is None:
+            cells.append(f"{name}: n/a")
+            continue
+        per_room_us = room_rate * msg[0] + 3 * life[0] / (call_minutes * 60)
+        cells.append(f"{name}: {fmt(1e6 / per_room_us)}{note}")
+    out.append("; ".join(cells))
+    return "\n".join(out)
 
 
 def summary(result: dict[str, Any]) -> str:

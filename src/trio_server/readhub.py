@@ -14,16 +14,30 @@ it yields. Each connection keeps its task, its cancel scope and its deadlines; t
 until its reading is over (:meth:`ReadHub.serve`), so cancellation, close timeouts, the writer
 and the shutdown work exactly as before. TLS connections read in their own task (their bytes go
 through the TLS engine first).
+
+**Gathering dense arrivals.** Browsers send on their own schedules, so at a busy server
+messages arrive one at a time, a fraction of a millisecond apart, and each lone arrival would
+pay a whole Trio wake-up of the hub (Trio's run loop, its ``epoll_ctl`` re-arm, the hub's
+``poll``): a large part of a lone message's CPU (bench/README.md, issue 29). So when two
+wake-ups in a row each come within ``DENSE_GAP`` of the one before, the hub stops waiting for
+sockets and waits for a tick of a ``GATHER_SECONDS`` timer instead (:mod:`.hubticker`):
+everything that arrived during the window is read in one wake-up, and what it relays to one
+receiver goes out in one ``send`` (the cork). A tick that finds nothing ends the gathering, so
+a quiet server reads each arrival at once, as before; under load a message waits at most one
+window (0.5 ms) more. Only the timing of reads changes: each connection is still read in the
+order its bytes came, and a wake-up reads everything that is there.
 """
 
 from __future__ import annotations
 
 import select
+import time
 from typing import Protocol
 
 import outcome
 import trio
 
+from .hubticker import Ticker, open_ticker
 from .logs import ERROR, event
 from .wsparts import Cork
 
@@ -33,6 +47,10 @@ MAX_READS_PER_WAKEUP = 256
 #: a read comes back short (the buffer is then empty), and a socket whose reading is over
 #: can stay registered until it is closed without being reported again and again.
 _EDGE = select.EPOLLIN | select.EPOLLET
+#: The window over which dense arrivals are gathered into one wake-up (seconds).
+GATHER_SECONDS = 0.0005
+#: A wake-up this soon after the previous one means arrivals are dense: gather from now on.
+DENSE_GAP = 0.0005
 
 
 #: What :meth:`HubReader.readable` says: nothing more there for now; more there than it read
@@ -54,8 +72,17 @@ class HubReader(Protocol):
 class ReadHub:
     """Reads for many connections in one task; see the module docstring."""
 
-    def __init__(self, cork: Cork | None = None) -> None:
+    def __init__(self, cork: Cork | None = None, *, gather: float | None = GATHER_SECONDS
+                 ) -> None:
         self._epoll = select.epoll()
+        self._gather = gather
+        #: Ticks while dense arrivals are gathered (opened by :meth:`run`, closed when it
+        #: ends); None: every arrival is read at once.
+        self._ticker: Ticker | None = None
+        #: Wake-ups that read something, and of them those that ended a gathering window
+        #: (for tests and the bench: how many arrivals shared a wake-up).
+        self.wakeups = 0
+        self.gathered_wakeups = 0
         #: On while a wake-up's reads are handled: what they relay to one receiver is written
         #: with one ``send`` once they are all done (see :class:`~.wsparts.Cork`).
         self._cork = cork if cork is not None else Cork()
@@ -67,6 +94,11 @@ class ReadHub:
 
     def __len__(self) -> int:
         return len(self._readers)
+
+    @property
+    def gathering(self) -> bool:
+        """Whether the hub is waiting for a window's end rather than for a socket."""
+        return self._ticker is not None and self._ticker.armed
 
     async def serve(self, fd: int, reader: HubReader) -> None:
         """Park the calling task while the hub reads ``fd`` for ``reader``.
@@ -106,6 +138,10 @@ class ReadHub:
         task_status.started()
         #: Readers that said ``MORE``, read again at the next wake-up.
         again: list[int] = []
+        ticker = self._ticker = open_ticker(self._gather) if self._gather else None
+        clock = time.perf_counter
+        last = 0.0
+        short = False
         try:
             while True:
                 if again:
@@ -113,9 +149,30 @@ class ReadHub:
                     await trio.lowlevel.checkpoint()
                     batch, again = again, []
                     batch.extend(fd for fd, _ in poll(0, MAX_READS_PER_WAKEUP))
+                elif ticker is not None and ticker.armed:
+                    # Gathering: the window's end, whatever arrived in it.
+                    await trio.lowlevel.wait_readable(ticker)
+                    ticker.clear()
+                    batch = [fd for fd, _ in poll(0, MAX_READS_PER_WAKEUP)]
+                    if not batch:  # a quiet window: wait for sockets again
+                        ticker.disarm()
+                        continue
+                    self.gathered_wakeups += 1
                 else:
                     await trio.lowlevel.wait_readable(epoll)
                     batch = [fd for fd, _ in poll(0, MAX_READS_PER_WAKEUP)]
+                    if ticker is not None:
+                        now = clock()
+                        if now - last < DENSE_GAP:
+                            # Two short gaps in a row: one alone is often chance at a quiet
+                            # server, and a window that finds nothing costs a wake-up.
+                            if short:
+                                ticker.arm()
+                            short = True
+                        else:
+                            short = False
+                        last = now
+                self.wakeups += 1
                 cork.active = True
                 try:
                     for fd in batch:
@@ -156,3 +213,5 @@ class ReadHub:
                 self._forget(fd)
                 reschedule(task, outcome.Error(trio.ClosedResourceError("read hub stopped")))
             epoll.close()
+            if ticker is not None:
+                ticker.close()
