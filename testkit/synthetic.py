@@ -83,6 +83,7 @@ class SyntheticHuman:
         resume: bool = False,
         resume_for: float = 30.0,
         reunion: float = 10.0,
+        echo_db: float | None = None,
     ) -> None:
         """``resume``: survive a lost signaling connection like the browser client (module
         docstring), reconnecting for at most ``resume_for`` seconds; ``reunion``: how long a
@@ -100,6 +101,8 @@ class SyntheticHuman:
         self._resume_for = resume_for
         self._reunion = reunion
         self.mouth = Mouth()
+        #: ``echo_db``: the orb's voice comes back into this microphone that much down.
+        self.mouth.echo_gain = None if echo_db is None else 10 ** (echo_db / 20)
         self.pcs: dict[str, RTCPeerConnection] = {}
         self.media: dict[str, PeerMedia] = {}
         #: Per peer: the current link's id, and whether this side offers on it.
@@ -366,6 +369,8 @@ class SyntheticHuman:
         self.link_ids[peer_id] = link_id
         self._offerer[peer_id] = offerer
         media = self.media[peer_id] = PeerMedia()
+        if peer_id.startswith("ai-orb"):
+            media.on_audio = self.mouth.hear_orb
         if self._voice:
             pc.addTrack(SyntheticVoice(self.mouth))
         if self._camera_spec is not None:

@@ -13,6 +13,7 @@ import functools
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 
 import av
 import numpy as np
@@ -37,6 +38,23 @@ class Mouth:
         self._clip: npt.NDArray[np.int16] | None = None
         self._clip_pos = 0
         self.clip_ended_at: float | None = None
+        #: The orb's voice as this human's speakers play it back into the microphone
+        #: (``echo_gain``: e.g. 0.1 for 20 dB down; ``None``: a perfect echo canceller).
+        self.echo_gain: float | None = None
+        self._echo: deque[npt.NDArray[np.float32]] = deque(maxlen=25)
+
+    def hear_orb(self, samples: npt.NDArray[np.float32]) -> None:
+        """20 ms of the orb's voice as received: it comes back in the next frames sent."""
+        if self.echo_gain is not None:
+            self._echo.append(samples[:FRAME] * np.float32(self.echo_gain))
+
+    def with_echo(self, samples: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
+        if not self._echo:
+            return samples
+        echo = self._echo.popleft()
+        mixed = samples.astype(np.float32).reshape(-1)
+        mixed[: len(echo)] += echo
+        return np.clip(mixed, -32768, 32767).astype(np.int16)
 
     def say(self, seconds: float) -> None:
         _ = self.syllable  # rendered now, not in the media loop
@@ -125,6 +143,7 @@ class SyntheticVoice(MediaStreamTrack):
         else:
             pos = (self._index % 49) * FRAME
             samples = mouth.floor[pos : pos + FRAME]
+        samples = mouth.with_echo(samples)
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = RATE
         frame.pts = self._index * FRAME
@@ -188,6 +207,8 @@ class PeerMedia:
         self._measuring_since: float | None = None
         self._last: dict[str, float] = {}
         self._longest: dict[str, float] = {}
+        #: Called with each received audio frame, mono float samples (an echo path).
+        self.on_audio: Callable[[npt.NDArray[np.float32]], None] | None = None
 
     def received(self, kind: str, now: float) -> None:
         """One video frame or audio packet arrived (kind ``video`` or ``audio``)."""
@@ -236,6 +257,9 @@ class PeerMedia:
                 self.audio_levels.append((now, dbfs(samples)))
                 if self.recording is not None:
                     self.recording.append(_mono48k(frame))
+                if self.on_audio is not None:
+                    channels = len(frame.layout.channels)
+                    self.on_audio(samples.reshape(-1, channels).mean(axis=1))
 
     def video_fps(self, window: float = 3.0) -> float:
         now = time.monotonic()

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from .floor import FloorRules
 from .speech_config import SpeechConfig
 
 
@@ -80,6 +81,10 @@ class OrbConfig:
     stt_early_runs: int = 3
     #: Utterances shorter than this are noise (a cough, a click) and are dropped.
     min_utterance: float = 0.15
+
+    #: Who has the floor (orb_bridge.floor): hold the voice while a human speaks, talk on
+    #: through a backchannel, yield to a barge-in, and do not hear the orb's own echo.
+    floor: FloorRules = attrs.field(factory=FloorRules)
 
     #: Roles whose finished utterances the brain answers in the ``active`` mode even when not
     #: addressed: the coach guides, the AI answers the client (the original system's rule).

@@ -8,8 +8,10 @@ The rules, in one place:
   ``listening``. Other roles' utterances (the coach), and the pieces of a long turn still
   going on, are only observed.
 * Every answered turn's figures (orb_bridge.figures) are recorded when its reply ends.
-* Humans always have the floor: any human starting to speak while the orb thinks or speaks
-  cancels the reply and silences the voice at the next 20 ms audio frame (barge-in).
+* Humans always have the floor. Without the floor stage (orb_bridge.floor), any human
+  starting to speak while the orb thinks or speaks cancels the reply and silences the voice
+  at the next 20 ms audio frame (barge-in). With it (the default), the floor holds the voice
+  while a human speaks and calls :meth:`Conductor.barge_in` only for a real interruption.
 * ``ai_control`` ``pause``: silent, ``paused``, utterances only observed; ``resume``:
   ``listening``. ``mute``/``unmute`` silence replies without changing the status.
 
@@ -106,13 +108,18 @@ class Conductor:
         if isinstance(event, SpeechPaused):
             return  # for speech-to-text only: the turn is not over yet
         if isinstance(event, SpeechStarted):
-            if self._reply is not None and not self._reply.done():
-                logger.info("barge-in by %s", event.speaker_id)
-                self.barge_ins += 1
-                self.barge_in_at = time.monotonic()
-                self._interrupt()
+            self.barge_in(event.speaker_id)
             return
         self._finished(event)
+
+    def barge_in(self, speaker_id: str) -> None:
+        """A human took the turn: drop the reply under way, if any (what was said stays
+        said in the orb's transcript)."""
+        if self._reply is not None and not self._reply.done():
+            logger.info("barge-in by %s", speaker_id)
+            self.barge_ins += 1
+            self.barge_in_at = time.monotonic()
+            self._interrupt()
 
     def on_control(self, action: str) -> None:
         if action == "pause":
@@ -196,8 +203,7 @@ class Conductor:
                     elif isinstance(output, ReplyAudio):
                         await self._say(output)
                 if self._following:  # a streamed reply's last piece: let it finish
-                    await asyncio.sleep(max(0.0, self._voice.grid.due(self._voice.end)
-                                            - self._voice.grid.clock()))
+                    await self._until_left(0.0)
             finally:
                 # Closed at once on barge-in, so a brain's queued sentences are dropped now
                 # rather than when the garbage collector finds the generator.
@@ -230,7 +236,7 @@ class Conductor:
         if times is not None and times.first_synth is None:
             times.first_synth = time.monotonic()
             times.first_token = reply.first_token_at
-        ends_at = self._voice.play(pcm, follow=self._following)
+        self._voice.play(pcm, follow=self._following)
         self._following = reply.more
         if self._spoken_from is None:
             self._spoken_from = time.time()
@@ -240,10 +246,17 @@ class Conductor:
         self._set(OrbStatus.SPEAKING)
         # A streamed piece (``more``): the next is asked for while this one still plays, so
         # it can follow without a gap; asked no earlier, so a barge-in wastes little voice.
+        # Time left is longer while the floor holds the voice, so the wait looks again.
         lead = _FOLLOW_LEAD if reply.more else 0.0
-        await asyncio.sleep(max(0.0, ends_at - lead - self._voice.grid.clock()))
+        await self._until_left(lead)
         if times is not None and times.first_sent is None:
             times.first_sent = self._voice.first_sent_at
+
+    async def _until_left(self, lead: float) -> None:
+        """Wait until at most ``lead`` seconds of the voice's current reply are left to send
+        (a held voice keeps its time left, so this waits through a pause)."""
+        while (left := self._voice.time_left()) > lead:
+            await asyncio.sleep(max(left - lead, 0.001))
 
     def _interrupt(self) -> None:
         self._voice.stop()

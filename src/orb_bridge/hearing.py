@@ -217,8 +217,18 @@ class TurnDetector:
     """Voice activity and turn ends for one speaker (see the module docstring)."""
 
     def __init__(self, speaker_id: str, role: str, config: OrbConfig,
-                 vad: SpeechProbability | None = None) -> None:
+                 vad: SpeechProbability | None = None,
+                 tap: Callable[[Samples], None] | None = None,
+                 onset: Callable[[str], None] | None = None) -> None:
+        """``tap``: shown every frame, quiet ones too, before the model is asked (the echo
+        gate, orb_bridge.echo, compares the whole microphone with the orb's voice).
+        ``onset``: called with the speaker's id at each frame the model calls speech while
+        no turn goes on: maybe a turn starting (``SpeechStarted`` follows ``vad_on_time``
+        later), maybe a click. The floor (orb_bridge.floor) holds the orb's voice on it,
+        a frame or two sooner than on ``SpeechStarted``."""
         self.speaker_id = speaker_id
+        self._tap = tap
+        self._onset = onset
         self.role = role
         self._cfg = config
         self._vad = vad if vad is not None else new_vad(config)
@@ -255,6 +265,8 @@ class TurnDetector:
         events: list[TurnEvent] = []
         for start in range(0, whole, VAD_FRAME):
             frame = data[start:start + VAD_FRAME]
+            if self._tap is not None:
+                self._tap(frame)
             if dbfs(frame) < _QUIET_DBFS:
                 probability = 0.0
             else:
@@ -275,6 +287,12 @@ class TurnDetector:
             return []
         return [self._end(ended_by="model", probability=probability)]
 
+    @property
+    def voicing(self) -> bool:
+        """Speech right now: a turn goes on and it is not in a pause (the floor,
+        orb_bridge.floor, holds the orb's voice while this is true)."""
+        return self.speaking and self._below + 1e-9 < self._cfg.vad_pause_time
+
     # ---------------------------------------------------------------- the frame rule
     def _frame(self, frame: Samples, probability: float) -> list[TurnEvent]:
         if self.speaking:
@@ -286,6 +304,8 @@ class TurnDetector:
         self._preroll_seconds += VAD_FRAME_SECONDS
         speech = probability >= self._cfg.vad_threshold
         self._above = self._above + VAD_FRAME_SECONDS if speech else 0.0
+        if speech and self._onset is not None:
+            self._onset(self.speaker_id)
         if self._above + 1e-9 >= self._cfg.vad_on_time:
             self.speaking = True
             self._chunks = list(self._preroll)

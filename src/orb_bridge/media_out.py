@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from .echo import SentAudio
 from .render import OrbRenderer
 from .sound import OUTPUT_RATE
 
@@ -114,7 +115,10 @@ class Voice(MediaSource):
     """The orb's voice: at most one reply playing, placed on the 20 ms audio grid.
 
     ``play`` schedules PCM to start at the next audio frame; ``stop`` silences it at the next
-    frame (this is what barge-in and pause call). The voice level feeds the orb's pulse.
+    frame (this is what barge-in and pause call). ``hold`` pauses it at the next frame and
+    keeps its place, to go on from there when released (the floor, orb_bridge.floor, holds
+    it while a human speaks). The voice level feeds the orb's pulse; every frame sent is kept
+    a couple of seconds (``sent``: what the echo gate, orb_bridge.echo, compares with).
     """
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
@@ -129,23 +133,32 @@ class Voice(MediaSource):
         #: ``clock()`` when the first frame of the latest reply was handed to the tracks
         #: (the per-turn figures' "first audio sent"); ``None`` until then.
         self.first_sent_at: float | None = None
+        self.held = False
+        self._resume_from = 0  # frames of the held reply already sent
+        #: The latest frames handed out (about 2 s): the echo gate's reference.
+        self.sent = SentAudio(AUDIO_FRAME_SECONDS)
 
     def play(self, pcm: Pcm, follow: bool = False) -> float:
         """Start saying ``pcm`` (48 kHz mono int16); returns when it will end (grid clock).
 
         ``follow``: the next piece of a streamed reply. If the voice is still saying the
-        previous piece, ``pcm`` goes on right after its last sample (no gap, no overlap; a
-        frame already sent is never changed: a piece that comes late starts at the next
-        unsent frame). Otherwise it starts at the next frame, as without ``follow``.
+        previous piece (or holds it), ``pcm`` goes on right after its last sample (no gap, no
+        overlap; a frame already sent is never changed: a piece that comes late starts at the
+        next unsent frame). Otherwise it starts at the next frame, as without ``follow``.
         """
         now = self.grid.index_at(self.grid.clock())
-        if follow and self._pcm is not None and now < self._end:
-            sent = max(now, self._cached[0] if self._cached is not None else -1)
-            at = max(self._length, (sent - self._start + 1) * AUDIO_FRAME_SAMPLES)
+        if follow and self._pcm is not None and (self.held or now < self._end):
+            if self.held:  # nothing is sent while held: what was sent is ``_resume_from``
+                sent_frames = self._resume_from
+            else:
+                sent = max(now, self._cached[0] if self._cached is not None else -1)
+                sent_frames = sent - self._start + 1
+            at = max(self._length, sent_frames * AUDIO_FRAME_SAMPLES)
             data = np.zeros(at + len(pcm), dtype=np.int16)
             data[: self._length] = self._pcm[: self._length]
             data[at:] = pcm
             return self._load(data, self._start, kept=self._length // AUDIO_FRAME_SAMPLES)
+        self._resume_from = 0
         self.first_sent_at = None
         return self._load(np.asarray(pcm, dtype=np.int16), now + 1)
 
@@ -169,6 +182,37 @@ class Voice(MediaSource):
         self._pcm = None
         self._end = 0
 
+    def hold(self, on: bool) -> None:
+        """Pause (``True``) the voice from the next frame, keeping its place; or play on
+        (``False``) from the first frame not yet sent. A reply started while held waits."""
+        if on == self.held:
+            return
+        self.held = on
+        if self._pcm is None:
+            return
+        if on:
+            sent = (self._cached[0] + 1) if self._cached is not None else self._start
+            self._resume_from = min(max(0, sent - self._start), self._end - self._start)
+        else:
+            frames = self._end - self._start
+            self._start = self._next_slot() - self._resume_from
+            self._end = self._start + frames
+
+    def time_left(self) -> float:
+        """Seconds until the current reply has been sent (held: at least what is left of
+        it, so a waiter looks again)."""
+        if self._pcm is None:
+            return 0.0
+        if self.held:
+            return max(self.grid.period, (self._end - self._start - self._resume_from)
+                       * self.grid.period)
+        return max(0.0, self.grid.due(self._end) - self.grid.clock())
+
+    def _next_slot(self) -> int:
+        """The first slot not yet handed out: the one due now if it is still to be made."""
+        made = self._cached[0] if self._cached is not None else -1
+        return max(made + 1, self.grid.index_at(self.grid.clock()))
+
     @property
     def end(self) -> int:
         """The grid index right after the last frame of what is being said."""
@@ -176,11 +220,12 @@ class Voice(MediaSource):
 
     @property
     def playing(self) -> bool:
-        return self._pcm is not None and self.grid.index_at(self.grid.clock()) < self._end
+        return self._pcm is not None and (
+            self.held or self.grid.index_at(self.grid.clock()) < self._end)
 
     def level(self) -> float:
         """Loudness of what is being said right now, 0..1."""
-        if self._pcm is None:
+        if self._pcm is None or self.held:
             return 0.0
         i = self.grid.index_at(self.grid.clock()) - self._start
         if 0 <= i < len(self._levels):
@@ -196,13 +241,14 @@ class Voice(MediaSource):
         if self._cached is not None and self._cached[0] >= index:
             return self._cached
         samples = self._silence
-        if self._pcm is not None and self._start <= index < self._end:
+        if self._pcm is not None and not self.held and self._start <= index < self._end:
             offset = (index - self._start) * AUDIO_FRAME_SAMPLES
             if self.first_sent_at is None:
                 self.first_sent_at = self.grid.clock()
             samples = self._pcm[offset : offset + AUDIO_FRAME_SAMPLES].reshape(1, -1)
-        elif self._pcm is not None and index >= self._end:
+        elif self._pcm is not None and not self.held and index >= self._end:
             self._pcm = None
+        self.sent.sent(index, self.grid.due(index), samples, AUDIO_RATE)
         frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
         frame.sample_rate = AUDIO_RATE
         frame.pts = index * AUDIO_FRAME_SAMPLES

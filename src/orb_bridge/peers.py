@@ -34,6 +34,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
 from ._config import OrbConfig
+from .audio_in import hear_promptly
 from .encoding import (
     OrbAudioPackets,
     OrbVideoPackets,
@@ -307,6 +308,8 @@ class HumanPeer:
         """Our tracks go on the transceivers the offer created (never new m-lines)."""
         kinds_with_track = {t.kind for t in pc.getTransceivers() if t.sender.track is not None}
         for transceiver in pc.getTransceivers():
+            if transceiver.kind == "audio":
+                hear_promptly(transceiver.receiver)
             if transceiver.kind == "video" and not receive_without_decoding(transceiver.receiver):
                 logger.warning("aiortc lacks the no-decode hook; draining %s video",
                                self.user_id)

@@ -2,8 +2,9 @@
 
 What the orb does with a human's voice, as typed events flowing through stages::
 
-  Ear ─ audio ─► TurnDetector ──SpeechStarted──────────────────────► Conductor (barge-in)
-  (per human)     (Silero VAD)  ──SpeechPaused(first) ─────────────► Scribe: early STT
+  Ear ─ audio ─► TurnDetector ──Started/Paused/Ended, voicing ─► FloorStage ─ hold ─► Voice
+  (per human)  (EchoGate│Silero)        (backchannel or barge-in?) └ barge_in ─► Conductor
+                                ──SpeechPaused(first) ─────────────► Scribe: early STT
                                 │                       (at most stt_early_runs an utterance)
                                 ├─SpeechPaused(check n)─► TurnJudge (Smart Turn, a thread)
                                 │   ◄── judged(combine(p, the early words)) ─┘
@@ -15,13 +16,15 @@ What the orb does with a human's voice, as typed events flowing through stages::
 :func:`build_pipeline` is the factory; :class:`OrbPipeline` routes each event to the stages
 that take it and stamps the moments the per-turn figures need (:mod:`orb_bridge.figures`).
 Nothing here blocks: the judge and speech-to-text run in their own threads and answer by
-futures on the orb loop; the detector and the conductor are synchronous and quick. The next
-stages (who is addressed; yielding the floor) plug in here.
+futures on the orb loop; the detector and the conductor are synchronous and quick. The floor
+(orb_bridge.floor) holds the orb's voice while a human speaks and decides backchannel or
+barge-in; without it (``OrbConfig.floor.enabled`` false) any speech is a barge-in.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -30,8 +33,19 @@ import attrs
 
 from ._config import OrbConfig
 from .conductor import Conductor
+from .echo import EchoGate
 from .end_of_turn import TurnJudge, combine, shared_judge
-from .hearing import SpeechEnded, SpeechPaused, SpeechStarted, TurnDetector, TurnEvent, new_vad
+from .floor import Floor, FloorStage
+from .hearing import (
+    SpeechEnded,
+    SpeechPaused,
+    SpeechProbability,
+    SpeechStarted,
+    TurnDetector,
+    TurnEvent,
+    new_vad,
+)
+from .media_out import Voice
 from .transcripts import Scribe
 
 logger = logging.getLogger(__name__)
@@ -44,7 +58,8 @@ class OrbPipeline:
 
     def __init__(self, config: OrbConfig, *, conductor: Conductor, scribe: Scribe | None,
                  judge: TurnJudge | None, spawn: Spawn,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 voice: Voice | None = None) -> None:
         self._cfg = config
         self.conductor = conductor
         self.scribe = scribe
@@ -55,11 +70,33 @@ class OrbPipeline:
         self.judgements = 0
         if scribe is not None:
             scribe.deliver = self._transcribed
+        self._voice = voice
+        self._gates: dict[str, EchoGate] = {}
+        #: The floor (orb_bridge.floor); ``None``: off, or no voice to hold.
+        self.floor: FloorStage | None = None
+        if voice is not None and config.floor.enabled:
+            self.floor = FloorStage(
+                Floor(config.floor), hold=voice.hold, barge_in=conductor.barge_in,
+                early_words=None if scribe is None else scribe.early_text,
+                spawn=spawn, clock=clock)
 
     # ---------------------------------------------------------------- building
     def detector(self, speaker_id: str, role: str) -> TurnDetector:
-        """The turn detector (and voice-activity model) of one human's audio track."""
-        return TurnDetector(speaker_id, role, self._cfg, new_vad(self._cfg))
+        """The turn detector (and voice-activity model) of one human's audio track; with
+        the floor, its voice-activity model does not hear the orb's own echo."""
+        vad: SpeechProbability = new_vad(self._cfg)
+        voice = self._voice
+        gate: EchoGate | None = None
+        if self.floor is not None and voice is not None and self._cfg.floor.echo_gate:
+            vad = gate = self._gates[speaker_id] = EchoGate(
+                vad, voice.sent, self._cfg.floor, threshold=self._cfg.vad_off_threshold,
+                clock=self._clock)
+        detector = TurnDetector(speaker_id, role, self._cfg, vad,
+                                tap=None if gate is None else gate.hear,
+                                onset=None if self.floor is None else self.floor.onset)
+        if self.floor is not None:
+            self.floor.watch(detector)
+        return detector
 
     def listener(self, detector: TurnDetector) -> Callable[[TurnEvent], None]:
         """What the human's :class:`~orb_bridge.hearing.Ear` calls with each event."""
@@ -68,15 +105,41 @@ class OrbPipeline:
     def retire(self, detector: TurnDetector) -> None:
         """That human's connection was replaced or closed: ignore its late events."""
         self._retired.add(id(detector))
+        if self.floor is not None:
+            self.floor.forget(detector)
+
+    def floor_stats(self) -> dict[str, Any] | None:
+        """The floor's counts and latest moves (``None``: no floor)."""
+        if self.floor is None:
+            return None
+        return {"held": self.floor.floor.held, "heldAt": self.floor.held_at,
+                "holds": list(self.floor.holds),
+                "releasedAt": self.floor.released_at,
+                "backchannels": self.floor.floor.backchannels,
+                "bargeIns": self.floor.floor.barge_ins,
+                "clicks": self.floor.floor.clicks,
+                "echoGated": {s: g.gated for s, g in self._gates.items()},
+                "echoChecked": {s: g.checked for s, g in self._gates.items()},
+                "echoPath": {s: None if g.path is None else
+                             {"delay": round(g.path.delay, 3),
+                              "gainDb": round(20 * math.log10(max(g.path.gain, 1e-5)), 1),
+                              "correlation": round(g.path.correlation, 2)}
+                             for s, g in self._gates.items()}}
 
     # ---------------------------------------------------------------- routing
     def on_event(self, detector: TurnDetector, event: TurnEvent) -> None:
         if id(detector) in self._retired:
             return
         if isinstance(event, SpeechStarted):
-            self.conductor.on_turn(event)
+            if self.floor is not None:
+                self.floor.started(event.speaker_id)
+            else:
+                self.conductor.on_turn(event)
         elif isinstance(event, SpeechPaused):
             self._paused(detector, event)
+            if self.floor is not None and event.check <= 0:
+                self.floor.paused(event.speaker_id, event.silence, event.pause,
+                                  event.speech_pcm, event.first)
         else:
             self._ended(event)
 
@@ -104,6 +167,12 @@ class OrbPipeline:
 
     def _ended(self, event: SpeechEnded) -> None:
         utterance = attrs.evolve(event.utterance, heard_at=self._clock())
+        if self.floor is not None:
+            if utterance.speaker_id in self.floor.floor.backchannelled:
+                # A backchannel is heard and written down, never answered.
+                self.floor.floor.backchannelled.discard(utterance.speaker_id)
+                utterance = attrs.evolve(utterance, final=False)
+            self.floor.ended(utterance.speaker_id)
         if self.scribe is not None:
             self.scribe.heard(utterance)
         else:
@@ -117,10 +186,12 @@ class OrbPipeline:
 
 
 def build_pipeline(config: OrbConfig, *, conductor: Conductor, scribe: Scribe | None,
-                   spawn: Spawn) -> OrbPipeline:
-    """The factory: the one place an orb's stages are chosen and connected."""
+                   spawn: Spawn, voice: Voice | None = None) -> OrbPipeline:
+    """The factory: the one place an orb's stages are chosen and connected (``voice``:
+    the orb's voice, which the floor holds; without it, no floor)."""
     from .vad import vad_available
 
     judge = shared_judge() if config.neural_vad and config.eot_checks and vad_available() \
         else None
-    return OrbPipeline(config, conductor=conductor, scribe=scribe, judge=judge, spawn=spawn)
+    return OrbPipeline(config, conductor=conductor, scribe=scribe, judge=judge, spawn=spawn,
+                       voice=voice)

@@ -125,7 +125,7 @@ class OrbSession:
         self.scribe = self.minutes.scribe
         #: Hearing → end of turn → transcription → conductor, wired in one place.
         self.pipeline = build_pipeline(config, conductor=self.conductor, scribe=self.scribe,
-                                       spawn=self._tasks.spawn)
+                                       spawn=self._tasks.spawn, voice=self.voice)
         self._ending: asyncio.Future[str] | None = None
         self._started = time.monotonic()
         self._empty_since: float | None = None
@@ -181,6 +181,7 @@ class OrbSession:
             "sttRuns": 0 if self.scribe is None else self.scribe.runs,
             "sttLost": 0 if self.scribe is None else self.scribe.lost,
             "judgements": self.pipeline.judgements,
+            "floor": self.pipeline.floor_stats(),
             "lastTurn": None if self.conductor.last_times is None
             else self.conductor.last_times.stages(),
             "tasks": len(self._tasks),

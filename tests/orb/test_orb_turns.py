@@ -104,8 +104,11 @@ async def test_barge_in_stops_the_orb_within_300ms() -> None:
             await asyncio.sleep(0.5)
             stats = await srv.stats("barge")
             assert stats is not None and stats["bargeIns"] == 1
-            orb_stop = stats["bargeInAt"] - barge + 0.02
-            assert orb_stop <= 0.3, f"the orb stopped its voice {orb_stop:.3f}s after barge-in"
+            # The floor (orb_bridge.floor) holds the voice at the human's first speech and
+            # drops the reply once it is more than a backchannel.
+            orb_stop = min(t for t in stats["floor"]["holds"] if t >= barge) - barge + 0.02
+            assert orb_stop <= 0.3, (f"the orb stopped its voice {orb_stop:.3f}s after "
+                                     f"barge-in {stats['floor']}")
             levels = [(t, lvl) for t, lvl in client.media[orb].audio_levels if t >= barge]
             loud = [t for t, lvl in levels if lvl > SILENT_DBFS]
             heard_until = (max(loud) - barge) if loud else 0.0
