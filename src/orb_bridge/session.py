@@ -32,7 +32,9 @@ from signaling_core import (
     ORB_SHUTDOWN_TIMEOUT,
     join_message,
     orb_user_id,
+    wire,
 )
+from signaling_core.wire import AI, Field, MessageType
 
 from ._config import OrbConfig
 from .address_judge import address_judge_for
@@ -228,9 +230,7 @@ class OrbSession:
                     await self._link.send(self._outbox.popleft())
                 if not self.joined:
                     return False
-                await self._link.send(_dump({"type": "ai-orb-shutdown",
-                                             "sessionId": self.session_id,
-                                             "reason": reason}))
+                await self._link.send(_dump(wire.orb_shutdown(reason, self.session_id)))
                 return True
         except (LinkClosed, TimeoutError):
             return False
@@ -264,10 +264,9 @@ class OrbSession:
     def _status_message(self, status: str) -> dict[str, Any]:
         """``ai_status``; ``transcribing`` tells the pages whether captions will come,
         ``voice`` which voice speaks (``none``: the replies come as text only)."""
-        return {"type": "ai_status", "status": status, "sessionId": self.session_id,
-                "transcribing": self.minutes.publishes_transcripts,
-                "voice": voice_name(self._cfg.speech),
-                "mode": self.addressee.mode}
+        return wire.orb_status(status, self.session_id,
+                               transcribing=self.minutes.publishes_transcripts,
+                               voice=voice_name(self._cfg.speech), mode=self.addressee.mode)
 
     def _post_if_joined(self, message: dict[str, Any]) -> None:
         if self.joined:
@@ -290,33 +289,33 @@ class OrbSession:
                 await self._dispatch(message)
 
     async def _dispatch(self, msg: dict[str, Any]) -> None:
-        kind = msg.get("type")
-        if kind == "peer-discovery":
+        kind = msg.get(Field.TYPE)
+        if kind == MessageType.PEER_DISCOVERY:
             self._on_discovery(msg)
-        elif kind == "user-joined":
+        elif kind == MessageType.USER_JOINED:
             self._add_human(msg)
-        elif kind == "user-left":
-            self._remove_human(msg.get("userId"))
-        elif kind == "offer":
+        elif kind == MessageType.USER_LEFT:
+            self._remove_human(msg.get(Field.USER_ID))
+        elif kind == MessageType.OFFER:
             await self._on_offer(msg)
-        elif kind == "ice-candidate":
+        elif kind == MessageType.ICE_CANDIDATE:
             await self._on_candidate(msg)
-        elif kind == "ai_control":
-            action = msg.get("action")
+        elif kind == MessageType.AI_CONTROL:
+            action = msg.get(Field.ACTION)
             if isinstance(action, str):
                 self.conductor.on_control(action)
-        elif kind == "ai-mode":
-            self._set_mode(msg.get("mode"))
-        elif kind == "ai_ask":
-            asker = msg.get("fromId")
+        elif kind == MessageType.AI_MODE_CHANGED:
+            self._set_mode(msg.get(Field.MODE))
+        elif kind == MessageType.AI_ASK:
+            asker = msg.get(Field.FROM_ID)
             if isinstance(asker, str):
                 self.addressee.ask(asker)
-        elif kind == "error":
+        elif kind == MessageType.ERROR:
+            code, text = msg.get(Field.CODE), msg.get(Field.MESSAGE)
             if not self.joined:
-                raise OrbJoinRefused(f"join refused: {msg.get('code')}: {msg.get('message')}")
-            logger.warning("orb %s: server error %s: %s", self.user_id, msg.get("code"),
-                           msg.get("message"))
-        elif kind == "answer":
+                raise OrbJoinRefused(f"join refused: {code}: {text}")
+            logger.warning("orb %s: server error %s: %s", self.user_id, code, text)
+        elif kind == MessageType.ANSWER:
             logger.warning("orb %s got an answer but never offers; ignored", self.user_id)
 
     def _set_mode(self, mode: object) -> None:
@@ -332,12 +331,12 @@ class OrbSession:
 
     def _on_discovery(self, msg: dict[str, Any]) -> None:
         first = not self.joined
-        mode = msg.get("orbMode")
+        mode = msg.get(Field.ORB_MODE)
         if isinstance(mode, str) and mode in MODES:
             self.addressee.mode = mode  # before the first ai_status, which carries it
             logger.info("orb %s: mode %s (the room's)", self.user_id, mode)
         self.joined = True
-        peers = msg.get("peers")
+        peers = msg.get(Field.PEERS)
         for peer in peers if isinstance(peers, list) else []:
             if isinstance(peer, dict):
                 self._add_human(peer)
@@ -350,18 +349,18 @@ class OrbSession:
             self._post_heartbeat()
 
     def _add_human(self, participant: dict[str, Any]) -> None:
-        user_id = participant.get("userId")
+        user_id = participant.get(Field.USER_ID)
         if not isinstance(user_id, str) or user_id == self.user_id:
             return
-        if participant.get("participantType") == "ai" or participant.get("userRole") == "ai":
+        if AI in (participant.get(Field.PARTICIPANT_TYPE), participant.get(Field.USER_ROLE)):
             return  # two ai participants never connect (docs/protocol.md, "Offer direction")
-        role = participant.get("userRole")
+        role = participant.get(Field.USER_ROLE)
         old = self.humans.pop(user_id, None)
         if old is not None:  # a replacement: the old connection is gone
             self._close_later(old)
         self.humans[user_id] = self._new_peer(user_id, role if isinstance(role, str) else "")
         self._humans_changed()
-        if self.joined and participant.get("type") == "user-joined":
+        if self.joined and participant.get(Field.TYPE) == MessageType.USER_JOINED:
             # ai_status is only relayed when sent: tell the newcomer where the orb stands.
             self._post(self._status_message(self.conductor.status))
 
@@ -387,7 +386,7 @@ class OrbSession:
         self._tasks.spawn(peer.close(), f"close-{peer.user_id}")
 
     async def _on_offer(self, msg: dict[str, Any]) -> None:
-        from_id = msg.get("fromId")
+        from_id = msg.get(Field.FROM_ID)
         if not isinstance(from_id, str):
             return
         peer = self.humans.get(from_id)
@@ -395,31 +394,29 @@ class OrbSession:
             peer = self._new_peer(from_id, "")
             self.humans[from_id] = peer
             self._humans_changed()
-        link_id = msg.get("linkId") if isinstance(msg.get("linkId"), str) else None
+        link_id = msg.get(Field.LINK_ID)
+        link_id = link_id if isinstance(link_id, str) else None
         if link_id is not None and link_id != peer.link_id and peer.pc is not None:
             # aiortc cannot restart ICE, so browsers rebuild a link to the orb instead of
             # repairing it: a new linkId is a new link, answered on a new connection.
             await peer.close()
         peer.link_id = link_id
         try:
-            answer = await peer.answer(msg.get("offer"))
+            answer = await peer.answer(msg.get(Field.OFFER))
         except PEER_ERRORS as exc:
             logger.warning("orb %s: unusable offer from %s: %r", self.user_id, from_id, exc)
             await peer.close()
             return
         if self.humans.get(from_id) is peer:
-            reply: dict[str, Any] = {"type": "answer", "answer": answer, "toId": from_id}
-            if link_id is not None:
-                reply["linkId"] = link_id
-            self._post(reply)
+            self._post(wire.answer(answer, from_id, link_id))
 
     async def _on_candidate(self, msg: dict[str, Any]) -> None:
-        peer = self.humans.get(msg.get("fromId"))  # type: ignore[arg-type]
-        link_id = msg.get("linkId")
+        peer = self.humans.get(msg.get(Field.FROM_ID))  # type: ignore[arg-type]
+        link_id = msg.get(Field.LINK_ID)
         if peer is None or (isinstance(link_id, str) and peer.link_id not in (None, link_id)):
             return  # no such peer, or a candidate of a link it no longer holds
         try:
-            await peer.add_candidate(msg.get("candidate"))
+            await peer.add_candidate(msg.get(Field.CANDIDATE))
         except PEER_ERRORS as exc:
             logger.warning("orb %s: unusable candidate from %s: %r", self.user_id,
                            peer.user_id, exc)
@@ -428,18 +425,18 @@ class OrbSession:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self._cfg.heartbeat_interval)
-            self._post({"type": "ping"})
+            self._post(wire.ping())
             self._post_heartbeat()
 
     def _post_heartbeat(self) -> None:
         self._last_cpu = self._cpu.read()
-        self._post({"type": "orb_heartbeat", "sessionId": self.session_id, "metrics": {
+        self._post(wire.orb_heartbeat(self.session_id, {
             "cpu": self._last_cpu,
             "peers": sum(1 for h in self.humans.values() if h.connected),
             "fps": round(self.picture.meter.rate(), 1),
             "status": self.conductor.status,
             "uptime": round(time.monotonic() - self._started, 1),
-        }})
+        }))
 
     def _humans_changed(self) -> None:
         if not self.joined:

@@ -13,8 +13,9 @@ Invariants kept here (and checked by the Hypothesis state machine in the tests):
 * a message reaches only participants of the sender's room, with ``fromId`` set to the sender;
 * a room exists while it has participants or an orb on its way, and not a moment longer.
 
-The room side (relaying, departures) lives in :mod:`._rooms`, the orbs' bookkeeping in
-:mod:`._orbs` and their lifecycle table in :mod:`._orb_lifecycle`, the ``join`` (admission,
+The room side (relaying, departures) lives in :mod:`._rooms`, the orbs' bookkeeping in the
+component :class:`._orbs.Orbs` (owned, not inherited) and their lifecycle table in
+:mod:`._orb_lifecycle`, the ``join`` (admission,
 resume, replacement, seating) in :mod:`._joins`; this module holds the public inputs and the
 handling of every other client message.
 """
@@ -51,16 +52,13 @@ from ._events import (
     TextReceived,
     TimeAdvanced,
 )
-from ._joins import JoinDesk
 from ._model import Connection, Participant
 from ._orb_lifecycle import OrbInput
-from ._rooms import new_session_id
+from ._rooms import RoomBook, new_session_id
 from ._rules import (
-    AI,
-    HUMAN,
     MESSAGE_RULES,
-    RULE_ROLES,
     SIGNAL_PAYLOAD_FIELD,
+    UNJOINED_OK,
     JoinRequest,
     Phase,
     check_phase_and_sender,
@@ -87,19 +85,6 @@ _JSONDecodeError = orjson.JSONDecodeError
 _JSONEncodeError = orjson.JSONEncodeError
 
 
-def _permitted(phase: Phase, participant_type: str | None,
-               user_role: str | None = None) -> frozenset[str]:
-    """The message types ``check_phase_and_sender`` lets through for this sender."""
-    allowed = set()
-    for mtype in MESSAGE_RULES:
-        try:
-            check_phase_and_sender(mtype, phase, participant_type, user_role)
-        except ProtocolError:
-            continue
-        allowed.add(MessageType(mtype).value)  # plain str: see the handler table
-    return frozenset(allowed)
-
-
 class CoreFailedError(RuntimeError):
     """The core failed inside an earlier input (a bug: see ``__cause__`` and
     :attr:`SignalingCore.failure`); its state may be inconsistent, so it takes no more input.
@@ -109,7 +94,7 @@ class CoreFailedError(RuntimeError):
     """
 
 
-class SignalingCore(JoinDesk):
+class SignalingCore(RoomBook):
     """The whole protocol of docs/protocol.md for one server, without any I/O.
 
     ``session_ids`` makes session ids (and so orb userIds) deterministic in tests; by default
@@ -134,16 +119,11 @@ class SignalingCore(JoinDesk):
         self._rate = cfg.rate_limit_per_second
         self._burst = cfg.rate_limit_burst
         self._strikes = cfg.rate_limit_strikes
-        # Message types each kind of sender may send as is; any other type goes through
-        # ``check_phase_and_sender`` for its exact error. Built from that same function.
-        self._unjoined_ok = _permitted(Phase.AWAITING_JOIN, None)
-        # Keyed by (participantType, role); a role no rule names is keyed as "" so that
-        # clients choosing odd roles cannot grow this table.
-        self._joined_ok = {(ptype, role): _permitted(Phase.JOINED, ptype, role or None)
-                           for ptype in (HUMAN, AI) for role in (*RULE_ROLES, "")}
+        # What a connection that has not joined may send as is (``_rules.UNJOINED_OK``).
+        self._unjoined_ok = UNJOINED_OK
         self._handlers: dict[str, Handler] = {
             MessageType.PING.value: self._on_ping,
-            MessageType.JOIN.value: self._on_join,
+            MessageType.JOIN.value: self._joins.on_join,
             MessageType.LEAVE.value: self._on_leave,
             MessageType.OFFER.value: self._on_signal,
             MessageType.ANSWER.value: self._on_signal,
@@ -151,7 +131,7 @@ class SignalingCore(JoinDesk):
             MessageType.AI_STATUS.value: self._on_ai_status,
             MessageType.AI_CONTROL.value: self._on_ai_control,
             MessageType.CLIENT_SIGNAL.value: self._on_client_signal,
-            MessageType.ORB_HEARTBEAT.value: self._on_orb_heartbeat,
+            MessageType.ORB_HEARTBEAT.value: self._orbs.on_heartbeat,
             MessageType.ORB_SHUTDOWN.value: self._on_orb_shutdown,
             MessageType.AI_TRANSCRIPT.value: _from_participant(on_ai_transcript),
             MessageType.AI_SUMMARY.value: _from_participant(on_ai_summary),
@@ -360,7 +340,7 @@ class SignalingCore(JoinDesk):
                 heapq.heappush(heap, (true_deadline, conn_id))
         if self._away:
             self._expire_away(now, out)
-        self._check_orbs(now, out)
+        self._orbs.check(now, out)
 
     def next_deadline(self) -> float | None:
         """The earliest time at which :meth:`tick` may have something to do (None: nothing
@@ -380,7 +360,7 @@ class SignalingCore(JoinDesk):
             heapq.heappop(conns)
         while away and (not away[0][2].away or away[0][2].away_until != away[0][0]):
             heapq.heappop(away)
-        best = self._next_orb_deadline()
+        best = self._orbs.next_deadline()
         if conns and (best is None or conns[0][0] < best):
             best = conns[0][0]
         if away and (best is None or away[0][0] < best):
@@ -404,7 +384,7 @@ class SignalingCore(JoinDesk):
             raise self._failed()
         out: list[Command] = []
         try:
-            self._report_orb_ended(room_id, session_id, now, spawn_id, unavailable, out)
+            self._orbs.report_ended(room_id, session_id, now, spawn_id, unavailable, out)
         except Exception as exc:
             self._fail(exc)
         return out
@@ -427,7 +407,7 @@ class SignalingCore(JoinDesk):
     def _stop(self, now: float, restart: bool, out: list[Command]) -> None:
         for room in list(self._rooms.values()):
             if room.orb is not None:
-                self._orb_input(room, room.orb, OrbInput.SERVER_STOPPING, now, out)
+                self._orbs.input(room, room.orb, OrbInput.SERVER_STOPPING, now, out)
             for participant in list(room.participants.values()):
                 out.append(ParticipantLeft(
                     room.session_id, room.room_id, participant.user_id, now,
@@ -442,8 +422,7 @@ class SignalingCore(JoinDesk):
         self._rooms.clear()
         self._deadlines.clear()
         self._away.clear()
-        self._orb_deadlines.clear()
-        self._orb_count = 0
+        self._orbs.clear()
 
     # ------------------------------------------------------------------ message handlers
 

@@ -10,22 +10,24 @@ orb's lifecycle on.
 from __future__ import annotations
 
 import hmac
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
 
 from . import _messages as messages
 from . import wire
 from ._commands import Command, ParticipantJoined, Send, SessionStarted
+from ._config import CoreConfig
 from ._errors import CloseCode, ErrorCode, ProtocolError
 from ._events import Departure
 from ._model import Connection, Participant, Room
 from ._orb_lifecycle import OrbInput
-from ._orbs import OrbKeeper
+from ._orbs import Orbs
 from ._rules import (
     AI,
     COACH,
     ORB_USER_PREFIX,
-    RULE_ROLES,
     JoinRequest,
+    joined_ok,
     orb_user_id,
     parse_join,
     should_create_offer,
@@ -39,13 +41,37 @@ def _offers(a: Participant, b: Participant) -> bool:
     )
 
 
-class JoinDesk(OrbKeeper):
-    """Handles ``join``; needs ``_joined_ok`` (message types per participant type and role)
-    set."""
+class SeatSide(Protocol):
+    """What a join needs from the rooms' side of the core, and nothing more."""
 
-    _joined_ok: dict[tuple[str, str], frozenset[str]]
+    def _drop(self, conn: Connection, code: int, reason: str, ending: Departure,
+              now: float, out: list[Command], replaced: bool = False) -> None:
+        """Close a connection from the core's side (a refused or replaced one)."""
 
-    def _on_join(self, conn: Connection, msg: dict[str, Any], now: float,
+    def _resume(self, conn: Connection, seat: Participant, now: float,
+                out: list[Command]) -> None:
+        """Move a held seat to ``conn`` (a join with the seat's resume token)."""
+
+    def _new_resume_token(self, room_id: str, user_id: str) -> str:
+        """A resume token for a new seat."""
+
+
+class Joins:
+    """Handles ``join``: a component the core owns. It reads and fills the rooms (``rooms``,
+    shared), tells the orbs (``orbs``) of joiners, and acts on the room side only through
+    :class:`SeatSide`."""
+
+    def __init__(self, config: CoreConfig, rooms: dict[str, Room], orbs: Orbs,
+                 side: SeatSide, *, session_ids: Callable[[], str],
+                 authorize_join: Callable[[str, JoinRequest], bool] | None) -> None:
+        self.config = config
+        self._rooms = rooms
+        self._orbs = orbs
+        self._side = side
+        self._new_session_id = session_ids
+        self._authorize_join = authorize_join
+
+    def on_join(self, conn: Connection, msg: dict[str, Any], now: float,
                  out: list[Command]) -> None:
         request = parse_join(msg, conn.room_id)
         admitted = self._admit(conn, request, now, out)
@@ -63,7 +89,7 @@ class JoinDesk(OrbKeeper):
             out.append(messages.error_send(
                 conn.conn_id, ErrorCode.UNAUTHORIZED, "missing or invalid join token",
                 MessageType.JOIN))
-            self._drop(conn, CloseCode.UNAUTHORIZED, "unauthorized",
+            self._side._drop(conn, CloseCode.UNAUTHORIZED, "unauthorized",
                        Departure.PROTOCOL_VIOLATION, now, out)
             return False
         if request.user_id.startswith(ORB_USER_PREFIX) and request.participant_type != AI:
@@ -80,7 +106,7 @@ class JoinDesk(OrbKeeper):
                                 MessageType.JOIN)
         if self.config.orbs_rejoin and room is not None and room.orb is None \
                 and request.user_id.startswith(ORB_USER_PREFIX) \
-                and self._orb_count >= self.config.max_orbs:
+                and self._orbs.count >= self.config.max_orbs:
             raise ProtocolError(ErrorCode.ORB_UNAVAILABLE,
                                 "the server runs as many orbs as it may", MessageType.JOIN)
         existing = room.participants.get(request.user_id) if room is not None else None
@@ -90,7 +116,7 @@ class JoinDesk(OrbKeeper):
                                            existing.resume_token.encode()):
                     raise ProtocolError(ErrorCode.RESUME_REFUSED,
                                         "this resumeToken is not this seat's", MessageType.JOIN)
-                self._resume(conn, existing, now, out)
+                self._side._resume(conn, existing, now, out)
                 return False
             if existing.away:
                 raise ProtocolError(
@@ -103,7 +129,7 @@ class JoinDesk(OrbKeeper):
                 )
             # §6: the newer connection wins; the old one is closed and departs first.
             # The room (and its session) outlives the swap even if it held only this user.
-            self._drop(existing.conn, CloseCode.REPLACED, "replaced", Departure.REPLACED,
+            self._side._drop(existing.conn, CloseCode.REPLACED, "replaced", Departure.REPLACED,
                        now, out, replaced=True)
         elif room is not None and len(room.participants) >= self.config.max_participants:
             raise ProtocolError(ErrorCode.ROOM_FULL, "the room is full", MessageType.JOIN)
@@ -124,10 +150,8 @@ class JoinDesk(OrbKeeper):
 
         joiner = Participant(conn, room, request.user_id, request.user_name, request.user_role,
                              request.participant_type, now,
-                             self._joined_ok[(request.participant_type,
-                                              request.user_role
-                                              if request.user_role in RULE_ROLES else "")],
-                             self._new_resume_token(room.room_id, request.user_id))
+                             joined_ok(request.participant_type, request.user_role),
+                             self._side._new_resume_token(room.room_id, request.user_id))
         others = list(room.participants.values())
         peers = [wire.discovered_peer(other.public, _offers(joiner, other), away=other.away)
                  for other in others]
@@ -151,15 +175,21 @@ class JoinDesk(OrbKeeper):
         orb = room.orb
         if joiner.is_ai:
             if orb is not None and orb.user_id == joiner.user_id:
-                self._orb_joined(room, orb, existing is not None, now, out)
+                self._orbs.joined(room, orb, existing is not None, now, out)
             elif orb is None and self.config.orbs_rejoin \
                     and joiner.user_id == orb_user_id(room.session_id):
-                self._orb_returned(room, now, out)
+                self._orbs.returned(room, now, out)
         else:
             room.humans += 1
             if orb is not None:
                 if room.humans == 1:
-                    self._orb_input(room, orb, OrbInput.HUMAN_RETURNED, now, out)
+                    self._orbs.input(room, orb, OrbInput.HUMAN_RETURNED, now, out)
             elif self.config.orbs_enabled and joiner.user_role == COACH:
-                self._spawn_orb(room, joiner, now, out)
+                if orb_user_id(room.session_id) in room.participants:
+                    # An ai already holds the orb's userId (the orb left and came back, or
+                    # one given up joined late): it becomes the room's orb, as a returning
+                    # orb does; a second orb under the same userId would replace it.
+                    self._orbs.adopt(room, joiner, now, out)
+                else:
+                    self._orbs.spawn(room, joiner, now, out)
 

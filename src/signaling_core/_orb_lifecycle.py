@@ -65,7 +65,8 @@ class OrbInput(enum.StrEnum):
     #: while no participant holds its userId.
     HOST_ENDED = "host-reported-ended"
     #: The session's orb joined while the room had none: a re-dispatched orb coming back
-    #: (``CoreConfig.orbs_rejoin``); it is the room's orb again without a new ``SpawnOrb``.
+    #: (``CoreConfig.orbs_rejoin``), or a coach joined while an ai held the orb's userId;
+    #: it is the room's orb again without a new ``SpawnOrb``.
     RETURNED = "returned"
     SERVER_STOPPING = "server-stopping"
     #: A coach ended the session (``end_session``): the orb writes its summary and goes.
@@ -121,8 +122,9 @@ def _rows() -> dict[tuple[OrbState, OrbInput], OrbTransition]:
     rows: dict[tuple[OrbState, OrbInput], OrbTransition] = {
         (S.NEW, In.SPAWNED): T(S.STARTING, E.SPAWN),
         (S.NEW, In.RETURNED): T(S.JOINED),
-        # The orb arrives; a participant already holding its userId (an earlier, given-up orb
-        # of the same session that joined late) is replaced by it, which counts as arriving.
+        # The orb arrives. ``replaced`` (and, before it joined, ``heartbeat``, ``ai-orb-shutdown``
+        # and ``left``) would take a participant already holding its userId; a coach adopts
+        # such a participant instead of spawning (``_adopt_orb``), so those rows are a defence.
         (S.STARTING, In.JOINED): T(S.JOINED),
         (S.STARTING, In.REPLACED): T(S.JOINED),
         (S.STARTING_UNATTENDED, In.JOINED): T(S.UNATTENDED),

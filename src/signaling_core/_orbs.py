@@ -1,6 +1,6 @@
 """The orb bookkeeping of the core: spawning, feeding the lifecycle table, carrying out effects.
 
-Every change of an orb's state goes through :meth:`OrbKeeper._orb_input`, which looks the
+Every change of an orb's state goes through :meth:`Orbs.input`, which looks the
 ``(state, input)`` pair up in :data:`._orb_lifecycle.ORB_TRANSITIONS` (a missing pair raises
 before anything changes), sets the next state and performs the row's effect. The core's other
 modules only report what happened (a human left, the orb's participant joined, time passed).
@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import heapq
 import math
-from typing import Any
+from typing import Any, Protocol
 
 from . import _messages as messages
 from ._commands import Command, SpawnOrb, StopOrb
+from ._config import CoreConfig
 from ._errors import CloseCode, ErrorCode
 from ._events import Departure
 from ._model import Connection, Orb, Participant, Room
@@ -24,36 +25,73 @@ from ._orb_lifecycle import (
     OrbInput,
     orb_step,
 )
-from ._rooms import RoomBook
-from ._rules import COACH, ORB_SHUTDOWN_ENDINGS, ORB_SHUTDOWN_REASONS, orb_user_id
-from .wire import Field, require_shutdown_reason
+from ._rules import COACH, ORB_SHUTDOWN_ENDINGS, orb_user_id
+from .wire import Field
 
 
-class OrbKeeper(RoomBook):
-    """The orbs of the rooms of a :class:`RoomBook`: at most one per room, ``max_orbs`` in all."""
+class RoomSide(Protocol):
+    """What the orbs need from the rooms' side of the core, and nothing more."""
+
+    def _drop(self, conn: Connection, code: int, reason: str, ending: Departure,
+              now: float, out: list[Command], replaced: bool = False) -> None:
+        """Close a connection from the core's side (the orb's, when forced out)."""
+
+    def _maybe_delete_room(self, room: Room, now: float, out: list[Command]) -> None:
+        """Delete the room if nothing keeps it (no participants, no orb on its way)."""
+
+    def _deadline_set(self, when: float) -> None:
+        """A deadline was set: the I/O side may need to wake earlier."""
+
+
+class Orbs:
+    """The orbs of the core's rooms: at most one per room, ``max_orbs`` in all.
+
+    A component the core owns: it reads the rooms (``rooms``, shared) and acts on the room side
+    only through :class:`RoomSide` (closing a forced-out orb, deleting an empty room, telling
+    of a new deadline).
+    """
+
+    def __init__(self, config: CoreConfig, rooms: dict[str, Room], side: RoomSide) -> None:
+        self.config = config
+        self._rooms = rooms
+        self._side = side
+        #: Orbs by the first of their state's timers: (due, tie-breaker, room, orb); an entry
+        #: is stale once the orb left its room or moved on (``orb.due`` differs).
+        self._deadlines: list[tuple[float, int, Room, Orb]] = []
+        #: Orbs running (counted against ``max_orbs``).
+        self.count = 0
+        #: Counts spawned (or returned) orbs, so each has an id of its own.
+        self._spawns = 0
+        #: Tie-breaker of the deadline heap's entries.
+        self._timer_entries = 0
+
+    def clear(self) -> None:
+        """The server stopped: no orb runs any more."""
+        self._deadlines.clear()
+        self.count = 0
 
     # ------------------------------------------------------------------ the one way in
 
-    def _orb_input(self, room: Room, orb: Orb, event: OrbInput, now: float,
+    def input(self, room: Room, orb: Orb, event: OrbInput, now: float,
                    out: list[Command]) -> None:
-        self._orb_step(room, orb, event, now, out)
-        self._schedule_orb(room, orb)
+        self._step(room, orb, event, now, out)
+        self._schedule(room, orb)
 
-    def _schedule_orb(self, room: Room, orb: Orb) -> None:
+    def _schedule(self, room: Room, orb: Orb) -> None:
         """After a step: when the orb's first timer moved, its new time goes on the heap
         (the old entry turns stale)."""
         timers = ORB_TIMERS.get(orb.state)
-        due = (min(self._orb_timer_due(orb, event) for event in timers)
+        due = (min(self._timer_due(orb, event) for event in timers)
                if timers and room.orb is orb else math.inf)
         if due == orb.due:
             return
         orb.due = due
         if due != math.inf:
             self._timer_entries += 1
-            heapq.heappush(self._orb_deadlines, (due, self._timer_entries, room, orb))
-            self._deadline_set(due)
+            heapq.heappush(self._deadlines, (due, self._timer_entries, room, orb))
+            self._side._deadline_set(due)
 
-    def _orb_step(self, room: Room, orb: Orb, event: OrbInput, now: float,
+    def _step(self, room: Room, orb: Orb, event: OrbInput, now: float,
                   out: list[Command]) -> None:
         row = orb_step(orb.state, event)  # raises OrbLifecycleError: nothing has changed
         orb.state = row.next_state
@@ -74,53 +112,65 @@ class OrbKeeper(RoomBook):
             if effect is OrbEffect.GIVE_UP:
                 out.append(StopOrb(room.room_id, orb.session_id, row.reason))
             room.orb = None
-            self._orb_count -= 1
+            self.count -= 1
             if effect is OrbEffect.FORCE_OUT:
                 # The stop timeout passed: the orb is closed as the protocol would close it.
                 holder = room.participants.get(orb.user_id)
                 if holder is not None:
                     ending = ORB_SHUTDOWN_ENDINGS.get(orb.stop_reason, Departure.ORB_ERROR)
-                    self._drop(holder.conn, CloseCode.NORMAL, "orb stopped", ending, now, out)
+                    self._side._drop(holder.conn, CloseCode.NORMAL, "orb stopped", ending,
+                                     now, out)
                     return
             if effect is OrbEffect.RELEASE:  # a departure in progress deletes the room
                 room.orb_may_return = self.config.orbs_rejoin
             else:
-                self._maybe_delete_room(room, now, out)
+                self._side._maybe_delete_room(room, now, out)
 
     # ------------------------------------------------------------------ reports
 
-    def _spawn_orb(self, room: Room, coach: Participant, now: float,
+    def spawn(self, room: Room, coach: Participant, now: float,
                    out: list[Command]) -> None:
-        if self._orb_count >= self.config.max_orbs:
+        if self.count >= self.config.max_orbs:
             out.append(messages.error_send(coach.conn.conn_id, ErrorCode.ORB_UNAVAILABLE,
                                            "no AI orb can be started for this room now"))
             return
         self._spawns += 1
         orb = room.orb = Orb(room.session_id, orb_user_id(room.session_id), now, self._spawns)
-        self._orb_count += 1
-        self._orb_input(room, orb, OrbInput.SPAWNED, now, out)
+        self.count += 1
+        self.input(room, orb, OrbInput.SPAWNED, now, out)
 
-    def _orb_joined(self, room: Room, orb: Orb, replaced: bool, now: float,
+    def adopt(self, room: Room, coach: Participant, now: float,
+                   out: list[Command]) -> None:
+        """A coach joined a room without an orb where an ai holds the orb's userId: that
+        ai is the room's orb again (no ``SpawnOrb``), if a slot is free."""
+        if self.count >= self.config.max_orbs:
+            out.append(messages.error_send(coach.conn.conn_id, ErrorCode.ORB_UNAVAILABLE,
+                                           "no AI orb can be started for this room now"))
+            return
+        self.returned(room, now, out)
+
+    def joined(self, room: Room, orb: Orb, replaced: bool, now: float,
                     out: list[Command]) -> None:
         """A participant with the orb's userId joined (in place of another, if ``replaced``)."""
-        self._orb_input(room, orb, OrbInput.REPLACED if replaced else OrbInput.JOINED, now, out)
+        self.input(room, orb, OrbInput.REPLACED if replaced else OrbInput.JOINED, now, out)
 
-    def _orb_returned(self, room: Room, now: float, out: list[Command]) -> None:
-        """The session's orb joined while the room had none (``CoreConfig.orbs_rejoin``).
+    def returned(self, room: Room, now: float, out: list[Command]) -> None:
+        """The session's orb joined while the room had none (``CoreConfig.orbs_rejoin``), or
+        a coach joined while an ai held the orb's userId (:meth:`adopt`).
 
-        A remote host re-dispatched the job of a worker that died; the orb it brings back is
-        the room's orb again, with its limits counted afresh, and no ``SpawnOrb`` is issued.
-        The caller has checked that a slot is free.
+        A remote host re-dispatched the job of a worker that died (or the orb that left came
+        back); that orb is the room's orb again, with its limits counted afresh, and no
+        ``SpawnOrb`` is issued. The caller has checked that a slot is free.
         """
         self._spawns += 1
         orb = room.orb = Orb(room.session_id, orb_user_id(room.session_id), now, self._spawns)
         room.orb_may_return = False
-        self._orb_count += 1
-        self._orb_input(room, orb, OrbInput.RETURNED, now, out)
+        self.count += 1
+        self.input(room, orb, OrbInput.RETURNED, now, out)
         if room.humans == 0:
-            self._orb_input(room, orb, OrbInput.HUMANS_ALL_LEFT, now, out)
+            self.input(room, orb, OrbInput.HUMANS_ALL_LEFT, now, out)
 
-    def _report_orb_ended(self, room_id: str, session_id: str, now: float,
+    def report_ended(self, room_id: str, session_id: str, now: float,
                           spawn_id: int | None, unavailable: bool,
                           out: list[Command]) -> None:
         room = self._rooms.get(room_id)
@@ -140,7 +190,7 @@ class OrbKeeper(RoomBook):
             return  # a late report about an earlier orb of the same session
         if orb.user_id not in room.participants:
             # An orb in the room leaves through its connection, like anyone else.
-            self._orb_input(room, orb, OrbInput.HOST_ENDED, now, out)
+            self.input(room, orb, OrbInput.HOST_ENDED, now, out)
             if unavailable:
                 self._tell_coaches_unavailable(room, out)
 
@@ -151,11 +201,11 @@ class OrbKeeper(RoomBook):
                     participant.conn.conn_id, ErrorCode.ORB_UNAVAILABLE,
                     "no AI orb can be started for this room now"))
 
-    def _check_orbs(self, now: float, out: list[Command]) -> None:
+    def check(self, now: float, out: list[Command]) -> None:
         """Fire, per orb whose first timer is due, the first of its state's timers that has
         expired. Only the heap's due entries are looked at, never every room; a timer that
         a firing sets for ``now`` or earlier fires on the next tick, as one per tick."""
-        heap = self._orb_deadlines
+        heap = self._deadlines
         due_now = []
         while heap and heap[0][0] <= now:
             due_now.append(heapq.heappop(heap))
@@ -163,31 +213,32 @@ class OrbKeeper(RoomBook):
             if room.orb is not orb or orb.due != due:
                 continue  # stale: the orb moved on or left
             for event in ORB_TIMERS[orb.state]:
-                if now >= self._orb_timer_due(orb, event):
-                    self._orb_input(room, orb, event, now, out)
+                if now >= self._timer_due(orb, event):
+                    self.input(room, orb, event, now, out)
                     break
 
-    def _orb_timer_due(self, orb: Orb, event: OrbInput) -> float:
+    def _timer_due(self, orb: Orb, event: OrbInput) -> float:
         since, limit = ORB_TIMER_CLOCKS[event]
         due: float = getattr(orb, since) + getattr(self.config, limit)
         return due
 
-    def _next_orb_deadline(self) -> float | None:
-        heap = self._orb_deadlines
+    def next_deadline(self) -> float | None:
+        """The first orb timer due (stale heap entries dropped), or None."""
+        heap = self._deadlines
         while heap and (heap[0][2].orb is not heap[0][3] or heap[0][3].due != heap[0][0]):
             heapq.heappop(heap)  # stale entries are dropped here, so they wake nobody
         return heap[0][0] if heap else None
 
     # ------------------------------------------------------------------ the orb's messages
 
-    def _on_orb_heartbeat(self, conn: Connection, msg: dict[str, Any], now: float,
+    def on_heartbeat(self, conn: Connection, msg: dict[str, Any], now: float,
                           out: list[Command]) -> None:
         sender = conn.participant
         assert sender is not None
         room = sender.room
         orb = room.orb
         if orb is not None and orb.user_id == sender.user_id:
-            self._orb_input(room, orb, OrbInput.HEARTBEAT, now, out)
+            self.input(room, orb, OrbInput.HEARTBEAT, now, out)
             orb.last_heartbeat = now
             metrics = msg.get(Field.METRICS)
             if type(metrics) is dict:
@@ -197,12 +248,3 @@ class OrbKeeper(RoomBook):
                     if type(value) in (int, float, bool)
                     or (type(value) is str and len(value) <= 128)
                 }
-
-    def _on_orb_shutdown(self, conn: Connection, msg: dict[str, Any], now: float,
-                         out: list[Command]) -> None:
-        sender = conn.participant
-        assert sender is not None
-        reason = require_shutdown_reason(msg, ORB_SHUTDOWN_REASONS)
-        # The departure reports SHUTDOWN to the lifecycle when the sender is the room's orb.
-        self._depart(sender, ORB_SHUTDOWN_ENDINGS[reason], now, out)
-        self._rejoin_deadline(conn, now)

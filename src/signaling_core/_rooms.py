@@ -2,7 +2,10 @@
 
 :class:`RoomBook` holds every connection, room and deadline of one core, and is the only place
 a participant leaves a room (so the only place a ``user-left`` is made). :class:`SignalingCore`
-(:mod:`._core`) is built on it, with the orb bookkeeping of :mod:`._orbs` in between.
+(:mod:`._core`) is built on it. The orbs (:class:`._orbs.Orbs`) and the joins
+(:class:`._joins.Joins`) are components it owns, fed through ``self._orbs`` and
+``self._joins``; they act back on it only through their narrow protocols
+(:class:`._orbs.RoomSide`, :class:`._joins.SeatSide`).
 """
 
 from __future__ import annotations
@@ -30,9 +33,16 @@ from ._commands import (
 from ._config import CoreConfig
 from ._errors import CloseCode, ErrorCode, ProtocolError
 from ._events import RECONNECTABLE, ConnectionId, Departure
-from ._model import Connection, Orb, Participant, Room
+from ._joins import Joins
+from ._model import Connection, Participant, Room
 from ._orb_lifecycle import OrbInput, OrbState
-from ._rules import ORB_SHUTDOWN_ENDINGS, JoinRequest, should_create_offer
+from ._orbs import Orbs
+from ._rules import (
+    ORB_SHUTDOWN_ENDINGS,
+    ORB_SHUTDOWN_REASONS,
+    JoinRequest,
+    should_create_offer,
+)
 from ._seat_lifecycle import SeatEffect, SeatInput, SeatState, seat_step
 from ._snapshot import CoreSnapshot, snapshot_of
 from .wire import (
@@ -44,6 +54,7 @@ from .wire import (
     MessageType,
     require_action,
     require_mode,
+    require_shutdown_reason,
     require_status,
 )
 
@@ -76,29 +87,24 @@ class RoomBook:
         #: Away seats by the end of their grace: (away_until, tie-breaker, seat); stale entries
         #: (the seat came back or left) are skipped when popped.
         self._away: list[tuple[float, int, Participant]] = []
-        self._new_session_id = session_ids
-        self._authorize_join = authorize_join
         self._conns: dict[ConnectionId, Connection] = {}
         self._rooms: dict[str, Room] = {}
         self._deadlines: list[tuple[float, ConnectionId]] = []
-        #: Orbs by the first of their state's timers: (due, tie-breaker, room, orb); an entry
-        #: is stale once the orb left its room or moved on (``orb.due`` differs).
-        self._orb_deadlines: list[tuple[float, int, Room, Orb]] = []
         #: The deadline :meth:`next_deadline` last told (inf: none), and whether one earlier
         #: than it has been set since: the I/O layer reads ``next_deadline()`` again then.
         self._told = math.inf
         self.deadline_changed = False
-        self._orb_count = 0
-        #: Counts SpawnOrb commands, so each spawned orb has an id of its own.
-        self._spawns = 0
-        #: Tie-breaker of the orb deadline heap's entries.
-        self._timer_entries = 0
+        #: The orbs: a component of its own, told of rooms' events through narrow calls.
+        self._orbs = Orbs(self.config, self._rooms, self)
+        #: The joins: a component too, seating into the rooms and telling the orbs.
+        self._joins = Joins(self.config, self._rooms, self._orbs, self,
+                            session_ids=session_ids, authorize_join=authorize_join)
 
     # ------------------------------------------------------------------ read side
 
     def snapshot(self) -> CoreSnapshot:
         """A read-only picture of rooms, participants and orbs for admin endpoints."""
-        return snapshot_of(self._rooms.values(), len(self._conns), self._orb_count)
+        return snapshot_of(self._rooms.values(), len(self._conns), self._orbs.count)
 
     @property
     def connection_count(self) -> int:
@@ -110,7 +116,7 @@ class RoomBook:
 
     @property
     def orb_count(self) -> int:
-        return self._orb_count
+        return self._orbs.count
 
     def room_of(self, conn_id: ConnectionId) -> tuple[str, str | None] | None:
         """(room id, userId or None) of a connection, for the I/O layer's logs."""
@@ -123,13 +129,6 @@ class RoomBook:
         """The lifecycle state of the orb of ``room_id`` (None: the room has no orb)."""
         room = self._rooms.get(room_id)
         return None if room is None or room.orb is None else room.orb.state
-
-    # ------------------------------------------------------------------ hook for the orbs
-
-    def _orb_input(self, room: Room, orb: Orb, event: OrbInput, now: float,
-                   out: list[Command]) -> None:
-        """Feed ``event`` to the orb's lifecycle (implemented by :class:`._orbs.OrbKeeper`)."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ relay
 
@@ -277,7 +276,17 @@ class RoomBook:
             self._drop(other.conn, CloseCode.SESSION_ENDED, "session ended",
                        Departure.SESSION_ENDED, now, out)
         if room.orb is not None:
-            self._orb_input(room, room.orb, OrbInput.SESSION_ENDED, now, out)
+            self._orbs.input(room, room.orb, OrbInput.SESSION_ENDED, now, out)
+
+    def _on_orb_shutdown(self, conn: Connection, msg: dict[str, Any], now: float,
+                         out: list[Command]) -> None:
+        """``ai-orb-shutdown``: the sender leaves (the departure tells the orb's lifecycle
+        when the sender is the room's orb)."""
+        sender = conn.participant
+        assert sender is not None
+        reason = require_shutdown_reason(msg, ORB_SHUTDOWN_REASONS)
+        self._depart(sender, ORB_SHUTDOWN_ENDINGS[reason], now, out)
+        self._rejoin_deadline(conn, now)
 
     # ------------------------------------------------------------------ departures
 
@@ -435,12 +444,12 @@ class RoomBook:
         if participant.is_ai:
             # A replaced orb is the same orb on a new connection: the join reports it.
             if orb is not None and orb.user_id == participant.user_id and not replaced:
-                self._orb_input(room, orb, OrbInput.SHUTDOWN if ending in _SHUTDOWN_DEPARTURES
+                self._orbs.input(room, orb, OrbInput.SHUTDOWN if ending in _SHUTDOWN_DEPARTURES
                                 else OrbInput.LEFT, now, out)
         else:
             room.humans -= 1
             if room.humans == 0 and orb is not None:
-                self._orb_input(room, orb, OrbInput.HUMANS_ALL_LEFT, now, out)
+                self._orbs.input(room, orb, OrbInput.HUMANS_ALL_LEFT, now, out)
         if not replaced:
             self._maybe_delete_room(room, now, out)
 

@@ -173,6 +173,37 @@ def check_phase_and_sender(mtype: str, phase: Phase, participant_type: str | Non
             f"only a {' or '.join(sorted(rule.roles))} may send {mtype}", mtype)
 
 
+def permitted(phase: Phase, participant_type: str | None,
+              user_role: str | None = None) -> frozenset[str]:
+    """The message types ``check_phase_and_sender`` lets through for this sender, as plain
+    ``str`` (every message looks its received ``type`` up in these sets: exact-``str`` keys take
+    CPython's fast path, StrEnum keys the generic one)."""
+    allowed = set()
+    for mtype in MESSAGE_RULES:
+        try:
+            check_phase_and_sender(mtype, phase, participant_type, user_role)
+        except ProtocolError:
+            continue
+        allowed.add(MessageType(mtype).value)
+    return frozenset(allowed)
+
+
+#: What a connection that has not joined may send as is; any other type goes through
+#: ``check_phase_and_sender`` for its exact error.
+UNJOINED_OK: frozenset[str] = permitted(Phase.AWAITING_JOIN, None)
+
+#: What a participant may send as is, keyed by (participantType, role); a role no rule names is
+#: keyed as "" so that clients choosing odd roles cannot grow this table.
+JOINED_OK: dict[tuple[str, str], frozenset[str]] = {
+    (ptype, role): permitted(Phase.JOINED, ptype, role or None)
+    for ptype in (HUMAN, AI) for role in (*RULE_ROLES, "")}
+
+
+def joined_ok(participant_type: str, user_role: str) -> frozenset[str]:
+    """The types a participant of this type and role may send as is."""
+    return JOINED_OK[(participant_type, user_role if user_role in RULE_ROLES else "")]
+
+
 def permission_table_markdown() -> str:
     """The permission table as markdown; docs/protocol.md embeds it and a test keeps it equal."""
     lines = [

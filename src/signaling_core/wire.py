@@ -99,6 +99,9 @@ class Field:
     METHOD: Final = "method"
     KEY_TOPICS: Final = "keyTopics"
     GOALS: Final = "goals"
+    #: ``ai_status`` [ext]: whether the orb's captions will come, and the voice it speaks with.
+    TRANSCRIBING: Final = "transcribing"
+    VOICE: Final = "voice"
 
 
 class ErrorCode(enum.StrEnum):
@@ -508,9 +511,41 @@ def ai_summary(session_id: str, text: str, method: str, key_topics: Iterable[str
             Field.GOALS: list(goals)}
 
 
-def orb_shutdown(reason: str) -> dict[str, Any]:
-    """``ai-orb-shutdown`` with one of the shutdown reasons."""
-    return {Field.TYPE: MessageType.ORB_SHUTDOWN.value, Field.REASON: reason}
+def orb_shutdown(reason: str, session_id: str | None = None) -> dict[str, Any]:
+    """``ai-orb-shutdown`` with one of the shutdown reasons (and the orb's ``sessionId``, which
+    the orb sends before the reason)."""
+    if session_id is None:
+        return {Field.TYPE: MessageType.ORB_SHUTDOWN.value, Field.REASON: reason}
+    return {Field.TYPE: MessageType.ORB_SHUTDOWN.value, Field.SESSION_ID: session_id,
+            Field.REASON: reason}
+
+
+def ping() -> dict[str, Any]:
+    """``ping``: the server answers ``pong`` (a client's liveness check of its link)."""
+    return {Field.TYPE: MessageType.PING.value}
+
+
+def orb_heartbeat(session_id: str, metrics: Mapping[str, object]) -> dict[str, Any]:
+    """``orb_heartbeat``: the orb's liveness, with flat metrics the admin snapshot shows."""
+    return {Field.TYPE: MessageType.ORB_HEARTBEAT.value, Field.SESSION_ID: session_id,
+            Field.METRICS: dict(metrics)}
+
+
+def orb_status(status: str, session_id: str, *, transcribing: bool, voice: str,
+               mode: str) -> dict[str, Any]:
+    """The orb's ``ai_status`` (the core stamps ``mode`` with the room's mode anyway)."""
+    return {Field.TYPE: MessageType.AI_STATUS.value, Field.STATUS: status,
+            Field.SESSION_ID: session_id, Field.TRANSCRIBING: transcribing,
+            Field.VOICE: voice, Field.MODE: mode}
+
+
+def answer(sdp: object, to_id: str, link_id: str | None = None) -> dict[str, Any]:
+    """``answer`` to ``to_id`` (with the offer's ``linkId`` when it had one)."""
+    message: dict[str, Any] = {Field.TYPE: MessageType.ANSWER.value, Field.ANSWER: sdp,
+                               Field.TO_ID: to_id}
+    if link_id is not None:
+        message[Field.LINK_ID] = link_id
+    return message
 
 
 def join_message(

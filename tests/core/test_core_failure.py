@@ -40,7 +40,7 @@ def test_a_failure_mid_batch_returns_what_was_decided(
 
     # The coach's join seats it (peer-discovery, the records) and then spawns the room's orb:
     # the orb's lifecycle step fails, in the middle of the join's batch.
-    monkeypatch.setattr(core, "_orb_step", broken_step)
+    monkeypatch.setattr(core._orbs, "_step", broken_step)
     commands = _join(core, 1, "coach-1", "coach")
     assert [type(c) for c in commands] == [SessionStarted, Send, ParticipantJoined]
     assert isinstance(commands[1], Send) and commands[1].kind == "peer-discovery"

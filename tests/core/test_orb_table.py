@@ -18,7 +18,6 @@ import pytest
 from signaling_core import (
     ORB_TIMERS,
     ORB_TRANSITIONS,
-    Close,
     CoreConfig,
     OrbEffect,
     OrbInput,
@@ -150,14 +149,15 @@ def starting(w: World) -> None:
 
 
 def with_namesake(w: World) -> None:
-    """STARTING, while a participant already holds the orb's userId: the first orb of the
-    session was given up, joined late anyway, and a second coach brought a new orb."""
+    """The first orb of the session was given up, joined late anyway, and a second coach
+    came: that coach adopts the late orb (``returned``) instead of starting a second one under
+    the same userId, so no orb is ever STARTING while its userId is held."""
     w.human_joins("coach")
     w.h.advance(w.h.core.config.orb_join_timeout)
     assert w.state() is S.ENDED
     w.orb_joins()
     w.human_joins("coach")
-    assert w.spawn is not None and w.spawn.spawn_id == 2
+    assert w.spawn is not None and w.spawn.spawn_id == 1
 
 
 RECIPES: dict[OrbState, list[Callable[[World], None]]] = {
@@ -176,13 +176,9 @@ def bring_into(state: OrbState, event: OrbInput) -> World:
     limits = LIMITS_FOR.get(event, LIMITS)
     w = World(Harness(CoreConfig(orbs_enabled=True, idle_timeout=1e6, join_timeout=1e6,
                                  **limits)))
-    namesake = state in NOT_JOINED and event in FROM_NAMESAKE
-    (with_namesake if namesake else starting)(w)
+    starting(w)
     assert w.state() is S.STARTING
-    steps = RECIPES[state]
-    if namesake and state is S.STOPPING_UNJOINED:
-        steps = [World.humans_go, World.expire_next]
-    for step in steps:
+    for step in RECIPES[state]:
         step(w)
     assert w.state() is state and w.observed() is state, (state, event)
     return w
@@ -231,7 +227,21 @@ def produce(w: World, event: OrbInput) -> None:
         raise AssertionError(f"no way to produce {event}")
 
 
-DRIVEN = [pair for pair in ORB_TRANSITIONS if pair[0] is not S.NEW]
+#: The rows only a namesake could drive: kept in the table (a defence), but since a coach
+#: adopts an ai holding the orb's userId, the core never reaches them.
+UNREACHABLE = {(state, event) for state in NOT_JOINED for event in FROM_NAMESAKE}
+DRIVEN = [pair for pair in ORB_TRANSITIONS
+          if pair[0] is not S.NEW and pair not in UNREACHABLE]
+
+
+def test_a_late_orb_is_adopted_never_doubled() -> None:
+    """The sweep's finding: no second orb is spawned while an ai holds the orb's userId."""
+    w = World(Harness(CoreConfig(orbs_enabled=True, idle_timeout=1e6, join_timeout=1e6,
+                                 **LIMITS)))
+    with_namesake(w)
+    assert w.state() is S.JOINED and w.h.core.orb_count == 1
+    assert len(w.h.spawned) == 1
+    w.h.assert_consistent()
 
 
 @pytest.mark.parametrize(("state", "event"), DRIVEN, ids=[f"{s}+{e}" for s, e in DRIVEN])
@@ -274,17 +284,11 @@ def test_a_host_report_about_an_orb_in_the_room_never_reaches_the_table(
 
 
 def test_a_stale_report_never_reaches_the_table() -> None:
-    w = bring_into(S.STARTING, In.HEARTBEAT)  # with a namesake: the second orb is starting
+    w = bring_into(S.STARTING, In.HEARTBEAT)
+    w.h.advance(w.h.core.config.orb_join_timeout)  # the first orb is given up
+    assert w.state() is S.ENDED
+    w.human_joins("coach")  # a second coach: a second orb is starting
+    assert w.state() is S.STARTING and len(w.h.spawned) == 2
     first = w.h.spawned[0]
     assert w.h.orb_ended(first) == []  # the spawn id is the first orb's
     assert w.state() is S.STARTING
-
-
-def test_a_namesake_is_forced_out_when_the_unjoined_orb_does_not_stop() -> None:
-    w = bring_into(S.STOPPING_UNJOINED, In.HEARTBEAT)
-    assert w.orb is not None and w.orb.open
-    w.expire_next()
-    assert w.state() is S.ENDED
-    assert w.orb.close_frame == (1000, "orb stopped")
-    assert [c for c in w.h.last if isinstance(c, Close)] == [
-        Close(w.orb.conn_id, 1000, "orb stopped")]

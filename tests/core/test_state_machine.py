@@ -303,9 +303,12 @@ class Model:
                 exp.errors.append((conn.conn_id, "orb-unavailable"))
             else:
                 orb_id = f"ai-orb-{room.session_id}"
-                room.orb = MOrb(room.session_id, orb_id, self.now)
+                # An ai holding the orb's userId is adopted as the room's orb, never doubled.
+                room.orb = MOrb(room.session_id, orb_id, self.now,
+                                joined=orb_id in room.members)
                 self.orb_count += 1
-                exp.spawns.append((room.room_id, room.session_id, orb_id))
+                if not room.orb.joined:
+                    exp.spawns.append((room.room_id, room.session_id, orb_id))
 
     def resume(self, conn: MConn, room: MRoom, seat: MMember, exp: Expect) -> None:
         """A join with the seat's token: the seat moves to ``conn``, nobody leaves or joins."""

@@ -111,3 +111,22 @@ def test_message_types_cover_the_rules() -> None:
     from signaling_core import MESSAGE_RULES
     assert set(MESSAGE_RULES) <= set(MessageType)
     assert all(type(key) is MessageType for key in MESSAGE_RULES)
+
+
+def test_the_orbs_own_messages_keep_their_bytes() -> None:
+    """The orb's messages, built by the vocabulary, are the bytes the orb sent by hand."""
+    from signaling_core import wire as w
+
+    assert w.encode(w.ping()) == b'{"type":"ping"}'
+    assert w.encode(w.orb_shutdown("error", "s1")) == (
+        b'{"type":"ai-orb-shutdown","sessionId":"s1","reason":"error"}')
+    assert w.encode(w.orb_heartbeat("s1", {"cpu": 0.5})) == (
+        b'{"type":"orb_heartbeat","sessionId":"s1","metrics":{"cpu":0.5}}')
+    assert w.encode(w.orb_status("ready", "s1", transcribing=True, voice="piper",
+                                 mode="addressed")) == (
+        b'{"type":"ai_status","status":"ready","sessionId":"s1","transcribing":true,'
+        b'"voice":"piper","mode":"addressed"}')
+    assert w.encode(w.answer({"type": "answer", "sdp": "v=0"}, "coach-1")) == (
+        b'{"type":"answer","answer":{"type":"answer","sdp":"v=0"},"toId":"coach-1"}')
+    assert w.encode(w.answer("x", "coach-1", "L1")) == (
+        b'{"type":"answer","answer":"x","toId":"coach-1","linkId":"L1"}')
