@@ -41,19 +41,23 @@ class Mouth:
         #: The orb's voice as this human's speakers play it back into the microphone
         #: (``echo_gain``: e.g. 0.1 for 20 dB down; ``None``: a perfect echo canceller).
         self.echo_gain: float | None = None
-        self._echo: deque[npt.NDArray[np.float32]] = deque(maxlen=25)
+        self.speaker = Speaker()
 
-    def hear_orb(self, samples: npt.NDArray[np.float32]) -> None:
-        """20 ms of the orb's voice as received: it comes back in the next frames sent."""
+    def hear_orb(self, samples: npt.NDArray[np.float32], pts: int, now: float) -> None:
+        """A frame of the orb's voice as received (``pts``: its place on the orb's media
+        clock, 48 kHz; ``now``: when it arrived): the speaker plays it (:class:`Speaker`)."""
         if self.echo_gain is not None:
-            self._echo.append(samples[:FRAME] * np.float32(self.echo_gain))
+            self.speaker.received(samples, pts, now)
 
-    def with_echo(self, samples: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
-        if not self._echo:
+    def with_echo(self, samples: npt.NDArray[np.int16], at: float) -> npt.NDArray[np.int16]:
+        """The microphone's frame captured from ``at`` (its place on this human's media
+        clock): ``samples`` plus what the speaker played meanwhile, ``echo_gain`` down."""
+        if self.echo_gain is None:
             return samples
-        echo = self._echo.popleft()
-        mixed = samples.astype(np.float32).reshape(-1)
-        mixed[: len(echo)] += echo
+        echo = self.speaker.played(at, len(samples))
+        if echo is None:
+            return samples
+        mixed = samples.astype(np.float32).reshape(-1) + echo * np.float32(self.echo_gain)
         return np.clip(mixed, -32768, 32767).astype(np.int16)
 
     def say(self, seconds: float) -> None:
@@ -102,6 +106,75 @@ class Mouth:
         return time.monotonic() < self._speak_until
 
 
+#: The orb's voice leaves this human's speaker this long after its first frame arrived (a
+#: playout buffer; a browser's holds 40-120 ms, more on a jittery path) and is in the
+#: microphone at once.
+PLAYOUT = 0.1
+#: What the playout buffer grows by, beyond the lateness, when a frame came too late; and
+#: the most it grows to (beyond it, a late frame is lost: a starved loop's stall of a second
+#: would otherwise leave the echo's path longer than any browser's).
+CUSHION = 0.04
+MAX_PLAYOUT = 0.5
+
+
+class Speaker:
+    """A human's speaker, played on the orb's media clock as a sound card plays a call: frame
+    ``pts`` of the orb's voice sounds at a fixed delay (``PLAYOUT``) after the first frame's
+    arrival, so its echo in the microphone is a steady delayed copy of the orb's voice, as a
+    real speaker to microphone path is, however the frames arrived (in bursts, on a starved
+    event loop). A frame that comes after the microphone already captured its time is an
+    underrun: the speaker was silent meanwhile and plays on from that frame, its delay grown
+    (by ``CUSHION`` more, up to ``MAX_PLAYOUT``), as a browser's adaptive jitter buffer
+    does. (A frame queue popped once per microphone frame, the first version, was no such
+    path: under load its delay wandered by hundreds of ms and frames were dropped from it, so
+    the echo matched the orb's voice only weakly and the gate let it through as speech.)"""
+
+    def __init__(self) -> None:
+        self._frames: dict[int, npt.NDArray[np.float32]] = {}
+        self._first_pts: int | None = None
+        self._zero_at = 0.0  # when sample 0 of the orb's voice leaves the speaker
+        self._first_at = 0.0
+        self._captured_until = -math.inf  # the microphone has captured up to here
+        #: Underruns: times the playout delay grew (each a step in the echo's delay).
+        self.underruns = 0
+
+    @property
+    def delay(self) -> float:
+        """Seconds from the first frame's arrival to its playing now (the playout delay)."""
+        return self._zero_at - self._first_at
+
+    def received(self, samples: npt.NDArray[np.float32], pts: int, now: float) -> None:
+        if self._first_pts is None:
+            self._first_pts = pts
+            self._first_at = now
+            self._zero_at = now + PLAYOUT
+        start = (pts - self._first_pts) % (1 << 32)  # RTP timestamps wrap
+        sounds_at = self._zero_at + start / RATE
+        if sounds_at < self._captured_until and start > max(self._frames, default=-1):
+            grown = min(self._zero_at + self._captured_until - sounds_at + CUSHION,
+                        self._first_at + MAX_PLAYOUT)
+            if grown > self._zero_at:
+                self._zero_at = grown
+                self.underruns += 1
+        self._frames[start] = np.asarray(samples, np.float32).reshape(-1)
+        if len(self._frames) > 200:  # keep about 4 s
+            for old in sorted(self._frames)[:-150]:
+                del self._frames[old]
+
+    def played(self, at: float, n: int) -> npt.NDArray[np.float32] | None:
+        """The ``n`` samples the speaker played from time ``at`` (``None``: nothing yet)."""
+        if self._first_pts is None:
+            return None
+        self._captured_until = max(self._captured_until, at + n / RATE)
+        begin = round((at - self._zero_at) * RATE)
+        out = np.zeros(n, np.float32)
+        for start, frame in self._frames.items():
+            lo, hi = max(begin, start), min(begin + n, start + len(frame))
+            if lo < hi:
+                out[lo - begin : hi - begin] = frame[lo - start : hi - start]
+        return out
+
+
 _TALK = ("so what I have been thinking about lately is how to plan my week better and keep "
          "my evenings free for the family while still getting the big project done on time")
 
@@ -133,6 +206,7 @@ class SyntheticVoice(MediaStreamTrack):
             await asyncio.sleep(delay)
         elif delay < -0.2:  # fell far behind (a busy loop): skip ahead rather than burst
             self._index = int((time.monotonic() - self._start) * RATE / FRAME)
+            due = self._start + self._index * FRAME / RATE
         mouth = self._mouth
         clip = mouth.clip_frame()
         if clip is not None:
@@ -143,7 +217,7 @@ class SyntheticVoice(MediaStreamTrack):
         else:
             pos = (self._index % 49) * FRAME
             samples = mouth.floor[pos : pos + FRAME]
-        samples = mouth.with_echo(samples)
+        samples = mouth.with_echo(samples, due)
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = RATE
         frame.pts = self._index * FRAME
@@ -207,8 +281,9 @@ class PeerMedia:
         self._measuring_since: float | None = None
         self._last: dict[str, float] = {}
         self._longest: dict[str, float] = {}
-        #: Called with each received audio frame, mono float samples (an echo path).
-        self.on_audio: Callable[[npt.NDArray[np.float32]], None] | None = None
+        #: Called with each received audio frame (an echo path): mono float samples, the
+        #: frame's place on the sender's media clock (pts at 48 kHz) and its arrival time.
+        self.on_audio: Callable[[npt.NDArray[np.float32], int, float], None] | None = None
 
     def received(self, kind: str, now: float) -> None:
         """One video frame or audio packet arrived (kind ``video`` or ``audio``)."""
@@ -257,9 +332,11 @@ class PeerMedia:
                 self.audio_levels.append((now, dbfs(samples)))
                 if self.recording is not None:
                     self.recording.append(_mono48k(frame))
-                if self.on_audio is not None:
+                base = frame.time_base
+                if self.on_audio is not None and frame.pts is not None and base is not None:
                     channels = len(frame.layout.channels)
-                    self.on_audio(samples.reshape(-1, channels).mean(axis=1))
+                    pts = round(frame.pts * base * RATE)
+                    self.on_audio(samples.reshape(-1, channels).mean(axis=1), pts, now)
 
     def video_fps(self, window: float = 3.0) -> float:
         now = time.monotonic()

@@ -29,6 +29,7 @@ asks the model).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 #: The rate the comparison runs at: speech's energy and an echo's match are all below 4 kHz.
 MATCH_RATE = 8_000
 Floats = npt.NDArray[np.float32]
+logger = logging.getLogger(__name__)
 #: The orb "talks" in a stretch of its sent audio louder than this (RMS, int16 units: -60 dBFS).
 _TALKING_RMS = 32768 * 10 ** (-60 / 20)
 
@@ -197,6 +199,8 @@ class EchoGate:
         self.path: EchoPath | None = None
         self._path_at = 0.0
         self._strong: deque[tuple[float, float]] = deque(maxlen=_CONFIRMATIONS)
+        #: The latest comparison's result (for the log of a frame let through).
+        self._last_match: EchoPath | None = None
 
     def hear(self, samples: Samples) -> None:
         """Every frame of the microphone, quiet ones too (what :meth:`feed` compares)."""
@@ -218,8 +222,12 @@ class EchoGate:
             return probabilities  # the orb has not talked for longer than any echo lasts
         path = self._evidence(now, len(samples) // self._factor)
         if path is None:
+            logger.debug("heard as speech (p %.2f): no evidence of the orb's voice (last "
+                         "match %s)", max(probabilities), self._last_match)
             return probabilities  # no evidence of the orb's voice: a human
         if path.frame_energy > path.echo_energy * 10 ** (rules.echo_headroom_db / 10):
+            logger.debug("heard as speech (p %.2f): louder than the echo can be: %s",
+                         max(probabilities), path)
             return probabilities  # louder than the echo can be: a human on top of it
         self.gated += 1
         return [0.0] * len(probabilities)
@@ -238,6 +246,7 @@ class EchoGate:
         sent = self._sent.until(now, rules.echo_window + rules.echo_path)
         self.checked += 1
         path = echo_match(mic, sent, frame)
+        self._last_match = path
         if path is None:
             return None
         if path.correlation >= rules.echo_correlation:

@@ -386,3 +386,28 @@ def test_a_humans_first_words_while_the_orb_talks_are_not_taken_for_its_echo(
     assert held is not None and held - onset <= 0.3, (held, onset, run.gated)
     assert run.gated == 0, "no echo here to gate"
     assert run.dropped_at is not None
+
+
+def test_the_synthetic_speaker_echoes_a_steady_delayed_copy_however_frames_arrive() -> None:
+    """The live echo test's client (testkit.synthetic_media.Speaker): frames that arrive in
+    bursts still sound at one steady delay after the first's arrival, so the echo in the
+    microphone is the orb's voice delayed, frame for frame; a frame that comes after the
+    microphone captured its time grows the delay (an underrun), never reorders the voice."""
+    from testkit.synthetic_media import CUSHION, FRAME, PLAYOUT, RATE, Speaker
+
+    speaker = Speaker()
+    voice = [np.full(FRAME, float(k + 1), np.float32) for k in range(20)]
+    for k in range(10):  # ten frames due every 20 ms, arriving in two bursts
+        speaker.received(voice[k], 1000 + k * FRAME, 0.0 if k < 5 else 0.09)
+    for k in range(8):
+        heard = speaker.played(PLAYOUT + k * FRAME / RATE, FRAME)
+        assert heard is not None and np.all(heard == k + 1), (k, heard)
+    assert speaker.underruns == 0
+    # Frame 10 was due at PLAYOUT + 0.2 s; it arrives after the microphone captured 0.26 s.
+    speaker.played(PLAYOUT + 0.24, FRAME)
+    speaker.received(voice[10], 1000 + 10 * FRAME, 0.3)
+    assert speaker.underruns == 1
+    grown = speaker.delay
+    assert grown == pytest.approx(PLAYOUT + 0.06 + CUSHION)
+    heard = speaker.played(PLAYOUT + 0.26 + CUSHION, FRAME)
+    assert heard is not None and np.all(heard == 11), heard

@@ -200,7 +200,9 @@ async def test_the_orb_never_starts_while_a_human_speaks_and_not_at_its_echo() -
                 await coach.wait_until(lambda: "listening" in coach.statuses_since(t0), 30,
                                        "the reply's end")
                 stats = await stats_of(srv, "echo")
-                print("echo: floor", stats["floor"])
+                speaker = client.mouth.speaker
+                print("echo: floor", stats["floor"], f"the client's speaker: playout delay "
+                      f"{speaker.delay:.3f} s, {speaker.underruns} underruns")
                 assert stats["bargeIns"] == 0, stats["floor"]
                 assert all(t < began for t in stats["floor"]["holds"]), "its own echo held the orb"
                 assert stats["floor"]["echoGated"].get("client-1", 0) > 0, stats["floor"]
