@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,6 +16,16 @@ from signaling_core import CoreConfig
 from trio_server import ServerConfig, SignalingServer
 
 from .serving import WAIT
+
+
+@pytest.fixture
+def pairs() -> Iterator[list[tuple[socket.socket, socket.socket]]]:
+    """Socket pairs a test makes for a read hub (append to it), closed after the test."""
+    made: list[tuple[socket.socket, socket.socket]] = []
+    yield made
+    for a, b in made:
+        a.close()
+        b.close()
 
 
 def url(server: SignalingServer, room: str) -> str:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import select
 import socket
 import time
-from collections.abc import Iterator
 
-import pytest
 import trio
 
 from signaling_core import CoreConfig
@@ -33,15 +31,6 @@ class Reader:
         self.read_at.append(time.monotonic())
         self.received += data
         return IDLE if data else OVER
-
-
-@pytest.fixture
-def pairs() -> Iterator[list[tuple[socket.socket, socket.socket]]]:
-    made: list[tuple[socket.socket, socket.socket]] = []
-    yield made
-    for a, b in made:
-        a.close()
-        b.close()
 
 
 def open_pairs(made: list[tuple[socket.socket, socket.socket]], n: int

@@ -6,7 +6,6 @@ import socket
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,15 +46,6 @@ class Reader:
             raise RuntimeError("a bug in this connection")
         self.received += data
         return IDLE if data else OVER
-
-
-@pytest.fixture
-def pairs() -> Iterator[list[tuple[socket.socket, socket.socket]]]:
-    made: list[tuple[socket.socket, socket.socket]] = []
-    yield made
-    for a, b in made:
-        a.close()
-        b.close()
 
 
 def pair(made: list[tuple[socket.socket, socket.socket]]) -> tuple[socket.socket, Reader]:
