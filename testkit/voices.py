@@ -37,18 +37,29 @@ def _piper_voice() -> object:
 
 
 @functools.lru_cache(maxsize=2048)
-def piper(text: str, rate: int = 16_000) -> Pcm:
+def piper(text: str, rate: int = 16_000, steady: bool = False) -> Pcm:
+    """Piper's joe. Each rendering differs a little (the model draws noise for its pitch and
+    durations); ``steady`` draws none, so the same text is always the same audio: for a test
+    that judges one rendering against a fixed bound, which a fresh draw could cross."""
     voice = _piper_voice()
-    chunks = list(voice.synthesize(text))  # type: ignore[attr-defined]
+    config = None
+    if steady:
+        from piper.config import SynthesisConfig
+
+        config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    chunks = list(voice.synthesize(text, config))  # type: ignore[attr-defined]
     pcm = np.concatenate([c.audio_int16_array for c in chunks]).astype(np.int16)
     return trim(tts.resample(pcm, chunks[0].sample_rate, rate).astype(np.int16))
 
 
 def speak(voice: str, text: str, rate: int = 16_000) -> Pcm:
-    """``voice``: ``piper``, ``espeak`` (en-us, 165 words a minute) or
+    """``voice``: ``piper``, ``piper-steady`` (the same audio every time), ``espeak`` (en-us,
+    165 words a minute) or
     ``espeak:VARIANT:WPM`` (e.g. ``espeak:en-us+f3:150``, ``espeak:en-gb-x-rp:175``)."""
     if voice == "piper":
         return piper(text, rate)
+    if voice == "piper-steady":
+        return piper(text, rate, steady=True)
     if voice.startswith("espeak:"):
         _, variant, wpm = voice.split(":")
         return espeak(text, rate, int(wpm), variant)

@@ -124,10 +124,21 @@ async def test_a_mm_hmm_and_a_cough_leave_the_reply_going() -> None:
                 assert paused is not None and paused <= 0.3 + JITTER, paused
                 assert resumed is not None and resumed <= 0.5 + JITTER, resumed
 
+                # The cough, measured as the mm-hmm is: from the clip's end (it lasts 0.45 s),
+                # with a second to come back in (a fixed window from its start read too early
+                # on a busy machine: the resume due 0.5 s after the end fell outside it).
                 t_cough = time.monotonic()
                 client.play(coughed)
-                await asyncio.sleep(1.2)
-                after = audible_from(coach, orb, t_cough + 0.6)
+                await client.wait_until(
+                    lambda: (client.mouth.clip_ended_at or 0.0) > t_cough, 3, "cough made")
+                cough_end = client.mouth.clip_ended_at
+                assert cough_end is not None
+                await asyncio.sleep(1.0)
+                after = audible_from(coach, orb, cough_end)
+                print(f"cough: paused at the coach {silent_from(coach, orb, t_cough)}, "
+                      f"resumed {after} after it ended; statuses "
+                      f"{coach.statuses_since(t_mm)}", (await stats_of(srv, "backchannel"))
+                      ["floor"])
                 assert after is not None and after <= 0.5 + JITTER, "talking after the cough"
                 await coach.wait_until(lambda: "listening" in coach.statuses_since(t_mm), 30,
                                        "the reply's end")
