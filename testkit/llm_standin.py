@@ -12,12 +12,13 @@ when its stream ended and whether the client hung up before the end (a cancelled
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import attrs
+
+from testkit.local_api import LocalApi
 
 ANSWER = ("That sounds important to you. What would a good evening with your family look "
           "like? Tell me about the first small change you could make this week.")
@@ -32,7 +33,7 @@ class Seen:
     hung_up: bool = False
 
 
-class StandInModel:
+class StandInModel(LocalApi):
     def __init__(self, *, answer: str = ANSWER, first_token_delay: float = 0.3,
                  tokens_per_second: float = 30.0, mode: str = "ok") -> None:
         self.answer = answer
@@ -40,22 +41,7 @@ class StandInModel:
         self.tokens_per_second = tokens_per_second
         self.mode = mode
         self.requests: list[Seen] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> StandInModel:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        super().__init__(self._handler())
 
     def tokens(self) -> list[str]:
         words = self.answer.split(" ")

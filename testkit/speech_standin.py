@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 import wave
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import attrs
 import numpy as np
+
+from testkit.local_api import LocalApi
 
 SPEECH_RATE = 24_000
 
@@ -51,29 +52,14 @@ def tone_wav(seconds: float, rate: int = SPEECH_RATE) -> bytes:
     return out.getvalue()
 
 
-class StandInSpeech:
+class StandInSpeech(LocalApi):
     def __init__(self, *, mode: str = "ok", delay: float = 0.0,
                  transcript: str = "I want more time with my family.") -> None:
         self.mode = mode
         self.delay = delay
         self.transcript = transcript
         self.requests: list[Request] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> StandInSpeech:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        super().__init__(self._handler())
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         standin = self
