@@ -11,7 +11,9 @@ room there (targets: >= 8 rooms, <= 0.1 core per room).
 
 With ``--talk-every S`` each room's client says a real sentence (espeak-ng) every S seconds
 (rooms staggered), so the orbs' speech-to-text, replies and transcripts are part of the load;
-``--orb-transcripts off`` / ``--no-stt`` switch them off for comparison.
+``--orb-transcripts off`` / ``--no-stt`` switch them off for comparison. Each level also
+reports the neural voice's own CPU per room (the server's threads named ``voice``:
+orb_bridge.voice_pool), so the voice's share of a talking room is not guessed.
 
     python bench/orb_capacity.py [--max-rooms 10] [--window 6] [--human-procs 2]
     python bench/orb_capacity.py --talk-every 8      # transcription on, talking
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import _repo  # noqa: F401  (testkit, tests/browser on sys.path: bench/_repo.py)
-from orb_common import orb_server, runqueue_wait, server_cpu
+from orb_common import named_threads_cpu, orb_server, runqueue_wait, server_cpu
 
 from testkit.synthetic import SyntheticHuman
 
@@ -133,6 +135,7 @@ def ask(conn: Connection, command: str, arg: Any, timeout: float) -> Any:
 
 def measure(conns: list[Connection], pid: int, window: float) -> dict[str, Any]:
     cpu0, wait0, t0 = server_cpu(pid), runqueue_wait(pid), time.monotonic()
+    voice0 = named_threads_cpu(pid, "voice")
     load0 = _machine_busy()
     for conn in conns:
         conn.send(("measure", window))
@@ -145,6 +148,7 @@ def measure(conns: list[Connection], pid: int, window: float) -> dict[str, Any]:
     rates = [r for reply in replies for r in reply["rates"]]
     busy = _machine_busy()
     return {"server_cores": (server_cpu(pid) - cpu0) / elapsed,
+            "voice_cores": (named_threads_cpu(pid, "voice") - voice0) / elapsed,
             "server_starved": (runqueue_wait(pid) - wait0) / elapsed,
             "machine_busy_cores": (busy[0] - load0[0]) / max(busy[1] - load0[1], 1e-9),
             "humans_cores": [round(reply["cores"], 3) for reply in replies],
@@ -185,6 +189,9 @@ def run(url: str, pid: int, args: argparse.Namespace) -> list[dict[str, Any]]:
             level = {"rooms": rooms, "humans": 2 * rooms,
                      "server_cores": round(m["server_cores"], 3),
                      "server_cores_per_room": round((m["server_cores"] - idle_cores) / rooms, 4),
+                     # Of which the neural voice's threads (Piper; espeak-ng runs in its own
+                     # processes, not counted in the server's CPU at all).
+                     "voice_cores_per_room": round(m["voice_cores"] / rooms, 4),
                      "server_runqueue_wait": round(m["server_starved"], 3),
                      "machine_busy_cores": round(m["machine_busy_cores"], 2),
                      "humans_processes_cores": m["humans_cores"],
@@ -255,6 +262,7 @@ def main() -> int:
         "max_sustained_rooms": best["rooms"] if best else 0,
         "rooms_tried": len(levels),
         "server_cores_per_room_at_max": best["server_cores_per_room"] if best else None,
+        "voice_cores_per_room_at_max": best["voice_cores_per_room"] if best else None,
         "min_fps_at_max": best["min_fps"] if best else None,
         "camera": f"{args.camera_width}x{args.camera_height}@{args.camera_fps:g}",
         "talk_every": args.talk_every, "stt": not args.no_stt, "voice": args.voice,

@@ -80,3 +80,16 @@ def runqueue_wait(pid: int) -> float:
         except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
             continue
     return total_ns / 1e9
+
+
+def named_threads_cpu(pid: int, name: str) -> float:
+    """CPU seconds of the process's threads called ``name`` in /proc (the voice's pool names
+    its threads ``voice``: orb_bridge.voice_pool), from the scheduler's exact runtime."""
+    total_ns = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            if (task / "comm").read_text().strip() == name:
+                total_ns += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+    return total_ns / 1e9

@@ -19,8 +19,10 @@ the same audio the whole model would make (the seams differ from it by about -60
 soon as they are decoded, then ever larger pieces: a sentence's first audio costs the front and
 a short decode, not the whole sentence. Each piece is one job in the pool, so the orbs of a
 process take turns piece by piece and one room's long sentence does not hold up another room's
-first words. A model that cannot be cut (a multi-speaker voice whose decoder also takes the
-speaker, or no ``onnx`` installed) is run whole, one piece per sentence.
+first words; a sentence's first audio (its phonemes, latent frames and first piece) goes
+ahead of the later pieces already queued (:mod:`orb_bridge.voice_pool`), which are made about
+a second before they play. A model that cannot be cut (a multi-speaker voice whose decoder
+also takes the speaker, or no ``onnx`` installed) is run whole, one piece per sentence.
 
 Each piece is resampled to 48 kHz by a streaming band-limited resampler (soxr) and brought to
 the orb's loudness by one gain per voice, measured at load on a calibration sentence: a stream
@@ -36,7 +38,6 @@ is downloaded: the model is a local ``.onnx`` with its ``.onnx.json``, for examp
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
 import logging
 import threading
@@ -49,6 +50,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import sound
+from .voice_pool import FIRST, LATER, PriorityPool
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +164,7 @@ class PiperEngine:
         # faster (median 0.43 s against 0.34 s with other jobs running) and takes a core
         # from the media.
         self._threads = threads or 1
-        self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="voice")
+        self._pool = PriorityPool(workers, "voice")
         self._voice: Any = None
         self._front: Any = None
         self._decoder: Any = None
@@ -257,21 +259,29 @@ class PiperEngine:
         audio = 0
         try:
             if self._voice is None:  # loading is not synthesis: not in the figures
-                await asyncio.wrap_future(self._pool.submit(self.load))
-            sentences = await self._job(self._ids_of, text)
+                await asyncio.wrap_future(self._pool.submit(FIRST, self.load))
             output = _Output(self.sample_rate, self._gain)
+            # What a listener waits for (the phonemes, the first sentence's latent frames and
+            # its first piece) is one job, ahead of the queue's later pieces: it waits for at
+            # most the one job under way, not once per step. What follows is made while the
+            # audio before it plays.
+            sentences, latent, head = await self._job(FIRST, self._opening, text, output)
             for number, ids in enumerate(sentences):
                 final = number == len(sentences) - 1
                 if self._decoder is None:
-                    whole = await self._job(self._whole, ids, output, final)
+                    whole = head if number == 0 else await self._job(
+                        LATER, self._whole, ids, output, final)
                     audio += len(whole)
-                    yield whole
+                    if len(whole):
+                        yield whole
                     continue
-                latent = await self._job(self._latent_of, ids)
+                if number > 0:
+                    latent = await self._job(LATER, self._latent_of, ids)
                 plan = pieces_of(latent.shape[-1])
                 for index, (start, end) in enumerate(plan):
-                    pcm = await self._job(self._decode, latent, start, end, output,
-                                          final and index == len(plan) - 1)
+                    pcm = head if number == 0 and index == 0 else await self._job(
+                        LATER, self._decode, latent, start, end, output,
+                        final and index == len(plan) - 1)
                     audio += len(pcm)
                     if len(pcm):
                         yield pcm
@@ -296,11 +306,11 @@ class PiperEngine:
         return self.compute_seconds / self.audio_seconds if self.audio_seconds else 0.0
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown()
 
     # ---------------------------------------------------------------- the jobs (pool thread)
-    async def _job(self, work: Callable[..., T], *args: Any) -> T:
-        future = self._pool.submit(self._timed, work, *args)
+    async def _job(self, priority: int, work: Callable[..., T], *args: Any) -> T:
+        future = self._pool.submit(priority, self._timed, work, *args)
         return await asyncio.wrap_future(future)
 
     def _timed(self, work: Callable[..., T], *args: Any) -> T:
@@ -311,6 +321,25 @@ class PiperEngine:
             spent = time.perf_counter() - started
             with self._lock:
                 self.compute_seconds += spent
+
+    def _opening(self, text: str, output: _Output) -> tuple[list[list[int]], Floats, sound.Pcm]:
+        """A stream's first job: ``text``'s sentences as phoneme ids, the first one's latent
+        frames (empty when the model is run whole) and its first audio (the first piece, or
+        the whole sentence when the model cannot be cut)."""
+        sentences = self._ids_of(text)
+        nothing: Floats = np.zeros((1, 1, 0), dtype=np.float32)
+        if not sentences:
+            return sentences, nothing, np.zeros(0, dtype=np.int16)
+        last = len(sentences) == 1
+        if self._decoder is None:
+            return sentences, nothing, self._whole(sentences[0], output, last)
+        latent = self._latent_of(sentences[0])
+        plan = pieces_of(latent.shape[-1])
+        if not plan:  # no frames at all: the stream's loop has nothing to play either
+            return sentences, latent, np.zeros(0, dtype=np.int16)
+        start, end = plan[0]
+        return sentences, latent, self._decode(latent, start, end, output,
+                                               last and len(plan) == 1)
 
     def _phoneme_ids(self, text: str) -> list[list[int]]:
         self.load()

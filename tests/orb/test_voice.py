@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -166,7 +167,7 @@ def test_piper_pieces_join_into_the_whole_sentence() -> None:
     decoder makes, to within -50 dB, resampled and all; a long sentence comes in several
     pieces, the first ~0.3 s long. One context frame only would not pass (checked, so the
     measure can fail)."""
-    from orb_bridge import piper_voice
+    from orb_bridge import piper_voice, voice_pool
     from orb_bridge.piper_voice import FIRST_FRAMES, _Output, pieces_of
 
     assert pieces_of(10) == [(0, 10)]
@@ -206,6 +207,30 @@ def test_piper_pieces_join_into_the_whole_sentence() -> None:
             assert error_db(joined()) > -50.0
         finally:
             piper_voice.CONTEXT_FRAMES = original
+
+        # A stream's first audio is one job of the first kind (what a listener waits for
+        # goes ahead of other rooms' later pieces, and waits once, not per step); every
+        # job after it, the second sentence's included, is of the later kind.
+        jobs: list[int] = []
+        submit = engine._pool.submit
+
+        def counted(priority: int, work: Any, *args: Any) -> Any:
+            jobs.append(priority)
+            return submit(priority, work, *args)
+
+        engine._pool.submit = counted  # type: ignore[method-assign]
+
+        async def stream() -> list[int]:
+            seen = []
+            async for _ in engine.stream("So you want to find more time for your family and "
+                                         "stop working late. What is behind that for you?"):
+                seen.append(len(jobs))
+            return seen
+
+        seen = asyncio.run(stream())
+        assert seen[0] == 1 and len(seen) >= 4
+        assert jobs[0] == voice_pool.FIRST
+        assert set(jobs[1:]) == {voice_pool.LATER}
     finally:
         engine.close()
 
