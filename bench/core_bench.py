@@ -37,7 +37,14 @@ from typing import Any
 
 import orjson
 
-from signaling_core import CoreConfig, Send, SignalingCore, join_message
+from signaling_core import (
+    ConnectionOpened,
+    CoreConfig,
+    Send,
+    SignalingCore,
+    TextReceived,
+    join_message,
+)
 
 TARGETS = {"relay": 250_000.0, "join-close": 50_000.0, "join-leave-close": 50_000.0}
 UNITS = {"relay": "targeted relays/s", "join-close": "join+close cycles/s",
@@ -69,8 +76,9 @@ def _populate(
     for room in range(rooms):
         for role in roles:
             conn_id += 1
-            core.open(conn_id, f"room-{room}", 0.0)
-            out = core.receive(conn_id, _join(f"room-{room}", f"{role}-{room}", role), 0.0)
+            core.handle(ConnectionOpened(conn_id, f"room-{room}", 0.0))
+            join = _join(f"room-{room}", f"{role}-{room}", role)
+            out = core.handle(TextReceived(conn_id, join, 0.0))
             assert any(isinstance(c, Send) for c in out), out
             conns[(room, role)] = conn_id
     return conns

@@ -38,7 +38,16 @@ from typing import Any
 import orjson
 import trio
 
-from signaling_core import CoreConfig, SessionRecord, SignalingCore, join_message, orb_user_id
+from signaling_core import (
+    ConnectionClosed,
+    ConnectionOpened,
+    CoreConfig,
+    SessionRecord,
+    SignalingCore,
+    TextReceived,
+    join_message,
+    orb_user_id,
+)
 from trio_server.ledger import Ledger, open_ledger
 
 HERE = Path(__file__).resolve().parent
@@ -75,16 +84,16 @@ async def _storm(sink: Sink, rooms: int, rounds: int) -> tuple[int, int]:
             for role in ("coach", "client", "ai"):
                 conn += 1
                 now += 1e-4
-                core.open(conn, f"r{rnd}-{r}", now)
-                sink(core.receive(conn, orjson.dumps(join_message(None, f"{role}-{r}", role)),
-                                  now))
+                core.handle(ConnectionOpened(conn, f"r{rnd}-{r}", now))
+                join = orjson.dumps(join_message(None, f"{role}-{r}", role))
+                sink(core.handle(TextReceived(conn, join, now)))
                 conns.append(conn)
                 joins += 1
             if r % 50 == 0:
                 await trio.sleep(0)  # the server's loop yields between reads, too
         for c in conns:
             now += 1e-4
-            sink(core.closed(c, now))
+            sink(core.handle(ConnectionClosed(c, now)))
         await trio.sleep(0)
     return joins, joins
 
@@ -97,9 +106,9 @@ async def _relay(sink: Sink, messages: int, status_every: int) -> tuple[int, int
     for r in range(20):
         for i, role in enumerate(("coach", "client", "ai")):
             conn = r * 3 + i + 1
-            core.open(conn, f"room-{r}", now)
+            core.handle(ConnectionOpened(conn, f"room-{r}", now))
             user = orb_user_id(f"s{r}") if role == "ai" else f"{role}-{r}"
-            sink(core.receive(conn, orjson.dumps(join_message(None, user, role)), now))
+            sink(core.handle(TextReceived(conn, orjson.dumps(join_message(None, user, role)), now)))
             members.append((conn, f"room-{r}", user))
     candidate = orjson.dumps({"type": "ice-candidate", "toId": "client-0",
                               "candidate": {"candidate": "candidate:1 1 udp 1 192.0.2.1 1 typ "
@@ -116,9 +125,9 @@ async def _relay(sink: Sink, messages: int, status_every: int) -> tuple[int, int
         conn = members[i % len(members)][0]
         if status_every and i % status_every == 0:
             conn = (i // status_every % 20) * 3 + 3  # an orb
-            sink(core.receive(conn, statuses[i % 3], now))
+            sink(core.handle(TextReceived(conn, statuses[i % 3], now)))
         else:
-            sink(core.receive(conn, texts[conn], now))
+            sink(core.handle(TextReceived(conn, texts[conn], now)))
         if i % 500 == 0:
             await trio.sleep(0)
     return 0, messages

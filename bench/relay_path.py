@@ -29,7 +29,7 @@ from signaling_core import CoreConfig, SignalingCore
 from trio_server.config import ServerConfig
 from trio_server.connections import Connections
 from trio_server.journal import Journal
-from trio_server.metrics import ServerStats
+from trio_server.server_metrics import ServerStats
 from trio_server.wsconn import WsConnection
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -41,10 +41,14 @@ from signaling_core import (
     Close,
     CloseCode,
     Command,
+    ConnectionActive,
+    ConnectionClosed,
+    ConnectionOpened,
     CoreConfig,
     Departure,
     ErrorCode,
     JoinRequest,
+    OrbEnded,
     OrbStatusChanged,
     ParticipantJoined,
     ParticipantLeft,
@@ -54,6 +58,8 @@ from signaling_core import (
     SignalingCore,
     SpawnOrb,
     StopOrb,
+    TextReceived,
+    TimeAdvanced,
 )
 
 ERROR_CODES = frozenset(code.value for code in ErrorCode)
@@ -163,27 +169,27 @@ class Driver:
         if conn_id in self.rooms:
             self.closed(conn_id, Departure.CLOSED)
         self.rooms[conn_id] = room_id
-        self.check(self.core.open(conn_id, room_id, self.now), origin=conn_id)
+        self.check(self.core.handle(ConnectionOpened(conn_id, room_id, self.now)), origin=conn_id)
 
     def receive(self, conn_id: int, text: str | bytes) -> None:
-        self.check(self.core.receive(conn_id, text, self.now), origin=conn_id)
+        self.check(self.core.handle(TextReceived(conn_id, text, self.now)), origin=conn_id)
 
     def closed(self, conn_id: int, cause: Departure) -> None:
         self.rooms.pop(conn_id, None)
-        self.check(self.core.closed(conn_id, self.now, cause), origin=None)
+        self.check(self.core.handle(ConnectionClosed(conn_id, self.now, cause)), origin=None)
 
     def tick(self, seconds: float) -> None:
         self.now += seconds
-        self.check(self.core.tick(self.now), origin=None)
+        self.check(self.core.handle(TimeAdvanced(self.now)), origin=None)
         deadline = self.core.next_deadline()
         assert deadline is None or deadline > self.now, "next_deadline() in the past"
 
     def activity(self, conn_id: int) -> None:
-        self.core.activity(conn_id, self.now)
+        self.core.handle(ConnectionActive(conn_id, self.now))
 
     def orb_ended(self, which: int) -> None:
         room_id, session_id = self.spawned[which % len(self.spawned)]
-        self.check(self.core.orb_ended(room_id, session_id, self.now), origin=None)
+        self.check(self.core.handle(OrbEnded(room_id, session_id, self.now)), origin=None)
 
     def finish(self) -> None:
         """Close everything the I/O side holds; the core must then hold nothing."""
@@ -230,7 +236,7 @@ class Driver:
         for conn_id in gone:
             # The I/O layer carries out the close and reports it: a no-op by contract.
             del self.rooms[conn_id]
-            assert self.core.closed(conn_id, self.now) == []
+            assert self.core.handle(ConnectionClosed(conn_id, self.now)) == []
             assert self.core.room_of(conn_id) is None
         self.core.snapshot()
 

@@ -31,7 +31,7 @@ import attrs
 import trio
 
 from signaling_core import SpawnOrb, StopOrb
-from signaling_core.orb_hosting import LocalLink, OrbHostServer
+from signaling_core.orb_hosting import InProcessConnection, OrbHostServer
 
 from ._config import OrbConfig
 from .brain import BrainFactory
@@ -190,7 +190,7 @@ class InProcessOrbHost:
         room_id, session_id = command.room_id, command.session_id
         call = self._loop_thread.call
         outcome: dict[str, Any] = {"reason": "error", "joined": False}
-        conn: LocalLink | None = None
+        conn: InProcessConnection | None = None
         try:
             conn = server.open_local(room_id)
             await call(self._runtime.start, key, room_id, session_id,
@@ -225,7 +225,7 @@ class InProcessOrbHost:
             if not outcome.get("joined") and not server.stopping:
                 server.orb_ended(room_id, session_id, command.spawn_id)
 
-    async def _pump_in(self, conn: LocalLink, key: str) -> None:
+    async def _pump_in(self, conn: InProcessConnection, key: str) -> None:
         async for data in conn.receive_texts():
             await self._loop_thread.call(self._runtime.deliver, key, data.decode("utf-8"))
         await self._loop_thread.call(self._runtime.far_closed, key)

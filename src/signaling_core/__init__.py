@@ -24,8 +24,8 @@ from ._commands import (
     TranscriptRecorded,
 )
 from ._config import CoreConfig
-from ._core import CoreFailedError, SignalingCore
-from ._errors import CloseCode, ErrorCode, ProtocolError, is_valid_close_code
+from ._core import SignalingCore
+from ._errors import CloseCode, CoreFailedError, ErrorCode, ProtocolError, is_valid_close_code
 from ._events import (
     ConnectionActive,
     ConnectionClosed,

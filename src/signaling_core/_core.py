@@ -1,8 +1,8 @@
-"""The signaling state machine: events in, commands out.
+"""The signaling state machine: events in, commands out, through one entry point.
 
 :class:`SignalingCore` owns every room, participant and connection of one server. It never
-performs I/O, reads a clock or logs: each call changes the state and returns the commands the
-I/O layer must carry out, in order, before it feeds the next event.
+performs I/O, reads a clock or logs: each :meth:`SignalingCore.handle` changes the state and
+returns the commands the I/O layer must carry out, in order, before it feeds the next event.
 
 Invariants kept here (and checked by the Hypothesis state machine in the tests):
 
@@ -13,16 +13,21 @@ Invariants kept here (and checked by the Hypothesis state machine in the tests):
 * a message reaches only participants of the sender's room, with ``fromId`` set to the sender;
 * a room exists while it has participants or an orb on its way, and not a moment longer.
 
-The room side (relaying, departures) lives in :mod:`._rooms`, the orbs' bookkeeping in the
-component :class:`._orbs.Orbs` (owned, not inherited) and their lifecycle table in
-:mod:`._orb_lifecycle`, the ``join`` (admission,
-resume, replacement, seating) in :mod:`._joins`; this module holds the public inputs and the
-handling of every other client message.
+The core is composed, not inherited: it holds the connection table (and, in
+:class:`._conn_deadlines.ConnectionDeadlines`, their join and idle deadlines), reads
+each message once and hands it to the component whose job it is — the rooms
+(:class:`._rooms.Rooms`: relaying, departures), the seats (:class:`._seats.Seats`: away
+seats, resume tokens), the joins (:class:`._joins.Joins`), the orbs (:class:`._orbs.Orbs`,
+their lifecycle table in :mod:`._orb_lifecycle`) and the session's controls
+(:class:`._session_control.SessionControl`). The components act back on the core only through
+the narrow protocols they declare (``OrbSide``, ``JoinSide``, ``SeatSide``, ``ControlSide``),
+which the core's underscore methods below implement. The direct methods of the inputs
+(:meth:`receive`, :meth:`open`, ...) are deprecated thin wrappers of :meth:`handle`
+(:mod:`._inputs`).
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -31,15 +36,10 @@ import orjson
 
 from . import _messages as messages
 from . import wire
-from ._commands import (
-    Close,
-    Command,
-    ParticipantLeft,
-    Send,
-    SessionEnded,
-)
+from ._commands import Close, Command, ParticipantLeft, Send, SessionEnded
 from ._config import CoreConfig
-from ._errors import CloseCode, ErrorCode, ProtocolError
+from ._conn_deadlines import ConnectionDeadlines
+from ._errors import CloseCode, CoreFailedError, ErrorCode, ProtocolError
 from ._events import (
     ConnectionActive,
     ConnectionClosed,
@@ -52,49 +52,35 @@ from ._events import (
     TextReceived,
     TimeAdvanced,
 )
-from ._model import Connection, Participant
-from ._orb_lifecycle import OrbInput
-from ._rooms import RoomBook, new_session_id
+from ._inputs import DirectInputs
+from ._joins import Joins, new_session_id
+from ._model import Connection, Room
+from ._orb_lifecycle import OrbInput, OrbState
+from ._orbs import Orbs
+from ._rooms import Rooms
 from ._rules import (
     MESSAGE_RULES,
-    SIGNAL_PAYLOAD_FIELD,
     UNJOINED_OK,
     JoinRequest,
     Phase,
     check_phase_and_sender,
     is_valid_room_id,
 )
+from ._seats import Seats
+from ._session_control import SessionControl
+from ._snapshot import CoreSnapshot, snapshot_of
 from ._transcripts import on_ai_summary, on_ai_transcript
 from .wire import Field, MessageType
 
 Handler = Callable[[Connection, dict[str, Any], float, list[Command]], None]
 
 
-def _from_participant(
-        fn: Callable[[Participant, dict[str, Any], float, list[Command]], None]) -> Handler:
-    """A handler of a joined participant's message (the rules guarantee it has joined)."""
-    def handler(conn: Connection, msg: dict[str, Any], now: float, out: list[Command]) -> None:
-        assert conn.participant is not None
-        fn(conn.participant, msg, now, out)
-    return handler
-
-_TYPE, _TO_ID, _FROM_ID = Field.TYPE, Field.TO_ID, Field.FROM_ID
+_TYPE = Field.TYPE
 _loads = orjson.loads
-_dumps = orjson.dumps
 _JSONDecodeError = orjson.JSONDecodeError
-_JSONEncodeError = orjson.JSONEncodeError
 
 
-class CoreFailedError(RuntimeError):
-    """The core failed inside an earlier input (a bug: see ``__cause__`` and
-    :attr:`SignalingCore.failure`); its state may be inconsistent, so it takes no more input.
-
-    As in h11, a failure is not swallowed: the input that failed returned the commands decided
-    before the failure (carry them out), and every later input raises this.
-    """
-
-
-class SignalingCore(RoomBook):
+class SignalingCore(DirectInputs):
     """The whole protocol of docs/protocol.md for one server, without any I/O.
 
     ``session_ids`` makes session ids (and so orb userIds) deterministic in tests; by default
@@ -110,9 +96,24 @@ class SignalingCore(RoomBook):
         authorize_join: Callable[[str, JoinRequest], bool] | None = None,
         resume_secret: bytes | None = None,
     ) -> None:
-        super().__init__(config, session_ids=session_ids, authorize_join=authorize_join,
-                         resume_secret=resume_secret)
-        cfg = self.config
+        self.config = cfg = config or CoreConfig()
+        self._conns: dict[ConnectionId, Connection] = {}
+        self._conn_deadlines = ConnectionDeadlines(cfg, self._conns)
+        #: The deadline :meth:`next_deadline` last told (inf: none), and whether one earlier
+        #: than it has been set since: the I/O layer reads ``next_deadline()`` again then.
+        self._told = math.inf
+        self.deadline_changed = False
+        #: The exception that broke the core (None while it works): the error state.
+        self.failure: Exception | None = None
+        # The components, each with its job; the room table is shared by those that seat
+        # into it or look rooms up by id.
+        rooms: dict[str, Room] = {}
+        self._orbs = Orbs(cfg, rooms, self)
+        self._rooms = Rooms(cfg, rooms, self._orbs)
+        self._seats = Seats(cfg, self._rooms, self, resume_secret)
+        self._joins = Joins(cfg, rooms, self._orbs, self._seats, self,
+                            session_ids=session_ids, authorize_join=authorize_join)
+        self._control = SessionControl(cfg, self._rooms, self._orbs, self)
         # Read on every message; the config is frozen, so they are copied once.
         self._max_bytes = cfg.max_message_bytes
         self._max_chars = cfg.max_message_bytes // 4
@@ -121,31 +122,30 @@ class SignalingCore(RoomBook):
         self._strikes = cfg.rate_limit_strikes
         # What a connection that has not joined may send as is (``_rules.UNJOINED_OK``).
         self._unjoined_ok = UNJOINED_OK
+        rooms_, control = self._rooms, self._control
         self._handlers: dict[str, Handler] = {
             MessageType.PING.value: self._on_ping,
             MessageType.JOIN.value: self._joins.on_join,
-            MessageType.LEAVE.value: self._on_leave,
-            MessageType.OFFER.value: self._on_signal,
-            MessageType.ANSWER.value: self._on_signal,
-            MessageType.ICE_CANDIDATE.value: self._on_signal,
-            MessageType.AI_STATUS.value: self._on_ai_status,
-            MessageType.AI_CONTROL.value: self._on_ai_control,
-            MessageType.CLIENT_SIGNAL.value: self._on_client_signal,
+            MessageType.LEAVE.value: control.on_leave,
+            MessageType.OFFER.value: rooms_.on_signal,
+            MessageType.ANSWER.value: rooms_.on_signal,
+            MessageType.ICE_CANDIDATE.value: rooms_.on_signal,
+            MessageType.AI_STATUS.value: rooms_.on_ai_status,
+            MessageType.AI_CONTROL.value: rooms_.on_ai_control,
+            MessageType.CLIENT_SIGNAL.value: rooms_.on_client_signal,
             MessageType.ORB_HEARTBEAT.value: self._orbs.on_heartbeat,
-            MessageType.ORB_SHUTDOWN.value: self._on_orb_shutdown,
-            MessageType.AI_TRANSCRIPT.value: _from_participant(on_ai_transcript),
-            MessageType.AI_SUMMARY.value: _from_participant(on_ai_summary),
-            MessageType.END_SESSION.value: self._on_end_session,
-            MessageType.AI_MODE.value: self._on_ai_mode,
-            MessageType.AI_ASK.value: self._on_ai_ask,
+            MessageType.ORB_SHUTDOWN.value: control.on_orb_shutdown,
+            MessageType.AI_TRANSCRIPT.value: on_ai_transcript,
+            MessageType.AI_SUMMARY.value: on_ai_summary,
+            MessageType.END_SESSION.value: control.on_end_session,
+            MessageType.AI_MODE.value: control.on_ai_mode,
+            MessageType.AI_ASK.value: control.on_ai_ask,
         }
         # Keyed by the plain ``str`` values, as ``allowed`` and ``_unjoined_ok`` are: every
         # message looks its received ``type`` up in them, and dicts and sets whose keys are all
         # exact ``str`` take CPython's fast path (StrEnum keys fall back to the generic one).
         assert self._handlers.keys() == MESSAGE_RULES.keys()
         assert all(type(key) is str for key in self._handlers)
-        #: The exception that broke the core (None while it works): the error state.
-        self.failure: Exception | None = None
 
     def _fail(self, exc: Exception) -> None:
         """Enter the error state. ``deadline_changed`` is raised so that an I/O layer that
@@ -159,61 +159,32 @@ class SignalingCore(RoomBook):
         error.__cause__ = self.failure
         return error
 
-    # ------------------------------------------------------------------ public inputs
+    # ------------------------------------------------------------------ the entry point
 
     def handle(self, event: Event) -> list[Command]:
         """Feed one event; returns the commands to carry out, in order.
 
-        The one entry point for every kind of :data:`Event`; the methods it calls
-        (:meth:`receive`, :meth:`open`, ...) may also be called directly. Anything that is not
-        an event raises :class:`TypeError` and changes nothing.
+        The one entry point for every kind of :data:`Event`. Anything that is not an event
+        raises :class:`TypeError` and changes nothing; after a failure (the error state),
+        every event raises :class:`CoreFailedError`. A :class:`TextReceived` is read here
+        and kept by nothing, so an I/O loop may reuse one (the Trio server does, per message).
         """
-        try:
-            method = _EVENT_METHODS[type(event)]
-        except (KeyError, TypeError):
-            raise TypeError(f"not a signaling_core event: {event!r}") from None
-        return method(self, event)
-
-    def open(
-        self, conn_id: ConnectionId, room_id: str, now: float, *, trusted: bool = False
-    ) -> list[Command]:
-        """A connection for ``/ws-simple/{room_id}`` opened.
-
-        An invalid room id gets a close (1008); the server should already have refused it at
-        the handshake. Reusing the id of a connection still open is a bug of the caller.
-        ``trusted`` connections (the server's own in-process orb) skip ``authorize_join``.
-        """
+        if event.__class__ is not TextReceived:
+            method = _EVENT_METHODS.get(event.__class__)
+            if method is None:
+                raise TypeError(f"not a signaling_core event: {event!r}")
+            if self.failure is not None:
+                raise self._failed()
+            return method(self, event)
+        # A text, the relay's hot path, read here without a further call. Never raises on
+        # any ``text``.
         if self.failure is not None:
             raise self._failed()
-        if conn_id in self._conns:
-            raise ValueError(f"connection {conn_id!r} is already open")
-        try:
-            return self._open(conn_id, room_id, now, trusted)
-        except Exception as exc:
-            self._fail(exc)
-            return []
-
-    def _open(self, conn_id: ConnectionId, room_id: str, now: float,
-              trusted: bool) -> list[Command]:
-        if not is_valid_room_id(room_id):
-            return [Close(conn_id, CloseCode.POLICY_VIOLATION, "invalid room id")]
-        deadline = now + self.config.join_timeout
-        conn = self._conns[conn_id] = Connection(
-            conn_id, room_id, now, deadline, self.config.rate_limit_burst, trusted
-        )
-        # The idle limit applies before the join too, and may be the earlier of the two.
-        conn.heap_deadline = min(deadline, now + self.config.idle_timeout)
-        heapq.heappush(self._deadlines, (conn.heap_deadline, conn_id))
-        self._deadline_set(conn.heap_deadline)
-        return []
-
-    def receive(self, conn_id: ConnectionId, text: str | bytes, now: float) -> list[Command]:
-        """One text message arrived on ``conn_id``. Never raises on any ``text``."""
-        if self.failure is not None:
-            raise self._failed()
+        conn_id = event.conn_id
         conn = self._conns.get(conn_id)
         if conn is None:
             return []
+        text, now = event.text, event.now
         conn.last_seen = now
         out: list[Command] = []
         try:
@@ -275,76 +246,112 @@ class SignalingCore(RoomBook):
             self._fail(exc)
         return out
 
-    def activity(self, conn_id: ConnectionId, now: float) -> None:
-        """The peer showed life without a message (a WebSocket pong, for instance)."""
-        if self.failure is not None:
-            raise self._failed()
-        conn = self._conns.get(conn_id)
-        if conn is not None:
-            conn.last_seen = now
+    # ------------------------------------------------------------------ the other events
 
-    def _activity_event(self, conn_id: ConnectionId, now: float) -> list[Command]:
-        self.activity(conn_id, now)
+    def _on_opened(self, event: ConnectionOpened) -> list[Command]:
+        """A connection for ``/ws-simple/{room_id}`` opened.
+
+        An invalid room id gets a close (1008); the server should already have refused it at
+        the handshake. Reusing the id of a connection still open is a bug of the caller
+        (``ValueError``, nothing changed). ``trusted`` connections (the server's own
+        in-process orb) skip ``authorize_join``.
+        """
+        conn_id, now = event.conn_id, event.now
+        if conn_id in self._conns:
+            raise ValueError(f"connection {conn_id!r} is already open")
+        try:
+            if not is_valid_room_id(event.room_id):
+                return [Close(conn_id, CloseCode.POLICY_VIOLATION, "invalid room id")]
+            conn = self._conns[conn_id] = Connection(
+                conn_id, event.room_id, now, now + self.config.join_timeout,
+                self.config.rate_limit_burst, event.trusted)
+            self._deadline_set(self._conn_deadlines.opened(conn, now))
+        except Exception as exc:
+            self._fail(exc)
         return []
 
-    def closed(
-        self, conn_id: ConnectionId, now: float, cause: Departure = Departure.CLOSED
-    ) -> list[Command]:
-        """The connection is gone. A no-op for a connection the core already closed.
+    def _on_active(self, event: ConnectionActive) -> list[Command]:
+        conn = self._conns.get(event.conn_id)
+        if conn is not None:
+            conn.last_seen = event.now
+        return []
 
-        A human lost this way (``cause`` in ``RECONNECTABLE``) is away for the reconnect grace
-        rather than gone; a clean close (``Departure.CLOSED``) is a departure.
-        """
-        if self.failure is not None:
-            raise self._failed()
+    def _on_closed(self, event: ConnectionClosed) -> list[Command]:
+        """A no-op for a connection the core already closed. A human lost this way (``cause``
+        in ``RECONNECTABLE``) is away for the reconnect grace rather than gone; a clean close
+        (``Departure.CLOSED``) is a departure."""
         out: list[Command] = []
         try:
-            conn = self._conns.pop(conn_id, None)
+            conn = self._conns.pop(event.conn_id, None)
             if conn is not None and conn.participant is not None:
-                self._lose(conn.participant, cause, now, out)
+                self._seats.lose(conn.participant, event.cause, event.now, out)
         except Exception as exc:
             self._fail(exc)
         return out
 
-    def tick(self, now: float) -> list[Command]:
-        """Time moved on: expired join/idle deadlines, reconnect graces and orb limits become
-        commands."""
-        if self.failure is not None:
-            raise self._failed()
+    def _on_time(self, event: TimeAdvanced) -> list[Command]:
+        """Expired join/idle deadlines, reconnect graces and orb limits become commands."""
+        out: list[Command] = []
+        now = event.now
+        try:
+            for conn, reason in self._conn_deadlines.expired(now):
+                if self._conns.get(conn.conn_id) is conn:
+                    self._drop(conn, CloseCode.DEADLINE, reason, Departure.TIMED_OUT, now, out)
+            self._seats.expire(now, out)
+            self._orbs.check(now, out)
+        except Exception as exc:
+            self._fail(exc)
+        return out
+
+    def _on_orb_ended(self, event: OrbEnded) -> list[Command]:
+        """The I/O side reports that the orb it spawned for ``room_id`` is gone.
+
+        An orb that had joined departs when its connection closes; this only frees the slot of
+        an orb that never joined (failed to start, crashed early). With ``spawn_id`` (from the
+        ``SpawnOrb``), a report about an earlier orb of the same session is ignored. With
+        ``unavailable`` (no orb could be placed), the room's coaches get ``orb-unavailable``.
+        """
         out: list[Command] = []
         try:
-            self._tick(now, out)
+            self._orbs.report_ended(event.room_id, event.session_id, event.now,
+                                    event.spawn_id, event.unavailable, out)
         except Exception as exc:
             self._fail(exc)
         return out
 
-    def _tick(self, now: float, out: list[Command]) -> None:
-        heap = self._deadlines
-        idle = self.config.idle_timeout
-        while heap and heap[0][0] <= now:
-            entry_deadline, conn_id = heapq.heappop(heap)
-            conn = self._conns.get(conn_id)
-            if conn is None or conn.heap_deadline != entry_deadline:
-                continue
-            true_deadline = conn.last_seen + idle
-            if conn.participant is None:
-                true_deadline = min(true_deadline, conn.join_deadline)
-            if true_deadline <= now:
-                if conn.participant is None and conn.join_deadline <= now:
-                    reason = "join deadline passed"
-                else:
-                    reason = "idle deadline passed"
-                self._drop(conn, CloseCode.DEADLINE, reason, Departure.TIMED_OUT, now, out)
-            else:
-                conn.heap_deadline = true_deadline
-                heapq.heappush(heap, (true_deadline, conn_id))
-        if self._away:
-            self._expire_away(now, out)
-        self._orbs.check(now, out)
+    def _on_stopping(self, event: ServerStopping) -> list[Command]:
+        """Close everything with 1001 and stop every orb; with ``restart`` (a deploy) the
+        close is 1012 ``service restart`` and clients reconnect at once; their calls (peer to
+        peer) go on meanwhile."""
+        out: list[Command] = []
+        now = event.now
+        try:
+            for room in list(self._rooms.by_id.values()):
+                if room.orb is not None:
+                    self._orbs.input(room, room.orb, OrbInput.SERVER_STOPPING, now, out)
+                for participant in list(room.participants.values()):
+                    out.append(ParticipantLeft(room.session_id, room.room_id,
+                                               participant.user_id, now,
+                                               Departure.SERVER_STOPPED))
+                out.append(SessionEnded(room.session_id, room.room_id, now))
+            code, reason = ((CloseCode.SERVICE_RESTART, "service restart") if event.restart
+                            else (CloseCode.GOING_AWAY, "server shutting down"))
+            for conn_id in self._conns:
+                out.append(Close(conn_id, code, reason))
+            self._conns.clear()
+            self._rooms.by_id.clear()
+            self._conn_deadlines.clear()
+            self._seats.clear()
+            self._orbs.clear()
+        except Exception as exc:
+            self._fail(exc)
+        return out
+
+    # ------------------------------------------------------------------ time told
 
     def next_deadline(self) -> float | None:
-        """The earliest time at which :meth:`tick` may have something to do (None: nothing
-        will come due until another input).
+        """The earliest time at which a :class:`TimeAdvanced` may have something to do (None:
+        nothing will come due until another input).
 
         How the core tells the time it needs: an I/O layer sleeps until exactly this, and,
         after any input, when :attr:`deadline_changed` is true (an input set a deadline
@@ -353,122 +360,88 @@ class SignalingCore(RoomBook):
         """
         if self.failure is not None:
             raise self._failed()
-        conns, away = self._deadlines, self._away
-        conns_map = self._conns
-        while conns and (conns_map.get(conns[0][1]) is None
-                         or conns_map[conns[0][1]].heap_deadline != conns[0][0]):
-            heapq.heappop(conns)
-        while away and (not away[0][2].away or away[0][2].away_until != away[0][0]):
-            heapq.heappop(away)
-        best = self._orbs.next_deadline()
-        if conns and (best is None or conns[0][0] < best):
-            best = conns[0][0]
-        if away and (best is None or away[0][0] < best):
-            best = away[0][0]
+        best: float | None = None
+        for due in (self._orbs.next_deadline(), self._conn_deadlines.next_deadline(),
+                    self._seats.next_deadline()):
+            if due is not None and (best is None or due < best):
+                best = due
         self._told = math.inf if best is None else best
         self.deadline_changed = False
         return best
 
-    def orb_ended(
-        self, room_id: str, session_id: str, now: float, spawn_id: int | None = None,
-        *, unavailable: bool = False,
-    ) -> list[Command]:
-        """The I/O side reports that the orb it spawned for ``room_id`` is gone.
+    # ------------------------------------------------------------------ read side
 
-        An orb that had joined departs when its connection closes; this only frees the slot of
-        an orb that never joined (failed to start, crashed early). With ``spawn_id`` (from the
-        ``SpawnOrb``), a report about an earlier orb of the same session is ignored. With
-        ``unavailable`` (no orb could be placed), the room's coaches get ``orb-unavailable``.
-        """
-        if self.failure is not None:
-            raise self._failed()
-        out: list[Command] = []
-        try:
-            self._orbs.report_ended(room_id, session_id, now, spawn_id, unavailable, out)
-        except Exception as exc:
-            self._fail(exc)
-        return out
+    def snapshot(self) -> CoreSnapshot:
+        """A read-only picture of rooms, participants and orbs for admin endpoints."""
+        return snapshot_of(self._rooms.by_id.values(), len(self._conns), self._orbs.count)
 
-    def stop(self, now: float, restart: bool = False) -> list[Command]:
-        """The server is shutting down: close everything with 1001 and stop every orb.
+    @property
+    def connection_count(self) -> int:
+        return len(self._conns)
 
-        ``restart``: the server comes back (a deploy), so the close is 1012 ``service
-        restart`` and clients reconnect at once; their calls (peer to peer) go on meanwhile.
-        """
-        if self.failure is not None:
-            raise self._failed()
-        out: list[Command] = []
-        try:
-            self._stop(now, restart, out)
-        except Exception as exc:
-            self._fail(exc)
-        return out
+    @property
+    def room_count(self) -> int:
+        return len(self._rooms.by_id)
 
-    def _stop(self, now: float, restart: bool, out: list[Command]) -> None:
-        for room in list(self._rooms.values()):
-            if room.orb is not None:
-                self._orbs.input(room, room.orb, OrbInput.SERVER_STOPPING, now, out)
-            for participant in list(room.participants.values()):
-                out.append(ParticipantLeft(
-                    room.session_id, room.room_id, participant.user_id, now,
-                    Departure.SERVER_STOPPED,
-                ))
-            out.append(SessionEnded(room.session_id, room.room_id, now))
-        code, reason = ((CloseCode.SERVICE_RESTART, "service restart") if restart
-                        else (CloseCode.GOING_AWAY, "server shutting down"))
-        for conn_id in self._conns:
-            out.append(Close(conn_id, code, reason))
-        self._conns.clear()
-        self._rooms.clear()
-        self._deadlines.clear()
-        self._away.clear()
-        self._orbs.clear()
+    @property
+    def orb_count(self) -> int:
+        return self._orbs.count
 
-    # ------------------------------------------------------------------ message handlers
+    def room_of(self, conn_id: ConnectionId) -> tuple[str, str | None] | None:
+        """(room id, userId or None) of a connection, for the I/O layer's logs."""
+        conn = self._conns.get(conn_id)
+        if conn is None:
+            return None
+        return conn.room_id, conn.participant.user_id if conn.participant else None
+
+    def orb_state(self, room_id: str) -> OrbState | None:
+        """The lifecycle state of the orb of ``room_id`` (None: the room has no orb)."""
+        room = self._rooms.by_id.get(room_id)
+        return None if room is None or room.orb is None else room.orb.state
+
+    # ------------------------------------------------------------------ the components' sides
 
     def _on_ping(self, conn: Connection, msg: dict[str, Any], now: float,
                  out: list[Command]) -> None:
         out.append(Send(conn.conn_id, wire.PONG, MessageType.PONG))
 
-    def _on_leave(self, conn: Connection, msg: dict[str, Any], now: float,
-                  out: list[Command]) -> None:
-        assert conn.participant is not None
-        self._depart(conn.participant, Departure.LEAVE, now, out)
-        self._rejoin_deadline(conn, now)
+    def _drop(self, conn: Connection, code: int, reason: str, ending: Departure,
+              now: float, out: list[Command], replaced: bool = False) -> None:
+        """Close a connection from the core's side; it is gone from now on, and its seat
+        departs (or, lost, goes away for the grace)."""
+        del self._conns[conn.conn_id]
+        out.append(Close(conn.conn_id, code, reason))
+        if conn.participant is not None:
+            if replaced:
+                self._rooms.depart(conn.participant, ending, now, out, replaced)
+            else:
+                self._seats.lose(conn.participant, ending, now, out)
 
-    def _on_signal(self, conn: Connection, msg: dict[str, Any], now: float,
-                   out: list[Command]) -> None:
-        sender = conn.participant
-        assert sender is not None
-        mtype: str = msg[_TYPE]
-        if SIGNAL_PAYLOAD_FIELD[mtype] not in msg:
-            raise ProtocolError(ErrorCode.INVALID_MESSAGE,
-                                f"{mtype} needs a '{SIGNAL_PAYLOAD_FIELD[mtype]}' field", mtype)
-        to_id = msg.get(_TO_ID)
-        if type(to_id) is str:
-            # The hot path (a valid targeted relay) in one piece; anything unusual, errors
-            # included, goes through the general ``_relay``.
-            target = sender.room.participants.get(to_id)
-            if target is not None and target is not sender and not target.away and not (
-                    sender.is_ai and target.is_ai):
-                msg[_FROM_ID] = sender.user_id
-                try:
-                    data = _dumps(msg)
-                except _JSONEncodeError:
-                    data = self._encode_relay(msg, mtype)  # raises the protocol's error
-                out.append(Send(target.conn.conn_id, data, mtype))
-                return
-        self._relay(sender, msg, mtype, out, skip_ai_pairs=True)
+    def _forget_connection(self, conn_id: ConnectionId) -> None:
+        del self._conns[conn_id]
+
+    def _rejoin_deadline(self, conn: Connection, now: float) -> None:
+        """A connection that left its room may join again: it gets a fresh join deadline."""
+        due = self._conn_deadlines.rejoin(conn, now)
+        if due is not None:
+            self._deadline_set(due)
+
+    def _deadline_set(self, when: float) -> None:
+        """A deadline was set: if it comes before the one last told, say so."""
+        if when < self._told:
+            self.deadline_changed = True
+
+    def _delete_room_if_empty(self, room: Room, now: float, out: list[Command]) -> None:
+        self._rooms.delete_if_empty(room, now, out)
 
 
-#: What :meth:`SignalingCore.handle` calls for each event type (exact types, no subclasses).
+#: What :meth:`SignalingCore.handle` calls for each event type but :class:`TextReceived`
+#: (exact types, no subclasses).
 _EVENT_METHODS: Mapping[type, Callable[[SignalingCore, Any], list[Command]]] = {
-    TextReceived: lambda core, e: core.receive(e.conn_id, e.text, e.now),
-    ConnectionOpened: lambda core, e: core.open(e.conn_id, e.room_id, e.now, trusted=e.trusted),
-    ConnectionActive: lambda core, e: core._activity_event(e.conn_id, e.now),
-    ConnectionClosed: lambda core, e: core.closed(e.conn_id, e.now, e.cause),
-    TimeAdvanced: lambda core, e: core.tick(e.now),
-    OrbEnded: lambda core, e: core.orb_ended(e.room_id, e.session_id, e.now, e.spawn_id,
-                                             unavailable=e.unavailable),
-    ServerStopping: lambda core, e: core.stop(e.now, e.restart),
+    ConnectionOpened: SignalingCore._on_opened,
+    ConnectionActive: SignalingCore._on_active,
+    ConnectionClosed: SignalingCore._on_closed,
+    TimeAdvanced: SignalingCore._on_time,
+    OrbEnded: SignalingCore._on_orb_ended,
+    ServerStopping: SignalingCore._on_stopping,
 }

@@ -1,10 +1,10 @@
 """Inputs of the core: what happened on the I/O side.
 
 The I/O layer builds one of these per happening and hands it to
-:meth:`SignalingCore.handle`, the single entry point (anything else raises ``TypeError``);
-the hot paths also have direct methods (:meth:`SignalingCore.receive` and friends) that skip
-building the object.
-Time is always an argument: the core owns no clock.
+:meth:`SignalingCore.handle`, the single entry point (anything else raises ``TypeError``).
+Time is always an argument: the core owns no clock. All are frozen but :class:`TextReceived`,
+which an I/O loop may reuse for every message (the core reads it and keeps nothing of it):
+building a fresh object per relayed message would cost more than the relay path's budget.
 """
 
 from __future__ import annotations
@@ -53,9 +53,13 @@ class ConnectionOpened:
     trusted: bool = False
 
 
-@attrs.frozen
+@attrs.define
 class TextReceived:
-    """One complete text message arrived (``str``, or its UTF-8 ``bytes``)."""
+    """One complete text message arrived (``str``, or its UTF-8 ``bytes``).
+
+    Mutable (slots, no hash) so that a reader may fill one in place per message and hand it
+    to :meth:`SignalingCore.handle` again.
+    """
 
     conn_id: ConnectionId
     text: str | bytes

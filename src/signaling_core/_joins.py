@@ -10,6 +10,7 @@ orb's lifecycle on.
 from __future__ import annotations
 
 import hmac
+import secrets
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
@@ -32,7 +33,13 @@ from ._rules import (
     parse_join,
     should_create_offer,
 )
+from ._seats import Seats
 from .wire import MessageType
+
+
+def new_session_id() -> str:
+    """A session's id (and so its orb's userId): random unless the core is given a maker."""
+    return secrets.token_hex(8)
 
 
 def _offers(a: Participant, b: Participant) -> bool:
@@ -41,38 +48,32 @@ def _offers(a: Participant, b: Participant) -> bool:
     )
 
 
-class SeatSide(Protocol):
-    """What a join needs from the rooms' side of the core, and nothing more."""
+class JoinSide(Protocol):
+    """What a join needs from the core's connection table, and nothing more."""
 
     def _drop(self, conn: Connection, code: int, reason: str, ending: Departure,
               now: float, out: list[Command], replaced: bool = False) -> None:
         """Close a connection from the core's side (a refused or replaced one)."""
 
-    def _resume(self, conn: Connection, seat: Participant, now: float,
-                out: list[Command]) -> None:
-        """Move a held seat to ``conn`` (a join with the seat's resume token)."""
-
-    def _new_resume_token(self, room_id: str, user_id: str) -> str:
-        """A resume token for a new seat."""
-
 
 class Joins:
     """Handles ``join``: a component the core owns. It reads and fills the rooms (``rooms``,
-    shared), tells the orbs (``orbs``) of joiners, and acts on the room side only through
-    :class:`SeatSide`."""
+    shared), tells the orbs (``orbs``) of joiners, gives seats back and issues their tokens
+    through ``seats``, and closes connections only through :class:`JoinSide`."""
 
-    def __init__(self, config: CoreConfig, rooms: dict[str, Room], orbs: Orbs,
-                 side: SeatSide, *, session_ids: Callable[[], str],
+    def __init__(self, config: CoreConfig, rooms: dict[str, Room], orbs: Orbs, seats: Seats,
+                 side: JoinSide, *, session_ids: Callable[[], str],
                  authorize_join: Callable[[str, JoinRequest], bool] | None) -> None:
         self.config = config
         self._rooms = rooms
         self._orbs = orbs
+        self._seats = seats
         self._side = side
         self._new_session_id = session_ids
         self._authorize_join = authorize_join
 
     def on_join(self, conn: Connection, msg: dict[str, Any], now: float,
-                 out: list[Command]) -> None:
+                out: list[Command]) -> None:
         request = parse_join(msg, conn.room_id)
         admitted = self._admit(conn, request, now, out)
         if admitted is not False:
@@ -90,7 +91,7 @@ class Joins:
                 conn.conn_id, ErrorCode.UNAUTHORIZED, "missing or invalid join token",
                 MessageType.JOIN))
             self._side._drop(conn, CloseCode.UNAUTHORIZED, "unauthorized",
-                       Departure.PROTOCOL_VIOLATION, now, out)
+                             Departure.PROTOCOL_VIOLATION, now, out)
             return False
         if request.user_id.startswith(ORB_USER_PREFIX) and request.participant_type != AI:
             raise ProtocolError(ErrorCode.FORBIDDEN,
@@ -116,7 +117,7 @@ class Joins:
                                            existing.resume_token.encode()):
                     raise ProtocolError(ErrorCode.RESUME_REFUSED,
                                         "this resumeToken is not this seat's", MessageType.JOIN)
-                self._side._resume(conn, existing, now, out)
+                self._seats.resume(conn, existing, now, out)
                 return False
             if existing.away:
                 raise ProtocolError(
@@ -130,7 +131,7 @@ class Joins:
             # §6: the newer connection wins; the old one is closed and departs first.
             # The room (and its session) outlives the swap even if it held only this user.
             self._side._drop(existing.conn, CloseCode.REPLACED, "replaced", Departure.REPLACED,
-                       now, out, replaced=True)
+                             now, out, replaced=True)
         elif room is not None and len(room.participants) >= self.config.max_participants:
             raise ProtocolError(ErrorCode.ROOM_FULL, "the room is full", MessageType.JOIN)
         return existing
@@ -151,7 +152,7 @@ class Joins:
         joiner = Participant(conn, room, request.user_id, request.user_name, request.user_role,
                              request.participant_type, now,
                              joined_ok(request.participant_type, request.user_role),
-                             self._side._new_resume_token(room.room_id, request.user_id))
+                             self._seats.new_resume_token(room.room_id, request.user_id))
         others = list(room.participants.values())
         peers = [wire.discovered_peer(other.public, _offers(joiner, other), away=other.away)
                  for other in others]

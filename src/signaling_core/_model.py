@@ -71,7 +71,7 @@ class Participant:
         room.epoch += 1
         self.epoch = room.epoch
         #: The seat's lifecycle (:mod:`._seat_lifecycle`); ``away`` mirrors it for the hot
-        #: path, both written only by ``RoomBook._seat_input``.
+        #: path, both written only by ``_seat_lifecycle.move_seat``.
         self.seat = SeatState.PRESENT
         self.away = False
         self.away_cause = Departure.DROPPED

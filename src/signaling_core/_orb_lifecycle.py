@@ -122,15 +122,13 @@ def _rows() -> dict[tuple[OrbState, OrbInput], OrbTransition]:
     rows: dict[tuple[OrbState, OrbInput], OrbTransition] = {
         (S.NEW, In.SPAWNED): T(S.STARTING, E.SPAWN),
         (S.NEW, In.RETURNED): T(S.JOINED),
-        # The orb arrives. ``replaced`` (and, before it joined, ``heartbeat``, ``ai-orb-shutdown``
-        # and ``left``) would take a participant already holding its userId; a coach adopts
-        # such a participant instead of spawning (``_adopt_orb``), so those rows are a defence.
+        # The orb arrives. Before it joined, nobody holds its userId (a coach adopts an ai
+        # already holding it instead of spawning: ``Orbs.adopt``), so ``replaced``,
+        # ``heartbeat``, ``ai-orb-shutdown`` and ``left`` have no row in the states before it
+        # joined: the core cannot produce them there, and the sweep drives every row it keeps.
         (S.STARTING, In.JOINED): T(S.JOINED),
-        (S.STARTING, In.REPLACED): T(S.JOINED),
         (S.STARTING_UNATTENDED, In.JOINED): T(S.UNATTENDED),
-        (S.STARTING_UNATTENDED, In.REPLACED): T(S.UNATTENDED),
         (S.STOPPING_UNJOINED, In.JOINED): T(S.STOPPING),
-        (S.STOPPING_UNJOINED, In.REPLACED): T(S.STOPPING),
         # Humans come and go; once stopping, that no longer matters.
         (S.STARTING, In.HUMANS_ALL_LEFT): T(S.STARTING_UNATTENDED, E.MARK_UNATTENDED),
         (S.STARTING_UNATTENDED, In.HUMAN_RETURNED): T(S.STARTING),
@@ -165,11 +163,12 @@ def _rows() -> dict[tuple[OrbState, OrbInput], OrbTransition]:
         rows[(state, In.REPLACED)] = T(state)  # the same orb on a new connection keeps its slot
     for state in _NOT_JOINED:
         rows[(state, In.HOST_ENDED)] = T(S.ENDED, E.FORGET)
-    for state in _LIVE:
-        # Before the orb joined, these come from a participant already holding its userId.
+    for state in _IN_ROOM:
+        # Only a participant holding the orb's userId sends or causes these.
         rows[(state, In.HEARTBEAT)] = T(state)
         rows[(state, In.SHUTDOWN)] = T(S.ENDED, E.RELEASE)
         rows[(state, In.LEFT)] = T(S.ENDED, E.RELEASE)
+    for state in _LIVE:
         rows[(state, In.SERVER_STOPPING)] = T(S.ENDED, E.ANNOUNCE_STOP, "server-shutdown")
     return rows
 

@@ -29,14 +29,14 @@ from ._rules import COACH, ORB_SHUTDOWN_ENDINGS, orb_user_id
 from .wire import Field
 
 
-class RoomSide(Protocol):
-    """What the orbs need from the rooms' side of the core, and nothing more."""
+class OrbSide(Protocol):
+    """What the orbs need from the rest of the core, and nothing more."""
 
     def _drop(self, conn: Connection, code: int, reason: str, ending: Departure,
               now: float, out: list[Command], replaced: bool = False) -> None:
         """Close a connection from the core's side (the orb's, when forced out)."""
 
-    def _maybe_delete_room(self, room: Room, now: float, out: list[Command]) -> None:
+    def _delete_room_if_empty(self, room: Room, now: float, out: list[Command]) -> None:
         """Delete the room if nothing keeps it (no participants, no orb on its way)."""
 
     def _deadline_set(self, when: float) -> None:
@@ -47,11 +47,11 @@ class Orbs:
     """The orbs of the core's rooms: at most one per room, ``max_orbs`` in all.
 
     A component the core owns: it reads the rooms (``rooms``, shared) and acts on the room side
-    only through :class:`RoomSide` (closing a forced-out orb, deleting an empty room, telling
+    only through :class:`OrbSide` (closing a forced-out orb, deleting an empty room, telling
     of a new deadline).
     """
 
-    def __init__(self, config: CoreConfig, rooms: dict[str, Room], side: RoomSide) -> None:
+    def __init__(self, config: CoreConfig, rooms: dict[str, Room], side: OrbSide) -> None:
         self.config = config
         self._rooms = rooms
         self._side = side
@@ -124,7 +124,7 @@ class Orbs:
             if effect is OrbEffect.RELEASE:  # a departure in progress deletes the room
                 room.orb_may_return = self.config.orbs_rejoin
             else:
-                self._side._maybe_delete_room(room, now, out)
+                self._side._delete_room_if_empty(room, now, out)
 
     # ------------------------------------------------------------------ reports
 

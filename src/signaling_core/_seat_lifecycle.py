@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from ._model import Participant
 
 
 class SeatState(enum.StrEnum):
@@ -98,6 +101,15 @@ def seat_step(state: SeatState, event: SeatInput) -> SeatTransition:
     if row is None:
         raise SeatLifecycleError(state, event)
     return row
+
+
+def move_seat(participant: Participant, event: SeatInput) -> SeatEffect:
+    """The one way a seat's state changes: the table's row (a missing pair raises before
+    anything changed), its next state set; the caller carries out the effect."""
+    row = seat_step(participant.seat, event)
+    participant.seat = row.next_state
+    participant.away = row.next_state is SeatState.AWAY
+    return row.effect
 
 
 def seat_table_markdown() -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from ._commands import Command, Send, SummaryRecorded, TranscriptRecorded
-from ._model import Participant
+from ._model import Connection
 from .wire import (
     COACH,
     ErrorCode,
@@ -28,9 +28,11 @@ from .wire import (
 )
 
 
-def on_ai_transcript(sender: Participant, msg: dict[str, Any], now: float,
+def on_ai_transcript(conn: Connection, msg: dict[str, Any], now: float,
                      out: list[Command]) -> None:
     """Validate, relay to the room's humans, and record one finished utterance."""
+    sender = conn.participant
+    assert sender is not None
     mtype = MessageType.AI_TRANSCRIPT
     line = parse_transcript(msg)
     data: bytes | None = None
@@ -44,10 +46,12 @@ def on_ai_transcript(sender: Participant, msg: dict[str, Any], now: float,
     out.append(TranscriptRecorded(room.session_id, room.room_id, line, now))
 
 
-def on_ai_summary(sender: Participant, msg: dict[str, Any], now: float,
+def on_ai_summary(conn: Connection, msg: dict[str, Any], now: float,
                   out: list[Command]) -> None:
     """Validate, relay to the room's present coaches (as sent, with ``fromId``), and record
     the session summary."""
+    sender = conn.participant
+    assert sender is not None
     mtype = MessageType.AI_SUMMARY
     text, method = parse_summary(msg)
     room = sender.room

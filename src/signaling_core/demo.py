@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from signaling_core import ConnectionOpened, TextReceived
+
 from . import CoreConfig, Send, SignalingCore, SpawnOrb
 
 
@@ -21,7 +23,7 @@ def main() -> None:
         nonlocal clock
         clock += 0.1
         print(f"\n{names[conn]} sends {json.dumps(message)}")
-        for command in core.receive(conn, json.dumps(message), clock):
+        for command in core.handle(TextReceived(conn, json.dumps(message), clock)):
             if isinstance(command, Send):
                 print(f"  -> {names[command.conn_id]:6} receives {command.data.decode()}")
             elif isinstance(command, SpawnOrb):
@@ -30,7 +32,7 @@ def main() -> None:
                 print(f"  -> record {command}")
 
     for conn in names:
-        core.open(conn, "demo-room", 0.0)
+        core.handle(ConnectionOpened(conn, "demo-room", 0.0))
     feed(1, {"type": "join", "roomId": "demo-room", "userId": "coach-123",
              "userName": "Coach Carol", "userRole": "coach", "participantType": "human"})
     feed(3, {"type": "join", "roomId": "demo-room", "userId": "ai-orb-demo1",

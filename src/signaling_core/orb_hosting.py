@@ -1,7 +1,7 @@
 """The written contract between a server and whatever runs its AI orbs (an *orb host*).
 
 It lives in the core because it is the one package both sides depend on: a server
-(``trio_server``) implements :class:`OrbHostServer` and :class:`LocalLink`; an orb host
+(``trio_server``) implements :class:`OrbHostServer` and :class:`InProcessConnection`; an orb host
 (``orb_bridge``'s in-process host, or a remote-worker host) implements :class:`OrbHost`. Neither
 imports the other, so a new kind of host is a new file, not a change to the server.
 
@@ -21,7 +21,7 @@ from ._commands import SpawnOrb, StopOrb
 from ._config import CoreConfig
 
 
-class LocalLink(Protocol):
+class InProcessConnection(Protocol):
     """An in-process participant's connection: a WebSocket without the socket.
 
     Texts sent go to the core exactly as text frames would; what the core sends arrives, in
@@ -56,7 +56,7 @@ class OrbHostServer(Protocol):
         """True once the server shuts down: orbs end, and their ends need no report."""
         ...
 
-    def open_local(self, room_id: str) -> LocalLink:
+    def open_local(self, room_id: str) -> InProcessConnection:
         """A trusted in-process participant for ``room_id`` (no join token needed).
 
         Only hosts that run orbs inside the server's process use it; a remote host's orbs join

@@ -23,8 +23,8 @@ from .admission import SERVER_FULL, Admission
 from .http import text_response
 from .http_front import HttpFront
 from .logs import ERROR, WARNING, event, log
-from .metrics import ServerStats
 from .proxy_protocol import Network, ProxyHeaderError, is_trusted, read_header
+from .server_metrics import ServerStats
 from .transport import PlainTransport, TlsTransport, Transport
 
 #: Refused connections answered (503) at once; beyond this many, a refusal is a bare close.

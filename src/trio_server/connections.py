@@ -3,7 +3,7 @@
 A WebSocket (:class:`~.wsconn.WsConnection`) and an in-process participant
 (:class:`~.local.LocalConnection`) each report what happened (a text, a sign of life, their
 end); this module turns that into the core's inputs and hands the commands to the
-:class:`~.dispatch.CommandRunner`. It owns the table of live connections by id, which the
+:class:`~.command_runner.CommandRunner`. It owns the table of live connections by id, which the
 runner delivers to. A departure always reaches the core through :meth:`CommandRunner.feed`, so
 one noticed while a batch is carried out (a send into a full queue) waits for the batch.
 """
@@ -26,16 +26,17 @@ from signaling_core import (
     ServerStopping,
     SignalingCore,
     SpawnOrb,
+    TextReceived,
 )
 from signaling_core.orb_hosting import OrbHost
 
+from .command_runner import CommandRunner, Recipient
 from .config import ServerConfig
-from .dispatch import CommandRunner, Link
 from .journal import Journal
 from .local import LocalConnection
 from .logs import INFO, event
-from .metrics import ServerStats
 from .readhub import ReadHub
+from .server_metrics import ServerStats
 from .transport import Transport
 from .wsconn import WsConnection
 from .wsparts import Cork
@@ -56,9 +57,10 @@ class Connections:
         self._config = config
         self._stats = stats
         self._deadline_moved = deadline_moved
-        self.live: dict[int, Link] = {}
+        self.live: dict[int, Recipient] = {}
         self.runner = CommandRunner(stats, journal, self.live, orb_host,
-                                    orb_failed=self._orb_failed, close_link=self._closed_by_core)
+                                    orb_failed=self._orb_failed,
+                                    close_recipient=self._closed_by_core)
         self._ids = itertools.count(1)
         self._ws_open = 0
         self._ws_gone = trio.lowlevel.ParkingLot()
@@ -66,6 +68,10 @@ class Connections:
         self._cork = Cork()
         #: Reads every plain WebSocket, once the server runs it (:meth:`ReadHub.run`).
         self.read_hub = ReadHub(self._cork)
+        #: The one ``TextReceived`` every WebSocket message is handed to the core in, filled
+        #: in place: the core keeps nothing of it, and a fresh event per relayed message would
+        #: cost more than the relay path's budget.
+        self._text = TextReceived(0, b"", 0.0)
 
     def websockets(self) -> Iterator[WsConnection]:
         return (conn for conn in list(self.live.values()) if type(conn) is WsConnection)
@@ -91,12 +97,12 @@ class Connections:
     def _orb_failed(self, command: SpawnOrb) -> None:
         self.orb_ended(command.room_id, command.session_id, command.spawn_id)
 
-    def _opened(self, link: Link, trusted: bool = False) -> None:
+    def _opened(self, recipient: Recipient, trusted: bool = False) -> None:
         # Through feed(): an orb host may open an orb's connection from inside spawn(),
         # that is, while the SpawnOrb's batch is being carried out.
         now, core = trio.current_time(), self._core
-        conn_id, room_id = link.conn_id, link.room_id
-        self.live[conn_id] = link
+        conn_id, room_id = recipient.conn_id, recipient.room_id
+        self.live[conn_id] = recipient
         opened = ConnectionOpened(conn_id, room_id, now, trusted)
         self.runner.feed(lambda: self._told(core.handle(opened)))
 
@@ -107,25 +113,25 @@ class Connections:
             self._deadline_moved()
         return commands
 
-    def _departed(self, link: Link, cause: Departure) -> None:
-        """``link`` ended on its own side; the core hears of it once, in turn."""
-        if not link.in_core:
+    def _departed(self, recipient: Recipient, cause: Departure) -> None:
+        """``recipient`` ended on its own side; the core hears of it once, in turn."""
+        if not recipient.in_core:
             return
-        link.in_core = False
-        conn_id, now, core = link.conn_id, trio.current_time(), self._core
+        recipient.in_core = False
+        conn_id, now, core = recipient.conn_id, trio.current_time(), self._core
         closed = ConnectionClosed(conn_id, now, cause)
         self.runner.feed(lambda: self._told(core.handle(closed)))
 
-    def _closed_by_core(self, link: Link, code: int, reason: str) -> None:
-        if type(link) is LocalConnection:
-            link.end(code, reason)
-            self.local_closed(link, Departure.CLOSED)
-        elif type(link) is WsConnection:
+    def _closed_by_core(self, recipient: Recipient, code: int, reason: str) -> None:
+        if type(recipient) is LocalConnection:
+            recipient.end(code, reason)
+            self.local_closed(recipient, Departure.CLOSED)
+        elif type(recipient) is WsConnection:
             if code not in _ORDINARY_CLOSES:
                 event(INFO, "connection-closing", f"closing: {reason}",
-                      conn=link.conn_id, room=link.room_id, userId=link.user_id,
-                      role=link.role, code=code, reason=reason)
-            link.start_close(code, reason)
+                      conn=recipient.conn_id, room=recipient.room_id, userId=recipient.user_id,
+                      role=recipient.role, code=code, reason=reason)
+            recipient.start_close(code, reason)
 
     # ------------------------------------------------------------------ WebSockets
 
@@ -162,9 +168,9 @@ class Connections:
     def on_text(self, conn: WsConnection, payload: bytes, now: float) -> None:
         stats = self._stats
         stats.count_in(payload)
-        core = self._core
-        # handle(TextReceived(...)) without building the event: the relay path's budget.
-        commands = core.receive(conn.conn_id, payload, now)
+        core, text = self._core, self._text
+        text.conn_id, text.text, text.now = conn.conn_id, payload, now
+        commands = core.handle(text)
         if core.deadline_changed:
             self._deadline_moved()
         self.runner.run(commands, conn)
@@ -205,7 +211,8 @@ class Connections:
         # Through feed(), like _opened: an in-process participant may speak at any moment.
         self._stats.count_in(text.encode("utf-8", "surrogatepass"))
         conn_id, now, core = local.conn_id, trio.current_time(), self._core
-        self.runner.feed(lambda: self._told(core.receive(conn_id, text, now)), local)
+        received = TextReceived(conn_id, text, now)
+        self.runner.feed(lambda: self._told(core.handle(received)), local)
 
     def local_closed(self, local: LocalConnection, cause: Departure) -> None:
         self.live.pop(local.conn_id, None)

@@ -32,8 +32,8 @@ from .handshake import (
 )
 from .http import HttpRequest, HttpResponse, Router, text_response
 from .logs import INFO, event
-from .metrics import ServerStats
 from .origins import origin_allowed
+from .server_metrics import ServerStats
 from .transport import Transport, peer_host
 
 _MAX_DRAINED_BODY = 64 * 1024

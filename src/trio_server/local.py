@@ -27,9 +27,9 @@ class LocalOwner(Protocol):
 
 
 class LocalConnection:
-    """One in-process participant's link to the server. Use it from the Trio thread only.
+    """One in-process participant's connection to the server. Use it from the Trio thread only.
 
-    Implements :class:`signaling_core.orb_hosting.LocalLink`.
+    Implements :class:`signaling_core.orb_hosting.InProcessConnection`.
 
     ``outbound`` yields the UTF-8 JSON texts the core sends, in order, and ends (after the
     last one) when the connection is closed. ``closed`` is set when the connection ends, by

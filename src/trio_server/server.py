@@ -6,7 +6,7 @@ the parts, each in its own module, and runs their tasks:
 * :mod:`.acceptor` accepts and admits TCP connections and hands each to the HTTP front;
 * :mod:`.http_front` answers plain HTTP and returns accepted WebSocket upgrades;
 * :mod:`.connections` adapts WebSockets and in-process participants to the core;
-* :mod:`.dispatch` carries out the core's commands, in order, never re-entering the core;
+* :mod:`.command_runner` carries out the core's commands, in order, never re-entering the core;
 * :mod:`.timers` tells the core the time when its deadlines come, and pings the WebSockets;
 * :mod:`.journal` writes logs and hands session records to the ledger.
 
@@ -43,8 +43,8 @@ from .ledger import Ledger
 from .ledger_contract import LedgerSink
 from .local import LocalConnection
 from .logs import ERROR, INFO, WARNING, event, log
-from .metrics import Gauges, NodeCollector, OrbFleetCollector, ServerStats, make_registry
 from .proxy_protocol import parse_networks
+from .server_metrics import Gauges, NodeCollector, OrbFleetCollector, ServerStats, make_registry
 from .timers import Timers, ping_forever
 from .transport import make_tls_context
 from .turn import ice_servers

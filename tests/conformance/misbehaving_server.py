@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 from websockets.asyncio.server import ServerConnection, serve
 
-from signaling_core import Command, Event, Send, SignalingCore
+from signaling_core import Command, Event, Send, SignalingCore, TextReceived
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "embed_asyncio.py"
 RELAYED = {"offer", "answer", "ice-candidate"}
@@ -51,10 +51,12 @@ def load_example() -> ModuleType:
 class KeepsClientFromId(SignalingCore):
     """The real core, except that a client-sent ``fromId`` survives the relay."""
 
-    def receive(self, conn_id: int, text: str | bytes, now: float) -> list[Command]:
-        commands = super().receive(conn_id, text, now)
+    def handle(self, event: Event) -> list[Command]:
+        commands = super().handle(event)
+        if not isinstance(event, TextReceived):
+            return commands
         try:
-            sent = json.loads(text)
+            sent = json.loads(event.text)
         except ValueError:
             return commands
         if not isinstance(sent, dict) or "fromId" not in sent:

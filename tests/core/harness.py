@@ -28,13 +28,20 @@ from typing import Any
 from signaling_core import (
     Close,
     Command,
+    ConnectionActive,
+    ConnectionClosed,
+    ConnectionOpened,
     CoreConfig,
     CoreSnapshot,
     Departure,
+    OrbEnded,
     Send,
+    ServerStopping,
     SignalingCore,
     SpawnOrb,
     StopOrb,
+    TextReceived,
+    TimeAdvanced,
 )
 
 Message = dict[str, Any]
@@ -176,7 +183,7 @@ class Harness:
         peer = Peer(self._next_conn, room_id)
         self._next_conn += 1
         self.peers[peer.conn_id] = peer
-        self._apply(self.core.open(peer.conn_id, room_id, self.now))
+        self._apply(self.core.handle(ConnectionOpened(peer.conn_id, room_id, self.now)))
         return peer
 
     def send(self, peer: Peer, message: Mapping[str, Any] | str | bytes) -> list[Command]:
@@ -184,7 +191,7 @@ class Harness:
         kept as is, as a browser's ``JSON.stringify`` does)."""
         text = (message if isinstance(message, str | bytes)
                 else json.dumps(message, ensure_ascii=False))
-        return self._apply(self.core.receive(peer.conn_id, text, self.now))
+        return self._apply(self.core.handle(TextReceived(peer.conn_id, text, self.now)))
 
     def join(
         self,
@@ -214,15 +221,15 @@ class Harness:
     def close(self, peer: Peer, cause: Departure = Departure.CLOSED) -> list[Command]:
         """The I/O side saw ``peer``'s connection end (``cause`` says how)."""
         peer.gone = True
-        return self._apply(self.core.closed(peer.conn_id, self.now, cause))
+        return self._apply(self.core.handle(ConnectionClosed(peer.conn_id, self.now, cause)))
 
     def activity(self, peer: Peer) -> None:
         """``peer`` showed life without a message (a WebSocket pong)."""
-        self.core.activity(peer.conn_id, self.now)
+        self.core.handle(ConnectionActive(peer.conn_id, self.now))
 
     def tick(self) -> list[Command]:
         """Let the core act on the deadlines due at the current time."""
-        return self._apply(self.core.tick(self.now))
+        return self._apply(self.core.handle(TimeAdvanced(self.now)))
 
     def advance(self, seconds: float) -> list[Command]:
         """Move the clock forward and tick."""
@@ -237,12 +244,12 @@ class Harness:
 
     def orb_ended(self, spawn: SpawnOrb) -> list[Command]:
         """The I/O side reports that the orb of ``spawn`` is gone."""
-        return self._apply(self.core.orb_ended(spawn.room_id, spawn.session_id, self.now,
-                                               spawn.spawn_id))
+        return self._apply(self.core.handle(OrbEnded(spawn.room_id, spawn.session_id, self.now,
+                                               spawn.spawn_id)))
 
     def stop(self) -> list[Command]:
         """The server shuts down."""
-        return self._apply(self.core.stop(self.now))
+        return self._apply(self.core.handle(ServerStopping(self.now)))
 
     # ------------------------------------------------------------------ outputs
     def snapshot(self) -> CoreSnapshot:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signaling_core import CoreConfig, Departure, ParticipantLeft
+from signaling_core import CoreConfig, Departure, ParticipantLeft, TextReceived
 
 from .harness import Harness, Peer
 
@@ -217,7 +217,7 @@ def test_oversized_message_closes_1009_with_departure(as_bytes: bool) -> None:
     left = [c for c in h.last if isinstance(c, ParticipantLeft)]
     assert [c.ending for c in left] == [Departure.PROTOCOL_VIOLATION]
     assert h.user_ids() == ["coach-1"]
-    assert h.core.receive(client.conn_id, '{"type":"ping"}', h.now) == []
+    assert h.core.handle(TextReceived(client.conn_id, '{"type":"ping"}', h.now)) == []
     h.assert_consistent()
 
 

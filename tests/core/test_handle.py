@@ -31,7 +31,9 @@ from signaling_core import (
 
 def core(**config: Any) -> SignalingCore:
     ids = iter(f"s{n}" for n in range(1, 100))
-    return SignalingCore(CoreConfig(**config), session_ids=lambda: next(ids))
+    # One resume secret, so that two cores fed the same inputs issue the same tokens.
+    return SignalingCore(CoreConfig(**config), session_ids=lambda: next(ids),
+                         resume_secret=b"k" * 32)
 
 
 def join(user_id: str, role: str) -> bytes:
@@ -93,3 +95,40 @@ def test_a_subclass_of_an_event_is_not_an_event() -> None:
     with pytest.raises(TypeError):
         c.handle(Sneaky(1.0))
     assert c.connection_count == 1
+
+
+def test_one_reused_text_event_is_as_good_as_a_fresh_one_per_message() -> None:
+    """The Trio server fills one TextReceived in place per message: the core keeps nothing
+    of it, so the commands are those of fresh events, message by message."""
+    fresh, reused = core(), core()
+    event = TextReceived(0, b"", 0.0)
+    texts = [(1, join("coach-1", "coach")), (2, join("client-1", "client")),
+             (1, b'{"type":"offer","toId":"client-1","sdp":{"type":"offer","sdp":"x"}}'),
+             (2, b'{"type":"ping"}'), (2, b"not json"), (1, b'{"type":"leave"}')]
+    for c in (fresh, reused):
+        c.handle(ConnectionOpened(1, "room-1", 0.0))
+        c.handle(ConnectionOpened(2, "room-1", 0.0))
+    for n, (conn_id, text) in enumerate(texts):
+        expected = fresh.handle(TextReceived(conn_id, text, float(n)))
+        event.conn_id, event.text, event.now = conn_id, text, float(n)
+        assert reused.handle(event) == expected, text
+    assert reused.snapshot() == fresh.snapshot()
+
+
+def test_the_direct_methods_are_deprecated_wrappers_of_handle() -> None:
+    old, new = core(orbs_enabled=True), core(orbs_enabled=True)
+    calls: list[tuple[str, tuple[Any, ...], Any]] = [
+        ("open", (1, "room-1", 0.0), ConnectionOpened(1, "room-1", 0.0)),
+        ("receive", (1, join("coach-1", "coach"), 0.0),
+         TextReceived(1, join("coach-1", "coach"), 0.0)),
+        ("tick", (1.0,), TimeAdvanced(1.0)),
+        ("orb_ended", ("room-1", "s1", 2.0, 1), OrbEnded("room-1", "s1", 2.0, 1)),
+        ("closed", (1, 3.0), ConnectionClosed(1, 3.0)),
+        ("stop", (4.0,), ServerStopping(4.0)),
+    ]
+    for name, args, event in calls:
+        with pytest.warns(DeprecationWarning, match=f"SignalingCore.{name}"):
+            got = getattr(old, name)(*args)
+        assert got == new.handle(event), name
+    with pytest.warns(DeprecationWarning, match="SignalingCore.activity"):
+        assert old.activity(1, 5.0) is None

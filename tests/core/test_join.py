@@ -8,6 +8,7 @@ import pytest
 
 from signaling_core import (
     Close,
+    ConnectionOpened,
     CoreConfig,
     Departure,
     ParticipantJoined,
@@ -216,7 +217,7 @@ def test_reusing_an_open_connection_id_is_a_caller_bug() -> None:
     h = Harness()
     peer = h.connect()
     with pytest.raises(ValueError):
-        h.core.open(peer.conn_id, DEFAULT_ROOM, h.now)
+        h.core.handle(ConnectionOpened(peer.conn_id, DEFAULT_ROOM, h.now))
 
 
 # ------------------------------------------------------------------ discovery

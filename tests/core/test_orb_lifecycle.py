@@ -6,6 +6,7 @@ from signaling_core import (
     Close,
     CoreConfig,
     Departure,
+    OrbEnded,
     ParticipantLeft,
     SpawnOrb,
     StopOrb,
@@ -216,8 +217,8 @@ def test_orb_ended_frees_the_slot_of_an_orb_that_never_joined() -> None:
     h = Harness(ORBS)
     coach = h.join("coach-1", "coach")
     spawn = h.spawned[0]
-    assert h.core.orb_ended("room-1", "wrong-session", h.now) == []
-    assert h.core.orb_ended("no-room", spawn.session_id, h.now) == []
+    assert h.core.handle(OrbEnded("room-1", "wrong-session", h.now)) == []
+    assert h.core.handle(OrbEnded("no-room", spawn.session_id, h.now)) == []
     h.orb_ended(spawn)
     assert h.core.orb_count == 0 and orb_state(h) is None
     h.close(coach)

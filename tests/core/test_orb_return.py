@@ -4,7 +4,7 @@ coaches hear ``orb-unavailable``."""
 
 from __future__ import annotations
 
-from signaling_core import CoreConfig, OrbState, SpawnOrb
+from signaling_core import CoreConfig, OrbEnded, OrbState, SpawnOrb
 
 from .harness import Harness
 
@@ -94,15 +94,15 @@ def test_unavailable_host_report_tells_the_coaches() -> None:
     spawn = h.spawned[-1]
     coach.take()
     client.take()
-    h._apply(h.core.orb_ended(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id,
-                              unavailable=True))
+    h._apply(h.core.handle(OrbEnded(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id,
+                              unavailable=True)))
     assert coach.errors() == ["orb-unavailable"]
     assert client.errors() == []
     assert h.core.orb_count == 0 and h.core.orb_state("room-1") is None
     # A report about another spawn changes nothing and tells no one.
-    h._apply(h.core.orb_ended(spawn.room_id, spawn.session_id, h.now,
+    h._apply(h.core.handle(OrbEnded(spawn.room_id, spawn.session_id, h.now,
                               SpawnOrb(spawn.room_id, spawn.session_id, spawn.user_id,
-                                       99).spawn_id, unavailable=True))
+                                       99).spawn_id, unavailable=True)))
     assert coach.errors() == ["orb-unavailable"]
 
 
@@ -118,11 +118,11 @@ def test_an_orb_that_left_and_cannot_be_placed_again_is_reported_unavailable_onc
     assert h.core.orb_state("room-1") is None
     coach.take()
     client.take()
-    h._apply(h.core.orb_ended(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id,
-                              unavailable=True))
+    h._apply(h.core.handle(OrbEnded(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id,
+                              unavailable=True)))
     assert coach.errors() == ["orb-unavailable"] and client.errors() == []
-    h._apply(h.core.orb_ended(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id,
-                              unavailable=True))
+    h._apply(h.core.handle(OrbEnded(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id,
+                              unavailable=True)))
     assert coach.errors() == ["orb-unavailable"]  # said once
 
 
@@ -133,8 +133,8 @@ def test_a_report_about_an_orb_that_already_came_back_tells_no_one() -> None:
     h.close(h.join_orb())
     h.join_orb()  # back from another worker
     coach.take()
-    h._apply(h.core.orb_ended(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id,
-                              unavailable=True))
+    h._apply(h.core.handle(OrbEnded(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id,
+                              unavailable=True)))
     assert coach.errors() == []
     assert h.core.orb_state("room-1") is OrbState.JOINED
 
@@ -145,7 +145,7 @@ def test_an_ordinary_end_of_an_orb_that_left_tells_no_one() -> None:
     spawn = h.spawned[-1]
     h.close(h.join_orb())
     coach.take()
-    h._apply(h.core.orb_ended(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id))
-    h._apply(h.core.orb_ended(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id,
-                              unavailable=True))
+    h._apply(h.core.handle(OrbEnded(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id)))
+    h._apply(h.core.handle(OrbEnded(spawn.room_id, spawn.session_id, h.now, spawn.spawn_id,
+                              unavailable=True)))
     assert coach.errors() == []  # its host said it ended; a later report changes nothing

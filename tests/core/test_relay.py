@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from signaling_core import OrbStatusChanged, Send
+from signaling_core import ConnectionActive, ConnectionClosed, OrbStatusChanged, Send, TextReceived
 
 from .harness import Harness, Peer, join_message
 
@@ -374,7 +374,7 @@ def test_closed_connection_receives_nothing_and_sends_nothing() -> None:
     h.close(client)
     coach.take()
     orb.take()
-    assert h.core.receive(client.conn_id, '{"type":"ping"}', h.now) == []
-    assert h.core.closed(client.conn_id, h.now) == []
-    h.core.activity(client.conn_id, h.now)
+    assert h.core.handle(TextReceived(client.conn_id, '{"type":"ping"}', h.now)) == []
+    assert h.core.handle(ConnectionClosed(client.conn_id, h.now)) == []
+    h.core.handle(ConnectionActive(client.conn_id, h.now))
     h.assert_consistent()

@@ -10,6 +10,7 @@ from signaling_core import (
     Departure,
     ParticipantJoined,
     ParticipantLeft,
+    ServerStopping,
     SessionEnded,
 )
 
@@ -241,7 +242,7 @@ def test_a_restart_closes_with_1012_and_a_stop_with_1001() -> None:
                               (False, (1001, "server shutting down"))):
         h, _coach, client = call()
         h.close(client, Departure.DROPPED)  # an away seat is ended like the others
-        out = h.core.stop(h.now, restart=restart)
+        out = h.core.handle(ServerStopping(h.now, restart=restart))
         assert {(c.code, c.reason) for c in out if isinstance(c, Close)} == {expected}
         assert sorted(c.user_id for c in out if isinstance(c, ParticipantLeft)) == [
             "client-1", "coach-1"]

@@ -65,7 +65,7 @@ def test_seats_move_through_the_table() -> None:
     core = SignalingCore(CoreConfig(reconnect_grace=5.0))
     _join(core, 1, "a", 0.0)
     _join(core, 2, "b", 0.0)
-    room = core._rooms["room"]
+    room = core._rooms.by_id["room"]
     seat = room.participants["a"]
     assert seat.seat is SeatState.PRESENT and not seat.away
     core.handle(ConnectionClosed(1, 1.0, Departure.DROPPED))
@@ -83,10 +83,10 @@ def test_a_missing_pair_in_the_core_is_its_failure(monkeypatch: pytest.MonkeyPat
     core = SignalingCore(CoreConfig(reconnect_grace=5.0))
     _join(core, 1, "a", 0.0)
     _join(core, 2, "b", 0.0)
-    seat = core._rooms["room"].participants["a"]
+    seat = core._rooms.by_id["room"].participants["a"]
     seat.seat = SeatState.GONE  # as if it had departed without leaving the room: a bug
     core.handle(ConnectionClosed(1, 1.0, Departure.DROPPED))
     assert isinstance(core.failure, SeatLifecycleError)
-    assert "a" in core._rooms["room"].participants  # nothing acted on
+    assert "a" in core._rooms.by_id["room"].participants  # nothing acted on
     with pytest.raises(CoreFailedError):
         core.handle(TimeAdvanced(2.0))

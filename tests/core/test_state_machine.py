@@ -44,18 +44,25 @@ from signaling_core import (
     ORB_MODES,
     Close,
     Command,
+    ConnectionActive,
+    ConnectionClosed,
+    ConnectionOpened,
     CoreConfig,
     Departure,
+    OrbEnded,
     OrbModeChanged,
     OrbStatusChanged,
     ParticipantJoined,
     ParticipantLeft,
     Send,
+    ServerStopping,
     SessionEnded,
     SessionStarted,
     SignalingCore,
     SpawnOrb,
     StopOrb,
+    TextReceived,
+    TimeAdvanced,
 )
 
 ROOMS = ("r1", "r2", "r3")
@@ -783,7 +790,8 @@ class CoreMachine(RuleBasedStateMachine):
         # The I/O layer carries out the closes and then reports them: a no-op by contract.
         for conn_id in closes:
             self.io_live.discard(conn_id)
-            assert self.c.closed(conn_id, m.now) == [], "closed() after the core's Close"
+            assert self.c.handle(ConnectionClosed(conn_id, m.now)) == [], \
+                "closed after the core's Close"
         for room_id, session_id, user_id in spawns:
             self.pending_spawns.append((room_id, session_id, user_id))
         for room_id, session_id, _ in stops:
@@ -792,7 +800,7 @@ class CoreMachine(RuleBasedStateMachine):
 
     def send(self, conn: MConn, msg: dict[str, Any] | str | bytes, exp: Expect) -> None:
         text = msg if isinstance(msg, str | bytes) else orjson.dumps(msg)
-        self.run(exp, self.c.receive(conn.conn_id, text, self.m.now))
+        self.run(exp, self.c.handle(TextReceived(conn.conn_id, text, self.m.now)))
 
     # ---- rules
 
@@ -821,7 +829,7 @@ class CoreMachine(RuleBasedStateMachine):
         self.m.open(conn_id, room, exp)
         self.io_live.add(conn_id)  # the I/O layer holds it until it carries out a close
         self.conn_room[conn_id] = room
-        self.run(exp, self.c.open(conn_id, room, self.m.now))
+        self.run(exp, self.c.handle(ConnectionOpened(conn_id, room, self.m.now)))
         return self.m.conns.get(conn_id)
 
     def join_as(self, conn: MConn, user_id: str, role: str, ptype: str | None, name: str,
@@ -1012,7 +1020,7 @@ class CoreMachine(RuleBasedStateMachine):
         exp = Expect()
         self.m.closed(conn.conn_id, cause, exp)
         self.io_live.discard(conn.conn_id)
-        self.run(exp, self.c.closed(conn.conn_id, self.m.now, cause))
+        self.run(exp, self.c.handle(ConnectionClosed(conn.conn_id, self.m.now, cause)))
 
     @precondition(lambda self: self.model is not None and self.model.conns)
     @rule(index=st.integers(0, 50), variant=st.integers(0, 9), detail=st.integers(0, 50))
@@ -1082,10 +1090,10 @@ class CoreMachine(RuleBasedStateMachine):
             for conn in self.live_conns():
                 if conn.conn_id % 4 != keepalive:  # some peers stay silent
                     m.seen(conn.conn_id)
-                    self.c.activity(conn.conn_id, m.now)
+                    self.c.handle(ConnectionActive(conn.conn_id, m.now))
         exp = Expect()
         m.tick(exp)
-        self.run(exp, self.c.tick(m.now))
+        self.run(exp, self.c.handle(TimeAdvanced(m.now)))
 
     @precondition(lambda self: bool(self.pending_spawns))
     @rule(index=st.integers(0, 10), arrives=st.integers(0, 3))
@@ -1095,7 +1103,7 @@ class CoreMachine(RuleBasedStateMachine):
         if not arrives:
             exp = Expect()
             self.m.orb_ended(room_id, session_id, exp)
-            self.run(exp, self.c.orb_ended(room_id, session_id, self.m.now))
+            self.run(exp, self.c.handle(OrbEnded(room_id, session_id, self.m.now)))
             return
         conn = self.open_conn(room_id)
         assert conn is not None
@@ -1116,7 +1124,7 @@ class CoreMachine(RuleBasedStateMachine):
             exp = Expect()
             self.m.closed(conn.conn_id, Departure.CLOSED, exp)
             self.io_live.discard(conn.conn_id)
-            self.run(exp, self.c.closed(conn.conn_id, self.m.now))
+            self.run(exp, self.c.handle(ConnectionClosed(conn.conn_id, self.m.now)))
 
     @precondition(lambda self: self.model is not None)
     @rule(go=st.integers(0, 9), server_stop=st.booleans(), restart=st.booleans())
@@ -1142,30 +1150,30 @@ class CoreMachine(RuleBasedStateMachine):
             m.conns.clear()
             m.rooms.clear()
             m.orb_count = 0
-            self.run(exp, self.c.stop(m.now, restart))
+            self.run(exp, self.c.handle(ServerStopping(m.now, restart)))
         for conn in self.live_conns():
             exp = Expect()
             m.closed(conn.conn_id, Departure.CLOSED, exp)
             self.io_live.discard(conn.conn_id)
-            self.run(exp, self.c.closed(conn.conn_id, m.now))
+            self.run(exp, self.c.handle(ConnectionClosed(conn.conn_id, m.now)))
         if any(mem.away for r in m.rooms.values() for mem in r.members.values()):
             # The seats of lost connections are kept for the grace, then depart.
             m.now += m.cfg.reconnect_grace
             exp = Expect()
             m.tick(exp)
-            self.run(exp, self.c.tick(m.now))
+            self.run(exp, self.c.handle(TimeAdvanced(m.now)))
             assert not any(mem.away for r in m.rooms.values() for mem in r.members.values())
         for room_id, session_id, _ in list(self.pending_spawns):
             exp = Expect()
             m.orb_ended(room_id, session_id, exp)
-            self.run(exp, self.c.orb_ended(room_id, session_id, m.now))
+            self.run(exp, self.c.handle(OrbEnded(room_id, session_id, m.now)))
         self.pending_spawns.clear()
         for room in list(m.rooms.values()):
             if room.orb is not None:  # an orb slot held by a departed or replaced orb
                 exp = Expect()
                 session_id = room.orb.session_id
                 m.orb_ended(room.room_id, session_id, exp)
-                self.run(exp, self.c.orb_ended(room.room_id, session_id, m.now))
+                self.run(exp, self.c.handle(OrbEnded(room.room_id, session_id, m.now)))
         snap = self.c.snapshot()
         assert snap.rooms == () and snap.connections == 0 and snap.orbs == 0
         assert self.c.connection_count == 0
@@ -1174,7 +1182,7 @@ class CoreMachine(RuleBasedStateMachine):
         # Deadlines of closed connections may still wake the I/O layer once (a harmless
         # spurious tick), but such a tick must do nothing and leave nothing scheduled.
         m.now += 10_000.0
-        assert self.c.tick(m.now) == []
+        assert self.c.handle(TimeAdvanced(m.now)) == []
         assert self.c.next_deadline() is None
         assert not m.rooms and not m.conns and m.orb_count == 0 and not self.io_live
 

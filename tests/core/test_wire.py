@@ -45,7 +45,7 @@ def test_the_freshness_check_sees_a_change(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_each_constant_has_one_home() -> None:
     """MAX_ID_CHARS, the transcript limit and the record's field names are defined only in
-    wire.py (other modules import them)."""
+    the wire package, signaling_core/wire/ (other modules import them)."""
     defined = re.compile(r"^(MAX_ID_CHARS|MAX_TEXT_CHARS|MAX_TRANSCRIPT_CHARS|MAX_SUMMARY_CHARS"
                          r"|ORB_USER_PREFIX)\s*(:[^=]*)?=", re.MULTILINE)
     field = re.compile(r"""["'](utteranceId|speakerId|speakerRole)["']""")
@@ -53,10 +53,10 @@ def test_each_constant_has_one_home() -> None:
     for path in SRC.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         for name, _ in defined.findall(text):
-            homes.setdefault(name, []).append(path.name)
-        if path.name != "wire.py":
+            homes.setdefault(name, []).append(path.parent.name)
+        if path.parent.name != "wire":
             assert not field.search(text), f"{path} spells a transcript field itself"
-    assert homes == {name: ["wire.py"] for name in homes}, homes
+    assert homes == {name: ["wire"] for name in homes}, homes
     assert "MAX_TEXT_CHARS" not in homes
 
 

@@ -13,7 +13,7 @@ import sys
 import orjson
 import trio
 
-from signaling_core import CoreConfig, SessionRecord, SignalingCore
+from signaling_core import ConnectionOpened, CoreConfig, SessionRecord, SignalingCore, TextReceived
 from trio_server.ledger import open_ledger
 
 WALL0 = 1_700_000_000.0
@@ -26,12 +26,12 @@ async def main(db: str) -> None:
     core = SignalingCore(CoreConfig(orbs_enabled=True), session_ids=lambda: next(ids))
 
     def feed(conn: int, message: dict[str, object], now: float) -> None:
-        for command in core.receive(conn, orjson.dumps(message), now):
+        for command in core.handle(TextReceived(conn, orjson.dumps(message), now)):
             if isinstance(command, SessionRecord):
                 ledger.record(command)
 
     def join(conn: int, room: str, user_id: str, role: str, now: float) -> None:
-        core.open(conn, room, now)
+        core.handle(ConnectionOpened(conn, room, now))
         feed(conn, {"type": "join", "userId": user_id, "userRole": role}, now)
 
     async with trio.open_nursery() as nursery:

@@ -13,11 +13,16 @@ import orjson
 from signaling_core import (
     Close,
     Command,
+    ConnectionClosed,
+    ConnectionOpened,
     CoreConfig,
     Departure,
     Send,
+    ServerStopping,
     SessionRecord,
     SignalingCore,
+    TextReceived,
+    TimeAdvanced,
 )
 from trio_server.ledger_contract import LedgerSink
 
@@ -59,11 +64,12 @@ class CoreDriver:
     def connect(self, room: str) -> int:
         conn = self._next_conn
         self._next_conn += 1
-        self._carry_out(self.core.open(conn, room, self.now))
+        self._carry_out(self.core.handle(ConnectionOpened(conn, room, self.now)))
         return conn
 
     def send(self, conn: int, message: dict[str, Any]) -> list[Command]:
-        return self._carry_out(self.core.receive(conn, orjson.dumps(message), self.now))
+        text = orjson.dumps(message)
+        return self._carry_out(self.core.handle(TextReceived(conn, text, self.now)))
 
     def join(self, room: str, user_id: str, role: str, name: str = "",
              resume_token: str | None = None) -> int:
@@ -93,10 +99,10 @@ class CoreDriver:
         self.send(conn, {"type": "ai_status", "status": status, "sessionId": session_id})
 
     def close(self, conn: int, cause: Departure = Departure.CLOSED) -> None:
-        self._carry_out(self.core.closed(conn, self.now, cause))
+        self._carry_out(self.core.handle(ConnectionClosed(conn, self.now, cause)))
 
     def tick(self) -> None:
-        self._carry_out(self.core.tick(self.now))
+        self._carry_out(self.core.handle(TimeAdvanced(self.now)))
 
     def stop(self) -> None:
-        self._carry_out(self.core.stop(self.now))
+        self._carry_out(self.core.handle(ServerStopping(self.now)))

@@ -83,7 +83,7 @@ async def test_sessions_open_at_a_stop_are_closed_by_the_next_start(db: str) -> 
         orb = driver.at(1).join("room-1", "ai-orb-s1", "ai")
         driver.at(2).status(orb, "speaking", "s1")
         await ledger.wait_committed()
-    # No core.stop(): the server died without announcing the end of its sessions.
+    # No core.handle(ServerStopping()): the server died without announcing the end of its sessions.
     [(stopped_at,)] = query(db, "SELECT stopped_at FROM ledger_runs")
     assert stopped_at is not None
 

@@ -7,7 +7,15 @@ import time
 import orjson
 import pytest
 
-from signaling_core import Close, CloseCode, JoinRequest, Send, SignalingCore
+from signaling_core import (
+    Close,
+    CloseCode,
+    ConnectionOpened,
+    JoinRequest,
+    Send,
+    SignalingCore,
+    TextReceived,
+)
 from signaling_core.join_tokens import make_authorizer, mint_token, token_allows
 
 SECRET = "s3cret-for-tests-0123456789abcdef-xyz"
@@ -56,12 +64,12 @@ def test_expired_tampered_forged_and_missing_tokens_are_refused() -> None:
 def test_core_refuses_without_revealing_the_room_and_closes_4003() -> None:
     core = SignalingCore(authorize_join=make_authorizer(SECRET, time.time))
     token = mint_token(SECRET, room_id="r1", user_id="coach-1", user_role="coach", now=time.time())
-    core.open(1, "r1", 0.0)
+    core.handle(ConnectionOpened(1, "r1", 0.0))
     join = {"type": "join", "userId": "coach-1", "userRole": "coach", "token": token}
-    assert any(isinstance(c, Send) for c in core.receive(1, orjson.dumps(join), 0.0))
+    assert any(isinstance(c, Send) for c in core.handle(TextReceived(1, orjson.dumps(join), 0.0)))
     # An attacker tries to replace coach-1 without its token.
-    core.open(2, "r1", 0.0)
-    out = core.receive(2, orjson.dumps({**join, "token": None}), 0.0)
+    core.handle(ConnectionOpened(2, "r1", 0.0))
+    out = core.handle(TextReceived(2, orjson.dumps({**join, "token": None}), 0.0))
     assert isinstance(out[0], Send)
     reply = orjson.loads(out[0].data)
     assert reply["code"] == "unauthorized"

@@ -171,7 +171,7 @@ def test_close_opcode_is_reported() -> None:
 
 
 def test_message_type_labels() -> None:
-    from trio_server.metrics import message_type
+    from trio_server.server_metrics import message_type
 
     assert message_type(b'{"type":"ice-candidate","candidate":{}}') == "ice-candidate"
     assert message_type(b'{"type": "offer", "offer": {}}') == "offer"

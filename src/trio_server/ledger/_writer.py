@@ -30,8 +30,8 @@ time, so a purge sits between two batches). A session that has not ended is neve
 Each purge that deletes something is logged with counts only.
 
 Shutdown. When cancelled, ``run()`` drains the queue under a shield for at most
-``close_timeout`` seconds, then marks the run stopped. The server should call
-``core.stop()`` and record its commands before cancelling the ledger; records that arrive
+``close_timeout`` seconds, then marks the run stopped. The server should hand the core
+``ServerStopping`` and record its commands before cancelling the ledger; records that arrive
 after the ledger stopped are counted as dropped.
 """
 

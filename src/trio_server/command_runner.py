@@ -26,39 +26,39 @@ from signaling_core.orb_hosting import OrbHost
 
 from .journal import Identified, Journal
 from .logs import ERROR, INFO, WARNING, event
-from .metrics import ServerStats
+from .server_metrics import ServerStats
 
 #: An input to the core, taken when it is its turn: returns the commands it produced.
 Input = Callable[[], list[Command]]
 
 
-class Link(Identified, Protocol):
+class Recipient(Identified, Protocol):
     """A connection as commands reach it: a WebSocket or an in-process participant."""
 
     #: Whether the core still counts the connection as open: cleared once its end is told.
     in_core: bool
 
     def deliver(self, data: bytes) -> None:
-        """Send one text; never waits (a full queue ends the link as a slow consumer)."""
+        """Send one text; never waits (a full queue ends the recipient as a slow consumer)."""
         ...
 
 
 class CommandRunner:
-    def __init__(self, stats: ServerStats, journal: Journal, links: dict[int, Link],
+    def __init__(self, stats: ServerStats, journal: Journal, recipients: dict[int, Recipient],
                  orb_host: OrbHost | None, *, orb_failed: Callable[[SpawnOrb], None],
-                 close_link: Callable[[Link, int, str], None]) -> None:
+                 close_recipient: Callable[[Recipient, int, str], None]) -> None:
         """``orb_failed`` tells the core that a spawn came to nothing (through :meth:`feed`);
-        ``close_link`` closes a connection the core has closed."""
-        self._close_link = close_link
+        ``close_recipient`` closes a connection the core has closed."""
+        self._close_recipient = close_recipient
         self._stats = stats
         self._journal = journal
-        self._links = links
+        self._recipients = recipients
         self._orb_host = orb_host
         self._orb_failed = orb_failed
         self._running = False
-        self._inputs: deque[tuple[Input, Link | None]] = deque()
+        self._inputs: deque[tuple[Input, Recipient | None]] = deque()
 
-    def run(self, commands: list[Command], source: Link | None = None) -> None:
+    def run(self, commands: list[Command], source: Recipient | None = None) -> None:
         """Carry out what the core returned for an input just fed (``source``: whose input).
 
         For inputs from outside (a frame, the clock, a new connection); an input that arises
@@ -76,7 +76,7 @@ class CommandRunner:
         finally:
             self._running = False
 
-    def feed(self, produce: Input, source: Link | None = None) -> None:
+    def feed(self, produce: Input, source: Recipient | None = None) -> None:
         """Feed ``produce`` to the core now, or after the batch being carried out."""
         if self._running:
             self._inputs.append((produce, source))
@@ -94,17 +94,17 @@ class CommandRunner:
             produce, source = inputs.popleft()
             self._carry_out(produce(), source)
 
-    def _carry_out(self, commands: list[Command], source: Link | None) -> None:
-        links = self._links
+    def _carry_out(self, commands: list[Command], source: Recipient | None) -> None:
+        recipients = self._recipients
         count_sent = self._stats.count_sent
         for command in commands:
             if type(command) is Send:
-                link = links.get(command.conn_id)
-                if link is not None:
+                recipient = recipients.get(command.conn_id)
+                if recipient is not None:
                     error = count_sent(command)
                     if error is not None:
-                        self._journal.protocol_error(link, error)
-                    link.deliver(command.data)
+                        self._journal.protocol_error(recipient, error)
+                    recipient.deliver(command.data)
             elif type(command) is Close:
                 self._close(command)
             elif type(command) is SpawnOrb:
@@ -115,12 +115,12 @@ class CommandRunner:
                 self._journal.record(command, source)  # type: ignore[arg-type]
 
     def _close(self, command: Close) -> None:
-        link = self._links.get(command.conn_id)
-        if link is None:
+        recipient = self._recipients.get(command.conn_id)
+        if recipient is None:
             return
-        link.in_core = False
+        recipient.in_core = False
         self._stats.count_close(command.code)
-        self._close_link(link, command.code, command.reason)
+        self._close_recipient(recipient, command.code, command.reason)
 
     def _spawn(self, command: SpawnOrb) -> None:
         event(INFO, "orb-spawn", "spawning orb", room=command.room_id,
