@@ -7,7 +7,7 @@ orb in its own process over WebSocket. Both run the same :class:`OrbSession`. Se
 from ._config import OrbConfig
 from .brain import Brain, OfflineBrain, ReplyAudio, SpeechChainBrain, StatusHint
 from .hearing import Utterance
-from .host import InProcessOrbHost
+from .in_process_host import InProcessOrbHost
 from .session import OrbOutcome, OrbSession
 
 __all__ = [

@@ -18,9 +18,9 @@ import attrs
 
 from ._config import OrbConfig
 from .brain import BrainFactory
-from .link import QueueLink
 from .peers import open_peer_connections
 from .session import OrbOutcome, OrbSession
+from .signaling_link import QueueLink
 
 logger = logging.getLogger(__name__)
 

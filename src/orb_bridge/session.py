@@ -42,14 +42,14 @@ from .addressee import MODES, Addressee
 from .addressing import AddressRule
 from .brain import Brain
 from .conductor import Conductor
+from .cpu_meter import CpuMeter
 from .encoding import SharedOpus, SharedVp8
-from .link import LinkClosed, SignalingLink
 from .media_out import OrbPicture, Voice
-from .metrics import CpuMeter
 from .minutes import Minutes
 from .peers import PEER_ERRORS, HumanPeer, OrbMedia, rtc_ice_servers
 from .pipeline import build_pipeline
 from .render import OrbRenderer
+from .signaling_link import LinkClosed, SignalingLink
 from .tasks import TaskOwner
 from .voices import voice_name
 

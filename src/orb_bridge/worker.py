@@ -38,9 +38,9 @@ from signaling_core import orb_user_id
 
 from . import logs
 from ._config import OrbConfig
-from .link import LinkClosed
 from .llm_brain import brain_factory_for
 from .session import OrbOutcome, OrbSession
+from .signaling_link import LinkClosed
 from .speech_config import SpeechConfig, on_off
 from .voices import check_voice
 

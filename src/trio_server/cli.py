@@ -30,7 +30,7 @@ from .ledger_contract import LedgerSink
 from .version import VERSION
 
 ENV_PREFIX = "SIGNALING_"
-DEFAULT_ORB_HOST = "orb_bridge.host:InProcessOrbHost"
+DEFAULT_ORB_HOST = "orb_bridge.in_process_host:InProcessOrbHost"
 DEFAULT_DISPATCH_TIMEOUT = 10.0
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}

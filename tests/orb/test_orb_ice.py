@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from orb_bridge import OfflineBrain, OrbConfig, OrbSession
-from orb_bridge.link import QueueLink
 from orb_bridge.peers import rtc_ice_servers
+from orb_bridge.signaling_link import QueueLink
 from trio_server.config import ServerConfig
 from trio_server.server import SignalingServer
 

@@ -22,7 +22,6 @@ from orb_bridge.hearing import (
     dbfs,
     to_mono_16k,
 )
-from orb_bridge.link import LinkClosed, QueueLink
 from orb_bridge.media_out import (
     AUDIO_FRAME_SAMPLES,
     FrameGrid,
@@ -33,6 +32,7 @@ from orb_bridge.media_out import (
 )
 from orb_bridge.peers import END_OF_CANDIDATES, cap_video_bitrate, parse_candidate
 from orb_bridge.render import OrbRenderer
+from orb_bridge.signaling_link import LinkClosed, QueueLink
 from orb_bridge.tts import espeak, parse_wav, tone_phrase
 
 from .conftest import on_asyncio

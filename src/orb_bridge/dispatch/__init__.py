@@ -8,7 +8,7 @@ definitions of :mod:`._redis`. Like the rest of ``orb_bridge``, nothing here imp
 """
 
 from ._redis import HEARTBEAT_SECONDS, LEASE_SECONDS, Keys
-from .host import RedisOrbHost
 from .pool import WorkerPool
+from .redis_host import RedisOrbHost
 
 __all__ = ["HEARTBEAT_SECONDS", "LEASE_SECONDS", "Keys", "RedisOrbHost", "WorkerPool"]
