@@ -1,6 +1,7 @@
 """How well the orb hears, over many rendered turns: false cut-offs, end of speech -> first
 orb audio, and what non-speech costs. Offline, on a simulated clock, through the orb's own
-objects (testkit.hearing_sim: TurnDetector + Silero VAD + Smart Turn; WhisperStt; the offline
+objects (testkit.hearing_sim: TurnDetector + Silero VAD + Smart Turn; WhisperStt given the
+orb's name as a hotword, as the orb runs it; the offline
 coach's reply and espeak-ng), so the rates over a hundred turns take a minute, not an hour.
 
 The scenario set (all rendered here, nothing fetched):
@@ -54,6 +55,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import _repo  # noqa: F401  (testkit on sys.path: bench/_repo.py)
@@ -238,12 +240,18 @@ class ServedModel:
         self.standin.__exit__(None, None, None)
 
 
+def early_words(stt: WhisperStt) -> Callable[[bytes], str]:
+    """A pause's words as the orb's scribe takes them: with the orb's name as a hotword
+    (``stt`` is made so), without the name probe (that runs on a turn's final words)."""
+    return lambda pcm: stt.transcribe_blocking(pcm, False)
+
+
 def finished_turn(voice: str, text: str, model: SmartTurn, stt: WhisperStt,
                   cfg: OrbConfig, served: ServedModel) -> dict[str, Any]:
     speech = voices.speak(voice, text)
     pcm = np.concatenate([voices.silence(LEAD), speech, voices.silence(TAIL)])
     end_of_speech = LEAD + len(speech) / 16_000
-    heard = hear(pcm, config=cfg, model=model, transcribe=stt.transcribe_blocking)
+    heard = hear(pcm, config=cfg, model=model, transcribe=early_words(stt))
     ended = [h for h in heard if isinstance(h.event, SpeechEnded) and h.event.utterance.final]
     if len(ended) != 1:
         return {"voice": voice, "text": text, "ok": False, "ends": len(ended)}
@@ -281,7 +289,7 @@ def paused_turn(voice: str, first: str, rest: str, pause: float, model: SmartTur
     pcm = np.concatenate([voices.silence(LEAD), a, voices.silence(pause), b,
                           voices.silence(TAIL)])
     rest_starts = LEAD + (len(a) / 16_000) + pause
-    heard = hear(pcm, config=cfg, model=model, transcribe=stt.transcribe_blocking)
+    heard = hear(pcm, config=cfg, model=model, transcribe=early_words(stt))
     cut = [h for h in heard if _final_end(h) and h.at < rest_starts]
     return {"voice": voice, "text": f"{first} ... {rest}", "pause": pause,
             "cut_off": bool(cut),
@@ -296,7 +304,7 @@ def _final_end(h: Heard) -> bool:
 def sound_run(name: str, seconds: float, cfg: OrbConfig, model: SmartTurn,
               stt: WhisperStt) -> dict[str, Any]:
     pcm = getattr(voices, name)(seconds)
-    heard = hear(pcm, config=cfg, model=model, transcribe=stt.transcribe_blocking)
+    heard = hear(pcm, config=cfg, model=model, transcribe=early_words(stt))
     level = hear(pcm, config=OrbConfig(neural_vad=False, eot_checks=(), turn_timeout=0.6))
     paused = sum(1 for h in heard if isinstance(h.event, SpeechPaused) and h.event.first)
     ended = sum(1 for h in heard if isinstance(h.event, SpeechEnded))
@@ -345,7 +353,8 @@ def main() -> int:
         stt.close()
         return 0 if args.smoke or floor["ok"] else 1
     model = SmartTurn()
-    stt = WhisperStt(threads=2)
+    # Speech-to-text as the orb runs it: its name as a hotword (SpeechConfig.stt_hotwords).
+    stt = WhisperStt(threads=2, hotwords=cfg.name)
     stt.load()
     whole = {"fresh": (FRESH_FINISHED, FRESH_PAUSED), "new": (NEW_FINISHED, NEW_PAUSED)}
     if args.set in whole:
@@ -379,6 +388,8 @@ def main() -> int:
         "end_of_turn_p50": round(statistics.median(eot), 3) if eot else None,
         "end_of_turn_p90": round(percentile(eot, 0.9), 3),
         "ended_by_model": sum(1 for t in good if t["ended_by"] == "model"),
+        "ended_by_words": sum(1 for t in good if t["ended_by"] == "words"),
+        "ended_by_timeout": sum(1 for t in good if t["ended_by"] == "timeout"),
         "offline_p50": round(statistics.median(offline), 3) if offline else None,
         "offline_p90": round(percentile(offline, 0.9), 3),
         "llm_p50": round(statistics.median(llm), 3) if llm else None,

@@ -42,14 +42,15 @@ class Heard:
 def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
          model: SmartTurn | None = None, role: str = "client",
          transcribe: Callable[[bytes], str] | None = None,
-         model_seconds: float | None = None) -> list[Heard]:
+         model_seconds: float | None = None,
+         transcribe_seconds: float | None = None) -> list[Heard]:
     """Every event the orb's hearing produces for ``pcm`` (16 kHz mono int16).
 
     With ``transcribe`` (speech-to-text, blocking), a pause's words are taken early as the
     orb's scribe does, and the verdict combines them with the model's (``combine``), arriving
     when both are done. ``model_seconds``: the model's verdict takes this long on the
     simulated clock instead of the compute time measured (a test of the decision, not of the
-    machine's load)."""
+    machine's load); ``transcribe_seconds`` the same for speech-to-text's early words."""
     cfg = config or OrbConfig()
     detector = TurnDetector("human", role, cfg, new_vad(cfg))
     pending: list[tuple[float, SpeechPaused, float | None]] = []  # (due, event, verdict)
@@ -66,15 +67,17 @@ def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
                     and event.early <= cfg.stt_early_runs):
                 started = time.perf_counter()
                 words = transcribe(event.speech_pcm).strip()
-                texts[event.pause] = (now + time.perf_counter() - started, words)
+                took = time.perf_counter() - started
+                texts[event.pause] = (now + (took if transcribe_seconds is None
+                                             else transcribe_seconds), words)
             if model is not None and event.check >= 0:
                 started = time.perf_counter()
                 verdict: float | None = model.probability(event.pcm)
                 due = now + (time.perf_counter() - started if model_seconds is None
                              else model_seconds)
-                if event.pause in texts:
-                    ready, words = texts[event.pause]
-                    due, verdict = max(due, ready), combine(verdict, words)
+                ready, words = texts.get(event.pause, (now, None))
+                due = max(due, ready)
+                verdict = combine(verdict, words, cfg.decision_checks[event.check][2])
                 pending.append((due, event, verdict))
         for item in [p for p in pending if p[0] <= now]:
             pending.remove(item)

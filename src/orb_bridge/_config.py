@@ -66,6 +66,15 @@ class OrbConfig:
     #: checks accept less: the longer the quiet, the less the model must be sure. An empty
     #: tuple leaves the decision to ``turn_timeout`` alone.
     eot_checks: tuple[tuple[float, float], ...] = ((0.2, 0.5), (0.6, 0.3), (1.2, 0.15))
+    #: The words' check ``(silence, threshold)``: a check that only a turn whose early words
+    #: read complete can pass (``end_of_turn.combine``, ``need_words``), by the pause's best
+    #: verdict so far, at a threshold low enough for a flat but finished reading, which Smart
+    #: Turn gives 0.02-0.1 ("I am worried that I will not finish my thesis this year" in
+    #: espeak-ng) and would otherwise wait out ``turn_timeout``; fragments mostly get
+    #: 0.005-0.015 ("...at work and then", heard as "...and end"). Chosen on bench/party.py's
+    #: design set (docs/orb.md, "The end of a turn"). ``None``, no ``eot_checks``, or not
+    #: before ``turn_timeout``: none.
+    eot_words_check: tuple[float, float] | None = (0.8, 0.02)
     #: Non-speech that ends a turn whatever the model says: longer than the mid-request
     #: pauses (up to 1.5 s) that must not end a request.
     turn_timeout: float = attrs.field(default=1.8, validator=_positive)
@@ -117,6 +126,16 @@ class OrbConfig:
 
     #: Speech-to-text, language model and transcripts (orb_bridge.speech_config).
     speech: SpeechConfig = attrs.field(factory=SpeechConfig)
+
+    @property
+    def decision_checks(self) -> tuple[tuple[float, float, bool], ...]:
+        """The end-of-turn checks ``(silence, threshold, needs words)`` in order of silence:
+        ``eot_checks`` and the words' check (``SpeechPaused.check`` indexes this)."""
+        checks = [(silence, threshold, False) for silence, threshold in self.eot_checks]
+        words = self.eot_words_check
+        if checks and words is not None and words[0] < self.turn_timeout:
+            checks.append((words[0], words[1], True))
+        return tuple(sorted(checks, key=lambda check: check[0]))
 
     def __attrs_post_init__(self) -> None:
         if self.mode not in ("listen", "addressed", "active"):

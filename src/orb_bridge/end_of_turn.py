@@ -78,11 +78,15 @@ _LAST_TWO = re.compile(r"([A-Za-z']+)\W+([A-Za-z']+)\W*$")
 
 
 def sounds_unfinished(text: str) -> bool:
-    """Whether a transcript reads as cut off mid-clause (Whisper writes "is..." or "to")."""
+    """Whether a transcript reads as cut off mid-clause (Whisper writes "is..." or "to").
+
+    A missing final full stop is no evidence: given the orb's name as a hotword, Whisper
+    tiny.en leaves it out of most finished sentences ("...stop working late every evening"),
+    so only what it does write (a trailing comma or ellipsis) and the last words count."""
     stripped = text.strip()
     if not stripped:
         return False
-    if stripped.endswith(("...", ",", "-", ";", ":", "…")) or stripped[-1] not in ".?!\"'":
+    if stripped.endswith(("...", ",", "-", ";", ":", "…")):
         return True
     last = _LAST_WORD.search(stripped)
     if last is None:
@@ -95,11 +99,16 @@ def sounds_unfinished(text: str) -> bool:
         word in _RARELY_LAST_IN_A_STATEMENT and not stripped.endswith("?"))
 
 
-def combine(probability: float | None, text: str | None) -> float | None:
+def combine(probability: float | None, text: str | None,
+            need_words: bool = False) -> float | None:
     """The end-of-turn evidence, combined: the model's probability, unless the words so far
     read as mid-clause (then no verdict: only more quiet, ``turn_timeout``, ends the turn).
-    Without words (no speech-to-text, or none for this pause) the model decides alone."""
+    Without words (no speech-to-text, or none for this pause) the model decides alone,
+    except at the words' check (``need_words``, ``OrbConfig.eot_words_check``), whose low
+    threshold only words that read complete may pass."""
     if text is not None and sounds_unfinished(text):
+        return None
+    if need_words and (text is None or not text.strip()):
         return None
     return probability
 

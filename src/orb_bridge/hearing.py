@@ -10,10 +10,12 @@ same object runs live on the orb loop and offline on rendered audio (``bench/par
   speech (hysteresis). Beeps, music, keyboard and fan noise stay below and start nothing.
 * **Ends of turns.** After ``vad_pause_time`` of non-speech the detector says
   :class:`SpeechPaused` (speech-to-text may start) and asks for a judgement (check 0); further
-  checks follow at the silences of ``OrbConfig.eot_checks``. Whoever judges (Smart Turn,
-  :mod:`orb_bridge.end_of_turn`) answers with :meth:`TurnDetector.judged`; a probability at or
-  above that check's threshold ends the turn at once. With no verdict the turn ends after
-  ``turn_timeout`` of non-speech, which is longer than any mid-request pause we accept (1.5 s).
+  checks follow at the silences of ``OrbConfig.decision_checks``. Whoever judges (Smart Turn
+  and the early words, :mod:`orb_bridge.end_of_turn`) answers with
+  :meth:`TurnDetector.judged`; a probability at or above that check's threshold ends the turn
+  at once (at the words' check, ``eot_words_check``, a low one that only a turn whose words
+  read complete may pass). With no verdict the turn ends after ``turn_timeout`` of
+  non-speech, which is longer than any mid-request pause we accept (1.5 s).
 * **Bounded.** A speaker who talks on for ``piece_seconds`` is cut at their next pause (at the
   latest at ``max_utterance``) into a piece (``Utterance.final`` false), transcribed alone.
 
@@ -80,7 +82,9 @@ class Utterance:
     text: str | None = None
     #: False for a piece of a turn still going on (a long talker): transcribed, not answered.
     final: bool = True
-    #: What ended it: ``model`` (the end-of-turn model), ``timeout``, ``length`` (a piece).
+    #: What ended it: ``model`` (the end-of-turn model), ``words`` (the words' check: words
+    #: that read complete and a low probability, ``OrbConfig.eot_words_check``),
+    #: ``timeout``, ``length`` (a piece).
     ended_by: str = "timeout"
     #: The end-of-turn probability that ended it (``None``: not the model).
     probability: float | None = None
@@ -111,7 +115,7 @@ class SpeechPaused:
 
     ``pcm`` is what they said up to the quiet plus the quiet itself (what the end-of-turn model
     reads; :attr:`speech_pcm` is what speech-to-text reads). ``pause`` numbers the pauses of
-    the detector, ``check`` the judgement asked (an index into ``OrbConfig.eot_checks``; -1:
+    the detector, ``check`` the judgement asked (an index into ``OrbConfig.decision_checks``; -1:
     the pause's start, when no check is due then, for speech-to-text only);
     ``early`` counts the pauses of this utterance so far (speech-to-text bounds its runs).
     """
@@ -231,6 +235,7 @@ class TurnDetector:
         self._onset = onset
         self.role = role
         self._cfg = config
+        self._checks = config.decision_checks
         self._vad = vad if vad is not None else new_vad(config)
         self.speaking = False
         self.level_dbfs = SILENCE_DBFS
@@ -251,6 +256,7 @@ class TurnDetector:
         self._in_pause = False
         self._early = 0  # pauses within the current utterance
         self._announced_pause = 0  # the last pause announced without a check
+        self._pause_best = 0.0  # the highest verdict of the current pause so far
 
     # ---------------------------------------------------------------- inputs
     def feed(self, samples: Samples) -> list[TurnEvent]:
@@ -282,10 +288,19 @@ class TurnDetector:
         if (probability is None or not self.speaking or not self._in_pause
                 or pause != self._pause):
             return []
-        checks = self._cfg.eot_checks
-        if not 0 <= check < len(checks) or probability < checks[check][1]:
+        if not 0 <= check < len(self._checks):
             return []
-        return [self._end(ended_by="model", probability=probability)]
+        _silence, threshold, needs_words = self._checks[check]
+        # Smart Turn's output on one pause wavers with the length of the quiet it reads
+        # (0.009, 0.033, 0.009 at 0.2, 0.6, 0.8 s for one finished espeak-ng sentence): the
+        # words' check takes the pause's best verdict so far.
+        self._pause_best = max(self._pause_best, probability)
+        if needs_words:
+            probability = self._pause_best
+        if probability < threshold:
+            return []
+        return [self._end(ended_by="words" if needs_words else "model",
+                          probability=probability)]
 
     @property
     def voicing(self) -> bool:
@@ -339,10 +354,11 @@ class TurnDetector:
         if self._below + 1e-9 >= cfg.vad_pause_time:
             if not self._in_pause:
                 self._in_pause = True
+                self._pause_best = 0.0
                 self._pause += 1
                 self._early += 1
                 self._checks_asked = 0
-            checks = cfg.eot_checks
+            checks = self._checks
             first_due = bool(checks) and checks[0][0] <= cfg.vad_pause_time + 1e-9
             if self._checks_asked == 0 and not first_due and self._announced_pause != self._pause:
                 self._announced_pause = self._pause

@@ -8,6 +8,7 @@ What the orb does with a human's voice, as typed events flowing through stages::
                                 │                       (at most stt_early_runs an utterance)
                                 ├─SpeechPaused(check n)─► TurnJudge (Smart Turn, a thread)
                                 │   ◄── judged(combine(p, the early words)) ─┘
+                                │     (the words' check: only with words that read whole)
                                 └─SpeechEnded(utterance)──► Scribe (STT, a thread pool)
                                                                └─SpeechEnded(+text)─► Conductor
   Conductor ── client's final turn ──► Brain.respond ─ tokens → sentences → TTS ─► Voice
@@ -61,6 +62,7 @@ class OrbPipeline:
                  clock: Callable[[], float] = time.monotonic,
                  voice: Voice | None = None) -> None:
         self._cfg = config
+        self._checks = config.decision_checks
         self.conductor = conductor
         self.scribe = scribe
         self.judge = judge
@@ -157,10 +159,14 @@ class OrbPipeline:
         except Exception:  # the model failing costs the decision, not the orb
             logger.exception("end-of-turn model failed; timing decides")
             probability = None
-        if self.scribe is not None:
-            probability = combine(probability,
-                                  await self.scribe.early_text(event.speaker_id,
-                                                               event.speech_pcm))
+        needs_words = self._checks[event.check][2]
+        text = None if self.scribe is None else \
+            await self.scribe.early_text(event.speaker_id, event.speech_pcm)
+        verdict = combine(probability, text, needs_words)
+        logger.debug("end of turn of %s, pause %d check %d at %.2f s: p=%s words=%r -> %s",
+                     event.speaker_id, event.pause, event.check, event.silence,
+                     None if probability is None else round(probability, 3), text, verdict)
+        probability = verdict
         self.judgements += 1
         for follow in detector.judged(event.pause, event.check, probability):
             self.on_event(detector, follow)

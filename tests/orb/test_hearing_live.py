@@ -74,7 +74,7 @@ async def test_a_paused_request_is_one_turn_and_a_finished_one_is_answered_with_
         first, second = stage_line(log)[:2]
         print(first.strip(), second.strip(), sep="\n")
         figures = dict(re.findall(r"(\w+)=([\d.]+)", second))
-        assert re.search(r"ended_by=(model p=[\d.]+|timeout) ", second), second
+        assert re.search(r"ended_by=(model p=[\d.]+|words|timeout) ", second), second
         for stage in ("end_of_turn", "transcript", "first_token", "first_synth",
                       "first_sent"):
             assert stage in figures, second
