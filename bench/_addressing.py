@@ -344,7 +344,8 @@ def run(which: str, *, smoke: bool = False, compare: bool = False) -> dict[str, 
     for row in rows:
         pcm = render(row["voice"], row["text"]).tobytes()
         row["seconds"] = round(len(pcm) / 32_000, 2)
-        # The words as the orb hears them (the name probe included), and before the probe.
+        # The words as the orb hears them (plain, then heard again for the name: the hotword
+        # and the probe), and the plain words alone.
         row["heard_without_probe"] = hinted.transcribe_blocking(pcm, probe=False)
         row["heard"] = hinted.name_first(pcm, row["heard_without_probe"])
         verdict = rule.judge(row["heard"])

@@ -60,6 +60,10 @@ class NameProbe:
         self.threshold = threshold
         self._rule = AddressRule(name)
 
+    def names_the_orb(self, text: str) -> bool:
+        """Whether ``text`` addresses the orb by the text rule (orb_bridge.addressing)."""
+        return bool(text) and self._rule.judge(text).addressed
+
     def worth_checking(self, text: str) -> bool:
         """A question, or a turn opening with a request word, that the text rule does not
         take as addressed: where a lost name would have made the turn addressed. Turns that

@@ -47,7 +47,7 @@ _WORDLIKE = re.compile(r"[^\W_]", re.UNICODE)
 #: Shortest audio worth transcribing (Whisper invents words for clicks).
 _MIN_SECONDS = 0.25
 #: A transcript made with hotwords of fewer words per second of audio than this (for audio at
-#: least this long) has collapsed: it is made again without them. Rendered requests run at
+#: least this long) has collapsed: the plain one stands. Rendered requests run at
 #: 1.7-3 words per second; the collapses seen ("is", "I") at 0.4-0.6.
 _COLLAPSE_WORDS_PER_SECOND = 1.0
 _COLLAPSE_MIN_SECONDS = 1.0
@@ -150,7 +150,7 @@ class WhisperStt:
 
     async def listen_for_name(self, pcm16k: bytes, text: str) -> str:
         """:meth:`name_first` in the pool, bounded like a transcription (SttBusy)."""
-        if self.name_probe is None or not self.name_probe.worth_checking(text):
+        if not self.may_lack_name(text):
             return text
         return await self._run(self.name_first, pcm16k, text)
 
@@ -209,30 +209,26 @@ class WhisperStt:
 
     def transcribe_blocking(self, pcm16k: bytes, probe: bool = True) -> str:
         """The words of one utterance; blocks for the whole computation (a pool thread).
-        ``probe``: listen again for the orb's name where the words lost it (``name_probe``);
-        the bench turns it off to measure what the probe adds."""
+
+        Decoded plainly, without the name as a hotword: the hotword makes Whisper leave out
+        the full stop of most finished sentences, and the end-of-turn decision reads these
+        words (a missing full stop is its sign of a cut-off). ``probe``: then listen again
+        for the orb's name (:meth:`name_first`), as a turn's final words get; early runs at a
+        pause and the bench's plain figure turn it off."""
         audio = pcm_to_float(pcm16k)
         seconds = len(audio) / 16_000
         if seconds < _MIN_SECONDS:
             return ""
         model = self._load()
         started = time.perf_counter()
-        text = self._decode(model, audio, self.hotwords)
-        if self.hotwords and seconds >= _COLLAPSE_MIN_SECONDS \
-                and len(text.split()) < seconds * _COLLAPSE_WORDS_PER_SECOND:
-            # The hotword sometimes makes Whisper stop after a word ("is" for "Is there
-            # anything we missed, Orb?"): the words heard without it, if there are more.
-            plain = self._decode(model, audio, None)
-            if len(plain.split()) > len(text.split()):
-                text = plain
-        if probe and self.name_probe is not None and self.name_probe.worth_checking(text):
-            text = self._with_name_first(model, audio, text)
+        text = self._decode(model, audio, None)
+        if probe and self.may_lack_name(text):
+            text = self._named(model, audio, text)
         with self._lock:
             self._utterances += 1
             self._audio += seconds
             self._compute += time.perf_counter() - started
         return text if is_wordlike(text) else ""
-
 
     def _decode(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
                 hotwords: str | None) -> str:
@@ -247,12 +243,41 @@ class WhisperStt:
         ]
         return " ".join(w for w in words if w)
 
+    def may_lack_name(self, text: str) -> bool:
+        """Whether listening again could find the orb's name in a turn whose plain words
+        are ``text``: there are words, something to listen with (the hotword or the name
+        probe), and the words do not already name the orb."""
+        if not text or (not self.hotwords and self.name_probe is None):
+            return False
+        return self.name_probe is None or not self.name_probe.names_the_orb(text)
+
     def name_first(self, pcm16k: bytes, text: str) -> str:
-        """``text`` (this utterance's transcript), or the utterance decoded again with the
-        name first when ``name_probe`` finds it worth checking and likely enough."""
-        if self.name_probe is None or not self.name_probe.worth_checking(text):
+        """``text`` (this utterance's plain transcript), or its words heard again for the
+        orb's name (:meth:`_named`) when they may lack it."""
+        if not self.may_lack_name(text):
             return text
-        return self._with_name_first(self._load(), pcm_to_float(pcm16k), text)
+        return self._named(self._load(), pcm_to_float(pcm16k), text)
+
+    def _named(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
+               plain: str) -> str:
+        """The turn decoded again with the name as a hotword (a bare "Orb," is then less
+        often "Or,"), then, where the words open a request without the name, the name probe
+        (:meth:`_with_name_first`). The result replaces ``plain`` only if it names the orb:
+        a turn that does not keep its plain words and full stops."""
+        hinted = plain
+        if self.hotwords:
+            hinted = self._decode(model, audio, self.hotwords)
+            if len(audio) / 16_000 >= _COLLAPSE_MIN_SECONDS and len(hinted.split()) < \
+                    len(audio) / 16_000 * _COLLAPSE_WORDS_PER_SECOND \
+                    and len(plain.split()) > len(hinted.split()):
+                # The hotword sometimes makes Whisper stop after a word ("is" for "Is
+                # there anything we missed, Orb?"): the plain words, which have more.
+                hinted = plain
+        if self.name_probe is not None and self.name_probe.worth_checking(hinted):
+            hinted = self._with_name_first(model, audio, hinted)
+        if self.name_probe is None or self.name_probe.names_the_orb(hinted):
+            return hinted
+        return plain
 
     def _with_name_first(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
                          text: str) -> str:

@@ -4,7 +4,7 @@ Silero VAD and Smart Turn (testkit.hearing_sim). The live path is in test_hearin
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -27,12 +27,18 @@ def model() -> SmartTurn:
 
 @pytest.fixture(scope="module")
 def whisper() -> Iterator[WhisperStt]:
-    """Speech-to-text as the orb runs it: its name given as a hotword (which makes Whisper
-    tiny.en drop most final full stops: the decision must not read that as a cut-off)."""
+    """Speech-to-text as the orb runs it: its name given as a hotword, which only the final
+    words' second listening uses (with it Whisper tiny.en drops most final full stops, so the
+    early words that the decision reads are decoded plainly)."""
     engine = WhisperStt(hotwords=OrbConfig().name)
     engine.load()
     yield engine
     engine.close()
+
+
+def early_words(engine: WhisperStt) -> Callable[[bytes], str]:
+    """The words a pause gets (``WhisperStt.transcribe``): plain, no second listening."""
+    return lambda pcm: engine.transcribe_blocking(pcm, False)
 
 
 def padded(*parts: np.ndarray) -> np.ndarray:
@@ -57,7 +63,7 @@ def test_a_pause_in_the_middle_of_a_request_does_not_end_the_turn(
     rest = voices.speak(voice, "I end up staying late every single night")
     for pause in (0.6, 1.0, 1.5):
         heard = hear(padded(first, voices.silence(pause), rest), model=model,
-                     transcribe=whisper.transcribe_blocking)
+                     transcribe=early_words(whisper))
         assert len(starts(heard)) == 1, pause
         finished = ends(heard)
         assert len(finished) == 1, pause
@@ -67,8 +73,8 @@ def test_a_pause_in_the_middle_of_a_request_does_not_end_the_turn(
 
 @pytest.mark.parametrize("voice", ["espeak", "piper"])
 @pytest.mark.parametrize("text", [
-    # Whisper with the hotword writes no full stop ("...time for myself"): no cut-off; the
-    # model (0.9) ends it.
+    # Regression: Whisper given the hotword wrote no full stop ("...time for myself"), read
+    # as a cut-off; the early words are plain now, and the model (0.9) ends it.
     "I keep saying yes to everything and I never have time for myself.",
     # Smart Turn gives espeak-ng's flat reading 0.02: the words, read whole, decide sooner.
     "I want to find more time for my family and stop working late every evening.",
@@ -81,7 +87,7 @@ def test_a_finished_request_is_ended_by_the_decision_not_the_timeout(
     # The model's and speech-to-text's times as on a quiet machine (39-52 ms; ~0.2 s): this
     # is about the decision; how long they take under load is bench/party.py's.
     heard = hear(padded(pcm), model=model, model_seconds=0.06,
-                 transcribe=whisper.transcribe_blocking, transcribe_seconds=0.25)
+                 transcribe=early_words(whisper), transcribe_seconds=0.25)
     finished = ends(heard)
     assert len(finished) == 1
     utterance = finished[0].event.utterance  # type: ignore[union-attr]
@@ -116,7 +122,8 @@ def test_the_words_check_needs_words_that_read_whole_and_takes_the_pauses_best_v
     # Without words, or with words that read mid-clause, the words' check has no verdict.
     assert combine(0.5, None, need_words=True) is None
     assert combine(0.5, "I want to", need_words=True) is None
-    assert combine(0.5, "I want to go home", need_words=True) == 0.5
+    assert combine(0.5, "I want to go home", need_words=True) is None  # no closing mark
+    assert combine(0.5, "I want to go home.", need_words=True) == 0.5
     assert combine(0.5, None) == 0.5
 
 
@@ -211,9 +218,10 @@ def test_an_hour_of_silence_costs_no_model_and_a_muted_microphone_comes_back() -
     ("Could you help me figure out?", True),
     ("Most evenings, I end up.", True),
     ("I feel much better now.", False),
-    # No full stop is no evidence (Whisper leaves it out when given the orb's name).
-    ("I keep saying yes to everything and I never have time for myself", False),
-    ("I want to find more time for my family and stop working late every evening", False),
+    # No closing mark: Whisper, decoding plainly as the early runs do, ends a finished
+    # sentence with one and leaves a fragment open.
+    ("I keep saying yes to everything and I never have time for myself", True),
+    ("I keep saying yes to everything and I never have time for myself.", False),
     ("I keep saying yes to every request at work and then", True),
     ("", False),
 ])
