@@ -28,10 +28,13 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .addressing import AddressRule
+from .addressing import GREETINGS as ADDRESS_GREETINGS
+from .addressing import MISHEARD_GREETINGS, AddressRule
 
 #: Openings scored before the name: the greetings of the text rule's rule 1.
 GREETINGS = ("Hey", "Okay", "Ok", "Hi", "Hello")
+#: A plain transcript opening with one of these may have lost the name after it.
+_GREETING_WORDS = frozenset(g.lower() for g in GREETINGS) | ADDRESS_GREETINGS
 #: The probability of an opening with the name above which it is written first. Chosen on
 #: the design half of the bench's turns (docs/orb.md, "How the name is heard").
 THRESHOLD = 0.003
@@ -63,6 +66,16 @@ class NameProbe:
     def names_the_orb(self, text: str) -> bool:
         """Whether ``text`` addresses the orb by the text rule (orb_bridge.addressing)."""
         return bool(text) and self._rule.judge(text).addressed
+
+    def may_hide_name(self, text: str) -> bool:
+        """Whether plain words that do not name the orb may still have lost its name: a near
+        miss of it anywhere ("Or, could you…", "…sum up, or?"), a greeting first ("Hey,
+        all…"), or a turn :meth:`worth_checking`. Only such turns are heard a second time
+        (orb_bridge.stt), so a plain statement ("I want to find more time…") pays no second
+        decode before its answer."""
+        first = text.split()[0].strip(".,!?;:'\"").lower() if text.split() else ""
+        return (self._rule.mentions_name(text) or first in _GREETING_WORDS
+                or first in MISHEARD_GREETINGS or self.worth_checking(text))
 
     def worth_checking(self, text: str) -> bool:
         """A question, or a turn opening with a request word, that the text rule does not

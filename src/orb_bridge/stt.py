@@ -246,10 +246,12 @@ class WhisperStt:
     def may_lack_name(self, text: str) -> bool:
         """Whether listening again could find the orb's name in a turn whose plain words
         are ``text``: there are words, something to listen with (the hotword or the name
-        probe), and the words do not already name the orb."""
+        probe), the words do not already name the orb, and they may hide it
+        (:meth:`NameProbe.may_hide_name`)."""
         if not text or (not self.hotwords and self.name_probe is None):
             return False
-        return self.name_probe is None or not self.name_probe.names_the_orb(text)
+        return self.name_probe is None or (not self.name_probe.names_the_orb(text)
+                                           and self.name_probe.may_hide_name(text))
 
     def name_first(self, pcm16k: bytes, text: str) -> str:
         """``text`` (this utterance's plain transcript), or its words heard again for the

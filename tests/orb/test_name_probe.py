@@ -31,6 +31,24 @@ def test_only_a_request_the_rule_does_not_take_is_worth_a_second_listen() -> Non
     assert probe.openings() == ["Orb", "Hey Orb", "Okay Orb", "Ok Orb", "Hi Orb", "Hello Orb"]
 
 
+def test_only_plain_words_that_may_hide_the_name_are_heard_a_second_time() -> None:
+    """A statement is answered on its plain words (no second decode before the reply); a
+    near miss, a greeting first, or a request without the name is heard again."""
+    probe = NameProbe("Orb")
+    assert not probe.may_hide_name("I want to find more time for my family.")
+    assert not probe.may_hide_name("It was busy, I kept putting things off.")
+    assert probe.may_hide_name("Or could you sum up what we said?")  # near miss
+    assert probe.may_hide_name("We talked about sleep, or?")  # a closing near miss
+    assert probe.may_hide_name("Hey, all, what do you think?")  # a greeting first
+    assert probe.may_hide_name("High or what should I do next?")  # a misheard greeting
+    assert probe.may_hide_name("Tell us what you noticed.")  # a request
+    assert not probe.may_hide_name("")
+    engine = WhisperStt(hotwords="Orb", name_probe=probe)
+    assert engine.may_lack_name("Or could you sum up what we said?")
+    assert not engine.may_lack_name("Orb, could you sum up what we said?")  # named already
+    assert not engine.may_lack_name("I want to find more time for my family.")
+
+
 def test_the_openings_are_scored_on_the_first_stretch_of_speech_not_the_pre_roll() -> None:
     """The turn detector's pre-roll of room noise comes before the speech: the crop starts at
     the first voiced frame and holds ``OPENING_SECONDS`` of it, or the whole rest."""
