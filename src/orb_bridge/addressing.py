@@ -69,7 +69,7 @@ class Verdict:
     reason: Reason
 
 
-def _edit_distance(a: str, b: str) -> int:
+def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance; the words compared here are a few letters long."""
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -103,7 +103,7 @@ class AddressRule:
         """A word that may be the name misheard (rule 3's candidates)."""
         if word == self._key or word in self.misheard:
             return True
-        return len(self._key) >= 3 and _edit_distance(word, self._key) <= 1 and word.isalpha()
+        return len(self._key) >= 3 and edit_distance(word, self._key) <= 1 and word.isalpha()
 
     def mentions_name(self, text: str) -> bool:
         """Whether the name, or a near miss of it (rule 3's candidates), is in the turn."""

@@ -29,7 +29,7 @@ import attrs
 import numpy as np
 
 from .addressing import GREETINGS as ADDRESS_GREETINGS
-from .addressing import MISHEARD_GREETINGS, AddressRule
+from .addressing import MISHEARD_GREETINGS, AddressRule, edit_distance
 
 #: Openings scored before the name: the greetings of the text rule's rule 1.
 GREETINGS = ("Hey", "Okay", "Ok", "Hi", "Hello")
@@ -70,12 +70,17 @@ class NameProbe:
     def may_hide_name(self, text: str) -> bool:
         """Whether plain words that do not name the orb may still have lost its name: a near
         miss of it anywhere ("Or, could you…", "…sum up, or?"), a greeting first ("Hey,
-        all…"), or a turn :meth:`worth_checking`. Only such turns are heard a second time
+        all…"), a first word two edits from it, a question or trailing-off ending, or a turn
+        :meth:`worth_checking`. Only such turns are heard a second time
         (orb_bridge.stt), so a plain statement ("I want to find more time…") pays no second
         decode before its answer."""
         first = text.split()[0].strip(".,!?;:'\"").lower() if text.split() else ""
         return (self._rule.mentions_name(text) or first in _GREETING_WORDS
-                or first in MISHEARD_GREETINGS or self.worth_checking(text))
+                or first in MISHEARD_GREETINGS or self.worth_checking(text)
+                # a first word two edits from the name ("on is anything we missed"), or a
+                # question or trailing-off ending, where a closing name may have gone
+                or (bool(first) and edit_distance(first, self.name.lower()) <= 2)
+                or text.rstrip().endswith(("?", "...", "…")))
 
     def worth_checking(self, text: str) -> bool:
         """A question, or a turn opening with a request word, that the text rule does not

@@ -42,6 +42,8 @@ def test_only_plain_words_that_may_hide_the_name_are_heard_a_second_time() -> No
     assert probe.may_hide_name("Hey, all, what do you think?")  # a greeting first
     assert probe.may_hide_name("High or what should I do next?")  # a misheard greeting
     assert probe.may_hide_name("Tell us what you noticed.")  # a request
+    assert probe.may_hide_name("on is anything we missed.")  # two edits from the name
+    assert probe.may_hide_name("Did I say my goal was...")  # trailing off
     assert not probe.may_hide_name("")
     engine = WhisperStt(hotwords="Orb", name_probe=probe)
     assert engine.may_lack_name("Or could you sum up what we said?")
