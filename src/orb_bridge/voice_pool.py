@@ -15,6 +15,7 @@ the voice's CPU from the rest of the process's.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import ctypes
 import ctypes.util
@@ -25,6 +26,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+#: How long the exit waits for a job under way (one piece of a sentence takes well under 1 s).
+_EXIT_WAIT_SECONDS = 5.0
 
 #: What a listener waits for now: a sentence's first audio (and loading the model).
 FIRST = 0
@@ -60,6 +63,11 @@ class PriorityPool:
                          for i in range(workers)]
         for thread in self._threads:
             thread.start()
+        # The threads are daemons (a pool nobody shut down must not hold the process open),
+        # so at exit the pool is shut down and its job under way waited for: a thread still
+        # inside onnxruntime while the interpreter tears the library down aborts the process
+        # ("terminate called without an active exception", an orb-worker stopped mid-reply).
+        atexit.register(self._stop_at_exit)
 
     def submit(self, priority: int, work: Callable[..., T],
                *args: Any) -> concurrent.futures.Future[T]:
@@ -83,6 +91,11 @@ class PriorityPool:
             self._ready.notify_all()
         for _, _, future, _, _ in jobs:
             future.cancel()
+
+    def _stop_at_exit(self) -> None:
+        self.shutdown()
+        for thread in self._threads:
+            thread.join(_EXIT_WAIT_SECONDS)
 
     def _work(self) -> None:
         name_os_thread(self._name)
