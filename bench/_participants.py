@@ -20,6 +20,7 @@ import orjson
 from _wsclient import WSClient, connect
 
 from signaling_core import join_message
+from signaling_core.wire import Field
 
 __all__ = [
     "Member", "close_all", "join_errors", "make_rooms", "noop_handler", "now_ns", "offers",
@@ -108,14 +109,15 @@ class Member:
 def record_join_messages(member: Member, payload: bytes) -> None:
     """Handler during joins: keep peer-discovery and user-joined for the checks."""
     msg: dict[str, Any] = orjson.loads(payload)
-    kind = msg.get("type")
+    kind = msg.get(Field.TYPE)
     if kind == "peer-discovery" and member.peers is None:
         member.peer_discovery_ns = now_ns()
-        member.peers = [(p["userId"], bool(p.get("shouldCreateOffer"))) for p in msg["peers"]]
+        member.peers = [(p[Field.USER_ID],
+                         bool(p.get(Field.SHOULD_CREATE_OFFER))) for p in msg[Field.PEERS]]
         if member.joined is not None and not member.joined.done():
             member.joined.set_result(None)
     elif kind == "user-joined":
-        member.user_joined.append((msg["userId"], bool(msg.get("shouldCreateOffer"))))
+        member.user_joined.append((msg[Field.USER_ID], bool(msg.get(Field.SHOULD_CREATE_OFFER))))
     elif kind == "error":
         member.errors += 1
     else:

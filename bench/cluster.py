@@ -39,6 +39,7 @@ from trio_websocket import (
     connect_websocket_url,
 )
 
+from signaling_core.wire import Field, MessageType, join_message
 from testkit.cluster import Cluster
 from testkit.fleet import BIN, Proc, free_port
 
@@ -130,9 +131,8 @@ async def join(nursery: trio.Nursery, base: str, room: str, user: str, role: str
             with trio.fail_after(WAIT):
                 ws = await connect_websocket_url(nursery, f"{base}/ws-simple/{room}",
                                                  message_queue_size=64)
-                await ws.send_message(json.dumps({"type": "join", "userId": user,
-                                                  "userName": user, "userRole": role}))
-                while json.loads(await ws.get_message())["type"] != "peer-discovery":
+                await ws.send_message(json.dumps(join_message(None, user, role, user_name=user)))
+                while json.loads(await ws.get_message())[Field.TYPE] != MessageType.PEER_DISCOVERY:
                     pass
                 return ws
         except (HandshakeError, OSError, trio.TooSlowError, ConnectionClosed) as exc:

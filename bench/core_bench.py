@@ -38,31 +38,34 @@ from typing import Any
 import orjson
 
 from signaling_core import (
+    ConnectionClosed,
     ConnectionOpened,
     CoreConfig,
     Send,
     SignalingCore,
     TextReceived,
+    TimeAdvanced,
     join_message,
 )
+from signaling_core.wire import AI, HUMAN, Field, MessageType, WebRtcField
 
 TARGETS = {"relay": 250_000.0, "join-close": 50_000.0, "join-leave-close": 50_000.0}
 UNITS = {"relay": "targeted relays/s", "join-close": "join+close cycles/s",
          "join-leave-close": "join+leave+close cycles/s"}
 #: A host candidate as Chrome trickles it on a LAN.
 CANDIDATE = {
-    "candidate": "candidate:3169017464 1 udp 2113937151 192.168.1.23 54400 typ host "
-                 "generation 0 ufrag EsJ1 network-id 1",
-    "sdpMid": "0",
-    "sdpMLineIndex": 0,
-    "usernameFragment": "EsJ1",
+    WebRtcField.CANDIDATE: "candidate:3169017464 1 udp 2113937151 192.168.1.23 54400 typ host "
+                           "generation 0 ufrag EsJ1 network-id 1",
+    WebRtcField.SDP_MID: "0",
+    WebRtcField.SDP_M_LINE_INDEX: 0,
+    WebRtcField.USERNAME_FRAGMENT: "EsJ1",
 }
 CHECK_EVERY = 4096
 TICK_EVERY = 0.1
 
 
 def _join(room: str, user_id: str, role: str) -> bytes:
-    ptype = "ai" if role == "ai" else "human"
+    ptype = AI if role == AI else HUMAN
     return orjson.dumps(join_message(room, user_id, role, user_name=user_id.title(),
                                      participant_type=ptype))
 
@@ -119,17 +122,20 @@ def bench_relay(duration: float, rooms: int) -> tuple[int, _Clock]:
             if sender == target:
                 continue
             for room in range(rooms):
-                msg = {"type": "ice-candidate", "toId": f"{target}-{room}", "candidate": CANDIDATE}
+                msg = {Field.TYPE: MessageType.ICE_CANDIDATE.value,
+                       Field.TO_ID: f"{target}-{room}", Field.CANDIDATE: CANDIDATE}
                 schedule.append((conns[(room, sender)], orjson.dumps(msg), conns[(room, target)]))
     size = len(schedule[0][1])
     assert 200 <= size <= 260, size
-    receive = core.receive
+    handle = core.handle
+    received = TextReceived(0, b"", 0.0)  # filled in place per message, as the server does
     count = bad = 0
     clock = _Clock(duration)
     while True:
-        now = clock.now()
+        received.now = clock.now()
         for sender_id, payload, target_id in schedule:
-            out = receive(sender_id, payload, now)
+            received.conn_id, received.text = sender_id, payload
+            out = handle(received)
             if len(out) != 1 or out[0].conn_id != target_id:
                 bad += 1
         count += len(schedule)
@@ -145,8 +151,8 @@ def bench_join(duration: float, rooms: int, with_leave: bool) -> tuple[int, _Clo
     core = SignalingCore(CoreConfig())
     _populate(core, rooms, ("coach", "client"))
     joins = [(f"room-{r}", _join(f"room-{r}", f"guest-{r}", "observer")) for r in range(rooms)]
-    leave = orjson.dumps({"type": "leave"})
-    open_, receive, closed, tick = core.open, core.receive, core.closed, core.tick
+    leave = orjson.dumps({Field.TYPE: MessageType.LEAVE.value})
+    handle = core.handle
     conn_id = 10 * rooms + 1
     count = bad = 0
     clock = _Clock(duration)
@@ -155,18 +161,18 @@ def bench_join(duration: float, rooms: int, with_leave: bool) -> tuple[int, _Clo
         now = clock.now()
         for room_id, join in joins:
             conn_id += 1
-            open_(conn_id, room_id, now)
+            handle(ConnectionOpened(conn_id, room_id, now))
             # peer-discovery, two user-joined and the session record
-            if len(receive(conn_id, join, now)) != 4:
+            if len(handle(TextReceived(conn_id, join, now))) != 4:
                 bad += 1
-            if with_leave and len(receive(conn_id, leave, now)) != 3:
+            if with_leave and len(handle(TextReceived(conn_id, leave, now))) != 3:
                 bad += 1
             # two user-left and the session record (none left after an explicit leave)
-            if len(closed(conn_id, now)) != (0 if with_leave else 3):
+            if len(handle(ConnectionClosed(conn_id, now))) != (0 if with_leave else 3):
                 bad += 1
         count += len(joins)
         if now >= next_tick:  # as the server's timer would: expire what is due
-            tick(now)
+            handle(TimeAdvanced(now))
             next_tick = now + TICK_EVERY
         if clock.done():
             break

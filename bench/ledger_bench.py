@@ -48,6 +48,7 @@ from signaling_core import (
     join_message,
     orb_user_id,
 )
+from signaling_core.wire import Field, MessageType, WebRtcField
 from trio_server.ledger import Ledger, open_ledger
 
 HERE = Path(__file__).resolve().parent
@@ -110,15 +111,17 @@ async def _relay(sink: Sink, messages: int, status_every: int) -> tuple[int, int
             user = orb_user_id(f"s{r}") if role == "ai" else f"{role}-{r}"
             sink(core.handle(TextReceived(conn, orjson.dumps(join_message(None, user, role)), now)))
             members.append((conn, f"room-{r}", user))
-    candidate = orjson.dumps({"type": "ice-candidate", "toId": "client-0",
-                              "candidate": {"candidate": "candidate:1 1 udp 1 192.0.2.1 1 typ "
-                                            "host", "sdpMid": "0", "sdpMLineIndex": 0}})
+    payload = {WebRtcField.CANDIDATE: "candidate:1 1 udp 1 192.0.2.1 1 typ host",
+               WebRtcField.SDP_MID: "0", WebRtcField.SDP_M_LINE_INDEX: 0}
+    candidate = orjson.dumps({Field.TYPE: MessageType.ICE_CANDIDATE.value,
+                              Field.TO_ID: "client-0", Field.CANDIDATE: payload})
     texts: dict[int, bytes] = {}
     for conn, _room, user in members:
         room = (conn - 1) // 3
         target = f"coach-{room}" if not user.startswith("coach") else f"client-{room}"
         texts[conn] = candidate.replace(b"client-0", target.encode())
-    statuses = [orjson.dumps({"type": "ai_status", "status": s, "sessionId": "x"})
+    statuses = [orjson.dumps({Field.TYPE: MessageType.AI_STATUS.value, Field.STATUS: s,
+                              Field.SESSION_ID: "x"})
                 for s in ("listening", "thinking", "speaking")]
     for i in range(messages):
         now += 1e-5

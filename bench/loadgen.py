@@ -64,6 +64,8 @@ from _participants import (
 )
 from _wsclient import connect
 
+from signaling_core.wire import Field, WebRtcField
+
 CANDIDATE = (
     "candidate:842163049 1 udp 1677729535 192.0.2.10 54321 typ srflx raddr 10.0.0.5 "
     "rport 54321 generation 0 ufrag 4ZcD network-cost 999"
@@ -250,16 +252,16 @@ class RelayRun:
         arrived = now_ns()
         try:
             msg = orjson.loads(payload)
-            sender = self.by_id[msg["fromId"]]
+            sender = self.by_id[msg[Field.FROM_ID]]
             seq: int = msg["seq"]
             sent: int = msg["ts"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
             self.other_message(payload)
             return
-        if (msg.get("type") != "ice-candidate" or msg.get("toId") != member.user_id
+        if (msg.get(Field.TYPE) != "ice-candidate" or msg.get(Field.TO_ID) != member.user_id
                 or sender.room_id != member.room_id):
             self.misrouted += 1
-        elif msg.get("candidate", {}).get("candidate") != CANDIDATE:
+        elif msg.get(Field.CANDIDATE, {}).get(WebRtcField.CANDIDATE) != CANDIDATE:
             self.corrupted += 1
         last = member.last_seq.get(sender.user_id, -1)
         if seq <= last:
@@ -275,12 +277,12 @@ class RelayRun:
     def other_message(self, payload: bytes) -> None:
         try:
             msg = orjson.loads(payload)
-            kind = msg.get("type")
+            kind = msg.get(Field.TYPE)
         except (orjson.JSONDecodeError, AttributeError):
             msg, kind = {}, None
         if kind == "error":
             self.errors += 1
-            code = str(msg.get("code"))
+            code = str(msg.get(Field.CODE))
             self.error_codes[code] = self.error_codes.get(code, 0) + 1
         else:
             self.other += 1

@@ -26,6 +26,7 @@ import orjson
 import trio
 
 from signaling_core import CoreConfig, SignalingCore
+from signaling_core.wire import AI, join_message
 from trio_server.config import ServerConfig
 from trio_server.connections import Connections
 from trio_server.journal import Journal
@@ -71,9 +72,7 @@ def measure(messages: int, rounds: int) -> float:
                             msg_limit=config.outbound_queue_messages, close_timeout=1.0,
                             cork=connections._cork, **extra)
         connections._opened(conn)
-        join: dict[str, str] = {"type": "join", "userId": f"u{i}", "userRole": role}
-        if role == "ai":
-            join["participantType"] = "ai"
+        join = join_message(None, f"u{i}", role, participant_type=AI if role == AI else None)
         conn._take(encode_frame(1, orjson.dumps(join)))
         members.append((conn, transport))
     frames = [encode_frame(1, b'{"type":"ice-candidate","toId":"u1","candidate":{"candidate":"'

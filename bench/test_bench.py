@@ -19,6 +19,8 @@ from _participants import Member, join_errors, make_rooms, offers
 from _wsclient import encode_frame
 from loadgen import RelayRun
 
+from signaling_core.wire import Field
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -78,9 +80,9 @@ def relayed(run: RelayRun, sender: Member, to: Member, seq: int, *, to_id: str |
     i = sender.targets.index(to)
     body = sender.prefixes[i] % (seq, 0)
     msg = json.loads(body)
-    msg["fromId"] = from_id or sender.user_id
+    msg[Field.FROM_ID] = from_id or sender.user_id
     if to_id is not None:
-        msg["toId"] = to_id
+        msg[Field.TO_ID] = to_id
     sender.sent_to[i] = max(sender.sent_to[i], seq + 1)
     run.on_message(to, json.dumps(msg).encode())
 

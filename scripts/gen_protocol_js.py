@@ -2,7 +2,8 @@
 
 The names and values (close codes, message types, error codes, limits, orb modes, the orb's
 userId prefix, the ``client_signal`` actions) come from :mod:`signaling_core.wire`, the one
-definition of the protocol; the JSDoc shapes, the client's own close codes and ``joinMessage``
+definition of the protocol, as do the shapes of the history API's JSON (``HISTORY_SHAPES``); the
+other JSDoc shapes, the client's own close codes and ``joinMessage``
 come from ``scripts/protocol.js.in``. A test (tests/core/test_wire.py) renders the file again
 and fails when the committed one differs.
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 import enum
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from signaling_core import wire
@@ -50,6 +51,15 @@ def _const(name: str, doc: str, value: object) -> str:
     return f"/** {doc} */\nexport const {name} = {_js(value)};\n"
 
 
+def _typedefs(doc: str, shapes: Mapping[str, Sequence[tuple[str, str]]]) -> str:
+    lines = ["/**", f" * {doc}"]
+    for name, fields in shapes.items():
+        body = ", ".join(f"{field}: {js_type}" for field, js_type in fields)
+        lines.append(f" * @typedef {{{{{body}}}}} {name}")
+    lines.append(" */")
+    return "\n".join(lines) + "\n"
+
+
 def render() -> str:
     """The text protocol.js must have."""
     close_codes = _frozen(
@@ -73,6 +83,8 @@ def render() -> str:
                 [("HUMAN", wire.HUMAN), ("AI", wire.AI)]),
         _frozen("Limits", "Lengths (in characters) the server holds fields to.",
                 wire.LIMITS.items()),
+        _typedefs("The coach's history (`/api/history`) as the server writes it: the fields "
+                  "the history page reads.", wire.HISTORY_SHAPES),
     ])
     template = TEMPLATE.read_text(encoding="utf-8")
     assert template.count("{{CLOSE_CODES}}") == 1 and template.count("{{VOCABULARY}}") == 1

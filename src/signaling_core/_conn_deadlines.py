@@ -45,8 +45,9 @@ class ConnectionDeadlines:
         return None
 
     def expired(self, now: float) -> list[tuple[Connection, str]]:
-        """The connections whose deadline has passed, with the close reason; the others whose
-        entry came due are pushed again at their true deadline."""
+        """The connections whose deadline has passed, in the order their deadlines fell, with
+        the close reason; the others whose entry came due are pushed again at their true
+        deadline."""
         heap, conns = self._heap, self._conns
         idle = self.config.idle_timeout
         expired: list[tuple[Connection, str]] = []
@@ -58,13 +59,15 @@ class ConnectionDeadlines:
             true_deadline = conn.last_seen + idle
             if conn.participant is None:
                 true_deadline = min(true_deadline, conn.join_deadline)
-            if true_deadline <= now:
-                expired.append((conn, "join deadline passed"
-                                if conn.participant is None and conn.join_deadline <= now
-                                else "idle deadline passed"))
-            else:
+            if true_deadline > entry_deadline:
+                # Pushed again even when due now: it must expire in its own turn, after the
+                # connections whose deadlines fell before it.
                 conn.heap_deadline = true_deadline
                 heapq.heappush(heap, (true_deadline, conn_id))
+                continue
+            expired.append((conn, "join deadline passed"
+                            if conn.participant is None and conn.join_deadline <= now
+                            else "idle deadline passed"))
         return expired
 
     def next_deadline(self) -> float | None:

@@ -13,6 +13,7 @@ import attrs
 
 from ._model import Room
 from ._orb_lifecycle import SNAPSHOT_STATE
+from .wire import Field, HttpField
 
 
 @attrs.frozen
@@ -62,34 +63,34 @@ class CoreSnapshot:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (field names as in the protocol where they exist)."""
         return {
-            "connections": self.connections,
-            "orbs": self.orbs,
-            "rooms": [
+            HttpField.CONNECTIONS: self.connections,
+            HttpField.ORBS: self.orbs,
+            HttpField.ROOMS: [
                 {
-                    "roomId": room.room_id,
-                    "sessionId": room.session_id,
-                    "createdAt": room.created_at,
-                    "orbMode": room.orb_mode,
-                    "participants": [
+                    Field.ROOM_ID: room.room_id,
+                    Field.SESSION_ID: room.session_id,
+                    HttpField.CREATED_AT: room.created_at,
+                    Field.ORB_MODE: room.orb_mode,
+                    HttpField.PARTICIPANTS: [
                         {
-                            "userId": p.user_id,
-                            "userName": p.user_name,
-                            "userRole": p.user_role,
-                            "participantType": p.participant_type,
-                            "joinedAt": p.joined_at,
-                            "lastSeen": p.last_seen,
-                            "status": p.status,
-                            "away": p.away,
+                            Field.USER_ID: p.user_id,
+                            Field.USER_NAME: p.user_name,
+                            Field.USER_ROLE: p.user_role,
+                            Field.PARTICIPANT_TYPE: p.participant_type,
+                            HttpField.JOINED_AT: p.joined_at,
+                            HttpField.LAST_SEEN: p.last_seen,
+                            Field.STATUS: p.status,
+                            Field.AWAY: p.away,
                         }
                         for p in room.participants
                     ],
-                    "orb": None if room.orb is None else {
-                        "sessionId": room.orb.session_id,
-                        "userId": room.orb.user_id,
-                        "state": room.orb.state,
-                        "spawnedAt": room.orb.spawned_at,
-                        "lastHeartbeat": room.orb.last_heartbeat,
-                        "metrics": room.orb.metrics,
+                    HttpField.ORB: None if room.orb is None else {
+                        Field.SESSION_ID: room.orb.session_id,
+                        Field.USER_ID: room.orb.user_id,
+                        HttpField.STATE: room.orb.state,
+                        HttpField.SPAWNED_AT: room.orb.spawned_at,
+                        HttpField.LAST_HEARTBEAT: room.orb.last_heartbeat,
+                        Field.METRICS: room.orb.metrics,
                     },
                 }
                 for room in self.rooms

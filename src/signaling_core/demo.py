@@ -10,7 +10,8 @@ import json
 
 from signaling_core import ConnectionOpened, TextReceived
 
-from . import CoreConfig, Send, SignalingCore, SpawnOrb
+from . import CoreConfig, Send, SignalingCore, SpawnOrb, wire
+from .wire import Field, MessageType, WebRtcField
 
 
 def main() -> None:
@@ -33,17 +34,19 @@ def main() -> None:
 
     for conn in names:
         core.handle(ConnectionOpened(conn, "demo-room", 0.0))
-    feed(1, {"type": "join", "roomId": "demo-room", "userId": "coach-123",
-             "userName": "Coach Carol", "userRole": "coach", "participantType": "human"})
-    feed(3, {"type": "join", "roomId": "demo-room", "userId": "ai-orb-demo1",
-             "userName": "AI Assistant", "userRole": "ai", "participantType": "ai"})
-    feed(2, {"type": "join", "roomId": "demo-room", "userId": "client-456",
-             "userName": "Client Chris", "userRole": "client"})
-    feed(1, {"type": "offer", "toId": "client-456", "offer": {"type": "offer", "sdp": "v=0..."}})
-    feed(2, {"type": "answer", "toId": "coach-123", "answer": {"type": "answer", "sdp": "v=0..."}})
-    feed(3, {"type": "ai_status", "status": "listening", "sessionId": "demo1"})
-    feed(2, {"type": "client_signal", "action": "raise-hand"})
-    feed(2, {"type": "leave"})
+    feed(1, wire.join_message("demo-room", "coach-123", wire.COACH, user_name="Coach Carol",
+                              participant_type=wire.HUMAN))
+    feed(3, wire.join_message("demo-room", "ai-orb-demo1", wire.AI, user_name="AI Assistant",
+                              participant_type=wire.AI))
+    feed(2, wire.join_message("demo-room", "client-456", wire.CLIENT, user_name="Client Chris"))
+    feed(1, {Field.TYPE: MessageType.OFFER, Field.TO_ID: "client-456",
+             Field.OFFER: {WebRtcField.SDP_TYPE: wire.SDP_OFFER, WebRtcField.SDP: "v=0..."}})
+    feed(2, {Field.TYPE: MessageType.ANSWER, Field.TO_ID: "coach-123",
+             Field.ANSWER: {WebRtcField.SDP_TYPE: wire.SDP_ANSWER, WebRtcField.SDP: "v=0..."}})
+    feed(3, {Field.TYPE: MessageType.AI_STATUS, Field.STATUS: "listening",
+             Field.SESSION_ID: "demo1"})
+    feed(2, {Field.TYPE: MessageType.CLIENT_SIGNAL, Field.ACTION: "raise-hand"})
+    feed(2, {Field.TYPE: MessageType.LEAVE})
     print("\nroom state:", json.dumps(core.snapshot().to_dict(), indent=2))
 
 

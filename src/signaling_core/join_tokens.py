@@ -20,6 +20,8 @@ import jwt
 
 from signaling_core import JoinRequest
 
+from .wire import AI, HUMAN, JOIN_TOKEN_CLAIMS
+
 ALGORITHM = "HS256"
 #: Clock skew tolerated between the minting backend and this server.
 LEEWAY_SECONDS = 5.0
@@ -38,12 +40,10 @@ def mint_token(
 ) -> str:
     """A token allowing exactly one identity into exactly one room until ``now + ttl``."""
     issued = now
-    ptype = participant_type or ("ai" if user_role == "ai" else "human")
-    claims = {
-        "roomId": room_id,
-        "userId": user_id,
-        "userRole": user_role,
-        "participantType": ptype,
+    ptype = participant_type or (AI if user_role == AI else HUMAN)
+    identity = (room_id, user_id, user_role, ptype)
+    claims: dict[str, object] = {
+        **dict(zip(JOIN_TOKEN_CLAIMS, identity, strict=True)),
         "iat": int(issued),
         "exp": int(issued + ttl),
     }
@@ -59,7 +59,7 @@ def verified_claims(secret: str, token: str | None, now: float) -> dict[str, Any
     try:
         claims: dict[str, Any] = jwt.decode(
             token, secret, algorithms=[ALGORITHM], leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "roomId", "userId", "userRole", "participantType"],
+            options={"require": ["exp", *JOIN_TOKEN_CLAIMS],
                      # Time is ours to check, against the caller's ``now``: PyJWT's checks
                      # would read the wall clock.
                      "verify_exp": False, "verify_iat": False, "verify_nbf": False},
@@ -77,12 +77,9 @@ def token_allows(secret: str, token: str | None, room_id: str, request: JoinRequ
     claims = verified_claims(secret, token, now)
     if claims is None:
         return False
-    return bool(
-        claims["roomId"] == room_id
-        and claims["userId"] == request.user_id
-        and claims["userRole"] == request.user_role
-        and claims["participantType"] == request.participant_type
-    )
+    joined = (room_id, request.user_id, request.user_role, request.participant_type)
+    return all(claims[name] == value
+               for name, value in zip(JOIN_TOKEN_CLAIMS, joined, strict=True))
 
 
 def make_authorizer(secret: str,

@@ -36,6 +36,8 @@ import trio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from signaling_core.wire import Field, HttpField
+
 from .logs import INFO, WARNING, event
 
 DEFAULT_PREFIX = "signaling:cluster"
@@ -55,22 +57,23 @@ def _valid_snapshot(value: Any) -> dict[str, Any] | None:
     """The snapshot if it has the shape this reader relies on, else None (skipped)."""
     if not isinstance(value, dict) or value.get("v") != FORMAT:
         return None
-    if not isinstance(value.get("node"), str) or not isinstance(value.get("rooms"), list):
+    if not isinstance(value.get(HttpField.NODE), str) or not isinstance(value.get(HttpField.ROOMS),
+                                                                        list):
         return None
-    if not all(isinstance(room, dict) and isinstance(room.get("roomId"), str)
-               for room in value["rooms"]):
+    if not all(isinstance(room, dict) and isinstance(room.get(Field.ROOM_ID), str)
+               for room in value[HttpField.ROOMS]):
         return None
     return value
 
 
 def _node_summary(snapshot: dict[str, Any]) -> dict[str, Any]:
     return {
-        "node": snapshot["node"],
-        "status": snapshot.get("status"),
-        "publishedAt": snapshot.get("publishedAt"),
-        "rooms": len(snapshot["rooms"]),
-        "connections": snapshot.get("connections"),
-        "orbs": snapshot.get("orbs"),
+        HttpField.NODE: snapshot[HttpField.NODE],
+        HttpField.NODE_STATUS: snapshot.get(HttpField.NODE_STATUS),
+        HttpField.PUBLISHED_AT: snapshot.get(HttpField.PUBLISHED_AT),
+        HttpField.ROOMS: len(snapshot[HttpField.ROOMS]),
+        HttpField.CONNECTIONS: snapshot.get(HttpField.CONNECTIONS),
+        HttpField.ORBS: snapshot.get(HttpField.ORBS),
     }
 
 
@@ -127,8 +130,8 @@ class ClusterView:
         """
         try:
             while True:
-                document = {"v": FORMAT, **snapshot(), "node": node_id(),
-                            "publishedAt": round(time.time(), 3)}
+                document = {"v": FORMAT, **snapshot(), HttpField.NODE: node_id(),
+                            HttpField.PUBLISHED_AT: round(time.time(), 3)}
                 ok = False  # a write still going after a period counts as failed
                 with trio.move_on_after(self.period):
                     ok = await self._call(self._publish_limiter, self._write, document)
@@ -155,7 +158,7 @@ class ClusterView:
 
     def _write(self, document: dict[str, Any]) -> bool:
         """One round trip (MULTI): the node's key with its expiry, the index, its trim."""
-        node = str(document["node"])
+        node = str(document[HttpField.NODE])
         ttl_ms = int(self.ttl * 1000)
         now_ms = int(time.time() * 1000)
         with self._client.pipeline(transaction=True) as pipe:
@@ -202,17 +205,19 @@ class ClusterView:
             if snapshot is None:
                 skipped.append(node)
             else:
-                snapshots[snapshot["node"]] = snapshot
+                snapshots[snapshot[HttpField.NODE]] = snapshot
         if local is not None:
-            snapshots[local["node"]] = {"publishedAt": round(time.time(), 3), **local}
+            snapshots[local[HttpField.NODE]] = {HttpField.PUBLISHED_AT: round(time.time(), 3),
+                                                **local}
         ordered = [snapshots[name] for name in sorted(snapshots)]
-        rooms = [{**room, "node": snap["node"]} for snap in ordered for room in snap["rooms"]]
+        rooms = [{**room, HttpField.NODE: snap[HttpField.NODE]}
+                 for snap in ordered for room in snap[HttpField.ROOMS]]
         return {
             "scope": "cluster",
             "nodes": [_node_summary(snap) for snap in ordered],
-            "rooms": rooms,
-            "connections": sum(_count(snap, "connections") for snap in ordered),
-            "orbs": sum(_count(snap, "orbs") for snap in ordered),
+            HttpField.ROOMS: rooms,
+            HttpField.CONNECTIONS: sum(_count(snap, HttpField.CONNECTIONS) for snap in ordered),
+            HttpField.ORBS: sum(_count(snap, HttpField.ORBS) for snap in ordered),
             "skipped": sorted(skipped),
         }
 
@@ -232,7 +237,7 @@ class ClusterView:
             snapshot = _valid_snapshot(orjson.loads(raw))
         except orjson.JSONDecodeError:
             snapshot = None
-        if snapshot is None or snapshot["node"] != node:
+        if snapshot is None or snapshot[HttpField.NODE] != node:
             if node not in self._bad_nodes:
                 self._bad_nodes.add(node)
                 event(WARNING, "cluster-view-skipped",

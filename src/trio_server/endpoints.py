@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from signaling_core import is_valid_room_id
 from signaling_core.join_tokens import verified_claims
 from signaling_core.orb_hosting import ObservableOrbHost
+from signaling_core.wire import Field, HttpField
 
 from .http import HttpRequest, HttpResponse, Router, json_response, text_response
 from .ledger import Ledger, SessionsApi
@@ -39,8 +40,8 @@ def turn_grant(request: HttpRequest,
     repeat them; differing ones are refused, so a client learns at once that it holds the
     wrong token. Without join tokens, identity is whatever the client claims, as for joins.
     """
-    room_id = request.query.get("roomId") or None
-    user_id = request.query.get("userId") or None
+    room_id = request.query.get(Field.ROOM_ID) or None
+    user_id = request.query.get(Field.USER_ID) or None
     if room_id is not None and not is_valid_room_id(room_id):
         return text_response(400, "roomId must be a valid room id")
     if user_id is not None and _USER_ID.fullmatch(user_id) is None:
@@ -54,7 +55,7 @@ def turn_grant(request: HttpRequest,
         return text_response(401, "TURN credentials need a valid join token: send "
                              "'Authorization: Bearer TOKEN'",
                              {"WWW-Authenticate": 'Bearer realm="signaling"'})
-    granted_room, granted_user = str(claims["roomId"]), str(claims["userId"])
+    granted_room, granted_user = str(claims[Field.ROOM_ID]), str(claims[Field.USER_ID])
     if room_id not in (None, granted_room) or user_id not in (None, granted_user):
         return text_response(403, "the join token is for another room or user")
     if _USER_ID.fullmatch(granted_user) is None:
@@ -65,14 +66,14 @@ def turn_grant(request: HttpRequest,
 def local_rooms(server: SignalingServer) -> dict[str, Any]:
     """This node's rooms as ``/api/rooms`` shows them (also what the cluster view publishes)."""
     body = server.core.snapshot().to_dict()
-    body["node"] = server.node_id
-    for room in body["rooms"]:
-        room["node"] = server.node_id
+    body[HttpField.NODE] = server.node_id
+    for room in body[HttpField.ROOMS]:
+        room[HttpField.NODE] = server.node_id
     host = server.orb_host
     if isinstance(host, ObservableOrbHost):  # where each room's orb runs (--orb-dispatch)
         placements = host.orb_placements()
-        for room in body["rooms"]:
-            room["orbHost"] = placements.get(room["roomId"])
+        for room in body[HttpField.ROOMS]:
+            room[HttpField.ORB_HOST] = placements.get(room[Field.ROOM_ID])
     return body
 
 
@@ -85,13 +86,13 @@ def register(router: Router, server: SignalingServer) -> None:
         core = server.core
         status = "stopping" if server.stopping else "draining" if server.draining else "ok"
         return json_response({
-            "status": status,
-            "node": server.node_id,
-            "version": VERSION,
-            "uptime": round(server.uptime(), 3),
-            "rooms": core.room_count,
-            "connections": core.connection_count,
-            "orbs": core.orb_count,
+            HttpField.NODE_STATUS: status,
+            HttpField.NODE: server.node_id,
+            HttpField.VERSION: VERSION,
+            HttpField.UPTIME: round(server.uptime(), 3),
+            HttpField.ROOMS: core.room_count,
+            HttpField.CONNECTIONS: core.connection_count,
+            HttpField.ORBS: core.orb_count,
         }, status=200 if status == "ok" else 503)
 
     async def metrics(request: HttpRequest) -> HttpResponse:
@@ -118,7 +119,7 @@ def register(router: Router, server: SignalingServer) -> None:
                                                "scope=local still answers"}, 503)
             response.headers["Retry-After"] = "1"
             return response
-        body["node"] = server.node_id
+        body[HttpField.NODE] = server.node_id
         return json_response(body)
 
     turn_limit = PerAddressLimit(config.turn_rate_limit, max(1, int(config.turn_rate_limit)),

@@ -42,6 +42,7 @@ import trio
 
 from signaling_core import is_valid_room_id
 from signaling_core.join_tokens import verified_claims
+from signaling_core.wire import COACH, HUMAN, Field
 
 from .admin import bearer_matches
 from .http import HttpRequest, HttpResponse, Router, json_response, text_response
@@ -152,9 +153,9 @@ class HistoryAuth:
         if scheme.lower() == "bearer" and self._join_secret:
             claims = verified_claims(self._join_secret, token.strip(), now=self._clock())
             if claims is not None:
-                if claims["userRole"] != "coach" or claims["participantType"] != "human":
+                if claims[Field.USER_ROLE] != COACH or claims[Field.PARTICIPANT_TYPE] != HUMAN:
                     return text_response(403, "a client's join token never opens the history")
-                return Access(str(claims["roomId"]))
+                return Access(str(claims[Field.ROOM_ID]))
         return _unauthorized("the token is not valid (or has expired)")
 
     def access(self, request: HttpRequest) -> Access | HttpResponse:
@@ -303,7 +304,7 @@ def register(router: Router, auth: HistoryAuth, backend: Backend,
         except NotALedger:
             body = None
         # Another room's session is as absent as a deleted one: nothing about it is shown.
-        if body is None or not access.sees(body["roomId"]):
+        if body is None or not access.sees(body[Field.ROOM_ID]):
             return done(text_response(404, "no such session"))
         if action == "export":
             fmt = request.query.get("format", "json")

@@ -28,6 +28,7 @@ import trio
 
 from signaling_core import CoreConfig, SignalingCore
 from signaling_core.orb_hosting import MetricsOrbHost, ObservableOrbHost, OrbHost
+from signaling_core.wire import HttpField
 
 from . import endpoints, history, web
 from .acceptor import Acceptor, bind, close_listener
@@ -229,7 +230,7 @@ class SignalingServer:
     def cluster_document(self) -> dict[str, Any]:
         """What the cluster view publishes of this node: ``/api/rooms`` plus its status."""
         status = "stopping" if self.stopping else "draining" if self.draining else "ok"
-        return {**endpoints.local_rooms(self), "status": status}
+        return {**endpoints.local_rooms(self), HttpField.NODE_STATUS: status}
 
     @property
     def node_id(self) -> str:

@@ -229,3 +229,21 @@ def test_next_deadline_after_lifetime_stop() -> None:
     assert [s.reason for s in h.stopped] == ["timeout"]
     assert orb.close_frame is not None
     h.assert_consistent()
+
+
+def test_idle_deadlines_due_in_one_tick_expire_in_their_own_order() -> None:
+    """Two connections idle past their limits by the same tick go in the order their true
+    deadlines fell, not in the order their (older) heap entries were pushed: the coach was
+    active later, so the client's loss (first) is told to the coach before the coach goes
+    away itself, and a resume of the coach does not list the client in ``left``.
+
+    (Found by the Hypothesis state machine: a refreshed connection's stale entry was expired
+    in place of its true deadline, ahead of a connection whose deadline fell earlier.)"""
+    h = Harness(CoreConfig(reconnect_grace=5.0))
+    coach = h.join("coach-1")
+    client = h.join("client-1", "client")
+    h.advance_to(0.5)
+    h.activity(coach)
+    closes = [c.conn_id for c in h.advance_to(IDLE + 0.5) if isinstance(c, Close)]
+    assert closes == [client.conn_id, coach.conn_id]
+    h.assert_consistent()

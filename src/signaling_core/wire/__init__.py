@@ -77,6 +77,15 @@ from ._encode import (
 from ._encode import (
     user_left as user_left,
 )
+from ._http import (
+    HISTORY_SHAPES as HISTORY_SHAPES,
+)
+from ._http import (
+    JOIN_TOKEN_CLAIMS as JOIN_TOKEN_CLAIMS,
+)
+from ._http import (
+    HttpField as HttpField,
+)
 from ._parse import (
     JoinRequest as JoinRequest,
 )
@@ -177,6 +186,12 @@ from ._vocabulary import (
     PEER_UNCHANGED as PEER_UNCHANGED,
 )
 from ._vocabulary import (
+    SDP_ANSWER as SDP_ANSWER,
+)
+from ._vocabulary import (
+    SDP_OFFER as SDP_OFFER,
+)
+from ._vocabulary import (
     SHARE_SUMMARY as SHARE_SUMMARY,
 )
 from ._vocabulary import (
@@ -199,6 +214,9 @@ from ._vocabulary import (
 )
 from ._vocabulary import (
     ProtocolError as ProtocolError,
+)
+from ._vocabulary import (
+    WebRtcField as WebRtcField,
 )
 from ._vocabulary import (
     is_valid_close_code as is_valid_close_code,

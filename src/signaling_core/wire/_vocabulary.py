@@ -89,6 +89,29 @@ class Field:
     VOICE: Final = "voice"
 
 
+
+class WebRtcField:
+    """The fields of the browser's own WebRTC payloads that ``offer``, ``answer`` and
+    ``ice-candidate`` carry (``RTCSessionDescriptionInit``, ``RTCIceCandidateInit``).
+
+    The server relays them untouched and never reads them; they are named here so that the
+    Python clients that build them (the conformance suite, the benches) spell them once.
+    """
+
+    #: ``RTCSessionDescriptionInit``: its ``type`` ("offer" or "answer") and its SDP text.
+    SDP_TYPE: Final = "type"
+    SDP: Final = "sdp"
+    #: ``RTCIceCandidateInit``.
+    CANDIDATE: Final = "candidate"
+    SDP_MID: Final = "sdpMid"
+    SDP_M_LINE_INDEX: Final = "sdpMLineIndex"
+    USERNAME_FRAGMENT: Final = "usernameFragment"
+
+
+#: ``RTCSdpType`` values of a session description's ``type`` (WebRTC's, not a message type).
+SDP_OFFER: Final = "offer"
+SDP_ANSWER: Final = "answer"
+
 class ErrorCode(enum.StrEnum):
     """The ``code`` values of the ``error`` message (docs/protocol.md, "Server -> client")."""
 

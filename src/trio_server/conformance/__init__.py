@@ -7,9 +7,12 @@ profile: ``--profile original`` runs only the cases of what the original (seed) 
 specifies, each of which reads nothing but the seed's message shapes (:mod:`.seed` enforces
 it), so the suite can be pointed at the original Node server too; ``--profile full`` (the
 default) runs them all. The suite talks to the server only over
-the network: it never imports the server, and of the core it may be built on it uses only
-``signaling_core.join_message`` (the one place a client's ``join`` is spelt) to build what it
-sends, never to check what it gets.
+the network: it never imports the server. Of the core it may be built on, it takes the
+protocol's names and constants from ``signaling_core.wire`` (message types, field names, error
+codes, limits) and its builders (``join_message``, the one place a client's ``join`` is spelt;
+``ai_transcript``) to build what it sends, but never its parsers to check what it gets: a bug
+shared by the server and that parser would pass a suite that judged with it (a test,
+``tests/core/test_wire.py``, holds it to that).
 """
 
 from .options import SuiteOptions

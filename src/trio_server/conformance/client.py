@@ -18,6 +18,7 @@ import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from signaling_core import join_message
+from signaling_core.wire import Field, MessageType
 
 from .registry import CaseFailed, Profile, check
 from .seed import SEED_SERVER_TYPES, ProfileViolation, check_seed_send, seed_view
@@ -41,7 +42,7 @@ class Who:
     def join_message(self, room_id: str | None, *, seed_shape: bool = False) -> dict[str, object]:
         """The ``join`` to send; ``seed_shape`` always names the participantType, as the seed's
         clients do (an original server need not know the default)."""
-        ptype = self.public["participantType"] if seed_shape else self.participant_type
+        ptype = self.public[Field.PARTICIPANT_TYPE] if seed_shape else self.participant_type
         return join_message(room_id, self.user_id, self.role,
                             user_name=self.name or self.user_id, participant_type=ptype)
 
@@ -49,8 +50,8 @@ class Who:
     def public(self) -> dict[str, str]:
         """The four fields every other participant must be shown (docs/protocol.md, "join")."""
         ptype = self.participant_type or ("ai" if self.role == "ai" else "human")
-        return {"userId": self.user_id, "userName": self.name or self.user_id,
-                "userRole": self.role, "participantType": ptype}
+        return {Field.USER_ID: self.user_id, Field.USER_NAME: self.name or self.user_id,
+                Field.USER_ROLE: self.role, Field.PARTICIPANT_TYPE: ptype}
 
 
 class Peer:
@@ -85,7 +86,7 @@ class Peer:
         """
         while True:
             message = await self._recv_any(waiting_for)
-            if not self.original or message["type"] in SEED_SERVER_TYPES:
+            if not self.original or message[Field.TYPE] in SEED_SERVER_TYPES:
                 return seed_view(message) if self.original else message
 
     async def _recv_any(self, waiting_for: str) -> dict[str, Any]:
@@ -100,21 +101,25 @@ class Peer:
             message = json.loads(data)
         except ValueError:
             raise CaseFailed(f"{self.label}: server sent invalid JSON {short(data)}") from None
-        check(isinstance(message, dict) and isinstance(message.get("type"), str),
+        check(isinstance(message, dict) and isinstance(message.get(Field.TYPE), str),
               f"{self.label}: server sent a message without a string type",
               expected="a JSON object with a string type", got=short(data))
         assert isinstance(message, dict)
         return message
 
-    async def expect(self, mtype: str, **fields: object) -> dict[str, Any]:
-        """The next message must have ``type`` ``mtype`` and the given field values."""
+    async def expect(self, mtype: str,
+                     fields: Mapping[str, object] | None = None) -> dict[str, Any]:
+        """The next message must have ``type`` ``mtype`` and the given field values (named
+        by their wire names, :class:`~signaling_core.wire.Field`)."""
+        mtype = str(mtype)  # a MessageType reads as its plain value in the report
         if self.original and mtype not in SEED_SERVER_TYPES:
             raise ProfileViolation(f"an original-profile case waits for {mtype!r}, which the "
                                    "seed's protocol does not define (a bug of the suite)")
         message = await self.recv(mtype)
-        check(message["type"] == mtype, f"{self.label} expected {mtype}, got {message['type']}",
+        check(message[Field.TYPE] == mtype,
+              f"{self.label} expected {mtype}, got {message[Field.TYPE]}",
               expected=mtype, got=short(message))
-        for name, value in fields.items():
+        for name, value in (fields or {}).items():
             check(message.get(name) == value,
                   f"{self.label}: {mtype}.{name} is {short(message.get(name, '<absent>'))}, "
                   f"expected {short(value)}", expected=short(value), got=short(message))
@@ -126,26 +131,27 @@ class Peer:
         Errors are an extension (the original answers bad input with silence), so only
         ``full`` cases may wait for one.
         """
-        message = await self.expect("error")
-        check(isinstance(message.get("message"), str),
+        code, ref = str(code), None if ref is None else str(ref)
+        message = await self.expect(MessageType.ERROR)
+        check(isinstance(message.get(Field.MESSAGE), str),
               f"{self.label}: error without a string message",
               expected="error with a string message", got=short(message))
-        check(message.get("code") == code,
-              f"{self.label}: error code {message.get('code')!r}, expected {code!r}",
+        check(message.get(Field.CODE) == code,
+              f"{self.label}: error code {message.get(Field.CODE)!r}, expected {code!r}",
               expected=f"error code {code!r}", got=short(message))
-        if ref is not None and "ref" in message:
-            check(message["ref"] == ref,
-                  f"{self.label}: error ref {message['ref']!r}, expected {ref!r}",
+        if ref is not None and Field.REF in message:
+            check(message[Field.REF] == ref,
+                  f"{self.label}: error ref {message[Field.REF]!r}, expected {ref!r}",
                   expected=f"error ref {ref!r}", got=short(message))
         return message
 
     async def sync(self) -> list[dict[str, Any]]:
         """Send ``ping`` and return whatever arrives before its ``pong``."""
-        await self.send({"type": "ping"})
+        await self.send({Field.TYPE: MessageType.PING})
         before: list[dict[str, Any]] = []
         while True:
-            message = await self.recv("pong")
-            if message["type"] == "pong":
+            message = await self.recv(MessageType.PONG)
+            if message[Field.TYPE] == MessageType.PONG:
                 return before
             before.append(message)
 
@@ -168,13 +174,13 @@ class Peer:
         target = self.room_id if room_id is None else room_id
         await self.send(who.join_message(target if send_room_id else None,
                                          seed_shape=self.original))
-        discovery = await self.expect("peer-discovery")
+        discovery = await self.expect(MessageType.PEER_DISCOVERY)
         if not self.original:
-            check(discovery.get("roomId") == self.room_id,
-                  f"{self.label}: peer-discovery.roomId is {discovery.get('roomId')!r}, "
+            check(discovery.get(Field.ROOM_ID) == self.room_id,
+                  f"{self.label}: peer-discovery.roomId is {discovery.get(Field.ROOM_ID)!r}, "
                   f"expected {self.room_id!r}", expected=f"roomId {self.room_id!r}",
                   got=short(discovery))
-        check(isinstance(discovery.get("peers"), list),
+        check(isinstance(discovery.get(Field.PEERS), list),
               f"{self.label}: peer-discovery.peers is not a list",
               expected="peers: a list", got=short(discovery))
         self.who = who

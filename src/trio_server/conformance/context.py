@@ -12,6 +12,8 @@ import ssl
 import trio
 from trio_websocket import ConnectionRejected, HandshakeError, wrap_client_stream
 
+from signaling_core.wire import Field, MessageType
+
 from .client import Peer, Who, short
 from .options import SuiteOptions
 from .raw import RawClient
@@ -118,9 +120,9 @@ class CaseContext:
         for who in whos:
             newcomer = await self.join(room, who)
             for peer in peers:
-                announced = await peer.expect("user-joined")
-                check(announced.get("userId") == who.user_id,
-                      f"{peer.label}: user-joined for {announced.get('userId')!r}, "
+                announced = await peer.expect(MessageType.USER_JOINED)
+                check(announced.get(Field.USER_ID) == who.user_id,
+                      f"{peer.label}: user-joined for {announced.get(Field.USER_ID)!r}, "
                       f"expected {who.user_id!r}",
                       expected=f"user-joined with userId {who.user_id!r}", got=short(announced))
             peers.append(newcomer)

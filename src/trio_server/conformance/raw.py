@@ -29,6 +29,7 @@ import orjson
 import trio
 
 from signaling_core import CloseCode
+from signaling_core.wire import Field
 
 from .registry import CaseFailed, check
 
@@ -313,7 +314,7 @@ class RawClient:
         """Skip messages until one of type ``wanted``."""
         while True:
             message = await self.recv_json()
-            if message.get("type") == wanted:
+            if message.get(Field.TYPE) == wanted:
                 return message
 
     async def recv_close(self) -> int:

@@ -13,20 +13,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from signaling_core.wire import Field, MessageType
+
 #: What a client of the original sends.
-SEED_CLIENT_TYPES = frozenset({"join", "offer", "answer", "ice-candidate", "ping", "leave"})
+SEED_CLIENT_TYPES = frozenset({MessageType.JOIN, MessageType.OFFER, MessageType.ANSWER,
+                               MessageType.ICE_CANDIDATE, MessageType.PING, MessageType.LEAVE})
 
 #: Relayed as sent, plus ``fromId``: every field the sender wrote is fair to check.
-SEED_RELAYED = frozenset({"offer", "answer", "ice-candidate"})
+SEED_RELAYED = frozenset({MessageType.OFFER, MessageType.ANSWER, MessageType.ICE_CANDIDATE})
 
-PEER_FIELDS = frozenset({"userId", "userName", "userRole", "participantType"})
+PEER_FIELDS = frozenset({Field.USER_ID, Field.USER_NAME, Field.USER_ROLE, Field.PARTICIPANT_TYPE})
 
 #: The fields the seed shows in each message the server sends (besides relayed ones).
 SEED_SERVER_FIELDS: Mapping[str, frozenset[str]] = {
-    "peer-discovery": frozenset({"type", "peers"}),
-    "user-joined": frozenset({"type", "shouldCreateOffer"}) | PEER_FIELDS,
-    "user-left": frozenset({"type", "userId"}),
-    "pong": frozenset({"type"}),
+    MessageType.PEER_DISCOVERY: frozenset({Field.TYPE, Field.PEERS}),
+    MessageType.USER_JOINED: frozenset({Field.TYPE, Field.SHOULD_CREATE_OFFER}) | PEER_FIELDS,
+    MessageType.USER_LEFT: frozenset({Field.TYPE, Field.USER_ID}),
+    MessageType.PONG: frozenset({Field.TYPE}),
 }
 #: The message types an original client knows; it ignores any other (an extension).
 SEED_SERVER_TYPES = frozenset(SEED_SERVER_FIELDS) | SEED_RELAYED
@@ -52,7 +55,7 @@ class SeedView(dict[str, Any]):
         self._shape = shape
 
     def _allowed(self, key: str) -> bool:
-        if key == "type" or self._shape in SEED_RELAYED:
+        if key == Field.TYPE or self._shape in SEED_RELAYED:
             return True
         if self._shape == _PEER_ENTRY:
             return key in PEER_FIELDS
@@ -79,11 +82,11 @@ class SeedView(dict[str, Any]):
 
 def seed_view(message: dict[str, Any]) -> SeedView:
     """``message`` as an original client may see it; peer entries are guarded too."""
-    mtype = str(message.get("type"))
+    mtype = str(message.get(Field.TYPE))
     view = SeedView(message, mtype)
-    peers = message.get("peers")
-    if mtype == "peer-discovery" and isinstance(peers, list):
-        dict.__setitem__(view, "peers", [
+    peers = message.get(Field.PEERS)
+    if mtype == MessageType.PEER_DISCOVERY and isinstance(peers, list):
+        dict.__setitem__(view, Field.PEERS, [
             SeedView(p, _PEER_ENTRY) if isinstance(p, dict) else p for p in peers])
     return view
 
@@ -92,7 +95,7 @@ def check_seed_send(message: Mapping[str, object] | str) -> None:
     """An original case may send only what a client of the original sends (or raw text)."""
     if isinstance(message, str):
         return
-    mtype = message.get("type")
+    mtype = message.get(Field.TYPE)
     if mtype not in SEED_CLIENT_TYPES:
         raise ProfileViolation(f"an original-profile case sent {mtype!r}, which the seed's "
                                "protocol does not define (a bug of the suite)")

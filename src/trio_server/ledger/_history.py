@@ -17,11 +17,10 @@ from typing import Any
 
 import attrs
 
-from signaling_core.wire import Field
+from signaling_core.wire import Field, HttpField
 
 from ._backend import Backend
-from ._query import _PARTICIPATIONS, LedgerReader, iso, session_json
-from ._schema import NotALedger, check_version, read_version
+from ._query import _PARTICIPATIONS, LedgerReader, iso, open_reader, session_json
 
 #: Rows per page of the history list (and the most a request may ask for).
 PAGE_SIZE = 50
@@ -50,18 +49,6 @@ class HistoryFilter:
     until: float | None = None
 
 
-def _open(backend: Backend) -> tuple[Any, Any]:
-    conn = backend.connect_existing()
-    cur = conn.cursor()
-    cur.execute(backend.has_schema_sql)
-    if cur.fetchone() is None:
-        conn.rollback()
-        conn.close()
-        raise NotALedger(f"{backend.describe()} holds no session ledger")
-    check_version(read_version(cur))
-    return conn, cur
-
-
 def history_page(backend: Backend, where: HistoryFilter, *, offset: int = 0,
                  limit: int = PAGE_SIZE) -> dict[str, Any]:
     """One page of sessions, newest first: room, start, duration, participants (humans by
@@ -78,7 +65,7 @@ def history_page(backend: Backend, where: HistoryFilter, *, offset: int = 0,
         clauses.append("s.started_at < ?")
         params.append(where.until)
     sql_where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    conn, cur = _open(backend)
+    conn, cur = open_reader(backend)
     try:
         sql = backend.dialect.sql
         cur.execute(sql(_LIST.format(where=sql_where)), (*params, limit + 1, offset))
@@ -91,19 +78,21 @@ def history_page(backend: Backend, where: HistoryFilter, *, offset: int = 0,
             cur.execute(sql(_PARTICIPATIONS.format(marks=", ".join("?" * len(ids)))), ids)
             for _pid, sid, user_id, name, role, _type, _joined, _left, _ending in cur.fetchall():
                 entries = people.setdefault(sid, [])
-                if all(e["userId"] != user_id for e in entries):  # a rejoin is one person
-                    entries.append({"userId": user_id, "userName": name, "userRole": role})
+                if all(e[Field.USER_ID] != user_id for e in entries):  # a rejoin is one person
+                    entries.append({Field.USER_ID: user_id, Field.USER_NAME: name,
+                                    Field.USER_ROLE: role})
         sessions = []
         for sid, room, started, ended, reason, summary in rows:
             first_line = summary.strip().split("\n", 1)[0] if summary else None
             sessions.append({
-                "sessionId": sid, "roomId": room, "startedAt": iso(started),
-                "endedAt": iso(ended),
-                "durationSeconds": None if ended is None else round(ended - started, 3),
-                "endReason": reason, "participants": people.get(sid, []),
-                "summaryFirstLine": first_line,
+                Field.SESSION_ID: sid, Field.ROOM_ID: room, Field.STARTED_AT: iso(started),
+                Field.ENDED_AT: iso(ended),
+                HttpField.DURATION_SECONDS: None if ended is None else round(ended - started, 3),
+                HttpField.END_REASON: reason, HttpField.PARTICIPANTS: people.get(sid, []),
+                HttpField.SUMMARY_FIRST_LINE: first_line,
             })
-        return {"sessions": sessions, "offset": offset, "limit": limit, "more": more}
+        return {HttpField.SESSIONS: sessions, HttpField.OFFSET: offset, HttpField.LIMIT: limit,
+                HttpField.MORE: more}
     finally:
         conn.rollback()
         conn.close()
@@ -111,7 +100,7 @@ def history_page(backend: Backend, where: HistoryFilter, *, offset: int = 0,
 
 def session_room(backend: Backend, session_id: str) -> tuple[str, bool] | None:
     """(room, ended) of a session, or None when the ledger has no such session."""
-    conn, cur = _open(backend)
+    conn, cur = open_reader(backend)
     try:
         cur.execute(backend.dialect.sql(_ROOM_OF), (session_id,))
         row = cur.fetchone()
@@ -128,11 +117,12 @@ def history_session(backend: Backend, session_id: str) -> dict[str, Any] | None:
     if found is None:
         return None
     body = session_json(*found)
-    conn, cur = _open(backend)
+    conn, cur = open_reader(backend)
     try:
         cur.execute(backend.dialect.sql(_TIMELINE), (session_id,))
-        body["statusTimeline"] = [
-            {"userId": uid, "status": status, "startedAt": iso(start), "endedAt": iso(end)}
+        body[HttpField.STATUS_TIMELINE] = [
+            {Field.USER_ID: uid, Field.STATUS: status, Field.STARTED_AT: iso(start),
+             Field.ENDED_AT: iso(end)}
             for uid, status, start, end in cur.fetchall()]
     finally:
         conn.rollback()
@@ -143,22 +133,24 @@ def history_session(backend: Backend, session_id: str) -> dict[str, Any] | None:
 def session_markdown(body: dict[str, Any]) -> str:
     """The Markdown export of :func:`history_session`'s result: header, summary, transcript
     (speakers by name, times), status timeline. Words are copied as they were said."""
-    names = {p["userId"]: p["userName"] or p["userRole"] for p in body["participants"]}
-    lines = [f"# Session {body['sessionId']} in room {body['roomId']}", "",
-             f"- Started: {body['startedAt']}", f"- Ended: {body['endedAt'] or 'running'}",
-             f"- How it ended: {body['endReason'] or '-'}",
+    people = body[HttpField.PARTICIPANTS]
+    names = {p[Field.USER_ID]: p[Field.USER_NAME] or p[Field.USER_ROLE] for p in people}
+    ended = body[Field.ENDED_AT] or "running"
+    lines = [f"# Session {body[Field.SESSION_ID]} in room {body[Field.ROOM_ID]}", "",
+             f"- Started: {body[Field.STARTED_AT]}", f"- Ended: {ended}",
+             f"- How it ended: {body[HttpField.END_REASON] or '-'}",
              "- Participants: " + ", ".join(
-                 f"{p['userName'] or p['userId']} ({p['userRole']})"
-                 for p in body["participants"]), "", "## Summary", ""]
-    summary = body.get("summary")
-    lines.append(summary["text"] if summary else "No summary was written.")
+                 f"{p[Field.USER_NAME] or p[Field.USER_ID]} ({p[Field.USER_ROLE]})"
+                 for p in people), "", "## Summary", ""]
+    summary = body.get(HttpField.SUMMARY)
+    lines.append(summary[Field.TEXT] if summary else "No summary was written.")
     lines += ["", "## Transcript", ""]
-    for line in body["transcript"]:
+    for line in body[HttpField.TRANSCRIPT]:
         who = names.get(line[Field.SPEAKER_ID], line[Field.SPEAKER_ROLE])
         lines.append(f"- **{who}** ({line[Field.STARTED_AT]}): {line[Field.TEXT]}")
-    if not body["transcript"]:
+    if not body[HttpField.TRANSCRIPT]:
         lines.append("Nothing was transcribed.")
     lines += ["", "## Assistant status", ""]
-    for span in body.get("statusTimeline", []):
-        lines.append(f"- {span['startedAt']} {span['status']}")
+    for span in body.get(HttpField.STATUS_TIMELINE, []):
+        lines.append(f"- {span[Field.STARTED_AT]} {span[Field.STATUS]}")
     return "\n".join(lines) + "\n"

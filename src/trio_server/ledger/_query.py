@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from signaling_core import wire
-from signaling_core.wire import Field
+from signaling_core.wire import Field, HttpField
 
 from ._backend import Backend
 from ._schema import NotALedger, check_version, read_version
@@ -66,10 +66,11 @@ class ParticipationView:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "userId": self.user_id, "userName": self.name, "userRole": self.role,
-            "participantType": self.type, "joinedAt": iso(self.joined_at),
-            "leftAt": iso(self.left_at), "ending": self.ending,
-            "statusSeconds": {k: round(v, 3) for k, v in sorted(self.status_seconds.items())},
+            Field.USER_ID: self.user_id, Field.USER_NAME: self.name, Field.USER_ROLE: self.role,
+            Field.PARTICIPANT_TYPE: self.type, HttpField.JOINED_AT: iso(self.joined_at),
+            HttpField.LEFT_AT: iso(self.left_at), HttpField.ENDING: self.ending,
+            HttpField.STATUS_SECONDS: {k: round(v, 3) for k,
+                                       v in sorted(self.status_seconds.items())},
         }
 
 
@@ -93,7 +94,7 @@ class SummaryView:
 
     def to_json(self) -> dict[str, Any]:
         return {Field.TEXT: self.text, Field.METHOD: self.method,
-                "writtenAt": iso(self.written_at)}
+                HttpField.WRITTEN_AT: iso(self.written_at)}
 
 
 @attrs.frozen
@@ -114,12 +115,29 @@ class SessionView:
     def to_json(self) -> dict[str, Any]:
         duration = self.duration
         return {
-            "sessionId": self.session_id, "roomId": self.room,
-            "startedAt": iso(self.started_at), "endedAt": iso(self.ended_at),
-            "durationSeconds": None if duration is None else round(duration, 3),
-            "endReason": self.end_reason,
-            "participants": [p.to_json() for p in self.participants],
+            Field.SESSION_ID: self.session_id, Field.ROOM_ID: self.room,
+            Field.STARTED_AT: iso(self.started_at), Field.ENDED_AT: iso(self.ended_at),
+            HttpField.DURATION_SECONDS: None if duration is None else round(duration, 3),
+            HttpField.END_REASON: self.end_reason,
+            HttpField.PARTICIPANTS: [p.to_json() for p in self.participants],
         }
+
+
+def open_reader(backend: Backend) -> tuple[Any, Any]:
+    """A fresh connection to an existing ledger of this schema version, and its cursor (the
+    caller rolls back and closes the connection); :class:`NotALedger` when it holds none."""
+    conn = backend.connect_existing()
+    try:
+        cur = conn.cursor()
+        cur.execute(backend.has_schema_sql)
+        if cur.fetchone() is None:
+            raise NotALedger(f"{backend.describe()} holds no session ledger")
+        check_version(read_version(cur))
+    except BaseException:
+        conn.rollback()
+        conn.close()
+        raise
+    return conn, cur
 
 
 class LedgerReader:
@@ -133,13 +151,8 @@ class LedgerReader:
         """The most recent sessions first; a running status span counts up to ``now``."""
         limit = max(1, min(int(limit), MAX_LIMIT))
         now = time.time() if now is None else now
-        conn = self.backend.connect_existing()
+        conn, cur = open_reader(self.backend)
         try:
-            cur = conn.cursor()
-            cur.execute(self.backend.has_schema_sql)
-            if cur.fetchone() is None:
-                raise NotALedger(f"{self.backend.describe()} holds no session ledger")
-            check_version(read_version(cur))
             if room is None:
                 return _query(cur, self.backend.dialect.sql, "", (), limit, now)
             return _query(cur, self.backend.dialect.sql, " WHERE room = ?", (room,), limit, now)
@@ -151,13 +164,8 @@ class LedgerReader:
                 ) -> tuple[SessionView, list[TranscriptLine], SummaryView | None] | None:
         """One session with its transcript (in spoken order) and summary; None if unknown."""
         now = time.time() if now is None else now
-        conn = self.backend.connect_existing()
+        conn, cur = open_reader(self.backend)
         try:
-            cur = conn.cursor()
-            cur.execute(self.backend.has_schema_sql)
-            if cur.fetchone() is None:
-                raise NotALedger(f"{self.backend.describe()} holds no session ledger")
-            check_version(read_version(cur))
             sql = self.backend.dialect.sql
             found = _query(cur, sql, " WHERE session_id = ?", (session_id,), 1, now)
             if not found:
@@ -201,5 +209,5 @@ def _query(cur: Any, sql: Any, where: str, params: tuple[str, ...], limit: int, 
 def session_json(session: SessionView, lines: list[TranscriptLine],
                  summary: SummaryView | None) -> dict[str, Any]:
     """``GET /api/sessions/{id}`` and ``sessions --transcript --json``: one shape."""
-    return {**session.to_json(), "summary": None if summary is None else summary.to_json(),
-            "transcript": [line.to_json() for line in lines]}
+    return {**session.to_json(), HttpField.SUMMARY: None if summary is None else summary.to_json(),
+            HttpField.TRANSCRIPT: [line.to_json() for line in lines]}

@@ -12,18 +12,10 @@ const API = '/api/history';
 const PAGE_SIZE = 50;
 const MS_PER_SECOND = 1000; // not a close code
 
+// The JSON's shapes are generated from the server's definition (signaling_core.wire):
 /**
- * @typedef {{userId: string, userName: string, userRole: string}} Person
- * @typedef {{sessionId: string, roomId: string, startedAt: string, endedAt: string | null,
- *   durationSeconds: number | null, endReason: string | null, participants: Person[],
- *   summaryFirstLine: string | null}} SessionRow
- * @typedef {{sessions: SessionRow[], offset: number, limit: number, more: boolean}} SessionPage
- * @typedef {{utteranceId: string, speakerId: string, speakerRole: string, text: string,
- *   startedAt: string}} Line
- * @typedef {{sessionId: string, roomId: string, startedAt: string, endedAt: string | null,
- *   endReason: string | null, participants: Person[], transcript: Line[],
- *   summary: {text: string, method: string} | null,
- *   statusTimeline: {userId: string, status: string, startedAt: string}[]}} SessionDetail
+ * @typedef {import('./protocol.js').HistoryPage} SessionPage
+ * @typedef {import('./protocol.js').HistorySession} SessionDetail
  */
 
 /**

@@ -118,6 +118,17 @@ export const Limits = Object.freeze({
 });
 
 /**
+ * The coach's history (`/api/history`) as the server writes it: the fields the history page reads.
+ * @typedef {{userId: string, userName: string, userRole: string}} HistoryPerson
+ * @typedef {{sessionId: string, roomId: string, startedAt: string, endedAt: string | null, durationSeconds: number | null, endReason: string | null, participants: HistoryPerson[], summaryFirstLine: string | null}} HistoryRow
+ * @typedef {{sessions: HistoryRow[], offset: number, limit: number, more: boolean}} HistoryPage
+ * @typedef {{utteranceId: string, speakerId: string, speakerRole: string, text: string, startedAt: string, endedAt: string}} HistoryLine
+ * @typedef {{text: string, method: string, writtenAt: string}} HistorySummary
+ * @typedef {{userId: string, status: string, startedAt: string, endedAt: string | null}} HistorySpan
+ * @typedef {{sessionId: string, roomId: string, startedAt: string, endedAt: string | null, endReason: string | null, participants: HistoryPerson[], summary: HistorySummary | null, transcript: HistoryLine[], statusTimeline: HistorySpan[]}} HistorySession
+ */
+
+/**
  * A participant as the server describes it (`peer-discovery`, `user-joined`, `user-left`).
  * @typedef {object} Participant
  * @property {string} userId

@@ -4,6 +4,13 @@ goes, and who may send it."""
 from __future__ import annotations
 
 from signaling_core import ORB_MODES, orb_user_id
+from signaling_core.wire import (
+    ORB_SHUTDOWN_COMPLETE,
+    ORB_SHUTDOWN_ERROR,
+    ErrorCode,
+    Field,
+    MessageType,
+)
 
 from ..client import Peer, Who
 from ..context import CaseContext
@@ -24,8 +31,8 @@ async def _room(ctx: CaseContext) -> tuple[Peer, Peer, Peer]:
 
 async def _refused(sender: Peer, message: dict[str, object], others: list[Peer]) -> None:
     await sender.send(message)
-    await sender.expect_error("forbidden", str(message["type"]))
-    await all_quiet([*others, sender], f"after a refused {message['type']}")
+    await sender.expect_error(ErrorCode.FORBIDDEN, str(message[Field.TYPE]))
+    await all_quiet([*others, sender], f"after a refused {message[Field.TYPE]}")
 
 
 @case("ai_status.relayed",
@@ -34,12 +41,12 @@ async def _refused(sender: Peer, message: dict[str, object], others: list[Peer])
 async def ai_status(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
     for status in ("ready", "listening", "thinking", "speaking", "paused", "processing"):
-        message = {"type": "ai_status", "status": status, "sessionId": "s1"}
+        message = {Field.TYPE: MessageType.AI_STATUS, Field.STATUS: status, Field.SESSION_ID: "s1"}
         await ai.send(message)
         for peer in (coach, client):
-            got = dict(await peer.expect("ai_status"))
+            got = dict(await peer.expect(MessageType.AI_STATUS))
             # The server stamps the room's orb mode on it (Orb mode); nothing else changes.
-            mode = got.pop("mode", None)
+            mode = got.pop(Field.MODE, None)
             check(mode in ORB_MODES, f"{peer.label}: ai_status.mode is {mode!r}",
                   expected="mode: one of " + ", ".join(ORB_MODES), got=repr(mode))
             check_relayed(peer.label, got, message, AI.user_id)
@@ -50,7 +57,8 @@ async def ai_status(ctx: CaseContext) -> None:
       rules=(RELAY, PERMISSIONS), profile=FULL)
 async def ai_status_from_human(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
-    await _refused(client, {"type": "ai_status", "status": "speaking", "sessionId": "s1"},
+    await _refused(client, {Field.TYPE: MessageType.AI_STATUS, Field.STATUS: "speaking",
+                            Field.SESSION_ID: "s1"},
                    [coach, ai])
 
 
@@ -62,13 +70,14 @@ async def ai_control(ctx: CaseContext) -> None:
     ai2_who = Who(orb_user_id("s2"), "ai", "Second AI", "ai")
     ai2 = await ctx.join(coach.room_id, ai2_who)
     for peer in (coach, client, ai):
-        await peer.expect("user-joined")
+        await peer.expect(MessageType.USER_JOINED)
     for sender, action in ((coach, "pause"), (client, "resume")):
         assert sender.who is not None
-        message = {"type": "ai_control", "action": action, "reason": "test", "level": 3}
+        message = {Field.TYPE: MessageType.AI_CONTROL, Field.ACTION: action, Field.REASON: "test",
+                   "level": 3}
         await sender.send(message)
         for orb in (ai, ai2):
-            check_relayed(orb.label, await orb.expect("ai_control"), message,
+            check_relayed(orb.label, await orb.expect(MessageType.AI_CONTROL), message,
                           sender.who.user_id)
         await all_quiet([coach, client, ai, ai2], f"after ai_control {action}")
 
@@ -77,7 +86,7 @@ async def ai_control(ctx: CaseContext) -> None:
       rules=(RELAY, PERMISSIONS), profile=FULL)
 async def ai_control_from_ai(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
-    await _refused(ai, {"type": "ai_control", "action": "pause"}, [coach, client])
+    await _refused(ai, {Field.TYPE: MessageType.AI_CONTROL, Field.ACTION: "pause"}, [coach, client])
 
 
 @case("client_signal.broadcast",
@@ -85,10 +94,11 @@ async def ai_control_from_ai(ctx: CaseContext) -> None:
       rules=RELAY, profile=FULL)
 async def client_signal(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
-    message = {"type": "client_signal", "action": "raise-hand", "raised": True}
+    message = {Field.TYPE: MessageType.CLIENT_SIGNAL, Field.ACTION: "raise-hand", "raised": True}
     await client.send(message)
     for peer in (coach, ai):
-        check_relayed(peer.label, await peer.expect("client_signal"), message, CLIENT.user_id)
+        check_relayed(peer.label, await peer.expect(MessageType.CLIENT_SIGNAL), message,
+                      CLIENT.user_id)
     await all_quiet([coach, client, ai], "after client_signal")
 
 
@@ -96,8 +106,8 @@ async def client_signal(ctx: CaseContext) -> None:
       rules=RELAY, profile=FULL)
 async def orb_heartbeat(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
-    await ai.send({"type": "orb_heartbeat", "metrics": {"fps": 30, "cpu": 0.4}})
-    await ai.send({"type": "orb_heartbeat"})
+    await ai.send({Field.TYPE: MessageType.ORB_HEARTBEAT, Field.METRICS: {"fps": 30, "cpu": 0.4}})
+    await ai.send({Field.TYPE: MessageType.ORB_HEARTBEAT})
     await all_quiet([coach, client, ai], "after orb_heartbeat")
 
 
@@ -105,7 +115,7 @@ async def orb_heartbeat(ctx: CaseContext) -> None:
       rules=(RELAY, PERMISSIONS), profile=FULL)
 async def orb_heartbeat_from_human(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
-    await _refused(coach, {"type": "orb_heartbeat", "metrics": {}}, [client, ai])
+    await _refused(coach, {Field.TYPE: MessageType.ORB_HEARTBEAT, Field.METRICS: {}}, [client, ai])
 
 
 @case("ai-orb-shutdown.leaves",
@@ -113,7 +123,8 @@ async def orb_heartbeat_from_human(ctx: CaseContext) -> None:
       rules=(RELAY, SERVER_TO_CLIENT), profile=FULL)
 async def orb_shutdown(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
-    await ai.send({"type": "ai-orb-shutdown", "sessionId": "s1", "reason": "session_complete"})
+    await ai.send({Field.TYPE: MessageType.ORB_SHUTDOWN, Field.SESSION_ID: "s1",
+                   Field.REASON: ORB_SHUTDOWN_COMPLETE})
     for peer in (coach, client):
         await expect_user_left(peer, AI)
     await all_quiet([coach, client], "after ai-orb-shutdown")
@@ -127,8 +138,9 @@ async def orb_shutdown(ctx: CaseContext) -> None:
       rules=(RELAY, PERMISSIONS), profile=FULL)
 async def orb_shutdown_from_human(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
-    await _refused(client, {"type": "ai-orb-shutdown", "sessionId": "s1", "reason": "error"},
+    await _refused(client, {Field.TYPE: MessageType.ORB_SHUTDOWN, Field.SESSION_ID: "s1",
+                            Field.REASON: ORB_SHUTDOWN_ERROR},
                    [coach, ai])
     message = offer(CLIENT.user_id)
     await coach.send(message)
-    check_relayed("client", await client.expect("offer"), message, COACH.user_id)
+    check_relayed("client", await client.expect(MessageType.OFFER), message, COACH.user_id)

@@ -3,6 +3,8 @@ leaves the connection usable."""
 
 from __future__ import annotations
 
+from signaling_core.wire import ErrorCode, Field, MessageType
+
 from ..client import Peer, Who
 from ..context import CaseContext
 from ..registry import FULL, case, check
@@ -16,9 +18,9 @@ CLIENT = Who("client-1", "client")
 async def _still_usable(sender: Peer, receiver: Peer) -> None:
     """``sender`` is still a joined participant: its client_signal reaches ``receiver``."""
     assert sender.who is not None
-    signal = {"type": "client_signal", "action": "still-here"}
+    signal = {Field.TYPE: MessageType.CLIENT_SIGNAL, Field.ACTION: "still-here"}
     await sender.send(signal)
-    check_relayed(receiver.label, await receiver.expect("client_signal"), signal,
+    check_relayed(receiver.label, await receiver.expect(MessageType.CLIENT_SIGNAL), signal,
                   sender.who.user_id)
 
 
@@ -28,12 +30,12 @@ async def _still_usable(sender: Peer, receiver: Peer) -> None:
 async def unknown_type(ctx: CaseContext) -> None:
     (coach,) = await ctx.room_with(COACH)
     client = await ctx.connect(coach.room_id, "client")
-    await client.send({"type": "no-such-type"})
-    await client.expect_error("unknown-type", "no-such-type")
+    await client.send({Field.TYPE: "no-such-type"})
+    await client.expect_error(ErrorCode.UNKNOWN_TYPE, "no-such-type")
     await client.join(CLIENT)
-    await coach.expect("user-joined")
-    await client.send({"type": "bogus", "toId": COACH.user_id, "offer": {}})
-    await client.expect_error("unknown-type", "bogus")
+    await coach.expect(MessageType.USER_JOINED)
+    await client.send({Field.TYPE: "bogus", Field.TO_ID: COACH.user_id, Field.OFFER: {}})
+    await client.expect_error(ErrorCode.UNKNOWN_TYPE, "bogus")
     await coach.quiet("after an unknown type")
     await _still_usable(client, coach)
 
@@ -45,11 +47,11 @@ async def invalid_json(ctx: CaseContext) -> None:
     client = await ctx.connect(coach.room_id, "client")
     for text in ("{not json", "", "{\"type\": \"ping\""):
         await client.send(text)
-        await client.expect_error("invalid-json")
+        await client.expect_error(ErrorCode.INVALID_JSON)
     await client.join(CLIENT)
-    await coach.expect("user-joined")
+    await coach.expect(MessageType.USER_JOINED)
     await client.send("}{")
-    await client.expect_error("invalid-json")
+    await client.expect_error(ErrorCode.INVALID_JSON)
     await coach.quiet("after invalid JSON")
     await _still_usable(client, coach)
 
@@ -62,7 +64,7 @@ async def not_an_object(ctx: CaseContext) -> None:
     for text in ("[1, 2]", "42", "\"join\"", "null", "true", "{}", "{\"type\": 7}",
                  "{\"type\": null}", "{\"type\": [\"offer\"]}", "[{\"type\": \"leave\"}]"):
         await client.send(text)
-        await client.expect_error("invalid-message")
+        await client.expect_error(ErrorCode.INVALID_MESSAGE)
     await coach.quiet("after malformed messages")
     await _still_usable(client, coach)
 
@@ -74,12 +76,13 @@ async def room_mismatch(ctx: CaseContext) -> None:
     (coach,) = await ctx.room_with(COACH)
     client = await ctx.connect(coach.room_id, "client")
     await client.send(CLIENT.join_message("some-other-room"))
-    await client.expect_error("room-mismatch", "join")
+    await client.expect_error(ErrorCode.ROOM_MISMATCH, MessageType.JOIN)
     await coach.quiet("after a refused join")
     discovery = await client.join(CLIENT, send_room_id=False)
-    check([p.get("userId") for p in discovery["peers"]] == [COACH.user_id],
-          f"peer-discovery after a join without roomId: {discovery['peers']!r}")
-    check_public("coach", await coach.expect("user-joined"), CLIENT, "user-joined")
+    check([p.get(Field.USER_ID) for p in discovery[Field.PEERS]] == [COACH.user_id],
+          f"peer-discovery after a join without roomId: {discovery[Field.PEERS]!r}")
+    check_public("coach", await coach.expect(MessageType.USER_JOINED), CLIENT,
+                 MessageType.USER_JOINED)
 
 
 @case("join.already-joined",
@@ -89,7 +92,7 @@ async def already_joined(ctx: CaseContext) -> None:
     coach, client = await ctx.room_with(COACH, CLIENT)
     for who in (CLIENT, Who("client-2", "client")):
         await client.send(who.join_message(client.room_id))
-        await client.expect_error("already-joined", "join")
+        await client.expect_error(ErrorCode.ALREADY_JOINED, MessageType.JOIN)
         await coach.quiet(f"after a second join as {who.user_id}")
     await _still_usable(client, coach)
 
@@ -103,21 +106,21 @@ async def invalid_fields(ctx: CaseContext) -> None:
     room = coach.room_id
     good = CLIENT.join_message(room)
     bad_joins = [
-        {k: v for k, v in good.items() if k != "userId"},
-        {**good, "userId": ""},
-        {**good, "userId": "u" * 129},
-        {**good, "userId": 42},
-        {k: v for k, v in good.items() if k != "userRole"},
-        {**good, "userRole": "r" * 33},
-        {**good, "userName": "n" * 129},
-        {**good, "participantType": "robot"},
+        {k: v for k, v in good.items() if k != Field.USER_ID},
+        {**good, Field.USER_ID: ""},
+        {**good, Field.USER_ID: "u" * 129},
+        {**good, Field.USER_ID: 42},
+        {k: v for k, v in good.items() if k != Field.USER_ROLE},
+        {**good, Field.USER_ROLE: "r" * 33},
+        {**good, Field.USER_NAME: "n" * 129},
+        {**good, Field.PARTICIPANT_TYPE: "robot"},
     ]
     for message in bad_joins:
         await client.send(message)
-        await client.expect_error("invalid-message", "join")
+        await client.expect_error(ErrorCode.INVALID_MESSAGE, MessageType.JOIN)
         await coach.quiet(f"after an invalid join {message}")
     await client.join(CLIENT)
-    await coach.expect("user-joined")
+    await coach.expect(MessageType.USER_JOINED)
 
 
 @case("join.room-full",
@@ -130,12 +133,12 @@ async def room_full(ctx: CaseContext) -> None:
     extra_who = Who("p-extra", "client")
     extra = await ctx.connect(peers[0].room_id, "extra")
     await extra.send(extra_who.join_message(extra.room_id))
-    await extra.expect_error("room-full", "join")
+    await extra.expect_error(ErrorCode.ROOM_FULL, MessageType.JOIN)
     await all_quiet(peers, "after a refused join to a full room")
-    await peers[-1].send({"type": "leave"})
+    await peers[-1].send({Field.TYPE: MessageType.LEAVE})
     for peer in peers[:-1]:
         await expect_user_left(peer, whos[-1])
     discovery = await extra.join(extra_who)
-    check(len(discovery["peers"]) == limit - 1,
-          f"peer-discovery after a place freed lists {len(discovery['peers'])} peers, "
+    check(len(discovery[Field.PEERS]) == limit - 1,
+          f"peer-discovery after a place freed lists {len(discovery[Field.PEERS])} peers, "
           f"expected {limit - 1}")

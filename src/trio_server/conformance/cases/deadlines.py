@@ -8,6 +8,7 @@ from typing import Any
 import trio
 
 from signaling_core import CloseCode
+from signaling_core.wire import Field, MessageType
 
 from ..client import Peer, Who
 from ..context import CaseContext
@@ -72,8 +73,8 @@ async def idle_deadline(ctx: CaseContext) -> None:
     (alive,) = await ctx.room_with(alive_who)
     sock = await ctx.raw_ws(alive.room_id, "silent(raw)")
     await sock.send_json(silent_who.join_message(alive.room_id))
-    check((await sock.recv_json()).get("type") == "peer-discovery", "raw join failed")
-    await alive.expect("user-joined")
+    check((await sock.recv_json()).get(Field.TYPE) == MessageType.PEER_DISCOVERY, "raw join failed")
+    await alive.expect(MessageType.USER_JOINED)
     start = trio.current_time()
     seen: list[dict[str, Any]] = []
     stop = trio.Event()
@@ -86,7 +87,7 @@ async def idle_deadline(ctx: CaseContext) -> None:
     # docs/protocol.md, "Away and resume": an idle close is a loss, not a decision to go, so the
     # seat may stay away (user-away) for the grace before its one user-left.
     with trio.fail_after(ctx.options.reconnect_grace + SLACK_SECONDS):
-        while not any(m.get("type") == "user-left" for m in seen):
+        while not any(m.get(Field.TYPE) == MessageType.USER_LEFT for m in seen):
             seen.extend(await alive.sync())
             await trio.sleep(min(limit / 4, 1.0))
     low, high = _window(limit)
@@ -94,9 +95,10 @@ async def idle_deadline(ctx: CaseContext) -> None:
           f"silent connection closed with {code}, expected {CloseCode.DEADLINE}")
     check(low <= elapsed <= high,
           f"closed after {elapsed:.1f}s, expected about {limit:g}s ({low:g}-{high:g})")
-    about = [(m.get("type"), m.get("userId")) for m in seen]
-    check(about in ([("user-left", silent_who.user_id)],
-                    [("user-away", silent_who.user_id), ("user-left", silent_who.user_id)]),
+    about = [(m.get(Field.TYPE), m.get(Field.USER_ID)) for m in seen]
+    check(about in ([(MessageType.USER_LEFT, silent_who.user_id)],
+                    [(MessageType.USER_AWAY, silent_who.user_id), (MessageType.USER_LEFT,
+                                                                   silent_who.user_id)]),
           f"the pinging participant saw {seen}, expected one user-left for client-1",
           expected="user-left for client-1 (after a user-away, if seats are kept)",
           got=str(about))

@@ -7,6 +7,7 @@ from typing import Any
 import trio
 
 from signaling_core import orb_user_id
+from signaling_core.wire import Field, MessageType
 
 from ..client import Peer, Who
 from ..context import CaseContext
@@ -26,12 +27,12 @@ async def _send_numbered(sender: Peer, to_id: str | None) -> None:
 
 async def _collect(receiver: Peer, count: int, into: list[dict[str, Any]]) -> None:
     for _ in range(count):
-        into.append(await receiver.expect("ice-candidate"))
+        into.append(await receiver.expect(MessageType.ICE_CANDIDATE))
 
 
 def _check_order(label: str, got: list[dict[str, Any]], senders: list[str]) -> None:
     for sender in senders:
-        seqs = [m.get("seq") for m in got if m.get("fromId") == sender]
+        seqs = [m.get("seq") for m in got if m.get(Field.FROM_ID) == sender]
         check(len(seqs) == ORDER_COUNT,
               f"{label} got {len(seqs)} of {ORDER_COUNT} messages from {sender}")
         for position, seq in enumerate(seqs):
@@ -70,16 +71,19 @@ async def no_cross_room(ctx: CaseContext) -> None:
     room = await ctx.room_with(coach, client, Who(orb_user_id("1"), "ai"))
     await all_quiet(other_room, "after joins in another room")
     sender, receiver, orb = room
-    for message in (offer("client-1"), candidate(), {"type": "client_signal", "action": "x"},
-                    {"type": "ai_control", "action": "pause"}):
+    for message in (offer("client-1"), candidate(),
+                    {Field.TYPE: MessageType.CLIENT_SIGNAL, Field.ACTION: "x"},
+                    {Field.TYPE: MessageType.AI_CONTROL, Field.ACTION: "pause"}):
+        mtype = message[Field.TYPE]
         await sender.send(message)
-        await (orb if message["type"] == "ai_control" else receiver).expect(message["type"])
-        if message.get("toId") is None and message["type"] != "ai_control":
-            await orb.expect(message["type"])
-        await all_quiet(other_room, f"after a {message['type']} in another room")
-    await orb.send({"type": "ai_status", "status": "ready", "sessionId": "s"})
+        await (orb if mtype == MessageType.AI_CONTROL else receiver).expect(mtype)
+        if message.get(Field.TO_ID) is None and mtype != MessageType.AI_CONTROL:
+            await orb.expect(mtype)
+        await all_quiet(other_room, f"after a {mtype} in another room")
+    await orb.send({Field.TYPE: MessageType.AI_STATUS, Field.STATUS: "ready",
+                    Field.SESSION_ID: "s"})
     for peer in (sender, receiver):
-        await peer.expect("ai_status")
-    await receiver.send({"type": "leave"})
+        await peer.expect(MessageType.AI_STATUS)
+    await receiver.send({Field.TYPE: MessageType.LEAVE})
     await expect_user_left(sender, client)
     await all_quiet(other_room, "after events in another room")

@@ -9,6 +9,7 @@ others about a departure that did not happen, and a client that rebuilds peer co
 from __future__ import annotations
 
 from signaling_core import orb_user_id
+from signaling_core.wire import Field, MessageType
 
 from ..client import Who, short
 from ..context import CaseContext
@@ -25,7 +26,7 @@ AI = Who(orb_user_id("1"), "ai", "AI Assistant", "ai")
       rules=(SERVER_TO_CLIENT, RELAY), profile=ORIGINAL)
 async def leave(ctx: CaseContext) -> None:
     coach, client, ai = await ctx.room_with(COACH, CLIENT, AI)
-    await client.send({"type": "leave"})
+    await client.send({Field.TYPE: MessageType.LEAVE})
     for peer in (coach, ai):
         await expect_user_left(peer, CLIENT)
     await all_quiet([coach, ai, client], "after one leave")
@@ -35,16 +36,17 @@ async def leave(ctx: CaseContext) -> None:
                       "the others, who get user-joined", rules=(RELAY, SESSION), profile=FULL)
 async def rejoin_after_leave(ctx: CaseContext) -> None:
     coach, client, ai = await ctx.room_with(COACH, CLIENT, AI)
-    await client.send({"type": "leave"})
+    await client.send({Field.TYPE: MessageType.LEAVE})
     for peer in (coach, ai):
         await expect_user_left(peer, CLIENT)
     discovery = await client.join(CLIENT)
-    listed = [p.get("userId") for p in discovery["peers"]]
+    listed = [p.get(Field.USER_ID) for p in discovery[Field.PEERS]]
     check(listed == [COACH.user_id, AI.user_id],
           f"peer-discovery on rejoin lists {listed}, expected {[COACH.user_id, AI.user_id]}",
           expected=f"peers {[COACH.user_id, AI.user_id]}", got=short(discovery))
     for peer in (coach, ai):
-        check_public(peer.label, await peer.expect("user-joined"), CLIENT, "user-joined")
+        check_public(peer.label, await peer.expect(MessageType.USER_JOINED), CLIENT,
+                     MessageType.USER_JOINED)
 
 
 @case("user-left.fields", "user-left carries the leaver's four participant fields",
@@ -52,7 +54,7 @@ async def rejoin_after_leave(ctx: CaseContext) -> None:
 async def user_left_fields(ctx: CaseContext) -> None:
     named = Who("client-1", "client", "Client Chris")
     coach, client, ai = await ctx.room_with(COACH, named, AI)
-    await ai.send({"type": "leave"})
+    await ai.send({Field.TYPE: MessageType.LEAVE})
     await expect_user_left(coach, AI)
     await client.aclose()
     await expect_user_left(coach, named)
@@ -78,10 +80,11 @@ async def drop(ctx: CaseContext) -> None:
     raw = await ctx.raw_ws(coach.room_id, "client(raw)")
     await raw.send_json(CLIENT.join_message(coach.room_id, seed_shape=True))
     discovery = await raw.recv_json()
-    check(discovery.get("type") == "peer-discovery",
-          "raw client expected peer-discovery", expected="peer-discovery", got=short(discovery))
+    check(discovery.get(Field.TYPE) == MessageType.PEER_DISCOVERY,
+          "raw client expected peer-discovery", expected=MessageType.PEER_DISCOVERY,
+          got=short(discovery))
     for peer in (coach, ai):
-        await peer.expect("user-joined")
+        await peer.expect(MessageType.USER_JOINED)
     await raw.abort()
     for peer in (coach, ai):
         await expect_user_left(peer, CLIENT)
@@ -93,7 +96,7 @@ async def drop(ctx: CaseContext) -> None:
       rules=(SERVER_TO_CLIENT, SESSION), profile=ORIGINAL)
 async def leave_then_close(ctx: CaseContext) -> None:
     coach, client = await ctx.room_with(COACH, CLIENT)
-    await client.send({"type": "leave"})
+    await client.send({Field.TYPE: MessageType.LEAVE})
     await expect_user_left(coach, CLIENT)
     await client.quiet("after leaving")
     await client.aclose()
@@ -109,11 +112,11 @@ async def empty_room(ctx: CaseContext) -> None:
     coach, client = await ctx.room_with(COACH, CLIENT)
     await client.aclose()
     await expect_user_left(coach, CLIENT)
-    await coach.send({"type": "leave"})
+    await coach.send({Field.TYPE: MessageType.LEAVE})
     await coach.quiet("after leaving an otherwise empty room")
     newcomer = await ctx.connect(coach.room_id, "newcomer")
     discovery = await newcomer.join(Who("client-2", "client"))
-    check(discovery["peers"] == [], "peer-discovery after everyone left lists peers",
+    check(discovery[Field.PEERS] == [], "peer-discovery after everyone left lists peers",
           expected="peers: []", got=short(discovery))
     await coach.aclose()
     await settle()
@@ -126,17 +129,17 @@ async def empty_room(ctx: CaseContext) -> None:
       rules=(SERVER_TO_CLIENT, SESSION), profile=ORIGINAL)
 async def stale_close_after_empty(ctx: CaseContext) -> None:
     (former,) = await ctx.room_with(COACH)
-    await former.send({"type": "leave"})
+    await former.send({Field.TYPE: MessageType.LEAVE})
     await former.quiet("after leaving")
     newcomer_who = Who("client-2", "client")
     newcomer = await ctx.join(former.room_id, newcomer_who)
     await former.aclose()
     await settle()
     late = await ctx.connect(former.room_id, "late")
-    listed = (await late.join(Who("client-3", "client")))["peers"]
-    ids = [entry.get("userId") for entry in listed]
+    listed = (await late.join(Who("client-3", "client")))[Field.PEERS]
+    ids = [entry.get(Field.USER_ID) for entry in listed]
     check(ids == [newcomer_who.user_id],
           f"after an old connection of the room closed, peer-discovery lists {ids}, expected "
           f"{[newcomer_who.user_id]} (who is still connected)",
           expected=f"peers [{newcomer_who.user_id!r}]", got=short(listed))
-    await newcomer.expect("user-joined")
+    await newcomer.expect(MessageType.USER_JOINED)

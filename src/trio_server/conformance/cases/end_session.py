@@ -5,6 +5,7 @@ and the coach stays."""
 from __future__ import annotations
 
 from signaling_core import CloseCode, orb_user_id
+from signaling_core.wire import ENDED_BY_COACH, ErrorCode, Field, MessageType
 
 from ..client import Who
 from ..context import CaseContext
@@ -15,7 +16,7 @@ from ._helpers import all_quiet, expect_user_left
 COACH = Who("coach-1", "coach")
 CLIENT = Who("client-1", "client")
 AI = Who(orb_user_id("s1"), "ai", "AI Assistant", "ai")
-END = {"type": "end_session"}
+END = {Field.TYPE: MessageType.END_SESSION}
 
 
 @case("end_session.coach-only",
@@ -25,7 +26,7 @@ async def coach_only(ctx: CaseContext) -> None:
     coach, client, ai = await ctx.room_with(COACH, CLIENT, AI)
     for peer in (client, ai):
         await peer.send(END)
-        await peer.expect_error("forbidden", "end_session")
+        await peer.expect_error(ErrorCode.FORBIDDEN, MessageType.END_SESSION)
     await all_quiet([coach, client, ai], "after a refused end_session")
 
 
@@ -36,12 +37,12 @@ async def coach_only(ctx: CaseContext) -> None:
 async def ends_for_everyone(ctx: CaseContext) -> None:
     coach, client, ai = await ctx.room_with(COACH, CLIENT, AI)
     await coach.send(END)
-    ended = {"reason": "ended-by-coach", "by": COACH.user_id}
-    await coach.expect("session-ended", **ended)
-    await client.expect("session-ended", **ended)
+    ended = {Field.REASON: ENDED_BY_COACH, Field.BY: COACH.user_id}
+    await coach.expect(MessageType.SESSION_ENDED, ended)
+    await client.expect(MessageType.SESSION_ENDED, ended)
     await client.expect_closed(int(CloseCode.SESSION_ENDED))
     await expect_user_left(coach, CLIENT)
     await expect_user_left(ai, CLIENT)
-    await coach.send({"type": "ping"})
-    await coach.expect("pong")
+    await coach.send({Field.TYPE: MessageType.PING})
+    await coach.expect(MessageType.PONG)
     await all_quiet([coach, ai], "after end_session")

@@ -10,6 +10,7 @@ both Client and AI Orb", "AI Orb ONLY answers offers"); the rest is docs/protoco
 from __future__ import annotations
 
 from signaling_core import orb_user_id
+from signaling_core.wire import Field, MessageType
 
 from ..client import Who, short
 from ..context import CaseContext
@@ -28,17 +29,17 @@ async def _pair(ctx: CaseContext, first: Who, second: Who,
     existing = await ctx.join(room, first, f"{first.user_id}(first)")
     joiner = await ctx.connect(room, f"{second.user_id}(second)")
     discovery = await joiner.join(second)
-    joined = await existing.expect("user-joined")
+    joined = await existing.expect(MessageType.USER_JOINED)
     pair = f"{first.user_id} ({first.role}) then {second.user_id} ({second.role})"
-    check(joined.get("shouldCreateOffer") is first_offers,
+    check(joined.get(Field.SHOULD_CREATE_OFFER) is first_offers,
           f"{pair}: user-joined.shouldCreateOffer to {first.user_id} is "
-          f"{joined.get('shouldCreateOffer')!r}, expected {first_offers}",
+          f"{joined.get(Field.SHOULD_CREATE_OFFER)!r}, expected {first_offers}",
           expected=f"{first.user_id} gets shouldCreateOffer {first_offers}", got=short(joined))
     if ctx.full:
-        entries = discovery["peers"]
+        entries = discovery[Field.PEERS]
         check(len(entries) == 1, f"{pair}: peer-discovery lists {len(entries)} peers",
               expected="one peer", got=short(entries))
-        flag = entries[0].get("shouldCreateOffer")
+        flag = entries[0].get(Field.SHOULD_CREATE_OFFER)
         check(flag is second_offers,
               f"{pair}: peer-discovery entry shouldCreateOffer to {second.user_id} is "
               f"{flag!r}, expected {second_offers}",
@@ -106,12 +107,12 @@ async def peer_discovery_flags(ctx: CaseContext) -> None:
             who = people[index]
             peer = await ctx.connect(room, who.user_id)
             discovery = await peer.join(who)
-            for entry in discovery["peers"]:
-                other = entry.get("userId")
+            for entry in discovery[Field.PEERS]:
+                other = entry.get(Field.USER_ID)
                 expected = offerer.get((who.user_id, other), False)
-                check(entry.get("shouldCreateOffer") is expected,
+                check(entry.get(Field.SHOULD_CREATE_OFFER) is expected,
                       f"join order {[people[i].user_id for i in order]}: {who.user_id}'s "
                       f"entry for {other} has shouldCreateOffer "
-                      f"{entry.get('shouldCreateOffer')!r}, expected {expected}",
+                      f"{entry.get(Field.SHOULD_CREATE_OFFER)!r}, expected {expected}",
                       expected=f"shouldCreateOffer {expected}", got=short(entry))
             await peer.quiet("after joining")

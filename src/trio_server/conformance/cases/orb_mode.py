@@ -6,6 +6,7 @@ reaches the room's orb only, and is refused in ``listen`` and when repeated at o
 from __future__ import annotations
 
 from signaling_core import orb_user_id
+from signaling_core.wire import ErrorCode, Field, MessageType
 
 from ..client import Who
 from ..context import CaseContext
@@ -25,10 +26,10 @@ LATE = Who("client-2", "client")
 async def coach_only(ctx: CaseContext) -> None:
     coach, client, ai = await ctx.room_with(COACH, CLIENT, AI)
     for peer in (client, ai):
-        await peer.send({"type": "ai_mode", "mode": "active"})
-        await peer.expect_error("forbidden", "ai_mode")
-    await coach.send({"type": "ai_mode", "mode": "loud"})
-    await coach.expect_error("invalid-message", "ai_mode")
+        await peer.send({Field.TYPE: MessageType.AI_MODE, Field.MODE: "active"})
+        await peer.expect_error(ErrorCode.FORBIDDEN, MessageType.AI_MODE)
+    await coach.send({Field.TYPE: MessageType.AI_MODE, Field.MODE: "loud"})
+    await coach.expect_error(ErrorCode.INVALID_MESSAGE, MessageType.AI_MODE)
     await all_quiet([coach, client, ai], "after refused ai_mode")
 
 
@@ -38,19 +39,21 @@ async def coach_only(ctx: CaseContext) -> None:
       rules=(ORB_MODE,), profile=FULL)
 async def to_everyone(ctx: CaseContext) -> None:
     coach, client, ai = await ctx.room_with(COACH, CLIENT, AI)
-    await coach.send({"type": "ai_mode", "mode": "listen"})
+    await coach.send({Field.TYPE: MessageType.AI_MODE, Field.MODE: "listen"})
     for peer in (coach, client, ai):
-        await peer.expect("ai-mode", mode="listen", by=COACH.user_id)
+        await peer.expect(MessageType.AI_MODE_CHANGED, {Field.MODE: "listen",
+                                                        Field.BY: COACH.user_id})
     late = await ctx.connect(coach.room_id, "client-2")
     discovery = await late.join(LATE)
-    check(discovery.get("orbMode") == "listen",
-          f"peer-discovery.orbMode is {discovery.get('orbMode')!r}, expected 'listen'",
-          expected="orbMode 'listen'", got=repr(discovery.get("orbMode")))
+    check(discovery.get(Field.ORB_MODE) == "listen",
+          f"peer-discovery.orbMode is {discovery.get(Field.ORB_MODE)!r}, expected 'listen'",
+          expected="orbMode 'listen'", got=repr(discovery.get(Field.ORB_MODE)))
     for peer in (coach, client, ai):
-        await peer.expect("user-joined", userId=LATE.user_id)
-    await ai.send({"type": "ai_status", "status": "listening", "sessionId": "s1"})
+        await peer.expect(MessageType.USER_JOINED, {Field.USER_ID: LATE.user_id})
+    await ai.send({Field.TYPE: MessageType.AI_STATUS, Field.STATUS: "listening",
+                   Field.SESSION_ID: "s1"})
     for peer in (coach, client, late):
-        await peer.expect("ai_status", status="listening", mode="listen")
+        await peer.expect(MessageType.AI_STATUS, {Field.STATUS: "listening", Field.MODE: "listen"})
     await all_quiet([coach, client, ai, late], "after ai_mode")
 
 
@@ -60,18 +63,18 @@ async def to_everyone(ctx: CaseContext) -> None:
       rules=(ORB_MODE, PERMISSIONS), profile=FULL)
 async def ask(ctx: CaseContext) -> None:
     coach, client, ai = await ctx.room_with(COACH, CLIENT, AI)
-    await coach.send({"type": "ai_mode", "mode": "addressed"})
+    await coach.send({Field.TYPE: MessageType.AI_MODE, Field.MODE: "addressed"})
     for peer in (coach, client, ai):
-        await peer.expect("ai-mode", mode="addressed")
-    await client.send({"type": "ai_ask"})
-    await ai.expect("ai_ask", fromId=CLIENT.user_id)
-    await client.send({"type": "ai_ask"})
-    await client.expect_error("rate-limited", "ai_ask")
-    await ai.send({"type": "ai_ask"})
-    await ai.expect_error("forbidden", "ai_ask")
-    await coach.send({"type": "ai_mode", "mode": "listen"})
+        await peer.expect(MessageType.AI_MODE_CHANGED, {Field.MODE: "addressed"})
+    await client.send({Field.TYPE: MessageType.AI_ASK})
+    await ai.expect(MessageType.AI_ASK, {Field.FROM_ID: CLIENT.user_id})
+    await client.send({Field.TYPE: MessageType.AI_ASK})
+    await client.expect_error(ErrorCode.RATE_LIMITED, MessageType.AI_ASK)
+    await ai.send({Field.TYPE: MessageType.AI_ASK})
+    await ai.expect_error(ErrorCode.FORBIDDEN, MessageType.AI_ASK)
+    await coach.send({Field.TYPE: MessageType.AI_MODE, Field.MODE: "listen"})
     for peer in (coach, client, ai):
-        await peer.expect("ai-mode", mode="listen")
-    await coach.send({"type": "ai_ask"})
-    await coach.expect_error("orb-listening", "ai_ask")
+        await peer.expect(MessageType.AI_MODE_CHANGED, {Field.MODE: "listen"})
+    await coach.send({Field.TYPE: MessageType.AI_ASK})
+    await coach.expect_error(ErrorCode.ORB_LISTENING, MessageType.AI_ASK)
     await all_quiet([coach, client, ai], "after ai_ask")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from signaling_core.wire import ORB_SHUTDOWN_ERROR, ErrorCode, Field, MessageType
+
 from ..client import Who, short
 from ..context import CaseContext
 from ..registry import FULL, ORIGINAL, case, check
@@ -20,9 +22,9 @@ CLIENT = Who("client-1", "client")
       rules=(RELAY, PERMISSIONS), profile=FULL)
 async def ping_before_join(ctx: CaseContext) -> None:
     peer = await ctx.connect(ctx.room(), "unjoined")
-    await peer.send({"type": "ping"})
-    pong = await peer.expect("pong")
-    check(set(pong) == {"type"}, f"pong carries extra fields: {sorted(pong)}",
+    await peer.send({Field.TYPE: MessageType.PING})
+    pong = await peer.expect(MessageType.PONG)
+    check(set(pong) == {Field.TYPE}, f"pong carries extra fields: {sorted(pong)}",
           expected='{"type":"pong"}', got=short(pong))
     await peer.quiet("after a pong")
 
@@ -31,8 +33,8 @@ async def ping_before_join(ctx: CaseContext) -> None:
       rules=RELAY, profile=ORIGINAL)
 async def ping_after_join(ctx: CaseContext) -> None:
     coach, client = await ctx.room_with(COACH, CLIENT)
-    await client.send({"type": "ping"})
-    await client.expect("pong")
+    await client.send({Field.TYPE: MessageType.PING})
+    await client.expect(MessageType.PONG)
     await coach.quiet("after the client's ping")
 
 
@@ -42,12 +44,13 @@ def _room_messages() -> list[dict[str, Any]]:
         answer(COACH.user_id),
         candidate(COACH.user_id),
         candidate(),
-        {"type": "client_signal", "action": "raise-hand"},
-        {"type": "ai_status", "status": "ready", "sessionId": "s1"},
-        {"type": "ai_control", "action": "pause"},
-        {"type": "orb_heartbeat", "metrics": {"fps": 30}},
-        {"type": "ai-orb-shutdown", "sessionId": "s1", "reason": "error"},
-        {"type": "leave"},
+        {Field.TYPE: MessageType.CLIENT_SIGNAL, Field.ACTION: "raise-hand"},
+        {Field.TYPE: MessageType.AI_STATUS, Field.STATUS: "ready", Field.SESSION_ID: "s1"},
+        {Field.TYPE: MessageType.AI_CONTROL, Field.ACTION: "pause"},
+        {Field.TYPE: MessageType.ORB_HEARTBEAT, Field.METRICS: {"fps": 30}},
+        {Field.TYPE: MessageType.ORB_SHUTDOWN, Field.SESSION_ID: "s1",
+         Field.REASON: ORB_SHUTDOWN_ERROR},
+        {Field.TYPE: MessageType.LEAVE},
     ]
 
 
@@ -59,11 +62,11 @@ async def refused_before_join(ctx: CaseContext) -> None:
     stranger = await ctx.connect(coach.room_id, "unjoined")
     for message in _room_messages():
         await stranger.send(message)
-        await stranger.expect_error("not-joined", message["type"])
-        await coach.quiet(f"after an unjoined connection sent {message['type']}")
+        await stranger.expect_error(ErrorCode.NOT_JOINED, message[Field.TYPE])
+        await coach.quiet(f"after an unjoined connection sent {message[Field.TYPE]}")
     await stranger.join(CLIENT)
-    joined = await coach.expect("user-joined")
-    check_public("coach", joined, CLIENT, "user-joined")
+    joined = await coach.expect(MessageType.USER_JOINED)
+    check_public("coach", joined, CLIENT, MessageType.USER_JOINED)
 
 
 @case("prejoin.not-relayed",
@@ -74,11 +77,11 @@ async def not_relayed_before_join(ctx: CaseContext) -> None:
     # sender. What it is told back (an error, in docs/protocol.md) is not the seed's business.
     (coach,) = await ctx.room_with(COACH)
     stranger = await ctx.connect(coach.room_id, "unjoined")
-    for message in [*_room_messages()[:4], {"type": "leave"}]:
+    for message in [*_room_messages()[:4], {Field.TYPE: MessageType.LEAVE}]:
         await stranger.send(message)
         await stranger.sync()
-        await coach.quiet(f"after an unjoined connection sent {message['type']}")
+        await coach.quiet(f"after an unjoined connection sent {message[Field.TYPE]}")
     await stranger.join(CLIENT)
-    joined = await coach.expect("user-joined")
-    check(joined.get("userId") == CLIENT.user_id, "coach: user-joined for someone else",
+    joined = await coach.expect(MessageType.USER_JOINED)
+    check(joined.get(Field.USER_ID) == CLIENT.user_id, "coach: user-joined for someone else",
           expected=f"user-joined for {CLIENT.user_id!r}", got=short(joined))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from signaling_core import CloseCode
+from signaling_core.wire import Field, MessageType
 
 from ..client import Peer, Who, short
 from ..context import CaseContext
@@ -18,18 +19,18 @@ CLIENT = Who("client-1", "client")
 async def _announced_as_replaced(coach: Peer, newer: Peer) -> None:
     """The others see user-left then user-joined; the newcomer gets a fresh peer-discovery."""
     await expect_user_left(coach, CLIENT)
-    joined = await coach.expect("user-joined")
+    joined = await coach.expect(MessageType.USER_JOINED)
     check_public("coach", joined, CLIENT, "user-joined after replacement")
-    check(joined.get("shouldCreateOffer") is True,
+    check(joined.get(Field.SHOULD_CREATE_OFFER) is True,
           f"coach: user-joined.shouldCreateOffer after replacement is "
-          f"{joined.get('shouldCreateOffer')!r}, expected True")
+          f"{joined.get(Field.SHOULD_CREATE_OFFER)!r}, expected True")
 
 
 async def _newer_is_in_room(coach: Peer, newer: Peer) -> None:
     """The replacing connection, not the old one, is the room's client-1."""
     message = offer(CLIENT.user_id)
     await coach.send(message)
-    check_relayed(newer.label, await newer.expect("offer"), message, COACH.user_id)
+    check_relayed(newer.label, await newer.expect(MessageType.OFFER), message, COACH.user_id)
     await coach.quiet("after the old connection went away (no second user-left)")
     await newer.quiet("after the replacement settled")
 
@@ -42,7 +43,7 @@ async def rejoin(ctx: CaseContext) -> None:
     coach, older = await ctx.room_with(COACH, CLIENT)
     newer = await ctx.connect(coach.room_id, "client-1(new)")
     discovery = await newer.join(CLIENT)
-    listed = [p.get("userId") for p in discovery["peers"]]
+    listed = [p.get(Field.USER_ID) for p in discovery[Field.PEERS]]
     check(listed == [COACH.user_id],
           f"peer-discovery of the replacing connection lists {listed}, expected "
           f"{[COACH.user_id]}")
@@ -62,8 +63,8 @@ async def old_drop(ctx: CaseContext) -> None:
     older = await ctx.raw_ws(coach.room_id, "client-1(old, raw)")
     await older.send_json(CLIENT.join_message(coach.room_id))
     first = await older.recv_json()
-    check(first.get("type") == "peer-discovery", f"old connection got {first}")
-    await coach.expect("user-joined")
+    check(first.get(Field.TYPE) == MessageType.PEER_DISCOVERY, f"old connection got {first}")
+    await coach.expect(MessageType.USER_JOINED)
     newer = await ctx.connect(coach.room_id, "client-1(new)")
     await newer.join(CLIENT)
     await _announced_as_replaced(coach, newer)
@@ -85,11 +86,11 @@ async def stale_close(ctx: CaseContext) -> None:
     await newer.join(CLIENT)
     while True:  # docs/protocol.md first sends user-left; the original only user-joined
         seen = await coach.recv("user-joined for the reconnected client-1")
-        check(seen["type"] in ("user-joined", "user-left")
-              and seen.get("userId") == CLIENT.user_id,
+        check(seen[Field.TYPE] in (MessageType.USER_JOINED, MessageType.USER_LEFT)
+              and seen.get(Field.USER_ID) == CLIENT.user_id,
               "coach: unexpected message on a reconnect",
               expected="user-joined for 'client-1'", got=short(seen))
-        if seen["type"] == "user-joined":
+        if seen[Field.TYPE] == MessageType.USER_JOINED:
             break
     await older.aclose()
     await settle()
@@ -97,4 +98,4 @@ async def stale_close(ctx: CaseContext) -> None:
                       "connected)")
     message = offer(CLIENT.user_id)
     await coach.send(message)
-    check_relayed(newer.label, await newer.expect("offer"), message, COACH.user_id)
+    check_relayed(newer.label, await newer.expect(MessageType.OFFER), message, COACH.user_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from signaling_core.wire import MAX_ID_CHARS
+from signaling_core.wire import MAX_ID_CHARS, PEER_UNCHANGED, ErrorCode, Field, MessageType
 
 from ..client import Peer, Who, short
 from ..context import CaseContext
@@ -27,13 +27,13 @@ async def _client_seat(ctx: CaseContext, room_id: str, coach: Peer) -> tuple[Raw
     raw = await ctx.raw_ws(room_id, "client(raw)")
     await raw.send_json(CLIENT.join_message(room_id))
     discovery = await raw.recv_json()
-    check(discovery.get("type") == "peer-discovery", "client expected peer-discovery",
-          expected="peer-discovery", got=short(discovery))
-    token = discovery.get("resumeToken")
+    check(discovery.get(Field.TYPE) == MessageType.PEER_DISCOVERY, "client expected peer-discovery",
+          expected=MessageType.PEER_DISCOVERY, got=short(discovery))
+    token = discovery.get(Field.RESUME_TOKEN)
     check(isinstance(token, str) and 0 < len(token) <= MAX_ID_CHARS,
           f"peer-discovery carries no resumeToken (a string of 1-{MAX_ID_CHARS} characters)",
           expected="resumeToken: a string", got=short(discovery))
-    await coach.expect("user-joined")
+    await coach.expect(MessageType.USER_JOINED)
     assert isinstance(token, str)
     return raw, token
 
@@ -44,15 +44,15 @@ async def _away(ctx: CaseContext) -> tuple[Peer, str, str]:
     coach = await ctx.join(room_id, COACH)
     raw, token = await _client_seat(ctx, room_id, coach)
     await raw.abort()
-    away = await coach.expect("user-away")
-    check_public("coach", away, CLIENT, "user-away")
+    away = await coach.expect(MessageType.USER_AWAY)
+    check_public("coach", away, CLIENT, MessageType.USER_AWAY)
     return coach, room_id, token
 
 
 def _resume_join(token: str | None) -> dict[str, Any]:
     message = dict(CLIENT.join_message(None))
     if token is not None:
-        message["resumeToken"] = token
+        message[Field.RESUME_TOKEN] = token
     return message
 
 
@@ -64,19 +64,19 @@ async def away_and_back(ctx: CaseContext) -> None:
     coach, room_id, token = await _away(ctx)
     back = await ctx.connect(room_id, "client(back)")
     await back.send(_resume_join(token))
-    discovery = await back.expect("peer-discovery")
-    check(discovery.get("resumed") is True and discovery.get("left") == [],
+    discovery = await back.expect(MessageType.PEER_DISCOVERY)
+    check(discovery.get(Field.RESUMED) is True and discovery.get(Field.LEFT) == [],
           "the resumed peer-discovery says resumed: true and left: []",
           expected="resumed: true, left: []", got=short(discovery))
-    peers = discovery.get("peers") or []
-    check(len(peers) == 1 and peers[0].get("userId") == COACH.user_id
-          and peers[0].get("status") == "unchanged"
-          and peers[0].get("shouldCreateOffer") is False,
+    peers = discovery.get(Field.PEERS) or []
+    check(len(peers) == 1 and peers[0].get(Field.USER_ID) == COACH.user_id
+          and peers[0].get(Field.STATUS) == PEER_UNCHANGED
+          and peers[0].get(Field.SHOULD_CREATE_OFFER) is False,
           "the coach is listed unchanged, and the client still does not offer",
           expected="[coach-1, status unchanged, shouldCreateOffer false]", got=short(peers))
-    check(discovery.get("resumeToken") == token, "a resume keeps the seat's resumeToken",
-          expected=token, got=discovery.get("resumeToken"))
-    check_public("coach", await coach.expect("user-back"), CLIENT, "user-back")
+    check(discovery.get(Field.RESUME_TOKEN) == token, "a resume keeps the seat's resumeToken",
+          expected=token, got=discovery.get(Field.RESUME_TOKEN))
+    check_public("coach", await coach.expect(MessageType.USER_BACK), CLIENT, MessageType.USER_BACK)
     await settle()
     await coach.quiet("after a resume (no user-left, no user-joined)")
 
@@ -98,23 +98,23 @@ async def grace_ends(ctx: CaseContext) -> None:
 async def token_check(ctx: CaseContext) -> None:
     room_id = ctx.room()
     coach = await ctx.connect(room_id, COACH.user_id)
-    coach_token = (await coach.join(COACH)).get("resumeToken")
+    coach_token = (await coach.join(COACH)).get(Field.RESUME_TOKEN)
     raw, token = await _client_seat(ctx, room_id, coach)
     await raw.abort()
-    await coach.expect("user-away")
+    await coach.expect(MessageType.USER_AWAY)
     elsewhere = await ctx.connect(ctx.room(), "client-1(another room)")
-    other_room_token = (await elsewhere.join(CLIENT)).get("resumeToken")
+    other_room_token = (await elsewhere.join(CLIENT)).get(Field.RESUME_TOKEN)
     thief = await ctx.connect(room_id, "thief")
     for proof in (None, coach_token, other_room_token):
         await thief.send(_resume_join(proof if isinstance(proof, str) or proof is None
                                       else "v1.0.x"))
-        await thief.expect_error("resume-refused", "join")
+        await thief.expect_error(ErrorCode.RESUME_REFUSED, MessageType.JOIN)
     await coach.quiet("after refused claims on the away seat")
     await thief.send(_resume_join(token))
-    discovery = await thief.expect("peer-discovery")
-    check(discovery.get("resumed") is True, "the seat's own token resumes it",
+    discovery = await thief.expect(MessageType.PEER_DISCOVERY)
+    check(discovery.get(Field.RESUMED) is True, "the seat's own token resumes it",
           expected="resumed: true", got=short(discovery))
-    await coach.expect("user-back")
+    await coach.expect(MessageType.USER_BACK)
 
 
 @case("resume.wrong-user-token",
@@ -124,12 +124,12 @@ async def token_check(ctx: CaseContext) -> None:
 async def wrong_user_token(ctx: CaseContext) -> None:
     room_id = ctx.room()
     coach = await ctx.connect(room_id, COACH.user_id)
-    coach_token = (await coach.join(COACH)).get("resumeToken")
+    coach_token = (await coach.join(COACH)).get(Field.RESUME_TOKEN)
     client = await ctx.join(room_id, CLIENT)
-    await coach.expect("user-joined")
+    await coach.expect(MessageType.USER_JOINED)
     thief = await ctx.connect(room_id, "thief")
     await thief.send(_resume_join(coach_token if isinstance(coach_token, str) else "v1.0.x"))
-    await thief.expect_error("resume-refused", "join")
+    await thief.expect_error(ErrorCode.RESUME_REFUSED, MessageType.JOIN)
     await settle()
     await coach.quiet("after a refused claim")
     await client.quiet("after a refused claim on its seat")
@@ -141,14 +141,15 @@ async def wrong_user_token(ctx: CaseContext) -> None:
       rules=(AWAY_AND_RESUME, SERVER_TO_CLIENT), profile=FULL)
 async def peer_away(ctx: CaseContext) -> None:
     coach, room_id, token = await _away(ctx)
-    candidate = {"type": "ice-candidate", "toId": CLIENT.user_id, "candidate": None,
+    candidate = {Field.TYPE: MessageType.ICE_CANDIDATE, Field.TO_ID: CLIENT.user_id,
+                 Field.CANDIDATE: None,
                  "n": "while away"}
     await coach.send(candidate)
-    await coach.expect_error("peer-away", "ice-candidate")
+    await coach.expect_error(ErrorCode.PEER_AWAY, MessageType.ICE_CANDIDATE)
     back = await ctx.connect(room_id, "client(back)")
     await back.send(_resume_join(token))
-    await back.expect("peer-discovery")
-    await coach.expect("user-back")
+    await back.expect(MessageType.PEER_DISCOVERY)
+    await coach.expect(MessageType.USER_BACK)
     await settle()
     await back.quiet("after its resume (nothing held for it while away)")
 
@@ -161,14 +162,14 @@ async def reunion(ctx: CaseContext) -> None:
     room_id = ctx.room()
     coach = await ctx.join(room_id, COACH)
     client = await ctx.connect(room_id, CLIENT.user_id)
-    token = (await client.join(CLIENT)).get("resumeToken")
-    await coach.expect("user-joined")
-    await client.send({"type": "leave"})
+    token = (await client.join(CLIENT)).get(Field.RESUME_TOKEN)
+    await coach.expect(MessageType.USER_JOINED)
+    await client.send({Field.TYPE: MessageType.LEAVE})
     await expect_user_left(coach, CLIENT)
     again = await ctx.connect(room_id, "client(again)")
     await again.send(_resume_join(token if isinstance(token, str) else "v1.0.x"))
-    discovery = await again.expect("peer-discovery")
-    check("resumed" not in discovery, "a token for a seat that is gone makes a fresh join",
+    discovery = await again.expect(MessageType.PEER_DISCOVERY)
+    check(Field.RESUMED not in discovery, "a token for a seat that is gone makes a fresh join",
           expected="no resumed field", got=short(discovery))
-    joined = await coach.expect("user-joined")
+    joined = await coach.expect(MessageType.USER_JOINED)
     check_public("coach", joined, CLIENT, "user-joined after a reunion")

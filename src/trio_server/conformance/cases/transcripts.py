@@ -4,7 +4,7 @@ transcript) or to the room's coaches (the summary), and only an ai may send eith
 from __future__ import annotations
 
 from signaling_core import orb_user_id
-from signaling_core.wire import TranscriptLine, ai_transcript
+from signaling_core.wire import ErrorCode, Field, MessageType, TranscriptLine, ai_transcript
 
 from ..client import Peer, Who
 from ..context import CaseContext
@@ -34,7 +34,7 @@ async def transcript_to_humans(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
     await ai.send(LINE)
     for peer in (coach, client):
-        check_relayed(peer.label, await peer.expect("ai_transcript"), LINE, AI.user_id)
+        check_relayed(peer.label, await peer.expect(MessageType.AI_TRANSCRIPT), LINE, AI.user_id)
     await all_quiet([coach, client, ai], "after ai_transcript")
 
 
@@ -45,10 +45,10 @@ async def transcript_not_to_ai(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
     second = await ctx.join(coach.room_id, Who(orb_user_id("s2"), "ai", "Second AI", "ai"))
     for peer in (coach, client, ai):
-        await peer.expect("user-joined")
+        await peer.expect(MessageType.USER_JOINED)
     await ai.send(LINE)
     for peer in (coach, client):
-        await peer.expect("ai_transcript")
+        await peer.expect(MessageType.AI_TRANSCRIPT)
     await all_quiet([coach, client, ai, second], "after ai_transcript with two ais")
 
 
@@ -57,10 +57,10 @@ async def transcript_not_to_ai(ctx: CaseContext) -> None:
       rules=(RELAY, ORB_UNDERSTOOD), profile=FULL)
 async def transcript_validated(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
-    for broken in ({**LINE, "text": ""}, {**LINE, "startedAt": "soon"},
-                   {**LINE, "endedAt": T0 - 1}):
+    for broken in ({**LINE, Field.TEXT: ""}, {**LINE, Field.STARTED_AT: "soon"},
+                   {**LINE, Field.ENDED_AT: T0 - 1}):
         await ai.send(broken)
-        await ai.expect_error("invalid-message", "ai_transcript")
+        await ai.expect_error(ErrorCode.INVALID_MESSAGE, MessageType.AI_TRANSCRIPT)
     await all_quiet([coach, client, ai], "after refused transcripts")
 
 
@@ -69,10 +69,11 @@ async def transcript_validated(ctx: CaseContext) -> None:
       rules=(RELAY, ORB_UNDERSTOOD), profile=FULL)
 async def summary_to_coaches(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
-    summary = {"type": "ai_summary", "text": "Key topics: family", "method": "extractive",
-               "keyTopics": ["family"]}
+    summary = {Field.TYPE: MessageType.AI_SUMMARY, Field.TEXT: "Key topics: family",
+               Field.METHOD: "extractive",
+               Field.KEY_TOPICS: ["family"]}
     await ai.send(summary)
-    check_relayed(coach.label, await coach.expect("ai_summary"), summary, AI.user_id)
+    check_relayed(coach.label, await coach.expect(MessageType.AI_SUMMARY), summary, AI.user_id)
     await all_quiet([coach, client, ai], "after ai_summary")
 
 
@@ -81,7 +82,8 @@ async def summary_to_coaches(ctx: CaseContext) -> None:
       rules=(PERMISSIONS, ORB_UNDERSTOOD), profile=FULL)
 async def only_from_ai(ctx: CaseContext) -> None:
     coach, client, ai = await _room(ctx)
-    for message in (LINE, {"type": "ai_summary", "text": "x", "method": "extractive"}):
+    for message in (LINE, {Field.TYPE: MessageType.AI_SUMMARY, Field.TEXT: "x",
+                           Field.METHOD: "extractive"}):
         await client.send(message)
-        await client.expect_error("forbidden", str(message["type"]))
-        await all_quiet([coach, client, ai], f"after a human's {message['type']}")
+        await client.expect_error(ErrorCode.FORBIDDEN, str(message[Field.TYPE]))
+        await all_quiet([coach, client, ai], f"after a human's {message[Field.TYPE]}")

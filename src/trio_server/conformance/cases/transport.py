@@ -9,6 +9,7 @@ import string
 import trio
 
 from signaling_core import CloseCode
+from signaling_core.wire import Field, MessageType
 
 from ..client import Who
 from ..context import CaseContext
@@ -62,8 +63,8 @@ async def _violation(ctx: CaseContext, label: str, opcode: int, payload: bytes,
     (coach,) = await ctx.room_with(COACH)
     sock = await ctx.raw_ws(coach.room_id, f"client({label})")
     await sock.send_json(CLIENT.join_message(coach.room_id))
-    check((await sock.recv_json()).get("type") == "peer-discovery", "raw join failed")
-    await coach.expect("user-joined")
+    check((await sock.recv_json()).get(Field.TYPE) == MessageType.PEER_DISCOVERY, "raw join failed")
+    await coach.expect(MessageType.USER_JOINED)
 
     async def send_ignoring_errors(conn: RawClient) -> None:
         # The server may close before reading the whole frame; that is its right.
