@@ -26,6 +26,7 @@ import time
 
 import _repo  # noqa: F401  (testkit, tests/browser on sys.path: bench/_repo.py)
 
+from signaling_core.wire import Field, MessageType
 from testkit.fleet import Coach, Fleet, RedisProcess, worker_id_of
 from testkit.synthetic import SyntheticHuman
 
@@ -50,8 +51,9 @@ async def burst(fleet: Fleet, rooms: int, media_rooms: int) -> dict[str, object]
         for human in humans:
             await human.wait_until(lambda h=human: h.orb_id() is not None, 30, "orb")
             orb = human.orb_id() or ""
-            event = next(m for m in human.messages if m.get("type") == "user-joined")
-            assert event["userId"] == orb
+            event = next(m for m in human.messages
+                         if m.get(Field.TYPE) == MessageType.USER_JOINED)
+            assert event[Field.USER_ID] == orb
             await human.wait_until(lambda h=human, o=orb: o in h.media
                                    and h.media[o].first_video_at is not None, 30, "orb video")
             assert human.joined_at is not None

@@ -43,6 +43,7 @@ import _repo  # noqa: F401  (testkit, tests/browser on sys.path: bench/_repo.py)
 import numpy as np
 from orb_common import orb_server, server_cpu
 
+from signaling_core.wire import AI, Field
 from testkit.llm_standin import StandInModel
 from testkit.speech import espeak_pcm16k, espeak_pcm48k
 from testkit.synthetic import SyntheticHuman
@@ -113,7 +114,7 @@ async def turns(url: str, count: int, room: str, smoke: bool = False,
         await asyncio.sleep(pause)
         for i in range(count):
             clip = clips[i % len(clips)]
-            replies_before = len([m for m in client.transcripts() if m["speakerRole"] == "ai"])
+            replies_before = len([m for m in client.transcripts() if m[Field.SPEAKER_ROLE] == AI])
             lines_before = 0 if log is None else len(
                 [line for line in list(log) if "turn of client-1:" in line])
             client.play(clip)
@@ -143,7 +144,7 @@ async def turns(url: str, count: int, room: str, smoke: bool = False,
             # Let the reply finish (its transcript is published at the end), then pause.
             await client.wait_until(
                 lambda before=replies_before: len(
-                    [m for m in client.transcripts() if m["speakerRole"] == "ai"]) > before,
+                    [m for m in client.transcripts() if m[Field.SPEAKER_ROLE] == AI]) > before,
                 40, "the reply to end")
             await asyncio.sleep(pause)
     finally:

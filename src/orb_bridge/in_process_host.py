@@ -32,6 +32,7 @@ import trio
 
 from signaling_core import SpawnOrb, StopOrb
 from signaling_core.orb_hosting import InProcessConnection, OrbHostServer
+from signaling_core.wire import Field
 
 from ._config import OrbConfig
 from .brain import BrainFactory
@@ -221,7 +222,7 @@ class InProcessOrbHost:
             if self._rooms.get(room_id) == key:
                 del self._rooms[room_id]
             logger.info("orb %s of room %s ended: %s", session_id, room_id, outcome)
-            self.ended.append({"roomId": room_id, "sessionId": session_id, **outcome})
+            self.ended.append({Field.ROOM_ID: room_id, Field.SESSION_ID: session_id, **outcome})
             if not outcome.get("joined") and not server.stopping:
                 server.orb_ended(room_id, session_id, command.spawn_id)
 

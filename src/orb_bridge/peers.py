@@ -33,6 +33,8 @@ from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateErr
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
+from signaling_core.wire import SDP_OFFER, WebRtcField
+
 from ._config import OrbConfig
 from .audio_in import hear_promptly
 from .encoding import (
@@ -117,9 +119,9 @@ def parse_candidate(value: object) -> RTCIceCandidate | EndOfCandidates:
     if value is None:
         return END_OF_CANDIDATES
     if isinstance(value, dict):
-        line = value.get("candidate")
-        mid = value.get("sdpMid")
-        index = value.get("sdpMLineIndex")
+        line = value.get(WebRtcField.CANDIDATE)
+        mid = value.get(WebRtcField.SDP_MID)
+        index = value.get(WebRtcField.SDP_M_LINE_INDEX)
     else:
         line = value
     if line is None or line == "":
@@ -204,8 +206,8 @@ class HumanPeer:
 
     async def answer(self, offer: object) -> dict[str, str]:
         """Apply the human's offer and return our answer (``{"type", "sdp"}``)."""
-        if not isinstance(offer, dict) or offer.get("type", "offer") != "offer" \
-                or not isinstance(offer.get("sdp"), str):
+        if not isinstance(offer, dict) or offer.get(WebRtcField.SDP_TYPE, SDP_OFFER) != SDP_OFFER \
+                or not isinstance(offer.get(WebRtcField.SDP), str):
             raise ValueError("offer must be an object with an SDP string")
         if self.pc is not None and (self.pc.signalingState != "stable"
                                     or self.pc.connectionState in ("failed", "closed")):
@@ -213,7 +215,8 @@ class HumanPeer:
         if self.pc is None:
             self.pc = self._new_pc()
         pc = self.pc
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer[WebRtcField.SDP],
+                                                            type=SDP_OFFER))
         self._attach_media(pc)
         while self._pending:
             await self._apply(self._pending.popleft())
@@ -223,7 +226,7 @@ class HumanPeer:
         sdp = local.sdp
         if self._cfg.video_receive_kbps is not None:
             sdp = cap_video_bitrate(sdp, self._cfg.video_receive_kbps)
-        return {"type": local.type, "sdp": sdp}
+        return {WebRtcField.SDP_TYPE: local.type, WebRtcField.SDP: sdp}
 
     async def add_candidate(self, value: object) -> None:
         candidate = parse_candidate(value)

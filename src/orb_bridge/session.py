@@ -170,11 +170,11 @@ class OrbSession:
 
     def stats(self) -> dict[str, Any]:
         return {
-            "userId": self.user_id,
-            "roomId": self.room_id,
+            Field.USER_ID: self.user_id,
+            Field.ROOM_ID: self.room_id,
             "joined": self.joined,
-            "status": self.conductor.status,
-            "peers": sum(1 for h in self.humans.values() if h.connected),
+            Field.STATUS: self.conductor.status,
+            Field.PEERS: sum(1 for h in self.humans.values() if h.connected),
             "fps": round(self.picture.meter.rate(), 1),
             "replies": self.conductor.replies,
             "bargeIns": self.conductor.barge_ins,
@@ -432,9 +432,9 @@ class OrbSession:
         self._last_cpu = self._cpu.read()
         self._post(wire.orb_heartbeat(self.session_id, {
             "cpu": self._last_cpu,
-            "peers": sum(1 for h in self.humans.values() if h.connected),
+            Field.PEERS: sum(1 for h in self.humans.values() if h.connected),
             "fps": round(self.picture.meter.rate(), 1),
-            "status": self.conductor.status,
+            Field.STATUS: self.conductor.status,
             "uptime": round(time.monotonic() - self._started, 1),
         }))
 

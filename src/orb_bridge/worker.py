@@ -35,6 +35,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from signaling_core import orb_user_id
+from signaling_core.wire import Field, MessageType
 
 from . import logs
 from ._config import OrbConfig
@@ -58,8 +59,8 @@ class WebSocketLink:
     async def send(self, text: str) -> None:
         if self._join_token is not None and text.lstrip().startswith("{"):
             message = json.loads(text)
-            if message.get("type") == "join":
-                message["token"] = self._join_token
+            if message.get(Field.TYPE) == MessageType.JOIN:
+                message[Field.TOKEN] = self._join_token
                 text = json.dumps(message)
         try:
             await self._ws.send(text)
