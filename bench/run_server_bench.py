@@ -294,6 +294,14 @@ def install_node_original(source: Path, into: Path) -> list[str] | None:
     return [node, str(into / "server.mjs"), PORT]
 
 
+def variant_arg(text: str) -> tuple[str, Path]:
+    """``NAME=SRC`` of ``--variant``."""
+    name, sep, src = text.partition("=")
+    if not sep or not name or not src or name in ("baseline", "node", "before", "trio"):
+        raise argparse.ArgumentTypeError(f"expected NAME=SRC with a new NAME, got {text!r}")
+    return name, Path(src)
+
+
 def server_commands(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]:
     trio = shutil.which("trio-server", path=str(Path(sys.executable).parent)) or "trio-server"
     commands = {
@@ -311,6 +319,10 @@ def server_commands(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]
         # installed package): before/after figures of one change, in one interleaved run.
         env = shutil.which("env") or "/usr/bin/env"
         commands["before"] = [env, f"PYTHONPATH={args.before_src}", *commands["trio"]]
+    for name, src in args.variant:
+        # More columns of the same kind (e.g. main's hub beside this branch's), same rounds.
+        env = shutil.which("env") or "/usr/bin/env"
+        commands[name] = [env, f"PYTHONPATH={src}", *commands["trio"]]
     if "node" in args.servers:
         node = install_node_original(args.node_original, tmp / "node-original")
         if node is not None:
@@ -333,10 +345,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="rooms per core: a call's length (each participant joins and leaves "
                         "once per call)")
     p.add_argument("--servers", default="baseline,node,trio",
-                   help="comma-separated, from: baseline, node, before, trio (trio last)")
+                   help="comma-separated, from: baseline, node, before, trio and the "
+                        "--variant names (trio last)")
     p.add_argument("--before-src", type=Path,
                    help="the 'before' column: trio-server run from this src/ folder (e.g. "
                         "another commit's, from git archive), same options as trio")
+    p.add_argument("--variant", action="append", default=[], type=variant_arg,
+                   metavar="NAME=SRC",
+                   help="repeatable: one more column NAME, trio-server run from the src/ folder "
+                        "SRC (as --before-src; name it in --servers)")
     p.add_argument("--node-original", type=Path, default=NODE_ORIGINAL,
                    help="the Node original's folder (server.mjs, package.json, package-lock.json)")
     p.add_argument("--scenario", action="append", choices=SCENARIOS, help="repeatable; default all")
