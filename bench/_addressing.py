@@ -27,6 +27,7 @@ from orb_bridge import tts
 from orb_bridge.address_judge import AddressJudge
 from orb_bridge.addressee import Addressee
 from orb_bridge.addressing import AddressRule
+from orb_bridge.audio import HEARING_RATE, Audio
 from orb_bridge.hearing import Utterance
 from orb_bridge.name_probe import NameProbe
 from orb_bridge.stt import WhisperStt
@@ -185,8 +186,7 @@ def render(voice: str, text: str) -> np.ndarray[Any, np.dtype[np.int16]]:
     _, variant, wpm = voice.split(":")
     wav = subprocess.run(["espeak-ng", "--stdout", "-v", variant, "-s", wpm, text],
                          check=True, capture_output=True, timeout=20).stdout
-    pcm, rate = tts.parse_wav(wav)
-    return voices.trim(tts.resample(pcm, rate, 16_000).astype(np.int16))
+    return voices.trim(tts.parse_wav(wav).at(HEARING_RATE).int16())
 
 
 def addressed_texts() -> list[str]:
@@ -282,7 +282,8 @@ def _summary(rows: list[dict[str, Any]], which: str, started: float | None,
     for row in rows:
         clock[0] += row["seconds"] + GAP
         if not row["addressed"]:
-            utterance = Utterance(f"{row['role']}-1", row["role"], b"", row["seconds"],
+            utterance = Utterance(f"{row['role']}-1", row["role"],
+                                  Audio.silence(0, HEARING_RATE), row["seconds"],
                                   text=row["heard"])
             row["interjection"] = stage.decide(utterance).answer
     addressed = [r for r in rows if r["addressed"]]
@@ -342,8 +343,8 @@ def run(which: str, *, smoke: bool = False, compare: bool = False) -> dict[str, 
     hinted.load()
     started = time.perf_counter()
     for row in rows:
-        pcm = render(row["voice"], row["text"]).tobytes()
-        row["seconds"] = round(len(pcm) / 32_000, 2)
+        pcm = Audio(render(row["voice"], row["text"]), HEARING_RATE)
+        row["seconds"] = round(pcm.duration, 2)
         # The words as the orb hears them (plain, then heard again for the name: the hotword
         # and the probe), and the plain words alone.
         row["heard_without_probe"] = hinted.transcribe_blocking(pcm, probe=False)

@@ -45,7 +45,7 @@ from orb_common import orb_server, server_cpu
 
 from signaling_core.wire import AI, Field
 from testkit.llm_standin import StandInModel
-from testkit.speech import espeak_pcm16k, espeak_pcm48k
+from testkit.speech import espeak_heard, espeak_pcm48k
 from testkit.synthetic import SyntheticHuman
 
 SENTENCES = (
@@ -161,11 +161,11 @@ def stt_rtf(sentences: tuple[str, ...]) -> dict[str, float]:
     engine.load()
     audio = compute = 0.0
     for sentence in sentences:
-        pcm = espeak_pcm16k(sentence)
+        heard = espeak_heard(sentence)
         started = time.perf_counter()
-        engine.transcribe_blocking(pcm)
+        engine.transcribe_blocking(heard)
         compute += time.perf_counter() - started
-        audio += len(pcm) / 2 / 16_000
+        audio += heard.duration
     return {"stt_audio_s": round(audio, 2), "stt_compute_s": round(compute, 3),
             "stt_real_time_factor": round(compute / audio, 3)}
 

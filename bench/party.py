@@ -70,6 +70,7 @@ from _party_sets import (
 )
 
 from orb_bridge import OrbConfig
+from orb_bridge.audio import HEARING_RATE, Audio
 from orb_bridge.brain import ReplyAudio
 from orb_bridge.coaching import reflective_reply
 from orb_bridge.end_of_turn import SmartTurn
@@ -225,7 +226,8 @@ class ServedModel:
         """Seconds from handing the brain a transcript to its first synthesised audio."""
         async def ask() -> float:
             started = time.perf_counter()
-            replies = self.brain.respond(Utterance("client-1", "client", b"", 0.0, text=text))
+            nothing = Audio.silence(0, HEARING_RATE)
+            replies = self.brain.respond(Utterance("client-1", "client", nothing, 0.0, text=text))
             async with contextlib.aclosing(replies):
                 async for out in replies:
                     if isinstance(out, ReplyAudio):
@@ -240,7 +242,7 @@ class ServedModel:
         self.standin.__exit__(None, None, None)
 
 
-def early_words(stt: WhisperStt) -> Callable[[bytes], str]:
+def early_words(stt: WhisperStt) -> Callable[[Audio], str]:
     """A pause's words as the orb's scribe takes them: with the orb's name as a hotword
     (``stt`` is made so), without the name probe (that runs on a turn's final words)."""
     return lambda pcm: stt.transcribe_blocking(pcm, False)
@@ -262,9 +264,9 @@ def finished_turn(voice: str, text: str, model: SmartTurn, stt: WhisperStt,
     early = [h.event for h in heard if isinstance(h.event, SpeechPaused)
              and h.event.first and h.event.early <= cfg.stt_early_runs and h.at <= end.at]
     started = time.perf_counter()
-    words = stt.transcribe_blocking(utterance.speech_pcm)
+    words = stt.transcribe_blocking(utterance.speech)
     stt_seconds = time.perf_counter() - started
-    had_early = bool(early) and early[-1].speech_pcm == utterance.speech_pcm
+    had_early = bool(early) and early[-1].speech.same(utterance.speech)
     transcript = end.at + (0.0 if had_early else stt_seconds)
     started = time.perf_counter()
     reply = reflective_reply(words or text, [])

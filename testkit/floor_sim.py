@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from orb_bridge import OrbConfig
+from orb_bridge.audio import Audio
 from orb_bridge.echo import EchoGate, SentAudio
 from orb_bridge.floor import Floor, Move
 from orb_bridge.hearing import SpeechEnded, SpeechPaused, SpeechStarted, TurnDetector, dbfs, new_vad
@@ -70,7 +71,7 @@ def speech_spans(pcm: Pcm, floor_dbfs: float = -50.0) -> list[tuple[float, float
 
 
 def simulate(human: Pcm, reply: Pcm, *, reply_at: float, config: OrbConfig | None = None,
-             transcribe: Callable[[bytes], str] | None = None, echo_db: float | None = None,
+             transcribe: Callable[[Audio], str] | None = None, echo_db: float | None = None,
              echo_delay: float = 0.15, gate: bool = True, tail: float = 1.5) -> FloorRun:
     """Run the floor over ``human`` (16 kHz int16, the microphone's own voice) while the orb
     says ``reply`` (16 kHz int16) from ``reply_at`` seconds."""
@@ -115,13 +116,13 @@ def simulate(human: Pcm, reply: Pcm, *, reply_at: float, config: OrbConfig | Non
             out[:len(part)] = part
             run.sent.append((now, position))
             position += 1
-        sent.sent(step, now - STEP, out, RATE)
+        sent.sent(step, now - STEP, Audio(out, RATE))
         echo.append(out)
         mic = padded[step * CHUNK:(step + 1) * CHUNK].copy()
         back = echo.popleft()
         if echo_db is not None:
             mic += back * np.float32(10 ** (echo_db / 20))
-        for event in detector.feed(mic):
+        for event in detector.feed(Audio(mic, RATE)):
             if isinstance(event, SpeechStarted):
                 run.started.append(now)
                 carry(floor.started("human", now, 2 * 0.032))
@@ -132,7 +133,7 @@ def simulate(human: Pcm, reply: Pcm, *, reply_at: float, config: OrbConfig | Non
                     carry(floor.words("human", event.pause, None))
                 elif event.first and transcribe is not None and not floor.free:
                     began = time.perf_counter()
-                    words = transcribe(event.speech_pcm).strip()
+                    words = transcribe(event.speech).strip()
                     run.words.append(words)
                     pending.append((now + time.perf_counter() - began, event.pause, words))
             elif isinstance(event, SpeechEnded):

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from orb_bridge import OrbConfig
+from orb_bridge.audio import Audio
 from orb_bridge.end_of_turn import SmartTurn, combine
 from orb_bridge.hearing import (
     SpeechEnded,
@@ -41,7 +42,7 @@ class Heard:
 
 def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
          model: SmartTurn | None = None, role: str = "client",
-         transcribe: Callable[[bytes], str] | None = None,
+         transcribe: Callable[[Audio], str] | None = None,
          model_seconds: float | None = None,
          transcribe_seconds: float | None = None) -> list[Heard]:
     """Every event the orb's hearing produces for ``pcm`` (16 kHz mono int16).
@@ -59,20 +60,20 @@ def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
     samples = pcm.astype(np.float32)
     for index in range(0, len(samples), CHUNK):
         now = (index + CHUNK) / RATE
-        for event in detector.feed(samples[index:index + CHUNK]):
+        for event in detector.feed(Audio(samples[index:index + CHUNK], RATE)):
             out.append(Heard(now, event))
             if not isinstance(event, SpeechPaused):
                 continue
             if (transcribe is not None and event.first
                     and event.early <= cfg.stt_early_runs):
                 started = time.perf_counter()
-                words = transcribe(event.speech_pcm).strip()
+                words = transcribe(event.speech).strip()
                 took = time.perf_counter() - started
                 texts[event.pause] = (now + (took if transcribe_seconds is None
                                              else transcribe_seconds), words)
             if model is not None and event.check >= 0:
                 started = time.perf_counter()
-                verdict: float | None = model.probability(event.pcm)
+                verdict: float | None = model.probability(event.audio)
                 due = now + (time.perf_counter() - started if model_seconds is None
                              else model_seconds)
                 ready, words = texts.get(event.pause, (now, None))

@@ -1,4 +1,4 @@
-"""Test support for speech: espeak-ng sentences as 16 kHz PCM, and the word error rate."""
+"""Test support for speech: espeak-ng sentences as the orb hears them, and the word error rate."""
 
 from __future__ import annotations
 
@@ -8,21 +8,20 @@ import subprocess
 import numpy as np
 
 from orb_bridge import tts
+from orb_bridge.audio import HEARING_RATE, WEBRTC_RATE, Audio
 
 
-def espeak_pcm16k(text: str, words_per_minute: int = 160) -> bytes:
-    """``text`` spoken by espeak-ng, as 16 kHz mono s16le (what the orb's ears produce)."""
+def espeak_heard(text: str, words_per_minute: int = 160) -> Audio:
+    """``text`` spoken by espeak-ng, at 16 kHz (what the orb's ears produce)."""
     wav = subprocess.run(["espeak-ng", "--stdout", "-v", "en-us", "-s", str(words_per_minute),
                           text], check=True, capture_output=True, timeout=20).stdout
-    pcm, rate = tts.parse_wav(wav)
-    return tts.resample(pcm, rate, 16_000).astype("<i2").tobytes()
+    return tts.parse_wav(wav).at(HEARING_RATE)
 
 
 def espeak_pcm48k(text: str, words_per_minute: int = 160) -> np.ndarray:
     wav = subprocess.run(["espeak-ng", "--stdout", "-v", "en-us", "-s", str(words_per_minute),
                           text], check=True, capture_output=True, timeout=20).stdout
-    pcm, rate = tts.parse_wav(wav)
-    return tts.resample(pcm, rate, 48_000)
+    return tts.parse_wav(wav).at(WEBRTC_RATE).int16()
 
 
 def words(text: str) -> list[str]:

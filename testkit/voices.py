@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from orb_bridge import tts
+from orb_bridge.audio import Audio
 
 Pcm = npt.NDArray[np.int16]
 
@@ -24,8 +25,7 @@ def espeak(text: str, rate: int = 16_000, words_per_minute: int = 165,
            variant: str = "en-us") -> Pcm:
     wav = subprocess.run(["espeak-ng", "--stdout", "-v", variant, "-s", str(words_per_minute),
                           text], check=True, capture_output=True, timeout=20).stdout
-    pcm, source_rate = tts.parse_wav(wav)
-    return trim(tts.resample(pcm, source_rate, rate).astype(np.int16))
+    return trim(tts.parse_wav(wav).at(rate).int16())
 
 
 @functools.lru_cache(maxsize=1)
@@ -49,7 +49,7 @@ def piper(text: str, rate: int = 16_000, steady: bool = False) -> Pcm:
         config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
     chunks = list(voice.synthesize(text, config))  # type: ignore[attr-defined]
     pcm = np.concatenate([c.audio_int16_array for c in chunks]).astype(np.int16)
-    return trim(tts.resample(pcm, chunks[0].sample_rate, rate).astype(np.int16))
+    return trim(Audio(pcm, chunks[0].sample_rate).at(rate).int16())
 
 
 def speak(voice: str, text: str, rate: int = 16_000) -> Pcm:

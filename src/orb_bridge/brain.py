@@ -28,16 +28,13 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from typing import Protocol
 
 import attrs
-import numpy as np
 
 from . import tts
+from .audio import WEBRTC_RATE, Audio
 from .coaching import Summary, Turn, extractive_summary, reflective_reply
 from .hearing import Utterance
 from .speech_text import first_breath
 from .stt import SpeechToText  # the one speech-to-text protocol (the orb's scribe uses it too)
-
-#: Reply audio is handed to the voice as 48 kHz mono s16le.
-REPLY_RATE = tts.OUTPUT_RATE
 
 
 @attrs.frozen
@@ -49,10 +46,10 @@ class StatusHint:
 
 @attrs.frozen
 class ReplyAudio:
-    """What the orb says, as mono s16le PCM at ``sample_rate``; ``text`` is for logs only."""
+    """What the orb says (at any rate: the voice sends it at 48 kHz); ``text`` is for logs
+    and the transcript."""
 
-    pcm: bytes
-    sample_rate: int = REPLY_RATE
+    audio: Audio
     text: str = ""
     #: ``time.monotonic()`` when the words of this reply began to exist (a language model's
     #: first token; an offline brain's finished text), for the per-turn figures.
@@ -92,17 +89,17 @@ class Summarizer(Protocol):
 LISTENING_LINE = "I'm listening. Tell me more."
 
 
-#: Text → 48 kHz mono int16 speech (a :class:`orb_bridge.voices.Speaker`'s ``speak``).
-Speak = Callable[[str], Awaitable[tts.Pcm]]
+#: Text → speech (a :class:`orb_bridge.voices.Speaker`'s ``speak``: 48 kHz int16).
+Speak = Callable[[str], Awaitable[Audio]]
 #: Text → the same, in pieces as they are made (a :class:`orb_bridge.voices.Speaker`'s
 #: ``stream``).
-Stream = Callable[[str], AsyncGenerator[tts.Pcm, None]]
+Stream = Callable[[str], AsyncGenerator[Audio, None]]
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 
 
 async def spoken_ahead(speak: Speak, lines: Sequence[str]
-                       ) -> AsyncGenerator[tuple[str, tts.Pcm], None]:
+                       ) -> AsyncGenerator[tuple[str, Audio], None]:
     """Each line with its speech, in order, all synthesised ahead at once (a neural voice's
     pool takes them in order, so the first is ready first and the next is made while the
     first plays). Closing the iterator (barge-in) cancels every sentence not yet yielded."""
@@ -117,18 +114,18 @@ async def spoken_ahead(speak: Speak, lines: Sequence[str]
 
 
 async def streamed(stream: Stream, lines: Sequence[str]
-                   ) -> AsyncGenerator[tuple[str, tts.Pcm], None]:
+                   ) -> AsyncGenerator[tuple[str, Audio], None]:
     """Each line's pieces in order, as ``(line, piece)`` for a line's first piece and
     ``("", piece)`` for the rest. Pieces are made only when asked for (the conductor asks for
     the next while the last plays), so a barge-in leaves the rest of the reply unmade."""
     for line in lines:
         async with contextlib.aclosing(stream(line)) as pieces:
             text = line
-            async for pcm in pieces:
-                yield text, pcm
+            async for piece in pieces:
+                yield text, piece
                 text = ""
         if text:  # nothing to hear (no voice left): the words still count as said
-            yield text, np.zeros(0, dtype=np.int16)
+            yield text, Audio.silence(0, WEBRTC_RATE)
 
 
 class OfflineBrain:
@@ -173,13 +170,12 @@ class OfflineBrain:
             lines[:1] = first_breath(lines[0])  # the first audio as soon as possible
         if self._stream is not None:
             async with contextlib.aclosing(streamed(self._stream, lines)) as pieces:
-                async for line, pcm in pieces:
-                    yield ReplyAudio(pcm.astype("<i2").tobytes(), REPLY_RATE, line, words_at,
-                                     more=True)
+                async for line, piece in pieces:
+                    yield ReplyAudio(piece, line, words_at, more=True)
             return
         async with contextlib.aclosing(spoken_ahead(self._speak, lines)) as spoken:
-            async for line, pcm in spoken:
-                yield ReplyAudio(pcm.astype("<i2").tobytes(), REPLY_RATE, line, words_at)
+            async for line, said in spoken:
+                yield ReplyAudio(said, line, words_at)
 
     async def summarize(self, turns: Sequence[Turn]) -> Summary:
         return extractive_summary(turns)
@@ -200,8 +196,8 @@ class LanguageModel(Protocol):
 
 
 class TextToSpeech(Protocol):
-    async def synthesize(self, text: str) -> tuple[bytes, int]:
-        """Mono s16le PCM and its sample rate for ``text``."""
+    async def synthesize(self, text: str) -> Audio:
+        """``text`` said, at any rate."""
 
 
 class SpeechChainBrain:
@@ -223,15 +219,14 @@ class SpeechChainBrain:
 
     async def respond(self, utterance: Utterance) -> AsyncIterator[BrainOutput]:
         yield StatusHint("thinking")
-        text = utterance.text or await self._stt.transcribe(utterance.pcm)
+        text = utterance.text or await self._stt.transcribe(utterance.audio)
         if not text.strip():
             return
         self._add(utterance.role, text)
         answer = await self._llm.reply(list(self._history))
         self._add("ai", answer)
         yield StatusHint("processing")
-        pcm, rate = await self._tts.synthesize(answer)
-        yield ReplyAudio(pcm, rate, answer)
+        yield ReplyAudio(await self._tts.synthesize(answer), answer)
 
     async def aclose(self) -> None:
         for task in self._background:
@@ -239,7 +234,7 @@ class SpeechChainBrain:
         await asyncio.gather(*self._background, return_exceptions=True)
 
     async def _transcribe_into_history(self, utterance: Utterance) -> None:
-        text = utterance.text or await self._stt.transcribe(utterance.pcm)
+        text = utterance.text or await self._stt.transcribe(utterance.audio)
         if text.strip():
             self._add(utterance.role, text)
 
@@ -247,8 +242,3 @@ class SpeechChainBrain:
         self._history.append((role, text))
         del self._history[: -self._max_history]
 
-
-def pcm_from_reply(reply: ReplyAudio) -> tts.Pcm:
-    """Reply audio as 48 kHz mono int16, whatever rate the brain produced."""
-    pcm = np.frombuffer(reply.pcm[: len(reply.pcm) - len(reply.pcm) % 2], dtype="<i2")
-    return tts.resample(pcm.astype(np.int16), reply.sample_rate, REPLY_RATE)

@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 from . import figures
 from .addressee import Addressee
-from .brain import Brain, ReplyAudio, StatusHint, pcm_from_reply
+from .brain import Brain, ReplyAudio, StatusHint
 from .hearing import SpeechEnded, SpeechPaused, SpeechStarted, TurnEvent, Utterance
 from .media_out import Voice
 
@@ -224,8 +224,7 @@ class Conductor:
                 self._on_spoken(" ".join(self._spoken), self._spoken_from, time.time())
 
     async def _say(self, reply: ReplyAudio) -> None:
-        pcm = pcm_from_reply(reply)
-        if len(pcm) == 0:
+        if len(reply.audio) == 0:
             # Nothing to hear (no voice left, or nothing sayable): the words still count as
             # said, so the transcript carries the reply as text.
             if reply.text.strip():
@@ -236,7 +235,7 @@ class Conductor:
         if times is not None and times.first_synth is None:
             times.first_synth = time.monotonic()
             times.first_token = reply.first_token_at
-        self._voice.play(pcm, follow=self._following)
+        self._voice.play(reply.audio, follow=self._following)
         self._following = reply.more
         if self._spoken_from is None:
             self._spoken_from = time.time()

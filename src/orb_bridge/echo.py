@@ -40,8 +40,9 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
+    from .audio import Audio
     from .floor import FloorRules
-    from .hearing import Samples, SpeechProbability
+    from .hearing import SpeechProbability
 
 #: The rate the comparison runs at: speech's energy and an echo's match are all below 4 kHz.
 MATCH_RATE = 8_000
@@ -72,16 +73,15 @@ class SentAudio:
         self.ends_at = 0.0
         self._frame_seconds = frame_seconds
 
-    def sent(self, index: int, starts_at: float, samples: npt.NDArray[np.generic],
-             rate: int) -> None:
-        """Frame ``index`` of the grid (due at ``starts_at``), ``rate`` Hz mono samples."""
+    def sent(self, index: int, starts_at: float, audio: Audio) -> None:
+        """Frame ``index`` of the grid (due at ``starts_at``)."""
         if self._last is not None and index <= self._last:
             return
         if self._last is not None:
             for _ in range(min(index - self._last - 1, self._frames.maxlen or 0)):
                 self._frames.append(np.zeros(self._frame, np.float32))
         self._last = index
-        frame = _decimate(samples, rate // MATCH_RATE)[: self._frame]
+        frame = _decimate(audio.samples, audio.rate // MATCH_RATE)[: self._frame]
         if len(frame) < self._frame:
             frame = np.pad(frame, (0, self._frame - len(frame)))
         self._frames.append(frame)
@@ -202,17 +202,17 @@ class EchoGate:
         #: The latest comparison's result (for the log of a frame let through).
         self._last_match: EchoPath | None = None
 
-    def hear(self, samples: Samples) -> None:
+    def hear(self, audio: Audio) -> None:
         """Every frame of the microphone, quiet ones too (what :meth:`feed` compares)."""
         self._heard_at = self._clock()
-        part = _decimate(samples, self._factor)
+        part = _decimate(audio.samples, self._factor)
         self._mic.append(part)
         self._mic_len += len(part)
         while self._mic and self._mic_len - len(self._mic[0]) >= self._keep:
             self._mic_len -= len(self._mic.popleft())
 
-    def feed(self, samples: Samples) -> list[float]:
-        probabilities = self._inner.feed(samples)
+    def feed(self, audio: Audio) -> list[float]:
+        probabilities = self._inner.feed(audio)
         if (not self._rules.echo_gate or not probabilities
                 or max(probabilities) < self._threshold or self._mic_len < self._keep):
             return probabilities
@@ -220,7 +220,7 @@ class EchoGate:
         now = self._heard_at
         if now - self._sent.ends_at > rules.echo_path + rules.echo_window:
             return probabilities  # the orb has not talked for longer than any echo lasts
-        path = self._evidence(now, len(samples) // self._factor)
+        path = self._evidence(now, len(audio) // self._factor)
         if path is None:
             logger.debug("heard as speech (p %.2f): no evidence of the orb's voice (last "
                          "match %s)", max(probabilities), self._last_match)

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from .media_out import AUDIO_RATE, VIDEO_CLOCK, OrbPicture, Voice
+from .audio import WEBRTC_RATE
+from .media_out import VIDEO_CLOCK, OrbPicture, Voice
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class SharedOpus:
         packet: Packet | None = packets[0] if packets else None
         if packet is not None:
             packet.pts = frame.pts
-            packet.time_base = fractions.Fraction(1, AUDIO_RATE)
+            packet.time_base = fractions.Fraction(1, WEBRTC_RATE)
         self._cached = (slot, packet)
         return self._cached
 
@@ -137,10 +138,10 @@ class SharedOpus:
 def _opus_codec(bitrate: int) -> Any:
     codec = av.CodecContext.create("libopus", "w")
     codec.bit_rate = bitrate
-    codec.sample_rate = AUDIO_RATE
+    codec.sample_rate = WEBRTC_RATE
     codec.layout = "mono"
     codec.format = "s16"
-    codec.time_base = fractions.Fraction(1, AUDIO_RATE)
+    codec.time_base = fractions.Fraction(1, WEBRTC_RATE)
     # CELT-only low-delay mode at a middling complexity: a fifth of the default's CPU, and
     # plenty for a synthetic voice.
     codec.options = {"application": "lowdelay", "compression_level": "5"}

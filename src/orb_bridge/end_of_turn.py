@@ -32,16 +32,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
+
+from .audio import HEARING_RATE, Audio
 
 logger = logging.getLogger(__name__)
 
-RATE = 16_000
 #: The model reads exactly this much audio: older speech is cut, a shorter turn zero-padded
 #: in front.
 WINDOW_SECONDS = 8
-
-Floats = npt.NDArray[np.float32]
 
 
 #: Words an English sentence does not end on (closed classes, so the lists are whole, not
@@ -153,12 +151,11 @@ class SmartTurn:
         self.decisions = 0
         self.compute_seconds = 0.0
 
-    def probability(self, pcm16k: bytes) -> float:
-        """P(the turn is complete) for the speech in ``pcm16k`` (16 kHz mono s16le)."""
+    def probability(self, audio: Audio) -> float:
+        """P(the turn is complete) for the speech in ``audio``."""
         started = time.perf_counter()
-        audio = np.frombuffer(pcm16k[: len(pcm16k) - len(pcm16k) % 2], "<i2")
-        samples = audio.astype(np.float32) / np.float32(32768)
-        window = WINDOW_SECONDS * RATE
+        samples = audio.at(HEARING_RATE).unit_floats()
+        window = WINDOW_SECONDS * HEARING_RATE
         if len(samples) >= window:
             samples = samples[-window:]
         else:
@@ -200,7 +197,7 @@ class TurnJudge:
                     raise
             return self._model
 
-    async def judge(self, pcm16k: bytes) -> float | None:
+    async def judge(self, audio: Audio) -> float | None:
         """P(complete), or ``None`` when the judge is too busy or has no model (timing
         decides alone)."""
         if self.unavailable is not None:
@@ -211,7 +208,7 @@ class TurnJudge:
                 return None
             self._pending += 1
         try:
-            future = self._pool.submit(lambda: self.model.probability(pcm16k))
+            future = self._pool.submit(lambda: self.model.probability(audio))
         except RuntimeError:  # shut down
             with self._lock:
                 self._pending -= 1
@@ -221,7 +218,7 @@ class TurnJudge:
 
     def warm(self) -> None:
         """Load the model now (blocking), so the first decision does not wait for it."""
-        self.model.probability(b"\0\0" * RATE)
+        self.model.probability(Audio.silence(1.0, HEARING_RATE))
 
     def _done(self, _future: concurrent.futures.Future[float]) -> None:
         with self._lock:

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 if TYPE_CHECKING:
+    from .audio import Audio
     from .hearing import TurnDetector
 
 logger = logging.getLogger(__name__)
@@ -289,7 +290,7 @@ class FloorStage:
 
     def __init__(self, floor: Floor, *, hold: Callable[[bool], None],
                  barge_in: Callable[[str], None],
-                 early_words: Callable[[str, bytes], Awaitable[str | None]] | None,
+                 early_words: Callable[[str, Audio], Awaitable[str | None]] | None,
                  spawn: Callable[..., object],
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.floor = floor
@@ -328,7 +329,7 @@ class FloorStage:
 
         self._carry(self.floor.started(speaker, self._clock(), 2 * VAD_FRAME_SECONDS), speaker)
 
-    def paused(self, speaker: str, silence: float, pause: int, speech_pcm: bytes,
+    def paused(self, speaker: str, silence: float, pause: int, speech: Audio,
                first: bool) -> None:
         self._carry(self.floor.paused(speaker, self._clock(), silence, pause), speaker)
         if not first or self.floor.free:
@@ -336,15 +337,15 @@ class FloorStage:
         if self._early_words is None:  # no speech-to-text: the burst's length decides
             self._carry(self.floor.words(speaker, pause, None), speaker)
         else:
-            self._spawn(self._words(speaker, pause, speech_pcm), f"floor-words-{speaker}")
+            self._spawn(self._words(speaker, pause, speech), f"floor-words-{speaker}")
 
     def ended(self, speaker: str) -> None:
         self._carry(self.floor.ended(speaker), speaker)
 
-    async def _words(self, speaker: str, pause: int, speech_pcm: bytes) -> None:
+    async def _words(self, speaker: str, pause: int, speech: Audio) -> None:
         assert self._early_words is not None
         try:  # bounded: speech-to-text has its own bounds; this is a backstop
-            text = await asyncio.wait_for(self._early_words(speaker, speech_pcm), 10.0)
+            text = await asyncio.wait_for(self._early_words(speaker, speech), 10.0)
         except TimeoutError:
             return
         except Exception:  # speech-to-text failed: the burst's length decides

@@ -38,15 +38,14 @@ import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from ._config import OrbConfig
+from .audio import HEARING_RATE, Audio
 
 logger = logging.getLogger(__name__)
 
-#: Utterances are handed on as 16 kHz mono signed 16-bit PCM (what STT engines eat).
-UTTERANCE_RATE = 16_000
 SILENCE_DBFS = -100.0
 #: The voice-activity frame: 512 samples at 16 kHz (Silero's frame).
 VAD_FRAME = 512
-VAD_FRAME_SECONDS = VAD_FRAME / UTTERANCE_RATE
+VAD_FRAME_SECONDS = VAD_FRAME / HEARING_RATE
 #: Frames this quiet are silence without asking the model (an hour of silence costs nothing).
 _QUIET_DBFS = -70.0
 #: Non-speech kept after the last speech frame in what speech-to-text reads: the VAD ends
@@ -60,8 +59,8 @@ Samples = npt.NDArray[np.float32]
 class SpeechProbability(Protocol):
     """A streaming voice-activity detector: one probability per 512-sample frame."""
 
-    def feed(self, samples: Samples) -> list[float]:
-        """Probabilities of the frames that ``samples`` completes."""
+    def feed(self, audio: Audio) -> list[float]:
+        """Probabilities of the frames that ``audio`` (16 kHz) completes."""
 
 
 @attrs.frozen
@@ -70,12 +69,11 @@ class Utterance:
 
     speaker_id: str
     role: str
-    #: 16 kHz mono s16le PCM, including a little pre-roll before the detected onset.
-    pcm: bytes
+    #: What they said (16 kHz int16), including a little pre-roll before the detected onset.
+    audio: Audio
     #: Seconds of audio judged speech (the trailing silence not counted).
     voiced: float
-    sample_rate: int = UTTERANCE_RATE
-    #: Seconds of trailing non-speech in ``pcm``: speech ended that long before the
+    #: Seconds of trailing non-speech in ``audio``: speech ended that long before the
     #: utterance was handed on.
     silence_after: float = 0.0
     #: What was said, once speech-to-text has run (``None``: not transcribed).
@@ -94,14 +92,14 @@ class Utterance:
     transcribed_at: float | None = None
 
     @property
-    def speech_pcm(self) -> bytes:
-        """``pcm`` without the trailing quiet but :data:`STT_TAIL` (what speech-to-text
+    def speech(self) -> Audio:
+        """``audio`` without the trailing quiet but :data:`STT_TAIL` (what speech-to-text
         reads)."""
-        return _without_quiet(self.pcm, self.silence_after)
+        return _without_quiet(self.audio, self.silence_after)
 
     @property
     def duration(self) -> float:
-        return len(self.pcm) / 2 / self.sample_rate
+        return self.audio.duration
 
 
 @attrs.frozen
@@ -113,15 +111,15 @@ class SpeechStarted:
 class SpeechPaused:
     """The speaker has been quiet for ``silence`` seconds: the turn may be over.
 
-    ``pcm`` is what they said up to the quiet plus the quiet itself (what the end-of-turn model
-    reads; :attr:`speech_pcm` is what speech-to-text reads). ``pause`` numbers the pauses of
+    ``audio`` is what they said up to the quiet plus the quiet itself (what the end-of-turn
+    model reads; :attr:`speech` is what speech-to-text reads). ``pause`` numbers the pauses of
     the detector, ``check`` the judgement asked (an index into ``OrbConfig.decision_checks``; -1:
     the pause's start, when no check is due then, for speech-to-text only);
     ``early`` counts the pauses of this utterance so far (speech-to-text bounds its runs).
     """
 
     speaker_id: str
-    pcm: bytes
+    audio: Audio
     pause: int = 0
     check: int = 0
     silence: float = 0.0
@@ -130,8 +128,8 @@ class SpeechPaused:
     first: bool = True
 
     @property
-    def speech_pcm(self) -> bytes:
-        return _without_quiet(self.pcm, self.silence)
+    def speech(self) -> Audio:
+        return _without_quiet(self.audio, self.silence)
 
 
 @attrs.frozen
@@ -142,9 +140,8 @@ class SpeechEnded:
 TurnEvent = SpeechStarted | SpeechEnded | SpeechPaused
 
 
-def _without_quiet(pcm: bytes, silence: float) -> bytes:
-    cut = round(max(0.0, silence - STT_TAIL) * UTTERANCE_RATE) * 2
-    return pcm[: len(pcm) - cut] if 0 < cut < len(pcm) else pcm
+def _without_quiet(audio: Audio, silence: float) -> Audio:
+    return audio.without_last(silence - STT_TAIL)
 
 
 def dbfs(samples: Samples) -> float:
@@ -158,7 +155,7 @@ def dbfs(samples: Samples) -> float:
     return max(SILENCE_DBFS, 10.0 * math.log10(power / (32768.0 * 32768.0)))
 
 
-def to_mono_16k(frame: av.AudioFrame) -> Samples:
+def to_mono_16k(frame: av.AudioFrame) -> Audio:
     """Mix a decoded aiortc frame (s16, usually 48 kHz stereo) down to 16 kHz mono floats.
 
     Runs for every 20 ms of every human, so the usual case (packed 48 kHz) is one integer
@@ -167,24 +164,24 @@ def to_mono_16k(frame: av.AudioFrame) -> Samples:
     channels = len(frame.layout.channels)
     data = frame.to_ndarray()
     rate = frame.sample_rate
-    if not frame.format.is_planar and rate == 3 * UTTERANCE_RATE:
+    if not frame.format.is_planar and rate == 3 * HEARING_RATE:
         group = 3 * channels
         flat = data.reshape(-1)
         usable = len(flat) - len(flat) % group
         sums = flat[:usable].reshape(-1, group).sum(axis=1, dtype=np.int32)
         out: Samples = sums.astype(np.float32) * np.float32(1.0 / group)
-        return out
+        return Audio(out, HEARING_RATE)
     mono: Samples
     if frame.format.is_planar:
         mono = data.astype(np.float32).mean(axis=0, dtype=np.float32)
     else:
         mono = data.reshape(-1, channels).astype(np.float32).mean(axis=1, dtype=np.float32)
-    if rate == UTTERANCE_RATE:
-        return mono
-    count = round(len(mono) * UTTERANCE_RATE / rate)
+    if rate == HEARING_RATE:
+        return Audio(mono, HEARING_RATE)
+    count = round(len(mono) * HEARING_RATE / rate)
     positions = np.linspace(0, len(mono) - 1, count, dtype=np.float32)
     resampled: Samples = np.interp(positions, np.arange(len(mono)), mono).astype(np.float32)
-    return resampled
+    return Audio(resampled, HEARING_RATE)
 
 
 class LevelVad:
@@ -196,8 +193,8 @@ class LevelVad:
         self._off = config.vad_off_dbfs
         self._pending = np.zeros(0, np.float32)
 
-    def feed(self, samples: Samples) -> list[float]:
-        data = np.concatenate([self._pending, samples.reshape(-1)])
+    def feed(self, audio: Audio) -> list[float]:
+        data = np.concatenate([self._pending, audio.floats()])
         whole = len(data) - len(data) % VAD_FRAME
         self._pending = data[whole:]
         out: list[float] = []
@@ -222,7 +219,7 @@ class TurnDetector:
 
     def __init__(self, speaker_id: str, role: str, config: OrbConfig,
                  vad: SpeechProbability | None = None,
-                 tap: Callable[[Samples], None] | None = None,
+                 tap: Callable[[Audio], None] | None = None,
                  onset: Callable[[str], None] | None = None) -> None:
         """``tap``: shown every frame, quiet ones too, before the model is asked (the echo
         gate, orb_bridge.echo, compares the whole microphone with the orb's voice).
@@ -259,9 +256,10 @@ class TurnDetector:
         self._pause_best = 0.0  # the highest verdict of the current pause so far
 
     # ---------------------------------------------------------------- inputs
-    def feed(self, samples: Samples) -> list[TurnEvent]:
-        """Feed 16 kHz mono samples (any length); returns the events they complete."""
-        seconds = len(samples) / UTTERANCE_RATE
+    def feed(self, audio: Audio) -> list[TurnEvent]:
+        """Feed the speaker's audio (any length); returns the events it completes."""
+        samples = audio.at(HEARING_RATE).floats()
+        seconds = len(samples) / HEARING_RATE
         level = dbfs(samples)
         self.level_dbfs = level
         self.peak_dbfs = max(level, self.peak_dbfs - 60.0 * seconds)  # decays 60 dB/s
@@ -271,13 +269,14 @@ class TurnDetector:
         events: list[TurnEvent] = []
         for start in range(0, whole, VAD_FRAME):
             frame = data[start:start + VAD_FRAME]
+            heard = Audio(frame, HEARING_RATE)
             if self._tap is not None:
-                self._tap(frame)
+                self._tap(heard)
             if dbfs(frame) < _QUIET_DBFS:
                 probability = 0.0
             else:
                 self.vad_frames += 1
-                probability = self._vad.feed(frame)[-1]
+                probability = self._vad.feed(heard)[-1]
             events.extend(self._frame(frame, probability))
         return events
 
@@ -362,13 +361,13 @@ class TurnDetector:
             first_due = bool(checks) and checks[0][0] <= cfg.vad_pause_time + 1e-9
             if self._checks_asked == 0 and not first_due and self._announced_pause != self._pause:
                 self._announced_pause = self._pause
-                events.append(SpeechPaused(self.speaker_id, self._pcm_so_far(), self._pause,
+                events.append(SpeechPaused(self.speaker_id, self._audio_so_far(), self._pause,
                                            -1, self._below, self._early))
             while (self._checks_asked < len(checks)
                    and self._below + 1e-9 >= max(cfg.vad_pause_time,
                                                  checks[self._checks_asked][0])):
                 events.append(SpeechPaused(
-                    self.speaker_id, self._pcm_so_far(), self._pause, self._checks_asked,
+                    self.speaker_id, self._audio_so_far(), self._pause, self._checks_asked,
                     self._below, self._early,
                     first=self._checks_asked == 0 and self._announced_pause != self._pause))
                 self._checks_asked += 1
@@ -378,13 +377,13 @@ class TurnDetector:
             return [self._end(ended_by="length", final=False)]
         return events
 
-    def _pcm_so_far(self) -> bytes:
+    def _audio_so_far(self) -> Audio:
         pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
-        return bytes(np.clip(pcm, -32768, 32767).astype("<i2").tobytes())
+        return Audio(np.clip(pcm, -32768, 32767).astype(np.int16), HEARING_RATE)
 
     def _end(self, *, ended_by: str, final: bool = True,
              probability: float | None = None) -> SpeechEnded:
-        pcm = self._pcm_so_far()
+        audio = self._audio_so_far()
         silence = self._below
         voiced = self._voiced
         self._chunks = []
@@ -397,7 +396,7 @@ class TurnDetector:
             self.speaking = False
             self._above = 0.0
             self._below = 0.0
-        return SpeechEnded(Utterance(self.speaker_id, self.role, pcm, voiced,
+        return SpeechEnded(Utterance(self.speaker_id, self.role, audio, voiced,
                                      silence_after=silence, final=final, ended_by=ended_by,
                                      probability=probability))
 

@@ -23,17 +23,19 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 from . import tts
+from .audio import WEBRTC_RATE, Audio
 from .brain import (
     LISTENING_LINE,
-    REPLY_RATE,
     BrainOutput,
     OfflineBrain,
     ReplyAudio,
+    Speak,
     StatusHint,
+    Stream,
 )
 from .coaching import (
     AI,
@@ -59,17 +61,14 @@ logger = logging.getLogger(__name__)
 #: Turns of history sent with each request (the newest); the system prompt always goes.
 MAX_HISTORY = 40
 
-Speak = Callable[[str], Awaitable[tuple[bytes, int]]]
-Stream = Callable[[str], AsyncGenerator[tts.Pcm, None]]
-#: A piece of the answer ready to say: its text ("" for a sentence's later pieces), PCM,
-#: rate, and whether it is a streamed piece (the next follows without a gap).
-Piece = tuple[str, bytes, int, bool]
+#: A piece of the answer ready to say: its text ("" for a sentence's later pieces), its
+#: audio, and whether it is a streamed piece (the next follows without a gap).
+Piece = tuple[str, Audio, bool]
 
 
-async def espeak_speech(text: str) -> tuple[bytes, int]:
+async def espeak_speech(text: str) -> Audio:
     """espeak-ng alone (tests and embedders that want the cheap voice)."""
-    pcm = await tts.speak(text)
-    return pcm.astype("<i2").tobytes(), REPLY_RATE
+    return await tts.speak(text)
 
 
 def load_system_prompt(path: str | None) -> str:
@@ -109,8 +108,7 @@ class LanguageModelBrain:
     async def respond(self, utterance: Utterance) -> AsyncIterator[BrainOutput]:
         yield StatusHint("thinking")
         if not utterance.text:  # no speech-to-text: nothing to ask the model about
-            pcm, rate = await self._speak(LISTENING_LINE)
-            yield ReplyAudio(pcm, rate, LISTENING_LINE)
+            yield ReplyAudio(await self._speak(LISTENING_LINE), LISTENING_LINE)
             return
         asked = Turn(utterance.role, utterance.text)
         self.history.append(asked)
@@ -127,15 +125,14 @@ class LanguageModelBrain:
                 if isinstance(item, LlmError):
                     self._failed(item)
                     if not said:
-                        pcm, rate = await self._speak(self._fallback)
-                        yield ReplyAudio(pcm, rate, self._fallback)
+                        yield ReplyAudio(await self._speak(self._fallback), self._fallback)
                     break
-                text, pcm, rate, more = item
+                text, audio, more = item
                 if more:
                     ahead.release()
                 if text:
                     said.append(text)
-                yield ReplyAudio(pcm, rate, text, self.first_token_at, more=more)
+                yield ReplyAudio(audio, text, self.first_token_at, more=more)
         finally:
             producer.cancel()
             await asyncio.gather(producer, return_exceptions=True)
@@ -208,8 +205,7 @@ class LanguageModelBrain:
         """``piece`` into ``ready``: whole from ``speak``, or streamed from the voice, each
         of its pieces made once the one before was taken (``ahead``)."""
         if self._stream is None:
-            pcm, rate = await self._speak(piece)
-            ready.put_nowait((piece, pcm, rate, False))
+            ready.put_nowait((piece, await self._speak(piece), False))
             return
         text = piece
         async with contextlib.aclosing(self._stream(piece)) as made:
@@ -223,10 +219,10 @@ class LanguageModelBrain:
                 except BaseException:
                     ahead.release()
                     raise
-                ready.put_nowait((text, chunk.astype("<i2").tobytes(), REPLY_RATE, True))
+                ready.put_nowait((text, chunk, True))
                 text = ""
         if text:  # nothing to hear (no voice left): the words still count as said
-            ready.put_nowait((text, b"", REPLY_RATE, False))
+            ready.put_nowait((text, Audio.silence(0, WEBRTC_RATE), False))
 
     async def _timed(self, pieces: AsyncIterator[str]) -> AsyncIterator[str]:
         """The model's pieces, noting when the first one came (the per-turn figures). Closing
@@ -245,13 +241,7 @@ class LanguageModelBrain:
 
 def _default_speech(config: SpeechConfig) -> Speak:
     """The process's voice chain (orb_bridge.voices): remote → Piper → espeak-ng → none."""
-    speaker = shared_speaker(config)
-
-    async def speak(text: str) -> tuple[bytes, int]:
-        pcm = await speaker.speak(text)
-        return pcm.astype("<i2").tobytes(), REPLY_RATE
-
-    return speak
+    return shared_speaker(config).speak
 
 
 def brain_factory_for(config: SpeechConfig) -> Callable[[], LanguageModelBrain | OfflineBrain]:

@@ -25,18 +25,16 @@ import numpy as np
 import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from .audio import WEBRTC_RATE, Audio, Int16Samples
 from .echo import SentAudio
 from .render import OrbRenderer
-from .sound import OUTPUT_RATE
 
 logger = logging.getLogger(__name__)
 
 VIDEO_CLOCK = 90_000
-AUDIO_RATE = OUTPUT_RATE
 AUDIO_FRAME_SECONDS = 0.02
-AUDIO_FRAME_SAMPLES = int(AUDIO_RATE * AUDIO_FRAME_SECONDS)
+AUDIO_FRAME_SAMPLES = int(WEBRTC_RATE * AUDIO_FRAME_SECONDS)
 
-Pcm = npt.NDArray[np.int16]
 Clock = Callable[[], float]
 
 
@@ -123,7 +121,7 @@ class Voice(MediaSource):
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
         self.grid = FrameGrid(AUDIO_FRAME_SECONDS, clock)
-        self._pcm: Pcm | None = None
+        self._pcm: Int16Samples | None = None
         self._levels: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
         self._start = 0
         self._end = 0
@@ -138,14 +136,16 @@ class Voice(MediaSource):
         #: The latest frames handed out (about 2 s): the echo gate's reference.
         self.sent = SentAudio(AUDIO_FRAME_SECONDS)
 
-    def play(self, pcm: Pcm, follow: bool = False) -> float:
-        """Start saying ``pcm`` (48 kHz mono int16); returns when it will end (grid clock).
+    def play(self, said: Audio, follow: bool = False) -> float:
+        """Start saying ``said`` (sent at 48 kHz: resampled if it is not); returns when it
+        will end (grid clock).
 
         ``follow``: the next piece of a streamed reply. If the voice is still saying the
-        previous piece (or holds it), ``pcm`` goes on right after its last sample (no gap, no
+        previous piece (or holds it), ``said`` goes on right after its last sample (no gap, no
         overlap; a frame already sent is never changed: a piece that comes late starts at the
         next unsent frame). Otherwise it starts at the next frame, as without ``follow``.
         """
+        pcm = said.at(WEBRTC_RATE).int16()
         now = self.grid.index_at(self.grid.clock())
         if follow and self._pcm is not None and (self.held or now < self._end):
             if self.held:  # nothing is sent while held: what was sent is ``_resume_from``
@@ -162,7 +162,7 @@ class Voice(MediaSource):
         self.first_sent_at = None
         return self._load(np.asarray(pcm, dtype=np.int16), now + 1)
 
-    def _load(self, data: Pcm, start: int, kept: int = 0) -> float:
+    def _load(self, data: Int16Samples, start: int, kept: int = 0) -> float:
         """Say ``data`` from grid index ``start``; its first ``kept`` frames are the ones
         already loaded (their levels are kept, not measured again)."""
         frames = max(1, math.ceil(len(data) / AUDIO_FRAME_SAMPLES))
@@ -248,11 +248,11 @@ class Voice(MediaSource):
             samples = self._pcm[offset : offset + AUDIO_FRAME_SAMPLES].reshape(1, -1)
         elif self._pcm is not None and not self.held and index >= self._end:
             self._pcm = None
-        self.sent.sent(index, self.grid.due(index), samples, AUDIO_RATE)
+        self.sent.sent(index, self.grid.due(index), Audio(samples.reshape(-1), WEBRTC_RATE))
         frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
-        frame.sample_rate = AUDIO_RATE
+        frame.sample_rate = WEBRTC_RATE
         frame.pts = index * AUDIO_FRAME_SAMPLES
-        frame.time_base = fractions.Fraction(1, AUDIO_RATE)
+        frame.time_base = fractions.Fraction(1, WEBRTC_RATE)
         self._cached = (index, frame)
         return self._cached
 

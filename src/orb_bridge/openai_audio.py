@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from . import tts
+from .audio import HEARING_RATE, Audio
 from .http_client import HttpError, request
 from .speech_config import PACKAGED_MODEL, SpeechConfig
 
@@ -65,22 +66,23 @@ class RemoteTranscriber:
         self._language = config.stt_language
         self._timeout = config.stt_timeout
 
-    async def transcribe(self, pcm16k: bytes) -> str:
+    async def transcribe(self, audio: Audio) -> str:
         try:
-            return await self._remote(pcm16k)
+            return await self._remote(audio)
         except (HttpError, TimeoutError, ValueError) as exc:
             if self._fallback is None:
                 raise
             log = logger.debug if self._warned else logger.warning
             self._warned = True
             log("remote speech-to-text failed (%s): local Whisper transcribes it", exc)
-            return await self._fallback.transcribe(pcm16k)
+            return await self._fallback.transcribe(audio)
 
-    async def _remote(self, pcm16k: bytes) -> str:
+    async def _remote(self, audio: Audio) -> str:
         fields = {"model": self._model or "whisper-1", "response_format": "json"}
         if self._language:
             fields["language"] = self._language
-        files = {"file": ("utterance.wav", wav_bytes(pcm16k, 16_000), "audio/wav")}
+        heard = audio.at(HEARING_RATE)
+        files = {"file": ("utterance.wav", wav_bytes(heard.to_bytes(), heard.rate), "audio/wav")}
         deadline = time.monotonic() + self._timeout
         async with asyncio.timeout(self._timeout), \
                 request("POST", self.url, files=files, data=fields, headers=_auth(self._key),
@@ -112,7 +114,7 @@ class RemoteSpeech:
         self._speed = config.voice_rate
         self._timeout = config.tts_timeout
 
-    async def synthesize(self, text: str) -> tuple[bytes, int]:
+    async def synthesize(self, text: str) -> Audio:
         body = orjson.dumps({"model": self._model, "input": text, "voice": self._voice,
                              "response_format": "wav", "speed": self._speed})
         headers = {"Content-Type": "application/json", **_auth(self._key)}
@@ -123,10 +125,10 @@ class RemoteSpeech:
             data = await response.read(deadline=lambda: deadline)
         if response.status != 200:
             raise HttpError(f"HTTP {response.status} from {self.url}: {_detail(data)}")
-        pcm, rate = tts.parse_wav(data)
-        if len(pcm) == 0:
+        said = tts.parse_wav(data)
+        if len(said) == 0:
             raise ValueError(f"no audio in the answer of {self.url}")
-        return pcm.astype("<i2").tobytes(), rate
+        return said
 
 
 def _auth(key: str | None) -> dict[str, str]:

@@ -141,7 +141,7 @@ class OrbPipeline:
             self._paused(detector, event)
             if self.floor is not None and event.check <= 0:
                 self.floor.paused(event.speaker_id, event.silence, event.pause,
-                                  event.speech_pcm, event.first)
+                                  event.speech, event.first)
         else:
             self._ended(event)
 
@@ -155,13 +155,13 @@ class OrbPipeline:
     async def _judge(self, detector: TurnDetector, event: SpeechPaused) -> None:
         assert self.judge is not None
         try:
-            probability = await self.judge.judge(event.pcm)
+            probability = await self.judge.judge(event.audio)
         except Exception:  # the model failing costs the decision, not the orb
             logger.exception("end-of-turn model failed; timing decides")
             probability = None
         needs_words = self._checks[event.check][2]
         text = None if self.scribe is None else \
-            await self.scribe.early_text(event.speaker_id, event.speech_pcm)
+            await self.scribe.early_text(event.speaker_id, event.speech)
         verdict = combine(probability, text, needs_words)
         logger.debug("end of turn of %s, pause %d check %d at %.2f s: p=%s words=%r -> %s",
                      event.speaker_id, event.pause, event.check, event.silence,

@@ -50,6 +50,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import sound
+from .audio import WEBRTC_RATE, Audio, Int16Samples
 from .voice_pool import FIRST, LATER, PriorityPool
 
 logger = logging.getLogger(__name__)
@@ -136,17 +137,17 @@ class _Output:
     def __init__(self, rate: int, gain: float) -> None:
         import soxr
 
-        self._resampler = soxr.ResampleStream(rate, sound.OUTPUT_RATE, 1, dtype="float32",
+        self._resampler = soxr.ResampleStream(rate, WEBRTC_RATE, 1, dtype="float32",
                                               quality="HQ")
         self._gain = gain * 32767.0
         self._ceiling = 32768.0 * 10 ** (sound.PEAK_DBFS / 20)
 
-    def pcm(self, audio: Floats, last: bool) -> sound.Pcm:
+    def pcm(self, audio: Floats, last: bool) -> Int16Samples:
         resampled = self._resampler.resample_chunk(np.ascontiguousarray(audio, np.float32),
                                                    last=last)
         scaled = np.clip(resampled.astype(np.float64) * self._gain, -self._ceiling,
                          self._ceiling)
-        pcm: sound.Pcm = np.rint(scaled).astype(np.int16)
+        pcm: Int16Samples = np.rint(scaled).astype(np.int16)
         return pcm
 
 
@@ -248,7 +249,7 @@ class PiperEngine:
         return self._decoder is not None
 
     # ---------------------------------------------------------------- speaking
-    async def stream(self, text: str) -> AsyncGenerator[sound.Pcm, None]:
+    async def stream(self, text: str) -> AsyncGenerator[Audio, None]:
         """``text`` as 48 kHz int16 pieces at the orb's loudness, the first as soon as it
         exists. Raises :class:`VoiceBusy` (before any piece) when too many sentences are
         under way. Closing the iterator drops the pieces not yet made."""
@@ -273,7 +274,7 @@ class PiperEngine:
                         LATER, self._whole, ids, output, final)
                     audio += len(whole)
                     if len(whole):
-                        yield whole
+                        yield Audio(whole, WEBRTC_RATE)
                     continue
                 if number > 0:
                     latent = await self._job(LATER, self._latent_of, ids)
@@ -284,20 +285,19 @@ class PiperEngine:
                         final and index == len(plan) - 1)
                     audio += len(pcm)
                     if len(pcm):
-                        yield pcm
+                        yield Audio(pcm, WEBRTC_RATE)
         finally:
             with self._lock:
                 self._streams -= 1
                 if audio:
                     self.sentences += 1
-                    self.audio_seconds += audio / sound.OUTPUT_RATE
+                    self.audio_seconds += audio / WEBRTC_RATE
 
-    async def synthesize(self, text: str) -> sound.Pcm:
-        """``text`` as one 48 kHz int16 array (the pieces of :meth:`stream`, joined)."""
-        pieces = [pcm async for pcm in self.stream(text)]
-        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
+    async def synthesize(self, text: str) -> Audio:
+        """``text`` as one 48 kHz int16 Audio (the pieces of :meth:`stream`, joined)."""
+        return Audio.join([piece async for piece in self.stream(text)], WEBRTC_RATE)
 
-    def synthesize_blocking(self, text: str) -> sound.Pcm:
+    def synthesize_blocking(self, text: str) -> Audio:
         """:meth:`synthesize` from a thread without a running loop (tests, benches)."""
         return asyncio.run(self.synthesize(text))
 
@@ -322,7 +322,7 @@ class PiperEngine:
             with self._lock:
                 self.compute_seconds += spent
 
-    def _opening(self, text: str, output: _Output) -> tuple[list[list[int]], Floats, sound.Pcm]:
+    def _opening(self, text: str, output: _Output) -> tuple[list[list[int]], Floats, Int16Samples]:
         """A stream's first job: ``text``'s sentences as phoneme ids, the first one's latent
         frames (empty when the model is run whole) and its first audio (the first piece, or
         the whole sentence when the model cannot be cut)."""
@@ -365,14 +365,14 @@ class PiperEngine:
         return latent
 
     def _decode(self, latent: Floats, start: int, end: int, output: _Output,
-                last: bool) -> sound.Pcm:
+                last: bool) -> Int16Samples:
         frames = latent.shape[-1]
         lo, hi = max(0, start - CONTEXT_FRAMES), min(frames, end + CONTEXT_FRAMES)
         audio = self._decoder.run(None, {self._latent: latent[:, :, lo:hi]})[0].reshape(-1)
         hop = len(audio) // (hi - lo)
         return output.pcm(audio[(start - lo) * hop : (end - lo) * hop], last)
 
-    def _whole(self, ids: list[int], output: _Output, last: bool) -> sound.Pcm:
+    def _whole(self, ids: list[int], output: _Output, last: bool) -> Int16Samples:
         return output.pcm(self._sentence_audio(ids), last)
 
     def _sentence_audio(self, ids: list[int]) -> Floats:

@@ -5,20 +5,19 @@ human (answering their offers, never offering), heartbeats, publishes ``ai_statu
 :class:`~orb_bridge.conductor.Conductor`, and ends with ``ai-orb-shutdown``:
 
 * ``session_complete`` after ``idle_grace`` without a human, or when asked to stop;
-* ``timeout`` at ``max_lifetime``;
+* ``timeout`` at ``max_lifetime`` (both deadlines: :mod:`orb_bridge.lifetime_watch`);
 * ``error`` when anything inside the orb raises. :meth:`OrbSession.run` never raises (except
   its own cancellation): the exception is logged with its traceback and announced.
 
+Everything it sends goes through one :class:`~orb_bridge.signaling_outbox.SignalingOutbox`.
 All of it runs on one asyncio loop; every task belongs to the session's :class:`TaskOwner`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -29,7 +28,6 @@ from signaling_core import (
     ORB_SHUTDOWN_COMPLETE,
     ORB_SHUTDOWN_ERROR,
     ORB_SHUTDOWN_REASONS,
-    ORB_SHUTDOWN_TIMEOUT,
     join_message,
     orb_user_id,
     wire,
@@ -44,12 +42,14 @@ from .brain import Brain
 from .conductor import Conductor
 from .cpu_meter import CpuMeter
 from .encoding import SharedOpus, SharedVp8
+from .lifetime_watch import LifetimeWatch
 from .media_out import OrbPicture, Voice
 from .minutes import Minutes
 from .peers import PEER_ERRORS, HumanPeer, OrbMedia, rtc_ice_servers
 from .pipeline import build_pipeline
 from .render import OrbRenderer
 from .signaling_link import LinkClosed, SignalingLink
+from .signaling_outbox import SignalingOutbox, dump
 from .tasks import TaskOwner
 from .voices import voice_name
 
@@ -115,8 +115,7 @@ class OrbSession:
             SharedOpus(self.voice) if shared else None)
         self.humans: dict[str, HumanPeer] = {}
         self.joined = False
-        self._outbox: deque[str] = deque()
-        self._outbox_ready = asyncio.Event()
+        self._outbox = SignalingOutbox(link, config.queue_size)
         self._tasks = TaskOwner(self._fail)
         # Speech-to-text between hearing and the conductor, transcripts and the summary.
         self.minutes = Minutes(
@@ -129,9 +128,8 @@ class OrbSession:
         self.pipeline = build_pipeline(config, conductor=self.conductor, scribe=self.scribe,
                                        spawn=self._tasks.spawn, voice=self.voice)
         self._ending: asyncio.Future[str] | None = None
-        self._started = time.monotonic()
-        self._empty_since: float | None = None
-        self._watch_changed = asyncio.Event()
+        self._lifetime = LifetimeWatch(max_lifetime=config.max_lifetime,
+                                       idle_grace=config.idle_grace, name=self.user_id)
         self._cpu = CpuMeter()
         self._last_cpu = 0.0
         #: Called once, when the server has accepted the orb's join (a worker times it).
@@ -140,14 +138,14 @@ class OrbSession:
     # ---------------------------------------------------------------- public
     async def run(self) -> OrbOutcome:
         self._ending = asyncio.get_running_loop().create_future()
-        self._started = time.monotonic()
+        self._lifetime.started = time.monotonic()
         try:
-            self._tasks.spawn(self._writer(), "orb-writer")
-            self._post(join_message(self.room_id, self.user_id, "ai", user_name=ORB_NAME,
+            self._tasks.spawn(self._outbox.run(lambda: self._end("closed")), "orb-writer")
+            self._outbox.post(join_message(self.room_id, self.user_id, "ai", user_name=ORB_NAME,
                                     participant_type="ai"))
             self._tasks.spawn(self._reader(), "orb-reader")
             self._tasks.spawn(self._heartbeat(), "orb-heartbeat")
-            self._tasks.spawn(self._watchdog(), "orb-watchdog")
+            self._tasks.spawn(self._lifetime.run(self._end), "orb-watchdog")
             self._tasks.spawn(self.conductor.run(), "orb-conductor")
             try:
                 reason = await self._ending
@@ -226,11 +224,10 @@ class OrbSession:
     async def _announce(self, reason: str) -> bool:
         try:
             async with asyncio.timeout(_FINAL_SEND_TIMEOUT):
-                while self._outbox:
-                    await self._link.send(self._outbox.popleft())
+                await self._outbox.flush()
                 if not self.joined:
                     return False
-                await self._link.send(_dump(wire.orb_shutdown(reason, self.session_id)))
+                await self._link.send(dump(wire.orb_shutdown(reason, self.session_id)))
                 return True
         except (LinkClosed, TimeoutError):
             return False
@@ -239,27 +236,9 @@ class OrbSession:
             return False
 
     # ---------------------------------------------------------------- sending
-    def _post(self, message: dict[str, Any]) -> None:
-        if len(self._outbox) >= self._cfg.queue_size:
-            raise RuntimeError("signaling link is stuck: outgoing queue full")
-        self._outbox.append(_dump(message))
-        self._outbox_ready.set()
-
-    async def _writer(self) -> None:
-        while True:
-            while not self._outbox:
-                self._outbox_ready.clear()
-                await self._outbox_ready.wait()
-            try:
-                await self._link.send(self._outbox[0])
-            except LinkClosed:
-                self._end("closed")
-                return
-            self._outbox.popleft()
-
     def _publish_status(self, status: str) -> None:
         if self.joined:
-            self._post(self._status_message(status))
+            self._outbox.post(self._status_message(status))
 
     def _status_message(self, status: str) -> dict[str, Any]:
         """``ai_status``; ``transcribing`` tells the pages whether captions will come,
@@ -270,7 +249,7 @@ class OrbSession:
 
     def _post_if_joined(self, message: dict[str, Any]) -> None:
         if self.joined:
-            self._post(message)
+            self._outbox.post(message)
 
     # ---------------------------------------------------------------- receiving
     async def _reader(self) -> None:
@@ -327,7 +306,7 @@ class OrbSession:
         if mode == "listen":
             self.conductor.hush()
         if self.joined:
-            self._post(self._status_message(self.conductor.status))
+            self._outbox.post(self._status_message(self.conductor.status))
 
     def _on_discovery(self, msg: dict[str, Any]) -> None:
         first = not self.joined
@@ -345,7 +324,7 @@ class OrbSession:
             if self.on_joined is not None:
                 self.on_joined()
             self.conductor.joined()
-            self._post(self._status_message(self.conductor.status))
+            self._outbox.post(self._status_message(self.conductor.status))
             self._post_heartbeat()
 
     def _add_human(self, participant: dict[str, Any]) -> None:
@@ -362,7 +341,7 @@ class OrbSession:
         self._humans_changed()
         if self.joined and participant.get(Field.TYPE) == MessageType.USER_JOINED:
             # ai_status is only relayed when sent: tell the newcomer where the orb stands.
-            self._post(self._status_message(self.conductor.status))
+            self._outbox.post(self._status_message(self.conductor.status))
 
     def _remove_human(self, user_id: object) -> None:
         if isinstance(user_id, str) and user_id in self.humans:
@@ -408,7 +387,7 @@ class OrbSession:
             await peer.close()
             return
         if self.humans.get(from_id) is peer:
-            self._post(wire.answer(answer, from_id, link_id))
+            self._outbox.post(wire.answer(answer, from_id, link_id))
 
     async def _on_candidate(self, msg: dict[str, Any]) -> None:
         peer = self.humans.get(msg.get(Field.FROM_ID))  # type: ignore[arg-type]
@@ -425,47 +404,23 @@ class OrbSession:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self._cfg.heartbeat_interval)
-            self._post(wire.ping())
+            self._outbox.post(wire.ping())
             self._post_heartbeat()
 
     def _post_heartbeat(self) -> None:
         self._last_cpu = self._cpu.read()
-        self._post(wire.orb_heartbeat(self.session_id, {
+        self._outbox.post(wire.orb_heartbeat(self.session_id, {
             "cpu": self._last_cpu,
             Field.PEERS: sum(1 for h in self.humans.values() if h.connected),
             "fps": round(self.picture.meter.rate(), 1),
             Field.STATUS: self.conductor.status,
-            "uptime": round(time.monotonic() - self._started, 1),
+            "uptime": round(time.monotonic() - self._lifetime.started, 1),
         }))
 
     def _humans_changed(self) -> None:
-        if not self.joined:
-            return
-        if self.humans:
-            self._empty_since = None
-        elif self._empty_since is None:
-            self._empty_since = time.monotonic()
-        self._watch_changed.set()
-
-    async def _watchdog(self) -> None:
-        while True:
-            deadline, reason = self._started + self._cfg.max_lifetime, ORB_SHUTDOWN_TIMEOUT
-            if self._empty_since is not None:
-                idle_end = self._empty_since + self._cfg.idle_grace
-                if idle_end < deadline:
-                    deadline, reason = idle_end, ORB_SHUTDOWN_COMPLETE
-            delay = deadline - time.monotonic()
-            if delay <= 0:
-                logger.info("orb %s ends: %s", self.user_id, reason)
-                self._end(reason)
-                return
-            self._watch_changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._watch_changed.wait(), delay)
+        if self.joined:
+            self._lifetime.humans_changed(bool(self.humans))
 
     def _look(self) -> tuple[str, float]:
         return self.conductor.status, self.voice.level()
 
-
-def _dump(message: dict[str, Any]) -> str:
-    return orjson.dumps(message).decode()

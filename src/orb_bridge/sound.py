@@ -21,16 +21,15 @@ Pure numpy, no I/O, no clock: callers run it off the media loop (the voice's thr
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-Pcm = npt.NDArray[np.int16]
-Samples = npt.NDArray[np.float64]
+from .audio import WEBRTC_RATE, Audio, Int16Samples
 
-#: The orb's one audio rate (Hz): what it sends over WebRTC and what every voice is made fit
-#: to; ``media_out.AUDIO_RATE`` and ``tts.OUTPUT_RATE`` are this same constant.
-OUTPUT_RATE = 48_000
+Samples = npt.NDArray[np.floating[Any]]
+
 #: Active speech level the orb speaks at, in dBFS (RMS of the voiced 20 ms frames): about a
 #: browser's speech after its automatic gain control, so the orb sits level with the humans.
 TARGET_DBFS = -23.0
@@ -45,7 +44,7 @@ _SILENCE_DBFS = -70.0
 _PAD_SECONDS = 0.02
 
 
-def resample(pcm: Pcm | Samples, rate: int, target: int = OUTPUT_RATE) -> Pcm:
+def resample(pcm: Int16Samples | Samples, rate: int, target: int = WEBRTC_RATE) -> Int16Samples:
     """``pcm`` (int16 or float in int16 scale) at ``rate`` as int16 at ``target``, band-limited.
 
     The output has ``round(len(pcm) * target / rate)`` samples.
@@ -81,7 +80,7 @@ def resample(pcm: Pcm | Samples, rate: int, target: int = OUTPUT_RATE) -> Pcm:
     return _to_int16(out[start : start + length])
 
 
-def active_level_dbfs(pcm: Pcm | Samples, rate: int) -> float | None:
+def active_level_dbfs(pcm: Int16Samples | Samples, rate: int) -> float | None:
     """Speech level of ``pcm`` in dBFS over its active 20 ms frames; ``None`` if silent."""
     samples = np.asarray(pcm, dtype=np.float64) / 32768.0
     frame = max(1, rate // 50)
@@ -100,8 +99,8 @@ def active_level_dbfs(pcm: Pcm | Samples, rate: int) -> float | None:
     return 10 * math.log10(float(np.mean(active)))
 
 
-def match_loudness(pcm: Pcm, rate: int, target_dbfs: float = TARGET_DBFS,
-                   peak_dbfs: float = PEAK_DBFS) -> Pcm:
+def match_loudness(pcm: Int16Samples, rate: int, target_dbfs: float = TARGET_DBFS,
+                   peak_dbfs: float = PEAK_DBFS) -> Int16Samples:
     """``pcm`` with its active speech level at ``target_dbfs`` (silence stays silence)."""
     level = active_level_dbfs(pcm, rate)
     if level is None:
@@ -114,9 +113,10 @@ def match_loudness(pcm: Pcm, rate: int, target_dbfs: float = TARGET_DBFS,
     return _to_int16(pcm.astype(np.float64) * gain)
 
 
-def prepare(pcm: Pcm | Samples, rate: int, target_dbfs: float = TARGET_DBFS) -> Pcm:
+def prepare(said: Audio, target_dbfs: float = TARGET_DBFS) -> Audio:
     """A sentence ready for the voice: 48 kHz int16 at the orb's loudness."""
-    return match_loudness(resample(pcm, rate, OUTPUT_RATE), OUTPUT_RATE, target_dbfs)
+    return Audio(match_loudness(resample(said.samples, said.rate, WEBRTC_RATE), WEBRTC_RATE,
+                                target_dbfs), WEBRTC_RATE)
 
 
 def _smooth_at_least(n: int) -> int:
@@ -137,5 +137,5 @@ def _smooth_at_least(n: int) -> int:
     return best
 
 
-def _to_int16(samples: Samples) -> Pcm:
+def _to_int16(samples: Samples) -> Int16Samples:
     return np.clip(np.rint(samples), -32768, 32767).astype(np.int16)

@@ -34,6 +34,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 import numpy as np
 
+from .audio import HEARING_RATE, Audio
 from .logs import quiet_native_logs
 from .name_probe import NameProbe
 from .speech_config import PACKAGED_MODEL, SpeechConfig
@@ -58,13 +59,13 @@ class SttBusy(RuntimeError):
 
 
 class SpeechToText(Protocol):
-    async def transcribe(self, pcm16k: bytes) -> str:
-        """Text of 16 kHz mono s16le speech ("" when nothing was understood)."""
+    async def transcribe(self, audio: Audio) -> str:
+        """Text of the speech in ``audio`` ("" when nothing was understood)."""
 
 
 @runtime_checkable
 class ListensForName(Protocol):
-    async def listen_for_name(self, pcm16k: bytes, text: str) -> str:
+    async def listen_for_name(self, audio: Audio, text: str) -> str:
         """``text``, or the utterance's words with the orb's name first where it was lost
         (orb_bridge.name_probe); the transcriber may not have the probe."""
 
@@ -103,12 +104,6 @@ def resolve_model(name: str) -> str:
     return packaged_model_path() if name == PACKAGED_MODEL else name
 
 
-def pcm_to_float(pcm16k: bytes) -> np.ndarray[Any, np.dtype[np.float32]]:
-    samples = np.frombuffer(pcm16k[: len(pcm16k) - len(pcm16k) % 2], dtype="<i2")
-    out: np.ndarray[Any, np.dtype[np.float32]] = samples.astype(np.float32) / np.float32(32768)
-    return out
-
-
 def is_wordlike(text: str) -> bool:
     return _WORDLIKE.search(text) is not None
 
@@ -143,25 +138,25 @@ class WhisperStt:
         self._refused = 0
 
     # ---------------------------------------------------------------- asyncio side
-    async def transcribe(self, pcm16k: bytes) -> str:
+    async def transcribe(self, audio: Audio) -> str:
         """The words, without the name probe: early runs at a pause need only the words;
         :meth:`listen_for_name` runs on a turn's final words."""
-        return await self._run(self.transcribe_blocking, pcm16k, False)
+        return await self._run(self.transcribe_blocking, audio, False)
 
-    async def listen_for_name(self, pcm16k: bytes, text: str) -> str:
+    async def listen_for_name(self, audio: Audio, text: str) -> str:
         """:meth:`name_first` in the pool, bounded like a transcription (SttBusy)."""
         if not self.may_lack_name(text):
             return text
-        return await self._run(self.name_first, pcm16k, text)
+        return await self._run(self.name_first, audio, text)
 
-    async def _run(self, work: Callable[[bytes, Any], str], pcm16k: bytes, arg: Any) -> str:
+    async def _run(self, work: Callable[[Audio, Any], str], audio: Audio, arg: Any) -> str:
         with self._lock:
             if self._pending >= self._workers + self._max_pending:
                 self._refused += 1
                 raise SttBusy(f"{self._pending} utterances already waiting")
             self._pending += 1
         try:
-            future = self._pool.submit(work, pcm16k, arg)
+            future = self._pool.submit(work, audio, arg)
         except RuntimeError:  # the pool was shut down
             with self._lock:
                 self._pending -= 1
@@ -207,7 +202,7 @@ class WhisperStt:
                             self.model_name, self.device, time.perf_counter() - started)
             return self._model
 
-    def transcribe_blocking(self, pcm16k: bytes, probe: bool = True) -> str:
+    def transcribe_blocking(self, speech: Audio, probe: bool = True) -> str:
         """The words of one utterance; blocks for the whole computation (a pool thread).
 
         Decoded plainly, without the name as a hotword: the hotword makes Whisper leave out
@@ -215,8 +210,8 @@ class WhisperStt:
         words (a missing full stop is its sign of a cut-off). ``probe``: then listen again
         for the orb's name (:meth:`name_first`), as a turn's final words get; early runs at a
         pause and the bench's plain figure turn it off."""
-        audio = pcm_to_float(pcm16k)
-        seconds = len(audio) / 16_000
+        audio = speech.at(HEARING_RATE).unit_floats()
+        seconds = len(audio) / HEARING_RATE
         if seconds < _MIN_SECONDS:
             return ""
         model = self._load()
@@ -253,12 +248,12 @@ class WhisperStt:
         return self.name_probe is None or (not self.name_probe.names_the_orb(text)
                                            and self.name_probe.may_hide_name(text))
 
-    def name_first(self, pcm16k: bytes, text: str) -> str:
+    def name_first(self, speech: Audio, text: str) -> str:
         """``text`` (this utterance's plain transcript), or its words heard again for the
         orb's name (:meth:`_named`) when they may lack it."""
         if not self.may_lack_name(text):
             return text
-        return self._named(self._load(), pcm_to_float(pcm16k), text)
+        return self._named(self._load(), speech.at(HEARING_RATE).unit_floats(), text)
 
     def _named(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
                plain: str) -> str:
@@ -269,8 +264,8 @@ class WhisperStt:
         hinted = plain
         if self.hotwords:
             hinted = self._decode(model, audio, self.hotwords)
-            if len(audio) / 16_000 >= _COLLAPSE_MIN_SECONDS and len(hinted.split()) < \
-                    len(audio) / 16_000 * _COLLAPSE_WORDS_PER_SECOND \
+            if len(audio) / HEARING_RATE >= _COLLAPSE_MIN_SECONDS and len(hinted.split()) < \
+                    len(audio) / HEARING_RATE * _COLLAPSE_WORDS_PER_SECOND \
                     and len(plain.split()) > len(hinted.split()):
                 # The hotword sometimes makes Whisper stop after a word ("is" for "Is
                 # there anything we missed, Orb?"): the plain words, which have more.

@@ -35,6 +35,7 @@ import attrs
 from signaling_core.wire import MAX_TRANSCRIPT_CHARS, TranscriptLine, ai_transcript
 
 from . import figures
+from .audio import Audio
 from .coaching import Summary, Turn, extractive_summary
 from .hearing import SpeechEnded, SpeechPaused, TurnEvent, Utterance
 from .stt import ListensForName, SpeechToText, SttBusy
@@ -105,7 +106,7 @@ class Scribe:
         self._clock = clock
         self._ids = itertools.count(1)
         #: speaker -> (the audio of their latest pause, its transcription under way)
-        self._early: dict[str, tuple[bytes, asyncio.Future[str]]] = {}
+        self._early: dict[str, tuple[Audio, asyncio.Future[str]]] = {}
         self.early_used = 0
         #: Speech-to-text runs asked for (early and final): non-speech must cost none.
         self.runs = 0
@@ -121,17 +122,17 @@ class Scribe:
         old = self._early.pop(event.speaker_id, None)
         if old is not None:
             old[1].cancel()
-        pcm = event.speech_pcm
+        speech = event.speech
         self.runs += 1
-        future = asyncio.ensure_future(self._stt.transcribe(pcm))
+        future = asyncio.ensure_future(self._stt.transcribe(speech))
         future.add_done_callback(_quietly)
-        self._early[event.speaker_id] = (pcm, future)
+        self._early[event.speaker_id] = (speech, future)
 
-    async def early_text(self, speaker_id: str, speech_pcm: bytes) -> str | None:
-        """The words of ``speaker_id``'s early transcription of exactly ``speech_pcm`` (waiting
+    async def early_text(self, speaker_id: str, speech: Audio) -> str | None:
+        """The words of ``speaker_id``'s early transcription of exactly ``speech`` (waiting
         for it if it is under way), or ``None`` when there is none or it failed."""
         early = self._early.get(speaker_id)
-        if early is None or early[0] != speech_pcm:
+        if early is None or not early[0].same(speech):
             return None
         try:
             return (await asyncio.shield(early[1])).strip()
@@ -143,7 +144,7 @@ class Scribe:
 
     def close(self) -> None:
         """Cancel the early transcriptions still under way (the orb is ending)."""
-        for _pcm, future in self._early.values():
+        for _speech, future in self._early.values():
             future.cancel()
         self._early.clear()
 
@@ -156,7 +157,7 @@ class Scribe:
             return  # a click: the conductor would drop it too
         ended_at = self._clock() - utterance.silence_after
         started_at = ended_at - max(0.0, utterance.duration - utterance.silence_after)
-        if early is not None and early[0] != utterance.speech_pcm:
+        if early is not None and not early[0].same(utterance.speech):
             early[1].cancel()  # they spoke again after that pause: it is not this turn
             early = None
         self._spawn(self._transcribe(utterance, started_at, ended_at,
@@ -181,10 +182,10 @@ class Scribe:
                     text = None
             if text is None:
                 self.runs += 1
-                text = (await self._stt.transcribe(utterance.speech_pcm)).strip()
+                text = (await self._stt.transcribe(utterance.speech)).strip()
             if text and isinstance(self._stt, ListensForName):
                 # The turn's final words: listen again for a name Whisper dropped.
-                text = (await self._stt.listen_for_name(utterance.speech_pcm, text)).strip()
+                text = (await self._stt.listen_for_name(utterance.speech, text)).strip()
         except SttBusy as exc:
             self.lost += 1
             figures.stt_lost()

@@ -16,20 +16,18 @@ import struct
 import numpy as np
 import numpy.typing as npt
 
-from . import sound
+from .audio import WEBRTC_RATE, Audio
 
 logger = logging.getLogger(__name__)
 
-Pcm = npt.NDArray[np.int16]
-OUTPUT_RATE = sound.OUTPUT_RATE
 
 
 def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
-def parse_wav(data: bytes) -> tuple[Pcm, int]:
-    """Mono 16-bit PCM and its rate from a RIFF/WAVE byte string (sizes may be bogus)."""
+def parse_wav(data: bytes) -> Audio:
+    """The (mono-mixed) audio of a 16-bit PCM RIFF/WAVE byte string (sizes may be bogus)."""
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise ValueError("not a WAV stream")
     pos, rate, channels, bits = 12, 0, 0, 0
@@ -45,29 +43,22 @@ def parse_wav(data: bytes) -> tuple[Pcm, int]:
             raw = data[body : body + min(size, len(data) - body)]
             raw = raw[: len(raw) - len(raw) % (2 * channels)]
             samples = np.frombuffer(raw, dtype="<i2").reshape(-1, channels)
-            return samples.mean(axis=1).astype(np.int16), rate
+            return Audio(samples.mean(axis=1).astype(np.int16), rate)
         pos = body + size + (size & 1)
     raise ValueError("WAV stream has no data chunk")
 
 
-def resample(pcm: Pcm, rate: int, target: int = OUTPUT_RATE) -> Pcm:
-    """Band-limited resampling (:func:`orb_bridge.sound.resample`)."""
-    if rate == target or len(pcm) == 0:
-        return pcm
-    return sound.resample(pcm, rate, target)
-
-
 async def espeak(text: str, *, voice: str = "en-us", words_per_minute: int = 170,
-                 timeout: float = 10.0) -> Pcm:
-    """Synthesise ``text`` with espeak-ng, as 48 kHz mono int16; raises ``OSError`` on failure."""
-    pcm, rate = await espeak_raw(text, voice=voice, words_per_minute=words_per_minute,
-                                 timeout=timeout)
-    return resample(pcm, rate)
+                 timeout: float = 10.0) -> Audio:
+    """Synthesise ``text`` with espeak-ng, at 48 kHz; raises ``OSError`` on failure."""
+    said = await espeak_raw(text, voice=voice, words_per_minute=words_per_minute,
+                            timeout=timeout)
+    return said.at(WEBRTC_RATE)
 
 
 async def espeak_raw(text: str, *, voice: str = "en-us", words_per_minute: int = 170,
-                     timeout: float = 10.0) -> tuple[Pcm, int]:
-    """``text`` as espeak-ng says it: int16 PCM at its own rate. The text goes after ``--``
+                     timeout: float = 10.0) -> Audio:
+    """``text`` as espeak-ng says it, at its own rate. The text goes after ``--``
     so a line starting with a dash is never taken for an option."""
     proc = await asyncio.create_subprocess_exec(
         "espeak-ng", "--stdout", "-v", voice, "-s", str(words_per_minute), "--", text,
@@ -86,7 +77,7 @@ async def espeak_raw(text: str, *, voice: str = "en-us", words_per_minute: int =
     return parse_wav(out)
 
 
-def tone_phrase(syllables: int = 6, rate: int = OUTPUT_RATE) -> Pcm:
+def tone_phrase(syllables: int = 6, rate: int = WEBRTC_RATE) -> Audio:
     """A speech-like melody of short tones (the fallback voice without espeak-ng)."""
     pieces: list[npt.NDArray[np.float64]] = []
     for i in range(syllables):
@@ -97,10 +88,10 @@ def tone_phrase(syllables: int = 6, rate: int = OUTPUT_RATE) -> Pcm:
         tone = np.sin(2 * np.pi * pitch * t) + 0.3 * np.sin(4 * np.pi * pitch * t)
         pieces.append(0.35 * 32767 * envelope * tone / 1.3)
         pieces.append(np.zeros(int(0.06 * rate)))
-    return np.concatenate(pieces).astype(np.int16)
+    return Audio(np.concatenate(pieces).astype(np.int16), rate)
 
 
-async def speak(text: str) -> Pcm:
+async def speak(text: str) -> Audio:
     """The best local voice available for ``text``."""
     if espeak_available():
         try:

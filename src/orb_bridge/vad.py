@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .audio import HEARING_RATE, Audio
+
 #: The model's frame at 16 kHz (32 ms) and the context it reads before each frame.
 FRAME_SAMPLES = 512
 CONTEXT_SAMPLES = 64
-RATE = 16_000
-FRAME_SECONDS = FRAME_SAMPLES / RATE
+FRAME_SECONDS = FRAME_SAMPLES / HEARING_RATE
 
 Floats = npt.NDArray[np.float32]
 
@@ -72,8 +73,9 @@ class SileroStream:
         self._pending = np.zeros(0, np.float32)
         self.frames = 0
 
-    def feed(self, samples: Floats) -> list[float]:
+    def feed(self, audio: Audio) -> list[float]:
         """Feed any number of samples; one probability per completed 512-sample frame."""
+        samples = audio.samples
         data = np.concatenate([self._pending, samples.astype(np.float32).reshape(-1)]) \
             if self._pending.size else samples.astype(np.float32).reshape(-1)
         whole = len(data) - len(data) % FRAME_SAMPLES

@@ -33,9 +33,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import sound
+from .audio import WEBRTC_RATE, Audio
 from .piper_voice import PiperEngine, VoiceBusy, VoiceUnusable
 from .speech_config import SpeechConfig
 from .speech_text import speakable
@@ -52,8 +51,8 @@ REST_AFTER_FAILURE = 30.0
 #: espeak-ng's own pace at ``voice_rate`` 1.0, in words per minute.
 ESPEAK_WPM = 170
 
-Synthesize = Callable[[str], Awaitable[sound.Pcm]]
-Stream = Callable[[str], AsyncGenerator[sound.Pcm, None]]
+Synthesize = Callable[[str], Awaitable[Audio]]
+Stream = Callable[[str], AsyncGenerator[Audio, None]]
 
 
 class VoiceError(ValueError):
@@ -114,7 +113,7 @@ class _Step:
         #: that is down costs one sentence its timeout, not every sentence.
         self.resting_until = 0.0
 
-    async def pieces(self, text: str) -> AsyncGenerator[sound.Pcm, None]:
+    async def pieces(self, text: str) -> AsyncGenerator[Audio, None]:
         """``text`` as 48 kHz pieces: a streaming voice's, or a whole voice's one piece."""
         if self._pieces is not None:
             async with contextlib.aclosing(self._pieces(text)) as pieces:
@@ -125,7 +124,7 @@ class _Step:
 
 
 class Speaker:
-    """The voice chain of one configuration: ``await speak(text)`` → 48 kHz int16 PCM.
+    """The voice chain of one configuration: ``await speak(text)`` → 48 kHz int16 Audio.
 
     Never raises for a sentence (except cancellation): a failing voice hands the sentence on,
     and with no voice left the result is empty (the caller publishes the text only).
@@ -150,13 +149,12 @@ class Speaker:
         awake = [step for step in self._steps if step.resting_until <= now]
         return awake[0].name if awake else "none"
 
-    async def speak(self, text: str) -> sound.Pcm:
+    async def speak(self, text: str) -> Audio:
         """``text`` said by the best voice that works, whole (empty: nothing to say, or no
         voice): the pieces of :meth:`stream` joined."""
-        pieces = [pcm async for pcm in self.stream(text)]
-        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
+        return Audio.join([piece async for piece in self.stream(text)], WEBRTC_RATE)
 
-    async def stream(self, text: str) -> AsyncGenerator[sound.Pcm, None]:
+    async def stream(self, text: str) -> AsyncGenerator[Audio, None]:
         """``text`` said by the best voice that works, in pieces as they are made (Piper's
         first ~0.3 s of a sentence long before its end; other voices in one piece). A voice
         that fails before its first piece hands the sentence on; one that fails after it
@@ -271,21 +269,20 @@ class Speaker:
 
         remote = RemoteSpeech(self._config)
 
-        async def say(text: str) -> sound.Pcm:
-            pcm, rate = await remote.synthesize(text)
-            samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")
-            if len(samples) == 0:
+        async def say(text: str) -> Audio:
+            said = await remote.synthesize(text)
+            if len(said) == 0:
                 raise ValueError("the speech server sent no audio")
-            return await asyncio.to_thread(sound.prepare, samples, rate)
+            return await asyncio.to_thread(sound.prepare, said)
 
         return say
 
-    async def _espeak(self, text: str) -> sound.Pcm:
+    async def _espeak(self, text: str) -> Audio:
         from . import tts
 
-        pcm, rate = await tts.espeak_raw(
+        said = await tts.espeak_raw(
             text, words_per_minute=round(ESPEAK_WPM * self._config.voice_rate))
-        return await asyncio.to_thread(sound.prepare, pcm, rate)
+        return await asyncio.to_thread(sound.prepare, said)
 
     def _stepped_down(self, step: _Step, exc: Exception) -> None:
         index = self._steps.index(step) if step in self._steps else -1

@@ -14,6 +14,7 @@ import pytest
 from orb_bridge.address_judge import MAX_TOKENS, AddressJudge
 from orb_bridge.addressee import Addressee
 from orb_bridge.addressing import AddressRule
+from orb_bridge.audio import HEARING_RATE, Audio
 from orb_bridge.brain import ReplyAudio, StatusHint
 from orb_bridge.conductor import Conductor
 from orb_bridge.hearing import SpeechEnded, Utterance
@@ -94,7 +95,7 @@ class Brain:
 
     async def respond(self, utterance: Utterance) -> AsyncIterator[StatusHint | ReplyAudio]:
         yield StatusHint("thinking")
-        yield ReplyAudio(b"", 48_000, "Start with the mornings.")
+        yield ReplyAudio(Audio.silence(0, 48_000), "Start with the mornings.")
 
     async def aclose(self) -> None:
         pass
@@ -113,7 +114,8 @@ def test_the_orb_answers_an_ambiguous_turn_only_on_the_models_yes(answer: str) -
                               min_utterance=0.1, addressee=addressee,
                               on_spoken=lambda text, started, ended: spoken.append(text))
         task = asyncio.get_running_loop().create_task(conductor.run())
-        conductor.on_turn(SpeechEnded(Utterance("client-1", "client", b"\0\0" * 16_000, 1.0,
+        second = Audio.silence(1.0, HEARING_RATE)
+        conductor.on_turn(SpeechEnded(Utterance("client-1", "client", second, 1.0,
                                                 text="Or what should I try first?")))
         deadline = time.monotonic() + 5
         while not (spoken or brain.observed) and time.monotonic() < deadline:

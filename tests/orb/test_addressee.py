@@ -13,6 +13,7 @@ import pytest
 from orb_bridge.address_judge import AddressJudge
 from orb_bridge.addressee import Addressee
 from orb_bridge.addressing import AddressRule
+from orb_bridge.audio import HEARING_RATE, Audio
 from orb_bridge.hearing import Utterance
 
 
@@ -25,7 +26,7 @@ class Clock:
 
 
 def turn(text: str, role: str = "client", speaker: str | None = None) -> Utterance:
-    return Utterance(speaker or f"{role}-1", role, b"\0\0" * 1600, 1.0, text=text)
+    return Utterance(speaker or f"{role}-1", role, Audio.silence(0.1, HEARING_RATE), 1.0, text=text)
 
 
 def stage(mode: str = "addressed", **kw: float) -> tuple[Addressee, Clock]:

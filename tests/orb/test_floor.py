@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from orb_bridge import OrbConfig
+from orb_bridge.audio import WEBRTC_RATE, Audio
 from orb_bridge.floor import Floor, FloorRules, Move, is_backchannel
 from orb_bridge.media_out import AUDIO_FRAME_SAMPLES, Voice
 from orb_bridge.stt import WhisperStt
@@ -176,7 +177,7 @@ def test_a_held_voice_is_silent_and_goes_on_where_it_paused() -> None:
     voice = Voice(clock)
     frames = 50
     pcm = np.repeat(np.arange(1, frames + 1, dtype=np.int16) * 100, AUDIO_FRAME_SAMPLES)
-    voice.play(pcm)
+    voice.play(Audio(pcm, WEBRTC_RATE))
     heard: list[int] = []
     silent_while_held = True
     index = voice.grid.index_at(clock())
@@ -210,7 +211,7 @@ def test_a_streamed_piece_that_comes_while_held_follows_the_held_one() -> None:
     voice = Voice(clock)
     first = np.repeat(np.arange(1, 11, dtype=np.int16) * 100, AUDIO_FRAME_SAMPLES)
     second = np.repeat(np.arange(11, 21, dtype=np.int16) * 100, AUDIO_FRAME_SAMPLES)
-    voice.play(first)
+    voice.play(Audio(first, WEBRTC_RATE))
     heard: list[int] = []
     index = voice.grid.index_at(clock())
     for step in range(80):
@@ -219,7 +220,7 @@ def test_a_streamed_piece_that_comes_while_held_follows_the_held_one() -> None:
         if step == 4:
             voice.hold(True)
         if step == 30:  # long after the first piece would have ended unheld
-            voice.play(second, follow=True)
+            voice.play(Audio(second, WEBRTC_RATE), follow=True)
         if step == 40:
             voice.hold(False)
         value = int(voice.frame(index)[1].to_ndarray()[0, 0])
@@ -232,7 +233,7 @@ def test_a_reply_started_while_held_waits() -> None:
     clock = ManualClock()
     voice = Voice(clock)
     voice.hold(True)
-    voice.play(np.full(5 * AUDIO_FRAME_SAMPLES, 1000, np.int16))
+    voice.play(Audio(np.full(5 * AUDIO_FRAME_SAMPLES, 1000, np.int16), WEBRTC_RATE))
     index = voice.grid.index_at(clock())
     for _ in range(10):
         index += 1

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from orb_bridge import OrbConfig
+from orb_bridge.audio import HEARING_RATE, Audio
 from orb_bridge.end_of_turn import SmartTurn
 from orb_bridge.hearing import LevelVad, SpeechEnded, SpeechPaused, TurnDetector
 from orb_bridge.stt import WhisperStt
@@ -36,7 +37,7 @@ def whisper() -> Iterator[WhisperStt]:
     engine.close()
 
 
-def early_words(engine: WhisperStt) -> Callable[[bytes], str]:
+def early_words(engine: WhisperStt) -> Callable[[Audio], str]:
     """The words a pause gets (``WhisperStt.transcribe``): plain, no second listening."""
     return lambda pcm: engine.transcribe_blocking(pcm, False)
 
@@ -110,7 +111,7 @@ def test_the_words_check_needs_words_that_read_whole_and_takes_the_pauses_best_v
     pcm = padded(voices.espeak("I want to go home")).astype(np.float32)
     asked: list[SpeechPaused] = []
     for i in range(0, len(pcm), 320):
-        asked += [e for e in det.feed(pcm[i:i + 320])
+        asked += [e for e in det.feed(Audio(pcm[i:i + 320], HEARING_RATE))
                   if isinstance(e, SpeechPaused) and e.check >= 0]
         if asked and asked[-1].check == words_check:
             break
@@ -138,8 +139,8 @@ def test_pauses_ask_the_judge_and_start_bounded_early_transcription() -> None:
     utterance = ended.event.utterance  # type: ignore[union-attr]
     assert utterance.ended_by == "timeout" and utterance.silence_after >= cfg.turn_timeout
     first = paused[0]
-    assert first.speech_pcm == first.pcm[: len(first.speech_pcm)]
-    assert len(first.speech_pcm) < len(first.pcm)
+    assert first.speech.same(first.audio.between(0, first.speech.duration))
+    assert len(first.speech) < len(first.audio)
 
 
 def test_a_long_talker_is_cut_into_pieces_at_pauses() -> None:
@@ -158,8 +159,8 @@ def test_clipping_and_garbage_do_not_break_hearing() -> None:
     loud = voices.clipped(voices.espeak("can you hear me now"))
     assert len(ends(hear(padded(loud)))) == 1
     det = TurnDetector("x", "client", OrbConfig(), LevelVad(OrbConfig()))
-    assert det.feed(np.full(5000, np.nan, np.float32)) == []
-    assert det.feed(np.zeros(0, np.float32)) == []
+    assert det.feed(Audio(np.full(5000, np.nan, np.float32), HEARING_RATE)) == []
+    assert det.feed(Audio(np.zeros(0, np.float32), HEARING_RATE)) == []
 
 
 def test_a_stale_verdict_does_not_end_a_turn_that_went_on() -> None:
@@ -169,7 +170,7 @@ def test_a_stale_verdict_does_not_end_a_turn_that_went_on() -> None:
     pcm = padded(voices.espeak("I want to"), voices.silence(0.3), voices.espeak("go home"))
     first_pause = None
     for i in range(0, len(pcm), 320):
-        for event in det.feed(pcm[i:i + 320].astype(np.float32)):
+        for event in det.feed(Audio(pcm[i:i + 320].astype(np.float32), HEARING_RATE)):
             events.append(event)
             if isinstance(event, SpeechPaused) and first_pause is None:
                 first_pause = event
@@ -181,7 +182,7 @@ def test_a_stale_verdict_does_not_end_a_turn_that_went_on() -> None:
 def test_an_hour_of_silence_costs_no_model_and_a_muted_microphone_comes_back() -> None:
     cfg = OrbConfig()
     det = TurnDetector("x", "client", cfg)
-    second = np.zeros(16_000, np.float32)
+    second = Audio(np.zeros(16_000, np.float32), HEARING_RATE)
     started = time.perf_counter()
     for _ in range(3600):
         assert det.feed(second) == []
@@ -249,7 +250,7 @@ def test_without_the_model_timing_alone_decides(monkeypatch: pytest.MonkeyPatch,
 
     monkeypatch.setattr(end_of_turn, "model_path", missing)
     judge = end_of_turn.TurnJudge()
-    silence = b"\0\0" * 1600
+    silence = Audio.silence(0.1, HEARING_RATE)
     with pytest.raises(FileNotFoundError):
         asyncio.run(asyncio.wait_for(judge.judge(silence), 10))
     assert asyncio.run(asyncio.wait_for(judge.judge(silence), 10)) is None

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from orb_bridge.audio import HEARING_RATE, Audio
 from orb_bridge.brain import ReplyAudio, StatusHint
 from orb_bridge.coaching import Turn
 from orb_bridge.hearing import Utterance
@@ -26,7 +27,7 @@ CLIENT_TEXT = "I want to find more time for my family."
 
 
 def said(role: str, text: str) -> Utterance:
-    return Utterance(f"{role}-1", role, b"\0\0" * 1600, 1.0, text=text)
+    return Utterance(f"{role}-1", role, Audio.silence(0.1, HEARING_RATE), 1.0, text=text)
 
 
 async def quick_speech(text: str) -> tuple[bytes, int]:

@@ -3,11 +3,13 @@ the real tiny.en model on rendered speech."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from orb_bridge.addressing import AddressRule
+from orb_bridge.audio import HEARING_RATE, Audio
 from orb_bridge.name_probe import OPENING_SECONDS, THRESHOLD, NameProbe, opening_audio
-from orb_bridge.stt import WhisperStt, pcm_to_float
+from orb_bridge.stt import WhisperStt
 from testkit import voices
 
 RULE = AddressRule("Orb")
@@ -70,8 +72,8 @@ def test_the_openings_are_scored_on_the_first_stretch_of_speech_not_the_pre_roll
 def test_a_bare_name_whisper_dropped_is_heard_again(engine: WhisperStt) -> None:
     """espeak-ng's British voice says "Orb," so that tiny.en leaves it out; the probe finds
     it in the audio and the transcript opens with it, so the turn is addressed."""
-    pcm = voices.espeak("Orb, can you give me a tip for the mornings?", 16_000, 175,
-                        "en-gb-x-rp").tobytes()
+    pcm = Audio(voices.espeak("Orb, can you give me a tip for the mornings?", 16_000, 175,
+                              "en-gb-x-rp"), HEARING_RATE)
     plain = engine.transcribe_blocking(pcm, probe=False)
     assert not RULE.judge(plain).addressed, plain  # what the probe is for
     heard = engine.transcribe_blocking(pcm)
@@ -95,10 +97,10 @@ def test_a_request_between_humans_keeps_its_words(engine: WhisperStt, voice: str
     to run. Scored on the first 1.2 s of speech, these stay at 0.0001-0.0002 or under
     (0.003 is the threshold); "Can you tell me more about your manager?" is reported at its
     first word's probability ("Ok"/"Hey", a bound: docs/orb.md)."""
-    pcm = voices.speak(voice, text).tobytes()
+    pcm = Audio(voices.speak(voice, text), HEARING_RATE)
     plain = engine.transcribe_blocking(pcm, probe=False)
     assert engine.name_probe is not None and engine.name_probe.worth_checking(plain), plain
-    opening = engine.name_probe.best_opening(engine._load(), pcm_to_float(pcm), "en")
+    opening = engine.name_probe.best_opening(engine._load(), pcm.unit_floats(), "en")
     assert opening.probability < THRESHOLD, opening
     heard = engine.transcribe_blocking(pcm)
     assert heard == plain
@@ -117,10 +119,10 @@ def test_the_scribe_listens_for_the_name_on_a_turns_final_words_only() -> None:
         def __init__(self) -> None:
             self.listened: list[str] = []
 
-        async def transcribe(self, pcm16k: bytes) -> str:
+        async def transcribe(self, audio: Audio) -> str:
             return "Or could you sum up?"
 
-        async def listen_for_name(self, pcm16k: bytes, text: str) -> str:
+        async def listen_for_name(self, audio: Audio, text: str) -> str:
             self.listened.append(text)
             return "Orb, could you sum up?"
 
@@ -133,7 +135,8 @@ def test_the_scribe_listens_for_the_name_on_a_turns_final_words_only() -> None:
                             event.utterance.text if isinstance(event, SpeechEnded) else ""),
                         spawn=lambda coro, name: tasks.append(asyncio.ensure_future(coro)),
                         min_utterance=0.1)
-        scribe.heard(Utterance("client-1", "client", b"\1\0" * 16_000, 1.0))
+        scribe.heard(Utterance("client-1", "client", Audio(np.ones(16_000, np.int16), HEARING_RATE),
+                               1.0))
         await asyncio.wait_for(asyncio.gather(*tasks), 5)
         return stt, published, delivered
 

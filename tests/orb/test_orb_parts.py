@@ -13,8 +13,8 @@ import pytest
 from aiortc import RTCIceCandidate
 
 from orb_bridge import OrbConfig
+from orb_bridge.audio import HEARING_RATE, WEBRTC_RATE, Audio
 from orb_bridge.hearing import (
-    UTTERANCE_RATE,
     SpeechEnded,
     SpeechPaused,
     SpeechStarted,
@@ -113,13 +113,13 @@ def test_voice_plays_then_falls_silent_and_stop_is_immediate() -> None:
     now = [10.0]
     voice = Voice(clock=lambda: now[0])
     pcm = (np.sin(np.arange(48_000 // 5) / 10.0) * 10_000).astype(np.int16)  # 200 ms
-    voice.play(pcm)  # starts at the next 20 ms slot
+    voice.play(Audio(pcm, WEBRTC_RATE))  # starts at the next 20 ms slot
     start = voice.grid.index_at(now[0]) + 1
     loud = [bool(np.abs(voice.frame(start + i)[1].to_ndarray()).max() > 1000)
             for i in range(-1, 14)]
     assert loud == [False] + [True] * 10 + [False] * 4
     now[0] += 1.0
-    voice.play(pcm)
+    voice.play(Audio(pcm, WEBRTC_RATE))
     now[0] += 0.05
     assert voice.playing and voice.level() > 0.5
     index = voice.grid.index_at(now[0])
@@ -137,7 +137,7 @@ def chunks(pattern: list[tuple[float, float]]) -> list[np.ndarray]:
     for seconds, level in pattern:
         amplitude = 0.0 if level <= -100 else 32768 * 10 ** (level / 20) * np.sqrt(2)
         for _ in range(round(seconds / 0.02)):
-            t = np.arange(320) / UTTERANCE_RATE
+            t = np.arange(320) / HEARING_RATE
             out.append((amplitude * np.sin(2 * np.pi * 200 * t)).astype(np.float32))
     return out
 
@@ -145,7 +145,7 @@ def chunks(pattern: list[tuple[float, float]]) -> list[np.ndarray]:
 def run(detector: TurnDetector, pattern: list[tuple[float, float]]) -> list[object]:
     events: list[object] = []
     for chunk in chunks(pattern):
-        events.extend(detector.feed(chunk))
+        events.extend(detector.feed(Audio(chunk, HEARING_RATE)))
     return events
 
 
@@ -158,7 +158,9 @@ def test_decoded_audio_is_mixed_down_to_16k_mono() -> None:
     packed = np.stack([left, right], axis=1).reshape(1, -1)
     frame = av.AudioFrame.from_ndarray(packed, format="s16", layout="stereo")
     frame.sample_rate = 48_000
-    mono = to_mono_16k(frame)
+    heard = to_mono_16k(frame)
+    assert heard.rate == HEARING_RATE
+    mono = heard.samples
     expected = ((left.astype(np.float64) + right) / 2).reshape(-1, 3).mean(axis=1)
     assert mono.shape == (320,) and mono.dtype == np.float32
     assert np.allclose(mono, expected, atol=0.5)
@@ -180,9 +182,9 @@ def test_turn_detector_joins_syllables_and_splits_at_pauses() -> None:
     assert kinds == ["SpeechStarted", "SpeechPaused", "SpeechEnded"] * 2
     utterance = events[2].utterance  # type: ignore[attr-defined]
     paused = events[1]
-    assert isinstance(paused, SpeechPaused) and paused.speech_pcm == utterance.speech_pcm
+    assert isinstance(paused, SpeechPaused) and paused.speech.same(utterance.speech)
     assert utterance.speaker_id == "client-1" and utterance.role == "client"
-    assert utterance.sample_rate == 16_000
+    assert utterance.audio.rate == 16_000
     assert 1.2 < utterance.duration < 2.2 and 0.7 < utterance.voiced < 1.3
 
 
@@ -204,8 +206,8 @@ def test_a_pause_that_goes_on_talking_is_superseded() -> None:
     assert [type(e).__name__ for e in events] == [
         "SpeechStarted", "SpeechPaused", "SpeechPaused", "SpeechEnded"]
     first, last, ended = events[1], events[2], events[3]
-    assert len(first.pcm) < len(last.pcm)  # type: ignore[attr-defined]
-    assert last.speech_pcm == ended.utterance.speech_pcm  # type: ignore[attr-defined]
+    assert len(first.audio) < len(last.audio)  # type: ignore[attr-defined]
+    assert last.speech.same(ended.utterance.speech)  # type: ignore[attr-defined]
 
 
 def test_turn_detector_cuts_long_speech_to_bound_memory() -> None:
@@ -256,21 +258,21 @@ def test_parse_wav_reads_streamed_headers() -> None:
         w.writeframes(np.arange(100, dtype="<i2").tobytes())
     data = bytearray(buf.getvalue())
     data[40:44] = b"\xff\xff\xff\x7f"  # espeak-ng --stdout writes a placeholder data size
-    pcm, rate = parse_wav(bytes(data))
-    assert rate == 22050 and list(pcm[:3]) == [0, 1, 2] and len(pcm) == 100
+    said = parse_wav(bytes(data))
+    assert said.rate == 22050 and list(said.samples[:3]) == [0, 1, 2] and len(said) == 100
 
 
 def test_tone_phrase_is_audible() -> None:
-    pcm = tone_phrase(4)
-    assert len(pcm) > 48_000 * 0.6 and np.abs(pcm).max() > 5000
+    said = tone_phrase(4)
+    assert said.duration > 0.6 and np.abs(said.int16()).max() > 5000
 
 
 @on_asyncio
 async def test_espeak_ng_speaks() -> None:
     assert shutil.which("espeak-ng"), "espeak-ng missing: apt-get install -y espeak-ng"
-    pcm = await espeak("Hello there.")
-    assert len(pcm) > 48_000 * 0.3
-    assert np.sqrt(np.mean(pcm.astype(np.float64) ** 2)) > 300
+    said = await espeak("Hello there.")
+    assert said.rate == WEBRTC_RATE and said.duration > 0.3
+    assert np.sqrt(np.mean(said.int16().astype(np.float64) ** 2)) > 300
 
 
 # ------------------------------------------------------------------------------- link

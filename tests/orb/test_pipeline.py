@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from orb_bridge import OrbConfig
+from orb_bridge.audio import HEARING_RATE, Audio
 from orb_bridge.brain import OfflineBrain
 from orb_bridge.conductor import Conductor, OrbStatus
 from orb_bridge.media_out import Voice
@@ -28,9 +29,9 @@ class Counting:
         self.engine = engine
         self.runs = 0
 
-    async def transcribe(self, pcm16k: bytes) -> str:
+    async def transcribe(self, audio: Audio) -> str:
         self.runs += 1
-        return await self.engine.transcribe(pcm16k)
+        return await self.engine.transcribe(audio)
 
 
 async def feed_in_real_time(feed: Any, pcm: np.ndarray, speedup: float = 4.0) -> None:
@@ -68,7 +69,7 @@ def test_a_pausing_talker_is_read_a_bounded_number_of_times_and_answered_once() 
         runner = spawn(conductor.run(), "conductor")
 
         def feed(chunk: np.ndarray) -> None:
-            for event in detector.feed(chunk):
+            for event in detector.feed(Audio(chunk, HEARING_RATE)):
                 listener(event)
 
         # Six short phrases with 0.35 s pauses (each a pause, none the end), then quiet.
@@ -121,7 +122,7 @@ def test_statuses_are_the_enum_and_a_plugin_brains_unknown_hint_is_ignored() -> 
         async def respond(self, utterance: Utterance) -> AsyncIterator[BrainOutput]:
             yield StatusHint("dancing")
             yield StatusHint("thinking")
-            yield ReplyAudio(b"\0\0" * 960, 48_000, "Hm.")
+            yield ReplyAudio(Audio.silence(0.02, 48_000), "Hm.")
 
         async def aclose(self) -> None:
             pass
@@ -132,7 +133,8 @@ def test_statuses_are_the_enum_and_a_plugin_brains_unknown_hint_is_ignored() -> 
         conductor = Conductor(OddBrain(), Voice(), published.append,
                               reply_to_roles=("client",), min_utterance=0.1)
         runner = asyncio.get_running_loop().create_task(conductor.run())
-        conductor.on_turn(SpeechEnded(Utterance("c", "client", b"\0\0" * 16_000, 1.0,
+        conductor.on_turn(SpeechEnded(Utterance("c", "client", Audio.silence(1.0, HEARING_RATE),
+                                                1.0,
                                                 text="hello")))
         for _ in range(100):
             if conductor.replies and conductor.status == OrbStatus.LISTENING:

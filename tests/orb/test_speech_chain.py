@@ -9,6 +9,7 @@ import asyncio
 import numpy as np
 
 from orb_bridge import tts
+from orb_bridge.audio import HEARING_RATE, Audio
 from orb_bridge.brain import ReplyAudio, SpeechChainBrain, StatusHint
 from orb_bridge.hearing import Utterance
 from orb_bridge.stt import WhisperStt
@@ -27,14 +28,13 @@ class EchoModel:
 
 
 class Espeak:
-    async def synthesize(self, text: str) -> tuple[bytes, int]:
-        pcm = await tts.espeak(text)
-        return pcm.astype("<i2").tobytes(), tts.OUTPUT_RATE
+    async def synthesize(self, text: str) -> Audio:
+        return await tts.espeak(text)
 
 
 def utterance(role: str, text: str) -> Utterance:
     pcm = np.concatenate([voices.silence(0.2), voices.espeak(text), voices.silence(0.2)])
-    return Utterance("h", role, pcm.astype("<i2").tobytes(), voiced=1.0)
+    return Utterance("h", role, Audio(pcm.astype(np.int16), HEARING_RATE), voiced=1.0)
 
 
 def test_the_chain_transcribes_answers_and_speaks_and_observes_the_coach() -> None:
@@ -52,7 +52,7 @@ def test_the_chain_transcribes_answers_and_speaks_and_observes_the_coach() -> No
             assert isinstance(out[0], StatusHint)
             reply = out[-1]
             assert isinstance(reply, ReplyAudio) and reply.text.startswith("You said:")
-            assert "well" in reply.text.lower() and len(reply.pcm) > 48_000
+            assert "well" in reply.text.lower() and reply.audio.duration > 0.5
             # The coach's line entered the history (transcribed) without being answered.
             history = model.seen[-1]
             assert len(model.seen) == 1 and history[-1][0] == "client"

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from orb_bridge.audio import HEARING_RATE, Audio
 from orb_bridge.http_client import HttpError
 from orb_bridge.openai_audio import RemoteSpeech, RemoteTranscriber
 from orb_bridge.speech_config import SpeechConfig
@@ -43,10 +44,10 @@ def test_speech_request_and_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     with StandInSpeech() as server:
         config = SpeechConfig.from_options({"tts_url": server.url, "stt_model": "off",
                                             "tts_voice": "nova", "voice_rate": "1.25"})
-        pcm, rate = asyncio.run(RemoteSpeech(config).synthesize("Hello there, my friend."))
+        said = asyncio.run(RemoteSpeech(config).synthesize("Hello there, my friend."))
         seen = server.requests[0]
-    assert rate == SPEECH_RATE
-    assert abs(len(pcm) / 2 / rate - (0.3 + 0.25 * 4)) < 0.01
+    assert said.rate == SPEECH_RATE
+    assert abs(said.duration - (0.3 + 0.25 * 4)) < 0.01
     assert seen.path == "/v1/audio/speech"
     assert seen.json == {"model": "tts-1", "input": "Hello there, my friend.", "voice": "nova",
                          "response_format": "wav", "speed": 1.25}
@@ -82,7 +83,7 @@ def test_a_failing_speech_server_costs_one_sentence_its_voice(mode: str) -> None
 
 def test_transcription_request_and_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     _dead_proxy(monkeypatch)
-    pcm = (np.sin(np.arange(16_000) / 5) * 4000).astype("<i2").tobytes()
+    pcm = Audio((np.sin(np.arange(16_000) / 5) * 4000).astype(np.int16), HEARING_RATE)
     with StandInSpeech(transcript="  I want more time.  ") as server:
         config = SpeechConfig(stt_url=server.url, stt_model="whisper-large-v3",
                               stt_timeout=2.0)
@@ -102,18 +103,18 @@ def test_a_failing_transcription_server_raises_within_its_bound(mode: str) -> No
         remote = RemoteTranscriber(_config(stt_url=server.url))
         started = time.monotonic()
         with pytest.raises((HttpError, TimeoutError, ValueError)):
-            asyncio.run(remote.transcribe(b"\0\0" * 16_000))
+            asyncio.run(remote.transcribe(Audio.silence(1.0, HEARING_RATE)))
         assert time.monotonic() - started < 2.5
 
 
 def test_a_failing_transcription_server_falls_back_to_local_words() -> None:
     class Local:
-        async def transcribe(self, pcm16k: bytes) -> str:
+        async def transcribe(self, audio: Audio) -> str:
             return "local words"
 
     with StandInSpeech(mode="error") as server:
         remote = RemoteTranscriber(_config(stt_url=server.url), fallback=Local())
-        assert asyncio.run(remote.transcribe(b"\0\0" * 16_000)) == "local words"
+        assert asyncio.run(remote.transcribe(Audio.silence(1.0, HEARING_RATE))) == "local words"
 
 
 def test_a_remote_server_is_reached_through_the_environment_proxy(
@@ -127,9 +128,9 @@ def test_a_remote_server_is_reached_through_the_environment_proxy(
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
         remote = RemoteSpeech(_config(tts_url="http://speech.example.invalid/v1"))
-        _pcm, rate = asyncio.run(remote.synthesize("Hello."))
+        said = asyncio.run(remote.synthesize("Hello."))
         seen = proxy.requests[0]
-    assert rate == SPEECH_RATE
+    assert said.rate == SPEECH_RATE
     assert seen.path == "http://speech.example.invalid/v1/audio/speech"
 
 

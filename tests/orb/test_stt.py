@@ -9,9 +9,10 @@ import asyncio
 import numpy as np
 import pytest
 
+from orb_bridge.audio import HEARING_RATE, Audio
 from orb_bridge.speech_config import SpeechConfig
 from orb_bridge.stt import SttBusy, WhisperStt, shared_engine
-from testkit.speech import espeak_pcm16k, word_error_rate
+from testkit.speech import espeak_heard, word_error_rate
 
 SENTENCE = "I want to find more time for my family and stop working late every evening."
 
@@ -31,7 +32,7 @@ def test_word_error_rate_counts_words() -> None:
 
 
 def test_an_espeak_sentence_is_transcribed(whisper: WhisperStt) -> None:
-    text = whisper.transcribe_blocking(espeak_pcm16k(SENTENCE))
+    text = whisper.transcribe_blocking(espeak_heard(SENTENCE))
     assert word_error_rate(SENTENCE, text) <= 0.2, text
     assert whisper.stats.real_time_factor < 1.0
 
@@ -46,14 +47,14 @@ def test_noise_has_no_words(whisper: WhisperStt, kind: str) -> None:
         "hum": 2000 * np.sin(2 * np.pi * 50 * np.arange(n) / 16_000),
         "click": np.zeros(3000),
     }[kind]
-    pcm = np.clip(audio, -32768, 32767).astype("<i2").tobytes()
-    assert whisper.transcribe_blocking(pcm) == ""
+    heard = Audio(np.clip(audio, -32768, 32767).astype(np.int16), HEARING_RATE)
+    assert whisper.transcribe_blocking(heard) == ""
 
 
 def test_the_pool_is_bounded(whisper: WhisperStt) -> None:
     engine = WhisperStt(workers=1, max_pending=1)
     engine._model = whisper._load()  # share the loaded model
-    pcm = espeak_pcm16k("The quick brown fox jumps over the lazy dog.")
+    pcm = espeak_heard("The quick brown fox jumps over the lazy dog.")
 
     async def three_at_once() -> list[object]:
         return await asyncio.gather(*(engine.transcribe(pcm) for _ in range(3)),

@@ -17,7 +17,7 @@ from orb_bridge import figures
 from orb_bridge.hearing import SpeechEnded, TurnEvent, Utterance
 from orb_bridge.stt import WhisperStt
 from orb_bridge.transcripts import Scribe, TranscriptBook
-from testkit.speech import espeak_pcm16k
+from testkit.speech import espeak_heard
 
 SENTENCES = ("I want to find more time for my family.",
              "My manager keeps changing the deadlines.",
@@ -34,8 +34,8 @@ def lost_total() -> float:
 
 
 def utterance(text: str) -> Utterance:
-    pcm = espeak_pcm16k(text)
-    return Utterance("client-1", "client", pcm, voiced=len(pcm) / 32_000)
+    audio = espeak_heard(text)
+    return Utterance("client-1", "client", audio, voiced=audio.duration)
 
 
 def test_a_busy_pool_loses_an_utterance_loudly_and_the_next_one_gets_through(

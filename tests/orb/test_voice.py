@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from orb_bridge import sound
+from orb_bridge.audio import HEARING_RATE, Audio, Int16Samples
 from orb_bridge.brain import spoken_ahead
 from orb_bridge.piper_voice import PiperEngine, VoiceUnusable
 from orb_bridge.speech_config import SpeechConfig
@@ -33,7 +34,7 @@ def _config(**kw: object) -> SpeechConfig:
     return SpeechConfig(stt_model=None, **kw)  # type: ignore[arg-type]
 
 
-def _level(pcm: sound.Pcm) -> float:
+def _level(pcm: Int16Samples) -> float:
     level = sound.active_level_dbfs(pcm, RATE)
     assert level is not None
     return level
@@ -155,7 +156,7 @@ def test_piper_speaks_at_the_target_loudness_with_one_gain_per_voice() -> None:
              "What is behind that feeling for you?",
              "It sounds like your manager keeps moving the deadlines and you feel stressed."]
     try:
-        levels = [_level(engine.synthesize_blocking(line)) for line in lines]
+        levels = [_level(engine.synthesize_blocking(line).int16()) for line in lines]
     finally:
         engine.close()
     assert all(abs(level - sound.TARGET_DBFS) < 3.0 for level in levels), levels
@@ -183,7 +184,7 @@ def test_piper_pieces_join_into_the_whole_sentence() -> None:
         latent = engine._latent_of(ids)
         whole = _Output(engine.sample_rate, 1.0).pcm(engine._sentence_audio_of(latent), True)
 
-        def joined() -> sound.Pcm:
+        def joined() -> Int16Samples:
             output = _Output(engine.sample_rate, 1.0)
             plan = pieces_of(latent.shape[-1])
             parts = [engine._decode(latent, a, b, output, i == len(plan) - 1)
@@ -194,7 +195,7 @@ def test_piper_pieces_join_into_the_whole_sentence() -> None:
             assert abs(len(parts[0]) - FIRST_FRAMES * 256 * RATE / 22_050) < 0.03 * RATE
             return np.concatenate(parts)
 
-        def error_db(pieces: sound.Pcm) -> float:
+        def error_db(pieces: Int16Samples) -> float:
             n = min(len(pieces), len(whole))
             assert abs(len(pieces) - len(whole)) < 2
             err = pieces[:n].astype(np.float64) - whole[:n]
@@ -245,7 +246,7 @@ def test_a_voice_that_cannot_be_cut_is_said_whole(monkeypatch: pytest.MonkeyPatc
     assert found is not None
     engine = PiperEngine(*found)
 
-    async def pieces() -> list[sound.Pcm]:
+    async def pieces() -> list[Audio]:
         return [pcm async for pcm in engine.stream("So you want to find more time for your "
                                                    "family and stop working late.")]
 
@@ -255,7 +256,7 @@ def test_a_voice_that_cannot_be_cut_is_said_whole(monkeypatch: pytest.MonkeyPatc
     finally:
         engine.close()
     assert len(said) == 1 and 2.0 < len(said[0]) / RATE < 6.0
-    assert abs(_level(said[0]) - sound.TARGET_DBFS) < 3.0
+    assert abs(_level(said[0].int16()) - sound.TARGET_DBFS) < 3.0
 
 
 def test_bad_text_never_crashes_or_blocks_a_turn() -> None:
@@ -292,12 +293,12 @@ def test_barge_in_drops_queued_sentences() -> None:
     async def run() -> None:
         pool = asyncio.Lock()  # one sentence at a time, as the voice's pool of one thread
 
-        async def speak(text: str) -> sound.Pcm:
+        async def speak(text: str) -> Audio:
             async with pool:
                 started.append(text)
                 await asyncio.sleep(0.1)
                 finished.append(text)
-            return np.ones(480, dtype=np.int16)
+            return Audio(np.ones(480, dtype=np.int16), RATE)
 
         lines = [f"Sentence {i}." for i in range(5)]
         reply = spoken_ahead(speak, lines)
@@ -440,7 +441,7 @@ def test_with_no_voice_a_reply_still_reaches_the_transcript() -> None:
 
         async def respond(self, utterance: Utterance):  # type: ignore[no-untyped-def]
             yield StatusHint("thinking")
-            yield ReplyAudio(b"", 48_000, "Tell me more.")
+            yield ReplyAudio(Audio.silence(0, RATE), "Tell me more.")
 
         async def aclose(self) -> None:
             pass
@@ -452,7 +453,8 @@ def test_with_no_voice_a_reply_still_reaches_the_transcript() -> None:
                               min_utterance=0.1,
                               on_spoken=lambda text, started, ended: spoken.append(text))
         task = asyncio.get_running_loop().create_task(conductor.run())
-        conductor.on_turn(SpeechEnded(Utterance("c-1", "client", b"\0\0" * 16_000, 1.0,
+        conductor.on_turn(SpeechEnded(Utterance("c-1", "client", Audio.silence(1.0, HEARING_RATE),
+                                                1.0,
                                                 text="hello")))
         for _ in range(100):
             if spoken:
@@ -498,21 +500,21 @@ def test_a_followed_piece_goes_on_sample_after_sample() -> None:
         return np.concatenate([voice.frame(first + i)[1].to_ndarray().reshape(-1)
                                for i in range(frames)])
 
-    voice.play(ramp[:1_000])  # not a whole frame: the next piece fills the rest of it
+    voice.play(Audio(ramp[:1_000], RATE))  # not a whole frame: the next piece fills the rest of it
     start = voice.grid.index_at(now[0]) + 1
-    voice.play(ramp[1_000:], follow=True)
+    voice.play(Audio(ramp[1_000:], RATE), follow=True)
     assert np.array_equal(said(start, 25), ramp)
     # Late: the piece's last frame (partly silent) was sent; the next one waits for a frame.
     now[0] += 1.0
-    voice.play(ramp[:500])
+    voice.play(Audio(ramp[:500], RATE))
     start = voice.grid.index_at(now[0]) + 1
     head = said(start, 1)
-    voice.play(ramp[500:1_460], follow=True)
+    voice.play(Audio(ramp[500:1_460], RATE), follow=True)
     assert np.array_equal(head[:500], ramp[:500]) and not head[500:].any()
     assert np.array_equal(said(start + 1, 1), ramp[500:1_460])
     # Nothing playing any more: follow starts afresh at the next frame.
     now[0] += 1.0
-    voice.play(ramp[:AUDIO_FRAME_SAMPLES], follow=True)
+    voice.play(Audio(ramp[:AUDIO_FRAME_SAMPLES], RATE), follow=True)
     assert np.array_equal(said(voice.grid.index_at(now[0]) + 1, 1), ramp[:AUDIO_FRAME_SAMPLES])
 
 
@@ -531,10 +533,10 @@ def test_a_streamed_reply_plays_whole_and_a_barge_in_leaves_the_rest_unmade() ->
         for i in range(8):  # eight pieces of 0.5 s, made in 10 ms each
             await asyncio.sleep(0.01)
             made.append(i)
-            yield np.full(24_000, 1_000 + i, dtype=np.int16)
+            yield Audio(np.full(24_000, 1_000 + i, dtype=np.int16), RATE)
 
     def turn() -> SpeechEnded:
-        return SpeechEnded(Utterance("c-1", "client", b"\0\0" * 16_000, 1.0,
+        return SpeechEnded(Utterance("c-1", "client", Audio.silence(1.0, HEARING_RATE), 1.0,
                                      text="I want to run again."))
 
     async def run(barge_in_after: float | None) -> tuple[float, list[str]]:

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import trio
 
+from orb_bridge.audio import HEARING_RATE, Audio
 from orb_bridge.sound import resample
 from orb_bridge.speech_config import SpeechConfig
 from orb_bridge.stt import WhisperStt, shared_engine
@@ -47,7 +48,7 @@ REPLIES = (
 ASKS = ("I want more time for my family.", "Work keeps me late every day.")
 
 
-def pieces(pcm48k: np.ndarray, longest: float = 20.0) -> list[bytes]:
+def pieces(pcm48k: np.ndarray, longest: float = 20.0) -> list[Audio]:
     """What the client heard as 16 kHz pieces of at most ``longest`` seconds, cut in the
     pauses between sentences (Whisper reads 30 s windows and drops words cut at their edge)."""
     pcm = resample(pcm48k, 48_000, 16_000)
@@ -55,7 +56,7 @@ def pieces(pcm48k: np.ndarray, longest: float = 20.0) -> list[bytes]:
     levels = [float(np.sqrt(np.mean(pcm[i:i + frame].astype(np.float64) ** 2)))
               for i in range(0, len(pcm) - frame + 1, frame)]
     quiet = [level < 100 for level in levels]  # about -50 dBFS
-    out: list[bytes] = []
+    out: list[Audio] = []
     start = last_gap = 0
     run = 0
     for i, silent in enumerate(quiet):
@@ -63,9 +64,9 @@ def pieces(pcm48k: np.ndarray, longest: float = 20.0) -> list[bytes]:
         if run == 15:  # 0.3 s of quiet: a place to cut
             last_gap = i
         if (i - start) * frame >= longest * 16_000 and last_gap > start:
-            out.append(pcm[start * frame : last_gap * frame].tobytes())
+            out.append(Audio(pcm[start * frame : last_gap * frame], HEARING_RATE))
             start = last_gap
-    out.append(pcm[start * frame :].tobytes())
+    out.append(Audio(pcm[start * frame :], HEARING_RATE))
     return out
 
 
