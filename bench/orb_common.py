@@ -93,3 +93,19 @@ def named_threads_cpu(pid: int, name: str) -> float:
         except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
             continue
     return total_ns / 1e9
+
+
+def threads_cpu_by_name(pid: int) -> dict[str, float]:
+    """CPU seconds of the process's threads, summed by their name in /proc (``comm``). The
+    orb names its stages' threads (``stt``: speech-to-text with CTranslate2's own threads;
+    ``eot``: Smart Turn; ``voice``: the neural voice; ``orb-loop``: the media loop, with the
+    decoder and encoder threads aiortc starts from it); the rest keep the process's name."""
+    totals: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            seconds = int((task / "schedstat").read_text().split()[0]) / 1e9
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+        totals[name] = totals.get(name, 0.0) + seconds
+    return totals

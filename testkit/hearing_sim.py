@@ -55,7 +55,7 @@ def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
     cfg = config or OrbConfig()
     detector = TurnDetector("human", role, cfg, new_vad(cfg))
     pending: list[tuple[float, SpeechPaused, float | None]] = []  # (due, event, verdict)
-    texts: dict[int, tuple[float, str]] = {}
+    texts: dict[int, tuple[float, str | None]] = {}
     out: list[Heard] = []
     samples = pcm.astype(np.float32)
     for index in range(0, len(samples), CHUNK):
@@ -72,13 +72,21 @@ def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
                 texts[event.pause] = (now + (took if transcribe_seconds is None
                                              else transcribe_seconds), words)
             if model is not None and event.check >= 0:
-                started = time.perf_counter()
-                verdict: float | None = model.probability(event.audio)
-                due = now + (time.perf_counter() - started if model_seconds is None
-                             else model_seconds)
-                ready, words = texts.get(event.pause, (now, None))
+                needs_words = cfg.decision_checks[event.check][2]
+                ready, known = texts.get(event.pause, (now, None))
+                verdict: float | None = None
+                if known is not None and ready <= now and \
+                        combine(1.0, known, needs_words) is None:
+                    # As the orb's pipeline does: words already in that settle the check
+                    # ("no verdict") spare the model (orb_bridge.pipeline, _judge).
+                    due = now
+                else:
+                    started = time.perf_counter()
+                    verdict = model.probability(event.audio)
+                    due = now + (time.perf_counter() - started if model_seconds is None
+                                 else model_seconds)
                 due = max(due, ready)
-                verdict = combine(verdict, words, cfg.decision_checks[event.check][2])
+                verdict = combine(verdict, known, needs_words)
                 pending.append((due, event, verdict))
         for item in [p for p in pending if p[0] <= now]:
             pending.remove(item)

@@ -176,7 +176,8 @@ class TurnJudge:
 
     def __init__(self, model: SmartTurn | None = None, max_pending: int = 4) -> None:
         self._model = model
-        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="eot")
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="eot", initializer=_name_thread)  # "eot" in /proc
         self._lock = threading.Lock()
         self._pending = 0
         self._max_pending = max_pending
@@ -223,6 +224,12 @@ class TurnJudge:
     def _done(self, _future: concurrent.futures.Future[float]) -> None:
         with self._lock:
             self._pending -= 1
+
+
+def _name_thread() -> None:
+    from .voice_pool import name_os_thread
+
+    name_os_thread("eot")
 
 
 _SHARED: TurnJudge | None = None

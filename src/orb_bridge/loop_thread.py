@@ -59,6 +59,9 @@ class AsyncioLoopThread:
             raise RuntimeError("asyncio loop thread did not start")
 
     def _main(self) -> None:
+        from .voice_pool import name_os_thread
+
+        name_os_thread(self._name)  # in /proc: the capacity bench reads its CPU by name
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)

@@ -70,6 +70,8 @@ class OrbPipeline:
         self._clock = clock
         self._retired: set[int] = set()
         self.judgements = 0
+        #: Judgements the words settled without asking the model (orb_bridge.end_of_turn).
+        self.skipped_judgements = 0
         if scribe is not None:
             scribe.deliver = self._transcribed
         self._voice = voice
@@ -154,12 +156,19 @@ class OrbPipeline:
 
     async def _judge(self, detector: TurnDetector, event: SpeechPaused) -> None:
         assert self.judge is not None
-        try:
-            probability = await self.judge.judge(event.audio)
-        except Exception:  # the model failing costs the decision, not the orb
-            logger.exception("end-of-turn model failed; timing decides")
-            probability = None
         needs_words = self._checks[event.check][2]
+        known = None if self.scribe is None else \
+            self.scribe.early_text_now(event.speaker_id, event.speech)
+        probability: float | None = None
+        if known is not None and combine(1.0, known, needs_words) is None:
+            # The pause's words are in and already say "no verdict" (they read mid-clause,
+            # or the words' check has none): the model's 40-80 ms would change nothing.
+            self.skipped_judgements += 1
+        else:
+            try:
+                probability = await self.judge.judge(event.audio)
+            except Exception:  # the model failing costs the decision, not the orb
+                logger.exception("end-of-turn model failed; timing decides")
         text = None if self.scribe is None else \
             await self.scribe.early_text(event.speaker_id, event.speech)
         verdict = combine(probability, text, needs_words)

@@ -38,6 +38,7 @@ from .audio import HEARING_RATE, Audio
 from .logs import quiet_native_logs
 from .name_probe import NameProbe
 from .speech_config import PACKAGED_MODEL, SpeechConfig
+from .voice_pool import name_os_thread, named_os_thread
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +128,10 @@ class WhisperStt:
         self._workers = workers
         self._max_pending = max_pending
         self._threads = threads or min(2, os.cpu_count() or 1)
-        self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="stt")
+        # Named in /proc (with the native threads CTranslate2 starts from them), so the
+        # capacity bench can tell speech-to-text's CPU from the rest (bench/orb_capacity.py).
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            workers, thread_name_prefix="stt", initializer=name_os_thread, initargs=("stt",))
         self._model: Any = None
         self._load_lock = threading.Lock()
         self._lock = threading.Lock()
@@ -194,10 +198,14 @@ class WhisperStt:
                 quiet_native_logs()
                 started = time.perf_counter()
                 compute_type = "int8" if self.device == "cpu" else "default"
-                self._model = WhisperModel(
-                    resolve_model(self.model_name), device=self.device,
-                    compute_type=compute_type, cpu_threads=self._threads,
-                    num_workers=self._workers)
+                # CTranslate2 starts its compute threads here and they take this thread's
+                # name: "stt", whoever loads the model (a Trio worker thread names itself
+                # after its job), so /proc tells speech-to-text's CPU apart.
+                with named_os_thread("stt"):
+                    self._model = WhisperModel(
+                        resolve_model(self.model_name), device=self.device,
+                        compute_type=compute_type, cpu_threads=self._threads,
+                        num_workers=self._workers)
                 logger.info("speech-to-text model %s loaded on %s in %.2f s",
                             self.model_name, self.device, time.perf_counter() - started)
             return self._model

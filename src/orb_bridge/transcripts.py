@@ -142,6 +142,16 @@ class Scribe:
                 raise
             return None
 
+    def early_text_now(self, speaker_id: str, speech: Audio) -> str | None:
+        """The words of ``speaker_id``'s early transcription of exactly ``speech`` if it
+        has already finished (``None``: none, under way, or failed): what the end-of-turn
+        stage reads before it spends a decision on the model."""
+        early = self._early.get(speaker_id)
+        if early is None or not early[0].same(speech) or not early[1].done() \
+                or early[1].cancelled() or early[1].exception() is not None:
+            return None
+        return early[1].result().strip()
+
     def close(self) -> None:
         """Cancel the early transcriptions still under way (the orb is ending)."""
         for _speech, future in self._early.values():

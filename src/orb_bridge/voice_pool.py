@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import contextlib
 import ctypes
 import ctypes.util
 import heapq
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -45,6 +46,23 @@ def name_os_thread(name: str) -> None:
         libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+@contextlib.contextmanager
+def named_os_thread(name: str) -> Iterator[None]:
+    """The calling thread called ``name`` in /proc for the block (threads it starts inherit
+    the name), then its own name again."""
+    try:
+        with open("/proc/thread-self/comm", encoding="utf-8") as comm:
+            before = comm.read().strip()
+    except OSError:
+        before = None
+    name_os_thread(name)
+    try:
+        yield
+    finally:
+        if before is not None:
+            name_os_thread(before)
 
 
 _Job = tuple[int, int, "concurrent.futures.Future[Any]", Callable[..., Any], tuple[Any, ...]]

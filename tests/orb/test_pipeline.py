@@ -65,6 +65,8 @@ def test_a_pausing_talker_is_read_a_bounded_number_of_times_and_answered_once() 
                         min_utterance=cfg.min_utterance)
         pipeline = build_pipeline(cfg, conductor=conductor, scribe=scribe, spawn=spawn)
         detector = pipeline.detector("client-1", "client")
+        assert pipeline.judge is not None
+        decisions_before = pipeline.judge.model.decisions
         listener = pipeline.listener(detector)
         runner = spawn(conductor.run(), "conductor")
 
@@ -72,11 +74,19 @@ def test_a_pausing_talker_is_read_a_bounded_number_of_times_and_answered_once() 
             for event in detector.feed(Audio(chunk, HEARING_RATE)):
                 listener(event)
 
-        # Six short phrases with 0.35 s pauses (each a pause, none the end), then quiet.
+        # Six short phrases with pauses (each a pause, none the end), then quiet. The first
+        # pause is long (1.5 s, under turn_timeout): its early words ("and then I") read
+        # mid-clause, so once they are in, its later checks do not ask the model.
         phrase = voices.espeak("and then I")
-        talk = np.concatenate([voices.silence(0.3)]
+        await feed_in_real_time(feed, np.concatenate([voices.silence(0.3), phrase,
+                                                      voices.silence(0.3)]))
+        for _ in range(200):  # the early words are in (bounded: 10 s), then the pause goes on
+            if scribe._early and all(f.done() for _pcm, f in scribe._early.values()):
+                break
+            await asyncio.sleep(0.05)
+        talk = np.concatenate([voices.silence(1.2)]
                               + [np.concatenate([phrase, voices.silence(0.35)])
-                                 for _ in range(6)]
+                                 for _ in range(5)]
                               + [voices.espeak("how do I stop working so late?"),
                                  voices.silence(3.0)])
         await feed_in_real_time(feed, talk)
@@ -102,6 +112,10 @@ def test_a_pausing_talker_is_read_a_bounded_number_of_times_and_answered_once() 
         assert set(times.stages()) >= {"end_of_turn", "transcript", "first_token",
                                        "first_synth"}
         assert OrbStatus.THINKING in statuses and OrbStatus.SPEAKING in statuses
+        assert pipeline.skipped_judgements >= 1, pipeline.judgements
+        assert pipeline.judge is not None
+        assert pipeline.judge.model.decisions <= decisions_before + pipeline.judgements \
+            - pipeline.skipped_judgements + 1  # + 1: one in flight when the test ended
 
     try:
         asyncio.run(asyncio.wait_for(scenario(), 90))
