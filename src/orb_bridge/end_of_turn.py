@@ -57,7 +57,7 @@ i we they she
 #: it?"): auxiliaries, complementisers, "it".
 _RARELY_LAST_IN_A_STATEMENT = frozenset(" ".join("""
 is am are was were be been being do does did have has had will would could should can
-may might must shall that which who whose where what how when it he like
+may might must shall that it he like
 """.splitlines()).split())
 #: Words a statement rarely ends on, and a question ending on them is rare enough in a
 #: request that waiting for more costs less than cutting in: stranded prepositions ("what
@@ -67,6 +67,28 @@ may might must shall that which who whose where what how when it he like
 _RARELY_LAST = frozenset(" ".join("""
 so then also just really very some any at in on by as
 """.splitlines()).split())
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+#: Question words, which end a request only as a question of their own ("Why?"): after other
+#: words they open a clause not said yet ("Could you remind me how", "I would like to
+#: understand why"), and Whisper writes "?" or "." after them either way.
+_WH = _word_set("how why when where what who whom whose which")
+#: Words that open a clause (complementisers and subordinators) and words that open a noun
+#: phrase: a clause begun by the first whose subject is all that follows ("So the problem is
+#: that my team") has no verb yet.
+_CLAUSE_OPENERS = _word_set("""that if whether because although unless whereas while when
+where why how""")
+_PHRASE_OPENERS = _word_set("""the a an my your his her our their this these those some every
+each no its""")
+#: Verbs of saying and knowing whose object is the clause that follows: after a subject pronoun
+#: at the very end ("The last time we spoke you said") the clause has not come yet; after
+#: "what", "as", "like" ... ("That is what you said") it has.
+_REPORTING = _word_set("""said told asked explained mentioned suggested promised decided
+realised realized noticed wondered warned admitted claimed""")
+_SUBJECTS = _word_set("i you he she we they")
+_REPORTED_ALREADY = _word_set("what as like that which all everything something")
 #: Phrasal verbs whose object cannot be left out ("Could you help me figure out", "Most
 #: evenings I end up"): the pair ends no request.
 _NEVER_LAST_PAIRS = frozenset({("figure", "out"), ("end", "up"), ("carry", "out"),
@@ -96,8 +118,27 @@ def sounds_unfinished(text: str) -> bool:
     pair = _LAST_TWO.search(stripped)
     if pair is not None and (pair.group(1).lower(), word) in _NEVER_LAST_PAIRS:
         return True
-    return word in _NEVER_LAST or word in _RARELY_LAST or (
-        word in _RARELY_LAST_IN_A_STATEMENT and not stripped.endswith("?"))
+    if word in _NEVER_LAST or word in _RARELY_LAST or (
+            word in _RARELY_LAST_IN_A_STATEMENT and not stripped.endswith("?")):
+        return True
+    return _open_clause([w.lower() for w in _WORDS.findall(stripped)])
+
+
+_WORDS = re.compile(r"[A-Za-z']+")
+
+
+def _open_clause(words: list[str]) -> bool:
+    """Whether the last words open a clause and stop before its verb: a question word after
+    other words, a clause opener followed only by a short noun phrase, or a verb of saying
+    right after its subject."""
+    if len(words) >= 2 and words[-1] in _WH:
+        return True
+    for back in (2, 3, 4):  # opener, determiner, at most two more words
+        if (len(words) > back and words[-back - 1] in _CLAUSE_OPENERS
+                and words[-back] in _PHRASE_OPENERS):
+            return True
+    return (len(words) >= 2 and words[-1] in _REPORTING and words[-2] in _SUBJECTS
+            and (len(words) < 3 or words[-3] not in _REPORTED_ALREADY))
 
 
 def combine(probability: float | None, text: str | None,

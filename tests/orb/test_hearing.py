@@ -59,17 +59,28 @@ def test_sounds_that_are_not_speech_start_no_utterance(sound: str, model: SmartT
 @pytest.mark.parametrize("voice", ["espeak", "piper"])
 def test_a_pause_in_the_middle_of_a_request_does_not_end_the_turn(
         voice: str, model: SmartTurn, whisper: WhisperStt) -> None:
-    """The whole decision (model, early words, time), as the orb runs it."""
-    first = voices.speak(voice, "I keep saying yes to every request at work and then")
-    rest = voices.speak(voice, "I end up staying late every single night")
-    for pause in (0.6, 1.0, 1.5):
+    """The whole decision (model, early words, time), as the orb runs it. The model's and
+    speech-to-text's times are fixed as on a quiet machine: slow words under load would
+    arrive after the pause and hide a cut-off."""
+    cases = [
+        ("I keep saying yes to every request at work and then",
+         "I end up staying late every single night", 0.6),
+        ("I keep saying yes to every request at work and then",
+         "I end up staying late every single night", 1.5),
+        # Smart Turn gives 0.8-0.9 and Whisper writes "Could you remind me how?": a question
+        # word after other words opens a clause (it was cut off at 0.2-0.6 s of quiet).
+        ("Could you remind me how", "we decided to handle the budget", 1.0),
+    ]
+    for first_text, rest_text, pause in cases:
+        first, rest = voices.speak(voice, first_text), voices.speak(voice, rest_text)
         heard = hear(padded(first, voices.silence(pause), rest), model=model,
-                     transcribe=early_words(whisper))
-        assert len(starts(heard)) == 1, pause
+                     model_seconds=0.06, transcribe=early_words(whisper),
+                     transcribe_seconds=0.25)
+        assert len(starts(heard)) == 1, (first_text, pause)
         finished = ends(heard)
-        assert len(finished) == 1, pause
+        assert len(finished) == 1, (first_text, pause)
         end_of_speech = 0.5 + (len(first) + len(rest)) / 16_000 + pause
-        assert finished[0].at > end_of_speech, pause  # only after the whole request
+        assert finished[0].at > end_of_speech, (first_text, pause)  # only after the whole
 
 
 @pytest.mark.parametrize("voice", ["espeak", "piper"])
@@ -116,7 +127,7 @@ def test_the_words_check_needs_words_that_read_whole_and_takes_the_pauses_best_v
         if asked and asked[-1].check == words_check:
             break
     pause = asked[-1].pause
-    assert det.judged(pause, 1, 0.033) == []  # under that check's 0.3
+    assert det.judged(pause, 0, 0.033) == []  # under the first check's 0.5
     (ended,) = det.judged(pause, words_check, 0.009)
     utterance = ended.utterance  # type: ignore[union-attr]
     assert utterance.ended_by == "words" and utterance.probability == 0.033
@@ -224,6 +235,17 @@ def test_an_hour_of_silence_costs_no_model_and_a_muted_microphone_comes_back() -
     ("I keep saying yes to everything and I never have time for myself", True),
     ("I keep saying yes to everything and I never have time for myself.", False),
     ("I keep saying yes to every request at work and then", True),
+    # A clause opened and not said: a question word after other words ("?" or "." after it
+    # either way), an opener followed only by its subject, a verb of saying after its subject.
+    ("Could you remind me how?", True),
+    ("I would really like to understand why.", True),
+    ("Why?", False),
+    ("What would that do?", False),
+    ("So the problem is that my team.", True),
+    ("I am worried that I will not finish my thesis this year.", False),
+    ("I never know what to say when my father asks about my plans.", False),
+    ("The last time we spoke you said.", True),
+    ("That is what you said.", False),
     ("", False),
 ])
 def test_the_word_rule_reads_a_transcript_cut_off_mid_clause(text: str,
