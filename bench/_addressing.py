@@ -172,6 +172,57 @@ FRESH_UNADDRESSED = (
     "Does that feel realistic?",
     "Remind me, what was your deadline?",
 )
+#: A third held-out set (``--set fresh4``), written in the fourth round before its design (a
+#: word set off by a pause, heard alone) was tried, and run only once it was frozen: new
+#: requests in every form, and human-to-human lines with the near misses the set-off word
+#: must not take for the name: "or" set off at the start ("Or, …") and the end ("…, or?"),
+#: "of", "all", "absorb", "orbit", "order".
+FRESH4_REQUESTS = (
+    "what is one thing I could drop this week?",
+    "can you read back my first goal?",
+    "how would a good coach answer that?",
+    "please list what we agreed on.",
+    "could you suggest a question for my manager?",
+    "what have I been avoiding?",
+    "would you say I am on track?",
+    "tell me one habit to start tomorrow.",
+    "can you explain that idea more simply?",
+    "what was the second option again?",
+    "how much time do we have left?",
+    "do you remember my deadline?",
+)
+FRESH4_UNADDRESSED = (
+    "Or, we could start with the hardest task.",
+    "Or, can you move the meeting to Friday?",
+    "Or, what would your partner say?",
+    "Should we leave it there, or?",
+    "Is that enough for today, or?",
+    "Do you want to add anything, or?",
+    "Or is it more about the money?",
+    "Of course, what time suits you?",
+    "All right, what do you want to try?",
+    "All of it, honestly.",
+    "Absorb it for a day, then decide.",
+    "How do you absorb all that feedback?",
+    "The orbit of the team is my manager.",
+    "In order, what comes first?",
+    "Ordering the tasks helps me a lot.",
+    "Our budget is the real problem.",
+    "Ah, I see what you mean now.",
+    "Hey, could you share your screen?",
+    "Okay, so what is the plan for Monday?",
+    "Hello, is the sound all right?",
+    "Can you tell me what worked last week?",
+    "Could you give me an example of that?",
+    "What would you do differently?",
+    "Please say a little more about that.",
+    "I showed the orb my notes earlier.",
+    "Does the orb keep a summary?",
+    "Which part felt the hardest?",
+    "Were you happy with the result?",
+    "I will email you the plan tonight.",
+    "We ran out of time last session.",
+)
 #: espeak-ng voices (variant, words per minute) and Piper's: ``piper``.
 VOICES = ("espeak:en-us:165", "espeak:en-us+f3:150", "espeak:en-gb-x-rp:175",
           "espeak:en-us+m3:185", "piper")
@@ -238,9 +289,33 @@ def fresh_turns() -> list[dict[str, Any]]:
     return rows
 
 
+def fresh4_turns() -> list[dict[str, Any]]:
+    """The fourth round's held-out set: 60 addressed texts once each (the voice turns with
+    the form: each form meets every voice) and 30 unaddressed lines in two voices, one of
+    them Piper's for the lines with a set-off near miss (120 turns)."""
+    rows: list[dict[str, Any]] = []
+    for k, request in enumerate(FRESH4_REQUESTS):
+        capital = request[0].upper() + request[1:]
+        for f, form in enumerate(FORMS):
+            text = form.format(r=request, R=capital, R_no_mark=capital.rstrip("?."))
+            rows.append({"addressed": True, "text": text,
+                         "voice": VOICES[(f + k) % len(VOICES)],
+                         "role": "coach" if (k + f) % 2 else "client"})
+    for k, text in enumerate(FRESH4_UNADDRESSED):
+        pair = ("piper", VOICES[k % 4]) if k < 7 else (VOICES[k % 5], VOICES[(k + 2) % 5])
+        for voice in pair:
+            rows.append({"addressed": False, "text": text, "voice": voice,
+                         "role": "coach" if k % 2 == 0 else "client"})
+    for n, row in enumerate(rows):
+        row["n"] = 2000 + n
+    return rows
+
+
 def chosen(rows: list[dict[str, Any]], which: str) -> list[dict[str, Any]]:
     if which == "fresh":
         return fresh_turns()
+    if which == "fresh4":
+        return fresh4_turns()
     if which == "design":
         return [r for r in rows if r["n"] % 2 == 0]
     if which == "heldout":
@@ -322,6 +397,15 @@ def _summary(rows: list[dict[str, Any]], which: str, started: float | None,
         summary["recognised_without_hotword"] = round(
             sum(r.get("taken_without_hotword", False) for r in addressed)
             / max(1, len(addressed)), 3)
+    again = [r["cpu_again"] for r in rows if r.get("heard_again") and "cpu_again" in r]
+    if again:
+        import statistics
+
+        # What hearing a turn again costs, and how often it happens: the name's CPU per turn.
+        summary["heard_again"] = round(len(again) / len(rows), 3)
+        summary["cpu_again_p50"] = round(statistics.median(again), 3)
+        summary["cpu_plain_p50"] = round(statistics.median(r["cpu_plain"] for r in rows), 3)
+        summary["cpu_name_per_turn"] = round(sum(again) / len(rows), 3)
     for voice in VOICES:
         mine = [r for r in addressed if r["voice"] == voice]
         if mine:
@@ -347,8 +431,15 @@ def run(which: str, *, smoke: bool = False, compare: bool = False) -> dict[str, 
         row["seconds"] = round(pcm.duration, 2)
         # The words as the orb hears them (plain, then heard again for the name: the hotword
         # and the probe), and the plain words alone.
+        cpu = time.process_time()
         row["heard_without_probe"] = hinted.transcribe_blocking(pcm, probe=False)
+        plain_cpu = time.process_time() - cpu
+        row["heard_again"] = hinted.may_lack_name(row["heard_without_probe"])
+        cpu = time.process_time()
         row["heard"] = hinted.name_first(pcm, row["heard_without_probe"])
+        # CPU seconds (both threads) of the plain decoding and of hearing the turn again
+        row["cpu_plain"], row["cpu_again"] = round(plain_cpu, 3), round(
+            time.process_time() - cpu, 3)
         verdict = rule.judge(row["heard"])
         row["taken"], row["why"] = verdict.addressed, verdict.reason.value
         if plain is not None and row["addressed"]:

@@ -23,11 +23,12 @@ decides by itself.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import numpy as np
 
+from . import set_off_words
 from .addressing import GREETINGS as ADDRESS_GREETINGS
 from .addressing import MISHEARD_GREETINGS, AddressRule, edit_distance
 
@@ -45,6 +46,18 @@ OPENING_SECONDS = 1.2
 #: pre-roll's room noise, below any voiced onset (-40 dBFS).
 _ONSET_PEAK = 0.01
 _RATE = 16_000
+#: A word set off by a pause at the turn's start or end (orb_bridge.set_off_words), heard
+#: alone, is the name when the name is this many times as likely as its near miss ("Or") and
+#: at least :data:`SET_OFF_FLOOR` likely. Chosen on the design half (docs/orb.md).
+SET_OFF_RATIO = 3.5
+SET_OFF_FLOOR = 0.05
+
+#: A bare name opening the first 1.2 s is taken only when at least this fraction as likely
+#: as its near miss there ("Or"): espeak-ng's misheard "Orb," scored 0.08-4.4 times "Or", a
+#: human's "Or is that too optimistic?" that passed the threshold 0.012 (design half).
+OPENING_NEAR_RATIO = 0.05
+
+Where = Literal["opening", "closing"]
 
 
 @attrs.frozen
@@ -53,6 +66,20 @@ class Opening:
 
     text: str
     probability: float
+
+
+@attrs.frozen
+class SetOffWord:
+    """A word set off at the turn's ``where``, and how likely it is, heard alone, to be the
+    name (``name``) and a near miss of it (``near``: "Or", "or" for "Orb")."""
+
+    where: Where
+    name: float
+    near: float
+
+    @property
+    def is_the_name(self) -> bool:
+        return self.name >= SET_OFF_FLOOR and self.name >= SET_OFF_RATIO * self.near
 
 
 class NameProbe:
@@ -90,6 +117,65 @@ class NameProbe:
         return (bool(text) and self._rule.opens_a_request(text)
                 and not self._rule.judge(text).addressed)
 
+    def set_off_words(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
+                      language: str | None) -> list[SetOffWord]:
+        """The turn's words set off by a pause at its start and its end
+        (orb_bridge.set_off_words), each heard alone: Whisper's probability that it is the
+        name, and that it is a near miss of it, as the first word of the crop. Alone, the
+        short stretch is not pulled toward the words after it ("Or could you…")."""
+        found = []
+        ends: tuple[tuple[Where, set_off_words.Span | None], ...] = (
+            ("opening", set_off_words.opening_word(audio)),
+            ("closing", set_off_words.closing_word(audio)))
+        for where, span in ends:
+            if span is None:
+                continue
+            tokenizer = self._tokenizer(model, language)
+            first = _distributions(model, _encode(model, set_off_words.crop(audio, span)),
+                                   self._prompt(tokenizer), [])[0]
+            found.append(SetOffWord(where, self._sum(first, tokenizer, self._name_forms()),
+                                    self._sum(first, tokenizer, self._near_forms())))
+        return found
+
+    def with_closing_name(self, text: str) -> str:
+        """``text`` ending with the name as a vocative, in place of a closing near miss of it
+        ("…anything we missed or?" -> "…anything we missed, Orb?"), its question mark
+        kept."""
+        body = text.rstrip().rstrip(".?!…")
+        words = body.split()
+        if words and self._rule.mentions_name(words[-1]):
+            body = body[: body.rstrip(",;:").rfind(words[-1])]
+        body = body.rstrip(" ,;:")
+        mark = "?" if text.rstrip().endswith("?") or self._rule.opens_a_request(text) else "."
+        return f"{body}, {self.name}{mark}" if body else f"{self.name}{mark}"
+
+    def _name_forms(self) -> list[str]:
+        return [" " + self.name, " " + self.name.lower()]
+
+    def _near_forms(self) -> list[str]:
+        """The near misses scored against the name: the name without its last letter
+        ("Or"), as Whisper most often writes a bare "Orb"."""
+        stem = self.name[:-1]
+        return [" " + stem, " " + stem.lower()] if len(stem) >= 2 else []
+
+    def _sum(self, first: np.ndarray[Any, np.dtype[np.float64]], tokenizer: Any,
+             forms: list[str]) -> float:
+        """The probability of the forms whose first token is a whole word of theirs: a
+        name of several tokens is scored on its first (a bound)."""
+        tokens = {tokenizer.encode(form)[0] for form in forms}
+        return float(sum(first[token] for token in tokens))
+
+    def _tokenizer(self, model: Any, language: str | None) -> Any:
+        from faster_whisper.tokenizer import Tokenizer
+
+        return Tokenizer(model.hf_tokenizer, model.model.is_multilingual,
+                         task="transcribe", language=language or "en")
+
+    def _prompt(self, tokenizer: Any) -> list[int]:
+        """The prompt the transcription had: the name as its hotword, then the task."""
+        return [tokenizer.sot_prev, *tokenizer.encode(" " + self.name),
+                *tokenizer.sot_sequence, tokenizer.no_timestamps]
+
     def openings(self) -> list[str]:
         return [self.name, *(f"{greeting} {self.name}" for greeting in GREETINGS)]
 
@@ -99,17 +185,9 @@ class NameProbe:
         the first :data:`OPENING_SECONDS` of speech (:func:`opening_audio`). An opening
         whose first word is already under the threshold is given that word's probability,
         a bound: the whole opening is less likely still."""
-        from faster_whisper.tokenizer import Tokenizer
-
-        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual,
-                              task="transcribe", language=language or "en")
-        extractor = model.feature_extractor
-        features = extractor(opening_audio(audio))[:, : extractor.nb_max_frames]
-        features = np.pad(features, ((0, 0), (0, extractor.nb_max_frames - features.shape[-1])))
-        encoded = model.encode(features)
-        # The prompt the transcription had: the name as its hotword, then the task.
-        prompt = [tokenizer.sot_prev, *tokenizer.encode(" " + self.name),
-                  *tokenizer.sot_sequence, tokenizer.no_timestamps]
+        tokenizer = self._tokenizer(model, language)
+        encoded = _encode(model, opening_audio(audio))
+        prompt = self._prompt(tokenizer)
         best = Opening("", 0.0)
         first = _distributions(model, encoded, prompt, [])[0]
         for text in self.openings():
@@ -121,6 +199,9 @@ class NameProbe:
                 steps = _distributions(model, encoded, prompt, tokens[:-1])
                 for position, token in enumerate(tokens[1:], 1):
                     probability *= float(steps[position][token])
+            if text == self.name and self._sum(first, tokenizer, self._name_forms()) < \
+                    OPENING_NEAR_RATIO * self._sum(first, tokenizer, self._near_forms()):
+                continue  # far likelier a human's "Or…" than the name
             if probability > best.probability:
                 best = Opening(text, probability)
         return best
@@ -136,6 +217,14 @@ def opening_audio(audio: np.ndarray[Any, np.dtype[np.float32]]
     voiced = np.flatnonzero(peaks >= _ONSET_PEAK)
     start = int(voiced[0]) * frame if len(voiced) else 0
     return audio[start:start + round(OPENING_SECONDS * _RATE)]
+
+
+def _encode(model: Any, audio: np.ndarray[Any, np.dtype[np.float32]]) -> Any:
+    """Whisper's encoding of ``audio`` padded to its 30 s window."""
+    extractor = model.feature_extractor
+    features = extractor(audio)[:, : extractor.nb_max_frames]
+    features = np.pad(features, ((0, 0), (0, extractor.nb_max_frames - features.shape[-1])))
+    return model.encode(features)
 
 
 def _distributions(model: Any, encoded: Any, prompt: list[int], forced: list[int]

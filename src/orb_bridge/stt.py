@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
 import importlib.util
 import logging
 import os
@@ -107,6 +108,34 @@ def resolve_model(name: str) -> str:
 
 def is_wordlike(text: str) -> bool:
     return _WORDLIKE.search(text) is not None
+
+
+class RecentEncodings:
+    """A Whisper model's ``encode``, remembering its last few windows. A turn heard a second
+    time (with the hotword, with the name's opening written first) has the same 30 s window
+    as its plain decoding, and the encoder is most of a decoding's cost: the window is
+    encoded once. Keyed by a digest of the features (1 ms for a window)."""
+
+    def __init__(self, encode: Callable[[Any], Any], size: int = 3) -> None:
+        self._encode = encode
+        self._size = size
+        self._recent: list[tuple[bytes, Any]] = []
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def __call__(self, features: Any) -> Any:
+        key = hashlib.blake2b(np.ascontiguousarray(features).tobytes(),
+                              digest_size=16).digest()
+        with self._lock:
+            for known, encoded in self._recent:
+                if known == key:
+                    self.hits += 1
+                    return encoded
+        encoded = self._encode(features)
+        with self._lock:
+            self.misses += 1
+            self._recent = [(key, encoded), *self._recent[: self._size - 1]]
+        return encoded
 
 
 class WhisperStt:
@@ -202,10 +231,12 @@ class WhisperStt:
                 # name: "stt", whoever loads the model (a Trio worker thread names itself
                 # after its job), so /proc tells speech-to-text's CPU apart.
                 with named_os_thread("stt"):
-                    self._model = WhisperModel(
+                    model = WhisperModel(
                         resolve_model(self.model_name), device=self.device,
                         compute_type=compute_type, cpu_threads=self._threads,
                         num_workers=self._workers)
+                model.encode = RecentEncodings(model.encode)
+                self._model = model
                 logger.info("speech-to-text model %s loaded on %s in %.2f s",
                             self.model_name, self.device, time.perf_counter() - started)
             return self._model
@@ -286,20 +317,39 @@ class WhisperStt:
 
     def _with_name_first(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
                          text: str) -> str:
-        """The transcript decoded again with the likeliest opening naming the orb written
-        first, when the audio makes that opening likely enough (orb_bridge.name_probe)."""
-        assert self.name_probe is not None
-        opening = self.name_probe.best_opening(model, audio, self.language)
-        if opening.probability < self.name_probe.threshold:
+        """The transcript with the name where the audio makes it likely enough
+        (orb_bridge.name_probe): a word set off at the start or the end that, heard alone,
+        is the name; else the likeliest opening with the name, scored on the first 1.2 s
+        (a bare name there only when no set-off opening word was heard as something else).
+        With an opening found, the turn is decoded again with it written first."""
+        probe = self.name_probe
+        assert probe is not None
+        set_off = {word.where: word for word in probe.set_off_words(model, audio, self.language)}
+        opening_word, closing_word = set_off.get("opening"), set_off.get("closing")
+        if opening_word is not None and opening_word.is_the_name:
+            return self._decoded_after(model, audio, probe.name, text, opening_word.name)
+        if closing_word is not None and closing_word.is_the_name:
+            logger.debug("name heard again at the end: %r (p=%.4f)", text, closing_word.name)
+            with self._lock:
+                self.names_restored += 1
+            return probe.with_closing_name(text)
+        opening = probe.best_opening(model, audio, self.language)
+        if opening.probability < probe.threshold or (
+                opening.text == probe.name and opening_word is not None):
             return text
+        return self._decoded_after(model, audio, opening.text, text, opening.probability)
+
+    def _decoded_after(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
+                       opening: str, text: str, probability: float) -> str:
+        """The turn decoded again with ``opening`` written first."""
         segments, _info = model.transcribe(
             audio, language=self.language, beam_size=1, best_of=1, temperature=0.0,
             condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
-            prefix=opening.text + ",")
+            prefix=opening + ",")
         again = " ".join(segment.text.strip() for segment in segments).strip()
-        if not again.lower().startswith(opening.text.lower()):
-            again = f"{opening.text}, {again}"
-        logger.debug("name heard again: %r -> %r (p=%.4f)", text, again, opening.probability)
+        if not again.lower().startswith(opening.lower()):
+            again = f"{opening}, {again}"
+        logger.debug("name heard again: %r -> %r (p=%.4f)", text, again, probability)
         with self._lock:
             self.names_restored += 1
         return again

@@ -8,8 +8,8 @@ import pytest
 
 from orb_bridge.addressing import AddressRule
 from orb_bridge.audio import HEARING_RATE, Audio
-from orb_bridge.name_probe import OPENING_SECONDS, THRESHOLD, NameProbe, opening_audio
-from orb_bridge.stt import WhisperStt
+from orb_bridge.name_probe import OPENING_SECONDS, NameProbe, SetOffWord, opening_audio
+from orb_bridge.stt import RecentEncodings, WhisperStt
 from testkit import voices
 
 RULE = AddressRule("Orb")
@@ -69,39 +69,77 @@ def test_the_openings_are_scored_on_the_first_stretch_of_speech_not_the_pre_roll
     assert np.array_equal(opening_audio(quiet), quiet)  # no voiced frame: from the start
 
 
-def test_a_bare_name_whisper_dropped_is_heard_again(engine: WhisperStt) -> None:
-    """espeak-ng's British voice says "Orb," so that tiny.en leaves it out; the probe finds
-    it in the audio and the transcript opens with it, so the turn is addressed."""
-    pcm = Audio(voices.espeak("Orb, can you give me a tip for the mornings?", 16_000, 175,
-                              "en-gb-x-rp"), HEARING_RATE)
+def test_a_set_off_word_is_the_name_when_far_likelier_than_its_near_miss() -> None:
+    """Heard alone, a human's "Or," still scores the name at 0.06-0.17 (the hotword), but
+    "Or" higher; a said name scores many times "Or" (design half, docs/orb.md)."""
+    assert SetOffWord("opening", name=0.41, near=0.022).is_the_name
+    assert SetOffWord("closing", name=0.82, near=0.06).is_the_name
+    assert not SetOffWord("opening", name=0.13, near=0.23).is_the_name  # piper "Or, could"
+    assert not SetOffWord("opening", name=0.086, near=0.029).is_the_name  # 2.9 times
+    assert not SetOffWord("closing", name=0.01, near=0.0001).is_the_name  # unlikely anyway
+
+
+def test_a_closing_name_takes_the_place_of_its_near_miss() -> None:
+    probe = NameProbe("Orb")
+    assert probe.with_closing_name("is there anything we missed or?") == \
+        "is there anything we missed, Orb?"
+    assert probe.with_closing_name("What should we do about sleep?") == \
+        "What should we do about sleep, Orb?"
+    assert probe.with_closing_name("Is there anything we missed or...") == \
+        "Is there anything we missed, Orb?"
+    assert probe.with_closing_name("Please recap the main points") == \
+        "Please recap the main points, Orb?"  # a request
+    assert RULE.judge(probe.with_closing_name("What did I say my goal was, all?")).addressed
+
+
+def test_a_window_heard_again_is_encoded_once() -> None:
+    """The second hearing decodes the same 30 s window: the encoder's work is reused."""
+    import numpy as np
+
+    calls: list[int] = []
+    encode = RecentEncodings(lambda features: calls.append(1) or features.sum(), size=2)
+    a, b, c = (np.full((80, 30), v, np.float32) for v in (1, 2, 3))
+    assert encode(a) == encode(a.copy()) == 2400
+    assert len(calls) == 1 and encode.hits == 1
+    encode(b), encode(c), encode(a)  # a fell out of the two kept
+    assert len(calls) == 4
+
+
+@pytest.mark.parametrize(("voice", "text"), [
+    ("espeak:en-gb-x-rp:175", "Orb, can you give me a tip for the mornings?"),  # dropped
+    ("piper-steady", "Orb, could you sum up what we have talked about so far?"),  # "Or"
+    ("espeak:en-us+m3:185", "Is there anything we missed, Orb?"),  # closing, "or?"
+])
+def test_a_name_whisper_dropped_or_misheard_is_heard_again(engine: WhisperStt, voice: str,
+                                                           text: str) -> None:
+    """The plain words do not address the orb; heard alone, the word set off at the start
+    or the end is the name, and the transcript names it, so the turn is addressed."""
+    pcm = Audio(voices.speak(voice, text), HEARING_RATE)
     plain = engine.transcribe_blocking(pcm, probe=False)
     assert not RULE.judge(plain).addressed, plain  # what the probe is for
     heard = engine.transcribe_blocking(pcm)
-    assert heard.lower().startswith("orb"), heard
-    assert "tip" in heard.lower()
-    assert RULE.judge(heard).addressed
+    assert "orb" in heard.lower(), heard
+    assert RULE.judge(heard).addressed, heard
     assert engine.name_first(pcm, plain) == heard
 
 
 @pytest.mark.parametrize(("voice", "text"), [
     ("piper-steady", "Or what about Sundays?"),
     ("espeak", "Or could we talk about work first?"),
-    ("piper-steady", "Can you tell me more about your manager?"),
+    ("piper-steady", "Or, could you ask your manager first?"),
+    ("piper-steady", "Should we stop here, or?"),
 ])
 def test_a_request_between_humans_keeps_its_words(engine: WhisperStt, voice: str,
                                                   text: str) -> None:
-    """Turns that ask something and never name the orb: the name stays under the threshold,
-    the transcript is not rewritten, and the turn is not addressed.
-
-    Piper renders steadily here (the same audio every run): its usual renderings differ run
-    to run. Scored on the first 1.2 s of speech, these stay at 0.0001-0.0002 or under
-    (0.003 is the threshold); "Can you tell me more about your manager?" is reported at its
-    first word's probability ("Ok"/"Hey", a bound: docs/orb.md)."""
+    """Turns that ask something and never name the orb, some with a near miss set off by a
+    pause: no word heard alone is the name, the opening stays under the threshold, the
+    transcript is not rewritten, and the turn is not addressed. Piper renders steadily here
+    (the same audio every run): its usual renderings differ run to run."""
     pcm = Audio(voices.speak(voice, text), HEARING_RATE)
     plain = engine.transcribe_blocking(pcm, probe=False)
     assert engine.name_probe is not None and engine.name_probe.worth_checking(plain), plain
-    opening = engine.name_probe.best_opening(engine._load(), pcm.unit_floats(), "en")
-    assert opening.probability < THRESHOLD, opening
+    words = engine.name_probe.set_off_words(engine._load(), pcm.unit_floats(), "en")
+    assert not any(word.is_the_name for word in words), words
     heard = engine.transcribe_blocking(pcm)
     assert heard == plain
     assert not RULE.judge(heard).addressed
