@@ -81,6 +81,13 @@ class SetOffWord:
     def is_the_name(self) -> bool:
         return self.name >= SET_OFF_FLOOR and self.name >= SET_OFF_RATIO * self.near
 
+    @property
+    def is_the_near_miss(self) -> bool:
+        """Heard alone, likelier the near miss ("Or,") than the name, and likely at all: such
+        a word vetoes a bare name the opening probe finds. Another word set off ("Okay" of
+        "Okay Orb, ...") is neither, and vetoes nothing."""
+        return self.near >= SET_OFF_FLOOR and self.near > self.name
+
 
 class NameProbe:
     """Scores openings with ``name`` on an utterance; ``worth_checking`` says when to."""

@@ -320,7 +320,7 @@ class WhisperStt:
         """The transcript with the name where the audio makes it likely enough
         (orb_bridge.name_probe): a word set off at the start or the end that, heard alone,
         is the name; else the likeliest opening with the name, scored on the first 1.2 s
-        (a bare name there only when no set-off opening word was heard as something else).
+        (a bare name there only when no set-off opening word was heard as its near miss).
         With an opening found, the turn is decoded again with it written first."""
         probe = self.name_probe
         assert probe is not None
@@ -335,7 +335,8 @@ class WhisperStt:
             return probe.with_closing_name(text)
         opening = probe.best_opening(model, audio, self.language)
         if opening.probability < probe.threshold or (
-                opening.text == probe.name and opening_word is not None):
+                opening.text == probe.name and opening_word is not None
+                and opening_word.is_the_near_miss):
             return text
         return self._decoded_after(model, audio, opening.text, text, opening.probability)
 

@@ -79,6 +79,14 @@ def test_a_set_off_word_is_the_name_when_far_likelier_than_its_near_miss() -> No
     assert not SetOffWord("closing", name=0.01, near=0.0001).is_the_name  # unlikely anyway
 
 
+def test_only_a_set_off_near_miss_vetoes_a_bare_opening_name() -> None:
+    """A set-off "Or," vetoes the bare name the opening probe finds; the "Okay" of an
+    "Okay Orb, ..." heard alone is neither name nor near miss and must not."""
+    assert SetOffWord("opening", name=0.13, near=0.23).is_the_near_miss  # piper "Or, could"
+    assert not SetOffWord("opening", name=0.002, near=0.004).is_the_near_miss  # "Okay"
+    assert not SetOffWord("opening", name=0.41, near=0.022).is_the_near_miss  # the name
+
+
 def test_a_closing_name_takes_the_place_of_its_near_miss() -> None:
     probe = NameProbe("Orb")
     assert probe.with_closing_name("is there anything we missed or?") == \
@@ -109,6 +117,7 @@ def test_a_window_heard_again_is_encoded_once() -> None:
     ("espeak:en-gb-x-rp:175", "Orb, can you give me a tip for the mornings?"),  # dropped
     ("piper-steady", "Orb, could you sum up what we have talked about so far?"),  # "Or"
     ("espeak:en-us+m3:185", "Is there anything we missed, Orb?"),  # closing, "or?"
+    ("espeak:en-gb-x-rp:175", "Okay Orb, what have I been avoiding?"),  # "Okay" set off
 ])
 def test_a_name_whisper_dropped_or_misheard_is_heard_again(engine: WhisperStt, voice: str,
                                                            text: str) -> None:
