@@ -268,17 +268,24 @@ def turns() -> list[dict[str, Any]]:
     return rows
 
 
-def fresh_turns() -> list[dict[str, Any]]:
-    """The fresh set: 50 addressed texts once each (the voice turns with the form, so each
-    form meets every voice) and 50 unaddressed lines in two voices."""
+def _addressed_once(requests: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Each request once in every form, the voice turning with the form (each form meets
+    every voice), coach and client in turn."""
     rows: list[dict[str, Any]] = []
-    for k, request in enumerate(FRESH_REQUESTS):
+    for k, request in enumerate(requests):
         capital = request[0].upper() + request[1:]
         for f, form in enumerate(FORMS):
             text = form.format(r=request, R=capital, R_no_mark=capital.rstrip("?."))
             rows.append({"addressed": True, "text": text,
                          "voice": VOICES[(f + k) % len(VOICES)],
                          "role": "coach" if (k + f) % 2 else "client"})
+    return rows
+
+
+def fresh_turns() -> list[dict[str, Any]]:
+    """The fresh set: 50 addressed texts once each (the voice turns with the form, so each
+    form meets every voice) and 50 unaddressed lines in two voices."""
+    rows = _addressed_once(FRESH_REQUESTS)
     for k, text in enumerate(FRESH_UNADDRESSED):
         for j in range(2):
             rows.append({"addressed": False, "text": text,
@@ -293,14 +300,7 @@ def fresh4_turns() -> list[dict[str, Any]]:
     """The fourth round's held-out set: 60 addressed texts once each (the voice turns with
     the form: each form meets every voice) and 30 unaddressed lines in two voices, one of
     them Piper's for the lines with a set-off near miss (120 turns)."""
-    rows: list[dict[str, Any]] = []
-    for k, request in enumerate(FRESH4_REQUESTS):
-        capital = request[0].upper() + request[1:]
-        for f, form in enumerate(FORMS):
-            text = form.format(r=request, R=capital, R_no_mark=capital.rstrip("?."))
-            rows.append({"addressed": True, "text": text,
-                         "voice": VOICES[(f + k) % len(VOICES)],
-                         "role": "coach" if (k + f) % 2 else "client"})
+    rows = _addressed_once(FRESH4_REQUESTS)
     for k, text in enumerate(FRESH4_UNADDRESSED):
         pair = ("piper", VOICES[k % 4]) if k < 7 else (VOICES[k % 5], VOICES[(k + 2) % 5])
         for voice in pair:

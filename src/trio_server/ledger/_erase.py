@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from ._backend import Backend
-from ._schema import NotALedger, check_version, read_version
+from ._query import open_reader
 
 #: What belongs to the sessions a ``WHERE`` over ``sessions`` selects, deleted children first.
 #: ``{which}`` is a subquery yielding session ids.
@@ -79,13 +79,8 @@ def erase_session(backend: Backend, session_id: str) -> Erased:
     Raises :class:`NoSuchSession`, or :class:`SessionRunning` for a session without an end
     (deleting it under a live server would orphan the records still coming).
     """
-    conn = backend.connect_existing()
+    conn, cur = open_reader(backend)  # checked as a ledger of this version, then written
     try:
-        cur = conn.cursor()
-        cur.execute(backend.has_schema_sql)
-        if cur.fetchone() is None:
-            raise NotALedger(f"{backend.describe()} holds no session ledger")
-        check_version(read_version(cur))
         conn.rollback()
         sql = backend.dialect.sql
         for statement in backend.write_begin:
