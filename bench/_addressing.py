@@ -316,6 +316,10 @@ def chosen(rows: list[dict[str, Any]], which: str) -> list[dict[str, Any]]:
         return fresh_turns()
     if which == "fresh4":
         return fresh4_turns()
+    if which == "fresh5":
+        from _addressing_fresh5 import fresh5_turns
+
+        return fresh5_turns(VOICES)
     if which == "design":
         return [r for r in rows if r["n"] % 2 == 0]
     if which == "heldout":

@@ -43,8 +43,8 @@ picks which to run (``all``: design and held-out).
     python bench/party.py [--set design|heldout|fresh|new|late|all] [--voices four|two]
                           [--part hearing|floor|all]
     python bench/party.py --smoke      # 4 turns and 1 sound, targets not judged (CI)
-    python bench/party.py --addressing [--set design|heldout|fresh|fresh4|all]  # whom the orb
-                                                                             # talks to
+    python bench/party.py --addressing [--set design|heldout|fresh|fresh4|fresh5|all]
+                                       # whom the orb talks to
 """
 
 from __future__ import annotations
@@ -324,7 +324,7 @@ def sound_run(name: str, seconds: float, cfg: OrbConfig, model: SmartTurn,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=("design", "heldout", "fresh", "new", "late", "fresh4",
-                                          "all"),
+                                          "fresh5", "all"),
                         default="all")
     parser.add_argument("--voices", choices=("two", "four"), default="four",
                         help="four: espeak-ng en-us, en-us+f3, en-gb-x-rp and Piper's joe "
@@ -343,8 +343,8 @@ def main() -> int:
                         help="with --addressing: judge an earlier run's transcripts again "
                              "with the current rule (no transcribing)")
     args = parser.parse_args()
-    if args.set == "fresh4" and not args.addressing:
-        parser.error("--set fresh4 is a set of --addressing")
+    if args.set in ("fresh4", "fresh5") and not args.addressing:
+        parser.error(f"--set {args.set} is a set of --addressing")
     if args.addressing:
         import _addressing as addressing_set
 

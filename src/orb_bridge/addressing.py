@@ -13,8 +13,9 @@ asked on top. What counts as addressing (docs/orb.md, "Whom the orb talks to"):
    middle ("Could you, Orb, sum up?").
 3. **A misheard name where only a vocative fits**: Whisper hears a bare "Orb," as "Or," or
    "Aub,"; such a near-miss (one edit away, or a known mishearing) counts only at the start
-   of the turn, followed by a pause mark, in a turn that asks something (a question mark or a
-   request word). "Or, maybe not." is not addressed; "Or, could you sum up?" is.
+   of the turn, followed by a pause mark, in a question or a request: a question mark, or a
+   request word right after it. "Or, maybe not." and "Or, honestly, I can just say no." (a
+   request word later, in a statement) are not addressed; "Or, could you sum up?" is.
 4. **The name closing a request** even without its pause mark ("Please recap the main
    points Orb": Whisper often drops that comma), and a misheard greeting before the name
    itself ("High Orb").
@@ -50,6 +51,11 @@ REQUEST_WORDS = frozenset({
 #: Pause marks that set a vocative off.
 PAUSE_MARKS = frozenset({",", ".", "!", "?", ";", ":", "-", "—", "…"})
 _TOKEN = re.compile(r"[\w']+|[^\w\s]")
+
+
+def tokenize(text: str) -> list[str]:
+    """The turn's words and pause marks, lower-cased, in order."""
+    return [t.lower() for t in _TOKEN.findall(text)]
 
 
 class Reason(enum.Enum):
@@ -144,7 +150,7 @@ class AddressRule:
                 return Verdict(True, Reason.GREETING)
             if word != self._key:
                 if (position == 0 and self._near(word) and token_after in PAUSE_MARKS
-                        and asks and len(words) > 1):
+                        and len(words) > 1 and ("?" in tokens or words[1][1] in REQUEST_WORDS)):
                     return Verdict(True, Reason.MISHEARD_VOCATIVE)
                 continue
             named = True

@@ -301,27 +301,32 @@ class WhisperStt:
         (:meth:`_with_name_first`). The result replaces ``plain`` only if it names the orb:
         a turn that does not keep its plain words and full stops."""
         hinted = plain
+        seconds = len(audio) / HEARING_RATE
         if self.hotwords:
             hinted = self._decode(model, audio, self.hotwords)
-            if len(audio) / HEARING_RATE >= _COLLAPSE_MIN_SECONDS and len(hinted.split()) < \
-                    len(audio) / HEARING_RATE * _COLLAPSE_WORDS_PER_SECOND \
-                    and len(plain.split()) > len(hinted.split()):
+            if _collapsed(hinted, seconds) and len(plain.split()) > len(hinted.split()):
                 # The hotword sometimes makes Whisper stop after a word ("is" for "Is
                 # there anything we missed, Orb?"): the plain words, which have more.
                 hinted = plain
-        if self.name_probe is not None and self.name_probe.worth_checking(hinted):
-            hinted = self._with_name_first(model, audio, hinted)
-        if self.name_probe is None or self.name_probe.names_the_orb(hinted):
+        probe = self.name_probe
+        if probe is None:
             return hinted
-        return plain
+        # The plain words collapsed ("or", "Okay."): they come back from the decoding with
+        # the name written first (_with_name_first, ``whole``).
+        collapsed = _collapsed(plain, seconds)
+        target = probe.to_hear_again(plain, hinted, collapsed)
+        if target is not None:
+            hinted = self._with_name_first(model, audio, target, whole=collapsed)
+        return hinted if probe.names_the_orb(hinted) else plain
 
     def _with_name_first(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
-                         text: str) -> str:
+                         text: str, *, whole: bool = False) -> str:
         """The transcript with the name where the audio makes it likely enough
         (orb_bridge.name_probe): a word set off at the start or the end that, heard alone,
         is the name; else the likeliest opening with the name, scored on the first 1.2 s
         (a bare name there only when no set-off opening word was heard as its near miss).
-        With an opening found, the turn is decoded again with it written first."""
+        With an opening found, the turn is decoded again with it written first; with
+        ``whole`` (the plain words had collapsed), a closing name too."""
         probe = self.name_probe
         assert probe is not None
         set_off = {word.where: word for word in probe.set_off_words(model, audio, self.language)}
@@ -329,6 +334,8 @@ class WhisperStt:
         if opening_word is not None and opening_word.is_the_name:
             return self._decoded_after(model, audio, probe.name, text, opening_word.name)
         if closing_word is not None and closing_word.is_the_name:
+            if whole:  # the words had collapsed: decode them again, the name first
+                return self._decoded_after(model, audio, probe.name, text, closing_word.name)
             logger.debug("name heard again at the end: %r (p=%.4f)", text, closing_word.name)
             with self._lock:
                 self.names_restored += 1
@@ -338,7 +345,10 @@ class WhisperStt:
                 opening.text == probe.name and opening_word is not None
                 and opening_word.is_the_near_miss):
             return text
-        return self._decoded_after(model, audio, opening.text, text, opening.probability)
+        again = self._decoded_after(model, audio, opening.text, text, opening.probability)
+        # Words that had collapsed asked nothing: the opening alone (weaker than a word set
+        # off and heard alone) counts only if the words then ask something.
+        return again if not whole or probe.asks_after_name(again) else text
 
     def _decoded_after(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
                        opening: str, text: str, probability: float) -> str:
@@ -354,6 +364,13 @@ class WhisperStt:
         with self._lock:
             self.names_restored += 1
         return again
+
+
+def _collapsed(text: str, seconds: float) -> bool:
+    """Whether a decoding of ``seconds`` of audio has collapsed to far fewer words than it
+    holds (:data:`_COLLAPSE_WORDS_PER_SECOND`)."""
+    return seconds >= _COLLAPSE_MIN_SECONDS and \
+        len(text.split()) < seconds * _COLLAPSE_WORDS_PER_SECOND
 
 
 _SHARED: dict[tuple[str, str, str | None, int, int, int, str | None], WhisperStt] = {}

@@ -19,6 +19,8 @@ ADDRESSED = [
     ("Hey or what do you think?", Reason.GREETING),  # the name misheard after a greeting
     ("Or, what do you think?", Reason.MISHEARD_VOCATIVE),
     ("Aub, can you help me with this?", Reason.MISHEARD_VOCATIVE),
+    ("Or, recap please.", Reason.MISHEARD_VOCATIVE),
+    ("Or, I need a reminder for Friday, can you set one?", Reason.MISHEARD_VOCATIVE),
     ("Orb what do you think we should do", Reason.QUESTION_TO_YOU),
     ("What do you think Orb?", Reason.QUESTION_TO_YOU),
     ("ORB, please summarize.", Reason.VOCATIVE),
@@ -45,6 +47,9 @@ NOT_ADDRESSED = [
     ("All, what do you think?", Reason.NOT_NAMED),
     ("I really like Orb", Reason.TALKED_ABOUT),
     ("High or low, which one is it?", Reason.NOT_NAMED),
+    # fresh set (espeak-ng): a human's set-off "Or," with a request word later in a statement
+    ("Or, honestly, I can just say no.", Reason.NOT_NAMED),
+    ("Or, I could ask my sister to help.", Reason.NOT_NAMED),
 ]
 
 

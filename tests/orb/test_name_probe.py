@@ -98,6 +98,31 @@ def test_a_closing_name_takes_the_place_of_its_near_miss() -> None:
     assert probe.with_closing_name("Please recap the main points") == \
         "Please recap the main points, Orb?"  # a request
     assert RULE.judge(probe.with_closing_name("What did I say my goal was, all?")).addressed
+    assert probe.with_closing_name("I could use a desktop question for my manager, all.") == \
+        "I could use a desktop question for my manager, Orb."  # "all" is replaced
+    assert probe.with_closing_name("How would I go to go cancer net? Or...") == \
+        "How would I go to go cancer net, Orb?"
+
+
+def test_the_name_is_listened_for_on_whichever_words_may_hide_it() -> None:
+    """The hotword's decoding first, else the plain one, when it is a request the rule does
+    not take or closes with a set-off near miss ("…, all."); collapsed plain words always;
+    never when the hotword brought the name back."""
+    probe = NameProbe("Orb")
+    plain, hinted = "How would I go to go cancer net? Or...", "Hotwood and Goldcoaster now Orb"
+    assert probe.to_hear_again(plain, hinted, collapsed=False) == plain
+    assert probe.to_hear_again("Can you sum up?", "can you sum up", False) == "can you sum up"
+    assert probe.to_hear_again("x", "I could use a question, all.", False) == \
+        "I could use a question, all."
+    assert probe.to_hear_again("or", "I'll use a guest", collapsed=True) == "I'll use a guest"
+    assert probe.to_hear_again("or", "I'll use a guest", collapsed=False) is None
+    assert probe.to_hear_again("Or can you?", "Orb, can you sum up?", False) is None
+    assert probe.to_hear_again("It was busy.", "It was busy.", False) is None
+    assert probe.closes_with_near_miss("Should we stop here, or?")
+    assert not probe.closes_with_near_miss("That is all.")  # not set off
+    assert probe.asks_after_name("Okay Orb, could you sum up")
+    assert probe.asks_after_name("Orb, recap please")
+    assert not probe.asks_after_name("Orb, I am tired")
 
 
 def test_a_window_heard_again_is_encoded_once() -> None:
@@ -118,6 +143,13 @@ def test_a_window_heard_again_is_encoded_once() -> None:
     ("piper-steady", "Orb, could you sum up what we have talked about so far?"),  # "Or"
     ("espeak:en-us+m3:185", "Is there anything we missed, Orb?"),  # closing, "or?"
     ("espeak:en-gb-x-rp:175", "Okay Orb, what have I been avoiding?"),  # "Okay" set off
+    # fresh4, fifth round: the hotword's decoding asks nothing ("Hotwood and Goldcoaster now
+    # Orb"), the plain one does ("…cancer net? Or...")
+    ("espeak:en-us:165", "How would a good coach answer that, Orb?"),
+    # the plain words collapsed to "or"
+    ("espeak:en-us+f3:150", "Orb, could you suggest a question for my manager?"),
+    # a closing name heard as "all." in words that ask nothing ("I could use a desktop…")
+    ("espeak:en-gb-x-rp:175", "Could you suggest a question for my manager, Orb?"),
 ])
 def test_a_name_whisper_dropped_or_misheard_is_heard_again(engine: WhisperStt, voice: str,
                                                            text: str) -> None:
@@ -137,6 +169,7 @@ def test_a_name_whisper_dropped_or_misheard_is_heard_again(engine: WhisperStt, v
     ("espeak", "Or could we talk about work first?"),
     ("piper-steady", "Or, could you ask your manager first?"),
     ("piper-steady", "Should we stop here, or?"),
+    ("espeak:en-us+f3:150", "Is that enough for today, or?"),  # a closing near miss
 ])
 def test_a_request_between_humans_keeps_its_words(engine: WhisperStt, voice: str,
                                                   text: str) -> None:
