@@ -238,3 +238,65 @@ LATE_PAUSED = (
     ("The only thing stopping me is my", "fear of speaking in public."),
     ("I finally booked", "a holiday for the first week of May."),
 )
+
+
+#: The fifth held-out set (round 6 of issue 23), written at the start of that round, before
+#: the paused requests were rendered spoken-through or any threshold of the round was chosen,
+#: and run only once the round's decision was frozen. Its fragment patterns are new: most
+#: read whole when cut (a clause that ends on a verb or noun and goes on with a time, a
+#: place, a purpose, a comparison, a reason or a relative clause), and a few do not (a
+#: possessive, a preposition, a conjunction, a modal left hanging).
+UNSEEN6_FINISHED = (
+    "I want to spend less time on my phone in the evenings.",
+    "How do I ask my team for honest feedback?",
+    "My weekends feel too short lately.",
+    "Could you help me prepare for a hard conversation with my partner?",
+    "I finished the first draft of my report today.",
+    "What would a good morning routine look like for me?",
+    "I am thinking about taking a course in accounting.",
+    "Is it wrong to turn down a promotion?",
+    "The move to the new office went smoothly.",
+    "Can we talk about my habit of working through lunch?",
+    "I lost my temper with a colleague on Tuesday.",
+    "How often should I check in with my mentor?",
+    "My daughter starts school next week.",
+    "What can I do when I feel overwhelmed at my desk?",
+    "I missed my deadline again.",
+    "Do you think I should learn to delegate more?",
+    "I want to feel less nervous on video calls.",
+    "Why is it so hard for me to ask for help?",
+    "Our client signed the contract this morning.",
+    "Should I tell my friend that she hurt me?",
+    "I have been cooking at home every night this week.",
+    "Where should I start if I want to save money?",
+    "Help me think through my options for the summer.",
+    "I am tired of feeling behind all the time.",
+    "What should I say when someone takes credit for my work?",
+)
+UNSEEN6_PAUSED = (
+    ("I started a new job", "at a small design studio in March."),
+    ("My partner and I argued", "about money again last night."),
+    ("I wake up early", "so that I can have some time to myself."),
+    ("I would like to be more patient", "with the new people on my team."),
+    ("My colleague is much better", "than me at explaining her ideas."),
+    ("I left the party early", "because I did not know anyone there."),
+    ("I found a course", "that teaches public speaking online."),
+    ("It was my manager's", "idea to move the launch to April."),
+    ("We talked for an hour", "and still did not agree on anything."),
+    ("I want to call my mother", "more often than I do now."),
+    ("The hardest part of my day is", "the hour before lunch."),
+    ("I have a meeting with the director", "on Thursday afternoon."),
+    ("I usually go to bed", "much later than I should."),
+    ("I cannot decide whether", "to stay or to leave."),
+    ("My friend offered me a job", "at her company last month."),
+    ("I have been saving money", "for a trip to Japan."),
+    ("I get nervous", "when people ask me questions I cannot answer."),
+    ("She wants me to take over", "the team while she is away."),
+    ("Most days I feel", "like I am running behind."),
+    ("I asked for a raise", "but they said the budget is closed."),
+    ("I keep forgetting the names of", "the people I meet at conferences."),
+    ("Our team works best", "when the goals are clear."),
+    ("I might", "take a few days off next month."),
+    ("I told him the truth", "even though it was hard to say."),
+    ("I am learning to cook", "a few simple meals for the week."),
+)

