@@ -170,13 +170,14 @@ def stt_rtf(sentences: tuple[str, ...]) -> dict[str, float]:
             "stt_real_time_factor": round(compute / audio, 3)}
 
 
-def run_mode(mode: str, count: int, voice: str = "espeak", smoke: bool = False
-             ) -> dict[str, Any]:
+def run_mode(mode: str, count: int, voice: str = "espeak", smoke: bool = False,
+             early_reply: str = "off") -> dict[str, Any]:
     extra: list[str] = ["--orb-voice", VOICES[voice]]
     model: StandInModel | None = None
     if mode == "llm":
         model = StandInModel(first_token_delay=0.3, tokens_per_second=30).__enter__()
-        extra = ["--orb-llm-url", model.url, "--orb-llm-model", "stand-in"]
+        extra = ["--orb-llm-url", model.url, "--orb-llm-model", "stand-in",
+                 "--orb-early-reply", early_reply]
     try:
         # The client speaks without naming the orb: the active mode answers its turns.
         log: list[str] = []
@@ -207,6 +208,11 @@ def run_mode(mode: str, count: int, voice: str = "espeak", smoke: bool = False
         "gap_minus_stage_sum_max_deviation_s": None if spread is None else round(spread, 3),
         "turns_without_stage_line": len(measured) - len(unseen),
     }
+    if mode == "llm":  # the early reply (docs/orb.md): drafts taken, by the orb's log
+        result["early_reply"] = early_reply
+        result["drafts_kept"] = sum("with the reply drafted at its pause" in line
+                                    for line in log)
+        result["model_requests"] = None if model is None else len(model.requests)
     result["stage_sum_tracks_gap"] = spread is not None and spread <= STAGE_SUM_TOLERANCE \
         and len(unseen) == len(measured)
     result["ok"] = result["median_s"] <= TARGETS[mode] and result["stage_sum_tracks_gap"]
@@ -258,6 +264,10 @@ def voice_figures(sentences: tuple[str, ...], voice: str = "piper") -> dict[str,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=("offline", "llm", "both"), default="both")
+    parser.add_argument("--early-reply", choices=("on", "off"), default="off",
+                        help="llm: the orb's early reply (--orb-early-reply; docs/orb.md, "
+                             "'The early reply'): the model asked at a pause's words (on) "
+                             "or at the verdict (off, the default, as the orb runs)")
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--smoke", action="store_true",
                         help="1 turn per mode with a short sentence, the default voice only, "
@@ -272,7 +282,7 @@ def main() -> int:
     voices = ("espeak", "piper") if args.voice == "both" else (args.voice,)
     if args.smoke:  # the plumbing: the default voice only, as long a run as before it
         voices = ("piper",)
-    results = [run_mode(mode, args.turns, voice, args.smoke)
+    results = [run_mode(mode, args.turns, voice, args.smoke, args.early_reply)
                for mode in modes for voice in voices]
     for result in results:
         if result["voice"] == "piper":

@@ -16,8 +16,12 @@ The scenario set (all rendered here, nothing fetched):
   ``voice`` extra is installed) asking the stand-in model of ``orb_reply_latency.py`` served
   on a local port (testkit.llm_standin: OpenAI-compatible streaming, 300 ms to the first
   token, 30 tokens/s), timed from the transcript to its first synthesised audio; plus one
-  20 ms audio frame to go out. Network and the receiver's jitter buffer are not in it
-  (``bench/orb_reply_latency.py`` measures those end to end).
+  20 ms audio frame to go out. With the early reply (``--early-reply on``; off by default,
+  as the orb runs): the orb's own stage drafts the reply at a pause's words and the verdict
+  takes it (testkit.reply_sim), so the model's time overlaps the wait for the verdict; the
+  drafts each turn costs are counted (paused requests' drafts are dropped unheard). Network
+  and the receiver's jitter buffer are not in it (``bench/orb_reply_latency.py`` measures
+  those end to end).
 * **paused requests**: the first part of a request, a pause of 0.4-1.5 s in mid-clause, the
   rest. A false cut-off is the turn ending before the rest was said. Rendered
   ``spoken-through`` (round 6 on; the target is judged on it): the whole request said in one
@@ -58,7 +62,6 @@ picks which to run (``all``: design and held-out).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import statistics
@@ -97,6 +100,7 @@ from testkit import paused_speech, voices
 from testkit.floor_sim import simulate, speech_spans
 from testkit.hearing_sim import Heard, hear
 from testkit.llm_standin import StandInModel
+from testkit.reply_sim import ReplyLoop, converse
 
 #: espeak-ng voices (variant, words per minute; testkit.voices.speak) and Piper's joe.
 VOICES = ("espeak", "espeak:en-us+f3:150", "espeak:en-gb-x-rp:175", "piper")
@@ -233,13 +237,15 @@ def chosen(items: tuple[Any, ...], which: str) -> list[tuple[int, Any]]:
 
 class ServedModel:
     """The stand-in language model served on a local port, asked through the orb's own brain
-    (its HTTP client, sentence cutting and voice chain) on a private event loop."""
+    (its HTTP client, sentence cutting and voice chain) on a private event loop's thread;
+    ``early``: with the orb's early reply (orb_bridge.early_reply, testkit.reply_sim)."""
 
-    def __init__(self) -> None:
+    def __init__(self, early: bool = True) -> None:
+        self.early = early
         self.standin = StandInModel(first_token_delay=0.3, tokens_per_second=30.0)
         self.standin.__enter__()
         self.brain = LanguageModelBrain(SpeechConfig(stt_model=None, llm_url=self.standin.url))
-        self.loop = asyncio.new_event_loop()
+        self.loop = ReplyLoop()
         self.first_audio("Hello.")  # the voice loaded and the connection warm, as in a call
 
     def first_audio(self, text: str) -> float:
@@ -254,10 +260,10 @@ class ServedModel:
                         return time.perf_counter() - started
             raise RuntimeError("the brain said nothing")
 
-        return self.loop.run_until_complete(asyncio.wait_for(ask(), 30))
+        return self.loop.run(ask())
 
     def close(self) -> None:
-        self.loop.run_until_complete(self.brain.aclose())
+        self.loop.run(self.brain.aclose())
         self.loop.close()
         self.standin.__exit__(None, None, None)
 
@@ -273,7 +279,10 @@ def finished_turn(voice: str, text: str, model: SmartTurn, stt: WhisperStt,
     speech = voices.speak(voice, text)
     pcm = np.concatenate([voices.silence(LEAD), speech, voices.silence(TAIL)])
     end_of_speech = LEAD + len(speech) / 16_000
-    heard = hear(pcm, config=cfg, model=model, transcribe=early_words(stt), **TIMINGS)
+    # Hearing, and the stand-in model's reply through the early reply (testkit.reply_sim).
+    run = converse(pcm, served.brain, served.loop, config=cfg, model=model,
+                   transcribe=early_words(stt), early=served.early, compare=True, **TIMINGS)
+    heard = run.heard
     ended = [h for h in heard if isinstance(h.event, SpeechEnded) and h.event.utterance.final]
     if len(ended) != 1:
         return {"voice": voice, "text": text, "ok": False, "ends": len(ended)}
@@ -292,8 +301,10 @@ def finished_turn(voice: str, text: str, model: SmartTurn, stt: WhisperStt,
     reply = reflective_reply(words or text, [])
     voices.espeak(reply, 48_000, 170)
     offline_first_audio = transcript + (time.perf_counter() - started) + CHUNK_SECONDS
-    # The served stand-in model through the orb's language-model brain.
-    llm_first_audio = transcript + served.first_audio(words or text) + CHUNK_SECONDS
+    # The served stand-in model through the orb's language-model brain: asked at the
+    # verdict, or drafted at the pause's words and taken at the verdict.
+    assert run.first_audio_at is not None
+    llm_first_audio = run.first_audio_at + CHUNK_SECONDS
     decisions = sum(1 for h in heard if isinstance(h.event, SpeechPaused)
                     and h.event.check >= 0 and h.at <= end.at)
     return {"voice": voice, "text": text, "ok": True, "ended_by": utterance.ended_by,
@@ -302,11 +313,17 @@ def finished_turn(voice: str, text: str, model: SmartTurn, stt: WhisperStt,
             "p": utterance.probability, "end_of_turn": round(end.at - end_of_speech, 3),
             "stt": round(stt_seconds, 3), "words": words,
             "offline": round(offline_first_audio - end_of_speech, 3),
-            "llm": round(llm_first_audio - end_of_speech, 3)}
+            "llm": round(llm_first_audio - end_of_speech, 3),
+            # The same turn had the model been asked at the verdict (paired: same hearing).
+            "llm_asked_at_verdict": None if run.fresh_first_audio_at is None
+            else round(run.fresh_first_audio_at + CHUNK_SECONDS - end_of_speech, 3),
+            "drafts": len(run.drafted), "draft_kept": run.kept,
+            "draft_lead": None if not run.kept or run.verdict_at is None
+            else round(run.verdict_at - run.drafted[-1], 3)}
 
 
 def paused_turn(voice: str, first: str, rest: str, pause: float, model: SmartTurn,
-                stt: WhisperStt, cfg: OrbConfig, rendering: str,
+                stt: WhisperStt, cfg: OrbConfig, served: ServedModel, rendering: str,
                 cache: Path | None = None, check_cuts: bool = False) -> dict[str, Any]:
     """``rendering``: ``spoken-through`` (the whole request said in one go and cut at the
     word boundary: the fragment sounds unfinished, as a person's mid-request pause mostly
@@ -316,11 +333,15 @@ def paused_turn(voice: str, first: str, rest: str, pause: float, model: SmartTur
     said, paused_at = speech.with_pause(pause)
     pcm = np.concatenate([voices.silence(LEAD), said, voices.silence(TAIL)])
     rest_starts = LEAD + paused_at + pause
-    heard = hear(pcm, config=cfg, model=model, transcribe=early_words(stt), **TIMINGS)
+    # Not answered here: the drafts the pause costs (the early reply) are what is counted.
+    run = converse(pcm, served.brain, served.loop, config=cfg, model=model,
+                   transcribe=early_words(stt), early=served.early, answer=False, **TIMINGS)
+    heard = run.heard
     cut = [h for h in heard if _final_end(h) and h.at < rest_starts]
     return {"voice": voice, "text": f"{first} ... {rest}", "pause": pause,
             "rendering": rendering, "cut_checked": speech.checked,
-            "cut_off": bool(cut),
+            "cut_off": bool(cut), "drafts": len(run.drafted),
+            "drafts_dropped": sum(n for k, n in run.counts.items() if k != "drafted"),
             "p": None if not cut else cut[0].event.utterance.probability,  # type: ignore
             "ended_by": None if not cut else cut[0].event.utterance.ended_by}  # type: ignore
 
@@ -380,6 +401,10 @@ def main() -> int:
                              "sounds or floor)")
     parser.add_argument("--smoke", action="store_true",
                         help="4 turns and 1 sound, targets not judged (CI)")
+    parser.add_argument("--early-reply", choices=("on", "off"), default="off",
+                        help="the stand-in model's row (llm_p50) with the orb's early reply "
+                             "(asked at a pause's words, taken at the verdict) or without "
+                             "(asked at the verdict; the default, as the orb runs)")
     parser.add_argument("--addressing", action="store_true",
                         help="whom the orb talks to instead (bench/_addressing.py): "
                              "addressed turns recognised, unaddressed taken as addressed, "
@@ -437,13 +462,13 @@ def main() -> int:
     if args.only_finished:
         paused, sounds = [], ()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    served = ServedModel()
+    served = ServedModel(early=args.early_reply == "on")
     turns = [finished_turn(v, t, model, stt, cfg, served) for _, t in finished
              for v in voice_names]
-    served.close()
-    cuts = [paused_turn(v, a, b, PAUSES[i % len(PAUSES)], model, stt, cfg,
+    cuts = [paused_turn(v, a, b, PAUSES[i % len(PAUSES)], model, stt, cfg, served,
                         args.pause_rendering, args.render_cache, args.check_cuts)
             for i, (a, b) in paused for v in voice_names]
+    served.close()
     noise = [sound_run(s, 3.0 if args.smoke else 15.0, cfg, model, stt) for s in sounds]
     for row in [*turns, *cuts, *noise]:
         print(json.dumps({"bench": "party", **row}), flush=True)
@@ -451,6 +476,8 @@ def main() -> int:
     offline = [t["offline"] for t in good]
     llm = [t["llm"] for t in good]
     eot = [t["end_of_turn"] for t in good]
+    leads = [t["draft_lead"] for t in good if t["draft_lead"] is not None]
+    fresh = [t["llm_asked_at_verdict"] for t in good if t["llm_asked_at_verdict"] is not None]
     cut_rate = sum(c["cut_off"] for c in cuts) / max(1, len(cuts))
     summary = {
         "bench": "party-summary", "set": args.set, "pause_rendering": args.pause_rendering,
@@ -472,6 +499,17 @@ def main() -> int:
         "offline_p90": round(percentile(offline, 0.9), 3),
         "llm_p50": round(statistics.median(llm), 3) if llm else None,
         "llm_p90": round(percentile(llm, 0.9), 3),
+        "early_reply": args.early_reply,
+        "llm_asked_at_verdict_p50": round(statistics.median(fresh), 3) if fresh else None,
+        "llm_asked_at_verdict_p90": round(percentile(fresh, 0.9), 3),
+        # The early reply's cost: requests to the model server per turn, and how many were
+        # dropped unheard (finished requests: drafts at earlier pauses, or other words).
+        "drafts_per_finished": round(sum(t["drafts"] for t in good) / max(1, len(good)), 2),
+        "drafts_kept": sum(1 for t in good if t["draft_kept"]),
+        "drafts_per_paused": round(sum(c["drafts"] for c in cuts) / max(1, len(cuts)), 2),
+        "drafts_dropped_per_paused": round(sum(c["drafts_dropped"] for c in cuts)
+                                           / max(1, len(cuts)), 2),
+        "draft_lead_p50": round(statistics.median(leads), 3) if leads else None,
         "non_speech_utterances": sum(n["utterances"] for n in noise),
         "non_speech_stt_runs": sum(n["stt_runs"] for n in noise),
         "level_rule_non_speech_stt_runs": sum(n["level_rule_stt_runs"] for n in noise),

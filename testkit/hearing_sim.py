@@ -44,24 +44,32 @@ def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
          model: SmartTurn | None = None, role: str = "client",
          transcribe: Callable[[Audio], str] | None = None,
          model_seconds: float | None = None,
-         transcribe_seconds: float | None = None) -> list[Heard]:
+         transcribe_seconds: float | None = None,
+         on_words: Callable[[float, SpeechPaused, str], None] | None = None,
+         on_step: Callable[[float, TurnDetector, list[TurnEvent]], None] | None = None,
+         ) -> list[Heard]:
     """Every event the orb's hearing produces for ``pcm`` (16 kHz mono int16).
 
     With ``transcribe`` (speech-to-text, blocking), a pause's words are taken early as the
     orb's scribe does, and the verdict combines them with the model's (``combine``), arriving
     when both are done. ``model_seconds``: the model's verdict takes this long on the
     simulated clock instead of the compute time measured (a test of the decision, not of the
-    machine's load); ``transcribe_seconds`` the same for speech-to-text's early words."""
+    machine's load); ``transcribe_seconds`` the same for speech-to-text's early words.
+    ``on_words(at, pause, words)``: a pause's early words, when they are in; ``on_step(now,
+    detector, events)``: after every 20 ms chunk (testkit.reply_sim runs the early reply)."""
     cfg = config or OrbConfig()
     detector = TurnDetector("human", role, cfg, new_vad(cfg))
     pending: list[tuple[float, SpeechPaused, float | None]] = []  # (due, event, verdict)
     texts: dict[int, tuple[float, str | None]] = {}
+    told: list[tuple[float, SpeechPaused, str]] = []  # words not yet handed to on_words
     out: list[Heard] = []
     samples = pcm.astype(np.float32)
     for index in range(0, len(samples), CHUNK):
         now = (index + CHUNK) / RATE
+        step: list[TurnEvent] = []
         for event in detector.feed(Audio(samples[index:index + CHUNK], RATE)):
             out.append(Heard(now, event))
+            step.append(event)
             if not isinstance(event, SpeechPaused):
                 continue
             if (transcribe is not None and event.first
@@ -71,6 +79,7 @@ def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
                 took = time.perf_counter() - started
                 texts[event.pause] = (now + (took if transcribe_seconds is None
                                              else transcribe_seconds), words)
+                told.append((texts[event.pause][0], event, words))
             if model is not None and event.check >= 0:
                 needs_words = cfg.decision_checks[event.check][2]
                 ready, known = texts.get(event.pause, (now, None))
@@ -88,11 +97,18 @@ def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
                 due = max(due, ready)
                 verdict = combine(verdict, known, needs_words)
                 pending.append((due, event, verdict))
+        if on_words is not None:
+            for said in [w for w in told if w[0] <= now]:
+                told.remove(said)
+                on_words(now, said[1], said[2])
         for item in [p for p in pending if p[0] <= now]:
             pending.remove(item)
             _due, paused, probability = item
             for event in detector.judged(paused.pause, paused.check, probability):
                 out.append(Heard(now, event))
+                step.append(event)
+        if on_step is not None:
+            on_step(now, detector, step)
     return out
 
 

@@ -97,6 +97,22 @@ class Addressee:
         self._recent.append((utterance.role, text))
         return decision
 
+    def would_answer(self, utterance: Utterance) -> bool:
+        """Whether :meth:`decide` would answer this turn now, without deciding it (no ask
+        used, nothing counted or recorded): the early reply (orb_bridge.early_reply) drafts
+        only for such turns, and the turn's own decision still rules."""
+        if self._mode == "listen":
+            return False
+        now = self._clock()
+        if sum(1 for t in self._answered if t > now - self._period) >= self._max_replies:
+            return False
+        until = self._asks.get(utterance.speaker_id)
+        if until is not None and now <= until:
+            return True
+        if self.rule.judge(utterance.text or "").addressed:
+            return True
+        return self._mode == "active" and utterance.role in self._reply_to_roles
+
     async def judged(self, utterance: Utterance) -> Decision:
         """The language model's word on a turn :meth:`decide` marked ``to_judge``, within
         the reply budget (a mode switched to ``listen`` meanwhile wins)."""

@@ -25,7 +25,7 @@ import re
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -74,6 +74,29 @@ class Brain(Protocol):
 
 
 BrainFactory = Callable[[], Brain]
+
+
+class PreparedReply(Protocol):
+    """A reply begun before its turn was known to be over (orb_bridge.early_reply): the
+    model already asked, its first sentence perhaps synthesised, but nothing said and
+    nothing remembered until the orb takes it."""
+
+    def outputs(self) -> AsyncIterator[BrainOutput]:
+        """The reply, as :meth:`Brain.respond` would yield it. Taking it is what makes the
+        turn (and what is then said) part of the brain's conversation."""
+
+    def cancel(self) -> None:
+        """Drop it unheard: the model's request closed, its tokens discarded, nothing kept."""
+
+
+@runtime_checkable
+class Prepares(Protocol):
+    """A brain that can begin a reply early (optional: a brain without it is asked only at
+    the end of the turn). ``prepare`` must not block, and must leave the brain's memory as
+    it was (the reply may be dropped)."""
+
+    def prepare(self, utterance: Utterance) -> PreparedReply:
+        """Begin the reply to ``utterance`` (its ``text`` set) without saying anything."""
 
 
 class Summarizer(Protocol):

@@ -26,11 +26,12 @@ import enum
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from . import figures
 from .addressee import Addressee
-from .brain import Brain, ReplyAudio, StatusHint
+from .brain import Brain, BrainOutput, ReplyAudio, StatusHint
+from .early_reply import EarlyReply
 from .hearing import SpeechEnded, SpeechPaused, SpeechStarted, TurnEvent, Utterance
 from .media_out import Voice
 
@@ -95,6 +96,13 @@ class Conductor:
         self._following = False
         #: The figures of the latest answered turn (tests and benches read them).
         self.last_times: figures.TurnTimes | None = None
+        #: The early reply (orb_bridge.early_reply), set by the pipeline: replies drafted
+        #: at a pause's words, taken here when their turn is answered.
+        self.early: EarlyReply | None = None
+
+    @property
+    def brain(self) -> Brain:
+        return self._brain
 
     # ---------------------------------------------------------------- inputs (synchronous)
     def joined(self) -> None:
@@ -121,7 +129,21 @@ class Conductor:
             self.barge_in_at = time.monotonic()
             self._interrupt()
 
+    def would_answer(self, utterance: Utterance) -> bool:
+        """Whether this finished turn would be answered if it ended now, decided by nothing
+        (the early reply drafts only then): not paused or muted, no reply under way or
+        waiting, and the addressing's rule and mode say yes."""
+        if (self.paused or self.muted or not utterance.final or self._waiting
+                or (self._reply is not None and not self._reply.done())
+                or utterance.voiced < self._min_utterance):
+            return False
+        if self.addressee is not None:
+            return self.addressee.would_answer(utterance)
+        return utterance.role in self._reply_to_roles
+
     def on_control(self, action: str) -> None:
+        if action in ("pause", "mute"):
+            self._drop_drafts()
         if action == "pause":
             self.paused = True
             self._interrupt()
@@ -151,6 +173,8 @@ class Conductor:
                 observe_only = not (await self.addressee.judged(utterance)).answer
             if observe_only or self.paused or self.muted:
                 self._brain.observe(utterance)
+                if self.early is not None:
+                    self.early.ended(utterance.speaker_id)
                 continue
             self._reply = asyncio.get_running_loop().create_task(
                 self._answer(utterance), name=f"reply-to-{utterance.speaker_id}")
@@ -167,11 +191,15 @@ class Conductor:
     def _finished(self, event: SpeechEnded) -> None:
         utterance = event.utterance
         if utterance.voiced < self._min_utterance:
+            if self.early is not None:
+                self.early.ended(utterance.speaker_id)
             return
         answers, to_judge = (False, False) if (self.paused or self.muted
                                                or not utterance.final) \
             else self._answers(utterance)
         if not answers and not to_judge:
+            if self.early is not None:
+                self.early.ended(utterance.speaker_id)
             self._brain.observe(utterance)
             figures.heard(utterance.ended_by, "observed" if utterance.final else "piece")
             return
@@ -187,15 +215,20 @@ class Conductor:
 
     def hush(self) -> None:
         """Stop the reply being spoken and forget waiting turns (the mode became ``listen``)."""
+        self._drop_drafts()
         self._interrupt()
         self._waiting.clear()
+
+    def _drop_drafts(self) -> None:
+        if self.early is not None:
+            self.early.stop()
 
     async def _answer(self, utterance: Utterance) -> None:
         self._spoken, self._spoken_from = [], None
         self._following = False
         self._times = _times_of(utterance)
         try:
-            outputs = self._brain.respond(utterance)
+            outputs = self._outputs(utterance)
             try:
                 async for output in outputs:
                     if isinstance(output, StatusHint):
@@ -222,6 +255,16 @@ class Conductor:
                 self._set(OrbStatus.LISTENING)
             if self._spoken and self._spoken_from is not None and self._on_spoken is not None:
                 self._on_spoken(" ".join(self._spoken), self._spoken_from, time.time())
+
+    def _outputs(self, utterance: Utterance) -> AsyncIterator[BrainOutput]:
+        """The reply: the one drafted at the pause's words if it is this turn's (its model
+        already asked, its first sentence perhaps made), else the brain asked now."""
+        drafted = None if self.early is None else self.early.take(utterance)
+        if drafted is not None:
+            logger.info("answering %s with the reply drafted at its pause",
+                        utterance.speaker_id)
+            return drafted.outputs()
+        return self._brain.respond(utterance)
 
     async def _say(self, reply: ReplyAudio) -> None:
         if len(reply.audio) == 0:

@@ -35,6 +35,9 @@ _TURNS = Counter("orb_turns", "Turns the orb heard, by what ended them and what 
                  "them.", ["ended_by", "outcome"], registry=None)
 _STT_LOST = Counter("orb_stt_lost", "Utterances that could not be transcribed (speech-to-text "
                     "busy or failed).", registry=None)
+_EARLY = Counter("orb_early_replies", "Replies drafted at a pause's words (orb_bridge."
+                 "early_reply), by fate: drafted, then kept or why dropped unheard (each "
+                 "draft is one request to the model server).", ["fate"], registry=None)
 
 
 @attrs.define
@@ -83,9 +86,14 @@ def stt_lost() -> None:
     _STT_LOST.inc()
 
 
+def early_reply(fate: str) -> None:
+    """A reply drafted early (``drafted``), or what became of it (``kept``, ``resumed``...)."""
+    _EARLY.labels(fate).inc()
+
+
 class FiguresCollector(Collector):
     """The process's turn figures, for a Prometheus registry (``/metrics``)."""
 
     def collect(self) -> Iterator[Any]:
-        for metric in (_STAGE_SECONDS, _TURNS, _STT_LOST):
+        for metric in (_STAGE_SECONDS, _TURNS, _STT_LOST, _EARLY):
             yield from metric.collect()

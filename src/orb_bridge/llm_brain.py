@@ -6,10 +6,12 @@ turns labelled by role under a coaching system prompt; the answer streams back, 
 sentences, and each sentence is synthesised and handed to the voice while the model is still
 writing the next. The first sentence is heard long before the answer is complete.
 
-One producer task per reply reads the stream and synthesises sentences ahead into a queue;
-``respond`` yields them to the conductor as it is ready for them. Barge-in cancels
-``respond``: its ``finally`` cancels the producer, which closes the HTTP connection, so the
-model server stops working on an answer nobody will hear.
+One producer task per reply (:class:`LanguageModelReply`) reads the stream and synthesises
+sentences ahead into a queue; ``respond`` yields them to the conductor as it is ready for them.
+Barge-in cancels ``respond``: its ``finally`` cancels the producer, which closes the HTTP
+connection, so the model server stops working on an answer nobody will hear. ``prepare``
+starts the same reply early, at a pause's words (orb_bridge.early_reply): nothing of it is
+said or remembered unless the orb takes it once the turn is over.
 
 A model that fails — down, refusing, too slow, an error status, a malformed stream — costs
 one reply: the orb says :data:`~orb_bridge.speech_config.FALLBACK_LINE` (if it had not started
@@ -23,7 +25,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 from . import tts
@@ -106,38 +108,16 @@ class LanguageModelBrain:
             self.history.append(Turn(utterance.role, utterance.text))
 
     async def respond(self, utterance: Utterance) -> AsyncIterator[BrainOutput]:
-        yield StatusHint("thinking")
-        if not utterance.text:  # no speech-to-text: nothing to ask the model about
-            yield ReplyAudio(await self._speak(LISTENING_LINE), LISTENING_LINE)
-            return
-        asked = Turn(utterance.role, utterance.text)
-        self.history.append(asked)
-        ready: asyncio.Queue[Piece | LlmError | None] = asyncio.Queue()
-        self.first_token_at = None
-        # One streamed piece made ahead of the one the orb asked for, no more: a barge-in
-        # leaves the rest of the answer unsynthesised.
-        ahead = asyncio.Semaphore(1)
-        producer = asyncio.get_running_loop().create_task(
-            self._produce(self.messages(answering=asked), ready, ahead), name="llm-reply")
-        said: list[str] = []
-        try:
-            while (item := await ready.get()) is not None:
-                if isinstance(item, LlmError):
-                    self._failed(item)
-                    if not said:
-                        yield ReplyAudio(await self._speak(self._fallback), self._fallback)
-                    break
-                text, audio, more = item
-                if more:
-                    ahead.release()
-                if text:
-                    said.append(text)
-                yield ReplyAudio(audio, text, self.first_token_at, more=more)
-        finally:
-            producer.cancel()
-            await asyncio.gather(producer, return_exceptions=True)
-            if said:  # what was actually said (all of it, or up to the barge-in)
-                self.history.append(Turn(AI, " ".join(said)))
+        reply = self.prepare(utterance)
+        async with contextlib.aclosing(reply.outputs()) as outputs:
+            async for output in outputs:
+                yield output
+
+    def prepare(self, utterance: Utterance) -> LanguageModelReply:
+        """Ask the model now and let its answer stream in (the first sentence synthesised),
+        without saying or remembering anything until :meth:`LanguageModelReply.outputs` is
+        taken (orb_bridge.early_reply asks at a pause's words, before the turn is over)."""
+        return LanguageModelReply(self, utterance)
 
     async def summarize(self, turns: Sequence[Turn]) -> Summary:
         """Key topics, progress and next steps, written by the model."""
@@ -160,7 +140,10 @@ class LanguageModelBrain:
         line is marked as meant for the client, unless it is ``answering``: the turn the
         addressing stage found addressed to the orb (a coach asking it to sum up)."""
         out = [{"role": "system", "content": self._system}]
-        for turn in self.history:
+        turns = list(self.history)
+        if answering is not None and not any(turn is answering for turn in turns):
+            turns.append(answering)  # a reply prepared early: not remembered yet
+        for turn in turns:
             if turn.role == AI:
                 out.append({"role": "assistant", "content": turn.text})
             else:
@@ -173,12 +156,12 @@ class LanguageModelBrain:
 
     async def _produce(self, messages: list[dict[str, str]],
                        ready: asyncio.Queue[Piece | LlmError | None],
-                       ahead: asyncio.Semaphore) -> None:
+                       ahead: asyncio.Semaphore, reply: LanguageModelReply) -> None:
         budget = self._max_chars
         first = True
         try:
             async with contextlib.aclosing(
-                    sentences(self._timed(self.client.stream(messages)))) as said:
+                    sentences(self._timed(self.client.stream(messages), reply))) as said:
                 async for sentence in said:
                     if len(sentence) > budget:
                         # The reply length cap: a runaway answer ends here (and closing the
@@ -191,7 +174,7 @@ class LanguageModelBrain:
                     pieces = first_breath(sentence) if first else [sentence]
                     first = False
                     for piece in pieces:
-                        await self._say(piece, ready, ahead)
+                        await self._say(piece, ready, ahead, reply)
         except LlmError as exc:
             ready.put_nowait(exc)
         except Exception as exc:  # a bug in a stage must not end the orb: one lost reply
@@ -201,11 +184,12 @@ class LanguageModelBrain:
             ready.put_nowait(None)
 
     async def _say(self, piece: str, ready: asyncio.Queue[Piece | LlmError | None],
-                   ahead: asyncio.Semaphore) -> None:
+                   ahead: asyncio.Semaphore, reply: LanguageModelReply) -> None:
         """``piece`` into ``ready``: whole from ``speak``, or streamed from the voice, each
         of its pieces made once the one before was taken (``ahead``)."""
         if self._stream is None:
             ready.put_nowait((piece, await self._speak(piece), False))
+            reply.made()
             return
         text = piece
         async with contextlib.aclosing(self._stream(piece)) as made:
@@ -220,23 +204,90 @@ class LanguageModelBrain:
                     ahead.release()
                     raise
                 ready.put_nowait((text, chunk, True))
+                reply.made()
                 text = ""
         if text:  # nothing to hear (no voice left): the words still count as said
             ready.put_nowait((text, Audio.silence(0, WEBRTC_RATE), False))
 
-    async def _timed(self, pieces: AsyncIterator[str]) -> AsyncIterator[str]:
+    async def _timed(self, pieces: AsyncIterator[str],
+                     reply: LanguageModelReply) -> AsyncIterator[str]:
         """The model's pieces, noting when the first one came (the per-turn figures). Closing
         this closes the model's stream too, so a cut reply stops the server writing it."""
         async with contextlib.aclosing(pieces):  # type: ignore[type-var]
             async for piece in pieces:
-                if self.first_token_at is None:
-                    self.first_token_at = time.monotonic()
+                if reply.first_token_at is None:
+                    reply.first_token_at = self.first_token_at = time.monotonic()
                 yield piece
 
     def _failed(self, error: LlmError) -> None:
         self.failures += 1
         self.last_error = str(error)
         logger.warning("language model failed, saying the fallback line: %s", error)
+
+
+class LanguageModelReply:
+    """One answer of a :class:`LanguageModelBrain`: the model asked and its answer streaming
+    into speech from the moment it is made, said and remembered only once :meth:`outputs`
+    is taken (:class:`~orb_bridge.brain.PreparedReply`).
+
+    One producer task reads the stream and synthesises sentences ahead into a queue, one
+    streamed piece ahead of the one the orb asked for, no more: a reply dropped before it is
+    taken (:meth:`cancel`) or cut by a barge-in leaves the rest unsynthesised, and closing
+    the producer closes the HTTP connection, so the model server stops writing it."""
+
+    def __init__(self, brain: LanguageModelBrain, utterance: Utterance) -> None:
+        self._brain = brain
+        self._asked = Turn(utterance.role, utterance.text) if utterance.text else None
+        #: ``time.monotonic()`` of this answer's start, first token and first synthesised
+        #: audio (``None``: none yet).
+        self.started_at = time.monotonic()
+        self.first_token_at: float | None = None
+        self.first_audio_at: float | None = None
+        self._ready: asyncio.Queue[Piece | LlmError | None] = asyncio.Queue()
+        self._ahead = asyncio.Semaphore(1)
+        self._producer: asyncio.Task[None] | None = None
+        if self._asked is not None:
+            brain.first_token_at = None
+            self._producer = asyncio.get_running_loop().create_task(
+                brain._produce(brain.messages(answering=self._asked), self._ready,
+                               self._ahead, self), name="llm-reply")
+
+    def made(self) -> None:
+        """A piece of the answer is synthesised and waiting."""
+        if self.first_audio_at is None:
+            self.first_audio_at = time.monotonic()
+
+    def cancel(self) -> None:
+        if self._producer is not None:
+            self._producer.cancel()
+
+    async def outputs(self) -> AsyncGenerator[BrainOutput, None]:
+        brain = self._brain
+        yield StatusHint("thinking")
+        if self._asked is None:  # no speech-to-text: nothing to ask the model about
+            yield ReplyAudio(await brain._speak(LISTENING_LINE), LISTENING_LINE)
+            return
+        brain.history.append(self._asked)
+        said: list[str] = []
+        try:
+            while (item := await self._ready.get()) is not None:
+                if isinstance(item, LlmError):
+                    brain._failed(item)
+                    if not said:
+                        yield ReplyAudio(await brain._speak(brain._fallback), brain._fallback)
+                    break
+                text, audio, more = item
+                if more:
+                    self._ahead.release()
+                if text:
+                    said.append(text)
+                yield ReplyAudio(audio, text, self.first_token_at, more=more)
+        finally:
+            self.cancel()
+            if self._producer is not None:
+                await asyncio.gather(self._producer, return_exceptions=True)
+            if said:  # what was actually said (all of it, or up to the barge-in)
+                brain.history.append(Turn(AI, " ".join(said)))
 
 
 def _default_speech(config: SpeechConfig) -> Speak:

@@ -11,7 +11,10 @@ What the orb does with a human's voice, as typed events flowing through stages::
                                 │     (the words' check: only with words that read whole)
                                 └─SpeechEnded(utterance)──► Scribe (STT, a thread pool)
                                                                └─SpeechEnded(+text)─► Conductor
-  Conductor ── client's final turn ──► Brain.respond ─ tokens → sentences → TTS ─► Voice
+                                └─early words (once in)─► EarlyReply: a draft, nothing said
+                                       (Brain.prepare; dropped on resume, other words, ...)
+  Conductor ── client's final turn ──► EarlyReply.take (same words) or Brain.respond
+            │                          ─ tokens → sentences → TTS ─► Voice
             ── anything else ───────► Brain.observe
 
 :func:`build_pipeline` is the factory; :class:`OrbPipeline` routes each event to the stages
@@ -33,7 +36,9 @@ from typing import Any
 import attrs
 
 from ._config import OrbConfig
+from .brain import Prepares
 from .conductor import Conductor
+from .early_reply import EarlyReply, Fate, PauseWords, tick_while_waiting
 from .echo import EchoGate
 from .end_of_turn import TurnJudge, combine, shared_judge
 from .floor import Floor, FloorStage
@@ -60,7 +65,9 @@ class OrbPipeline:
     def __init__(self, config: OrbConfig, *, conductor: Conductor, scribe: Scribe | None,
                  judge: TurnJudge | None, spawn: Spawn,
                  clock: Callable[[], float] = time.monotonic,
-                 voice: Voice | None = None) -> None:
+                 voice: Voice | None = None, early: Prepares | None = None) -> None:
+        """``early``: the brain, when it can begin a reply at a pause's words (the early
+        reply stage, orb_bridge.early_reply; ``None``: it is asked at the end of the turn)."""
         self._cfg = config
         self._checks = config.decision_checks
         self.conductor = conductor
@@ -76,6 +83,13 @@ class OrbPipeline:
             scribe.deliver = self._transcribed
         self._voice = voice
         self._gates: dict[str, EchoGate] = {}
+        self._detectors: dict[str, TurnDetector] = {}
+        #: The early reply (orb_bridge.early_reply); ``None``: off, or nothing to draft with.
+        self.early: EarlyReply | None = None
+        if early is not None and scribe is not None:
+            self.early = conductor.early = EarlyReply(
+                early, answers=conductor.would_answer, voicing=self._voicing, clock=clock)
+        self._ticking = False
         #: The floor (orb_bridge.floor); ``None``: off, or no voice to hold.
         self.floor: FloorStage | None = None
         if voice is not None and config.floor.enabled:
@@ -100,6 +114,7 @@ class OrbPipeline:
                                 onset=None if self.floor is None else self.floor.onset)
         if self.floor is not None:
             self.floor.watch(detector)
+        self._detectors[speaker_id] = detector
         return detector
 
     def listener(self, detector: TurnDetector) -> Callable[[TurnEvent], None]:
@@ -111,6 +126,10 @@ class OrbPipeline:
         self._retired.add(id(detector))
         if self.floor is not None:
             self.floor.forget(detector)
+        if self._detectors.get(detector.speaker_id) is detector:
+            del self._detectors[detector.speaker_id]
+            if self.early is not None:
+                self.early.ended(detector.speaker_id, Fate.STOPPED)
 
     def floor_stats(self) -> dict[str, Any] | None:
         """The floor's counts and latest moves (``None``: no floor)."""
@@ -135,6 +154,8 @@ class OrbPipeline:
         if id(detector) in self._retired:
             return
         if isinstance(event, SpeechStarted):
+            if self.early is not None:
+                self.early.started(event.speaker_id)
             if self.floor is not None:
                 self.floor.started(event.speaker_id)
             else:
@@ -151,6 +172,8 @@ class OrbPipeline:
         if (self.scribe is not None and event.first
                 and event.early <= self._cfg.stt_early_runs):
             self.scribe.paused(event)  # words start before the turn is known to be over
+            if self.early is not None:
+                self._spawn(self._draft(detector, event), f"draft-{event.speaker_id}")
         if self.judge is not None and event.check >= 0:
             self._spawn(self._judge(detector, event), f"eot-{event.speaker_id}")
 
@@ -180,6 +203,28 @@ class OrbPipeline:
         for follow in detector.judged(event.pause, event.check, probability):
             self.on_event(detector, follow)
 
+    async def _draft(self, detector: TurnDetector, event: SpeechPaused) -> None:
+        """The early reply stage gets the pause's words as soon as they are in."""
+        assert self.scribe is not None and self.early is not None
+        text = await self.scribe.early_text(event.speaker_id, event.speech)
+        if text is None or id(detector) in self._retired or not detector.speaking:
+            return  # no words, or the turn already ended (its own answer asks the brain)
+        self.early.words(PauseWords(event.speaker_id, detector.role, event.speech, text))
+        if self.early.waiting and not self._ticking:
+            self._ticking = True
+            self._spawn(self._tick(), "orb-early-reply")
+
+    async def _tick(self) -> None:
+        assert self.early is not None
+        try:
+            await tick_while_waiting(self.early)
+        finally:
+            self._ticking = False
+
+    def _voicing(self, speaker_id: str) -> bool:
+        detector = self._detectors.get(speaker_id)
+        return detector is not None and detector.voicing
+
     def _ended(self, event: SpeechEnded) -> None:
         utterance = attrs.evolve(event.utterance, heard_at=self._clock())
         if self.floor is not None:
@@ -208,5 +253,7 @@ def build_pipeline(config: OrbConfig, *, conductor: Conductor, scribe: Scribe | 
 
     judge = shared_judge() if config.neural_vad and config.eot_checks and vad_available() \
         else None
+    brain = conductor.brain
+    early = brain if config.speech.early_reply and isinstance(brain, Prepares) else None
     return OrbPipeline(config, conductor=conductor, scribe=scribe, judge=judge, spawn=spawn,
-                       voice=voice)
+                       voice=voice, early=early)

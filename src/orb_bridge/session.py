@@ -181,6 +181,9 @@ class OrbSession:
             "sttRuns": 0 if self.scribe is None else self.scribe.runs,
             "sttLost": 0 if self.scribe is None else self.scribe.lost,
             "judgements": self.pipeline.judgements,
+            # Replies drafted at a pause's words, and what became of them (kept, dropped).
+            "earlyReplies": None if self.pipeline.early is None
+            else dict(self.pipeline.early.counts),
             "floor": self.pipeline.floor_stats(),
             "lastTurn": None if self.conductor.last_times is None
             else self.conductor.last_times.stages(),
@@ -202,6 +205,8 @@ class OrbSession:
     async def _finish(self, reason: str | None) -> OrbOutcome:
         """Tear everything down; announce ``reason`` if the link still works."""
         await self._tasks.aclose()
+        if self.pipeline.early is not None:
+            self.pipeline.early.stop()  # a draft's request closed with the orb
         if self.scribe is not None:
             self.scribe.close()
         self.voice.stop()
