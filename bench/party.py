@@ -514,6 +514,8 @@ def main() -> int:
         "non_speech_stt_runs": sum(n["stt_runs"] for n in noise),
         "level_rule_non_speech_stt_runs": sum(n["level_rule_stt_runs"] for n in noise),
         "smart_turn_ms": round(1000 * model.compute_seconds / max(1, model.decisions), 1),
+        # The model's runs (a check the words or an earlier verdict settle asks none).
+        "smart_turn_runs_per_turn": round(model.decisions / max(1, len(turns) + len(cuts)), 2),
         "stt_runs_per_turn": round(statistics.mean(t["stt_runs"] for t in good), 2)
         if good else None,
         "decisions_per_turn": round(statistics.mean(t["decisions"] for t in good), 2)

@@ -62,6 +62,8 @@ def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
     pending: list[tuple[float, SpeechPaused, float | None]] = []  # (due, event, verdict)
     texts: dict[int, tuple[float, str | None]] = {}
     told: list[tuple[float, SpeechPaused, str]] = []  # words not yet handed to on_words
+    #: pause -> the model's verdicts in it: (when in hand, probability, its check passed)
+    verdicts: dict[int, list[tuple[float, float, bool]]] = {}
     out: list[Heard] = []
     samples = pcm.astype(np.float32)
     for index in range(0, len(samples), CHUNK):
@@ -81,19 +83,30 @@ def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
                                              else transcribe_seconds), words)
                 told.append((texts[event.pause][0], event, words))
             if model is not None and event.check >= 0:
-                needs_words = cfg.decision_checks[event.check][2]
+                _silence, threshold, needs_words = cfg.decision_checks[event.check]
                 ready, known = texts.get(event.pause, (now, None))
                 verdict: float | None = None
+                # The model's verdicts of this pause already in hand: (verdict, passed).
+                in_hand = [(p, passed) for due, p, passed in verdicts.get(event.pause, [])
+                           if due <= now]
+                best = max((p for p, _ in in_hand), default=-1.0)
+                passed = any(passed for _, passed in in_hand)
                 if known is not None and ready <= now and \
                         combine(1.0, known, needs_words) is None:
                     # As the orb's pipeline does: words already in that settle the check
                     # ("no verdict") spare the model (orb_bridge.pipeline, _judge).
                     due = now
+                elif passed or (needs_words and best >= threshold):
+                    # As the pipeline does: an earlier verdict of this pause, in hand,
+                    # already settles this check (it is delivered first).
+                    verdict, due = (None if passed else best), now
                 else:
                     started = time.perf_counter()
                     verdict = model.probability(event.audio)
                     due = now + (time.perf_counter() - started if model_seconds is None
                                  else model_seconds)
+                    verdicts.setdefault(event.pause, []).append(
+                        (due, verdict, not needs_words and verdict >= threshold))
                 due = max(due, ready)
                 verdict = combine(verdict, known, needs_words)
                 pending.append((due, event, verdict))

@@ -59,6 +59,18 @@ logger = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None], str], object]
 
 
+@attrs.define
+class PauseVerdicts:
+    """The model's verdicts so far in one human's pause: what a later check of the same
+    pause needs to know to tell that its own verdict could change nothing."""
+
+    pause: int
+    #: The highest probability the model gave in this pause (the words' check's evidence).
+    best: float = -1.0
+    #: A check that does not need the words reached its own threshold.
+    passed: bool = False
+
+
 class OrbPipeline:
     """Routes one orb's turn events: hearing → end of turn → transcription → conductor."""
 
@@ -79,6 +91,10 @@ class OrbPipeline:
         self.judgements = 0
         #: Judgements the words settled without asking the model (orb_bridge.end_of_turn).
         self.skipped_judgements = 0
+        #: Checks an earlier verdict of the same pause already settles (no model asked).
+        self.passed_judgements = 0
+        #: id(detector) -> the model's verdicts so far in that human's latest pause.
+        self._verdicts: dict[int, PauseVerdicts] = {}
         if scribe is not None:
             scribe.deliver = self._transcribed
         self._voice = voice
@@ -124,6 +140,7 @@ class OrbPipeline:
     def retire(self, detector: TurnDetector) -> None:
         """That human's connection was replaced or closed: ignore its late events."""
         self._retired.add(id(detector))
+        self._verdicts.pop(id(detector), None)
         if self.floor is not None:
             self.floor.forget(detector)
         if self._detectors.get(detector.speaker_id) is detector:
@@ -179,19 +196,35 @@ class OrbPipeline:
 
     async def _judge(self, detector: TurnDetector, event: SpeechPaused) -> None:
         assert self.judge is not None
-        needs_words = self._checks[event.check][2]
+        _silence, threshold, needs_words = self._checks[event.check]
         known = None if self.scribe is None else \
             self.scribe.early_text_now(event.speaker_id, event.speech)
         probability: float | None = None
+        verdicts = self._verdicts.get(id(detector))
+        if verdicts is None or verdicts.pause != event.pause:
+            verdicts = self._verdicts[id(detector)] = PauseVerdicts(event.pause)
         if known is not None and combine(1.0, known, needs_words) is None:
             # The pause's words are in and already say "no verdict" (they read mid-clause,
             # or the words' check has none): the model's 40-80 ms would change nothing.
             self.skipped_judgements += 1
+        elif verdicts.passed or (needs_words and verdicts.best >= threshold):
+            # An earlier check of this pause is already settled by the model: its verdict
+            # reaches the detector first (its task awaited the words before this one), so
+            # the words decide the outcome without this check's model. Either an earlier
+            # check reached its own threshold (words that do not read mid-clause end the
+            # turn there; words that do make this check's verdict nothing too), or this is
+            # the words' check, which goes by the pause's best verdict (TurnDetector.judged).
+            probability = None if verdicts.passed else verdicts.best
+            self.passed_judgements += 1
         else:
             try:
                 probability = await self.judge.judge(event.audio)
             except Exception:  # the model failing costs the decision, not the orb
                 logger.exception("end-of-turn model failed; timing decides")
+            if probability is not None and verdicts.pause == event.pause:
+                verdicts.best = max(verdicts.best, probability)
+                verdicts.passed = verdicts.passed or (
+                    not needs_words and probability >= threshold)
         text = None if self.scribe is None else \
             await self.scribe.early_text(event.speaker_id, event.speech)
         verdict = combine(probability, text, needs_words)

@@ -115,7 +115,8 @@ def test_a_pausing_talker_is_read_a_bounded_number_of_times_and_answered_once() 
         assert pipeline.skipped_judgements >= 1, pipeline.judgements
         assert pipeline.judge is not None
         assert pipeline.judge.model.decisions <= decisions_before + pipeline.judgements \
-            - pipeline.skipped_judgements + 1  # + 1: one in flight when the test ended
+            - pipeline.skipped_judgements - pipeline.passed_judgements \
+            + 1  # + 1: one in flight when the test ended
 
     try:
         asyncio.run(asyncio.wait_for(scenario(), 90))
@@ -160,3 +161,100 @@ def test_statuses_are_the_enum_and_a_plugin_brains_unknown_hint_is_ignored() -> 
     asyncio.run(asyncio.wait_for(scenario(), 10))
     assert published == ["thinking", "speaking", "listening"]
     assert all(isinstance(s, OrbStatus) for s in published)
+
+
+class FixedTurnModel:
+    """Smart Turn's place with a fixed verdict, counting the decisions it is asked for (the
+    routing is under test here, not the model: test_hearing.py runs the real one)."""
+
+    def __init__(self, probability: float) -> None:
+        self.value = probability
+        self.decisions = 0
+
+    def probability(self, audio: Audio) -> float:
+        self.decisions += 1
+        return self.value
+
+
+class SlowWords:
+    """Speech-to-text whose words arrive after the words' check has been asked."""
+
+    async def transcribe(self, audio: Audio) -> str:
+        await asyncio.sleep(0.4)
+        return "I want to go home."
+
+
+def words_check_run(first_verdict: float) -> tuple[Any, FixedTurnModel, list[Any]]:
+    """A finished request through the pipeline (level VAD, a fixed model, slow words); the
+    pipeline, the model and the utterances that reached the conductor."""
+    from orb_bridge.end_of_turn import TurnJudge
+    from orb_bridge.hearing import SpeechEnded
+    from orb_bridge.pipeline import OrbPipeline
+
+    cfg = OrbConfig(neural_vad=False)
+    model = FixedTurnModel(first_verdict)
+    heard: list[Any] = []
+
+    async def scenario() -> OrbPipeline:
+        tasks: set[asyncio.Task[None]] = set()
+
+        def spawn(coro: Any, name: str) -> asyncio.Task[None]:
+            task = asyncio.get_running_loop().create_task(coro, name=name)
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            return task
+
+        conductor = Conductor(OfflineBrain(), Voice(), lambda _s: None,
+                              reply_to_roles=(), min_utterance=cfg.min_utterance)
+        conductor.on_turn = lambda event: heard.append(  # type: ignore[method-assign]
+            event.utterance) if isinstance(event, SpeechEnded) else None
+        scribe = Scribe(SlowWords(), session_id="s", book=TranscriptBook(), publish=None,
+                        deliver=conductor.on_turn, spawn=spawn,
+                        min_utterance=cfg.min_utterance)
+        pipeline = OrbPipeline(cfg, conductor=conductor, scribe=scribe,
+                               judge=TurnJudge(model=model),  # type: ignore[arg-type]
+                               spawn=spawn)
+        detector = pipeline.detector("client-1", "client")
+        listener = pipeline.listener(detector)
+
+        def feed(chunk: np.ndarray) -> None:
+            for event in detector.feed(Audio(chunk, HEARING_RATE)):
+                listener(event)
+
+        await feed_in_real_time(feed, np.concatenate([
+            voices.silence(0.3), voices.espeak("I want to go home"), voices.silence(2.5)]),
+            speedup=2)
+        for _ in range(100):  # bounded: 5 s for the words and the last verdicts
+            if heard and not tasks:
+                break
+            await asyncio.sleep(0.05)
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return pipeline
+
+    return asyncio.run(asyncio.wait_for(scenario(), 30)), model, heard
+
+
+def test_a_check_an_earlier_verdict_of_the_pause_settles_does_not_ask_the_model() -> None:
+    """A check whose outcome an earlier verdict of the same pause already settles does not
+    ask the model: the words' check goes by the pause's best verdict, and a verdict that
+    passed its own check ends the turn (or the words void both). The turn ends as before."""
+    cfg = OrbConfig()
+    words_threshold = next(c[1] for c in cfg.decision_checks if c[2])
+    pipeline, model, heard = words_check_run(0.033)
+    assert words_threshold <= 0.033
+    assert [u.ended_by for u in heard] == ["words"], heard
+    assert heard[0].probability == 0.033
+    assert pipeline.passed_judgements == 1
+    assert model.decisions == pipeline.judgements - pipeline.passed_judgements \
+        - pipeline.skipped_judgements
+    # A first verdict that passes its own check (0.5 at 0.2 s) settles the later checks
+    # asked while the words are still coming: the model runs once, the turn ends there.
+    pipeline, model, heard = words_check_run(0.6)
+    assert [(u.ended_by, u.probability) for u in heard] == [("model", 0.6)], heard
+    assert model.decisions == 1 and pipeline.passed_judgements >= 2, pipeline.judgements
+    # Below the words' threshold the words' check asks the model itself.
+    pipeline, model, heard = words_check_run(0.01)
+    assert pipeline.passed_judgements == 0 and model.decisions >= 2
+    assert all(u.ended_by != "words" for u in heard), heard
