@@ -6,6 +6,9 @@
   second per human; half the frames speech-like, half quiet.
 * ``send``: the orb's voice making its shared 20 ms frame (``Voice.frame``, which also
   records it for the echo gate) while a reply plays, 50 times a second per orb.
+* ``silent``: a silent orb's shared Opus packet per 20 ms slot (``SharedOpus.packet``: the
+  frame, then the encode, or since the sixth round of issue 23 the encoder's own silence
+  packet again), 50 times a second per orb, most of an orb's life.
 
 Issue 23 made :class:`orb_bridge.audio.Audio` cross these stage boundaries (an object per
 frame); this measures what that costs. To compare two checkouts, run it with each one's
@@ -27,6 +30,7 @@ import av
 import numpy as np
 
 from orb_bridge import OrbConfig
+from orb_bridge.encoding import SharedOpus
 from orb_bridge.hearing import LevelVad, TurnDetector, to_mono_16k
 from orb_bridge.media_out import AUDIO_FRAME_SAMPLES, Voice
 
@@ -73,6 +77,17 @@ def send(count: int) -> float:
     return (time.perf_counter() - started) / count * 1e6
 
 
+def silent(count: int) -> float:
+    now = [0.0]
+    voice = Voice(clock=lambda: now[0])
+    opus = SharedOpus(voice)
+    started = time.perf_counter()
+    for i in range(count):
+        now[0] = voice.grid.due(i)
+        opus.packet(i)
+    return (time.perf_counter() - started) / count * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -83,14 +98,17 @@ def main() -> None:
     frames = _frames(count)
     hear(frames[:100])  # warm
     send(100)
-    results: dict[str, Any] = {"hear_us": [], "send_us": []}
+    silent(100)
+    results: dict[str, Any] = {"hear_us": [], "send_us": [], "silent_us": []}
     for _ in range(rounds):
         results["hear_us"].append(round(hear(frames), 2))
         results["send_us"].append(round(send(count), 2))
+        results["silent_us"].append(round(silent(count), 2))
     print(json.dumps({"bench": "audio-hot-path", "audio_type": Audio is not None,
                       "frames": count, "rounds": rounds,
                       "hear_us_median": statistics.median(results["hear_us"]),
-                      "send_us_median": statistics.median(results["send_us"]), **results}))
+                      "send_us_median": statistics.median(results["send_us"]),
+                      "silent_us_median": statistics.median(results["silent_us"]), **results}))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ and a level learnt from a microphone cannot tell whether what it heard *was* ech
 version gated a coach's first words while the orb talked (fresh-clone CI, issue 25). So the
 gate here needs *evidence*: a sound is the orb's echo only when its waveform matches what the
 orb sent a moment before. For each frame the voice-activity detector calls speech while the
-orb has been talking, :func:`echo_match` correlates the last ``echo_window`` seconds of the
+orb has been talking (its sent silence does not count: :attr:`SentAudio.talked_until`),
+:func:`echo_match` correlates the last ``echo_window`` seconds of the
 microphone with the orb's sent audio over every delay up to ``echo_path`` (one FFT, at 8 kHz
 to keep it cheap). A strong normalised correlation is the orb's voice coming back: the frame
 is echo unless it is clearly louder (``echo_headroom_db``) than the orb's voice through that
@@ -50,6 +51,9 @@ Floats = npt.NDArray[np.float32]
 logger = logging.getLogger(__name__)
 #: The orb "talks" in a stretch of its sent audio louder than this (RMS, int16 units: -60 dBFS).
 _TALKING_RMS = 32768 * 10 ** (-60 / 20)
+#: A sent frame whose samples all stay within this cannot make a stretch "talking" in
+#: :func:`echo_match` (a pre-emphasised sample is at most twice the largest): quiet.
+_QUIET_PEAK = _TALKING_RMS / 2
 
 
 def _decimate(samples: npt.NDArray[np.generic], factor: int) -> Floats:
@@ -71,6 +75,9 @@ class SentAudio:
         self._last: int | None = None
         #: When the latest frame kept *ends* (its start as due, plus a frame).
         self.ends_at = 0.0
+        #: When the latest frame louder than quiet (:data:`_QUIET_PEAK`) ends: the orb's
+        #: voice can come back in a microphone only for so long after it.
+        self.talked_until = float("-inf")
         self._frame_seconds = frame_seconds
 
     def sent(self, index: int, starts_at: float, audio: Audio) -> None:
@@ -86,6 +93,8 @@ class SentAudio:
             frame = np.pad(frame, (0, self._frame - len(frame)))
         self._frames.append(frame)
         self.ends_at = starts_at + self._frame_seconds
+        if len(frame) and float(np.max(np.abs(frame))) > _QUIET_PEAK:
+            self.talked_until = self.ends_at
 
     def until(self, end: float, seconds: float) -> Floats:
         """The ``seconds`` of sent audio that end at ``end`` (silence where none was sent)."""
@@ -168,6 +177,8 @@ def echo_match(mic: Floats, sent: Floats, frame: int) -> EchoPath | None:
 
 #: Strong matches at one delay (within 30 ms), within this many seconds, that measure a path.
 _CONFIRMATIONS = 4
+#: Slack on the echo's reach (frame rounding where the sent audio is laid against now).
+_MARGIN = 0.1
 _CONFIRM_WITHIN = 0.3
 
 
@@ -218,8 +229,12 @@ class EchoGate:
             return probabilities
         rules = self._rules
         now = self._heard_at
-        if now - self._sent.ends_at > rules.echo_path + rules.echo_window:
-            return probabilities  # the orb has not talked for longer than any echo lasts
+        if now - self._sent.talked_until > rules.echo_path + rules.echo_window + _MARGIN:
+            # The orb has said nothing for longer than any echo lasts: every stretch of its
+            # sent audio within reach is quiet, so :func:`echo_match` could only say "no
+            # match". Its silence is sent too (every 20 ms), so this is most of a talking
+            # room's speech frames, and the comparison is an FFT over 1.75 s.
+            return probabilities
         path = self._evidence(now, len(audio) // self._factor)
         if path is None:
             logger.debug("heard as speech (p %.2f): no evidence of the orb's voice (last "

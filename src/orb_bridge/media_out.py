@@ -128,6 +128,8 @@ class Voice(MediaSource):
         self._length = 0
         self._cached: tuple[int, av.AudioFrame] | None = None
         self._silence = np.zeros((1, AUDIO_FRAME_SAMPLES), dtype=np.int16)
+        #: Whether the latest frame made (``frame``) is digital silence: nothing being said.
+        self.silent = True
         #: ``clock()`` when the first frame of the latest reply was handed to the tracks
         #: (the per-turn figures' "first audio sent"); ``None`` until then.
         self.first_sent_at: float | None = None
@@ -241,7 +243,9 @@ class Voice(MediaSource):
         if self._cached is not None and self._cached[0] >= index:
             return self._cached
         samples = self._silence
+        self.silent = True
         if self._pcm is not None and not self.held and self._start <= index < self._end:
+            self.silent = False
             offset = (index - self._start) * AUDIO_FRAME_SAMPLES
             if self.first_sent_at is None:
                 self.first_sent_at = self.grid.clock()

@@ -36,7 +36,7 @@ from aiortc.sdp import candidate_from_sdp
 from signaling_core.wire import SDP_OFFER, WebRtcField
 
 from ._config import OrbConfig
-from .audio_in import hear_promptly
+from .audio_in import decode_inline, hear_promptly
 from .encoding import (
     OrbAudioPackets,
     OrbVideoPackets,
@@ -313,6 +313,9 @@ class HumanPeer:
         for transceiver in pc.getTransceivers():
             if transceiver.kind == "audio":
                 hear_promptly(transceiver.receiver)
+                if not decode_inline(transceiver.receiver):
+                    logger.warning("aiortc lacks the decoder queue; its thread decodes %s's "
+                                   "audio", self.user_id)
             if transceiver.kind == "video" and not receive_without_decoding(transceiver.receiver):
                 logger.warning("aiortc lacks the no-decode hook; draining %s video",
                                self.user_id)
