@@ -15,17 +15,19 @@ until its reading is over (:meth:`ReadHub.serve`), so cancellation, close timeou
 and the shutdown work exactly as before. TLS connections read in their own task (their bytes go
 through the TLS engine first).
 
-**Gathering dense arrivals.** Browsers send on their own schedules, so at a busy server
-messages arrive one at a time, a fraction of a millisecond apart, and each lone arrival would
-pay a whole Trio wake-up of the hub (Trio's run loop, its ``epoll_ctl`` re-arm, the hub's
-``poll``): a large part of a lone message's CPU (bench/README.md, issue 29). So when two
-wake-ups in a row each come within ``DENSE_GAP`` of the one before, the hub stops waiting for
-sockets and waits for a tick of a ``GATHER_SECONDS`` timer instead (:mod:`.hubticker`):
-everything that arrived during the window is read in one wake-up, and what it relays to one
-receiver goes out in one ``send`` (the cork). A tick that finds nothing ends the gathering, so
-a quiet server reads each arrival at once, as before; under load a message waits at most one
-window (0.5 ms) more. Only the timing of reads changes: each connection is still read in the
-order its bytes came, and a wake-up reads everything that is there.
+**Reading on before sleeping.** Browsers send on their own schedules, so at a busy server
+messages arrive one at a time, a fraction of a millisecond apart, and each lone arrival pays a
+whole Trio wake-up of the hub (Trio's run loop, its ``epoll_ctl`` re-arm, the hub's ``poll``,
+the process's sleep and wake-up): a large part of a lone message's CPU (bench/README.md, issue
+29). Waiting to gather arrivals (a window) would share that cost but delays every message it
+gathers, which the latency bound does not allow at these rates. What the hub does instead costs
+no wait at all: once a wake-up's reading is done, it asks its epoll again (``poll(0)``) and reads
+whatever arrived meanwhile in the same turn, round after round, before it goes back to Trio's
+loop. A message that arrives while the hub works is then read as soon as it is free, without a
+trip through Trio and without the process going to sleep. The turn is bounded
+(:func:`another_round`: ``MAX_ROUNDS_PER_TURN`` rounds, ``TURN_SECONDS``), so every other task
+still gets its turn; each round's relays go out when the round ends (the cork). Only the timing
+of reads changes: each connection is still read in the order its bytes came.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from typing import Protocol
 import outcome
 import trio
 
-from .hubticker import Ticker, open_ticker
 from .logs import ERROR, event
 from .wsparts import Cork
 
@@ -47,10 +48,17 @@ MAX_READS_PER_WAKEUP = 256
 #: a read comes back short (the buffer is then empty), and a socket whose reading is over
 #: can stay registered until it is closed without being reported again and again.
 _EDGE = select.EPOLLIN | select.EPOLLET
-#: The window over which dense arrivals are gathered into one wake-up (seconds).
-GATHER_SECONDS = 0.0005
-#: A wake-up this soon after the previous one means arrivals are dense: gather from now on.
-DENSE_GAP = 0.0005
+#: One turn of the hub reads at most this many rounds (the first included) ...
+MAX_ROUNDS_PER_TURN = 16
+#: ... and starts no new round this long (seconds) after the turn began: what the other tasks
+#: wait for the hub, beyond one round, while arrivals keep coming.
+TURN_SECONDS = 0.0005
+
+
+def another_round(rounds: int, elapsed: float) -> bool:
+    """Whether a turn that has read ``rounds`` rounds in ``elapsed`` seconds asks its epoll
+    again before handing back to Trio's loop (see the module docstring)."""
+    return rounds < MAX_ROUNDS_PER_TURN and elapsed < TURN_SECONDS
 
 
 #: What :meth:`HubReader.readable` says: nothing more there for now; more there than it read
@@ -72,18 +80,13 @@ class HubReader(Protocol):
 class ReadHub:
     """Reads for many connections in one task; see the module docstring."""
 
-    def __init__(self, cork: Cork | None = None, *, gather: float | None = GATHER_SECONDS
-                 ) -> None:
+    def __init__(self, cork: Cork | None = None) -> None:
         self._epoll = select.epoll()
-        self._gather = gather
-        #: Ticks while dense arrivals are gathered (opened by :meth:`run`, closed when it
-        #: ends); None: every arrival is read at once.
-        self._ticker: Ticker | None = None
-        #: Wake-ups that read something, and of them those that ended a gathering window
-        #: (for tests and the bench: how many arrivals shared a wake-up).
+        #: Turns of the hub (wake-ups by Trio that found sockets ready) and the rounds they
+        #: read (for tests and the bench: how many rounds found arrivals without a wake-up).
         self.wakeups = 0
-        self.gathered_wakeups = 0
-        #: On while a wake-up's reads are handled: what they relay to one receiver is written
+        self.rounds = 0
+        #: On while a round's reads are handled: what they relay to one receiver is written
         #: with one ``send`` once they are all done (see :class:`~.wsparts.Cork`).
         self._cork = cork if cork is not None else Cork()
         #: fd -> (the connection, its parked task).
@@ -94,11 +97,6 @@ class ReadHub:
 
     def __len__(self) -> int:
         return len(self._readers)
-
-    @property
-    def gathering(self) -> bool:
-        """Whether the hub is waiting for a window's end rather than for a socket."""
-        return self._ticker is not None and self._ticker.armed
 
     async def serve(self, fd: int, reader: HubReader) -> None:
         """Park the calling task while the hub reads ``fd`` for ``reader``.
@@ -132,16 +130,13 @@ class ReadHub:
         """Read for the registered connections until cancelled."""
         epoll = self._epoll
         poll, readers = epoll.poll, self._readers
-        reschedule = trio.lowlevel.reschedule
         cork = self._cork
+        read_round = self._read_round
+        clock = time.perf_counter
         self.running = True
         task_status.started()
-        #: Readers that said ``MORE``, read again at the next wake-up.
+        #: Readers that said ``MORE``, read again at the next turn.
         again: list[int] = []
-        ticker = self._ticker = open_ticker(self._gather) if self._gather else None
-        clock = time.perf_counter
-        last = 0.0
-        short = False
         try:
             while True:
                 if again:
@@ -149,61 +144,29 @@ class ReadHub:
                     await trio.lowlevel.checkpoint()
                     batch, again = again, []
                     batch.extend(fd for fd, _ in poll(0, MAX_READS_PER_WAKEUP))
-                elif ticker is not None and ticker.armed:
-                    # Gathering: the window's end, whatever arrived in it.
-                    await trio.lowlevel.wait_readable(ticker)
-                    ticker.clear()
-                    batch = [fd for fd, _ in poll(0, MAX_READS_PER_WAKEUP)]
-                    if not batch:  # a quiet window: wait for sockets again
-                        ticker.disarm()
-                        continue
-                    self.gathered_wakeups += 1
                 else:
                     await trio.lowlevel.wait_readable(epoll)
                     batch = [fd for fd, _ in poll(0, MAX_READS_PER_WAKEUP)]
-                    if ticker is not None:
-                        now = clock()
-                        if now - last < DENSE_GAP:
-                            # Two short gaps in a row: one alone is often chance at a quiet
-                            # server, and a window that finds nothing costs a wake-up.
-                            if short:
-                                ticker.arm()
-                            short = True
-                        else:
-                            short = False
-                        last = now
+                    if not batch:
+                        continue
                 self.wakeups += 1
-                cork.active = True
-                try:
-                    for fd in batch:
-                        entry = readers.get(fd)
-                        if entry is None:  # its reading ended earlier in this batch
-                            continue
-                        reader, task = entry
-                        try:
-                            state = reader.readable()
-                            if state != OVER:
-                                if state == MORE:
-                                    again.append(fd)
-                                continue
-                            result: outcome.Outcome[None] = outcome.Value(None)
-                        except Exception as exc:
-                            # A bug in one connection ends that connection, in its own task
-                            # (which logs it), never the hub and the others.
-                            result = outcome.Error(exc)
-                        if readers.get(fd) is not entry:
-                            # Its task was cancelled while it was read (a send that failed
-                            # under the read cancels the reading): the cancel woke it and
-                            # forgot it already, and a task is woken once.
-                            if isinstance(result, outcome.Error):
-                                event(ERROR, "connection-crashed",
-                                      "connection reader failed after its reading was cancelled",
-                                      error=repr(result.error))
-                            continue
-                        self._forget(fd)
-                        reschedule(task, result)
-                finally:
-                    cork.release()
+                began = clock()
+                rounds = 0
+                while True:
+                    rounds += 1
+                    cork.active = True
+                    try:
+                        read_round(batch, again)
+                    finally:
+                        cork.release()
+                    if again or not another_round(rounds, clock() - began):
+                        break
+                    # What arrived while this round was read: read it now, not after a trip
+                    # through Trio's loop (the process may not even have gone to sleep).
+                    batch = [fd for fd, _ in poll(0, MAX_READS_PER_WAKEUP)]
+                    if not batch:
+                        break
+                self.rounds += rounds
         finally:
             self.running = False
             self._stopped = True
@@ -211,7 +174,38 @@ class ReadHub:
             for fd in list(readers):
                 _, task = readers[fd]
                 self._forget(fd)
-                reschedule(task, outcome.Error(trio.ClosedResourceError("read hub stopped")))
+                trio.lowlevel.reschedule(
+                    task, outcome.Error(trio.ClosedResourceError("read hub stopped")))
             epoll.close()
-            if ticker is not None:
-                ticker.close()
+
+    def _read_round(self, batch: list[int], again: list[int]) -> None:
+        """Read every connection of ``batch``; those that say ``MORE`` go to ``again``."""
+        readers = self._readers
+        reschedule = trio.lowlevel.reschedule
+        for fd in batch:
+            entry = readers.get(fd)
+            if entry is None:  # its reading ended earlier in this batch
+                continue
+            reader, task = entry
+            try:
+                state = reader.readable()
+                if state != OVER:
+                    if state == MORE:
+                        again.append(fd)
+                    continue
+                result: outcome.Outcome[None] = outcome.Value(None)
+            except Exception as exc:
+                # A bug in one connection ends that connection, in its own task
+                # (which logs it), never the hub and the others.
+                result = outcome.Error(exc)
+            if readers.get(fd) is not entry:
+                # Its task was cancelled while it was read (a send that failed
+                # under the read cancels the reading): the cancel woke it and
+                # forgot it already, and a task is woken once.
+                if isinstance(result, outcome.Error):
+                    event(ERROR, "connection-crashed",
+                          "connection reader failed after its reading was cancelled",
+                          error=repr(result.error))
+                continue
+            self._forget(fd)
+            reschedule(task, result)
