@@ -20,6 +20,7 @@ from orb_bridge.pipeline import build_pipeline
 from orb_bridge.stt import WhisperStt
 from orb_bridge.transcripts import Scribe, TranscriptBook
 from testkit import voices
+from testkit.spawned import Spawned
 
 
 class Counting:
@@ -49,13 +50,8 @@ def test_a_pausing_talker_is_read_a_bounded_number_of_times_and_answered_once() 
     cfg = OrbConfig()
 
     async def scenario() -> None:
-        tasks: set[asyncio.Task[None]] = set()
-
-        def spawn(coro: Any, name: str) -> asyncio.Task[None]:
-            task = asyncio.get_running_loop().create_task(coro, name=name)
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            return task
+        spawned = Spawned()
+        tasks, spawn = spawned.tasks, spawned.spawn
 
         brain = OfflineBrain()
         conductor = Conductor(brain, Voice(), statuses.append, reply_to_roles=("client",),
@@ -196,13 +192,8 @@ def words_check_run(first_verdict: float) -> tuple[Any, FixedTurnModel, list[Any
     heard: list[Any] = []
 
     async def scenario() -> OrbPipeline:
-        tasks: set[asyncio.Task[None]] = set()
-
-        def spawn(coro: Any, name: str) -> asyncio.Task[None]:
-            task = asyncio.get_running_loop().create_task(coro, name=name)
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            return task
+        spawned = Spawned()
+        tasks, spawn = spawned.tasks, spawned.spawn
 
         conductor = Conductor(OfflineBrain(), Voice(), lambda _s: None,
                               reply_to_roles=(), min_utterance=cfg.min_utterance)

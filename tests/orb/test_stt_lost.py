@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -17,6 +16,7 @@ from orb_bridge import figures
 from orb_bridge.hearing import SpeechEnded, TurnEvent, Utterance
 from orb_bridge.stt import WhisperStt
 from orb_bridge.transcripts import Scribe, TranscriptBook
+from testkit.spawned import Spawned
 from testkit.speech import espeak_heard
 
 SENTENCES = ("I want to find more time for my family.",
@@ -46,13 +46,8 @@ def test_a_busy_pool_loses_an_utterance_loudly_and_the_next_one_gets_through(
     before = lost_total()
 
     async def scenario() -> Scribe:
-        tasks: set[asyncio.Task[None]] = set()
-
-        def spawn(coro: Any, name: str) -> asyncio.Task[None]:
-            task = asyncio.get_running_loop().create_task(coro, name=name)
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            return task
+        spawned = Spawned()
+        tasks, spawn = spawned.tasks, spawned.spawn
 
         scribe = Scribe(engine, session_id="s", book=TranscriptBook(), publish=None,
                         deliver=delivered.append, spawn=spawn, min_utterance=0.15)
