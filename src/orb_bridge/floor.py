@@ -57,10 +57,13 @@ BACKCHANNELS: frozenset[str] = frozenset({
 #: a short burst those other words alone do not take the turn.
 INTERRUPTIONS: frozenset[str] = frozenset({
     "stop", "wait", "hold", "hang", "no", "nope", "not", "sorry", "but", "excuse", "actually",
-    "sec", "second", "moment", "question", "what", "why", "how", "when", "where", "who",
+    "question", "what", "why", "how", "when", "where", "who",
     "which", "can", "could", "would", "should", "may", "let", "listen", "think", "mean",
     "don't", "disagree", "wrong", "please", "hey", "pardon", "again", "repeat", "slow",
 })
+#: Time words ask for the floor only as a burst's opening ("One moment.", "Just a sec."):
+#: Whisper tiny.en writes Piper's murmured "Mm-hmm." as "in the moment." or "in a moment.".
+_TIME_CUE = re.compile(r"(?:just )?(?:one|a) (?:moment|sec|second)\b")
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
 
@@ -72,7 +75,7 @@ def is_backchannel(words: str | None, *, max_words: int = 3) -> bool:
     if words is None:
         return True
     found = _WORD.findall(words.lower())
-    if any(word in INTERRUPTIONS for word in found):
+    if any(word in INTERRUPTIONS for word in found) or _TIME_CUE.match(" ".join(found)):
         return False
     return len(found) <= max_words or all(word in BACKCHANNELS for word in found)
 

@@ -54,6 +54,15 @@ _MIN_SECONDS = 0.25
 #: 1.7-3 words per second; the collapses seen ("is", "I") at 0.4-0.6.
 _COLLAPSE_WORDS_PER_SECOND = 1.0
 _COLLAPSE_MIN_SECONDS = 1.0
+#: Audio shorter than this that has words is decoded again with :data:`_MURMURS` as its
+#: prompt: a listener's "mm-hmm" is then written as one, where tiny.en alone writes Piper's
+#: as "in a month." or "in the moment." (the floor read "moment" as a cue and dropped a reply
+#: for a murmur), and short words ("Wait.", "Hold on.", "One moment.") keep their spelling.
+#: Only again: prompted, Whisper writes "Mhm." for silence, a cough or a hum, which the plain
+#: decoding leaves without words. Longer speech keeps its plain words (the end-of-turn
+#: decision reads their punctuation).
+_SHORT_SECONDS = 1.2
+_MURMURS = "Mm-hmm. Uh-huh. Hmm. Mhm. Yeah."
 
 
 class SttBusy(RuntimeError):
@@ -256,6 +265,8 @@ class WhisperStt:
         model = self._load()
         started = time.perf_counter()
         text = self._decode(model, audio, None)
+        if seconds < _SHORT_SECONDS and is_wordlike(text):
+            text = self._decode(model, audio, None, prompt=_MURMURS)
         if probe and self.may_lack_name(text):
             text = self._named(model, audio, text)
         with self._lock:
@@ -265,11 +276,11 @@ class WhisperStt:
         return text if is_wordlike(text) else ""
 
     def _decode(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
-                hotwords: str | None) -> str:
+                hotwords: str | None, *, prompt: str | None = None) -> str:
         segments, _info = model.transcribe(
             audio, language=self.language, beam_size=1, best_of=1, temperature=0.0,
             condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
-            hotwords=hotwords)
+            hotwords=hotwords, initial_prompt=prompt)
         words = [
             segment.text.strip() for segment in segments
             if not (segment.no_speech_prob > _NO_SPEECH_PROB

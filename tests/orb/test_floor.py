@@ -27,6 +27,11 @@ REPLY = ("That sounds like a lot to carry at once. What would make this week fee
     ("Mm-hmm.", True), ("Yeah.", True), ("Right, right.", True), ("Okay.", True),
     ("", True), (None, True), ("Uh-huh, yeah.", True),
     ("Make him.", True),  # Whisper tiny.en's reading of a murmured "Mhm"
+    # ... and of Piper's "Mm-hmm.": time words ask for the floor only as "(just) a/one
+    # moment", "a sec(ond)" opening the burst.
+    ("in the moment.", True), ("In a moment.", True), ("In a second.", True),
+    ("One moment.", False), ("Just a moment.", False), ("A sec.", False),
+    ("Wait a second.", False), ("Just one second, please.", False),
     ("Wait, stop.", False), ("Yeah, but I think that is wrong.", False), ("No.", False),
     ("Can I ask something?", False), ("Hold on.", False),
     ("I really love how this whole plan is shaping up.", False),
