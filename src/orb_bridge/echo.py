@@ -61,8 +61,14 @@ def _decimate(samples: npt.NDArray[np.generic], factor: int) -> Floats:
     the same on both sides of the comparison)."""
     flat = np.asarray(samples, np.float32).reshape(-1)
     usable = len(flat) - len(flat) % factor
-    out: Floats = flat[:usable].reshape(-1, factor).mean(axis=1, dtype=np.float32)
-    return out
+    groups = flat[:usable].reshape(-1, factor)
+    # ``mean(axis=1)``'s very sums (left to right, in float32) and division, without numpy's
+    # slow reduction over short rows: a quarter of the cost, on every frame of every human.
+    total = groups[:, 0].copy()
+    for column in range(1, factor):
+        total += groups[:, column]
+    total /= factor
+    return total
 
 
 class SentAudio:

@@ -155,22 +155,32 @@ def dbfs(samples: Samples) -> float:
     return max(SILENCE_DBFS, 10.0 * math.log10(power / (32768.0 * 32768.0)))
 
 
+#: Row sums as a matrix product, by group size (3 instants of 1 or 2 channels).
+_ONES = {group: np.ones(group, np.float32) for group in (3, 6)}
+
+
 def to_mono_16k(frame: av.AudioFrame) -> Audio:
     """Mix a decoded aiortc frame (s16, usually 48 kHz stereo) down to 16 kHz mono floats.
 
-    Runs for every 20 ms of every human, so the usual case (packed 48 kHz) is one integer
+    Runs for every 20 ms of every human, so the usual case (packed 48 kHz) is one
     reshape-and-sum: each output sample averages 3 input instants of every channel.
     """
-    channels = len(frame.layout.channels)
-    data = frame.to_ndarray()
+    channels = frame.layout.nb_channels
     rate = frame.sample_rate
-    if not frame.format.is_planar and rate == 3 * HEARING_RATE:
+    if frame.format.name == "s16" and rate == 3 * HEARING_RATE:
+        # The plane's bytes as they are (``to_ndarray`` costs 4x more in PyAV's Python), and
+        # the groups summed as one float32 product: each sum of 3-6 int16 is an integer below
+        # 2**24, so exact in any order: the very values of an int32 sum, at a quarter the cost.
         group = 3 * channels
-        flat = data.reshape(-1)
+        flat = np.frombuffer(memoryview(frame.planes[0]), np.int16,
+                             count=frame.samples * channels)
         usable = len(flat) - len(flat) % group
-        sums = flat[:usable].reshape(-1, group).sum(axis=1, dtype=np.int32)
-        out: Samples = sums.astype(np.float32) * np.float32(1.0 / group)
+        ones = _ONES.get(group)
+        sums = flat[:usable].reshape(-1, group).astype(np.float32) @ (
+            ones if ones is not None else np.ones(group, np.float32))
+        out: Samples = sums * np.float32(1.0 / group)
         return Audio(out, HEARING_RATE)
+    data = frame.to_ndarray()  # aiortc's decoders give s16; anything else, the slow way
     mono: Samples
     if frame.format.is_planar:
         mono = data.astype(np.float32).mean(axis=0, dtype=np.float32)

@@ -13,7 +13,7 @@ import numpy as np
 
 from orb_bridge import OrbConfig
 from orb_bridge.audio import Audio
-from orb_bridge.echo import EchoGate, SentAudio
+from orb_bridge.echo import EchoGate, SentAudio, _decimate
 from orb_bridge.vad import FRAME_SAMPLES, SileroStream
 from testkit import voices
 
@@ -62,3 +62,16 @@ def test_the_gate_still_compares_within_an_echos_reach_of_the_orbs_voice() -> No
     reach = cfg.echo_path + cfg.echo_window + 0.1  # the last loud frame's end, plus margin
     most = int((reach - 0.5) / STEP) + 1
     assert 0 < gate.checked <= most, (gate.checked, most)
+
+
+def test_decimation_gives_the_very_values_of_a_float32_mean() -> None:
+    """The comparison's decimation (every frame of every human) is numpy's float32 mean of
+    each group, bit for bit, at both of its factors (16 and 48 kHz to 8 kHz)."""
+    rng = np.random.default_rng(3)
+    for factor in (2, 6):
+        for dtype in (np.float32, np.int16):
+            samples = (rng.normal(0, 9000, 961)).astype(dtype)
+            flat = samples.astype(np.float32)
+            usable = len(flat) - len(flat) % factor
+            expected = flat[:usable].reshape(-1, factor).mean(axis=1, dtype=np.float32)
+            assert np.array_equal(_decimate(samples, factor), expected)

@@ -168,6 +168,26 @@ def test_decoded_audio_is_mixed_down_to_16k_mono() -> None:
     assert abs(dbfs(mono) - 20 * np.log10(rms / 32768)) < 0.1
 
 
+def test_mixdown_is_exactly_the_integer_sum_of_each_group() -> None:
+    """The fast path (plane bytes, float32 product) gives the very values of an int32 sum
+    of every 3 instants of every channel, full scale included, mono and stereo."""
+    import av
+
+    rng = np.random.default_rng(7)
+    for layout, channels in (("stereo", 2), ("mono", 1)):
+        for pcm in (np.clip(rng.normal(0, 20000, (1, 960 * channels)), -32768, 32767),
+                    np.full((1, 961 * channels), -32768)):
+            frame = av.AudioFrame.from_ndarray(pcm.astype(np.int16), format="s16",
+                                               layout=layout)
+            frame.sample_rate = 48_000
+            flat = frame.to_ndarray().reshape(-1)
+            group = 3 * channels
+            sums = flat[: len(flat) - len(flat) % group].reshape(-1, group).sum(
+                axis=1, dtype=np.int32)
+            expected = sums.astype(np.float32) * np.float32(1.0 / group)
+            assert np.array_equal(to_mono_16k(frame).samples, expected)
+
+
 #: The level rule (the fallback without the brain extra) with its old 0.6 s hang-over.
 LEVEL = OrbConfig(neural_vad=False, eot_checks=(), turn_timeout=0.6)
 
