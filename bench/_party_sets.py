@@ -300,3 +300,65 @@ UNSEEN6_PAUSED = (
     ("I told him the truth", "even though it was hard to say."),
     ("I am learning to cook", "a few simple meals for the week."),
 )
+
+
+#: The sixth held-out set (round 7 of issue 23), written at the start of that round, before
+#: any rule of the round was chosen or run, and run only once the round's decision was frozen.
+#: Its fragments are a mix like unseen6's: about two thirds read whole when cut (a clause
+#: that goes on with a place, a time, a reason, a comparison or a relative clause), the rest
+#: do not (a word that leans on what follows: a modal, a preposition, a determiner, "to", an
+#: auxiliary, a subordinator, a verb that needs its object).
+UNSEEN7_FINISHED = (
+    "I want to stop answering messages during dinner.",
+    "How can I tell my manager that I need more support?",
+    "My new colleague seems to avoid me.",
+    "Could you help me make a plan for the next two weeks?",
+    "I gave my first talk at a conference yesterday.",
+    "What is a fair way to split the chores at home?",
+    "I have been skipping lunch to get more done.",
+    "Is it too early to ask for a promotion?",
+    "The workshop last Friday was a waste of time.",
+    "Can we look at why I keep missing my targets?",
+    "I said something unkind to my brother on Sunday.",
+    "How do I keep a conversation going with people I barely know?",
+    "My son wants to leave university.",
+    "What should I do when I cannot fall asleep?",
+    "We lost our biggest customer this month.",
+    "Do you think I am taking on too much?",
+    "I would like to be braver in meetings.",
+    "Why do I always leave everything until Sunday night?",
+    "My landlord finally fixed the heating.",
+    "Should I apply for the job in the other department?",
+    "I have walked to work every day this week.",
+    "Where do I find a mentor in my field?",
+    "Help me work out what to say to my team tomorrow.",
+    "I am fed up with working late every night.",
+    "How do other people manage to switch off at the weekend?",
+)
+UNSEEN7_PAUSED = (
+    ("I signed up for a yoga class", "near my office on Wednesdays."),
+    ("My brother and I stopped talking", "after an argument at Christmas."),
+    ("I go for a run", "before anyone else in the house is awake."),
+    ("I would like to be more organised", "with my paperwork at home."),
+    ("My old job was much easier", "than the one I have now."),
+    ("I stayed home from work", "because I had a terrible headache."),
+    ("I read an article", "that changed how I think about sleep."),
+    ("It was my sister's", "suggestion that I talk to someone."),
+    ("We worked all weekend", "and the client still was not happy."),
+    ("I should", "spend more time with my old friends."),
+    ("The thing that annoys me most about my job is", "the endless emails."),
+    ("I have an interview with a bank", "next Tuesday morning."),
+    ("I usually eat lunch", "at my desk in front of the screen."),
+    ("I am not sure whether", "I should say something or wait."),
+    ("My neighbour asked me to look after", "her cat for two weeks."),
+    ("I have been learning Spanish", "for almost a year now."),
+    ("I get angry", "when people arrive late to my meetings."),
+    ("My boss wants me to present", "the results to the whole company."),
+    ("Some mornings I feel", "like I cannot face the day."),
+    ("I offered to help", "but she said she did not need me."),
+    ("I keep losing track of", "the small tasks I promise people."),
+    ("Our meetings run smoothly", "when someone keeps an eye on the time."),
+    ("I would like to talk about my", "relationship with my father."),
+    ("I finished the project on time", "although nobody thought I could."),
+    ("Next year I am hoping to", "take a long trip on my own."),
+)

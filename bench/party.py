@@ -48,12 +48,13 @@ two`` keeps the first round's espeak-ng en-us and Piper. The sets are in ``_part
 Half of the requests (odd numbers) are the held-out set, kept aside while the thresholds were
 chosen; ``fresh``, ``new`` and ``late`` are further held-out sets, each written after the one
 before had been seen (``late``: round 5, run only once its decision was frozen;
-``unseen6``: round 6, the same); ``--set``
+``unseen6``: round 6, the same; ``unseen7``: round 7, the same); ``--set``
 picks which to run (``all``: design and held-out).
 
-    python bench/party.py [--set design|heldout|fresh|new|late|unseen6|all]
+    python bench/party.py [--set design|heldout|fresh|new|late|unseen6|unseen7|all]
                           [--voices four|two] [--part hearing|floor|all]
                           [--pause-rendering spoken-through|separate] [--only-paused]
+                          [--stt-model DIR]   # another CTranslate2 Whisper for the words
     python bench/party.py --smoke      # 4 turns and 1 sound, targets not judged (CI)
     python bench/party.py --addressing [--set design|heldout|fresh|fresh4|fresh5|all]
                                        # whom the orb talks to
@@ -84,6 +85,8 @@ from _party_sets import (
     PAUSED,
     UNSEEN6_FINISHED,
     UNSEEN6_PAUSED,
+    UNSEEN7_FINISHED,
+    UNSEEN7_PAUSED,
 )
 
 from orb_bridge import OrbConfig
@@ -368,7 +371,7 @@ def sound_run(name: str, seconds: float, cfg: OrbConfig, model: SmartTurn,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=("design", "heldout", "fresh", "new", "late", "unseen6",
-                                          "fresh4", "fresh5", "all"),
+                                          "unseen7", "fresh4", "fresh5", "all"),
                         default="all")
     parser.add_argument("--voices", choices=("two", "four"), default="four",
                         help="four: espeak-ng en-us, en-us+f3, en-gb-x-rp and Piper's joe "
@@ -405,6 +408,10 @@ def main() -> int:
                         help="the stand-in model's row (llm_p50) with the orb's early reply "
                              "(asked at a pause's words, taken at the verdict) or without "
                              "(asked at the verdict; the default, as the orb runs)")
+    parser.add_argument("--stt-model", default=None, metavar="DIR",
+                        help="the hearing part's speech-to-text from this CTranslate2 Whisper "
+                             "directory instead of the packaged tiny.en (a larger Whisper "
+                             "tried for the early words; the decision is unchanged)")
     parser.add_argument("--addressing", action="store_true",
                         help="whom the orb talks to instead (bench/_addressing.py): "
                              "addressed turns recognised, unaddressed taken as addressed, "
@@ -435,11 +442,13 @@ def main() -> int:
         return 0 if args.smoke or floor["ok"] else 1
     model = SmartTurn()
     # Speech-to-text as the orb runs it: its name as a hotword (SpeechConfig.stt_hotwords).
-    stt = WhisperStt(threads=2, hotwords=cfg.name)
+    stt = WhisperStt(threads=2, hotwords=cfg.name) if args.stt_model is None else \
+        WhisperStt(model=args.stt_model, threads=2, hotwords=cfg.name)
     stt.load()
     whole = {"fresh": (FRESH_FINISHED, FRESH_PAUSED), "new": (NEW_FINISHED, NEW_PAUSED),
              "late": (LATE_FINISHED, LATE_PAUSED),
-             "unseen6": (UNSEEN6_FINISHED, UNSEEN6_PAUSED)}
+             "unseen6": (UNSEEN6_FINISHED, UNSEEN6_PAUSED),
+             "unseen7": (UNSEEN7_FINISHED, UNSEEN7_PAUSED)}
     if args.set in whole:
         finished, paused = (chosen(items, "all") for items in whole[args.set])
     else:
@@ -481,7 +490,7 @@ def main() -> int:
     cut_rate = sum(c["cut_off"] for c in cuts) / max(1, len(cuts))
     summary = {
         "bench": "party-summary", "set": args.set, "pause_rendering": args.pause_rendering,
-        "fixed_timings": args.fixed_timings,
+        "fixed_timings": args.fixed_timings, "stt_model": args.stt_model or "tiny.en",
         "turns": len(turns) + len(cuts),
         "finished": len(turns), "missed_or_split": len(turns) - len(good),
         "paused": len(cuts), "false_cutoffs": round(cut_rate, 3),

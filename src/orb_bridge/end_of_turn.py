@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .audio import HEARING_RATE, Audio
+from .open_words import shape_unfinished
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,10 @@ _REPORTED_ALREADY = _word_set("what as like that which all everything something"
 #: evenings I end up"): the pair ends no request.
 _NEVER_LAST_PAIRS = frozenset({("figure", "out"), ("end", "up"), ("carry", "out"),
                                ("point", "out")})
+#: Words after the opener's subject that are its verb already ("...that the project is
+#: late", "...how the talk went yesterday"): the clause is said.
+_HAS_VERB = _word_set("""is am are was were do does did has had will would could should can
+may might must went got came took gave made said felt left""")
 _LAST_WORD = re.compile(r"([A-Za-z']+)\W*$")
 _LAST_TWO = re.compile(r"([A-Za-z']+)\W+([A-Za-z']+)\W*$")
 
@@ -121,7 +126,8 @@ def sounds_unfinished(text: str) -> bool:
     if word in _NEVER_LAST or word in _RARELY_LAST or (
             word in _RARELY_LAST_IN_A_STATEMENT and not stripped.endswith("?")):
         return True
-    return _open_clause([w.lower() for w in _WORDS.findall(stripped)])
+    return (_open_clause([w.lower() for w in _WORDS.findall(stripped)])
+            or shape_unfinished(stripped))
 
 
 _WORDS = re.compile(r"[A-Za-z']+")
@@ -135,7 +141,8 @@ def _open_clause(words: list[str]) -> bool:
         return True
     for back in (2, 3, 4):  # opener, determiner, at most two more words
         if (len(words) > back and words[-back - 1] in _CLAUSE_OPENERS
-                and words[-back] in _PHRASE_OPENERS):
+                and words[-back] in _PHRASE_OPENERS
+                and not _HAS_VERB.intersection(words[-back + 1:])):
             return True
     return (len(words) >= 2 and words[-1] in _REPORTING and words[-2] in _SUBJECTS
             and (len(words) < 3 or words[-3] not in _REPORTED_ALREADY))

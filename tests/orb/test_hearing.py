@@ -246,6 +246,27 @@ def test_an_hour_of_silence_costs_no_model_and_a_muted_microphone_comes_back() -
     ("I never know what to say when my father asks about my plans.", False),
     ("The last time we spoke you said.", True),
     ("That is what you said.", False),
+    # An opener's clause whose verb has come is said ("...that the project is late").
+    ("How do I tell my team that the project is late?", False),
+    ("I am proud of how the talk went yesterday.", False),
+    # Shapes that stop inside the sentence though the last word could end one
+    # (orb_bridge.open_words): a possessive without its noun, a subordinate clause with no
+    # main clause, a verb of feeling or thinking right after its subject.
+    ("It was my manager's.", True),
+    ("That's.", False),
+    ("I keep thinking about what's.", False),
+    ("When I get home from work.", True),
+    ("Before our next session.", True),
+    ("When I get home from work I just sit on the couch.", False),
+    ("When I get home, I read.", False),
+    ("When should I tell my boss.", False),
+    ("After that I slept better.", False),
+    ("Since the move I have been sleeping badly.", False),
+    ("Most days I feel.", True),
+    ("Sometimes I wonder.", True),
+    ("I feel much better.", False),
+    ("Do you think?", False),
+    ("I told him. Most days I feel.", True),
     ("", False),
 ])
 def test_the_word_rule_reads_a_transcript_cut_off_mid_clause(text: str,
