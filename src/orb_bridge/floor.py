@@ -15,6 +15,10 @@ A listener's "mm-hmm" is not a request to stop, and a sentence is. The rules, in
 * **Resume in time, revise late.** Words not back within ``words_timeout`` (speech-to-text
   on a busy machine): a short burst resumes the reply on its length alone; should its words
   then carry an interruption cue, the reply is dropped when they arrive.
+* **Lengths on the audio's clock.** A burst's length is read on the speaker's media clock
+  (:class:`SpeakerClock`: the seconds of their audio heard), not on when the orb's loop got
+  to it: on a busy machine the frames of a "mm-hmm" are heard late and then all at once, and
+  the wall clock made a half-second murmur a second-long barge-in.
 * **Its own voice is not a human.** :class:`~orb_bridge.echo.EchoGate` sits in front of
   each human's voice-activity detector: a sound whose waveform matches what the orb sent a
   moment before (and is no louder than that echo can be) is the orb's echo, not speech. A
@@ -33,7 +37,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import attrs
@@ -236,13 +240,18 @@ class Floor:
         self._bursts.pop(speaker, None)
         return self._release()
 
-    def tick(self, now: float, voicing: Iterable[str] = ()) -> list[Move]:
+    def tick(self, now: float, voicing: Iterable[str] = (),
+             clocks: Mapping[str, float] | None = None) -> list[Move]:
         """Time passes. ``voicing``: speakers whose detector hears speech right now (a
         speaker back from a pause holds again). A burst still going after
-        ``backchannel_max`` is a barge-in; a short one whose words are late resumes for now."""
+        ``backchannel_max`` is a barge-in; a short one whose words are late resumes for now.
+        ``clocks``: a speaker's own time where it is not ``now`` (their media clock)."""
+        def at(speaker: str) -> float:
+            return now if clocks is None else clocks.get(speaker, now)
+
         moves: list[Move] = []
         for speaker, click in list(self._bursts.items()):
-            if click.tentative and now - click.seen > self.rules.onset_wait:
+            if click.tentative and at(speaker) - click.seen > self.rules.onset_wait:
                 del self._bursts[speaker]  # a click: as if nothing was said
                 if click.rejoined is not None:
                     self._released[speaker] = click.rejoined
@@ -251,15 +260,16 @@ class Floor:
         for speaker in voicing:
             burst = self._bursts.get(speaker)
             if burst is None or burst.quiet_since is not None:
-                moves += self.started(speaker, now)
+                moves += self.started(speaker, at(speaker))
         for burst in list(self._bursts.values()):
             if burst.decided or burst.tentative:
                 continue
-            if burst.quiet_since is None and now - burst.since > self.rules.backchannel_max:
+            if (burst.quiet_since is None
+                    and at(burst.speaker) - burst.since > self.rules.backchannel_max):
                 moves += self._barge(burst)
         for speaker, burst in list(self._bursts.items()):
             if (not burst.decided and burst.quiet_since is not None
-                    and now - burst.quiet_since
+                    and at(speaker) - burst.quiet_since
                     > self.rules.words_timeout + 0.1):  # 0.1: the pause itself
                 pause = burst.pause
                 moves += self.words(speaker, pause, None)  # its length decides, for now
@@ -287,6 +297,29 @@ class Floor:
         return [Move.YIELD]
 
 
+#: How far (seconds) a speaker's media clock may fall behind the orb's clock: audio that
+#: never came (a frozen network) beyond it moves the clock on.
+SPEAKER_CLOCK_MOST_BEHIND = 2.0
+
+
+class SpeakerClock:
+    """One speaker's media clock, in the orb's clock's units: it starts at the orb's clock
+    and moves on by the seconds of the speaker's audio heard, however late the loop reads
+    them (frames queued on a busy machine, then read all at once). The floor compares only a
+    speaker's own times, so being behind costs nothing; it is kept within
+    :data:`SPEAKER_CLOCK_MOST_BEHIND` so that audio that never comes still lets time pass."""
+
+    def __init__(self, most_behind: float = SPEAKER_CLOCK_MOST_BEHIND) -> None:
+        self._most_behind = most_behind
+        self._start: float | None = None
+
+    def now(self, clock: float, heard: float) -> float:
+        """The media clock, given the orb's ``clock`` and the seconds of audio ``heard``."""
+        if self._start is None or self._start + heard < clock - self._most_behind:
+            self._start = (clock if self._start is None else clock - self._most_behind) - heard
+        return self._start + heard
+
+
 class FloorStage:
     """The floor in the live orb: feeds :class:`Floor` from the turn events and every 20 ms,
     and carries out its moves on the voice (hold/release) and the conductor (barge-in)."""
@@ -303,6 +336,7 @@ class FloorStage:
         self._spawn = spawn
         self._clock = clock
         self._detectors: dict[str, TurnDetector] = {}
+        self._speaker_clocks: dict[str, SpeakerClock] = {}
         self._ticking = False
         #: ``clock()`` of the latest hold and release (tests and figures read them).
         self.held_at: float | None = None
@@ -319,22 +353,25 @@ class FloorStage:
     def forget(self, detector: TurnDetector) -> None:
         if self._detectors.get(detector.speaker_id) is detector:
             del self._detectors[detector.speaker_id]
+            self._speaker_clocks.pop(detector.speaker_id, None)
             self._carry(self.floor.ended(detector.speaker_id), detector.speaker_id)
 
     def onset(self, speaker: str) -> None:
         from .hearing import VAD_FRAME_SECONDS
 
         if speaker in self._detectors:
-            self._carry(self.floor.onset(speaker, self._clock(), VAD_FRAME_SECONDS), speaker)
+            self._carry(self.floor.onset(speaker, self._now(speaker), VAD_FRAME_SECONDS),
+                        speaker)
 
     def started(self, speaker: str) -> None:
         from .hearing import VAD_FRAME_SECONDS
 
-        self._carry(self.floor.started(speaker, self._clock(), 2 * VAD_FRAME_SECONDS), speaker)
+        self._carry(self.floor.started(speaker, self._now(speaker), 2 * VAD_FRAME_SECONDS),
+                    speaker)
 
     def paused(self, speaker: str, silence: float, pause: int, speech: Audio,
                first: bool) -> None:
-        self._carry(self.floor.paused(speaker, self._clock(), silence, pause), speaker)
+        self._carry(self.floor.paused(speaker, self._now(speaker), silence, pause), speaker)
         if not first or self.floor.free:
             return
         if self._early_words is None:  # no speech-to-text: the burst's length decides
@@ -356,11 +393,25 @@ class FloorStage:
             text = None
         self._carry(self.floor.words(speaker, pause, text), speaker)
 
+    def _now(self, speaker: str) -> float:
+        """``speaker``'s media clock (:class:`SpeakerClock`); the orb's clock for a speaker
+        not watched."""
+        detector = self._detectors.get(speaker)
+        if detector is None:
+            return self._clock()
+        clock = self._speaker_clocks.setdefault(speaker, SpeakerClock())
+        return clock.now(self._clock(), detector.heard)
+
+    def tick(self) -> None:
+        """One tick of the floor (every 20 ms), each speaker's bursts on their own clock."""
+        voicing = [s for s, d in self._detectors.items() if d.voicing]
+        clocks = {s: self._now(s) for s in self._detectors}
+        self._carry(self.floor.tick(self._clock(), voicing, clocks), "")
+
     async def _tick_forever(self) -> None:
         while True:
             await asyncio.sleep(0.02)
-            voicing = [s for s, d in self._detectors.items() if d.voicing]
-            self._carry(self.floor.tick(self._clock(), voicing), "")
+            self.tick()
 
     def _carry(self, moves: list[Move], speaker: str) -> None:
         for move in moves:

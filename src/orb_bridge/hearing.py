@@ -250,6 +250,9 @@ class TurnDetector:
         self.utterances = 0
         #: Frames the VAD was asked about (the rest were too quiet to ask).
         self.vad_frames = 0
+        #: Seconds of this speaker's audio fed so far, quiet or not: the speaker's media
+        #: clock (the floor measures bursts on it, not on when a busy loop got to them).
+        self.heard = 0.0
         self._pending = np.zeros(0, np.float32)
         self._above = 0.0
         self._below = 0.0
@@ -270,6 +273,7 @@ class TurnDetector:
         """Feed the speaker's audio (any length); returns the events it completes."""
         samples = audio.at(HEARING_RATE).floats()
         seconds = len(samples) / HEARING_RATE
+        self.heard += seconds
         level = dbfs(samples)
         self.level_dbfs = level
         self.peak_dbfs = max(level, self.peak_dbfs - 60.0 * seconds)  # decays 60 dB/s

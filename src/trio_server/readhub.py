@@ -143,7 +143,10 @@ class ReadHub:
                     # Not waiting: the bytes are there already; others run first.
                     await trio.lowlevel.checkpoint()
                     batch, again = again, []
-                    batch.extend(fd for fd, _ in poll(0, MAX_READS_PER_WAKEUP))
+                    # A reader due again may have been reported anew (more bytes came): it
+                    # is read once, or it would be read twice, say MORE twice, and so on.
+                    due = set(batch)
+                    batch.extend(fd for fd, _ in poll(0, MAX_READS_PER_WAKEUP) if fd not in due)
                 else:
                     await trio.lowlevel.wait_readable(epoll)
                     batch = [fd for fd, _ in poll(0, MAX_READS_PER_WAKEUP)]

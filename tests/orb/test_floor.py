@@ -12,7 +12,14 @@ import pytest
 
 from orb_bridge import OrbConfig
 from orb_bridge.audio import WEBRTC_RATE, Audio
-from orb_bridge.floor import Floor, FloorRules, Move, is_backchannel
+from orb_bridge.floor import (
+    Floor,
+    FloorRules,
+    FloorStage,
+    Move,
+    SpeakerClock,
+    is_backchannel,
+)
 from orb_bridge.media_out import AUDIO_FRAME_SAMPLES, Voice
 from orb_bridge.stt import WhisperStt
 from testkit import voices
@@ -131,6 +138,81 @@ def test_an_onset_confirmed_counts_the_burst_from_its_first_frame() -> None:
     assert floor.tick(1.5, ["coach"]) == []  # confirmed: no click
     assert floor.tick(1.78, ["coach"]) == [Move.YIELD]  # 0.81 s since its first frame
     assert floor.clicks == 0
+
+
+class _Ears:
+    """A detector as the floor's stage sees one: who, whether voicing, the audio heard."""
+
+    def __init__(self, speaker_id: str) -> None:
+        self.speaker_id, self.voicing, self.heard = speaker_id, False, 0.0
+
+
+def _stage_on(clock: list[float], moves: list[str]) -> tuple[FloorStage, _Ears]:
+    def spawn(coro: object, name: str) -> None:
+        coro.close()  # type: ignore[attr-defined]  # ticked by hand here
+
+    stage = FloorStage(Floor(FloorRules(backchannel_max=0.8)),
+                       hold=lambda on: moves.append("hold" if on else "release"),
+                       barge_in=lambda who: moves.append(f"barge-in {who}"),
+                       early_words=None, spawn=spawn, clock=lambda: clock[0])
+    ears = _Ears("client")
+    stage.watch(ears)  # type: ignore[arg-type]
+    return stage, ears
+
+
+@pytest.mark.parametrize("late", [0.0, 0.7])
+def test_a_murmur_heard_late_on_a_busy_machine_is_measured_on_its_audio(late: float) -> None:
+    """A 0.5 s "mm-hmm" whose frames the orb's loop reads ``late`` (a busy machine: they
+    queue, then come all at once) is still 0.5 s long: a backchannel, not a barge-in (on
+    the loop's clock it lasted 0.5 s + ``late``). Speech whose audio goes on past 0.8 s is
+    still a barge-in, at 0.8 s of its audio."""
+    clock, moves = [100.0], []
+    stage, ears = _stage_on(clock, moves)
+
+    def hear(audio: float, wall: float) -> None:
+        """``audio`` seconds of the speaker's audio read over ``wall`` seconds, 20 ms a frame."""
+        frames = round(audio / 0.02)
+        for _ in range(frames):
+            clock[0] += wall / frames
+            ears.heard += 0.02
+            stage.tick()
+
+    def stall(wall: float) -> None:
+        for _ in range(round(wall / 0.02)):
+            clock[0] += 0.02
+            stage.tick()
+
+    hear(1.0, 1.0)  # quiet, read as it comes
+    stage.started("client")
+    ears.voicing = True
+    stall(late)  # the loop is busy: the murmur's frames queue
+    hear(0.5, 0.05)  # ... then come at once
+    ears.voicing = False
+    hear(0.1, 0.01)
+    stage.paused("client", 0.1, 1, None, True)  # type: ignore[arg-type]
+    assert moves == ["hold", "release"], moves
+    assert stage.floor.backchannels == 1 and stage.floor.barge_ins == 0
+    hear(late, 0.05)  # the rest of the backlog
+    hear(1.0, 1.0)
+
+    stage.started("client")  # a sentence, read as it comes
+    ears.voicing = True
+    hear(0.7, 0.7)
+    assert moves[2:] == ["hold"], moves
+    hear(0.2, 0.2)  # on past 0.8 s of its audio
+    assert moves[2:] == ["hold", "barge-in client"], moves
+
+
+def test_a_speakers_clock_moves_by_the_audio_heard_and_stays_within_reach() -> None:
+    """However late the audio is read, the speaker's clock moves on by the audio alone (no
+    jump when the loop's lag changes); audio that never comes lets it fall 2 s behind at most."""
+    clock = SpeakerClock(most_behind=2.0)
+    assert clock.now(10.0, 0.0) == 10.0
+    assert clock.now(10.9, 0.5) == pytest.approx(10.5)  # 0.4 s behind: read late
+    assert clock.now(11.0, 1.0) == pytest.approx(11.0)  # caught up
+    assert clock.now(12.5, 1.2) == pytest.approx(11.2)  # behind again, 1.3 s
+    assert clock.now(16.0, 1.2) == pytest.approx(14.0)  # nothing heard: 2 s behind at most
+    assert clock.now(16.5, 1.7) == pytest.approx(14.5)  # then by the audio again
 
 
 def test_the_orb_hears_with_aiortcs_least_audio_buffering() -> None:

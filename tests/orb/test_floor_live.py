@@ -66,13 +66,16 @@ async def meet(srv: OrbServer, room: str, *, client_echo_db: float | None = None
 
 async def reply_playing(srv: OrbServer, room: str, client: SyntheticHuman,
                         listener: SyntheticHuman, orb: str) -> float:
-    """The client asks; returns when the orb's voice is first audible at ``listener``."""
+    """The client asks; returns when the orb's voice is first audible at ``listener``.
+
+    Bounded generously: the first reply loads Piper and Whisper (23 s for Piper at load 12),
+    and how soon it comes is not what these tests are about."""
     t0 = time.monotonic()
     client.play(rendered(REQUEST, "espeak"))
     await listener.wait_until(
         lambda: any(t > t0 and lvl > AUDIBLE_DBFS
                     for t, lvl in list(listener.media[orb].audio_levels)[-200:])
-        and "speaking" in listener.statuses_since(t0), 20, "the reply at the listener")
+        and "speaking" in listener.statuses_since(t0), 60, "the reply at the listener")
     return next(t for t, lvl in listener.media[orb].audio_levels if t > t0 and lvl > AUDIBLE_DBFS)
 
 
@@ -155,7 +158,7 @@ async def test_a_mm_hmm_and_a_cough_leave_the_reply_going() -> None:
             finally:
                 await asyncio.gather(coach.close(), client.close())
 
-        await in_asyncio(scenario, timeout=90)
+        await in_asyncio(scenario, timeout=150)
 
 
 async def test_a_sentence_stops_the_reply_and_the_orb_stays_silent() -> None:
@@ -195,7 +198,7 @@ async def test_a_sentence_stops_the_reply_and_the_orb_stays_silent() -> None:
             finally:
                 await asyncio.gather(coach.close(), client.close())
 
-        await in_asyncio(scenario, timeout=90)
+        await in_asyncio(scenario, timeout=150)
 
 
 async def test_the_orb_never_starts_while_a_human_speaks_and_not_at_its_echo() -> None:
@@ -234,4 +237,4 @@ async def test_the_orb_never_starts_while_a_human_speaks_and_not_at_its_echo() -
             finally:
                 await asyncio.gather(coach.close(), client.close())
 
-        await in_asyncio(scenario, timeout=120)
+        await in_asyncio(scenario, timeout=180)
