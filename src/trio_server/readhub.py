@@ -26,8 +26,12 @@ whatever arrived meanwhile in the same turn, round after round, before it goes b
 loop. A message that arrives while the hub works is then read as soon as it is free, without a
 trip through Trio and without the process going to sleep. The turn is bounded
 (:func:`another_round`: ``MAX_ROUNDS_PER_TURN`` rounds, ``TURN_SECONDS``), so every other task
-still gets its turn; each round's relays go out when the round ends (the cork). Only the timing
-of reads changes: each connection is still read in the order its bytes came.
+still gets its turn (a turn that ends at its bound, arrivals still coming, is followed by a
+checkpoint and the next turn, not by a wait: that saves Trio's re-arm of the epoll); a round
+that reads several connections sends its relays when it ends (the cork: one ``send`` per
+receiver), a round that reads one sends them as they are made (a lone message pays nothing for
+holding its frame). Only the timing of reads changes: each connection is still read in the
+order its bytes came.
 """
 
 from __future__ import annotations
@@ -86,6 +90,9 @@ class ReadHub:
         #: read (for tests and the bench: how many rounds found arrivals without a wake-up).
         self.wakeups = 0
         self.rounds = 0
+        #: Waits in Trio's loop for the hub's epoll (a turn that ended at its bound is
+        #: followed by a checkpoint instead).
+        self.waits = 0
         #: On while a round's reads are handled: what they relay to one receiver is written
         #: with one ``send`` once they are all done (see :class:`~.wsparts.Cork`).
         self._cork = cork if cork is not None else Cork()
@@ -129,45 +136,68 @@ class ReadHub:
                   ) -> None:
         """Read for the registered connections until cancelled."""
         epoll = self._epoll
+        # Trio is handed the descriptor itself: a ``fileno()`` call less per wake-up.
+        epoll_fd = epoll.fileno()
         poll, readers = epoll.poll, self._readers
         cork = self._cork
         read_round = self._read_round
         clock = time.perf_counter
+        wait_readable = trio.lowlevel.wait_readable
         self.running = True
         task_status.started()
         #: Readers that said ``MORE``, read again at the next turn.
         again: list[int] = []
+        #: The last turn ended at its bound, not for want of arrivals.
+        bounded = False
         try:
             while True:
-                if again:
-                    # Not waiting: the bytes are there already; others run first.
+                if again or bounded:
+                    # Not waiting: bytes are (most likely) there already; others run first.
+                    # A checkpoint costs less than a wait (no ``epoll_ctl`` re-arm by Trio).
+                    bounded = False
                     await trio.lowlevel.checkpoint()
-                    batch, again = again, []
+                    ready = [(fd, 0) for fd in again]
                     # A reader due again may have been reported anew (more bytes came): it
                     # is read once, or it would be read twice, say MORE twice, and so on.
-                    due = set(batch)
-                    batch.extend(fd for fd, _ in poll(0, MAX_READS_PER_WAKEUP) if fd not in due)
+                    due = set(again)
+                    again = []
+                    ready.extend(item for item in poll(0, MAX_READS_PER_WAKEUP)
+                                 if item[0] not in due)
+                    if not ready:
+                        continue
                 else:
-                    await trio.lowlevel.wait_readable(epoll)
-                    batch = [fd for fd, _ in poll(0, MAX_READS_PER_WAKEUP)]
-                    if not batch:
+                    self.waits += 1
+                    await wait_readable(epoll_fd)
+                    ready = poll(0, MAX_READS_PER_WAKEUP)
+                    if not ready:
                         continue
                 self.wakeups += 1
                 began = clock()
                 rounds = 0
                 while True:
                     rounds += 1
-                    cork.active = True
-                    try:
-                        read_round(batch, again)
-                    finally:
-                        cork.release()
-                    if again or not another_round(rounds, clock() - began):
+                    if len(ready) == 1:
+                        # One connection: no cork. Its relays go out as they are made, and
+                        # a chunk of several frames is corked by the connection itself
+                        # (``WsConnection._take``), so what the cork saved (one ``send``
+                        # per receiver for several readers' messages) cannot arise, and a
+                        # lone message does not pay for holding its frame.
+                        read_round(ready, again)
+                    else:
+                        cork.active = True
+                        try:
+                            read_round(ready, again)
+                        finally:
+                            cork.release()
+                    if again:
+                        break
+                    if not another_round(rounds, clock() - began):
+                        bounded = True
                         break
                     # What arrived while this round was read: read it now, not after a trip
                     # through Trio's loop (the process may not even have gone to sleep).
-                    batch = [fd for fd, _ in poll(0, MAX_READS_PER_WAKEUP)]
-                    if not batch:
+                    ready = poll(0, MAX_READS_PER_WAKEUP)
+                    if not ready:
                         break
                 self.rounds += rounds
         finally:
@@ -181,11 +211,12 @@ class ReadHub:
                     task, outcome.Error(trio.ClosedResourceError("read hub stopped")))
             epoll.close()
 
-    def _read_round(self, batch: list[int], again: list[int]) -> None:
-        """Read every connection of ``batch``; those that say ``MORE`` go to ``again``."""
+    def _read_round(self, ready: list[tuple[int, int]], again: list[int]) -> None:
+        """Read every connection of ``ready`` (``(fd, events)`` as ``epoll.poll`` gives them,
+        not copied into a list of their own); those that say ``MORE`` go to ``again``."""
         readers = self._readers
         reschedule = trio.lowlevel.reschedule
-        for fd in batch:
+        for fd, _ in ready:
             entry = readers.get(fd)
             if entry is None:  # its reading ended earlier in this batch
                 continue

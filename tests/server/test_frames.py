@@ -89,6 +89,11 @@ def test_exactly_the_limit_is_accepted() -> None:
     assert FrameParser(LIMIT).feed(encode_frame(OP_TEXT, payload)) == [(OP_TEXT, payload)]
 
 
+def test_a_whole_non_ascii_message_in_one_chunk_is_checked_and_kept() -> None:
+    payload = "héllo ✓".encode()
+    assert FrameParser(LIMIT).feed(encode_frame(OP_TEXT, payload)) == [(OP_TEXT, payload)]
+
+
 @pytest.mark.parametrize("payload", [b"\xff", b"\xc3", b"\xed\xa0\x80", b"ok\xc0\xaf"])
 def test_invalid_utf8(payload: bytes) -> None:
     assert _error_of(encode_frame(OP_TEXT, payload)).code == 1007
