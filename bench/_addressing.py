@@ -312,18 +312,12 @@ def fresh4_turns() -> list[dict[str, Any]]:
 
 
 def chosen(rows: list[dict[str, Any]], which: str) -> list[dict[str, Any]]:
-    if which == "fresh":
-        return fresh_turns()
-    if which == "fresh4":
-        return fresh4_turns()
-    if which == "fresh5":
-        from _addressing_fresh5 import fresh5_turns
-
-        return fresh5_turns(VOICES)
-    if which == "design":
-        return [r for r in rows if r["n"] % 2 == 0]
-    if which == "heldout":
-        return [r for r in rows if r["n"] % 2 == 1]
+    if which in ("fresh", "fresh4"):
+        return fresh_turns() if which == "fresh" else fresh4_turns()
+    if which in ("fresh5", "fresh6"):  # the later sets, each in its own module
+        return list(getattr(__import__(f"_addressing_{which}"), f"{which}_turns")(VOICES))
+    if which in ("design", "heldout"):
+        return [r for r in rows if r["n"] % 2 == (which == "heldout")]
     return rows
 
 
@@ -417,11 +411,14 @@ def _summary(rows: list[dict[str, Any]], which: str, started: float | None,
     return summary
 
 
-def run(which: str, *, smoke: bool = False, compare: bool = False) -> dict[str, Any]:
-    """Transcribe and judge every turn of the set; the summary row (and prints each turn)."""
+def run(which: str, *, smoke: bool = False, compare: bool = False,
+        part: str = "all") -> dict[str, Any]:
+    """Transcribe and judge every turn of the set (``part``: its addressed or unaddressed
+    turns only, a long set in two runs); the summary row (and prints each turn)."""
     import json
 
-    rows = chosen(turns(), which)
+    rows = [r for r in chosen(turns(), which)
+            if part not in ("addressed", "unaddressed") or r["addressed"] == (part == "addressed")]
     if smoke:
         rows = [r for r in rows if r["addressed"]][:3] + [r for r in rows
                                                            if not r["addressed"]][:3]

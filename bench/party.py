@@ -56,7 +56,7 @@ picks which to run (``all``: design and held-out).
                           [--pause-rendering spoken-through|separate] [--only-paused]
                           [--stt-model DIR]   # another CTranslate2 Whisper for the words
     python bench/party.py --smoke      # 4 turns and 1 sound, targets not judged (CI)
-    python bench/party.py --addressing [--set design|heldout|fresh|fresh4|fresh5|all]
+    python bench/party.py --addressing [--set design|heldout|fresh|fresh4|fresh5|fresh6|all]
                                        # whom the orb talks to
 """
 
@@ -371,12 +371,14 @@ def sound_run(name: str, seconds: float, cfg: OrbConfig, model: SmartTurn,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=("design", "heldout", "fresh", "new", "late", "unseen6",
-                                          "unseen7", "fresh4", "fresh5", "all"),
+                                          "unseen7", "fresh4", "fresh5", "fresh6", "all"),
                         default="all")
     parser.add_argument("--voices", choices=("two", "four"), default="four",
                         help="four: espeak-ng en-us, en-us+f3, en-gb-x-rp and Piper's joe "
                              "(default); two: espeak-ng en-us and Piper (the first round's)")
-    parser.add_argument("--part", choices=("hearing", "floor", "all"), default="all")
+    parser.add_argument("--part", default="all", choices=("hearing", "floor", "all", "addressed",
+                                                          "unaddressed"),
+                        help="addressed|unaddressed: with --addressing, that side of the set")
     parser.add_argument("--pause-rendering", choices=paused_speech.RENDERINGS,
                         default="spoken-through",
                         help="how a paused request's first part is said: spoken-through (the "
@@ -423,14 +425,14 @@ def main() -> int:
                         help="with --addressing: judge an earlier run's transcripts again "
                              "with the current rule (no transcribing)")
     args = parser.parse_args()
-    if args.set in ("fresh4", "fresh5") and not args.addressing:
+    if args.set in ("fresh4", "fresh5", "fresh6") and not args.addressing:
         parser.error(f"--set {args.set} is a set of --addressing")
     if args.addressing:
         import _addressing as addressing_set
 
         summary = addressing_set.rescore(args.rescore) if args.rescore else \
             addressing_set.run("all" if args.set in ("new", "late") else args.set, smoke=args.smoke,
-                               compare=args.without_hotword)
+                               compare=args.without_hotword, part=args.part)
         print(json.dumps(summary), flush=True)
         return 0
     cfg = OrbConfig()

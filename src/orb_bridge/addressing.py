@@ -10,7 +10,7 @@ asked on top. What counts as addressing (docs/orb.md, "Whom the orb talks to"):
    clause. The name may be misheard here (see below): a greeting pins the position.
 2. **The name as a vocative**: at the start of the turn followed by a pause mark ("Orb, what do
    you think?"), or at the end after one ("…so far, Orb?"), or set off by pause marks in the
-   middle ("Could you, Orb, sum up?").
+   middle ("Could you, Orb, sum up?"), or after a short opener ("Thanks Orb, and…").
 3. **A misheard name where only a vocative fits**: Whisper hears a bare "Orb," as "Or," or
    "Aub,"; such a near-miss (one edit away, or a known mishearing) counts only at the start
    of the turn, followed by a pause mark, in a question or a request: a question mark, or a
@@ -23,9 +23,9 @@ asked on top. What counts as addressing (docs/orb.md, "Whom the orb talks to"):
    without a pause mark ("Orb what do you think", "What do you think Orb?"). Inside a clause
    it is talked about: "What do you think about that Orb idea", "Can you tell Orb to wait?".
 
-Never addressed: the name after an article or a possessive ("I told the orb yesterday", "your
-orb"), the name inside another word ("orbit"), and a near-miss outside rule 3's position ("or
-maybe").
+Never addressed: the name right after an article or a possessive ("I told the orb yesterday",
+"your orb"; not across a pause mark: "Can I do this, Orb?"), the name inside another word
+("orbit"), and a near-miss outside rule 3's position ("or maybe").
 """
 
 from __future__ import annotations
@@ -39,6 +39,10 @@ import attrs
 GREETINGS = frozenset({"hey", "hi", "hello", "okay", "ok", "yo", "excuse"})
 #: What Whisper hears for a greeting: counts only with the name itself after it ("High Orb").
 MISHEARD_GREETINGS = frozenset({"high"})
+#: Words that may open a clause before a vocative name set off after it ("Thanks Orb, …",
+#: "Okay so Orb, …"): the name itself only, never a near miss.
+OPENERS = frozenset({"thanks", "thank", "you", "sorry", "well", "so", "right", "now", "and",
+                     "but", "oh", "okay", "ok", "please"})
 #: Words before the name that make it a thing talked about, not someone talked to.
 DETERMINERS = frozenset({"the", "a", "an", "this", "that", "my", "your", "our", "their",
                          "his", "her", "its", "whose", "which", "any", "every", "no"})
@@ -90,6 +94,15 @@ def edit_distance(a: str, b: str) -> int:
 def clause_start_of(tokens: list[str], index: int) -> bool:
     """Whether token ``index`` opens a clause (first, or after a pause mark)."""
     return index == 0 or tokens[index - 1] in PAUSE_MARKS
+
+
+def _opened_by(tokens: list[str], index: int) -> bool:
+    """Whether the words of token ``index``'s clause before it are all :data:`OPENERS`
+    (at most three: "okay so", "thank you")."""
+    start = index
+    while start > 0 and tokens[start - 1] not in PAUSE_MARKS:
+        start -= 1
+    return 0 < index - start <= 3 and all(t in OPENERS for t in tokens[start:index])
 
 
 @attrs.frozen
@@ -154,11 +167,13 @@ class AddressRule:
                     return Verdict(True, Reason.MISHEARD_VOCATIVE)
                 continue
             named = True
-            if before in DETERMINERS:
-                continue
+            if before in DETERMINERS and token_before not in PAUSE_MARKS:
+                continue  # "this, Orb?" sets the name off: "this" does not bind it
             set_off_before = clause_start
             set_off_after = token_after is None or token_after in PAUSE_MARKS
             if (position == 0 and set_off_after) or (set_off_before and set_off_after):
+                return Verdict(True, Reason.VOCATIVE)
+            if set_off_after and token_after is not None and _opened_by(tokens, index):
                 return Verdict(True, Reason.VOCATIVE)
             if asks and "you" in (w for _, w in words) and (set_off_before or set_off_after):
                 return Verdict(True, Reason.QUESTION_TO_YOU)

@@ -23,6 +23,7 @@ decides by itself.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 import attrs
@@ -35,6 +36,7 @@ from .addressing import (
     PAUSE_MARKS,
     REQUEST_WORDS,
     AddressRule,
+    Reason,
     edit_distance,
     tokenize,
 )
@@ -67,7 +69,11 @@ SET_OFF_FLOOR = 0.05
 #: human's "Or is that too optimistic?" that passed the threshold 0.012 (design half).
 OPENING_NEAR_RATIO = 0.05
 
-Where = Literal["opening", "closing"]
+Where = Literal["opening", "middle", "closing"]
+#: At most this many words set off in mid-sentence are heard alone (one encoder pass each).
+MAX_MIDDLE_WORDS = 3
+_WORD = re.compile(r"[\w']+")
+_OPENING_MARK = re.compile(r"^(\W*[\w']+)\s*[^\w\s]+\s*")
 
 
 @attrs.frozen
@@ -97,6 +103,13 @@ class SetOffWord:
         a word vetoes a bare name the opening probe finds. Another word set off ("Okay" of
         "Okay Orb, ...") is neither, and vetoes nothing."""
         return self.near >= SET_OFF_FLOOR and self.near > self.name
+
+    @property
+    def heard_as_near_miss(self) -> bool:
+        """Heard alone, likelier the near miss than the name, however unlikely both: what
+        undoes rule 3's taking of a set-off "Or," on words alone (:meth:`NameProbe.
+        rests_on_near_miss`), where the text rule has no other cue."""
+        return self.near > self.name
 
 
 class NameProbe:
@@ -147,6 +160,47 @@ class NameProbe:
         last = tokens[words[-1]]
         return last in CLOSING_NEAR_MISSES or self._rule.mentions_name(last)
 
+    def rests_on_near_miss(self, text: str) -> bool:
+        """Whether the rule takes ``text`` only as a misheard opening name (rule 3: "Or, can
+        we…"), which a human's set-off "Or," also is: such words are checked by ear."""
+        return bool(text) and self._rule.judge(text).reason is Reason.MISHEARD_VOCATIVE
+
+    def near_miss_checked(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
+                          language: str | None, text: str) -> str:
+        """Words that :meth:`rests_on_near_miss`, checked by ear: without their set-off mark
+        when the opening word heard alone is likelier the near miss than the name."""
+        opening = [word for word in self.set_off_words(model, audio, language)
+                   if word.where == "opening"]
+        return self.without_set_off_opening(text) if opening and \
+            opening[0].heard_as_near_miss else text
+
+    def without_set_off_opening(self, text: str) -> str:
+        """``text`` with the pause mark after its first word taken out ("Or, can we…" ->
+        "Or can we…"): the set-off word was heard as the near miss, not the name."""
+        return _OPENING_MARK.sub(r"\1 ", text, count=1)
+
+    def has_middle_near_miss(self, text: str) -> bool:
+        """Whether a word after the first is a near miss of the name, not the name: where
+        a name said in mid-sentence may have gone ("Sorry, or could you…")."""
+        return any(self._rule.mentions_name(m.group()) and m.group().lower() != self._key
+                   for m in list(_WORD.finditer(text))[1:])
+
+    def with_middle_name(self, text: str) -> str:
+        """``text`` with its first near miss after the first word written as the name set
+        off by commas ("Sorry, or could you…" -> "Sorry, Orb, could you…"); a near miss
+        that opens a sentence keeps its full stop before it."""
+        for match in list(_WORD.finditer(text))[1:]:
+            if self._rule.mentions_name(match.group()) and match.group().lower() != self._key:
+                before = text[: match.start()].rstrip(" ,;:")
+                after = text[match.end():].lstrip(" ,;:")
+                joint = " " if before.endswith((".", "?", "!")) else ", "
+                return f"{before}{joint}{self.name}, {after}"
+        return text
+
+    @property
+    def _key(self) -> str:
+        return self.name.lower()
+
     def asks_after_name(self, text: str) -> bool:
         """Whether the words, past a leading greeting and name, ask something: a question
         mark, or a request word next ("Okay Orb, could you…", "Orb, recap please"). A turn
@@ -174,18 +228,25 @@ class NameProbe:
                 return text
         if collapsed:
             return hinted
+        words = plain.split()
+        if len(words) >= 3 and self._rule.mentions_name(words[0].strip(".,!?;:")):
+            return plain  # "or summer right in the clan." (fresh5's "Orb, summarise…")
         return None
 
     def set_off_words(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
-                      language: str | None) -> list[SetOffWord]:
+                      language: str | None, *, middle: bool = False) -> list[SetOffWord]:
         """The turn's words set off by a pause at its start and its end
         (orb_bridge.set_off_words), each heard alone: Whisper's probability that it is the
         name, and that it is a near miss of it, as the first word of the crop. Alone, the
-        short stretch is not pulled toward the words after it ("Or could you…")."""
+        short stretch is not pulled toward the words after it ("Or could you…"). With
+        ``middle``, also the first few words set off in mid-sentence."""
         found = []
-        ends: tuple[tuple[Where, set_off_words.Span | None], ...] = (
+        ends: list[tuple[Where, set_off_words.Span | None]] = [
             ("opening", set_off_words.opening_word(audio)),
-            ("closing", set_off_words.closing_word(audio)))
+            ("closing", set_off_words.closing_word(audio))]
+        if middle:
+            ends += [("middle", span) for span in
+                     set_off_words.middle_words(audio)[:MAX_MIDDLE_WORDS]]
         for where, span in ends:
             if span is None:
                 continue

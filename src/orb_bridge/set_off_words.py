@@ -1,4 +1,5 @@
-"""Where a turn has a word set off by pauses at its start or its end: a vocative's place.
+"""Where a turn has a word set off by pauses at its start, its end or in mid-sentence: a
+vocative's place.
 
 A name said to someone is set off: "Orb, can you…" and "…anything we missed, Orb?" put a
 pause between the name and the rest. Whisper tiny.en, reading the whole turn, lets the rest's
@@ -80,6 +81,13 @@ def closing_word(audio: Samples) -> Span | None:
     if len(spans) < 2 or spans[-1].seconds > MAX_WORD_SECONDS:
         return None
     return spans[-1]
+
+
+def middle_words(audio: Samples) -> list[Span]:
+    """The short stretches with a pause on both sides, neither the turn's first nor its
+    last: a name in mid-sentence ("Tell me, Orb, what did I miss?")."""
+    spans = speech_spans(audio)
+    return [span for span in spans[1:-1] if span.seconds <= MAX_WORD_SECONDS]
 
 
 def crop(audio: Samples, span: Span) -> Samples:

@@ -49,9 +49,8 @@ _MIN_AVG_LOGPROB = -1.0
 _WORDLIKE = re.compile(r"[^\W_]", re.UNICODE)
 #: Shortest audio worth transcribing (Whisper invents words for clicks).
 _MIN_SECONDS = 0.25
-#: A transcript made with hotwords of fewer words per second of audio than this (for audio at
-#: least this long) has collapsed: the plain one stands. Rendered requests run at
-#: 1.7-3 words per second; the collapses seen ("is", "I") at 0.4-0.6.
+#: A transcript of fewer words per second of audio than this (audio at least this long) has
+#: collapsed. Rendered requests run at 1.7-3 words per second; collapses ("is") at 0.4-0.6.
 _COLLAPSE_WORDS_PER_SECOND = 1.0
 _COLLAPSE_MIN_SECONDS = 1.0
 #: Audio shorter than this that has words is decoded again with :data:`_MURMURS` as its
@@ -187,7 +186,7 @@ class WhisperStt:
 
     async def listen_for_name(self, audio: Audio, text: str) -> str:
         """:meth:`name_first` in the pool, bounded like a transcription (SttBusy)."""
-        if not self.may_lack_name(text):
+        if not self.hears_again(text):
             return text
         return await self._run(self.name_first, audio, text)
 
@@ -267,7 +266,7 @@ class WhisperStt:
         text = self._decode(model, audio, None)
         if seconds < _SHORT_SECONDS and is_wordlike(text):
             text = self._decode(model, audio, None, prompt=_MURMURS)
-        if probe and self.may_lack_name(text):
+        if probe and self.hears_again(text):
             text = self._named(model, audio, text)
         with self._lock:
             self._utterances += 1
@@ -298,10 +297,16 @@ class WhisperStt:
         return self.name_probe is None or (not self.name_probe.names_the_orb(text)
                                            and self.name_probe.may_hide_name(text))
 
+    def hears_again(self, text: str) -> bool:
+        """Whether the turn is heard again: its words may lack the name, or the rule takes
+        them only on a set-off near miss ("Or, can we…"), which the ear checks."""
+        probe = self.name_probe
+        return self.may_lack_name(text) or bool(probe and probe.rests_on_near_miss(text))
+
     def name_first(self, speech: Audio, text: str) -> str:
         """``text`` (this utterance's plain transcript), or its words heard again for the
         orb's name (:meth:`_named`) when they may lack it."""
-        if not self.may_lack_name(text):
+        if not self.hears_again(text):
             return text
         return self._named(self._load(), speech.at(HEARING_RATE).unit_floats(), text)
 
@@ -311,6 +316,9 @@ class WhisperStt:
         often "Or,"), then, where the words open a request without the name, the name probe
         (:meth:`_with_name_first`). The result replaces ``plain`` only if it names the orb:
         a turn that does not keep its plain words and full stops."""
+        probe = self.name_probe
+        if probe is not None and probe.rests_on_near_miss(plain):
+            return probe.near_miss_checked(model, audio, self.language, plain)
         hinted = plain
         seconds = len(audio) / HEARING_RATE
         if self.hotwords:
@@ -319,7 +327,6 @@ class WhisperStt:
                 # The hotword sometimes makes Whisper stop after a word ("is" for "Is
                 # there anything we missed, Orb?"): the plain words, which have more.
                 hinted = plain
-        probe = self.name_probe
         if probe is None:
             return hinted
         # The plain words collapsed ("or", "Okay."): they come back from the decoding with
@@ -327,20 +334,28 @@ class WhisperStt:
         collapsed = _collapsed(plain, seconds)
         target = probe.to_hear_again(plain, hinted, collapsed)
         if target is not None:
-            hinted = self._with_name_first(model, audio, target, whole=collapsed)
+            # Words neither asking nor closing on a near miss ("or summer right in the
+            # clan.") take the 1.2 s probe's opening only if they then ask.
+            hinted = self._with_name_first(
+                model, audio, target, whole=collapsed,
+                must_ask=collapsed or not (probe.worth_checking(target)
+                                           or probe.closes_with_near_miss(target)))
         return hinted if probe.names_the_orb(hinted) else plain
 
     def _with_name_first(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
-                         text: str, *, whole: bool = False) -> str:
+                         text: str, *, whole: bool = False, must_ask: bool = False) -> str:
         """The transcript with the name where the audio makes it likely enough
         (orb_bridge.name_probe): a word set off at the start or the end that, heard alone,
         is the name; else the likeliest opening with the name, scored on the first 1.2 s
         (a bare name there only when no set-off opening word was heard as its near miss).
         With an opening found, the turn is decoded again with it written first; with
-        ``whole`` (the plain words had collapsed), a closing name too."""
+        ``whole`` (the plain words had collapsed), a closing name too. A word set off in
+        mid-sentence that is the name takes the place of its near miss in the words."""
         probe = self.name_probe
         assert probe is not None
-        set_off = {word.where: word for word in probe.set_off_words(model, audio, self.language)}
+        heard = probe.set_off_words(model, audio, self.language,
+                                    middle=probe.has_middle_near_miss(text))
+        set_off = {word.where: word for word in heard if word.where != "middle"}
         opening_word, closing_word = set_off.get("opening"), set_off.get("closing")
         if opening_word is not None and opening_word.is_the_name:
             return self._decoded_after(model, audio, probe.name, text, opening_word.name)
@@ -351,6 +366,11 @@ class WhisperStt:
             with self._lock:
                 self.names_restored += 1
             return probe.with_closing_name(text)
+        if any(word.is_the_name for word in heard if word.where == "middle"):
+            logger.debug("name heard again in mid-sentence: %r", text)
+            with self._lock:
+                self.names_restored += 1
+            return probe.with_middle_name(text)
         opening = probe.best_opening(model, audio, self.language)
         if opening.probability < probe.threshold or (
                 opening.text == probe.name and opening_word is not None
@@ -359,7 +379,7 @@ class WhisperStt:
         again = self._decoded_after(model, audio, opening.text, text, opening.probability)
         # Words that had collapsed asked nothing: the opening alone (weaker than a word set
         # off and heard alone) counts only if the words then ask something.
-        return again if not whole or probe.asks_after_name(again) else text
+        return again if not must_ask or probe.asks_after_name(again) else text
 
     def _decoded_after(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
                        opening: str, text: str, probability: float) -> str:

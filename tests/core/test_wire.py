@@ -167,6 +167,8 @@ NOT_A_FIELD = {
     ("bench/_addressing.py", "text"): "a turn of the addressing set and its result record",
     ("bench/_addressing_fresh5.py", "voice"): "a turn of the addressing set fresh5",
     ("bench/_addressing_fresh5.py", "text"): "a turn of the addressing set fresh5",
+    ("bench/_addressing_fresh6.py", "voice"): "a turn of the addressing set fresh6",
+    ("bench/_addressing_fresh6.py", "text"): "a turn of the addressing set fresh6",
     ("bench/test_bench.py", "voice"): "a result record of the party bench",
     ("bench/test_bench.py", "text"): "a result record of the party bench",
 }

@@ -28,9 +28,18 @@ ADDRESSED = [
     # closing name, and hears "Hi" as "High".
     ("Please recap the main points Orb", Reason.VOCATIVE),
     ("High Orb, please recap the main points.", Reason.GREETING),
+    # fresh5 (Piper): a determiner set off from the name by a comma does not bind it
+    ("Do you think I can do this, orb?", Reason.VOCATIVE),
+    ("Is that it, Orb?", Reason.VOCATIVE),
+    # a short opener before the name, the name set off after it (fresh5's misses' forms)
+    ("Thanks Orb, and what about the weekend?", Reason.VOCATIVE),
+    ("Thank you Orb, that helps.", Reason.VOCATIVE),
+    ("Okay so Orb, what is next?", Reason.VOCATIVE),
 ]
 
 NOT_ADDRESSED = [
+    ("Thanks, or what else could we do?", Reason.NOT_NAMED),  # an opener, no name
+    ("So orb stands for what exactly?", Reason.TALKED_ABOUT),  # not set off after
     ("Or maybe we should try again tomorrow.", Reason.NOT_NAMED),
     ("Or, maybe not.", Reason.NOT_NAMED),
     ("The orbit of the moon is elliptical.", Reason.NOT_NAMED),

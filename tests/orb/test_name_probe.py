@@ -125,6 +125,52 @@ def test_the_name_is_listened_for_on_whichever_words_may_hide_it() -> None:
     assert not probe.asks_after_name("Orb, I am tired")
 
 
+def test_a_name_in_mid_sentence_takes_the_place_of_its_near_miss() -> None:
+    """fresh5's misses: a vocative between pauses written as "or"; only a near miss after
+    the first word is listened for there, and it is written set off, as the rule expects."""
+    probe = NameProbe("Orb")
+    assert probe.has_middle_near_miss("Sorry, or could you say that again?")
+    assert probe.has_middle_near_miss("Let us hear from the arm. Or what do you think?")
+    assert not probe.has_middle_near_miss("Or, could we move on?")  # the opening's place
+    assert not probe.has_middle_near_miss("What do you think?")
+    cases = {
+        "Sorry, or could you say that again?": "Sorry, Orb, could you say that again?",
+        "well or how does that sound to you?": "well, Orb, how does that sound to you?",
+        "Let us hear from the arm. Or what do you think?":
+            "Let us hear from the arm. Orb, what do you think?",
+        "Tell me, or, what did I miss?": "Tell me, Orb, what did I miss?",
+    }
+    for heard, written in cases.items():
+        assert probe.with_middle_name(heard) == written
+        assert RULE.judge(written).addressed
+    assert probe.with_middle_name("What do you think?") == "What do you think?"
+
+
+def test_a_turn_taken_on_a_set_off_near_miss_alone_is_checked_by_ear() -> None:
+    """Rule 3 takes "Or, can we…" as a misheard name; a human says it too (fresh5,
+    espeak-ng en-us+f3: heard alone, "Or" 0.046, the name 0.037). Such words are heard
+    again, and without their comma when the set-off word is likelier the near miss."""
+    probe = NameProbe("Orb")
+    assert probe.rests_on_near_miss("Or, can we move on to your goals?")
+    assert not probe.rests_on_near_miss("Orb, can we move on?")
+    assert not probe.rests_on_near_miss("Hey or, can we move on?")  # a greeting pins it
+    assert not probe.rests_on_near_miss("Or maybe later.")
+    assert probe.without_set_off_opening("Or, can we move on to your goals?") == \
+        "Or can we move on to your goals?"
+    assert not RULE.judge(probe.without_set_off_opening("Or, can we move on?")).addressed
+    assert SetOffWord("opening", name=0.0366, near=0.0462).heard_as_near_miss
+    assert not SetOffWord("opening", name=0.1564, near=0.0077).heard_as_near_miss  # design
+
+
+def test_plain_words_opening_with_a_near_miss_are_heard_again() -> None:
+    """fresh5's "Orb, summarise the plan." heard "or summer right in the clan.": no
+    question, no request word, yet its first word may be the name."""
+    probe = NameProbe("Orb")
+    plain = "or summer right in the clan."
+    assert probe.to_hear_again(plain, plain, collapsed=False) == plain
+    assert probe.to_hear_again("or", "or", collapsed=False) is None  # nothing after it
+
+
 def test_a_window_heard_again_is_encoded_once() -> None:
     """The second hearing decodes the same 30 s window: the encoder's work is reused."""
     import numpy as np

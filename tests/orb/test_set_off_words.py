@@ -7,7 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from orb_bridge.set_off_words import closing_word, crop, opening_word, speech_spans
+from orb_bridge.set_off_words import (
+    closing_word,
+    crop,
+    middle_words,
+    opening_word,
+    speech_spans,
+)
 from testkit import voices
 
 RATE = 16_000
@@ -36,6 +42,17 @@ def test_a_short_word_after_a_pause_closes_the_turn() -> None:
     word = closing_word(audio)
     assert word is not None and abs(word.seconds - 0.35) <= 0.011
     assert opening_word(audio) is None
+
+
+def test_a_short_word_between_pauses_is_set_off_in_mid_sentence() -> None:
+    """"Tell me, Orb, what did I miss?": a short stretch with speech on both sides; the
+    turn's first and last stretches and long clauses are not middle words."""
+    audio = np.concatenate([tone(0.6), quiet(0.15), tone(0.3), quiet(0.15), tone(1.5),
+                            quiet(0.2), tone(1.2), quiet(0.15), tone(0.4)])
+    words = middle_words(audio)
+    assert len(words) == 1 and abs(words[0].seconds - 0.3) <= 0.011
+    assert abs(words[0].start / RATE - 0.75) <= 0.011
+    assert middle_words(np.concatenate([tone(0.3), quiet(0.2), tone(0.3)])) == []
 
 
 def test_a_stop_closure_or_a_single_stretch_sets_nothing_off() -> None:
