@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,17 @@ def pair(made: list[tuple[socket.socket, socket.socket]]) -> tuple[socket.socket
     ours, theirs = socket.socketpair()
     made.append((ours, theirs))
     return theirs, Reader(ours)
+
+
+@contextlib.asynccontextmanager
+async def serving(hub: ReadHub, *readers: Reader) -> AsyncIterator[trio.Nursery]:
+    """``hub`` running and reading for ``readers``, every task parked: the nursery to cancel."""
+    async with trio.open_nursery() as nursery:
+        await nursery.start(hub.run)
+        for reader in readers:
+            nursery.start_soon(hub.serve, reader.sock.fileno(), reader)
+        await trio.testing.wait_all_tasks_blocked()
+        yield nursery
 
 
 async def test_every_ready_socket_is_read_and_each_task_ends_with_its_stream(
@@ -368,11 +381,7 @@ async def test_a_reader_with_more_to_read_is_read_again_without_holding_the_othe
 
     greedy = Greedy(flooded.sock)
     with trio.fail_after(WAIT):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(hub.run)
-            nursery.start_soon(hub.serve, greedy.sock.fileno(), greedy)
-            nursery.start_soon(hub.serve, calm.sock.fileno(), calm)
-            await trio.testing.wait_all_tasks_blocked()
+        async with serving(hub, greedy, calm) as nursery:
             flood_peer.send(b"x" * 1000)  # one edge for all of it
             while greedy.calls < 10:
                 await trio.sleep(0)
@@ -406,11 +415,7 @@ async def test_a_reader_read_again_that_gets_new_bytes_is_read_once_a_turn(
 
     greedy = Greedy(flooded.sock)
     with trio.fail_after(WAIT):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(hub.run)
-            nursery.start_soon(hub.serve, greedy.sock.fileno(), greedy)
-            nursery.start_soon(hub.serve, calm.sock.fileno(), calm)
-            await trio.testing.wait_all_tasks_blocked()
+        async with serving(hub, greedy, calm) as nursery:
             flood_peer.send(b"x")
             while len(turns) < 200:
                 await trio.sleep(0)
