@@ -150,7 +150,11 @@ class Speaker:
             self._zero_at = now + PLAYOUT
         start = (pts - self._first_pts) % (1 << 32)  # RTP timestamps wrap
         sounds_at = self._zero_at + start / RATE
-        if sounds_at < self._captured_until and start > max(self._frames, default=-1):
+        # A late frame of digital silence (what a sender in DTX sends, or a receiver's
+        # jitter buffer releases late once DTX spaces its packets) sounds as the silence
+        # already played: no underrun, as a browser's buffer does not stretch for comfort noise.
+        if sounds_at < self._captured_until and start > max(self._frames, default=-1) \
+                and np.any(samples):
             grown = min(self._zero_at + self._captured_until - sounds_at + CUSHION,
                         self._first_at + MAX_PLAYOUT)
             if grown > self._zero_at:
@@ -266,7 +270,16 @@ class PeerMedia:
     between two received audio packets (each kind on its own, the worse one counts; a gap
     still open now counts too). Media flows peer to peer, so a server or balancer lost
     mid-call must not show up here.
+
+    A sender in DTX (the orb while it is silent: orb_bridge.encoding) sends audio only every
+    ``DTX_KEEPALIVE`` seconds, its RTP timestamps jumping over what it did not send. Such a
+    gap is not a stall: an audio gap counts only by how much longer it was than the time the
+    sender's clock skipped, and a gap still open counts beyond ``DTX_KEEPALIVE`` once the
+    stream has shown DTX.
     """
+
+    #: The longest a sender in DTX stays quiet (orb_bridge.encoding: 400 ms, as WebRTC).
+    DTX_KEEPALIVE = 0.4
 
     def __init__(self) -> None:
         self.video_frames = 0
@@ -281,33 +294,57 @@ class PeerMedia:
         self._measuring_since: float | None = None
         self._last: dict[str, float] = {}
         self._longest: dict[str, float] = {}
+        #: The received audio's next expected pts (48 kHz samples), and whether it ever
+        #: jumped (the sender is in DTX at times).
+        self._audio_next_pts: int | None = None
+        self.audio_dtx_seen = False
         #: Called with each received audio frame (an echo path): mono float samples, the
         #: frame's place on the sender's media clock (pts at 48 kHz) and its arrival time.
         self.on_audio: Callable[[npt.NDArray[np.float32], int, float], None] | None = None
 
-    def received(self, kind: str, now: float) -> None:
-        """One video frame or audio packet arrived (kind ``video`` or ``audio``)."""
+    def received(self, kind: str, now: float, skipped: float = 0.0) -> None:
+        """One video frame or audio packet arrived (kind ``video`` or ``audio``); ``skipped``:
+        seconds of the sender's clock it did not send before this one (DTX)."""
         if self._measuring_since is not None:
-            gap = now - self._last.get(kind, self._measuring_since)
+            gap = now - self._last.get(kind, self._measuring_since) - skipped
             if gap > self._longest.get(kind, 0.0):
                 self._longest[kind] = gap
         self._last[kind] = now
 
-    def start_measuring(self) -> None:
+    def start_measuring(self, now: float | None = None) -> None:
         """Start (again) the stall meter: gaps count from now on."""
-        now = time.monotonic()
+        now = time.monotonic() if now is None else now
         self._measuring_since = now
         self._last = dict.fromkeys(self._last, now)
         self._longest = {}
 
-    def longest_stall(self) -> float:
+    def longest_stall(self, now: float | None = None) -> float:
         """Seconds: the longest gap in any kind of media received since measuring began,
         including the gap open now (``inf`` when not measuring or nothing was ever received)."""
         since = self._measuring_since
         if since is None or not self._last:
             return math.inf
-        now = time.monotonic()
-        return max(max(self._longest.get(k, 0.0), now - last) for k, last in self._last.items())
+        now = time.monotonic() if now is None else now
+        return max(max(self._longest.get(k, 0.0), now - last - self._quiet_allowed(k))
+                   for k, last in self._last.items())
+
+    def _quiet_allowed(self, kind: str) -> float:
+        return self.DTX_KEEPALIVE if kind == "audio" and self.audio_dtx_seen else 0.0
+
+    def _audio_skipped(self, frame: av.AudioFrame) -> int:
+        """Samples (48 kHz) the sender's clock skipped before ``frame`` (DTX), 0 if none."""
+        base = frame.time_base
+        if frame.pts is None or base is None:
+            return 0
+        pts = round(frame.pts * base * RATE)
+        expected, self._audio_next_pts = self._audio_next_pts, pts + frame.samples
+        if expected is None:
+            return 0
+        skipped = (pts - expected) % (1 << 32)  # RTP timestamps wrap
+        if skipped == 0 or skipped > 60 * RATE:  # none, or a new stream's clock
+            return 0
+        self.audio_dtx_seen = True
+        return skipped
 
     async def consume(self, track: MediaStreamTrack, changed: asyncio.Event) -> None:
         """Receive ``track`` until it ends; ``changed`` is set at the first video frame."""
@@ -326,17 +363,24 @@ class PeerMedia:
                     self.first_video_at = now
                     changed.set()
             elif isinstance(frame, av.AudioFrame):
-                self.audio_frames += 1
-                self.received("audio", now)
-                samples = frame.to_ndarray().astype(np.float32)
-                self.audio_levels.append((now, dbfs(samples)))
-                if self.recording is not None:
-                    self.recording.append(_mono48k(frame))
-                base = frame.time_base
-                if self.on_audio is not None and frame.pts is not None and base is not None:
-                    channels = len(frame.layout.channels)
-                    pts = round(frame.pts * base * RATE)
-                    self.on_audio(samples.reshape(-1, channels).mean(axis=1), pts, now)
+                self.audio_received(frame, now)
+
+    def audio_received(self, frame: av.AudioFrame, now: float) -> None:
+        """One decoded audio frame arrived at ``now``: counted, metered, recorded, echoed."""
+        self.audio_frames += 1
+        skipped = self._audio_skipped(frame)
+        self.received("audio", now, skipped / RATE)
+        samples = frame.to_ndarray().astype(np.float32)
+        self.audio_levels.append((now, dbfs(samples)))
+        if self.recording is not None:
+            if skipped:  # what a listener hears while the sender is in DTX
+                self.recording.append(np.zeros(skipped, np.int16))
+            self.recording.append(_mono48k(frame))
+        base = frame.time_base
+        if self.on_audio is not None and frame.pts is not None and base is not None:
+            channels = len(frame.layout.channels)
+            pts = round(frame.pts * base * RATE)
+            self.on_audio(samples.reshape(-1, channels).mean(axis=1), pts, now)
 
     def video_fps(self, window: float = 3.0) -> float:
         now = time.monotonic()

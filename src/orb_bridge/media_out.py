@@ -278,6 +278,19 @@ class OrbPicture(MediaSource):
         self._ticks_per_frame = round(VIDEO_CLOCK / fps)
         self._cached: tuple[int, av.VideoFrame] | None = None
 
+    @property
+    def size(self) -> tuple[int, int]:
+        return self._renderer.width, self._renderer.height
+
+    def look(self) -> tuple[str, float]:
+        """What the picture shows now: the status and the voice level."""
+        return self._look()
+
+    def skip(self, index: int) -> None:
+        """Slot ``index`` is sent without being rendered (its packet was reused,
+        orb_bridge.encoding): it still counts for the frame rate."""
+        self.meter.tick()
+
     def frame(self, index: int) -> tuple[int, av.VideoFrame]:
         if self._cached is not None and self._cached[0] >= index:
             return self._cached

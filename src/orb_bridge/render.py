@@ -26,6 +26,12 @@ STATUS_COLOURS: dict[str, tuple[int, int, int]] = {
 _FALLBACK_COLOUR = (200, 200, 200)
 #: How far the halo reaches past the disc, in units of the disc's squared radius.
 _HALO = 0.45
+#: The slow breath's period and the glint's turn, in seconds; the picture at rest (voice
+#: level 0) repeats itself every ``REST_LOOP_SECONDS`` (their least common multiple), which
+#: lets the orb's VP8 packets at rest be reused (orb_bridge.encoding).
+BREATH_SECONDS = 3.0
+GLINT_SECONDS = 4.0
+REST_LOOP_SECONDS = 12.0
 
 FloatArray = npt.NDArray[np.float32]
 ByteArray = npt.NDArray[np.uint8]
@@ -65,7 +71,7 @@ class OrbRenderer:
     @staticmethod
     def radius(level: float, t: float) -> float:
         """Orb radius in half-heights: a slow breath plus a pulse that follows the voice."""
-        breath = 0.03 * math.sin(2 * math.pi * t / 3.0)
+        breath = 0.03 * math.sin(2 * math.pi * t / BREATH_SECONDS)
         return 0.52 + breath + 0.3 * min(max(level, 0.0), 1.0)
 
     def render(self, status: str, level: float, t: float) -> ByteArray:
@@ -104,7 +110,7 @@ class OrbRenderer:
 
     def _highlight(self, luma: FloatArray, r: float, t: float, x_off: int, y_off: int) -> None:
         """A small glint circling inside the orb, so the picture visibly moves at rest."""
-        angle = 2 * math.pi * t / 4.0
+        angle = 2 * math.pi * t / GLINT_SECONDS
         cx = self.width / 2 + math.cos(angle) * r * 0.45 * self._unit
         cy = self.height / 2 + math.sin(angle) * r * 0.45 * self._unit
         size = max(2.0, r * 0.25 * self._unit)
