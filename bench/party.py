@@ -56,7 +56,7 @@ picks which to run (``all``: design and held-out).
                           [--pause-rendering spoken-through|separate] [--only-paused]
                           [--stt-model DIR]   # another CTranslate2 Whisper for the words
     python bench/party.py --smoke      # 4 turns and 1 sound, targets not judged (CI)
-    python bench/party.py --addressing [--set design|heldout|fresh|fresh4|fresh5|fresh6|all]
+    python bench/party.py --addressing [--set design|heldout|fresh|fresh4|fresh5|fresh6|fresh7|all]
                                        # whom the orb talks to
 """
 
@@ -252,7 +252,7 @@ def sound_run(name: str, seconds: float, cfg: OrbConfig, model: SmartTurn,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=("design", "heldout", "fresh", "new", "late", "unseen6",
-                                          "unseen7", "fresh4", "fresh5", "fresh6", "all"),
+                                          "unseen7", "fresh4", "fresh5", "fresh6", "fresh7", "all"),
                         default="all")
     parser.add_argument("--voices", choices=("two", "four"), default="four",
                         help="four: espeak-ng en-us, en-us+f3, en-gb-x-rp and Piper's joe "
@@ -306,7 +306,7 @@ def main() -> int:
                         help="with --addressing: judge an earlier run's transcripts again "
                              "with the current rule (no transcribing)")
     args = parser.parse_args()
-    if args.set in ("fresh4", "fresh5", "fresh6") and not args.addressing:
+    if args.set in ("fresh4", "fresh5", "fresh6", "fresh7") and not args.addressing:
         parser.error(f"--set {args.set} is a set of --addressing")
     if args.addressing:
         import _addressing as addressing_set

@@ -15,7 +15,11 @@ asked on top. What counts as addressing (docs/orb.md, "Whom the orb talks to"):
    "Aub,"; such a near-miss (one edit away, or a known mishearing) counts only at the start
    of the turn, followed by a pause mark, in a question or a request: a question mark, or a
    request word right after it. "Or, maybe not." and "Or, honestly, I can just say no." (a
-   request word later, in a statement) are not addressed; "Or, could you sum up?" is.
+   request word later, in a statement) are not addressed; "Or, could you sum up?" is. In
+   mid-sentence, a near miss (or "arm") after a short opening that asks nothing, right
+   before a question's first word or, after a comma, a request verb: "Tell me, or what did
+   I miss?", "If you can, or note the date for me." ("Shall we stop, or what do you
+   think?" and a tag "Right, or what?" are not).
 4. **The name closing a request** even without its pause mark ("Please recap the main
    points Orb": Whisper often drops that comma), and a misheard greeting before the name
    itself ("High Orb").
@@ -52,6 +56,22 @@ REQUEST_WORDS = frozenset({
     "please", "tell", "give", "sum", "summarize", "summarise", "recap", "help", "explain",
     "say", "remind", "suggest", "do", "does", "is", "are", "should", "list", "read",
 })
+#: Words that open a question: a clause they open is not a short opener before a vocative
+#: ("Shall we stop, or what do you think?" offers a choice, names no one).
+QUESTION_OPENERS = frozenset({"is", "are", "was", "were", "am", "do", "does", "did", "shall",
+                              "should", "can", "could", "would", "will", "have", "has"})
+#: Words that, right after a near miss in mid-sentence, make it a vocative before a question
+#: (rule 3's mid-sentence form: "Tell me, or what did I miss?").
+ASKING_AFTER = frozenset({"what", "how", "why", "who", "where", "when", "which", "could",
+                          "can", "would", "will", "did", "do", "please"})
+#: Verbs that, right after a near miss set off by a comma, make it a vocative before a
+#: request ("If you can, or note the date for me.").
+IMPERATIVES_AFTER = frozenset({"note", "tell", "give", "write", "read", "list", "sum",
+                               "recap", "remind", "keep", "save", "help", "say", "explain",
+                               "jot", "summarise", "summarize"})
+#: What Whisper writes for a name in mid-sentence besides its near misses ("Just quickly arm
+#: how long…", fresh6): counts only in the mid-sentence vocative's place.
+MIDDLE_MISHEARD = frozenset({"arm", "arb"})
 #: Pause marks that set a vocative off.
 PAUSE_MARKS = frozenset({",", ".", "!", "?", ";", ":", "-", "—", "…"})
 _TOKEN = re.compile(r"[\w']+|[^\w\s]")
@@ -68,6 +88,7 @@ class Reason(enum.Enum):
     GREETING = "greeting"
     VOCATIVE = "vocative"
     MISHEARD_VOCATIVE = "misheard-vocative"
+    MISHEARD_MIDDLE = "misheard-middle"
     QUESTION_TO_YOU = "question-to-you"
     TALKED_ABOUT = "talked-about"
     NOT_NAMED = "not-named"
@@ -141,6 +162,31 @@ class AddressRule:
             words = words[1:]
         return bool(words) and words[0] in REQUEST_WORDS
 
+    def _middle_vocative(self, tokens: list[str], index: int) -> bool:
+        """Rule 3 in mid-sentence: the near miss at ``index`` after a short opening of at
+        most three words that asks nothing ("Tell me,", "Sorry,", "Just quickly"), and
+        right before a question's first word ("…, or what did I miss?") or, set off by a
+        comma, before a request verb ("If you can, or note the date for me.")."""
+        word = tokens[index]
+        if not (self._near(word) or word in MIDDLE_MISHEARD) or index + 1 >= len(tokens):
+            return False
+        start = index
+        while start > 0 and tokens[start - 1] not in (".", "?", "!"):
+            start -= 1
+        opening = [t for t in tokens[start:index] if t not in PAUSE_MARKS]
+        if not 1 <= len(opening) <= 3 or opening[0] in QUESTION_OPENERS or \
+                self._near(opening[0]):
+            return False
+        rest = tokens[index + 1:]
+        set_off = rest[0] == ","  # "Look, Arb, can we…"
+        rest = [t for t in rest[1:] if t not in PAUSE_MARKS] if set_off else \
+            [t for t in rest if t not in PAUSE_MARKS]
+        if len(rest) < 3:  # a tag ("Right, or what?") asks the other human
+            return False
+        if rest[0] in ASKING_AFTER:
+            return "?" in tokens[index:]
+        return rest[0] in IMPERATIVES_AFTER and tokens[index - 1] == ","
+
     def judge(self, text: str) -> Verdict:
         tokens = [t.lower() for t in _TOKEN.findall(text)]
         words = [(i, t) for i, t in enumerate(tokens) if t not in PAUSE_MARKS]
@@ -165,6 +211,8 @@ class AddressRule:
                 if (position == 0 and self._near(word) and token_after in PAUSE_MARKS
                         and len(words) > 1 and ("?" in tokens or words[1][1] in REQUEST_WORDS)):
                     return Verdict(True, Reason.MISHEARD_VOCATIVE)
+                if position > 0 and self._middle_vocative(tokens, index):
+                    return Verdict(True, Reason.MISHEARD_MIDDLE)
                 continue
             named = True
             if before in DETERMINERS and token_before not in PAUSE_MARKS:

