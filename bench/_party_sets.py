@@ -362,3 +362,65 @@ UNSEEN7_PAUSED = (
     ("I finished the project on time", "although nobody thought I could."),
     ("Next year I am hoping to", "take a long trip on my own."),
 )
+
+
+#: The seventh held-out set (round 8 of issue 23), written at the start of that round, before
+#: any feature, weight or threshold of the round was chosen or run, and run only once the
+#: round's decision was frozen. The same mix as unseen7: about two thirds of the fragments
+#: read whole when cut (a clause that goes on with a place, a time, a reason, a comparison or
+#: a relative clause), the rest lean on what follows (a modal, a preposition, a determiner,
+#: "to", a subordinator, a verb that needs its object).
+UNSEEN8_FINISHED = (
+    "I want to spend my lunch breaks away from my desk.",
+    "How do I tell a friend that I need some space?",
+    "My team leader rarely gives any praise.",
+    "Could you help me get ready for my review on Monday?",
+    "I handed in my notice this afternoon.",
+    "What is a good way to end a long working day?",
+    "I have been waking up at four every night.",
+    "Is it selfish to say no to my parents?",
+    "The training course was better than I expected.",
+    "Can we talk about how I handle criticism?",
+    "I forgot my best friend's birthday last week.",
+    "How do I make small talk without feeling awkward?",
+    "My mother is moving in with us next month.",
+    "What should I do when a meeting goes off track?",
+    "We hired two new engineers in October.",
+    "Do you think I worry too much about money?",
+    "I would like to get fitter before the summer.",
+    "Why do I find it so hard to relax on holiday?",
+    "The new manager has changed everything.",
+    "Should I tell my boss that I am looking for another job?",
+    "I have cycled to the office three times this week.",
+    "Where can I learn to manage a budget?",
+    "Help me decide which project to drop.",
+    "I am worn out from travelling for work.",
+    "How do people stay calm when everything goes wrong?",
+)
+UNSEEN8_PAUSED = (
+    ("I joined a running club", "in the park near my flat."),
+    ("My sister and I fell out", "over our father's house."),
+    ("I make a list every morning", "before I open my email."),
+    ("I would like to be calmer", "when my children are arguing."),
+    ("My first manager was much kinder", "than the one I have now."),
+    ("I cancelled the dinner", "because I was too tired to go."),
+    ("I watched a talk", "that made me rethink my career."),
+    ("It was my partner's", "idea to move to the coast."),
+    ("We practised the pitch for days", "and still forgot the main point."),
+    ("I could", "ask my colleague to cover for me."),
+    ("The part of my week I dread most is", "the Monday planning call."),
+    ("I have a call with the landlord", "on Friday afternoon."),
+    ("I usually answer emails", "on the train home in the evening."),
+    ("I do not know if", "I am ready to lead a team."),
+    ("My friend asked me to speak at", "her wedding in June."),
+    ("I have been writing a novel", "in the evenings for two years."),
+    ("I feel tense", "whenever my phone buzzes at night."),
+    ("My director wants me to run", "the new office in Leeds."),
+    ("On Sundays I worry", "about the week ahead."),
+    ("I asked for more time", "but they gave the task to someone else."),
+    ("I keep putting off", "the call to my insurance company."),
+    ("Our family dinners go well", "when nobody mentions politics."),
+    ("I need to have a talk with my", "flatmate about the rent."),
+    ("I passed my driving test", "even though I failed it twice before."),
+    ("This spring I am planning to", "repaint the whole house."),
+)

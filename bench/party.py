@@ -48,10 +48,10 @@ two`` keeps the first round's espeak-ng en-us and Piper. The sets are in ``_part
 Half of the requests (odd numbers) are the held-out set, kept aside while the thresholds were
 chosen; ``fresh``, ``new`` and ``late`` are further held-out sets, each written after the one
 before had been seen (``late``: round 5, run only once its decision was frozen;
-``unseen6``: round 6, the same; ``unseen7``: round 7, the same); ``--set``
-picks which to run (``all``: design and held-out).
+``unseen6``: round 6, the same; ``unseen7``: round 7, the same; ``unseen8``: round 8, the
+same); ``--set`` picks which to run (``all``: design and held-out).
 
-    python bench/party.py [--set design|heldout|fresh|new|late|unseen6|unseen7|all]
+    python bench/party.py [--set design|heldout|fresh|new|late|unseen6|unseen7|unseen8|all]
                           [--voices four|two] [--part hearing|floor|all]
                           [--pause-rendering spoken-through|separate] [--only-paused]
                           [--stt-model DIR]   # another CTranslate2 Whisper for the words
@@ -73,6 +73,7 @@ from pathlib import Path
 from typing import Any
 
 import _repo  # noqa: F401  (testkit on sys.path: bench/_repo.py)
+import attrs
 import numpy as np
 from _party_floor import chosen, floor_bench, percentile
 from _party_sets import (
@@ -88,6 +89,8 @@ from _party_sets import (
     UNSEEN6_PAUSED,
     UNSEEN7_FINISHED,
     UNSEEN7_PAUSED,
+    UNSEEN8_FINISHED,
+    UNSEEN8_PAUSED,
 )
 
 from orb_bridge import OrbConfig
@@ -230,6 +233,11 @@ def paused_turn(voice: str, first: str, rest: str, pause: float, model: SmartTur
             "ended_by": None if not cut else cut[0].event.utterance.ended_by}  # type: ignore
 
 
+def _pairs(text: str) -> tuple[tuple[float, float], ...]:
+    """``"0.7:0.3,1.2:0.15"`` as ``((0.7, 0.3), (1.2, 0.15))``."""
+    return tuple((float(a), float(b)) for a, b in (p.split(":") for p in text.split(",")))
+
+
 def _final_end(h: Heard) -> bool:
     return isinstance(h.event, SpeechEnded) and h.event.utterance.final
 
@@ -252,7 +260,8 @@ def sound_run(name: str, seconds: float, cfg: OrbConfig, model: SmartTurn,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=("design", "heldout", "fresh", "new", "late", "unseen6",
-                                          "unseen7", "fresh4", "fresh5", "fresh6", "fresh7", "all"),
+                                          "unseen7", "unseen8", "fresh4", "fresh5", "fresh6",
+                                          "fresh7", "all"),
                         default="all")
     parser.add_argument("--voices", choices=("two", "four"), default="four",
                         help="four: espeak-ng en-us, en-us+f3, en-gb-x-rp and Piper's joe "
@@ -273,6 +282,13 @@ def main() -> int:
                         help="check each spoken-through cut by transcribing its halves, "
                              "trying up to 3 quiet points (a few seconds a request under "
                              "load: best with --render-only, outside the measurement)")
+    parser.add_argument("--eot-checks", metavar="S:T,S:T", default=None,
+                        help="another schedule of end-of-turn checks (silence:threshold, "
+                             "OrbConfig.eot_checks), to measure the trade-off")
+    parser.add_argument("--words-check", metavar="S:T", default=None,
+                        help="with --eot-checks: the words' check (OrbConfig.eot_words_check)")
+    parser.add_argument("--prosody", choices=("on", "off"), default="off",
+                        help="hold speech that sounds as if it goes on (orb_bridge.goes_on)")
     parser.add_argument("--render-only", action="store_true",
                         help="with --render-cache: make the set's renderings and stop (run "
                              "it outside the measurement)")
@@ -316,14 +332,17 @@ def main() -> int:
                                compare=args.without_hotword, part=args.part)
         print(json.dumps(summary), flush=True)
         return 0
-    cfg = OrbConfig()
+    cfg = OrbConfig() if args.eot_checks is None else attrs.evolve(
+        OrbConfig(), eot_checks=_pairs(args.eot_checks),
+        eot_words_check=OrbConfig().eot_words_check if args.words_check is None
+        else _pairs(args.words_check)[0])
     if args.part == "floor":
         stt = WhisperStt(threads=2)
         stt.load()
         floor = floor_bench(args.set, stt, cfg, args.smoke)
         stt.close()
         return 0 if args.smoke or floor["ok"] else 1
-    model = SmartTurn()
+    model = SmartTurn(prosody=args.prosody == "on")
     # Speech-to-text as the orb runs it: its name as a hotword (SpeechConfig.stt_hotwords).
     stt = WhisperStt(threads=2, hotwords=cfg.name) if args.stt_model is None else \
         WhisperStt(model=args.stt_model, threads=2, hotwords=cfg.name)
@@ -331,7 +350,8 @@ def main() -> int:
     whole = {"fresh": (FRESH_FINISHED, FRESH_PAUSED), "new": (NEW_FINISHED, NEW_PAUSED),
              "late": (LATE_FINISHED, LATE_PAUSED),
              "unseen6": (UNSEEN6_FINISHED, UNSEEN6_PAUSED),
-             "unseen7": (UNSEEN7_FINISHED, UNSEEN7_PAUSED)}
+             "unseen7": (UNSEEN7_FINISHED, UNSEEN7_PAUSED),
+             "unseen8": (UNSEEN8_FINISHED, UNSEEN8_PAUSED)}
     if args.set in whole:
         finished, paused = (chosen(items, "all") for items in whole[args.set])
     else:
@@ -405,6 +425,8 @@ def main() -> int:
         "non_speech_utterances": sum(n["utterances"] for n in noise),
         "non_speech_stt_runs": sum(n["stt_runs"] for n in noise),
         "level_rule_non_speech_stt_runs": sum(n["level_rule_stt_runs"] for n in noise),
+        # Verdicts the prosody held (orb_bridge.goes_on: the speech sounds as if it goes on).
+        "prosody_holds": model.held,
         "smart_turn_ms": round(1000 * model.compute_seconds / max(1, model.decisions), 1),
         # The model's runs (a check the words or an earlier verdict settle asks none).
         "smart_turn_runs_per_turn": round(model.decisions / max(1, len(turns) + len(cuts)), 2),

@@ -32,8 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .audio import HEARING_RATE, Audio
+from .goes_on import goes_on
 from .open_words import shape_unfinished
 
 logger = logging.getLogger(__name__)
@@ -185,7 +187,8 @@ def model_path() -> str:
 class SmartTurn:
     """The model itself: 16 kHz mono speech in, probability that the turn is over out."""
 
-    def __init__(self, path: str | None = None, threads: int = 1) -> None:
+    def __init__(self, path: str | None = None, threads: int = 1,
+                 prosody: bool = False) -> None:
         import onnxruntime
         from faster_whisper.feature_extractor import FeatureExtractor
 
@@ -198,11 +201,26 @@ class SmartTurn:
         self._features = FeatureExtractor(feature_size=80, chunk_length=WINDOW_SECONDS)
         self.decisions = 0
         self.compute_seconds = 0.0
+        #: Hold a turn whose last words sound as if it goes on (orb_bridge.goes_on; off by
+        #: default: measured, it held few of the fragments Smart Turn cuts).
+        self.prosody = prosody
+        #: Verdicts the prosody held (answered 0: only ``turn_timeout`` ends the turn).
+        self.held = 0
 
     def probability(self, audio: Audio) -> float:
-        """P(the turn is complete) for the speech in ``audio``."""
-        started = time.perf_counter()
+        """P(the turn is complete) for the speech in ``audio``: Smart Turn's, or 0 when the
+        way the speech ends says it goes on (:func:`orb_bridge.goes_on.goes_on`; then only
+        the quiet, ``turn_timeout``, ends the turn)."""
         samples = audio.at(HEARING_RATE).unit_floats()
+        p = self.smart_turn(samples)
+        if self.prosody and goes_on(samples, p):
+            self.held += 1
+            return 0.0
+        return p
+
+    def smart_turn(self, samples: npt.NDArray[np.float32]) -> float:
+        """Smart Turn's own P(complete) for 16 kHz unit-scale ``samples``."""
+        started = time.perf_counter()
         window = WINDOW_SECONDS * HEARING_RATE
         if len(samples) >= window:
             samples = samples[-window:]

@@ -187,7 +187,10 @@ def words_check_run(first_verdict: float) -> tuple[Any, FixedTurnModel, list[Any
     from orb_bridge.hearing import SpeechEnded
     from orb_bridge.pipeline import OrbPipeline
 
-    cfg = OrbConfig(neural_vad=False)
+    # Checks at separate silences (rounds 5-7's schedule), so an earlier check's verdict can
+    # settle a later one; since round 8 the first model check and the words' check share 0.65 s.
+    cfg = OrbConfig(neural_vad=False, eot_checks=((0.2, 0.5), (0.6, 0.3), (1.2, 0.15)),
+                    eot_words_check=(0.4, 0.02))
     model = FixedTurnModel(first_verdict)
     heard: list[Any] = []
 
@@ -231,8 +234,7 @@ def test_a_check_an_earlier_verdict_of_the_pause_settles_does_not_ask_the_model(
     """A check whose outcome an earlier verdict of the same pause already settles does not
     ask the model: the words' check goes by the pause's best verdict, and a verdict that
     passed its own check ends the turn (or the words void both). The turn ends as before."""
-    cfg = OrbConfig()
-    words_threshold = next(c[1] for c in cfg.decision_checks if c[2])
+    words_threshold = OrbConfig().eot_words_check[1]  # type: ignore[index]
     pipeline, model, heard = words_check_run(0.033)
     assert words_threshold <= 0.033
     assert [u.ended_by for u in heard] == ["words"], heard
