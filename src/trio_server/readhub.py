@@ -32,12 +32,6 @@ that reads several connections sends its relays when it ends (the cork: one ``se
 receiver), a round that reads one sends them as they are made (a lone message pays nothing for
 holding its frame). Only the timing of reads changes: each connection is still read in the
 order its bytes came.
-
-**Sleeping without a trip through Trio.** When the hub has read everything and no other task is
-runnable, parking in Trio's wait would only end in a sleep: it sleeps in its own wait instead
-(:mod:`.idlewait`: one ``epoll_wait`` on its epoll and Trio's together, bounded by Trio's next
-deadline and a cap), so a lone arrival costs no ``epoll_ctl`` re-arm and no pass through
-Trio's scheduler. Anything Trio waits for ends that sleep and the hub parks in Trio as above.
 """
 
 from __future__ import annotations
@@ -49,7 +43,6 @@ from typing import Protocol
 import outcome
 import trio
 
-from .idlewait import IdleWait, open_idle_wait
 from .logs import ERROR, event
 from .wsparts import Cork
 
@@ -91,14 +84,8 @@ class HubReader(Protocol):
 class ReadHub:
     """Reads for many connections in one task; see the module docstring."""
 
-    def __init__(self, cork: Cork | None = None, *, idle_wait: bool = True) -> None:
+    def __init__(self, cork: Cork | None = None) -> None:
         self._epoll = select.epoll()
-        #: Sleep in the hub's own wait when Trio has nothing else to run (:mod:`.idlewait`).
-        self._use_idle_wait = idle_wait
-        #: Sleeps in that wait that ended with an arrival (no trip through Trio's loop).
-        self.idle_arrivals = 0
-        #: That wait, once running (``None`` if off or unavailable): its counts, for tests.
-        self.idle: IdleWait | None = None
         #: Turns of the hub (wake-ups by Trio that found sockets ready) and the rounds they
         #: read (for tests and the bench: how many rounds found arrivals without a wake-up).
         self.wakeups = 0
@@ -156,17 +143,12 @@ class ReadHub:
         read_round = self._read_round
         clock = time.perf_counter
         wait_readable = trio.lowlevel.wait_readable
-        idle = self.idle = open_idle_wait(epoll_fd) if self._use_idle_wait else None
         self.running = True
         task_status.started()
         #: Readers that said ``MORE``, read again at the next turn.
         again: list[int] = []
         #: The last turn ended at its bound, not for want of arrivals.
         bounded = False
-        #: When Trio last resumed the hub (the idle wait's budget counts from there), and
-        #: when the hub's last two turns began (the idle wait sleeps only while they are close).
-        resumed = clock()
-        began, gap = resumed, 0.0
         try:
             while True:
                 if again or bounded:
@@ -174,7 +156,6 @@ class ReadHub:
                     # A checkpoint costs less than a wait (no ``epoll_ctl`` re-arm by Trio).
                     bounded = False
                     await trio.lowlevel.checkpoint()
-                    resumed = clock()
                     ready = [(fd, 0) for fd in again]
                     # A reader due again may have been reported anew (more bytes came): it
                     # is read once, or it would be read twice, say MORE twice, and so on.
@@ -185,22 +166,13 @@ class ReadHub:
                     if not ready:
                         continue
                 else:
-                    ready = []
-                    if idle is not None and idle.sleep(clock() - resumed, gap):
-                        # Nothing else was runnable: slept in the kernel without a trip
-                        # through Trio's loop, and woken by an arrival for the hub.
-                        self.idle_arrivals += 1
-                        ready = poll(0, MAX_READS_PER_WAKEUP)
+                    self.waits += 1
+                    await wait_readable(epoll_fd)
+                    ready = poll(0, MAX_READS_PER_WAKEUP)
                     if not ready:
-                        self.waits += 1
-                        await wait_readable(epoll_fd)
-                        resumed = clock()
-                        ready = poll(0, MAX_READS_PER_WAKEUP)
-                        if not ready:
-                            continue
+                        continue
                 self.wakeups += 1
-                now = clock()
-                gap, began = now - began, now
+                began = clock()
                 rounds = 0
                 while True:
                     rounds += 1
@@ -237,8 +209,6 @@ class ReadHub:
                 self._forget(fd)
                 trio.lowlevel.reschedule(
                     task, outcome.Error(trio.ClosedResourceError("read hub stopped")))
-            if idle is not None:
-                idle.close()
             epoll.close()
 
     def _read_round(self, ready: list[tuple[int, int]], again: list[int]) -> None:
