@@ -287,6 +287,9 @@ class PeerMedia:
         self.first_video_at: float | None = None
         self.video_times: deque[float] = deque(maxlen=600)
         self.audio_frames = 0
+        #: Seconds of the sender's audio clock received, DTX's skipped time included: how long
+        #: the stream has gone on, whatever the sender's packet rate (audio_frames counts packets).
+        self.audio_seconds = 0.0
         self.audio_levels: deque[tuple[float, float]] = deque(maxlen=3000)
         #: Set to a list to keep every decoded audio frame (48 kHz mono int16) from now on:
         #: what the human actually heard, for tests that transcribe it back.
@@ -369,6 +372,7 @@ class PeerMedia:
         """One decoded audio frame arrived at ``now``: counted, metered, recorded, echoed."""
         self.audio_frames += 1
         skipped = self._audio_skipped(frame)
+        self.audio_seconds += (frame.samples + skipped) / RATE
         self.received("audio", now, skipped / RATE)
         samples = frame.to_ndarray().astype(np.float32)
         self.audio_levels.append((now, dbfs(samples)))

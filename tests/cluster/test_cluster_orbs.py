@@ -67,16 +67,18 @@ def run(scenario: Coroutine[Any, Any, None], timeout: float) -> None:
     asyncio.run(bounded())
 
 
-def orb_media(human: SyntheticHuman) -> tuple[int, int]:
-    """(video frames, audio packets) received from the room's current orb."""
+def orb_media(human: SyntheticHuman) -> tuple[int, float]:
+    """(video frames, seconds of audio) received from the room's current orb. Audio is
+    counted by the sender's clock, not by packets: a silent orb sends a DTX packet only every
+    400 ms (orb_bridge.encoding)."""
     orb = human.orb_id()
     media = human.media.get(orb or "")
-    return (0, 0) if media is None else (media.video_frames, media.audio_frames)
+    return (0, 0.0) if media is None else (media.video_frames, media.audio_seconds)
 
 
-def has_orb_media(human: SyntheticHuman, since: tuple[int, int] = (0, 0)) -> bool:
+def has_orb_media(human: SyntheticHuman, since: tuple[int, float] = (0, 0.0)) -> bool:
     video, audio = orb_media(human)
-    return video > since[0] + 10 and audio > since[1] + 25
+    return video > since[0] + 10 and audio > since[1] + 0.5
 
 
 def describe(human: SyntheticHuman, since: float) -> str:

@@ -35,6 +35,9 @@ def test_dtx_gaps_are_not_stalls_and_are_heard_as_silence() -> None:
     for slot in slots:
         media.audio_received(frame_at(slot, 100 if slot >= 63 else 0), now=slot * 0.02)
     assert media.audio_dtx_seen
+    assert media.audio_frames == len(slots)
+    # The stream's length by the sender's clock, skipped time included (66 slots of 20 ms).
+    assert media.audio_seconds == pytest.approx(66 * FRAME / RATE)
     assert media.longest_stall(now=65 * 0.02) == pytest.approx(0.02, abs=1e-6)
     heard = np.concatenate(media.recording)
     assert len(heard) == 66 * FRAME  # every skipped slot is there, as silence
