@@ -160,17 +160,24 @@ FRESH6_UNADDRESSED = (
 def fresh6_turns(voices: tuple[str, ...]) -> list[dict[str, Any]]:
     """52 addressed sentences in two voices (104 turns) and 68 unaddressed lines in three
     voices (204 turns), coach and client in turn; numbered from 4000."""
+    return spread_turns(FRESH6_ADDRESSED, FRESH6_UNADDRESSED, voices, 4000)
+
+
+def spread_turns(addressed: tuple[str, ...], unaddressed: tuple[str, ...],
+                 voices: tuple[str, ...], first: int) -> list[dict[str, Any]]:
+    """Each addressed sentence in two voices and each unaddressed line in three, coach and
+    client in turn, numbered from ``first``: the layout of fresh6 and the sets after it."""
     rows: list[dict[str, Any]] = []
-    for k, text in enumerate(FRESH6_ADDRESSED):
+    for k, text in enumerate(addressed):
         for j in range(2):
             rows.append({"addressed": True, "text": text,
                          "voice": voices[(k + 2 * j) % len(voices)],
                          "role": "coach" if (k + j) % 2 else "client"})
-    for k, text in enumerate(FRESH6_UNADDRESSED):
+    for k, text in enumerate(unaddressed):
         for j in range(3):
             rows.append({"addressed": False, "text": text,
                          "voice": voices[(k + 2 * j + 1) % len(voices)],
                          "role": "coach" if (k + j) % 2 == 0 else "client"})
     for n, row in enumerate(rows):
-        row["n"] = 4000 + n
+        row["n"] = first + n
     return rows

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from _addressing_fresh6 import spread_turns
+
 #: Requests that name the orb (52), each said in two voices.
 FRESH7_ADDRESSED = (
     # opening, bare
@@ -160,17 +162,4 @@ FRESH7_UNADDRESSED = (
 def fresh7_turns(voices: tuple[str, ...]) -> list[dict[str, Any]]:
     """52 addressed sentences in two voices (104 turns) and 68 unaddressed lines in three
     voices (204 turns), coach and client in turn; numbered from 5000."""
-    rows: list[dict[str, Any]] = []
-    for k, text in enumerate(FRESH7_ADDRESSED):
-        for j in range(2):
-            rows.append({"addressed": True, "text": text,
-                         "voice": voices[(k + 2 * j) % len(voices)],
-                         "role": "coach" if (k + j) % 2 else "client"})
-    for k, text in enumerate(FRESH7_UNADDRESSED):
-        for j in range(3):
-            rows.append({"addressed": False, "text": text,
-                         "voice": voices[(k + 2 * j + 1) % len(voices)],
-                         "role": "coach" if (k + j) % 2 == 0 else "client"})
-    for n, row in enumerate(rows):
-        row["n"] = 5000 + n
-    return rows
+    return spread_turns(FRESH7_ADDRESSED, FRESH7_UNADDRESSED, voices, 5000)
