@@ -27,6 +27,7 @@ barge-in; without it (``OrbConfig.floor.enabled`` false) any speech is a barge-i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -69,6 +70,9 @@ class PauseVerdicts:
     best: float = -1.0
     #: A check that does not need the words reached its own threshold.
     passed: bool = False
+    #: The model's answer per length of audio asked (checks at the same silence, such as
+    #: the first model check and the words' check at 0.65 s, share one run).
+    asked: dict[int, asyncio.Future[float | None]] = attrs.Factory(dict)
 
 
 class OrbPipeline:
@@ -217,10 +221,7 @@ class OrbPipeline:
             probability = None if verdicts.passed else verdicts.best
             self.passed_judgements += 1
         else:
-            try:
-                probability = await self.judge.judge(event.audio)
-            except Exception:  # the model failing costs the decision, not the orb
-                logger.exception("end-of-turn model failed; timing decides")
+            probability = await self._model_verdict(verdicts, event)
             if probability is not None and verdicts.pause == event.pause:
                 verdicts.best = max(verdicts.best, probability)
                 verdicts.passed = verdicts.passed or (
@@ -235,6 +236,26 @@ class OrbPipeline:
         self.judgements += 1
         for follow in detector.judged(event.pause, event.check, probability):
             self.on_event(detector, follow)
+
+    async def _model_verdict(self, verdicts: PauseVerdicts, event: SpeechPaused) -> float | None:
+        """The model's P(complete) for this check's audio: asked once per audio of a pause,
+        so a second check at the same silence awaits the first one's run (counted passed)."""
+        assert self.judge is not None
+        key = len(event.audio.samples)
+        shared = verdicts.asked.get(key)
+        if shared is not None:
+            self.passed_judgements += 1
+            return await asyncio.shield(shared)
+        asked = verdicts.asked[key] = asyncio.get_running_loop().create_future()
+        probability: float | None = None
+        try:
+            probability = await self.judge.judge(event.audio)
+        except Exception:  # the model failing costs the decision, not the orb
+            logger.exception("end-of-turn model failed; timing decides")
+        finally:
+            if not asked.done():
+                asked.set_result(probability)
+        return probability
 
     async def _draft(self, detector: TurnDetector, event: SpeechPaused) -> None:
         """The early reply stage gets the pause's words as soon as they are in."""

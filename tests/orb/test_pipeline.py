@@ -180,7 +180,8 @@ class SlowWords:
         return "I want to go home."
 
 
-def words_check_run(first_verdict: float) -> tuple[Any, FixedTurnModel, list[Any]]:
+def words_check_run(first_verdict: float, cfg: OrbConfig | None = None
+                    ) -> tuple[Any, FixedTurnModel, list[Any]]:
     """A finished request through the pipeline (level VAD, a fixed model, slow words); the
     pipeline, the model and the utterances that reached the conductor."""
     from orb_bridge.end_of_turn import TurnJudge
@@ -189,8 +190,8 @@ def words_check_run(first_verdict: float) -> tuple[Any, FixedTurnModel, list[Any
 
     # Checks at separate silences (rounds 5-7's schedule), so an earlier check's verdict can
     # settle a later one; since round 8 the first model check and the words' check share 0.65 s.
-    cfg = OrbConfig(neural_vad=False, eot_checks=((0.2, 0.5), (0.6, 0.3), (1.2, 0.15)),
-                    eot_words_check=(0.4, 0.02))
+    cfg = cfg or OrbConfig(neural_vad=False, eot_checks=((0.2, 0.5), (0.6, 0.3), (1.2, 0.15)),
+                           eot_words_check=(0.4, 0.02))
     model = FixedTurnModel(first_verdict)
     heard: list[Any] = []
 
@@ -250,4 +251,19 @@ def test_a_check_an_earlier_verdict_of_the_pause_settles_does_not_ask_the_model(
     # Below the words' threshold the words' check asks the model itself.
     pipeline, model, heard = words_check_run(0.01)
     assert pipeline.passed_judgements == 0 and model.decisions >= 2
+    assert all(u.ended_by != "words" for u in heard), heard
+
+
+def test_checks_at_the_same_silence_share_one_run_of_the_model() -> None:
+    """The default schedule asks the first model check and the words' check at the same
+    0.65 s of quiet, about the same audio: the model runs once for both (the second check
+    awaits the first one's answer), and the turn still ends as it did."""
+    cfg = OrbConfig(neural_vad=False)
+    first, words = cfg.eot_checks[0], cfg.eot_words_check
+    assert words is not None and first[0] == words[0]  # the schedule this test is about
+    pipeline, model, heard = words_check_run(0.01, cfg)  # below every threshold: no check passes
+    asked = pipeline.judgements - pipeline.passed_judgements - pipeline.skipped_judgements
+    assert model.decisions == asked, (model.decisions, pipeline.judgements)
+    assert pipeline.passed_judgements >= 1  # the shared run
+    assert model.decisions <= len(cfg.eot_checks)  # one run per silence, not per check
     assert all(u.ended_by != "words" for u in heard), heard
