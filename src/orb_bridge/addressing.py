@@ -55,6 +55,7 @@ REQUEST_WORDS = frozenset({
     "can", "could", "would", "will", "what", "how", "why", "who", "where", "when", "which",
     "please", "tell", "give", "sum", "summarize", "summarise", "recap", "help", "explain",
     "say", "remind", "suggest", "do", "does", "is", "are", "should", "list", "read",
+    *("what's", "how's", "where's", "who's", "when's", "why's"),
 })
 #: Words that open a question: a clause they open is not a short opener before a vocative
 #: ("Shall we stop, or what do you think?" offers a choice, names no one).
@@ -63,7 +64,8 @@ QUESTION_OPENERS = frozenset({"is", "are", "was", "were", "am", "do", "does", "d
 #: Words that, right after a near miss in mid-sentence, make it a vocative before a question
 #: (rule 3's mid-sentence form: "Tell me, or what did I miss?").
 ASKING_AFTER = frozenset({"what", "how", "why", "who", "where", "when", "which", "could",
-                          "can", "would", "will", "did", "do", "please"})
+                          "can", "would", "will", "did", "do", "please", "what's", "how's",
+                          "where's", "who's", "when's", "why's"})
 #: Verbs that, right after a near miss set off by a comma, make it a vocative before a
 #: request ("If you can, or note the date for me.").
 IMPERATIVES_AFTER = frozenset({"note", "tell", "give", "write", "read", "list", "sum",

@@ -52,8 +52,7 @@ def heard_alone(probe: NameProbe, model: Any, audio: Samples, language: str | No
     tokenizer = probe._tokenizer(model, language)
     first = _distributions(model, _encode(model, set_off_words.crop(audio, span)),
                            probe._prompt(tokenizer), [])[0]
-    return SetOffWord(where, probe._sum(first, tokenizer, probe._name_forms()),
-                      probe._sum(first, tokenizer, probe._near_forms()))
+    return probe.scored(where, first, tokenizer)
 
 
 def opening_worth_hearing(probe: NameProbe, text: str) -> bool:
@@ -80,7 +79,12 @@ def name_at_ends(probe: NameProbe, model: Any, audio: Samples, language: str | N
                  text: str, decode_after: Any) -> str:
     """``text``, or its words with the name where a set-off word at the turn's end (any
     turn) or start (a short or empty turn: :func:`opening_worth_hearing`), heard alone, is
-    the name. ``decode_after(opening)``: the turn decoded again with ``opening`` first."""
+    the name. ``decode_after(opening)``: the turn decoded again with ``opening`` first.
+    Words the rule takes only on a set-off "Or," (rule 3), wherever they came from (the
+    hotword's decoding too), are first checked by ear (:meth:`NameProbe.near_miss_checked`):
+    a human's "Or, what if…" loses its mark unless the word heard alone is the name."""
+    if probe.rests_on_near_miss(text):
+        text = probe.near_miss_checked(model, audio, language, text)
     if probe.names_the_orb(text):
         return text
     span = set_off_words.opening_word(audio)

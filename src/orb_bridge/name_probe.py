@@ -63,6 +63,30 @@ _RATE = 16_000
 #: at least :data:`SET_OFF_FLOOR` likely. Chosen on the design half (docs/orb.md).
 SET_OFF_RATIO = 3.5
 SET_OFF_FLOOR = 0.05
+#: A set-off opening word heard alone at least this likely the name needs to be only
+#: :data:`SET_OFF_STRONG_RATIO` times as likely as "Or": Piper's own "Orb," opening a request
+#: scored 0.19-0.53 and 1.6-3 times "Or" (fresh7), a human's set-off "Or," at most 0.122
+#: (fresh6-7, every voice, 45 turns).
+SET_OFF_STRONG = 0.18
+SET_OFF_STRONG_RATIO = 1.5
+
+#: Other people's short names a set-off opening word may be instead of the orb's, and the
+#: first letters Whisper writes for a name it has not made out (" M" for espeak-ng's "Bob,"):
+#: the rivals a set-off word is scored against besides the near miss ("Or"). Whisper tiny.en,
+#: given the orb's name as its hotword, writes "Rob, …" and "Bob, …" as "Orb, …" (fresh7).
+RIVAL_NAMES = ("Rob", "Bob", "Mob", "Mom", "Rub", "Rory", "Ron", "Robert", "Bobby", "Robbie",
+               "Robb", "Bo")
+RIVAL_LETTERS = ("M", "B", "R")
+#: A word set off and heard alone is the name only when at least this many times as likely
+#: as all rivals together: the orb's own name heard alone scored 15-400 times its rivals
+#: (en-gb-x-rp's lowest; fresh5-7, every voice), espeak-ng's "Bob," 1.4-4.5 times (" M",
+#: "Mob", "Mom") and Piper's "Rob," 0.3 times (fresh7).
+RIVAL_RATIO = 8.0
+
+#: Words Whisper writes for a name set off in mid-sentence that are not near misses of it
+#: ("Sorry, all, could you repeat that?", espeak-ng en-gb, fresh7): listened to by ear only
+#: when set off by commas on both sides, and written as the name only if heard as it.
+MIDDLE_SET_OFF = frozenset({"all", "arm", "arb"})
 
 #: A bare name opening the first 1.2 s is taken only when at least this fraction as likely
 #: as its near miss there ("Or"): espeak-ng's misheard "Orb," scored 0.08-4.4 times "Or", a
@@ -92,17 +116,35 @@ class SetOffWord:
     where: Where
     name: float
     near: float
+    #: How likely it is another person's short name or such a name's first letter
+    #: (:data:`RIVAL_NAMES`, :data:`RIVAL_LETTERS`).
+    rival: float = 0.0
 
     @property
     def is_the_name(self) -> bool:
-        return self.name >= SET_OFF_FLOOR and self.name >= SET_OFF_RATIO * self.near
+        """Heard alone, the name: likely enough, far likelier than "Or" (or, at the opening,
+        likely enough to need less: :data:`SET_OFF_STRONG`), and far likelier than any
+        other short name (:data:`RIVAL_RATIO`)."""
+        beats_near = self.name >= SET_OFF_RATIO * self.near or (
+            self.where == "opening" and self.name >= SET_OFF_STRONG
+            and self.name >= SET_OFF_STRONG_RATIO * self.near)
+        return self.name >= SET_OFF_FLOOR and beats_near and \
+            self.name >= RIVAL_RATIO * self.rival
+
+    @property
+    def confirms_the_name(self) -> bool:
+        """What keeps a set-off "Or," that the rule takes only as a misheard name (rule 3):
+        heard alone, the name is as :attr:`is_the_name` asks. A human's "Or, could you…"
+        scored the name 0.02-0.12 and 0.5-4 times "Or" (fresh6-7): not that."""
+        return self.is_the_name
 
     @property
     def is_the_near_miss(self) -> bool:
         """Heard alone, likelier the near miss ("Or,") than the name, and likely at all: such
         a word vetoes a bare name the opening probe finds. Another word set off ("Okay" of
         "Okay Orb, ...") is neither, and vetoes nothing."""
-        return self.near >= SET_OFF_FLOOR and self.near > self.name
+        return (self.near >= SET_OFF_FLOOR and self.near > self.name) or (
+            self.rival >= SET_OFF_FLOOR and self.rival > self.name)
 
     @property
     def heard_as_near_miss(self) -> bool:
@@ -168,11 +210,12 @@ class NameProbe:
     def near_miss_checked(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
                           language: str | None, text: str) -> str:
         """Words that :meth:`rests_on_near_miss`, checked by ear: without their set-off mark
-        when the opening word heard alone is likelier the near miss than the name."""
+        unless the opening word heard alone is the name (:attr:`SetOffWord.
+        confirms_the_name`); kept when no word is set off at the opening (nothing to hear)."""
         opening = [word for word in self.set_off_words(model, audio, language)
                    if word.where == "opening"]
         return self.without_set_off_opening(text) if opening and \
-            opening[0].heard_as_near_miss else text
+            not opening[0].confirms_the_name else text
 
     def without_set_off_opening(self, text: str) -> str:
         """``text`` with the pause mark after its first word taken out ("Or, can we…" ->
@@ -180,21 +223,29 @@ class NameProbe:
         return _OPENING_MARK.sub(r"\1 ", text, count=1)
 
     def has_middle_near_miss(self, text: str) -> bool:
-        """Whether a word after the first is a near miss of the name, not the name: where
-        a name said in mid-sentence may have gone ("Sorry, or could you…")."""
-        return any(self._rule.mentions_name(m.group()) and m.group().lower() != self._key
-                   for m in list(_WORD.finditer(text))[1:])
+        """Whether a word after the first is a near miss of the name, not the name, or one
+        of :data:`MIDDLE_SET_OFF` set off by commas on both sides: where a name said in
+        mid-sentence may have gone ("Sorry, or could you…", "Sorry, all, could you…")."""
+        return bool(self._middle_candidates(text))
+
+    def _middle_candidates(self, text: str) -> list[re.Match[str]]:
+        def set_off(m: re.Match[str]) -> bool:
+            return text[: m.start()].rstrip().endswith(",") and \
+                text[m.end():].lstrip().startswith(",")
+
+        return [m for m in list(_WORD.finditer(text))[1:]
+                if (self._rule.mentions_name(m.group()) and m.group().lower() != self._key)
+                or (m.group().lower() in MIDDLE_SET_OFF and set_off(m))]
 
     def with_middle_name(self, text: str) -> str:
         """``text`` with its first near miss after the first word written as the name set
         off by commas ("Sorry, or could you…" -> "Sorry, Orb, could you…"); a near miss
         that opens a sentence keeps its full stop before it."""
-        for match in list(_WORD.finditer(text))[1:]:
-            if self._rule.mentions_name(match.group()) and match.group().lower() != self._key:
-                before = text[: match.start()].rstrip(" ,;:")
-                after = text[match.end():].lstrip(" ,;:")
-                joint = " " if before.endswith((".", "?", "!")) else ", "
-                return f"{before}{joint}{self.name}, {after}"
+        for match in self._middle_candidates(text)[:1]:
+            before = text[: match.start()].rstrip(" ,;:")
+            after = text[match.end():].lstrip(" ,;:")
+            joint = " " if before.endswith((".", "?", "!")) else ", "
+            return f"{before}{joint}{self.name}, {after}"
         return text
 
     @property
@@ -253,9 +304,15 @@ class NameProbe:
             tokenizer = self._tokenizer(model, language)
             first = _distributions(model, _encode(model, set_off_words.crop(audio, span)),
                                    self._prompt(tokenizer), [])[0]
-            found.append(SetOffWord(where, self._sum(first, tokenizer, self._name_forms()),
-                                    self._sum(first, tokenizer, self._near_forms())))
+            found.append(self.scored(where, first, tokenizer))
         return found
+
+    def scored(self, where: Where, first: np.ndarray[Any, np.dtype[np.float64]],
+               tokenizer: Any) -> SetOffWord:
+        """A set-off word from Whisper's first-token distribution on it heard alone."""
+        return SetOffWord(where, self._sum(first, tokenizer, self._name_forms()),
+                          self._sum(first, tokenizer, self._near_forms()),
+                          self._rival_sum(first, tokenizer, letters=True))
 
     def with_closing_name(self, text: str) -> str:
         """``text`` ending with the name as a vocative, in place of a closing near miss of it
@@ -279,11 +336,28 @@ class NameProbe:
         stem = self.name[:-1]
         return [" " + stem, " " + stem.lower()] if len(stem) >= 2 else []
 
+    def _rival_forms(self, *, letters: bool) -> list[str]:
+        """Other people's short names (and, with ``letters``, the first letters Whisper
+        writes for a name it has not made out), never the orb's own name or its near miss."""
+        own = {self.name.lower(), self.name[:-1].lower()}
+        words = [n for n in RIVAL_NAMES if n.lower() not in own]
+        if letters:
+            words += list(RIVAL_LETTERS)
+        return [" " + w for w in words]
+
     def _sum(self, first: np.ndarray[Any, np.dtype[np.float64]], tokenizer: Any,
              forms: list[str]) -> float:
         """The probability of the forms whose first token is a whole word of theirs: a
         name of several tokens is scored on its first (a bound)."""
         tokens = {tokenizer.encode(form)[0] for form in forms}
+        return float(sum(first[token] for token in tokens))
+
+    def _rival_sum(self, first: np.ndarray[Any, np.dtype[np.float64]], tokenizer: Any, *,
+                   letters: bool) -> float:
+        """:meth:`_sum` of the rivals (:meth:`_rival_forms`) but for a first token they share
+        with the name or its near miss ("Or" of "Orla"): that token is theirs."""
+        own = {tokenizer.encode(f)[0] for f in self._name_forms() + self._near_forms()}
+        tokens = {tokenizer.encode(f)[0] for f in self._rival_forms(letters=letters)} - own
         return float(sum(first[token] for token in tokens))
 
     def _tokenizer(self, model: Any, language: str | None) -> Any:
@@ -320,9 +394,12 @@ class NameProbe:
                 steps = _distributions(model, encoded, prompt, tokens[:-1])
                 for position, token in enumerate(tokens[1:], 1):
                     probability *= float(steps[position][token])
-            if text == self.name and self._sum(first, tokenizer, self._name_forms()) < \
-                    OPENING_NEAR_RATIO * self._sum(first, tokenizer, self._near_forms()):
-                continue  # far likelier a human's "Or…" than the name
+            if text == self.name and (
+                    self._sum(first, tokenizer, self._name_forms())
+                    < OPENING_NEAR_RATIO * self._sum(first, tokenizer, self._near_forms())
+                    or self._sum(first, tokenizer, self._name_forms())
+                    < self._rival_sum(first, tokenizer, letters=False)):
+                continue  # far likelier a human's "Or…", or likelier another's name ("Rob")
             if probability > best.probability:
                 best = Opening(text, probability)
         return best

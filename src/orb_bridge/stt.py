@@ -358,7 +358,9 @@ class WhisperStt:
         set_off = {word.where: word for word in heard if word.where != "middle"}
         opening_word, closing_word = set_off.get("opening"), set_off.get("closing")
         if opening_word is not None and opening_word.is_the_name:
-            return self._decoded_after(model, audio, probe.name, text, opening_word.name)
+            named = self._decoded_after(model, audio, probe.name, text, opening_word.name)
+            # Words that asked nothing ("or to be fair, it was…") take it only if they then ask.
+            return named if not must_ask or probe.asks_after_name(named) else text
         if closing_word is not None and closing_word.is_the_name:
             if whole:  # the words had collapsed: decode them again, the name first
                 return self._decoded_after(model, audio, probe.name, text, closing_word.name)

@@ -174,6 +174,8 @@ NOT_A_FIELD = {
     ("bench/_addressing_fresh6.py", "text"): "a turn of the addressing set fresh6",
     ("bench/_addressing_fresh7.py", "voice"): "a turn of the addressing set fresh7",
     ("bench/_addressing_fresh7.py", "text"): "a turn of the addressing set fresh7",
+    ("bench/_addressing_fresh8.py", "voice"): "a turn of the addressing set fresh8",
+    ("bench/_addressing_fresh8.py", "text"): "a turn of the addressing set fresh8",
     ("bench/test_bench.py", "voice"): "a result record of the party bench",
     ("bench/test_bench.py", "text"): "a result record of the party bench",
 }

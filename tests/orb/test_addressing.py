@@ -44,6 +44,8 @@ ADDRESSED = [
     ("Look, Arb, can we go over the plan again?", Reason.MISHEARD_MIDDLE),
     # a human's "Thanks, or what else could we do?" reads the same: the rule takes it
     ("Thanks, or what else could we do?", Reason.MISHEARD_MIDDLE),
+    # fresh7, Piper: a contraction asks as its full form does
+    ("So tell me, or what's it out today?", Reason.MISHEARD_MIDDLE),
 ]
 
 NOT_ADDRESSED = [
