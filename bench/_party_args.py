@@ -58,10 +58,10 @@ def party_parser(description: str) -> argparse.ArgumentParser:
                              "sounds or floor)")
     parser.add_argument("--smoke", action="store_true",
                         help="4 turns and 1 sound, targets not judged (CI)")
-    parser.add_argument("--early-reply", choices=("on", "off"), default="off",
+    parser.add_argument("--early-reply", choices=("on", "off"), default="on",
                         help="the stand-in model's row (llm_p50) with the orb's early reply "
-                             "(asked at a pause's words, taken at the verdict) or without "
-                             "(asked at the verdict; the default, as the orb runs)")
+                             "(asked at a pause's words, taken at the verdict; the default, "
+                             "as the orb runs) or without (asked at the verdict)")
     parser.add_argument("--stt-model", default=None, metavar="DIR",
                         help="the hearing part's speech-to-text from this CTranslate2 Whisper "
                              "directory instead of the packaged tiny.en (a larger Whisper "

@@ -92,6 +92,13 @@ def stage_sum(log: list[str], already: int, timeout: float = 10.0) -> float | No
     return None
 
 
+def turn_line(log: list[str], already: int) -> str | None:
+    """The orb's per-turn line after the first ``already`` (its stages, orb_bridge.figures)."""
+    lines = [line for line in list(log) if "turn of client-1:" in line]
+    return lines[already].split("turn of client-1:", 1)[1].strip() if len(lines) > already \
+        else None
+
+
 async def turns(url: str, count: int, room: str, smoke: bool = False,
                 log: list[str] | None = None) -> list[tuple[float, float | None]]:
     """Latency of each turn at the client, with the orb's own stage sum for it (from ``log``,
@@ -138,7 +145,10 @@ async def turns(url: str, count: int, room: str, smoke: bool = False,
                                                                           lines_before)
             latencies.append((first - speech_end, orb_sum))
             print(json.dumps({"turn": i + 1, "latency_s": round(first - speech_end, 3),
-                              "orb_stage_sum_s": orb_sum}), flush=True)
+                              "orb_stage_sum_s": orb_sum,
+                              # The orb's own per-turn line: its stages (orb_bridge.figures).
+                              "orb_turn": None if log is None else turn_line(log, lines_before)}),
+                  flush=True)
             if smoke:
                 continue
             # Let the reply finish (its transcript is published at the end), then pause.
@@ -171,7 +181,7 @@ def stt_rtf(sentences: tuple[str, ...]) -> dict[str, float]:
 
 
 def run_mode(mode: str, count: int, voice: str = "espeak", smoke: bool = False,
-             early_reply: str = "off") -> dict[str, Any]:
+             early_reply: str = "on") -> dict[str, Any]:
     extra: list[str] = ["--orb-voice", VOICES[voice]]
     model: StandInModel | None = None
     if mode == "llm":
@@ -264,10 +274,10 @@ def voice_figures(sentences: tuple[str, ...], voice: str = "piper") -> dict[str,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=("offline", "llm", "both"), default="both")
-    parser.add_argument("--early-reply", choices=("on", "off"), default="off",
+    parser.add_argument("--early-reply", choices=("on", "off"), default="on",
                         help="llm: the orb's early reply (--orb-early-reply; docs/orb.md, "
-                             "'The early reply'): the model asked at a pause's words (on) "
-                             "or at the verdict (off, the default, as the orb runs)")
+                             "'The early reply'): the model asked at a pause's words (on, "
+                             "the default, as the orb runs) or at the verdict (off)")
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--smoke", action="store_true",
                         help="1 turn per mode with a short sentence, the default voice only, "

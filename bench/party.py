@@ -16,8 +16,8 @@ The scenario set (all rendered here, nothing fetched):
   ``voice`` extra is installed) asking the stand-in model of ``orb_reply_latency.py`` served
   on a local port (testkit.llm_standin: OpenAI-compatible streaming, 300 ms to the first
   token, 30 tokens/s), timed from the transcript to its first synthesised audio; plus one
-  20 ms audio frame to go out. With the early reply (``--early-reply on``; off by default,
-  as the orb runs): the orb's own stage drafts the reply at a pause's words and the verdict
+  20 ms audio frame to go out. With the early reply (``--early-reply on``, the default since
+  round 9, as the orb runs): the orb's own stage drafts the reply at a pause's words and the verdict
   takes it (testkit.reply_sim), so the model's time overlaps the wait for the verdict; the
   drafts each turn costs are counted (paused requests' drafts are dropped unheard). Network
   and the receiver's jitter buffer are not in it (``bench/orb_reply_latency.py`` measures
@@ -67,6 +67,7 @@ import json
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -162,13 +163,16 @@ def early_words(stt: WhisperStt) -> Callable[[Audio], str]:
 
 
 def finished_turn(voice: str, text: str, model: SmartTurn, stt: WhisperStt,
-                  cfg: OrbConfig, served: ServedModel) -> dict[str, Any]:
+                  cfg: OrbConfig, served: ServedModel, compare: bool = True) -> dict[str, Any]:
+    """``compare``: also time the reply as if the model were asked at the verdict (paired
+    with the early reply's, on the same hearing; off in ``--smoke``)."""
     speech = voices.speak(voice, text)
     pcm = np.concatenate([voices.silence(LEAD), speech, voices.silence(TAIL)])
     end_of_speech = LEAD + len(speech) / 16_000
     # Hearing, and the stand-in model's reply through the early reply (testkit.reply_sim).
     run = converse(pcm, served.brain, served.loop, config=cfg, model=model,
-                   transcribe=early_words(stt), early=served.early, compare=True, **TIMINGS)
+                   transcribe=early_words(stt), early=served.early, compare=compare,
+                   **TIMINGS)
     heard = run.heard
     ended = [h for h in heard if isinstance(h.event, SpeechEnded) and h.event.utterance.final]
     if len(ended) != 1:
@@ -206,7 +210,14 @@ def finished_turn(voice: str, text: str, model: SmartTurn, stt: WhisperStt,
             else round(run.fresh_first_audio_at + CHUNK_SECONDS - end_of_speech, 3),
             "drafts": len(run.drafted), "draft_kept": run.kept,
             "draft_lead": None if not run.kept or run.verdict_at is None
-            else round(run.verdict_at - run.drafted[-1], 3)}
+            else round(run.verdict_at - run.drafted[-1], 3),
+            # The per-stage breakdown: end of speech -> the pause's words in (None: read after
+            # the end) and -> the verdict; the reply's own course from its request (real s).
+            "words_in": None if run.words_at is None else round(run.words_at - end_of_speech, 3),
+            "verdict": None if run.verdict_at is None
+            else round(run.verdict_at - end_of_speech, 3),
+            "reply_first_token": run.reply_first_token,
+            "reply_first_audio": run.reply_first_audio}
 
 
 def paused_turn(voice: str, first: str, rest: str, pause: float, model: SmartTurn,
@@ -229,6 +240,8 @@ def paused_turn(voice: str, first: str, rest: str, pause: float, model: SmartTur
             "rendering": rendering, "cut_checked": speech.checked,
             "cut_off": bool(cut), "drafts": len(run.drafted),
             "drafts_dropped": sum(n for k, n in run.counts.items() if k != "drafted"),
+            # Why they were dropped (orb_bridge.early_reply.Fate).
+            "draft_fates": {k: n for k, n in run.counts.items() if k != "drafted"},
             "p": None if not cut else cut[0].event.utterance.probability,  # type: ignore
             "ended_by": None if not cut else cut[0].event.utterance.ended_by}  # type: ignore
 
@@ -236,6 +249,11 @@ def paused_turn(voice: str, first: str, rest: str, pause: float, model: SmartTur
 def _pairs(text: str) -> tuple[tuple[float, float], ...]:
     """``"0.7:0.3,1.2:0.15"`` as ``((0.7, 0.3), (1.2, 0.15))``."""
     return tuple((float(a), float(b)) for a, b in (p.split(":") for p in text.split(",")))
+
+
+def _median(rows: list[dict[str, Any]], key: str) -> float | None:
+    values = [r[key] for r in rows if r.get(key) is not None]
+    return round(statistics.median(values), 3) if values else None
 
 
 def _final_end(h: Heard) -> bool:
@@ -313,7 +331,7 @@ def main() -> int:
         paused, sounds = [], ()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     served = ServedModel(early=args.early_reply == "on")
-    turns = [finished_turn(v, t, model, stt, cfg, served) for _, t in finished
+    turns = [finished_turn(v, t, model, stt, cfg, served, not args.smoke) for _, t in finished
              for v in voice_names]
     cuts = [paused_turn(v, a, b, PAUSES[i % len(PAUSES)], model, stt, cfg, served,
                         args.pause_rendering, args.render_cache, args.check_cuts)
@@ -360,6 +378,12 @@ def main() -> int:
         "drafts_dropped_per_paused": round(sum(c["drafts_dropped"] for c in cuts)
                                            / max(1, len(cuts)), 2),
         "draft_lead_p50": round(statistics.median(leads), 3) if leads else None,
+        # Paused requests' drafts by fate: ``resumed`` is the cost (a draft at the mid-request
+        # pause); ``not answered`` is the whole request's draft at its end (or a cut-off's),
+        # which the orb would take: the bench does not answer paused requests.
+        "draft_fates_paused": dict(sum((Counter(c["draft_fates"]) for c in cuts), Counter())),
+        **{f"{key}_p50": _median(good, key) for key in
+           ("words_in", "verdict", "reply_first_token", "reply_first_audio")},
         "non_speech_utterances": sum(n["utterances"] for n in noise),
         "non_speech_stt_runs": sum(n["stt_runs"] for n in noise),
         "level_rule_non_speech_stt_runs": sum(n["level_rule_stt_runs"] for n in noise),

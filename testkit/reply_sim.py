@@ -87,6 +87,12 @@ class ReplyRun:
     #: Earliest simulated moment any reply output was taken to be played.
     first_taken_at: float | None = None
     counts: dict[str, int] = attrs.field(factory=dict)
+    #: The per-stage breakdown of the answered turn: when its words were in (simulated;
+    #: ``None``: read after the end), and the reply's own course in real seconds from its
+    #: request: the model's first token, its first synthesised audio.
+    words_at: float | None = None
+    reply_first_token: float | None = None
+    reply_first_audio: float | None = None
 
 
 def converse(pcm: npt.NDArray[np.int16], brain: Any, loop: ReplyLoop, *,
@@ -108,10 +114,10 @@ def converse(pcm: npt.NDArray[np.int16], brain: Any, loop: ReplyLoop, *,
     stage = EarlyReply(brain, answers=lambda u: run.first_audio_at is None
                        and answers(u.text or ""),
                        voicing=lambda s: voicing.get(s, False), clock=lambda: now_box[0])
-    words_of: dict[int, tuple[Audio, str]] = {}
+    words_of: dict[int, tuple[Audio, str, float]] = {}
 
     def on_words(at: float, paused: SpeechPaused, text: str) -> None:
-        words_of[paused.pause] = (paused.speech, text)
+        words_of[paused.pause] = (paused.speech, text, at)
         if not early or not detector_box or not detector_box[0].speaking:
             return
         before = stage.counts["drafted"]
@@ -152,15 +158,15 @@ async def _call(action: Callable[[], None]) -> None:
 
 
 def _answer(now: float, event: SpeechEnded, run: ReplyRun, stage: EarlyReply, brain: Any,
-            loop: ReplyLoop, words_of: dict[int, tuple[Audio, str]],
+            loop: ReplyLoop, words_of: dict[int, tuple[Audio, str, float]],
             transcribe: Callable[[Audio], str], answers: Callable[[str], bool],
             compare: bool = False) -> None:
     utterance = event.utterance
     run.verdict_at = now
-    early = [w for speech, w in words_of.values() if speech.same(utterance.speech)]
+    early = [(w, at) for speech, w, at in words_of.values() if speech.same(utterance.speech)]
     transcript_at = now
     if early:
-        words = early[-1]
+        words, run.words_at = early[-1]
     else:
         started = time.perf_counter()
         words = transcribe(utterance.speech).strip()
@@ -172,7 +178,7 @@ def _answer(now: float, event: SpeechEnded, run: ReplyRun, stage: EarlyReply, br
     answered = attrs.evolve(utterance, text=words)
 
     async def first_audio(fresh: bool = False) -> float:
-        started = time.perf_counter()
+        started, asked = time.perf_counter(), time.monotonic()
         drafted = None if fresh else stage.take(answered)
         if not fresh:
             run.kept = drafted is not None
@@ -183,6 +189,8 @@ def _answer(now: float, event: SpeechEnded, run: ReplyRun, stage: EarlyReply, br
                     run.first_taken_at = transcript_at
                 if isinstance(out, ReplyAudio):
                     took = time.perf_counter() - started
+                    if not fresh:
+                        _reply_course(run, drafted, brain, asked, took)
                     if drafted is None:
                         return transcript_at + took
                     # The draft ran in real time from its own start: its first audio was
@@ -196,3 +204,13 @@ def _answer(now: float, event: SpeechEnded, run: ReplyRun, stage: EarlyReply, br
         run.fresh_first_audio_at = loop.run(first_audio(fresh=True)) if run.kept \
             else run.first_audio_at
 
+
+def _reply_course(run: ReplyRun, drafted: Any, brain: Any, asked: float, took: float) -> None:
+    """The reply's own course (real seconds from its request): first token, first audio."""
+    if drafted is not None:
+        start, token, audio = drafted.started_at, drafted.first_token_at, \
+            drafted.first_audio_at
+    else:
+        start, token, audio = asked, getattr(brain, "first_token_at", None), asked + took
+    run.reply_first_token = None if token is None else round(token - start, 3)
+    run.reply_first_audio = None if audio is None else round(audio - start, 3)

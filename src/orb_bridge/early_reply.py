@@ -123,6 +123,8 @@ class EarlyReply:
         text = event.text.strip()
         if not text or combine(1.0, text, True) is None:
             return  # no words, or they read mid-clause: the turn is not over here
+        if self._voicing(event.speaker_id):
+            return  # heard again before the words were in (a short pause): it goes on
         utterance = Utterance(event.speaker_id, event.role, event.speech,
                               event.speech.duration, text=text)
         if not self._answers(utterance):

@@ -29,6 +29,7 @@ import orjson
 
 from .http_client import HttpError, request
 from .speech_config import SpeechConfig
+from .speech_text import first_clause_end
 
 #: A sentence ends at . ! ? (or …) followed by a space or the end; a long clause without one
 #: is cut at a comma/semicolon after this many characters, so speech never waits for long.
@@ -177,24 +178,36 @@ async def _events(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
         raise LlmError("the stream ended without any answer")
 
 
-async def sentences(pieces: AsyncIterator[str]) -> AsyncGenerator[str, None]:
-    """Group streamed text into sentences (the unit of speech), each yielded once complete."""
+async def sentences(pieces: AsyncIterator[str], *,
+                    first_clause: bool = False) -> AsyncGenerator[str, None]:
+    """Group streamed text into sentences (the unit of speech), each yielded once complete.
+    ``first_clause``: the answer's first piece may be its first clause, yielded as soon as
+    its clause mark arrives (``speech_text.first_clause_end``), so the voice starts on it
+    while the model writes the rest of the sentence."""
     buffer = ""
+    clause = first_clause
     async for piece in pieces:
         buffer += piece
         while True:
             match = _SENTENCE_END.search(buffer)
-            if match is None and len(buffer) > _LONG_CLAUSE:
-                match = _CLAUSE_END.search(buffer, _LONG_CLAUSE // 2)
-            if match is None and _ENDS_SENTENCE.search(buffer):
+            end = None if match is None else match.end()
+            cut = first_clause_end(buffer) if clause else None
+            if cut is not None and (match is None or cut <= match.start()):
+                end = cut
+            if end is None and len(buffer) > _LONG_CLAUSE:
+                long = _CLAUSE_END.search(buffer, _LONG_CLAUSE // 2)
+                end = None if long is None else long.end()
+            if end is None and _ENDS_SENTENCE.search(buffer):
                 sentence, buffer = buffer.strip(), ""
                 if _speakable(sentence):
+                    clause = False
                     yield sentence
                 break
-            if match is None:
+            if end is None:
                 break
-            sentence, buffer = buffer[: match.end()].strip(), buffer[match.end():]
+            sentence, buffer = buffer[:end].strip(), buffer[end:]
             if _speakable(sentence):
+                clause = False
                 yield sentence
     if _speakable(buffer):
         yield buffer.strip()

@@ -161,7 +161,8 @@ class LanguageModelBrain:
         first = True
         try:
             async with contextlib.aclosing(
-                    sentences(self._timed(self.client.stream(messages), reply))) as said:
+                    sentences(self._timed(self.client.stream(messages), reply),
+                              first_clause=True)) as said:
                 async for sentence in said:
                     if len(sentence) > budget:
                         # The reply length cap: a runaway answer ends here (and closing the
@@ -170,7 +171,8 @@ class LanguageModelBrain:
                         break
                     budget -= len(sentence)
                     # The reply's first sentence in two breaths when long: the first audio
-                    # comes sooner (speech_text.first_breath).
+                    # comes sooner (speech_text.first_breath; a first clause cut while the
+                    # model was still writing, llm.sentences, is short enough already).
                     pieces = first_breath(sentence) if first else [sentence]
                     first = False
                     for piece in pieces:

@@ -183,7 +183,7 @@ _SPEECH_FLAGS = (
     ("--llm-url", "llm_url", "OpenAI-compatible server for the answers (default: offline)"),
     ("--llm-model", "llm_model", "model name for --llm-url"),
     ("--system-prompt", "system_prompt_file", "file replacing the coaching system prompt"),
-    ("--early-reply", "early_reply", "on or off (default): ask the language model at a "
+    ("--early-reply", "early_reply", "on (default) or off: ask the language model at a "
                                      "pause's words, heard only if the turn ends with them"),
     ("--tts-url", "tts_url", "OpenAI-compatible /v1/audio/speech server, first in the voice "
                              "chain"),

@@ -184,8 +184,8 @@ ORB_OPTIONS: tuple[Option, ...] = (
     Option("--orb-llm-model", "orb.llm_model", "model name for --orb-llm-url"),
     Option("--orb-early-reply", "orb.early_reply",
            "ask the language model at a pause's words, before the end of the turn is "
-           "decided, and say the answer only if the turn ends with those words (default off: "
-           "asked once the turn is over, one request per answered turn)",
+           "decided, and say the answer only if the turn ends with those words (default on; "
+           "off: asked once the turn is over, one request per answered turn)",
            choices=("on", "off")),
     Option("--orb-system-prompt", "orb.system_prompt_file",
            "file replacing the orb's coaching system prompt"),

@@ -59,6 +59,35 @@ def test_sentences_are_cut_as_they_arrive() -> None:
     assert run(collect()) == ["Hello there.", "How are you?", "I am fine"]
 
 
+def test_the_first_clause_is_said_before_the_model_has_written_its_sentence() -> None:
+    """The reply's first piece may be its first clause (a comma after its 4th-10th word),
+    handed on as the comma arrives, before the sentence's last token; later sentences and a
+    clause too short or a number's comma are not cut."""
+    pulled: list[str] = []
+
+    async def pieces(texts: list[str]) -> Any:
+        for p in texts:
+            pulled.append(p)
+            yield p
+
+    async def collect(texts: list[str], first_clause: bool = True) -> list[tuple[str, int]]:
+        pulled.clear()
+        return [(s, len(pulled)) async for s in sentences(pieces(texts),
+                                                          first_clause=first_clause)]
+
+    tokens = ["I", " can", " hear", " how", " much", " that", " weighs", " on", " you,",
+              " and", " it", " matters.", " Tell", " me", " more,", " if", " you", " like."]
+    assert run(collect(tokens)) == [("I can hear how much that weighs on you,", 9),
+                                    ("and it matters.", 12),
+                                    ("Tell me more, if you like.", 18)]
+    assert run(collect(tokens, first_clause=False))[0] == (
+        "I can hear how much that weighs on you, and it matters.", 12)
+    assert [s for s, _ in run(collect(["Well,", " I", " hear", " you.", " Go", " on."]))] \
+        == ["Well, I hear you.", "Go on."]
+    assert [s for s, _ in run(collect(["It", " costs", " 1,", "000", " a", " month."]))] \
+        == ["It costs 1,000 a month."]
+
+
 def test_a_coach_turn_addressed_to_the_orb_is_put_to_the_model_as_meant_for_it() -> None:
     """Issue 24: the addressing stage answers a coach who asks the orb (to sum up, say); the
     model must not read that turn as one for the client it should not answer."""
