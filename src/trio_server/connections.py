@@ -166,15 +166,15 @@ class Connections:
                   code=conn.close_code, reason=conn.close_reason or None)
 
     def on_text(self, conn: WsConnection, payload: bytes, now: float) -> None:
-        stats = self._stats
-        stats.count_in(payload)
         core, text = self._core, self._text
         text.conn_id, text.text, text.now = conn.conn_id, payload, now
         commands = core.handle(text)
         if core.deadline_changed:
             self._deadline_moved()
         self.runner.run(commands, conn)
-        stats.observe_latency(conn.clock() - now)
+        # Counted once handled, in one call (the relay's hot path): a message whose handling
+        # raised is not counted, and the server's next step is to end that connection.
+        self._stats.count_handled(payload, conn.clock() - now)
 
     def on_alive(self, conn: WsConnection, now: float) -> None:
         self._core.handle(ConnectionActive(conn.conn_id, now))

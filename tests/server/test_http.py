@@ -13,6 +13,7 @@ import trio
 from prometheus_client.parser import text_string_to_metric_families
 
 from trio_server import HttpRequest, HttpResponse, ServerConfig
+from trio_server.server_metrics import ServerStats
 
 from .conftest import join, recv, send, ws_client
 from .httpclient import request
@@ -83,6 +84,19 @@ async def test_metrics_parse_and_count() -> None:
         assert values[("signaling_slow_consumer_disconnects_total", ())] == 0
         assert values[("signaling_relay_latency_seconds_count", ())] >= 3
         assert "signaling_relay_latency_seconds" in families
+
+
+def test_count_handled_counts_as_count_in_and_observe_latency() -> None:
+    one, two = ServerStats(), ServerStats()
+    for data, seconds in ((b'{"type":"offer","toId":"b"}', 0.00003),
+                          (b'{"toId":"b","type":"answer"}', 0.002),
+                          (b'{"type":"no-such-type"}', 5.0), (b"[1]", 0.0001)):
+        one.count_in(data)
+        one.observe_latency(seconds)
+        two.count_handled(data, seconds)
+    assert two.messages_in == one.messages_in == {"offer": 1, "answer": 1, "other": 2}
+    assert two.latency_counts == one.latency_counts
+    assert two.latency_sum == one.latency_sum
 
 
 async def test_two_servers_keep_separate_metrics() -> None:

@@ -23,6 +23,7 @@ from trio_server.conformance.raw import (
     RawClient,
     encode_frame,
 )
+from trio_server.connections import Connections
 from trio_server.readhub import IDLE, MAX_READS_PER_WAKEUP, MORE, OVER, ReadHub
 from trio_server.transport import RECV_BYTES
 from trio_server.wsconn import WsConnection
@@ -266,14 +267,15 @@ async def test_a_server_reads_plain_websockets_in_its_hub_and_tls_ones_itself(
 
 async def test_a_connection_whose_handling_fails_is_dropped_and_bystanders_carry_on(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    dispatch = WsConnection._dispatch
+    on_text = Connections.on_text
 
-    def buggy_dispatch(self: WsConnection, events: list[tuple[int, bytes]]) -> bool:
-        if any(b"trigger-the-bug" in payload for _, payload in events):
+    def buggy_on_text(self: Connections, conn: WsConnection, payload: bytes,
+                      now: float) -> None:
+        if b"trigger-the-bug" in payload:
             raise RuntimeError("a bug while handling a message")
-        return dispatch(self, events)
+        on_text(self, conn, payload, now)
 
-    monkeypatch.setattr(WsConnection, "_dispatch", buggy_dispatch)
+    monkeypatch.setattr(Connections, "on_text", buggy_on_text)
     async with running_server() as server, ws_client(server, "victim") as victim, \
                 ws_client(server, "calm") as coach, ws_client(server, "calm") as client:
         await join(victim, "victim", "coach")
