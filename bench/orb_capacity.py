@@ -13,7 +13,11 @@ With ``--talk-every S`` each room's client says a real sentence (espeak-ng) ever
 (rooms staggered), so the orbs' speech-to-text, replies and transcripts are part of the load;
 ``--orb-transcripts off`` / ``--no-stt`` switch them off for comparison. Each level also
 reports the neural voice's own CPU per room (the server's threads named ``voice``:
-orb_bridge.voice_pool), so the voice's share of a talking room is not guessed.
+orb_bridge.voice_pool), so the voice's share of a talking room is not guessed, and the
+summary gives the orb's reply latency per level (``reply_latency_by_rooms``: a client's end
+of speech -> the orb's first audible audio at that client, p50/p90, and the turns unanswered
+before the client's next one). ``ORB_BATCH_NICE=N`` in the environment runs the server's
+batch threads N nice steps below its media loop (orb_bridge.thread_priority; off by default).
 
     python bench/orb_capacity.py [--max-rooms 10] [--window 6] [--human-procs 2]
     python bench/orb_capacity.py --talk-every 8      # transcription on, talking
@@ -75,17 +79,61 @@ SENTENCES = (
 )
 
 
-async def talk(client: SyntheticHuman, every: float, offset: float) -> None:
-    """The client says a real sentence every ``every`` seconds, starting after ``offset``."""
+AUDIBLE_DBFS = -40.0  # the orb is heard (as bench/orb_reply_latency.py)
+
+
+def voiced_tail(pcm: Any, rate: int = 48_000) -> float:
+    """Seconds of near-silence at the end of a clip (after its last voiced sample)."""
+    import numpy as np
+
+    loud = np.nonzero(np.abs(pcm.astype(np.int32)) > 300)[0]
+    return 0.0 if len(loud) == 0 else (len(pcm) - 1 - int(loud[-1])) / rate
+
+
+def reply_latency(client: SyntheticHuman, speech_end: float) -> tuple[str, float | None]:
+    """("replied", seconds from the end of the client's speech to the orb's first audible audio
+    at the client), ("overlapped", None) if the orb was still audible just before the speech
+    ended (its onset is then not this turn's), or ("none", None) while nothing was heard."""
+    orb = client.orb_id()
+    if orb is None or orb not in client.media:
+        return "none", None
+    levels = list(client.media[orb].audio_levels)
+    if any(speech_end - 0.5 < t <= speech_end and level > AUDIBLE_DBFS for t, level in levels):
+        return "overlapped", None
+    for t, level in levels:
+        if t > speech_end and level > AUDIBLE_DBFS:
+            return "replied", t - speech_end
+    return "none", None
+
+
+async def talk(client: SyntheticHuman, every: float, offset: float,
+               turns: list[dict[str, Any]]) -> None:
+    """The client says a real sentence every ``every`` seconds, starting after ``offset``; each
+    turn's end of speech and the orb's reply latency at this client go into ``turns``."""
     from testkit.speech import espeak_pcm48k
 
     clips = [espeak_pcm48k(s) for s in SENTENCES]
     await asyncio.sleep(offset)
     turn = 0
     while True:
-        client.play(clips[turn % len(clips)])
+        clip = clips[turn % len(clips)]
+        started = time.monotonic()
+        client.mouth.clip_ended_at = None
+        client.play(clip)
         turn += 1
-        await asyncio.sleep(every)
+        record: dict[str, Any] = {"speech_end": None, "latency": None, "outcome": "none"}
+        turns.append(record)
+        while time.monotonic() - started < every:  # bounded by the next turn
+            await asyncio.sleep(0.05)
+            ended = client.mouth.clip_ended_at
+            if ended is None:
+                continue
+            record["speech_end"] = ended - voiced_tail(clip)
+            outcome, latency = reply_latency(client, record["speech_end"])
+            record["outcome"], record["latency"] = outcome, latency
+            if outcome != "none":
+                break
+        await asyncio.sleep(max(0.0, every - (time.monotonic() - started)))
 
 
 async def humans_main(conn: Connection, url: str, camera: tuple[int, int, float],
@@ -93,6 +141,7 @@ async def humans_main(conn: Connection, url: str, camera: tuple[int, int, float]
     """Serve the orchestrator's commands: open a room, measure a window, close."""
     humans: list[SyntheticHuman] = []
     talkers: list[asyncio.Task[None]] = []
+    turns: list[dict[str, Any]] = []
     try:
         while True:
             command, arg = await asyncio.to_thread(conn.recv)
@@ -103,7 +152,7 @@ async def humans_main(conn: Connection, url: str, camera: tuple[int, int, float]
                 if talk_every > 0:
                     offset = (arg * 2.7) % talk_every
                     talkers.append(asyncio.get_running_loop().create_task(
-                        talk(room[1], talk_every, offset)))
+                        talk(room[1], talk_every, offset, turns)))
                 conn.send(("ok", None))
             elif command == "measure":
                 before = [frames(h) for h in humans]
@@ -113,6 +162,8 @@ async def humans_main(conn: Connection, url: str, camera: tuple[int, int, float]
                 rates = [(frames(h) - b) / elapsed for h, b in zip(humans, before, strict=True)]
                 conn.send(("ok", {"rates": rates,
                                   "cores": (time.process_time() - cpu0) / elapsed}))
+            elif command == "turns":  # the clock is shared (CLOCK_MONOTONIC), so is t
+                conn.send(("ok", [dict(t) for t in turns]))
             else:
                 break
     finally:
@@ -185,6 +236,7 @@ def run(url: str, pid: int, args: argparse.Namespace) -> list[dict[str, Any]]:
         proc.start()
     conns = [parent for parent, _ in pipes]
     levels: list[dict[str, Any]] = []
+    opened: list[float] = []  # when each level's room was open (monotonic)
     try:
         # The empty server's own CPU (timers, pings) is not charged to the rooms; the
         # speech-to-text model loads in the background at start, so that is waited out first.
@@ -194,6 +246,7 @@ def run(url: str, pid: int, args: argparse.Namespace) -> list[dict[str, Any]]:
         idle_cores = (server_cpu(pid) - cpu0) / (time.monotonic() - t0)
         for rooms in range(1, args.max_rooms + 1):
             ask(conns[(rooms - 1) % len(conns)], "open", rooms, 3 * args.timeout)
+            opened.append(time.monotonic())
             time.sleep(args.settle)
             m = measure(conns, pid, args.window)
             level = {"rooms": rooms, "humans": 2 * rooms,
@@ -218,6 +271,10 @@ def run(url: str, pid: int, args: argparse.Namespace) -> list[dict[str, Any]]:
             if len(recent) == args.stop_after_failures and \
                     not any(lv["sustained"] for lv in recent):
                 break
+        if args.talk_every > 0:
+            turns = [t for conn in conns for t in ask(conn, "turns", None, args.timeout)]
+            for level in levels:
+                level["reply_latency"] = latency_figures(turns, opened, level["rooms"])
     finally:
         for conn in conns:
             try:
@@ -230,6 +287,26 @@ def run(url: str, pid: int, args: argparse.Namespace) -> list[dict[str, Any]]:
             if proc.is_alive():
                 proc.kill()
     return levels
+
+
+def latency_figures(turns: list[dict[str, Any]], opened: list[float],
+                    rooms: int) -> dict[str, Any]:
+    """The orb's reply latency at the clients for the turns whose speech ended while ``rooms``
+    rooms were open: median and p90 in seconds, how many turns, how many found the orb still
+    speaking (not counted), how many heard no reply before the next turn."""
+    start = opened[rooms - 1]
+    end = opened[rooms] if rooms < len(opened) else float("inf")
+    mine = [t for t in turns if t["speech_end"] is not None and start <= t["speech_end"] < end]
+    latencies = sorted(t["latency"] for t in mine if t["outcome"] == "replied")
+
+    def pct(q: float) -> float | None:
+        if not latencies:
+            return None
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 3)
+
+    return {"turns": len(mine), "p50_s": pct(0.5), "p90_s": pct(0.9),
+            "overlapped": sum(t["outcome"] == "overlapped" for t in mine),
+            "unanswered": sum(t["outcome"] == "none" for t in mine)}
 
 
 def main() -> int:
@@ -284,6 +361,10 @@ def main() -> int:
         "camera": f"{args.camera_width}x{args.camera_height}@{args.camera_fps:g}",
         "talk_every": args.talk_every, "stt": not args.no_stt, "voice": args.voice,
         "voice_report": voice_lines[-1][-120:] if voice_lines else None,
+        # The orb's reply latency at the clients per level (end of speech -> first audio).
+        "reply_latency_by_rooms": {lv["rooms"]: lv["reply_latency"] for lv in levels
+                                   if "reply_latency" in lv},
+        "batch_nice": os.environ.get("ORB_BATCH_NICE", "default"),
         # Talking rooms (issues 23 and 26): >= 7 rooms, <= 0.15 core per room; silent: 8, 0.1.
         "targets": targets,
     }

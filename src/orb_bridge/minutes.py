@@ -17,7 +17,7 @@ from signaling_core.wire import ai_summary
 
 from ._config import OrbConfig
 from .brain import Brain
-from .hearing import TurnEvent
+from .hearing import TurnEvent, Utterance
 from .stt import shared_engine
 from .transcripts import Scribe, Transcript, TranscriptBook, summarize
 
@@ -27,10 +27,12 @@ Spawn = Callable[[Coroutine[Any, Any, None], str], "asyncio.Task[None]"]
 class Minutes:
     def __init__(self, config: OrbConfig, brain: Brain, *, session_id: str, user_id: str,
                  post: Callable[[dict[str, Any]], None], joined: Callable[[], bool],
-                 deliver: Callable[[TurnEvent], None], spawn: Spawn) -> None:
+                 deliver: Callable[[TurnEvent], None], spawn: Spawn,
+                 name_matters: Callable[[Utterance], bool] | None = None) -> None:
         """``post`` sends a message (once the orb has ``joined``); ``deliver`` hands an
         utterance (with its words) to the conductor; ``spawn`` starts a task the session
-        owns."""
+        owns; ``name_matters`` tells the scribe where listening again for the orb's name
+        can change the turn's fate (:class:`~orb_bridge.transcripts.Scribe`)."""
         self._joined = joined
         self._cfg = config
         self._brain = brain
@@ -44,7 +46,8 @@ class Minutes:
         self.scribe = None if stt is None else Scribe(
             stt, session_id=session_id, book=self.book,
             publish=self._publish if config.speech.transcripts else None,
-            deliver=deliver, spawn=spawn, min_utterance=config.min_utterance)
+            deliver=deliver, spawn=spawn, min_utterance=config.min_utterance,
+            name_matters=name_matters)
         self._summarized = 0  # the book's version the last ai_summary covered
         self._summary_task: asyncio.Task[None] | None = None
 
