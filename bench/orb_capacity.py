@@ -16,8 +16,7 @@ reports the neural voice's own CPU per room (the server's threads named ``voice`
 orb_bridge.voice_pool), so the voice's share of a talking room is not guessed, and the
 summary gives the orb's reply latency per level (``reply_latency_by_rooms``: a client's end
 of speech -> the orb's first audible audio at that client, p50/p90, and the turns unanswered
-before the client's next one). ``ORB_BATCH_NICE=N`` in the environment runs the server's
-batch threads N nice steps below its media loop (orb_bridge.thread_priority; off by default).
+before the client's next one).
 
     python bench/orb_capacity.py [--max-rooms 10] [--window 6] [--human-procs 2]
     python bench/orb_capacity.py --talk-every 8      # transcription on, talking
@@ -364,7 +363,6 @@ def main() -> int:
         # The orb's reply latency at the clients per level (end of speech -> first audio).
         "reply_latency_by_rooms": {lv["rooms"]: lv["reply_latency"] for lv in levels
                                    if "reply_latency" in lv},
-        "batch_nice": os.environ.get("ORB_BATCH_NICE", "default"),
         # Talking rooms (issues 23 and 26): >= 7 rooms, <= 0.15 core per room; silent: 8, 0.1.
         "targets": targets,
     }

@@ -293,11 +293,9 @@ class TurnJudge:
 
 
 def _name_thread() -> None:
-    from .thread_priority import lower_this_thread
     from .voice_pool import name_os_thread
 
     name_os_thread("eot")
-    lower_this_thread()  # batch work: below the media loop (thread_priority)
 
 
 _SHARED: TurnJudge | None = None

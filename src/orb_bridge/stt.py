@@ -36,7 +36,7 @@ from .logs import quiet_native_logs
 from .name_at_ends import name_at_ends
 from .name_probe import NameProbe
 from .speech_config import PACKAGED_MODEL, SpeechConfig
-from .thread_priority import run_in_batch_thread, start_batch_thread
+from .voice_pool import name_os_thread, named_os_thread
 
 logger = logging.getLogger(__name__)
 
@@ -163,8 +163,7 @@ class WhisperStt:
         # Named in /proc (with the native threads CTranslate2 starts from them), so the
         # capacity bench can tell speech-to-text's CPU from the rest (bench/orb_capacity.py).
         self._pool = concurrent.futures.ThreadPoolExecutor(
-            workers, thread_name_prefix="stt", initializer=start_batch_thread,
-            initargs=("stt",))  # and below the media loop (thread_priority)
+            workers, thread_name_prefix="stt", initializer=name_os_thread, initargs=("stt",))
         self._model: Any = None
         self._load_lock = threading.Lock()
         self._lock = threading.Lock()
@@ -234,12 +233,11 @@ class WhisperStt:
                 # CTranslate2 starts its compute threads here and they take this thread's
                 # name: "stt", whoever loads the model (a Trio worker thread names itself
                 # after its job), so /proc tells speech-to-text's CPU apart.
-                # Loaded in a thread of lowered priority (thread_priority): the compute
-                # threads inherit it and do not queue the media loop behind them.
-                model = run_in_batch_thread(lambda: WhisperModel(
-                    resolve_model(self.model_name), device=self.device,
-                    compute_type=compute_type, cpu_threads=self._threads,
-                    num_workers=self._workers), "stt")
+                with named_os_thread("stt"):
+                    model = WhisperModel(
+                        resolve_model(self.model_name), device=self.device,
+                        compute_type=compute_type, cpu_threads=self._threads,
+                        num_workers=self._workers)
                 model.encode = RecentEncodings(model.encode)
                 self._model = model
                 logger.info("speech-to-text model %s loaded on %s in %.2f s",

@@ -26,8 +26,6 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from .thread_priority import lower_this_thread
-
 T = TypeVar("T")
 #: How long the exit waits for a job under way (one piece of a sentence takes well under 1 s).
 _EXIT_WAIT_SECONDS = 5.0
@@ -119,7 +117,6 @@ class PriorityPool:
 
     def _work(self) -> None:
         name_os_thread(self._name)
-        lower_this_thread()  # batch work: below the media loop (thread_priority)
         while True:
             with self._ready:
                 while not self._jobs and not self._closed:
