@@ -15,20 +15,7 @@ from orb_bridge import OfflineBrain, OrbConfig, OrbSession
 from orb_bridge.audio import HEARING_RATE, Audio
 from orb_bridge.hearing import SpeechEnded, Utterance
 from orb_bridge.signaling_link import QueueLink
-
-
-class Transcriber:
-    """Whisper's plain words drop the name ("Or could you…"); listening again finds it."""
-
-    def __init__(self) -> None:
-        self.listened: list[str] = []
-
-    async def transcribe(self, audio: Audio) -> str:
-        return "Or could you sum up?"
-
-    async def listen_for_name(self, audio: Audio, text: str) -> str:
-        self.listened.append(text)
-        return "Orb, could you sum up?"
+from testkit.name_dropping import NameDroppingStt
 
 
 def heard(mode: str, role: str) -> tuple[int, list[Utterance], OrbSession]:
@@ -38,7 +25,7 @@ def heard(mode: str, role: str) -> tuple[int, list[Utterance], OrbSession]:
                              config=OrbConfig(mode=mode), brain=OfflineBrain())
         scribe = session.scribe
         assert scribe is not None
-        stt = Transcriber()
+        stt = NameDroppingStt()
         scribe._stt = stt
         delivered: list[Utterance] = []
         scribe.deliver = lambda event: delivered.append(event.utterance) \

@@ -272,20 +272,10 @@ def test_the_scribe_listens_for_the_name_on_a_turns_final_words_only() -> None:
 
     from orb_bridge.hearing import SpeechEnded, Utterance
     from orb_bridge.transcripts import Scribe, TranscriptBook
+    from testkit.name_dropping import NameDroppingStt
 
-    class Transcriber:
-        def __init__(self) -> None:
-            self.listened: list[str] = []
-
-        async def transcribe(self, audio: Audio) -> str:
-            return "Or could you sum up?"
-
-        async def listen_for_name(self, audio: Audio, text: str) -> str:
-            self.listened.append(text)
-            return "Orb, could you sum up?"
-
-    async def scenario() -> tuple[Transcriber, list[str], list[str]]:
-        stt, published, delivered = Transcriber(), [], []
+    async def scenario() -> tuple[NameDroppingStt, list[str], list[str]]:
+        stt, published, delivered = NameDroppingStt(), [], []
         tasks: list[asyncio.Task[None]] = []
         scribe = Scribe(stt, session_id="s", book=TranscriptBook(),
                         publish=lambda line: published.append(line.text),
