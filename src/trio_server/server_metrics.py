@@ -57,6 +57,15 @@ def message_type(data: bytes) -> str:
     return _LABELS.get(data[j + 1:k], OTHER)
 
 
+def _label_of(data: bytes) -> str:
+    """The metric label of a received text: :func:`message_type`, with its common case (the
+    server's own JSON, ``{"type":"…`` first) read straight from the bytes."""
+    if data.startswith(b'{"type":"'):
+        k = data.find(b'"', 9, 49)
+        return _LABELS.get(data[9:k], OTHER) if k > 0 else OTHER
+    return message_type(data)
+
+
 class ServerStats:
     """Everything the server counts, as plain numbers."""
 
@@ -74,23 +83,15 @@ class ServerStats:
         self.latency_sum = 0.0
 
     def count_in(self, data: bytes) -> None:
-        if data.startswith(b'{"type":"'):  # message_type's common case, without the call
-            k = data.find(b'"', 9, 49)
-            label = _LABELS.get(data[9:k], OTHER) if k > 0 else OTHER
-        else:
-            label = message_type(data)
         counts = self.messages_in
+        label = _label_of(data)
         counts[label] = counts.get(label, 0) + 1
 
     def count_handled(self, data: bytes, seconds: float) -> None:
         """``count_in`` and ``observe_latency`` of one handled message in one call: a received
         text is the relay's hot path, and a Python call is a measurable part of it."""
-        if data.startswith(b'{"type":"'):
-            k = data.find(b'"', 9, 49)
-            label = _LABELS.get(data[9:k], OTHER) if k > 0 else OTHER
-        else:
-            label = message_type(data)
         counts = self.messages_in
+        label = _label_of(data)
         counts[label] = counts.get(label, 0) + 1
         self.latency_counts[_bisect_left(LATENCY_BUCKETS, seconds)] += 1
         self.latency_sum += seconds
