@@ -8,8 +8,9 @@ import pytest
 
 from orb_bridge.addressing import AddressRule
 from orb_bridge.audio import HEARING_RATE, Audio
+from orb_bridge.encodings_cache import RecentEncodings
 from orb_bridge.name_probe import OPENING_SECONDS, NameProbe, SetOffWord, opening_audio
-from orb_bridge.stt import RecentEncodings, WhisperStt
+from orb_bridge.stt import WhisperStt
 from testkit import voices
 
 RULE = AddressRule("Orb")
