@@ -97,7 +97,8 @@ def test_relay_only_pages_connect_through_coturn(chromium: Browser, tmp_path: Pa
                 peer = "client-r" if role == "coach" else "coach-r"
                 chosen = harness.wait_until(
                     lambda page=page, peer=peer: page.evaluate(SELECTED_PAIR_JS, peer),
-                    lambda got: got is not None and got["pair"] is not None,
+                    lambda got: (got is not None and got["pair"] is not None
+                                 and got["pair"]["state"] == "succeeded"),
                     timeout=15, what=f"the {role}'s selected candidate pair")
                 # Both pages relay only, so the far end of the pair is a relay address too.
                 assert chosen["pair"] == {"state": "succeeded", "local": "relay",
@@ -168,7 +169,11 @@ def test_a_relay_only_orb_reaches_the_pages_through_coturn(
                 [orb] = [i for i in harness.tile_ids(page) if i.startswith("ai-orb-")]
                 chosen = harness.wait_until(
                     lambda page=page, orb=orb: page.evaluate(SELECTED_PAIR_JS, orb),
-                    lambda got: got is not None and got["pair"] is not None,
+                    # Chromium can report the selected pair as "in-progress" for a moment
+                    # while a check on it is outstanding, media already flowing: wait for it to
+                    # read "succeeded" rather than take the first report.
+                    lambda got: (got is not None and got["pair"] is not None
+                                 and got["pair"]["state"] == "succeeded"),
                     timeout=15, what=f"the {role}'s selected pair with the orb")
                 assert chosen["pair"]["state"] == "succeeded", chosen
                 assert chosen["pair"]["remote"] == "relay", chosen
