@@ -314,7 +314,7 @@ def fresh4_turns() -> list[dict[str, Any]]:
 def chosen(rows: list[dict[str, Any]], which: str) -> list[dict[str, Any]]:
     if which in ("fresh", "fresh4"):
         return fresh_turns() if which == "fresh" else fresh4_turns()
-    if which in ("fresh5", "fresh6", "fresh7", "fresh8"):  # the later sets, each in its own module
+    if which.startswith("fresh") and which[5:].isdigit():  # fresh5.., each in its own module
         return list(getattr(__import__(f"_addressing_{which}"), f"{which}_turns")(VOICES))
     if which in ("design", "heldout"):
         return [r for r in rows if r["n"] % 2 == (which == "heldout")]

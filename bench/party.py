@@ -56,7 +56,7 @@ same); ``--set`` picks which to run (``all``: design and held-out).
                           [--pause-rendering spoken-through|separate] [--only-paused]
                           [--stt-model DIR]   # another CTranslate2 Whisper for the words
     python bench/party.py --smoke      # 4 turns and 1 sound, targets not judged (CI)
-    python bench/party.py --addressing [--set design|heldout|fresh|fresh4..fresh8|all]
+    python bench/party.py --addressing [--set design|heldout|fresh|fresh4..fresh9|all]
                                        # whom the orb talks to
 """
 
@@ -278,7 +278,7 @@ def sound_run(name: str, seconds: float, cfg: OrbConfig, model: SmartTurn,
 def main() -> int:
     parser = party_parser(__doc__.splitlines()[0])
     args = parser.parse_args()
-    if args.set in ("fresh4", "fresh5", "fresh6", "fresh7", "fresh8") and not args.addressing:
+    if args.set.startswith("fresh") and args.set != "fresh" and not args.addressing:
         parser.error(f"--set {args.set} is a set of --addressing")
     if args.addressing:
         import _addressing as addressing_set

@@ -10,7 +10,9 @@ asked on top. What counts as addressing (docs/orb.md, "Whom the orb talks to"):
    clause. The name may be misheard here (see below): a greeting pins the position.
 2. **The name as a vocative**: at the start of the turn followed by a pause mark ("Orb, what do
    you think?"), or at the end after one ("…so far, Orb?"), or set off by pause marks in the
-   middle ("Could you, Orb, sum up?"), or after a short opener ("Thanks Orb, and…").
+   middle ("Could you, Orb, sum up?"), or after a short opener ("Thanks Orb, and…"; its
+   comma may be lost before a request verb, or in a question before "and"/"but" or a
+   question's first word: "Thanks Orb and what's…").
 3. **A misheard name where only a vocative fits**: Whisper hears a bare "Orb," as "Or," or
    "Aub,"; such a near-miss (one edit away, or a known mishearing) counts only at the start
    of the turn, followed by a pause mark, in a question or a request: a question mark, or a
@@ -71,6 +73,9 @@ ASKING_AFTER = frozenset({"what", "how", "why", "who", "where", "when", "which",
 IMPERATIVES_AFTER = frozenset({"note", "tell", "give", "write", "read", "list", "sum",
                                "recap", "remind", "keep", "save", "help", "say", "explain",
                                "jot", "summarise", "summarize"})
+#: Words that join a new clause after a vocative whose comma was dropped ("Thanks Orb and
+#: what's the third one?").
+CLAUSE_JOINERS = frozenset({"and", "but"})
 #: What Whisper writes for a name in mid-sentence besides its near misses ("Just quickly arm
 #: how long…", fresh6): counts only in the mid-sentence vocative's place.
 MIDDLE_MISHEARD = frozenset({"arm", "arb"})
@@ -126,6 +131,18 @@ def _opened_by(tokens: list[str], index: int) -> bool:
     while start > 0 and tokens[start - 1] not in PAUSE_MARKS:
         start -= 1
     return 0 < index - start <= 3 and all(t in OPENERS for t in tokens[start:index])
+
+
+def _opens_next_clause(tokens: list[str], index: int) -> bool:
+    """Whether token ``index`` opens a clause of its own after a name whose comma Whisper
+    dropped ("Thanks Orb and what's…", "Sorry Orb note the date"): a request verb
+    (:data:`IMPERATIVES_AFTER`), or, in a question, a joining "and"/"but" or a question's
+    first word (:data:`ASKING_AFTER`). "So orb could be a good name" asks nothing."""
+    if index >= len(tokens):
+        return False
+    word = tokens[index]
+    return word in IMPERATIVES_AFTER or (
+        "?" in tokens[index:] and (word in ASKING_AFTER or word in CLAUSE_JOINERS))
 
 
 @attrs.frozen
@@ -223,7 +240,9 @@ class AddressRule:
             set_off_after = token_after is None or token_after in PAUSE_MARKS
             if (position == 0 and set_off_after) or (set_off_before and set_off_after):
                 return Verdict(True, Reason.VOCATIVE)
-            if set_off_after and token_after is not None and _opened_by(tokens, index):
+            if _opened_by(tokens, index) and (
+                    (set_off_after and token_after is not None)
+                    or _opens_next_clause(tokens, index + 1)):
                 return Verdict(True, Reason.VOCATIVE)
             if asks and "you" in (w for _, w in words) and (set_off_before or set_off_after):
                 return Verdict(True, Reason.QUESTION_TO_YOU)

@@ -25,7 +25,8 @@ import numpy as np
 
 from . import set_off_words
 from .addressing import REQUEST_WORDS, edit_distance, tokenize
-from .name_probe import NameProbe, SetOffWord, Where, _distributions, _encode
+from .heard_alone import SetOffWord, Where
+from .name_probe import NameProbe, _distributions, _encode
 
 #: A turn of at most this many words (plain) is a short command whose opening is heard alone.
 SHORT_TURN_WORDS = 4

@@ -24,7 +24,7 @@ decides by itself.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 import numpy as np
@@ -40,6 +40,7 @@ from .addressing import (
     edit_distance,
     tokenize,
 )
+from .heard_alone import SetOffWord, Where
 
 #: Openings scored before the name: the greetings of the text rule's rule 1.
 GREETINGS = ("Hey", "Okay", "Ok", "Hi", "Hello")
@@ -58,18 +59,6 @@ OPENING_SECONDS = 1.2
 #: pre-roll's room noise, below any voiced onset (-40 dBFS).
 _ONSET_PEAK = 0.01
 _RATE = 16_000
-#: A word set off by a pause at the turn's start or end (orb_bridge.set_off_words), heard
-#: alone, is the name when the name is this many times as likely as its near miss ("Or") and
-#: at least :data:`SET_OFF_FLOOR` likely. Chosen on the design half (docs/orb.md).
-SET_OFF_RATIO = 3.5
-SET_OFF_FLOOR = 0.05
-#: A set-off opening word heard alone at least this likely the name needs to be only
-#: :data:`SET_OFF_STRONG_RATIO` times as likely as "Or": Piper's own "Orb," opening a request
-#: scored 0.19-0.53 and 1.6-3 times "Or" (fresh7), a human's set-off "Or," at most 0.122
-#: (fresh6-7, every voice, 45 turns).
-SET_OFF_STRONG = 0.18
-SET_OFF_STRONG_RATIO = 1.5
-
 #: Other people's short names a set-off opening word may be instead of the orb's, and the
 #: first letters Whisper writes for a name it has not made out (" M" for espeak-ng's "Bob,"):
 #: the rivals a set-off word is scored against besides the near miss ("Or"). Whisper tiny.en,
@@ -77,12 +66,6 @@ SET_OFF_STRONG_RATIO = 1.5
 RIVAL_NAMES = ("Rob", "Bob", "Mob", "Mom", "Rub", "Rory", "Ron", "Robert", "Bobby", "Robbie",
                "Robb", "Bo")
 RIVAL_LETTERS = ("M", "B", "R")
-#: A word set off and heard alone is the name only when at least this many times as likely
-#: as all rivals together: the orb's own name heard alone scored 15-400 times its rivals
-#: (en-gb-x-rp's lowest; fresh5-7, every voice), espeak-ng's "Bob," 1.4-4.5 times (" M",
-#: "Mob", "Mom") and Piper's "Rob," 0.3 times (fresh7).
-RIVAL_RATIO = 8.0
-
 #: Words Whisper writes for a name set off in mid-sentence that are not near misses of it
 #: ("Sorry, all, could you repeat that?", espeak-ng en-gb, fresh7): listened to by ear only
 #: when set off by commas on both sides, and written as the name only if heard as it.
@@ -93,7 +76,6 @@ MIDDLE_SET_OFF = frozenset({"all", "arm", "arb"})
 #: human's "Or is that too optimistic?" that passed the threshold 0.012 (design half).
 OPENING_NEAR_RATIO = 0.05
 
-Where = Literal["opening", "middle", "closing"]
 #: At most this many words set off in mid-sentence are heard alone (one encoder pass each).
 MAX_MIDDLE_WORDS = 3
 _WORD = re.compile(r"[\w']+")
@@ -106,52 +88,6 @@ class Opening:
 
     text: str
     probability: float
-
-
-@attrs.frozen
-class SetOffWord:
-    """A word set off at the turn's ``where``, and how likely it is, heard alone, to be the
-    name (``name``) and a near miss of it (``near``: "Or", "or" for "Orb")."""
-
-    where: Where
-    name: float
-    near: float
-    #: How likely it is another person's short name or such a name's first letter
-    #: (:data:`RIVAL_NAMES`, :data:`RIVAL_LETTERS`).
-    rival: float = 0.0
-
-    @property
-    def is_the_name(self) -> bool:
-        """Heard alone, the name: likely enough, far likelier than "Or" (or, at the opening,
-        likely enough to need less: :data:`SET_OFF_STRONG`), and far likelier than any
-        other short name (:data:`RIVAL_RATIO`)."""
-        beats_near = self.name >= SET_OFF_RATIO * self.near or (
-            self.where == "opening" and self.name >= SET_OFF_STRONG
-            and self.name >= SET_OFF_STRONG_RATIO * self.near)
-        return self.name >= SET_OFF_FLOOR and beats_near and \
-            self.name >= RIVAL_RATIO * self.rival
-
-    @property
-    def confirms_the_name(self) -> bool:
-        """What keeps a set-off "Or," that the rule takes only as a misheard name (rule 3):
-        heard alone, the name is as :attr:`is_the_name` asks. A human's "Or, could you…"
-        scored the name 0.02-0.12 and 0.5-4 times "Or" (fresh6-7): not that."""
-        return self.is_the_name
-
-    @property
-    def is_the_near_miss(self) -> bool:
-        """Heard alone, likelier the near miss ("Or,") than the name, and likely at all: such
-        a word vetoes a bare name the opening probe finds. Another word set off ("Okay" of
-        "Okay Orb, ...") is neither, and vetoes nothing."""
-        return (self.near >= SET_OFF_FLOOR and self.near > self.name) or (
-            self.rival >= SET_OFF_FLOOR and self.rival > self.name)
-
-    @property
-    def heard_as_near_miss(self) -> bool:
-        """Heard alone, likelier the near miss than the name, however unlikely both: what
-        undoes rule 3's taking of a set-off "Or," on words alone (:meth:`NameProbe.
-        rests_on_near_miss`), where the text rule has no other cue."""
-        return self.near > self.name
 
 
 class NameProbe:

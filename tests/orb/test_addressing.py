@@ -46,6 +46,11 @@ ADDRESSED = [
     ("Thanks, or what else could we do?", Reason.MISHEARD_MIDDLE),
     # fresh7, Piper: a contraction asks as its full form does
     ("So tell me, or what's it out today?", Reason.MISHEARD_MIDDLE),
+    # fresh8: Whisper dropped the comma after the name that follows a short opener; the
+    # next word opens a question ("and", "what's", "could") or is a request verb
+    ("Thanks Orb and what's the third one?", Reason.VOCATIVE),
+    ("Thank you Orb could you save that too?", Reason.VOCATIVE),
+    ("Sorry Orb note the date again.", Reason.VOCATIVE),
 ]
 
 NOT_ADDRESSED = [
@@ -74,6 +79,9 @@ NOT_ADDRESSED = [
     # fresh set (espeak-ng): a human's set-off "Or," with a request word later in a statement
     ("Or, honestly, I can just say no.", Reason.NOT_NAMED),
     ("Or, I could ask my sister to help.", Reason.NOT_NAMED),
+    # the name after a short opener, no pause mark, and no question or request after it
+    ("So orb could be a good name for it.", Reason.TALKED_ABOUT),
+    ("And orb and moon were the words she used.", Reason.TALKED_ABOUT),
 ]
 
 

@@ -9,7 +9,8 @@ import pytest
 from orb_bridge.addressing import AddressRule
 from orb_bridge.audio import HEARING_RATE, Audio
 from orb_bridge.encodings_cache import RecentEncodings
-from orb_bridge.name_probe import OPENING_SECONDS, NameProbe, SetOffWord, opening_audio
+from orb_bridge.heard_alone import SetOffWord
+from orb_bridge.name_probe import OPENING_SECONDS, NameProbe, opening_audio
 from orb_bridge.stt import WhisperStt
 from testkit import voices
 
@@ -112,6 +113,18 @@ def test_only_a_set_off_near_miss_vetoes_a_bare_opening_name() -> None:
     assert SetOffWord("opening", name=0.13, near=0.23).is_the_near_miss  # piper "Or, could"
     assert not SetOffWord("opening", name=0.002, near=0.004).is_the_near_miss  # "Okay"
     assert not SetOffWord("opening", name=0.41, near=0.022).is_the_near_miss  # the name
+
+
+def test_a_set_off_word_that_loses_to_another_name_vetoes_a_bare_opening_name() -> None:
+    """fresh8: a set-off "Bob," that Whisper dropped, heard alone the name 0.29 against the
+    rivals 0.07 (espeak-ng en-us) and 0.18 against 0.04 (Piper): not the name (under 8
+    times the rivals), and so not left for the 1.2 s probe to write "Orb," in either. The
+    orb's own name heard alone scored at least 15 times its rivals (fresh5-7)."""
+    assert SetOffWord("opening", name=0.29, near=0.004, rival=0.07).is_the_near_miss
+    assert SetOffWord("opening", name=0.18, near=0.003, rival=0.04).is_the_near_miss
+    assert not SetOffWord("opening", name=0.108, near=0.005, rival=0.007).is_the_near_miss
+    # no name at all: the "Okay" of en-gb-x-rp's "Okay Orb, what have I been avoiding?"
+    assert not SetOffWord("opening", name=0.0025, near=0.0033, rival=0.019).is_the_near_miss
 
 
 def test_a_closing_name_takes_the_place_of_its_near_miss() -> None:
