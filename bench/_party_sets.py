@@ -424,3 +424,66 @@ UNSEEN8_PAUSED = (
     ("I passed my driving test", "even though I failed it twice before."),
     ("This spring I am planning to", "repaint the whole house."),
 )
+
+
+#: The eighth held-out set (round 9 of issue 23), written at the start of that round, before
+#: any rule, weight or threshold of the round was chosen or run, and run only once the
+#: round's decision was frozen. The same mix as unseen8: about half the finished requests are
+#: statements and half questions or asks; about two thirds of the fragments read whole when
+#: cut (a clause that goes on with a place, a time, a reason, a comparison or a relative
+#: clause), the rest lean on what follows (a modal, a preposition, a determiner, "to", a
+#: subordinator, a verb that needs its object).
+UNSEEN9_FINISHED = (
+    "I want to stop eating dinner in front of the television.",
+    "How do I tell my neighbour that his dog keeps me awake?",
+    "My manager never replies to my messages.",
+    "Could you help me write a plan for my first month as a lead?",
+    "I bought a bicycle for my commute on Saturday.",
+    "What is the best way to prepare for a difficult phone call?",
+    "I have been drinking too much coffee at work.",
+    "Is it rude to leave a meeting early?",
+    "The conference in Berlin was exhausting.",
+    "Can we go over how I respond to my sister's criticism?",
+    "I shouted at my son this morning.",
+    "How do I say goodbye to colleagues when I leave?",
+    "My father is retiring at the end of the year.",
+    "What should I do when a client ignores my emails?",
+    "We moved into a bigger flat in September.",
+    "Do you think I should ask for feedback more often?",
+    "I would like to spend less money on takeaways.",
+    "Why do I get so anxious before family visits?",
+    "Our office is closing for two weeks in August.",
+    "Should I tell my team that I am burned out?",
+    "I have meditated every morning since Monday.",
+    "Where can I find a quiet place to study?",
+    "Help me choose between the two courses.",
+    "I am bored with my routine.",
+    "How do other parents find time for exercise?",
+)
+UNSEEN9_PAUSED = (
+    ("I signed up for a pottery class", "on Thursday evenings near the station."),
+    ("My flatmate and I disagree", "about how clean the kitchen should be."),
+    ("I go for a swim", "before I start work on Mondays."),
+    ("I would like to be more assertive", "with the people who report to me."),
+    ("My new laptop is much slower", "than the one I had before."),
+    ("I skipped the team lunch", "because I had too much to finish."),
+    ("I listened to a podcast", "that convinced me to cut down on sugar."),
+    ("It was my teacher's", "advice to apply for the scholarship."),
+    ("We rewrote the proposal twice", "and the board still rejected it."),
+    ("I ought to", "visit my grandmother on Sundays."),
+    ("The task I put off the longest is", "filing my expenses."),
+    ("I have a check-up with the dentist", "next Wednesday morning."),
+    ("I usually check the news", "before I get out of bed."),
+    ("I cannot tell if", "my boss is happy with my work."),
+    ("My cousin asked me to stay with", "his children for the weekend."),
+    ("I have been volunteering at a shelter", "every Saturday since the spring."),
+    ("I feel restless", "when I have nothing planned for the evening."),
+    ("My client wants me to redesign", "the whole website by March."),
+    ("On Fridays I relax", "by cooking a big meal for friends."),
+    ("I offered to stay late", "but my manager sent me home."),
+    ("I keep worrying about", "the mistake I made in the presentation."),
+    ("Our team meetings are shorter", "when everyone sends updates beforehand."),
+    ("I want to apologise to my", "brother for what I said."),
+    ("I got the promotion", "even though I almost did not apply."),
+    ("Next summer we are hoping to", "visit my wife's family in Canada."),
+)

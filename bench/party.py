@@ -49,9 +49,9 @@ Half of the requests (odd numbers) are the held-out set, kept aside while the th
 chosen; ``fresh``, ``new`` and ``late`` are further held-out sets, each written after the one
 before had been seen (``late``: round 5, run only once its decision was frozen;
 ``unseen6``: round 6, the same; ``unseen7``: round 7, the same; ``unseen8``: round 8, the
-same); ``--set`` picks which to run (``all``: design and held-out).
+same; ``unseen9``: round 9, the same); ``--set`` picks which to run (``all``: design and held-out).
 
-    python bench/party.py [--set design|heldout|fresh|new|late|unseen6|unseen7|unseen8|all]
+    python bench/party.py [--set design|heldout|fresh|new|late|unseen6|..|unseen9|all]
                           [--voices four|two] [--part hearing|floor|all]
                           [--pause-rendering spoken-through|separate] [--only-paused]
                           [--stt-model DIR]   # another CTranslate2 Whisper for the words
@@ -92,6 +92,8 @@ from _party_sets import (
     UNSEEN7_PAUSED,
     UNSEEN8_FINISHED,
     UNSEEN8_PAUSED,
+    UNSEEN9_FINISHED,
+    UNSEEN9_PAUSED,
 )
 
 from orb_bridge import OrbConfig
@@ -307,7 +309,8 @@ def main() -> int:
              "late": (LATE_FINISHED, LATE_PAUSED),
              "unseen6": (UNSEEN6_FINISHED, UNSEEN6_PAUSED),
              "unseen7": (UNSEEN7_FINISHED, UNSEEN7_PAUSED),
-             "unseen8": (UNSEEN8_FINISHED, UNSEEN8_PAUSED)}
+             "unseen8": (UNSEEN8_FINISHED, UNSEEN8_PAUSED),
+             "unseen9": (UNSEEN9_FINISHED, UNSEEN9_PAUSED)}
     if args.set in whole:
         finished, paused = (chosen(items, "all") for items in whole[args.set])
     else:
