@@ -369,6 +369,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--arrivals", choices=("poisson", "tick"), default="poisson",
                    help="paced: each connection on its own Poisson process (default; a run "
                         "whose sends clumped is void), or 1 ms ticks (figures before 2026-12-06)")
+    p.add_argument("--paced-halves", action="store_true",
+                   help="paced: each round runs every server twice for half the duration, the "
+                        "second time in the reverse order, and merges the halves")
     p.add_argument("--trio-arg", action="append", default=[],
                    help="extra argument for trio-server (repeatable)")
     p.add_argument("--json-out", type=Path, help="write every raw result here")
@@ -408,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
             order = servers[shift:] + servers[:shift]
             meter.start()
             here = run_round(run, order, scenarios, commands, extra, timeout, Path(tmp),
-                             started, args.runs)
+                             started, args.runs, halves=args.paced_halves)
             sample = meter.stop()
             busy = sample.others_cores is not None and sample.others_cores > args.max_load
             for result in here:
@@ -437,26 +440,88 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_round(run: int, order: Sequence[str], scenarios: Sequence[str],
               commands: dict[str, list[str]], extra: Sequence[str], timeout: float,
-              tmp: Path, started: float, runs: int) -> list[dict[str, Any]]:
-    """One round: every scenario on every server (in ``order``), a fresh server each time."""
+              tmp: Path, started: float, runs: int, halves: bool = False
+              ) -> list[dict[str, Any]]:
+    """One round: every scenario on every server (in ``order``), a fresh server each time.
+
+    With ``halves``, the paced scenario runs twice per server for half the duration each, the
+    second time in the reverse order (A B C, then C B A), and each server's two halves are
+    merged (:func:`merge_halves`): a drift of the machine during the round then weighs on
+    every server alike, and each figure is two fresh processes' rather than one's.
+    """
     results: list[dict[str, Any]] = []
     for scenario in scenarios:
+        if halves and scenario == "paced":
+            passes = [list(order), list(order)[::-1]]
+            here_extra = half_duration(extra)
+        else:
+            passes, here_extra = [list(order)], list(extra)
+        parts: dict[str, list[dict[str, Any]]] = {name: [] for name in order}
+        for names in passes:
+            for name in names:
+                result = run_one(name, scenario, commands, here_extra, timeout, tmp)
+                result.update(label=name, run=run)
+                parts[name].append(result)
+                print(f"[{time.monotonic() - started:6.1f}s] run {run + 1}/{runs} "
+                      f"{scenario:10} {name:8} " + summary(result), file=sys.stderr)
         for name in order:
-            try:
-                server = ServerProcess(name, commands[name], tmp)
-            except RuntimeError as exc:
-                results.append({"label": name, "scenario": scenario, "run": run,
-                                "error": str(exc)})
-                continue
-            try:
-                result = run_loadgen(server, scenario, extra, timeout)
-            finally:
-                rc = server.stop()
-            result.update(label=name, run=run, server_exit=rc)
-            results.append(result)
-            print(f"[{time.monotonic() - started:6.1f}s] run {run + 1}/{runs} "
-                  f"{scenario:10} {name:8} " + summary(result), file=sys.stderr)
+            results.append(parts[name][0] if len(parts[name]) == 1
+                           else merge_halves(parts[name]))
     return results
+
+
+def run_one(name: str, scenario: str, commands: dict[str, list[str]], extra: Sequence[str],
+            timeout: float, tmp: Path) -> dict[str, Any]:
+    """One scenario on a freshly started server ``name``."""
+    try:
+        server = ServerProcess(name, commands[name], tmp)
+    except RuntimeError as exc:
+        return {"scenario": scenario, "error": str(exc)}
+    try:
+        result = run_loadgen(server, scenario, extra, timeout)
+    finally:
+        rc = server.stop()
+    result.update(server_exit=rc)
+    return result
+
+
+def half_duration(extra: Sequence[str]) -> list[str]:
+    """The load generator's arguments with ``--duration`` halved."""
+    out = list(extra)
+    i = out.index("--duration")
+    out[i + 1] = f"{float(out[i + 1]) / 2:g}"
+    return out
+
+
+#: Counts summed over the halves of a paced round; figures of rate or latency are averaged.
+_SUMMED = ("sent", "delivered", "server_cpu_s", *ZERO_COUNTS)
+_AVERAGED = ("latency_p50_ms", "latency_p99_ms", "delivered_per_s", "send_lag_p99_ms",
+             "loadgen_cpu_s")
+
+
+def merge_halves(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One server's halves of a paced round as one result: CPU per message over both halves
+    (their CPU over their messages), latencies the mean of the halves'; void if either half
+    is (the halves' own figures are kept under ``halves``)."""
+    merged = dict(parts[0])
+    for key in _SUMMED:
+        values: list[float] = [p[key] for p in parts if isinstance(p.get(key), int | float)]
+        if len(values) == len(parts):
+            merged[key] = round(sum(values), 4) if key == "server_cpu_s" else sum(values)
+    for key in _AVERAGED:
+        values = [p[key] for p in parts if isinstance(p.get(key), int | float)]
+        if len(values) == len(parts):
+            merged[key] = round(sum(values) / len(values), 3)
+    cpu, delivered = merged.get("server_cpu_s"), merged.get("delivered")
+    if isinstance(cpu, int | float) and isinstance(delivered, int) and delivered:
+        merged["server_cpu_per_msg_us"] = round(cpu / delivered * 1e6, 3)
+    errors = [str(p["error"]) for p in parts if "error" in p]
+    merged.pop("error", None)
+    if errors:
+        merged["error"] = "; ".join(f"half: {e}" for e in errors)
+    merged["halves"] = [{k: p.get(k) for k in ("server_cpu_per_msg_us", "latency_p99_ms",
+                                               "error") if k in p} for p in parts]
+    return merged
 
 
 def load_report(loads: list[dict[str, Any]], max_load: float, max_reruns: int) -> str:

@@ -169,3 +169,26 @@ def test_addressing_rescore_judges_what_whisper_heard_with_the_current_rule(
     summary = rescore(str(path))
     assert summary["recognised"] == 0.5 and summary["false_addressed"] == 0.5
     assert summary["interjections_per_10_min"] > 0
+
+
+def test_paced_halves_merge_into_one_round() -> None:
+    """``--paced-halves``: a server's two halves count as one result, CPU per message over both
+    halves' messages (not the mean of their ratios), a void half voids the round, and each
+    half runs for half the duration."""
+    from run_server_bench import half_duration, merge_halves
+
+    first = {"scenario": "paced", "label": "trio", "delivered": 20_000, "sent": 20_000,
+             "server_cpu_s": 1.0, "server_cpu_per_msg_us": 50.0, "latency_p99_ms": 1.0,
+             "lost": 0}
+    second = {"scenario": "paced", "label": "trio", "delivered": 30_000, "sent": 30_000,
+              "server_cpu_s": 2.0, "server_cpu_per_msg_us": 66.7, "latency_p99_ms": 3.0,
+              "lost": 1}
+    merged = merge_halves([first, second])
+    assert merged["delivered"] == 50_000 and merged["lost"] == 1
+    assert merged["server_cpu_per_msg_us"] == pytest.approx(60.0)
+    assert merged["latency_p99_ms"] == pytest.approx(2.0)
+    assert "error" not in merged and len(merged["halves"]) == 2
+    void = merge_halves([first, dict(second, error="void run: clumped")])
+    assert "clumped" in void["error"]
+    assert half_duration(["--duration", "8", "--rate", "8000"]) == [
+        "--duration", "4", "--rate", "8000"]
