@@ -346,6 +346,8 @@ def main() -> int:
     # The voice's own report (orb_bridge.voices, every 20 sentences): the last one is from
     # the highest level of rooms reached.
     voice_lines = [line.strip() for line in log if "text -> first audio p50" in line]
+    # Speech-to-text's own count (orb_bridge.stt, every 20 utterances): decodings per turn.
+    stt_lines = [line.strip() for line in log if "speech-to-text report" in line]
     targets: dict[str, Any] = {"rooms": 7, "cores_per_room": 0.15} if args.talk_every > 0 \
         else {"rooms": 8, "cores_per_room": 0.1}
     sustained = [lv for lv in levels if lv["sustained"]]
@@ -360,6 +362,7 @@ def main() -> int:
         "camera": f"{args.camera_width}x{args.camera_height}@{args.camera_fps:g}",
         "talk_every": args.talk_every, "stt": not args.no_stt, "voice": args.voice,
         "voice_report": voice_lines[-1][-120:] if voice_lines else None,
+        "stt_report": stt_lines[-1].split("report: ")[-1] if stt_lines else None,
         # The orb's reply latency at the clients per level (end of speech -> first audio).
         "reply_latency_by_rooms": {lv["rooms"]: lv["reply_latency"] for lv in levels
                                    if "reply_latency" in lv},

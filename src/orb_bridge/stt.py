@@ -137,6 +137,7 @@ class WhisperStt:
         self._pool = concurrent.futures.ThreadPoolExecutor(
             workers, thread_name_prefix="stt", initializer=name_os_thread, initargs=("stt",))
         self._model: Any = None
+        self.decodings = 0  # Whisper decodings run (plain, murmur, hotword, name first)
         self._load_lock = threading.Lock()
         self._lock = threading.Lock()
         self._pending = 0
@@ -239,6 +240,10 @@ class WhisperStt:
             self._utterances += 1
             self._audio += seconds
             self._compute += time.perf_counter() - started
+        if self._utterances % 20 == 0:  # what a turn costs (bench/orb_capacity.py prints it)
+            logger.info("speech-to-text report: %d utterances, %d decodings, "
+                        "encoder %d passes %d reused", self._utterances, self.decodings,
+                        model.encode.misses, model.encode.hits)
         return text if is_wordlike(text) else ""
 
     def _decode(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
@@ -247,6 +252,8 @@ class WhisperStt:
             audio, language=self.language, beam_size=1, best_of=1, temperature=0.0,
             condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
             hotwords=hotwords, initial_prompt=prompt)
+        segments = list(segments)
+        self.decodings += 1
         words = [
             segment.text.strip() for segment in segments
             if not (segment.no_speech_prob > _NO_SPEECH_PROB
@@ -362,6 +369,8 @@ class WhisperStt:
             audio, language=self.language, beam_size=1, best_of=1, temperature=0.0,
             condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
             prefix=opening + ",")
+        segments = list(segments)
+        self.decodings += 1
         again = " ".join(segment.text.strip() for segment in segments).strip()
         if not again.lower().startswith(opening.lower()):
             again = f"{opening}, {again}"
