@@ -142,34 +142,29 @@ class FrameParser:
         self._fragments_len = 0
         self.error: FrameError | None = None
 
-    def one_text(self, data: bytes) -> bytes | None:
-        """The message, when ``data`` is exactly one whole, final, masked ASCII text frame
-        within the limit and nothing is buffered (the relay's common case); else ``None``, and
-        :meth:`feed` is to be called with the same ``data``.
-
-        The same rules as ``_parse``, checked from the header; no list or pair is built, which
-        is what a relayed message saves over :meth:`feed`. Nothing is consumed or set here.
-        """
-        if self._buf or self._fragments is not None or self.error is not None:
-            return None
-        n = len(data)
-        # FIN + text opcode, no reserved bits (0x81), then the mask bit and the length.
-        if n > 6 and data[0] == _FIN_TEXT:
-            length = data[1] - 0x80  # negative when the mask bit is not set
-            head = 6
-            if length == 126 and n > 8:
-                length = (data[2] << 8) | data[3]
-                head = 8
-            elif length >= 126:  # a 64-bit length, or a 16-bit one cut short
-                return None
-            if 0 <= length <= self._max and n == head + length:
-                payload = _unmask_now(data[head:], data[head - 4:head])
-                if payload.isascii():  # ASCII is UTF-8: nothing more to check
-                    return payload
-        return None
-
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        """Every frame ``data`` completes, in order (see the class docstring)."""
+        # The common case in one piece: nothing buffered, and the chunk is exactly one whole,
+        # final, masked text frame (FIN + text opcode, no reserved bits: 0x81) within the
+        # limit. It applies the same rules as ``_parse``; anything else goes there.
+        if not self._buf and self._fragments is None and self.error is None:
+            n = len(data)
+            if n > 6 and data[0] == _FIN_TEXT:
+                length = data[1] - 0x80  # negative when the mask bit is not set
+                head = 6
+                if length == 126 and n > 8:
+                    length = (data[2] << 8) | data[3]
+                    head = 8
+                elif length >= 126:  # a 64-bit length, or a 16-bit one cut short
+                    length = -1
+                if 0 <= length <= self._max and n == head + length:
+                    payload = _unmask_now(data[head:], data[head - 4:head])
+                    if payload.isascii():  # ASCII is UTF-8: no call to ``_checked_text``
+                        return [(OP_TEXT, payload)]
+                    try:
+                        return [(OP_TEXT, _checked_text(payload))]
+                    except FrameError as exc:
+                        self.error = exc
+                        return []
         out: list[tuple[int, bytes]] = []
         if self.error is None:
             try:

@@ -145,14 +145,16 @@ class ReadHub:
         wait_readable = trio.lowlevel.wait_readable
         self.running = True
         task_status.started()
-        #: Readers that said ``MORE``, or were reported when a turn ended at its bound: read
-        #: first thing at the next turn.
+        #: Readers that said ``MORE``, read again at the next turn.
         again: list[int] = []
+        #: The last turn ended at its bound, not for want of arrivals.
+        bounded = False
         try:
             while True:
-                if again:
-                    # Not waiting: bytes are there already; others run first. A checkpoint
-                    # costs less than a wait (no ``epoll_ctl`` re-arm by Trio).
+                if again or bounded:
+                    # Not waiting: bytes are (most likely) there already; others run first.
+                    # A checkpoint costs less than a wait (no ``epoll_ctl`` re-arm by Trio).
+                    bounded = False
                     await trio.lowlevel.checkpoint()
                     ready = [(fd, 0) for fd in again]
                     # A reader due again may have been reported anew (more bytes came): it
@@ -189,16 +191,13 @@ class ReadHub:
                             cork.release()
                     if again:
                         break
+                    if not another_round(rounds, clock() - began):
+                        bounded = True
+                        break
                     # What arrived while this round was read: read it now, not after a trip
                     # through Trio's loop (the process may not even have gone to sleep).
                     ready = poll(0, MAX_READS_PER_WAKEUP)
                     if not ready:
-                        # The lone message's case: its turn ends here, with no look at the
-                        # clock (the bound only matters while arrivals keep coming).
-                        break
-                    if not another_round(rounds, clock() - began):
-                        # Reported once (edge-triggered): read first thing next turn.
-                        again.extend(fd for fd, _ in ready)
                         break
                 self.rounds += rounds
         finally:

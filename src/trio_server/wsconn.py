@@ -39,8 +39,6 @@ from .wsparts import ConnectionOwner, Cork, State
 
 #: Full reads of one connection per turn of the read hub (4 x 64 KiB).
 _READS_PER_TURN = 4
-#: Read once per message (a global's lookup, not an enum class's attribute as well).
-_OPEN = State.OPEN
 
 
 class WsConnection(Outbox):
@@ -210,14 +208,16 @@ class WsConnection(Outbox):
     def _take(self, data: bytes) -> bool:
         """Parse and hand over one received chunk; True when reading is over."""
         parser = self._parser
-        text = parser.one_text(data)
-        if text is not None:
-            # The relay's common case (the chunk is one text frame) without a list of frames,
-            # the cork's test and the ``_dispatch`` call: what they do for it, in one piece.
-            if self.state is _OPEN:
-                self._owner.on_text(self, text, self.clock())
-            return False
         events = parser.feed(data)
+        if len(events) == 1 and events[0][0] == OP_TEXT:
+            # The relay's common case (one text frame) without the cork's test and the
+            # ``_dispatch`` call: what ``_dispatch`` does for it, in one piece.
+            if self.state is State.OPEN:
+                self._owner.on_text(self, events[0][1], self.clock())
+            if parser.error is not None:
+                self._violation(parser.error)
+                return True
+            return False
         cork = self._cork
         # Several frames in one chunk: hold what they relay and write it once, after.
         corked = len(events) > 1 and not cork.active
