@@ -240,9 +240,10 @@ class WhisperStt:
             self._utterances += 1
             self._audio += seconds
             self._compute += time.perf_counter() - started
-        if self._utterances % 20 == 0:  # what a turn costs (bench/orb_capacity.py prints it)
+            utterances, decodings = self._utterances, self.decodings
+        if utterances % 20 == 0:  # what a turn costs (bench/orb_capacity.py prints it)
             logger.info("speech-to-text report: %d utterances, %d decodings, "
-                        "encoder %d passes %d reused", self._utterances, self.decodings,
+                        "encoder %d passes %d reused", utterances, decodings,
                         model.encode.misses, model.encode.hits)
         return text if is_wordlike(text) else ""
 
@@ -253,7 +254,8 @@ class WhisperStt:
             condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
             hotwords=hotwords, initial_prompt=prompt)
         segments = list(segments)
-        self.decodings += 1
+        with self._lock:  # pool threads decode at once
+            self.decodings += 1
         words = [
             segment.text.strip() for segment in segments
             if not (segment.no_speech_prob > _NO_SPEECH_PROB
@@ -370,7 +372,8 @@ class WhisperStt:
             condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
             prefix=opening + ",")
         segments = list(segments)
-        self.decodings += 1
+        with self._lock:  # pool threads decode at once
+            self.decodings += 1
         again = " ".join(segment.text.strip() for segment in segments).strip()
         if not again.lower().startswith(opening.lower()):
             again = f"{opening}, {again}"
