@@ -129,6 +129,11 @@ class Conductor:
             self.barge_in_at = time.monotonic()
             self._interrupt()
 
+    @property
+    def replying(self) -> bool:
+        """A reply under way (thought, spoken or held) or a turn waiting for one."""
+        return bool(self._waiting) or (self._reply is not None and not self._reply.done())
+
     def would_answer(self, utterance: Utterance) -> bool:
         """Whether this finished turn would be answered if it ended now, decided by nothing
         (the early reply drafts only then): not paused or muted, no reply under way or

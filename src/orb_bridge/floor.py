@@ -145,8 +145,13 @@ class _Burst:
 class Floor:
     """The floor's state: which humans hold it, and whether the orb's voice is held."""
 
-    def __init__(self, rules: FloorRules | None = None) -> None:
+    def __init__(self, rules: FloorRules | None = None, *,
+                 busy: Callable[[], bool] = lambda: True) -> None:
+        """``busy``: whether the orb says or prepares a reply now. A burst let go while it
+        does not is nobody's backchannel: it is not kept from an answer, and its late words
+        revise nothing (the reply by then may answer that very turn)."""
         self.rules = rules or FloorRules()
+        self._busy = busy
         self._bursts: dict[str, _Burst] = {}
         self.held = False
         self.backchannels = 0
@@ -229,9 +234,10 @@ class Floor:
             del self._bursts[speaker]
             if text is None:  # let go on its length alone: speech right after continues it
                 self._released[speaker] = (burst.since, burst.quiet_since)
-            self.backchannels += 1
-            self.backchannelled.add(speaker)
-            logger.info("backchannel by %s (%r): the orb talks on", speaker, text)
+            if self._busy():
+                self.backchannels += 1
+                self.backchannelled.add(speaker)
+                logger.info("backchannel by %s (%r): the orb talks on", speaker, text)
             return self._release()
         return self._barge(burst)
 
@@ -273,7 +279,8 @@ class Floor:
                     > self.rules.words_timeout + 0.1):  # 0.1: the pause itself
                 pause = burst.pause
                 moves += self.words(speaker, pause, None)  # its length decides, for now
-                self._provisional[speaker] = pause
+                if speaker in self.backchannelled:  # a backchannel to the orb, for now
+                    self._provisional[speaker] = pause
         return moves
 
     # ---------------------------------------------------------------- moves

@@ -40,8 +40,7 @@ from .llm_brain import brain_factory_for
 from .loop_thread import AsyncioLoopThread
 from .runtime import OrbRuntime
 from .speech_config import SpeechConfig, on_off
-from .stt import WhisperStt, shared_engine
-from .voices import shared_speaker
+from .warm_up import warm_speech
 
 logger = logging.getLogger(__name__)
 
@@ -117,19 +116,9 @@ class InProcessOrbHost:
                 await trio.to_thread.run_sync(self._loop_thread.stop)
 
     async def _warm_speech(self) -> None:
-        """Load the voice and the speech-to-text model in the background, so the first
-        utterance of the first orb does not wait for them (a failure is only logged: orbs
-        then speak with the next voice of the chain, or lose words)."""
-        speaker = shared_speaker(self.config.speech)
-        await trio.to_thread.run_sync(speaker.warm, abandon_on_cancel=True)
-        engine = shared_engine(self.config.speech)
-        if isinstance(engine, WhisperStt):
-            try:
-                await trio.to_thread.run_sync(engine.load, abandon_on_cancel=True)
-            except Exception:
-                logger.exception("the speech-to-text model %s cannot be loaded",
-                                 self.config.speech.stt_model)
-
+        """Load the models in the background (:func:`~orb_bridge.warm_up.warm_speech`), so
+        the first utterance of the first orb does not wait for them."""
+        await trio.to_thread.run_sync(warm_speech, self.config, abandon_on_cancel=True)
 
     def metric_collectors(self) -> list[object]:
         """The per-turn figures of this process's orbs (``orb_turn_stage_seconds``...), for

@@ -114,7 +114,8 @@ class OrbPipeline:
         self.floor: FloorStage | None = None
         if voice is not None and config.floor.enabled:
             self.floor = FloorStage(
-                Floor(config.floor), hold=voice.hold, barge_in=conductor.barge_in,
+                Floor(config.floor, busy=lambda: voice.playing or conductor.replying),
+                hold=voice.hold, barge_in=conductor.barge_in,
                 early_words=None if scribe is None else scribe.early_text,
                 spawn=spawn, clock=clock)
 

@@ -44,6 +44,7 @@ from .session import OrbOutcome, OrbSession
 from .signaling_link import LinkClosed
 from .speech_config import SpeechConfig, on_off
 from .voices import check_voice
+from .warm_up import warm_speech
 
 logger = logging.getLogger(__name__)
 
@@ -242,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"orb-worker: {str(exc).replace('--orb-voice', '--voice')}", file=sys.stderr)
         return 2
+    # The other models load now too: the first utterance of the first orb waits for none.
+    warm_speech(config)
     metrics_port = args.metrics_port if args.metrics_port is not None else \
         int(os.environ.get("SIGNALING_ORB_METRICS_PORT") or 0) or None
     if metrics_port is not None:

@@ -94,6 +94,26 @@ def test_late_words_resume_on_length_then_an_interruption_drops_the_reply() -> N
     assert floor.words("coach", 1, "Yeah.") == []
 
 
+def test_a_short_burst_while_the_orb_has_nothing_to_say_is_nobodys_backchannel() -> None:
+    """"Hello," (a short burst, its words late on a busy machine) while the orb neither
+    speaks nor prepares a reply: the hold lets go, but the speaker's turn is not kept from an
+    answer and their late words drop nothing (the reply by then may be to this very turn).
+    A CI run once lost "Hello, can you hear me?" so: the orb never answered."""
+    busy = [False]
+    floor = Floor(FloorRules(words_timeout=0.3), busy=lambda: busy[0])
+    floor.started("client", 0.0)
+    floor.paused("client", 0.5, 0.1, pause=1)
+    assert floor.tick(0.81, []) == [Move.RELEASE]  # let go on its length
+    assert "client" not in floor.backchannelled and floor.backchannels == 0
+    busy[0] = True  # the orb answers the turn the burst began
+    assert floor.words("client", 1, "Hello, can you hear me?") == []
+    assert floor.barge_ins == 0
+    floor.started("client", 2.0)  # while it talks, "Okay." is a backchannel again
+    floor.paused("client", 2.4, 0.1, pause=2)
+    assert floor.words("client", 2, "Okay.") == [Move.RELEASE]
+    assert "client" in floor.backchannelled and floor.backchannels == 1
+
+
 def test_speech_right_after_a_burst_let_go_on_its_length_continues_it() -> None:
     floor = Floor(FloorRules(words_timeout=0.25, rejoin=0.6, backchannel_max=0.8))
     floor.started("coach", 0.0)  # "Sorry," ... (words late)

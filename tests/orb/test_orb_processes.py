@@ -80,8 +80,15 @@ async def test_orb_worker_joins_a_room_on_a_separately_started_server() -> None:
                 finally:
                     await asyncio.gather(coach.close(), client.close())
 
-            await in_asyncio(scenario)
+            try:
+                await in_asyncio(scenario)
+            except BaseException:
+                # The worker's own log says where its orb stood: the failure carries it.
+                worker.kill()
+                output, _ = await trio.to_thread.run_sync(lambda: worker.communicate(timeout=15))
+                raise AssertionError(f"the worker's log:\n{output}") from None
             output, _ = await trio.to_thread.run_sync(lambda: worker.communicate(timeout=15))
+            print(output)
             assert worker.returncode == 0, output
             # The worker's log (it transcribed the client) holds only the orb's own lines:
             # no faster-whisper, aiortc or aioice chatter, nothing native code printed.
