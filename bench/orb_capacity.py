@@ -1,7 +1,9 @@
 """Capacity: how many orb rooms one ``trio-server --orbs`` sustains, and its CPU per room.
 
 The orb server runs as its own process. The humans (a synthetic coach and client per room: real
-aiortc peers sending a small camera and a voice, and decoding the orb's 320x240 video) run in
+aiortc peers sending a small camera and a voice, encoded once per process and sent as real RTP
+(testkit.pre_encoded; ``--humans-encode-live`` encodes per frame as before), and decoding the
+orb's 320x240 video) run in
 ``--human-procs`` other processes, rooms spread over them, so that the humans' own Python does
 not become the bottleneck being measured. Rooms are added one at a time; after each, the orb
 video rate at every human and the server's CPU (from /proc) are measured over the same window.
@@ -51,11 +53,15 @@ from testkit.synthetic import SyntheticHuman
 
 # ------------------------------------------------------------------------- humans' processes
 async def open_room(url: str, index: int, camera: tuple[int, int, float],
-                    timeout: float) -> list[SyntheticHuman]:
+                    timeout: float, pre_encoded: bool = True) -> list[SyntheticHuman]:
+    """A coach and a client with the orb. ``pre_encoded``: their voice and camera are encoded
+    once per process, not per frame (testkit.pre_encoded: the same RTP at the orb, less of the
+    shared machine's CPU taken by the humans)."""
     room = f"cap-{index}"
-    coach = SyntheticHuman(url, room, "coach", "coach", camera=camera, mesh_with_humans=False)
+    coach = SyntheticHuman(url, room, "coach", "coach", camera=camera, mesh_with_humans=False,
+                           pre_encoded=pre_encoded)
     client = SyntheticHuman(url, room, "client", "client", camera=camera,
-                            mesh_with_humans=False)
+                            mesh_with_humans=False, pre_encoded=pre_encoded)
     await coach.start()
     await coach.wait_until(lambda: coach.orb_id() is not None, timeout, f"orb of {room}")
     await client.start()
@@ -136,7 +142,8 @@ async def talk(client: SyntheticHuman, every: float, offset: float,
 
 
 async def humans_main(conn: Connection, url: str, camera: tuple[int, int, float],
-                      timeout: float, talk_every: float = 0.0) -> None:
+                      timeout: float, talk_every: float = 0.0,
+                      pre_encoded: bool = True) -> None:
     """Serve the orchestrator's commands: open a room, measure a window, close."""
     humans: list[SyntheticHuman] = []
     talkers: list[asyncio.Task[None]] = []
@@ -145,7 +152,7 @@ async def humans_main(conn: Connection, url: str, camera: tuple[int, int, float]
         while True:
             command, arg = await asyncio.to_thread(conn.recv)
             if command == "open":
-                room = await asyncio.wait_for(open_room(url, arg, camera, timeout),
+                room = await asyncio.wait_for(open_room(url, arg, camera, timeout, pre_encoded),
                                               2 * timeout)
                 humans += room
                 if talk_every > 0:
@@ -174,8 +181,8 @@ async def humans_main(conn: Connection, url: str, camera: tuple[int, int, float]
 
 
 def humans_process(conn: Connection, url: str, camera: tuple[int, int, float],
-                   timeout: float, talk_every: float = 0.0) -> None:
-    asyncio.run(humans_main(conn, url, camera, timeout, talk_every))
+                   timeout: float, talk_every: float = 0.0, pre_encoded: bool = True) -> None:
+    asyncio.run(humans_main(conn, url, camera, timeout, talk_every, pre_encoded))
 
 
 # ------------------------------------------------------------------------- orchestration
@@ -229,7 +236,8 @@ def run(url: str, pid: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     ctx = mp.get_context("spawn")
     pipes = [ctx.Pipe() for _ in range(args.human_procs)]
     procs = [ctx.Process(target=humans_process,
-                         args=(child, url, camera, args.timeout, args.talk_every),
+                         args=(child, url, camera, args.timeout, args.talk_every,
+                               not args.humans_encode_live),
                          daemon=True) for _, child in pipes]
     for proc in procs:
         proc.start()
@@ -322,6 +330,9 @@ def main() -> int:
     parser.add_argument("--stop-after-failures", type=int, default=2)
     parser.add_argument("--talk-every", type=float, default=0.0,
                         help="each client says a sentence every S seconds (0: never)")
+    parser.add_argument("--humans-encode-live", action="store_true",
+                        help="the humans encode voice and camera per frame (as before "
+                             "testkit.pre_encoded), for comparing the humans' CPU")
     parser.add_argument("--no-stt", action="store_true", help="orbs without speech-to-text")
     parser.add_argument("--voice", choices=("piper", "espeak"), default="piper",
                         help="the orbs' voice when they answer (piper: the voice extra's "

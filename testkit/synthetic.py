@@ -46,6 +46,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from orb_bridge.peers import parse_candidate
 from orb_bridge.video_in import receive_without_decoding
 from signaling_core import join_message
+from testkit.pre_encoded import PreEncodedCamera, PreEncodedVoice
 from testkit.reconnect import TERMINAL_CLOSE_CODES, Loss, retry_delay
 from testkit.synthetic_media import (
     FRAME,
@@ -84,16 +85,20 @@ class SyntheticHuman:
         resume_for: float = 30.0,
         reunion: float = 10.0,
         echo_db: float | None = None,
+        pre_encoded: bool = False,
     ) -> None:
         """``resume``: survive a lost signaling connection like the browser client (module
         docstring), reconnecting for at most ``resume_for`` seconds; ``reunion``: how long a
-        link to a peer that a fresh ``peer-discovery`` does not list waits for it (the grace)."""
+        link to a peer that a fresh ``peer-discovery`` does not list waits for it (the grace).
+        ``pre_encoded``: send voice and camera encoded ahead of time (testkit.pre_encoded: for
+        load benchmarks, where live encoding would take the measured machine's CPU)."""
         self.url = url.rstrip("/")
         self.room_id = room_id
         self.user_id = user_id
         self.role = role
         self._camera_spec = camera
         self._voice = voice
+        self._pre_encoded = pre_encoded
         self._mesh_with_humans = mesh_with_humans
         self._trickle = trickle
         self._decode_video = decode_video
@@ -372,9 +377,11 @@ class SyntheticHuman:
         if peer_id.startswith("ai-orb"):
             media.on_audio = self.mouth.hear_orb
         if self._voice:
-            pc.addTrack(SyntheticVoice(self.mouth))
+            pc.addTrack(PreEncodedVoice(self.mouth) if self._pre_encoded
+                        else SyntheticVoice(self.mouth))
         if self._camera_spec is not None:
-            pc.addTrack(SyntheticCamera(*self._camera_spec))
+            pc.addTrack(PreEncodedCamera(*self._camera_spec) if self._pre_encoded
+                        else SyntheticCamera(*self._camera_spec))
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:

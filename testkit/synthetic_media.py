@@ -84,18 +84,28 @@ class Mouth:
 
     def clip_frame(self) -> npt.NDArray[np.int16] | None:
         """The next 20 ms of the clip being played, or None."""
+        playing = self.clip_index()
+        if playing is None:
+            return None
+        clip, index = playing
+        frame = np.zeros(FRAME, dtype=np.int16)
+        part = clip[index * FRAME : (index + 1) * FRAME]
+        frame[: len(part)] = part
+        return frame
+
+    def clip_index(self) -> tuple[npt.NDArray[np.int16], int] | None:
+        """The clip being played and the index of its next 20 ms frame (moving on to the
+        one after), or None (testkit.pre_encoded sends that frame's packet)."""
         clip = self._clip
         if clip is None:
             return None
-        frame = np.zeros(FRAME, dtype=np.int16)
-        part = clip[self._clip_pos : self._clip_pos + FRAME]
-        frame[: len(part)] = part
+        index = self._clip_pos // FRAME
         self._clip_pos += FRAME
         if self._clip_pos >= len(clip):
             self._clip = None
             #: When the clip's last sample went out (``time.monotonic()``).
             self.clip_ended_at = time.monotonic()
-        return frame
+        return clip, index
 
     def hush(self) -> None:
         self._speak_until = 0.0
@@ -201,16 +211,21 @@ class SyntheticVoice(MediaStreamTrack):
         self._start = time.monotonic()
         self._index = 0
 
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
+    async def _next_slot(self) -> int:
+        """Wait for the next 20 ms frame's time; its index (skipping ahead if far behind)."""
         due = self._start + self._index * FRAME / RATE
         delay = due - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         elif delay < -0.2:  # fell far behind (a busy loop): skip ahead rather than burst
             self._index = int((time.monotonic() - self._start) * RATE / FRAME)
-            due = self._start + self._index * FRAME / RATE
+        return self._index
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        await self._next_slot()
+        due = self._start + self._index * FRAME / RATE
         mouth = self._mouth
         clip = mouth.clip_frame()
         if clip is not None:
@@ -248,16 +263,23 @@ class SyntheticCamera(MediaStreamTrack):
             plane[:height, x : x + width // 8] = 200
             self._frames.append(plane)
 
+    async def _wait_due(self) -> None:
+        delay = self._start + self._index / self._fps - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def picture(self, index: int) -> av.VideoFrame:
+        """Frame ``index`` of the loop of eight pictures, stamped on the 90 kHz clock."""
+        frame = av.VideoFrame.from_ndarray(self._frames[index % 8], format="yuv420p")
+        frame.pts = round(index * 90_000 / self._fps)
+        frame.time_base = fractions.Fraction(1, 90_000)
+        return frame
+
     async def recv(self) -> av.VideoFrame:
         if self.readyState != "live":
             raise MediaStreamError
-        due = self._start + self._index / self._fps
-        delay = due - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        frame = av.VideoFrame.from_ndarray(self._frames[self._index % 8], format="yuv420p")
-        frame.pts = round(self._index * 90_000 / self._fps)
-        frame.time_base = fractions.Fraction(1, 90_000)
+        await self._wait_due()
+        frame = self.picture(self._index)
         self._index += 1
         return frame
 
