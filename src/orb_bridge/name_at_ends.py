@@ -27,6 +27,7 @@ from . import set_off_words
 from .addressing import REQUEST_WORDS, edit_distance, tokenize
 from .heard_alone import SetOffWord, Where
 from .name_probe import NameProbe, _distributions, _encode
+from .opener_name import with_name_after_opener
 
 #: A turn of at most this many words (plain) is a short command whose opening is heard alone.
 SHORT_TURN_WORDS = 4
@@ -83,11 +84,16 @@ def name_at_ends(probe: NameProbe, model: Any, audio: Samples, language: str | N
     the name. ``decode_after(opening)``: the turn decoded again with ``opening`` first.
     Words the rule takes only on a set-off "Or," (rule 3), wherever they came from (the
     hotword's decoding too), are first checked by ear (:meth:`NameProbe.near_miss_checked`):
-    a human's "Or, what if…" loses its mark unless the word heard alone is the name."""
+    a human's "Or, what if…" loses its mark unless the word heard alone is the name. Words
+    opening with a thanks or acknowledgement ("Cheers! Can you…") are first asked whether
+    the name came right after it (orb_bridge.opener_name)."""
     if probe.rests_on_near_miss(text):
         text = probe.near_miss_checked(model, audio, language, text)
     if probe.names_the_orb(text):
         return text
+    after_opener = with_name_after_opener(probe, model, audio, language, text, decode_after)
+    if after_opener != text:
+        return after_opener
     span = set_off_words.opening_word(audio)
     if span is not None:
         word = heard_alone(probe, model, audio, language, span, "opening")

@@ -341,16 +341,17 @@ class NameProbe:
         return best
 
 
-def opening_audio(audio: np.ndarray[Any, np.dtype[np.float32]]
-                  ) -> np.ndarray[Any, np.dtype[np.float32]]:
-    """The first :data:`OPENING_SECONDS` of ``audio`` from its first voiced 10 ms frame: an
-    utterance carries the turn detector's pre-roll of quiet before the speech."""
+def opening_audio(audio: np.ndarray[Any, np.dtype[np.float32]],
+                  seconds: float = OPENING_SECONDS) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """The first ``seconds`` (:data:`OPENING_SECONDS`) of ``audio`` from its first voiced
+    10 ms frame: an utterance carries the turn detector's pre-roll of quiet before the
+    speech."""
     frame = _RATE // 100
     whole = len(audio) // frame * frame
     peaks = np.abs(audio[:whole]).reshape(-1, frame).max(axis=1) if whole else np.zeros(0)
     voiced = np.flatnonzero(peaks >= _ONSET_PEAK)
     start = int(voiced[0]) * frame if len(voiced) else 0
-    return audio[start:start + round(OPENING_SECONDS * _RATE)]
+    return audio[start:start + round(seconds * _RATE)]
 
 
 def _encode(model: Any, audio: np.ndarray[Any, np.dtype[np.float32]]) -> Any:

@@ -239,6 +239,11 @@ def test_a_window_heard_again_is_encoded_once() -> None:
     ("espeak:en-us+f3:150", "Orb, could you suggest a question for my manager?"),
     # a closing name heard as "all." in words that ask nothing ("I could use a desktop…")
     ("espeak:en-gb-x-rp:175", "Could you suggest a question for my manager, Orb?"),
+    # tenth round: the name after a thanks or acknowledgement (orb_bridge.opener_name):
+    # heard as "Cheers!" alone (the rest collapsed) and "Cheers, Barb! Can you…"
+    ("espeak:en-us:165", "Cheers, Orb, what was the last point?"),
+    ("espeak:en-us:165", "Cheers Orb, can you read it back?"),
+    ("espeak:en-gb-x-rp:175", "Cheers, Orb, what was the last point?"),
 ])
 def test_a_name_whisper_dropped_or_misheard_is_heard_again(engine: WhisperStt, voice: str,
                                                            text: str) -> None:
@@ -277,6 +282,37 @@ def test_a_request_between_humans_keeps_its_words(engine: WhisperStt, voice: str
     heard = engine.transcribe_blocking(pcm)
     assert heard == plain
     assert not RULE.judge(heard).addressed
+
+
+def test_opener_words_are_read_off_the_start_of_the_words() -> None:
+    from orb_bridge.opener_name import opener_head
+
+    assert opener_head("Cheers! Can you read it back?") == "Cheers!"
+    assert opener_head("Great, thanks. What's next?") == "Great, thanks."
+    assert opener_head("right arm. What time is it?") == "right"
+    assert opener_head("Can you read it back?") is None
+    assert opener_head("") is None
+
+
+@pytest.mark.parametrize(("voice", "text"), [
+    ("espeak:en-us:165", "Great, thanks, what's the next item?"),
+    ("espeak:en-us+m3:185", "Thanks, and could you add one more example?"),
+    ("espeak:en-us+f3:150", "Great, thanks, what's the next item?"),
+])
+def test_an_acknowledgement_before_a_request_between_humans_is_no_name(
+        engine: WhisperStt, voice: str, text: str) -> None:
+    """After a human's "Thanks, …" the name is all but impossible given the sound (under
+    0.001 on the design turns): the opening is not written again with the name."""
+    from orb_bridge.opener_name import NAME_FLOOR, name_after, opener_head
+
+    pcm = Audio(voices.speak(voice, text), HEARING_RATE)
+    plain = engine.transcribe_blocking(pcm, probe=False)
+    head = opener_head(plain)
+    assert head is not None and engine.name_probe is not None, plain
+    word = name_after(engine.name_probe, engine._load(), pcm.unit_floats(), "en", head)
+    assert word.name < NAME_FLOOR / 10, word
+    heard = engine.transcribe_blocking(pcm)
+    assert not RULE.judge(heard).addressed, heard
 
 
 def test_the_scribe_listens_for_the_name_on_a_turns_final_words_only() -> None:
