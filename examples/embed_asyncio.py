@@ -23,7 +23,8 @@ import signaling_core as sc
 
 PREFIX = "/ws-simple/"
 OUTBOX_BOUND = 1024  # messages queued for one connection before it counts as too slow (1013)
-LIMITS = ("max_participants", "max_message_bytes", "join_timeout", "idle_timeout")
+LIMITS = ("max_participants", "max_message_bytes", "join_timeout", "idle_timeout",
+          "reconnect_grace")
 now = time.monotonic  # the core reads no clock: the embedder passes the time with each event
 Outbox = asyncio.Queue[bytes | sc.Close]
 

@@ -32,6 +32,8 @@ from testkit.ports import free_port
 
 BIN = os.path.dirname(sys.executable)
 ORB_PREFIX = "ai-orb-"
+#: Bound for an orb-worker to start: it loads its models before it joins the pool.
+WORKER_START_SECONDS = 60.0
 
 
 class RedisProcess:
@@ -193,7 +195,9 @@ class Fleet:
                       echo=self._echo)
         self.workers.append(worker)
         if wait:
-            worker.log.wait_for(r"joins the pool", 20)
+            # It loads its voice, speech-to-text and end-of-turn models first (warm_up.py):
+            # 9 s for Piper alone at load 10, so the bound is generous.
+            worker.log.wait_for(r"joins the pool", WORKER_START_SECONDS)
             self.wait_workers(lambda alive: worker_id_of(worker) in alive, 10)
         return worker
 

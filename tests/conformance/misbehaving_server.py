@@ -113,12 +113,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mode", choices=["fromid", "silent", "seed"], required=True)
     parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args()
+    # The example's own limits (a short --reconnect-grace, say) are passed on to it.
+    args, limits = parser.parse_known_args()
     if args.mode == "silent":
         asyncio.run(silent(args.port))
     else:
         core = KeepsClientFromId if args.mode == "fromid" else SeedShapes
-        load_example().main(["--port", str(args.port)], make_core=core)
+        load_example().main(["--port", str(args.port), *limits], make_core=core)
 
 
 if __name__ == "__main__":

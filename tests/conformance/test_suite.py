@@ -16,8 +16,11 @@ from trio_server.conformance.registry import Profile
 
 from .servers import EXAMPLE, REPO, SuiteRun, run_suite, running_server, script
 
-#: Short deadlines so the slow cases (join and idle deadline) run in seconds.
-SHORT = ["--join-timeout", "1", "--idle-timeout", "2"]
+#: Short deadlines so the slow cases (join and idle deadline) run in seconds, and a short
+#: reconnect grace so the cases that wait for a dropped seat's user-left (drop.user-left,
+#: resume.grace-ends, deadline.idle) take a second rather than the default 10 s each.
+SHORT = ["--join-timeout", "1", "--idle-timeout", "2", "--reconnect-grace", "1"]
+GRACE = ["--reconnect-grace", "1"]
 ORIGINAL = [c.name for c in ALL_CASES if c.profile is Profile.ORIGINAL]
 EVERY = [c.name for c in ALL_CASES]
 FAST = [c.name for c in ALL_CASES if not c.slow]
@@ -43,7 +46,7 @@ def test_every_case_passes_against_the_asyncio_example() -> None:
         _assert_all_passed(full, EVERY, server.log())
         original = run_suite(server.ws_url, "--profile", "original", "--slow", *SHORT)
         _assert_all_passed(original, ORIGINAL, server.log())
-        alias = run_suite(server.ws_url, "--only-original")
+        alias = run_suite(server.ws_url, "--only-original", *GRACE)
         _assert_all_passed(alias, ORIGINAL, server.log())
 
 
@@ -55,10 +58,10 @@ TRIO_SERVER_MISSING = importlib.util.find_spec("trio_server.cli") is None
                           "yet; this test runs the suite against it once it does")
 @pytest.mark.timeout(240)
 def test_every_case_passes_against_trio_server() -> None:
-    with running_server([*script("trio-server"), "--port", "0"]) as server:
-        result = run_suite(server.ws_url)
+    with running_server([*script("trio-server"), "--port", "0", *GRACE]) as server:
+        result = run_suite(server.ws_url, *GRACE)
         _assert_all_passed(result, FAST, server.log())
-        original = run_suite(server.ws_url, "--profile", "original")
+        original = run_suite(server.ws_url, "--profile", "original", *GRACE)
         _assert_all_passed(original, ORIGINAL, server.log())
     # The deadline cases, against the same server configured with short limits.
     with running_server([*script("trio-server"), "--port", "0", *SHORT]) as server:
@@ -71,8 +74,9 @@ MISBEHAVING = REPO / "tests" / "conformance" / "misbehaving_server.py"
 
 @pytest.mark.timeout(240)
 def test_suite_fails_a_server_that_keeps_the_client_fromid() -> None:
-    with running_server([sys.executable, str(MISBEHAVING), "--mode", "fromid"]) as server:
-        result = run_suite(server.ws_url)
+    with running_server([sys.executable, str(MISBEHAVING), "--mode", "fromid", *GRACE]) \
+            as server:
+        result = run_suite(server.ws_url, *GRACE)
     output = "\n".join(result.lines)
     assert result.returncode == 1, output
     assert _failed(result) == ["relay.fromid-overwrite"], output
@@ -84,8 +88,9 @@ def test_original_cases_need_nothing_but_the_seeds_protocol() -> None:
     """Against the real core cut down to the seed's shapes (no roomId, no peer-discovery
     flags, a bare user-left, no error messages), every original case passes and the full
     profile does not: the cut is real, and no original case depends on what it removed."""
-    with running_server([sys.executable, str(MISBEHAVING), "--mode", "seed"]) as server:
-        original = run_suite(server.ws_url, "--profile", "original")
+    with running_server([sys.executable, str(MISBEHAVING), "--mode", "seed", *GRACE]) \
+            as server:
+        original = run_suite(server.ws_url, "--profile", "original", *GRACE)
         _assert_all_passed(original, ORIGINAL, server.log())
         full = run_suite(server.ws_url, "-k", "join.", "-k", "user-left.", "-k", "input.")
     failed = set(_failed(full))

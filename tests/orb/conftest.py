@@ -87,7 +87,11 @@ def on_asyncio(fn: Callable[..., Awaitable[None]]) -> Callable[..., None]:
 
 
 async def in_asyncio(scenario: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
-    """Run the humans' scenario on a fresh asyncio loop in a worker thread, bounded."""
+    """Run the humans' scenario on a fresh asyncio loop in a worker thread, bounded.
+
+    A ``timeout`` over the suite's 120 s needs a ``pytest.mark.timeout`` above it on the
+    test: otherwise pytest-timeout kills a slow run first, with thread stacks instead of
+    the scenario's own error (which wait was late) and the server's log."""
     async def bounded() -> T:
         return await asyncio.wait_for(scenario(), timeout)
 

@@ -72,6 +72,7 @@ def modes_seen(human: SyntheticHuman) -> list[str]:
     return [m["mode"] for m in human.messages if m.get("type") == "ai-mode"]
 
 
+@pytest.mark.timeout(360)  # over the scenario's bound: its error names the late wait
 async def test_addressed_by_name_or_button_silent_otherwise_and_the_coachs_modes() -> None:
     with trio_server("--orbs", "--orb-idle-grace", "2", "--db", "none") as (url, log):
         async def scenario() -> None:

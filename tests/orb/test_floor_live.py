@@ -106,6 +106,7 @@ async def stats_of(srv: OrbServer, room: str) -> dict[str, Any]:
     return stats
 
 
+@pytest.mark.timeout(210)  # over the scenario's bound: its error names the late wait
 async def test_a_mm_hmm_and_a_cough_leave_the_reply_going() -> None:
     async with orb_server(orb=OrbConfig()) as srv:
         async def scenario() -> None:
@@ -161,6 +162,7 @@ async def test_a_mm_hmm_and_a_cough_leave_the_reply_going() -> None:
         await in_asyncio(scenario, timeout=150)
 
 
+@pytest.mark.timeout(210)  # over the scenario's bound: its error names the late wait
 async def test_a_sentence_stops_the_reply_and_the_orb_stays_silent() -> None:
     async with orb_server(orb=OrbConfig()) as srv:
         async def scenario() -> None:
@@ -201,6 +203,7 @@ async def test_a_sentence_stops_the_reply_and_the_orb_stays_silent() -> None:
         await in_asyncio(scenario, timeout=150)
 
 
+@pytest.mark.timeout(240)  # over the scenario's bound: its error names the late wait
 async def test_the_orb_never_starts_while_a_human_speaks_and_not_at_its_echo() -> None:
     """The client's microphone carries the orb's voice 20 dB down (an echo canceller that
     left some): the orb takes none of it for the client's speech. And while the coach talks,

@@ -33,6 +33,7 @@ PIECE, LONGEST = 8.0, 12.0
 TALK_SECONDS = 30.0
 
 
+@pytest.mark.timeout(210)  # over the scenario's bound: its error names the late wait
 async def test_a_long_talker_is_transcribed_in_bounded_pieces_as_they_talk() -> None:
     cfg = OrbConfig(piece_seconds=PIECE, max_utterance=LONGEST)
     async with orb_server(orb=cfg) as srv:

@@ -30,6 +30,7 @@ def stage_line(log: list[str]) -> list[str]:
     return [line for line in log if "turn of client-1" in line]
 
 
+@pytest.mark.timeout(180)  # over the scenario's bound: its error names the late wait
 async def test_a_paused_request_is_one_turn_and_a_finished_one_is_answered_with_figures(
 ) -> None:
     with trio_server("--orbs", "--orb-mode", "active", "--orb-idle-grace", "2") as (url, log):

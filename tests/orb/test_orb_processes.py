@@ -37,6 +37,12 @@ def left(human: SyntheticHuman, user_id: str) -> bool:
                for m in human.messages)
 
 
+#: The worker loads its voice, speech-to-text and end-of-turn models before it joins
+#: (orb_bridge/warm_up.py): Piper alone took 9 s at load 10 here, so 15 s was too short.
+WORKER_JOIN_SECONDS = 60
+
+
+@pytest.mark.timeout(180)  # over the scenario's bound: its error names the late wait
 async def test_orb_worker_joins_a_room_on_a_separately_started_server() -> None:
     import trio
 
@@ -57,8 +63,8 @@ async def test_orb_worker_joins_a_room_on_a_separately_started_server() -> None:
                     await coach.start()
                     await client.start()
                     for human in (coach, client):
-                        await human.wait_until(lambda h=human: h.orb_id() == "ai-orb-w1", 15,
-                                               "the worker's orb")
+                        await human.wait_until(lambda h=human: h.orb_id() == "ai-orb-w1",
+                                               WORKER_JOIN_SECONDS, "the worker's orb")
                         await human.wait_until(
                             lambda h=human: "ai-orb-w1" in h.media
                             and h.media["ai-orb-w1"].video_frames > 15, 15,
@@ -81,12 +87,13 @@ async def test_orb_worker_joins_a_room_on_a_separately_started_server() -> None:
                     await asyncio.gather(coach.close(), client.close())
 
             try:
-                await in_asyncio(scenario)
-            except BaseException:
-                # The worker's own log says where its orb stood: the failure carries it.
+                await in_asyncio(scenario, timeout=WORKER_JOIN_SECONDS + 60)
+            except BaseException as exc:
+                # The worker's own log says where its orb stood: the failure carries it, and
+                # which wait was late.
                 worker.kill()
                 output, _ = await trio.to_thread.run_sync(lambda: worker.communicate(timeout=15))
-                raise AssertionError(f"the worker's log:\n{output}") from None
+                raise AssertionError(f"{exc!r}\nthe worker's log:\n{output}") from exc
             output, _ = await trio.to_thread.run_sync(lambda: worker.communicate(timeout=15))
             print(output)
             assert worker.returncode == 0, output

@@ -93,6 +93,7 @@ def spoken_by(human: SyntheticHuman, role: str) -> list[dict[str, object]]:
     return [m for m in human.transcripts() if m["speakerRole"] == role]
 
 
+@pytest.mark.timeout(180)  # over the scenario's bound: its error names the late wait
 async def test_words_are_transcribed_answered_published_and_stored(tmp_path: Path) -> None:
     db = tmp_path / "ledger.sqlite3"
     with trio_server("--orbs", "--orb-mode", "active", "--orb-idle-grace", "2",
@@ -157,6 +158,7 @@ async def test_words_are_transcribed_answered_published_and_stored(tmp_path: Pat
     assert transcript.index(" client ") < transcript.index(" ai ") < transcript.index(" coach ")
 
 
+@pytest.mark.timeout(180)  # over the scenario's bound: its error names the late wait
 async def test_transcripts_off_keeps_the_words_for_the_brain_but_publishes_nothing(
         tmp_path: Path) -> None:
     db = tmp_path / "ledger.sqlite3"
