@@ -41,11 +41,15 @@ REQUEST = "What would you suggest we focus on next?"
 
 @pytest.fixture(scope="module")
 def speaking_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    """Chromium whose fake microphone says :data:`REQUEST`, then 4 s of quiet, in a loop."""
+    """Chromium whose fake microphone says :data:`REQUEST`, then 8 s of quiet, in a loop.
+
+    The asker's own next request must not start before the orb answers the asked one: it
+    would barge in on the answer. With 4 s of quiet, a CI run whose words came 4.3 s after
+    the request (speech-to-text busy with both pages' loops) lost the answer so."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (scripts/test.sh does)")
     wav = tmp_path_factory.mktemp("voice") / "request.wav"
-    pcm = np.concatenate([voices.espeak(REQUEST, 48_000), voices.silence(4.0, 48_000)])
+    pcm = np.concatenate([voices.espeak(REQUEST, 48_000), voices.silence(8.0, 48_000)])
     with wave.open(str(wav), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
