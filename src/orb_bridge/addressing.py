@@ -7,7 +7,9 @@ by being given the name as a hotword, and a language model, when one is configur
 asked on top. What counts as addressing (docs/orb.md, "Whom the orb talks to"):
 
 1. **A greeting with the name**: "hey Orb", "okay Orb", "hi Orb", "hello Orb" at the start of a
-   clause. The name may be misheard here (see below): a greeting pins the position.
+   clause. The name may be misheard here (see below) when, in the same sentence, the near
+   miss is set off after or comes right before a request word ("Hey or what do you think?");
+   the ear then checks it (orb_bridge.opener_name): "Okay, or we could…" is a human's "or".
 2. **The name as a vocative**: at the start of the turn followed by a pause mark ("Orb, what do
    you think?"), or at the end after one ("…so far, Orb?"), or set off by pause marks in the
    middle ("Could you, Orb, sum up?"), or after a short opener ("Thanks Orb, and…"; its
@@ -81,6 +83,10 @@ CLAUSE_JOINERS = frozenset({"and", "but"})
 MIDDLE_MISHEARD = frozenset({"arm", "arb"})
 #: Pause marks that set a vocative off.
 PAUSE_MARKS = frozenset({",", ".", "!", "?", ";", ":", "-", "—", "…"})
+#: The mark the ear writes before a near miss it heard as the word itself, not the name
+#: (orb_bridge.opener_name: "Okay — or what about…"): no rule reads a near miss after it as
+#: the name. Whisper tiny.en does not write it.
+EAR_BREAK = "—"
 _TOKEN = re.compile(r"[\w']+|[^\w\s]")
 
 
@@ -93,6 +99,7 @@ class Reason(enum.Enum):
     """Why a turn was judged as it was: logged with the turn, and counted by the bench."""
 
     GREETING = "greeting"
+    MISHEARD_GREETING = "misheard-greeting"
     VOCATIVE = "vocative"
     MISHEARD_VOCATIVE = "misheard-vocative"
     MISHEARD_MIDDLE = "misheard-middle"
@@ -181,13 +188,26 @@ class AddressRule:
             words = words[1:]
         return bool(words) and words[0] in REQUEST_WORDS
 
+    def _greeted_near_miss(self, tokens: list[str], greeting: int, index: int) -> bool:
+        """Rule 1 with a near miss (``index``) after the greeting (``greeting``): set off
+        after it or right before a request word ("Hey, or, what…", "Okay, or what was…");
+        "Okay, or we could just leave it." reads as a human's "or" (fresh10). Not after
+        the ear's mark (:data:`EAR_BREAK`): what the words leave open the ear decides
+        (orb_bridge.opener_name.greeted_near_miss_checked)."""
+        if EAR_BREAK in tokens[greeting + 1:index]:
+            return False
+        after = tokens[index + 1] if index + 1 < len(tokens) else None
+        return after is not None and (after in PAUSE_MARKS or after in REQUEST_WORDS
+                                      or after in IMPERATIVES_AFTER)
+
     def _middle_vocative(self, tokens: list[str], index: int) -> bool:
         """Rule 3 in mid-sentence: the near miss at ``index`` after a short opening of at
         most three words that asks nothing ("Tell me,", "Sorry,", "Just quickly"), and
         right before a question's first word ("…, or what did I miss?") or, set off by a
         comma, before a request verb ("If you can, or note the date for me.")."""
         word = tokens[index]
-        if not (self._near(word) or word in MIDDLE_MISHEARD) or index + 1 >= len(tokens):
+        if not (self._near(word) or word in MIDDLE_MISHEARD) or index + 1 >= len(tokens) \
+                or tokens[index - 1] == EAR_BREAK:
             return False
         start = index
         while start > 0 and tokens[start - 1] not in (".", "?", "!"):
@@ -221,8 +241,10 @@ class AddressRule:
             if before in GREETINGS and self._near(word):
                 greeting_index = words[position - 1][0]
                 starts_clause = greeting_index == 0 or tokens[greeting_index - 1] in PAUSE_MARKS
-                if starts_clause:
+                if starts_clause and word == self._key:
                     return Verdict(True, Reason.GREETING)
+                if starts_clause and self._greeted_near_miss(tokens, greeting_index, index):
+                    return Verdict(True, Reason.MISHEARD_GREETING)
             if before in MISHEARD_GREETINGS and word == self._key and clause_start_of(
                     tokens, words[position - 1][0]):
                 return Verdict(True, Reason.GREETING)

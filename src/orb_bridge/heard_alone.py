@@ -32,6 +32,13 @@ SET_OFF_STRONG_RATIO = 1.5
 #: "Mob", "Mom") and Piper's "Rob," 0.3 times (fresh7).
 RIVAL_RATIO = 8.0
 
+#: Heard alone *without* the hotword, a set-off opening word whose other short names
+#: (:attr:`SetOffWord.rival_unhinted`) are this likely is someone else's name, whatever the
+#: hotword makes of it: espeak-ng's and Piper's "Bob," scored 0.15-0.30 there (and "Orb"
+#: 0.16-0.23 with the hotword, beating the rivals), the orb's own "Orb," at most 0.021 (nine
+#: renderings, Piper and espeak-ng: Whisper then hears "Or", "All", "Board"; fresh10's turns).
+RIVAL_UNHINTED = 0.08
+
 Where = Literal["opening", "middle", "closing"]
 
 
@@ -46,6 +53,9 @@ class SetOffWord:
     #: How likely it is another person's short name or such a name's first letter
     #: (orb_bridge.name_probe.RIVAL_NAMES, RIVAL_LETTERS).
     rival: float = 0.0
+    #: How likely it is another person's short name heard without the hotword (the
+    #: opening's only: orb_bridge.name_probe.NameProbe.hear_alone).
+    rival_unhinted: float = 0.0
 
     @property
     def is_the_name(self) -> bool:
@@ -56,7 +66,13 @@ class SetOffWord:
             self.where == "opening" and self.name >= SET_OFF_STRONG
             and self.name >= SET_OFF_STRONG_RATIO * self.near)
         return self.name >= SET_OFF_FLOOR and beats_near and \
-            self.name >= RIVAL_RATIO * self.rival
+            self.name >= RIVAL_RATIO * self.rival and not self.someone_elses
+
+    @property
+    def someone_elses(self) -> bool:
+        """Heard without the hotword, another person's short name (:data:`RIVAL_UNHINTED`):
+        with it, Whisper writes a set-off "Bob," as "Orb" (fresh10, Piper)."""
+        return self.rival_unhinted >= RIVAL_UNHINTED
 
     @property
     def confirms_the_name(self) -> bool:
@@ -71,7 +87,8 @@ class SetOffWord:
         losing to other short names (:attr:`loses_to_a_rival`): such a word vetoes a bare
         name the opening probe finds. Another word set off ("Okay" of "Okay Orb, ...") is
         neither, and vetoes nothing."""
-        return (self.near >= SET_OFF_FLOOR and self.near > self.name) or self.loses_to_a_rival
+        return (self.near >= SET_OFF_FLOOR and self.near > self.name) or \
+            self.loses_to_a_rival or self.someone_elses
 
     @property
     def loses_to_a_rival(self) -> bool:

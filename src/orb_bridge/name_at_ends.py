@@ -26,8 +26,8 @@ import numpy as np
 from . import set_off_words
 from .addressing import REQUEST_WORDS, edit_distance, tokenize
 from .heard_alone import SetOffWord, Where
-from .name_probe import NameProbe, _distributions, _encode
-from .opener_name import with_name_after_opener
+from .name_probe import NameProbe
+from .opener_name import greeted_near_miss_checked, with_name_after_opener
 
 #: A turn of at most this many words (plain) is a short command whose opening is heard alone.
 SHORT_TURN_WORDS = 4
@@ -51,10 +51,7 @@ Samples = np.ndarray[Any, np.dtype[np.float32]]
 def heard_alone(probe: NameProbe, model: Any, audio: Samples, language: str | None,
                 span: set_off_words.Span, where: Where) -> SetOffWord:
     """The stretch ``span`` of ``audio`` heard alone: how likely it is the name, and "Or"."""
-    tokenizer = probe._tokenizer(model, language)
-    first = _distributions(model, _encode(model, set_off_words.crop(audio, span)),
-                           probe._prompt(tokenizer), [])[0]
-    return probe.scored(where, first, tokenizer)
+    return probe.hear_alone(model, audio, language, span, where)
 
 
 def opening_worth_hearing(probe: NameProbe, text: str) -> bool:
@@ -84,11 +81,14 @@ def name_at_ends(probe: NameProbe, model: Any, audio: Samples, language: str | N
     the name. ``decode_after(opening)``: the turn decoded again with ``opening`` first.
     Words the rule takes only on a set-off "Or," (rule 3), wherever they came from (the
     hotword's decoding too), are first checked by ear (:meth:`NameProbe.near_miss_checked`):
-    a human's "Or, what if…" loses its mark unless the word heard alone is the name. Words
+    a human's "Or, what if…" loses its mark unless the word heard alone is the name; a
+    near miss after a greeting ("Okay, or what about…") is heard after the greeting
+    (orb_bridge.opener_name.greeted_near_miss_checked). Words
     opening with a thanks or acknowledgement ("Cheers! Can you…") are first asked whether
     the name came right after it (orb_bridge.opener_name)."""
     if probe.rests_on_near_miss(text):
         text = probe.near_miss_checked(model, audio, language, text)
+    text = greeted_near_miss_checked(probe, model, audio, language, text)
     if probe.names_the_orb(text):
         return text
     after_opener = with_name_after_opener(probe, model, audio, language, text, decode_after)

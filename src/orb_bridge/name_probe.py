@@ -41,6 +41,7 @@ from .addressing import (
     tokenize,
 )
 from .heard_alone import SetOffWord, Where
+from .set_off_words import Span
 
 #: Openings scored before the name: the greetings of the text rule's rule 1.
 GREETINGS = ("Hey", "Okay", "Ok", "Hi", "Hello")
@@ -75,6 +76,13 @@ MIDDLE_SET_OFF = frozenset({"all", "arm", "arb"})
 #: as its near miss there ("Or"): espeak-ng's misheard "Orb," scored 0.08-4.4 times "Or", a
 #: human's "Or is that too optimistic?" that passed the threshold 0.012 (design half).
 OPENING_NEAR_RATIO = 0.05
+
+#: A bare name the opening probe finds is a word of its own only when, with it forced, a pause
+#: mark (:data:`MARKS_AFTER_NAME`) is at least this likely next: a said "Orb," opening a
+#: request scored 0.33-0.69 (design and fresh10 turns, Piper and espeak-ng); "Roy Orbison…",
+#: whose "Orb" runs on into "ison", far less (fresh10, en-gb-x-rp: " is" 0.46, "ison" 0.06).
+NAME_MARKS_AFTER = 0.1
+MARKS_AFTER_NAME = (",", ".", "?", "!", "...", ";", ":")
 
 #: At most this many words set off in mid-sentence are heard alone (one encoder pass each).
 MAX_MIDDLE_WORDS = 3
@@ -142,6 +150,17 @@ class NameProbe:
         """Whether the rule takes ``text`` only as a misheard opening name (rule 3: "Or, can
         we…"), which a human's set-off "Or," also is: such words are checked by ear."""
         return bool(text) and self._rule.judge(text).reason is Reason.MISHEARD_VOCATIVE
+
+    def rests_on_greeted_near_miss(self, text: str) -> bool:
+        """Whether the rule takes ``text`` only as a near miss after a greeting ("Okay, or
+        what was…": rule 1, misheard), which a human's "Okay, or what about…" also is:
+        such words are checked by ear (orb_bridge.opener_name)."""
+        return bool(text) and self._rule.judge(text).reason is Reason.MISHEARD_GREETING
+
+    def is_near_miss(self, word: str) -> bool:
+        """Whether ``word`` (its marks aside) is a near miss of the name, not the name."""
+        key = word.strip(".,!?;:'\"").lower()
+        return key != self._key and self._rule.mentions_name(key)
 
     def near_miss_checked(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
                           language: str | None, text: str) -> str:
@@ -235,13 +254,25 @@ class NameProbe:
             ends += [("middle", span) for span in
                      set_off_words.middle_words(audio)[:MAX_MIDDLE_WORDS]]
         for where, span in ends:
-            if span is None:
-                continue
-            tokenizer = self._tokenizer(model, language)
-            first = _distributions(model, _encode(model, set_off_words.crop(audio, span)),
-                                   self._prompt(tokenizer), [])[0]
-            found.append(self.scored(where, first, tokenizer))
+            if span is not None:
+                found.append(self.hear_alone(model, audio, language, span, where))
         return found
+
+    def hear_alone(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
+                   language: str | None, span: Span, where: Where) -> SetOffWord:
+        """The stretch ``span`` heard alone (:meth:`scored`); an opening one also without the
+        hotword, for another person's name (:attr:`SetOffWord.rival_unhinted`: with the
+        hotword, Whisper hears a dropped "Bob," as "Orb")."""
+        tokenizer = self._tokenizer(model, language)
+        encoded = _encode(model, set_off_words.crop(audio, span))
+        word = self.scored(where, _distributions(model, encoded, self._prompt(tokenizer),
+                                                 [])[0], tokenizer)
+        if where != "opening":
+            return word
+        unhinted = _distributions(model, encoded, [*tokenizer.sot_sequence,
+                                                   tokenizer.no_timestamps], [])[0]
+        return attrs.evolve(word, rival_unhinted=self._rival_sum(unhinted, tokenizer,
+                                                                 letters=False))
 
     def scored(self, where: Where, first: np.ndarray[Any, np.dtype[np.float64]],
                tokenizer: Any) -> SetOffWord:
@@ -336,9 +367,20 @@ class NameProbe:
                     or self._sum(first, tokenizer, self._name_forms())
                     < self._rival_sum(first, tokenizer, letters=False)):
                 continue  # far likelier a human's "Or…", or likelier another's name ("Rob")
+            if text == self.name and probability >= self.threshold and \
+                    self._marks_after(model, encoded, prompt, tokens, tokenizer) \
+                    < NAME_MARKS_AFTER:
+                continue  # a longer word opens with the name's sound ("Roy Orbison")
             if probability > best.probability:
                 best = Opening(text, probability)
         return best
+
+    def _marks_after(self, model: Any, encoded: Any, prompt: list[int],
+                     name: list[int], tokenizer: Any) -> float:
+        """How likely a pause mark is right after ``name`` forced on the opening: where the
+        name is a word said by itself, not the start of a longer one."""
+        after = _distributions(model, encoded, prompt, name)[len(name)]
+        return self._sum(after, tokenizer, list(MARKS_AFTER_NAME))
 
 
 def opening_audio(audio: np.ndarray[Any, np.dtype[np.float32]],

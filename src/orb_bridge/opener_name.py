@@ -21,11 +21,14 @@ text rule decides on those words as on any other: this module never decides by i
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .addressing import EAR_BREAK, GREETINGS
 from .heard_alone import SetOffWord
 from .name_probe import NameProbe, _distributions, _encode, opening_audio
 
@@ -40,12 +43,21 @@ MAX_OPENER_WORDS = 3
 #: How much of the turn's speech, from its first voiced sample, the opening is scored on:
 #: room for two slow opener words and the name.
 OPENER_SECONDS = 2.0
+#: A near miss after a greeting ("Okay, or what was…") stays the name unless, with the words
+#: before it forced, the name is under this and "or" likelier: the said name scored
+#: 0.0044-0.79 there (Piper's "Okay, Orb," the lowest; design turns and fresh8-10), a
+#: human's "Okay, or we could…"/"Okay, or what if…" 0.0000-0.0003 (seven renderings).
+GREETED_NAME_FLOOR = 0.001
+#: The words before such a near miss are checked only when this few (the greeting and
+#: what opens the turn before it: "So, hey, or…"), all on the first :data:`OPENER_SECONDS`.
+MAX_GREETED_HEAD_WORDS = 3
 #: The name after the opening must be at least this likely (besides beating "or" and other
 #: names as :attr:`SetOffWord.is_the_name` asks): said names scored 0.14 and more.
 NAME_FLOOR = 0.1
 
 Samples = np.ndarray[Any, np.dtype[np.float32]]
 _MARKS = ".,!?;:"
+_WORD = re.compile(r"[\w']+")
 
 
 def opener_head(text: str) -> str | None:
@@ -84,3 +96,27 @@ def with_name_after_opener(probe: NameProbe, model: Any, audio: Samples,
         return text
     again = decode_after(f"{head.rstrip(_MARKS)}, {probe.name}")
     return again if probe.names_the_orb(again) else text
+
+
+def greeted_near_miss_checked(probe: NameProbe, model: Any, audio: Samples,
+                              language: str | None, text: str) -> str:
+    """``text``, or, where the rule takes it only on a near miss after a greeting ("Okay, or
+    what about the other option?": :meth:`NameProbe.rests_on_greeted_near_miss`) and the
+    ear, with the words before it forced, hears "or" and all but never the name
+    (:data:`GREETED_NAME_FLOOR`), the words with the ear's mark before the near miss
+    ("Okay — or what about…", orb_bridge.addressing.EAR_BREAK), which no rule reads as the
+    name. Whisper's "Okay, or" is the same for a human's "or" and a said "Orb"; the sound
+    after "Okay" is not (fresh10)."""
+    if not probe.rests_on_greeted_near_miss(text):
+        return text
+    words = list(_WORD.finditer(text))
+    for before, word in itertools.pairwise(words):
+        if before.group().lower() in GREETINGS and probe.is_near_miss(word.group()):
+            head = text[: word.start()].rstrip()
+            if len(head.split()) > MAX_GREETED_HEAD_WORDS:
+                return text
+            heard = name_after(probe, model, audio, language, head)
+            if heard.name < GREETED_NAME_FLOOR and heard.near > heard.name:
+                return f"{head.rstrip(_MARKS + ' ')} {EAR_BREAK} {text[word.start():]}"
+            return text
+    return text

@@ -16,7 +16,12 @@ ADDRESSED = [
     ("Hey Orb, what should I focus on this week?", Reason.GREETING),
     ("Okay orb. Give me three next steps.", Reason.GREETING),
     ("So. Hey, Orb, any thoughts?", Reason.GREETING),
-    ("Hey or what do you think?", Reason.GREETING),  # the name misheard after a greeting
+    ("Hey or what do you think?", Reason.MISHEARD_GREETING),  # the name misheard after one
+    # round 11: a near miss after a greeting before a request word or set off (the ear then
+    # checks it: orb_bridge.opener_name), across a full stop too (fresh9's "Okay Orb, how…")
+    ("Okay, or what was the deadline again?", Reason.MISHEARD_GREETING),
+    ("Okay. Or how are we doing for time?", Reason.MISHEARD_GREETING),
+    ("Hey, Arb, note this one.", Reason.MISHEARD_GREETING),
     ("Or, what do you think?", Reason.MISHEARD_VOCATIVE),
     ("Aub, can you help me with this?", Reason.MISHEARD_VOCATIVE),
     ("Or, recap please.", Reason.MISHEARD_VOCATIVE),
@@ -82,6 +87,13 @@ NOT_ADDRESSED = [
     # the name after a short opener, no pause mark, and no question or request after it
     ("So orb could be a good name for it.", Reason.TALKED_ABOUT),
     ("And orb and moon were the words she used.", Reason.TALKED_ABOUT),
+    # round 11 (fresh10): a near miss after a greeting with neither a pause mark nor a
+    # request word after it is a human's "or"
+    ("Okay, or we could just leave it for now.", Reason.NOT_NAMED),
+    ("Okay, or we can just leave it for now", Reason.NOT_NAMED),
+    # the ear's mark (addressing.EAR_BREAK): heard as "or", by no rule the name
+    ("Okay — or what about the next one?", Reason.NOT_NAMED),
+    ("Thanks — or what else could we do?", Reason.NOT_NAMED),
 ]
 
 
