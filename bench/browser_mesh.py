@@ -9,11 +9,12 @@ wall clock:
 
 * in both pages, a recorder injected before any page script stamps the first moment each peer
   connection is connected with video frames decoded and audio packets received;
-* a watcher thread asks the orb every 10 ms how many audio and video packets it has received
-  from each human, and stamps the first moment each kind is non-zero for the client.
+* a watcher thread asks the orb every 10 ms how many audio packets it has received from each
+  human, and stamps the first moment that is non-zero for the client (the orb takes no video:
+  its answer is ``sendonly``, docs/orb.md).
 
 A run's figure is the latest of coach<-client, client<-coach, client<-orb (decoded in the
-pages) and orb<-client audio and video (received by the orb), minus the client page's
+pages) and orb<-client audio (received by the orb), minus the client page's
 navigation start. The
 moment the orb's RTCP receiver reports acknowledge the client's audio (what the end-to-end test
 checks) is shown too; aiortc sends those every 0.5-1.5 s, so it trails the real arrival.
@@ -149,7 +150,7 @@ def in_process_server(orbs: bool) -> Iterator[InProcessServer]:
 
 
 class OrbWatcher:
-    """Stamps when the orb first has audio and video packets from each human."""
+    """Stamps when the orb first has audio packets from each human."""
 
     def __init__(self, server: InProcessServer, room_id: str) -> None:
         self.server = server
@@ -164,10 +165,8 @@ class OrbWatcher:
         while not self._done.is_set() and time.monotonic() < deadline:
             for user_id, kinds in self.server.orb_media(self.room_id).items():
                 now = time.time() * 1000
-                for kind in ("audio", "video"):
-                    if kinds.get(kind, {}).get("packetsReceived", 0) > 0:
-                        self.first.setdefault(f"{user_id}/{kind}", now)
-                if f"{user_id}/audio" in self.first and f"{user_id}/video" in self.first:
+                if kinds.get("audio", {}).get("packetsReceived", 0) > 0:
+                    self.first.setdefault(f"{user_id}/audio", now)
                     self.first.setdefault(user_id, now)
             self._done.wait(ORB_POLL)
 
@@ -235,7 +234,6 @@ def one_run(browser: Browser, server: InProcessServer, orbs: bool) -> dict[str, 
         result["client<-orb" if peer_id in orb_ids else "client<-coach"] = t - t0
     if orbs:
         result["orb<-client audio"] = watcher.first[f"{client_id}/audio"] - t0
-        result["orb<-client video"] = watcher.first[f"{client_id}/video"] - t0
         result["orb_rtcp_ack"] = max(client_marks["acked"][o] for o in orb_ids) - t0
     directions = [v for k, v in result.items() if "<-" in k]
     result["full_mesh"] = max(directions)

@@ -44,7 +44,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from orb_bridge.peers import parse_candidate
-from orb_bridge.video_in import receive_without_decoding
 from signaling_core import join_message
 from testkit.pre_encoded import PreEncodedCamera, PreEncodedVoice
 from testkit.reconnect import TERMINAL_CLOSE_CODES, Loss, retry_delay
@@ -57,6 +56,7 @@ from testkit.synthetic_media import (
     SyntheticVoice,
     split_candidates,
 )
+from testkit.video_in import receive_without_decoding
 
 __all__ = ["FRAME", "RATE", "Loss", "Mouth", "PeerMedia", "SyntheticCamera", "SyntheticHuman",
            "SyntheticVoice"]

@@ -35,10 +35,6 @@ class OrbConfig:
     #: A keyframe at least this often (besides those receivers ask for).
     keyframe_interval: float = attrs.field(default=3.0, validator=_positive)
 
-    #: Asks each human to send its camera to the orb at no more than this (``b=AS`` in the
-    #: orb's answer); ``None`` leaves it to the browser.
-    video_receive_kbps: int | None = 150
-
     #: The room has had no human for this long: ``ai-orb-shutdown`` ``session_complete``.
     idle_grace: float = attrs.field(default=300.0, validator=_positive)
     #: The orb has lived this long: ``ai-orb-shutdown`` ``timeout``.

@@ -11,8 +11,8 @@ other human). :func:`hear_promptly` makes one receiver's buffer wait for one lat
 :func:`decode_inline` decodes each frame where the jitter buffer completes it, instead of
 handing it to aiortc's decoder thread and back (:class:`InlineDecoder`).
 
-Like orb_bridge.video_in this reaches into the receiver object (not its class): should a
-future aiortc lack the attribute, it says so and changes nothing.
+This reaches into the receiver object (not its class): should a future aiortc lack the
+attribute, it says so and changes nothing.
 """
 
 from __future__ import annotations

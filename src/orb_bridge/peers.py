@@ -4,7 +4,8 @@ A :class:`HumanPeer` turns the human's ``offer`` into an ``answer`` carrying the
 and audio tracks (aiortc puts all of its ICE candidates into that SDP), applies the human's
 trickled candidates (buffered, bounded, until the offer has been applied; ``null`` or an empty
 ``candidate`` means end-of-candidates), starts an :class:`~orb_bridge.hearing.Ear` on the human's
-audio and receives the human's video without decoding it (see :mod:`orb_bridge.video_in`).
+audio, and takes none of the human's video: the orb sends its picture and looks at none, so
+its answer makes the video ``sendonly`` and no browser encodes or sends a camera stream to it.
 
 Bad input from a peer (unparsable SDP or candidate) is the peer's problem: it is logged and that
 peer's connection is dropped; it never ends the orb.
@@ -27,6 +28,7 @@ from aiortc import (
     RTCIceServer,
     RTCIceTransportPolicy,
     RTCPeerConnection,
+    RTCRtpReceiver,
     RTCSessionDescription,
 )
 from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError
@@ -46,7 +48,6 @@ from .encoding import (
 )
 from .hearing import Ear, TurnDetector, TurnEvent
 from .media_out import OrbAudioTrack, OrbPicture, OrbVideoTrack, Voice
-from .video_in import decoder_running, drain, queued_frames, receive_without_decoding
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ Spawn = Callable[[Coroutine[Any, Any, None], str], "asyncio.Task[None]"]
 #: What aiortc raises for SDP or candidates it cannot use.
 PEER_ERRORS = (ValueError, TypeError, KeyError, IndexError, AssertionError,
                InvalidAccessError, InvalidStateError, InternalError)
+#: How the orb answers a human's video m-line: it sends its picture and takes none.
+VIDEO_DIRECTION = "sendonly"
 
 
 @attrs.frozen
@@ -82,24 +85,20 @@ def _negotiated(transceiver: Any) -> str:
     return str(getattr(codecs[0], "mimeType", "")).lower() if codecs else ""
 
 
-def cap_video_bitrate(sdp: str, kbps: int) -> str:
-    """Add ``b=AS:kbps`` to every video m-section of ``sdp`` (RFC 4566 bandwidth).
+def decoder_running(receiver: RTCRtpReceiver) -> bool | None:
+    """Whether aiortc's decoder thread runs for ``receiver`` (``None``: cannot tell)."""
+    missing = object()
+    thread = getattr(receiver, "_RTCRtpReceiver__decoder_thread", missing)
+    if thread is missing:
+        return None
+    return thread is not None
 
-    Put in the orb's answer, it asks the human's browser to send its camera to the orb at no
-    more than ``kbps``: the orb receives the video (docs/protocol.md) but does not look at it, so
-    every packet beyond a trickle is bandwidth and per-packet CPU spent for nothing.
-    """
-    out: list[str] = []
-    in_video = False
-    for line in sdp.split("\r\n"):
-        if line.startswith("m="):
-            in_video = line.startswith("m=video")
-        elif in_video and line.startswith("b="):
-            continue  # ours replaces any other bandwidth line of this section
-        out.append(line)
-        if in_video and line.startswith("c="):
-            out.append(f"b=AS:{kbps}")
-    return "\r\n".join(out)
+
+def queued_frames(track: MediaStreamTrack | None) -> int:
+    """Decoded frames waiting in a remote track's receive queue (0 if unknown)."""
+    queue = getattr(track, "_queue", None)
+    size = getattr(queue, "qsize", None)
+    return int(size()) if callable(size) else 0
 
 
 class EndOfCandidates:
@@ -223,10 +222,7 @@ class HumanPeer:
         await pc.setLocalDescription(await pc.createAnswer())
         self.negotiations += 1
         local = pc.localDescription
-        sdp = local.sdp
-        if self._cfg.video_receive_kbps is not None:
-            sdp = cap_video_bitrate(sdp, self._cfg.video_receive_kbps)
-        return {WebRtcField.SDP_TYPE: local.type, WebRtcField.SDP: sdp}
+        return {WebRtcField.SDP_TYPE: local.type, WebRtcField.SDP: local.sdp}
 
     async def add_candidate(self, value: object) -> None:
         candidate = parse_candidate(value)
@@ -316,10 +312,11 @@ class HumanPeer:
                 if not decode_inline(transceiver.receiver):
                     logger.warning("aiortc lacks the decoder queue; its thread decodes %s's "
                                    "audio", self.user_id)
-            if transceiver.kind == "video" and not receive_without_decoding(transceiver.receiver):
-                logger.warning("aiortc lacks the no-decode hook; draining %s video",
-                               self.user_id)
-                self._own(drain(transceiver.receiver.track), f"drain-video-{self.user_id}")
+            if transceiver.kind == "video":
+                # The orb sends its picture and looks at none: answered ``sendonly``, the
+                # human's side becomes ``recvonly``, so no browser encodes, and no orb
+                # receives, a camera stream for nothing (and aiortc starts no receiver).
+                transceiver.direction = VIDEO_DIRECTION
         for transceiver in pc.getTransceivers():
             kind = transceiver.kind
             if kind in kinds_with_track or transceiver.sender.track is not None:

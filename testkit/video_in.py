@@ -1,7 +1,8 @@
-"""Receiving a human's video without decoding it, and without letting frames pile up.
+"""Receiving a peer's video without decoding it, and without letting frames pile up.
 
-The orb has no use for the pictures (yet), but docs/protocol.md has it receive the humans'
-video, and a human whose video m-line is answered ``sendrecv`` keeps sending it. In aiortc, an
+The synthetic humans of the tests and benches receive each other's video, and a bench that
+does not look at the pictures should not pay a VP8 decode per frame for them (the orb itself
+takes no video: its answer is ``sendonly``, ``orb_bridge.peers.VIDEO_DIRECTION``). In aiortc, an
 ``RTCRtpReceiver`` hands every reassembled frame to a per-receiver decoder thread, which pushes
 decoded frames into the remote track's *unbounded* ``asyncio.Queue``. A track nobody reads
 therefore costs a VP8 decode per frame and grows without limit: memory climbs for the whole
@@ -21,13 +22,10 @@ falls back to :func:`drain`, which decodes but discards at once (bounded memory,
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from aiortc import RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-
-logger = logging.getLogger(__name__)
 
 _MARK = "_orb_no_decode"
 
@@ -59,19 +57,3 @@ async def drain(track: MediaStreamTrack) -> None:
             await track.recv()
         except MediaStreamError:
             return
-
-
-def decoder_running(receiver: RTCRtpReceiver) -> bool | None:
-    """Whether aiortc's decoder thread runs for ``receiver`` (``None``: cannot tell)."""
-    missing = object()
-    thread = getattr(receiver, "_RTCRtpReceiver__decoder_thread", missing)
-    if thread is missing:
-        return None
-    return thread is not None
-
-
-def queued_frames(track: MediaStreamTrack | None) -> int:
-    """Decoded frames waiting in a remote track's receive queue (0 if unknown)."""
-    queue = getattr(track, "_queue", None)
-    size = getattr(queue, "qsize", None)
-    return int(size()) if callable(size) else 0
