@@ -49,9 +49,10 @@ Half of the requests (odd numbers) are the held-out set, kept aside while the th
 chosen; ``fresh``, ``new`` and ``late`` are further held-out sets, each written after the one
 before had been seen (``late``: round 5, run only once its decision was frozen;
 ``unseen6``: round 6, the same; ``unseen7``: round 7, the same; ``unseen8``: round 8, the
-same; ``unseen9``: round 9, the same); ``--set`` picks which to run (``all``: design and held-out).
+same; ``unseen9``: round 9, the same; ``unseen10``: session 12, the same, in
+``_party_unseen10.py``); ``--set`` picks which to run (``all``: design and held-out).
 
-    python bench/party.py [--set design|heldout|fresh|new|late|unseen6|..|unseen9|all]
+    python bench/party.py [--set design|heldout|fresh|new|late|unseen6|..|unseen10|all]
                           [--voices four|two] [--part hearing|floor|all]
                           [--pause-rendering spoken-through|separate] [--only-paused]
                           [--stt-model DIR]   # another CTranslate2 Whisper for the words
@@ -95,6 +96,7 @@ from _party_sets import (
     UNSEEN9_FINISHED,
     UNSEEN9_PAUSED,
 )
+from _party_unseen10 import UNSEEN10_FINISHED, UNSEEN10_PAUSED
 
 from orb_bridge import OrbConfig
 from orb_bridge.audio import HEARING_RATE, Audio
@@ -310,7 +312,8 @@ def main() -> int:
              "unseen6": (UNSEEN6_FINISHED, UNSEEN6_PAUSED),
              "unseen7": (UNSEEN7_FINISHED, UNSEEN7_PAUSED),
              "unseen8": (UNSEEN8_FINISHED, UNSEEN8_PAUSED),
-             "unseen9": (UNSEEN9_FINISHED, UNSEEN9_PAUSED)}
+             "unseen9": (UNSEEN9_FINISHED, UNSEEN9_PAUSED),
+             "unseen10": (UNSEEN10_FINISHED, UNSEEN10_PAUSED)}
     if args.set in whole:
         finished, paused = (chosen(items, "all") for items in whole[args.set])
     else:
