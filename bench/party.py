@@ -161,9 +161,10 @@ class ServedModel:
 
 
 def early_words(stt: WhisperStt) -> Callable[[Audio], str]:
-    """A pause's words as the orb's scribe takes them: with the orb's name as a hotword
-    (``stt`` is made so), without the name probe (that runs on a turn's final words)."""
-    return lambda pcm: stt.transcribe_blocking(pcm, False)
+    """A pause's words as the orb's end-of-turn decision reads them: decoded plainly, without
+    the name probe (that runs on a turn's final words), an unsure closing mark trailing off
+    (orb_bridge.closing_mark)."""
+    return lambda pcm: stt.words_at_pause_blocking(pcm).decided
 
 
 def finished_turn(voice: str, text: str, model: SmartTurn, stt: WhisperStt,

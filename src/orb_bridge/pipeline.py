@@ -203,7 +203,7 @@ class OrbPipeline:
         assert self.judge is not None
         _silence, threshold, needs_words = self._checks[event.check]
         known = None if self.scribe is None else \
-            self.scribe.early_text_now(event.speaker_id, event.speech)
+            self.scribe.early_decided_now(event.speaker_id, event.speech)
         probability: float | None = None
         verdicts = self._verdicts.get(id(detector))
         if verdicts is None or verdicts.pause != event.pause:
@@ -228,7 +228,7 @@ class OrbPipeline:
                 verdicts.passed = verdicts.passed or (
                     not needs_words and probability >= threshold)
         text = None if self.scribe is None else \
-            await self.scribe.early_text(event.speaker_id, event.speech)
+            await self.scribe.early_decided(event.speaker_id, event.speech)
         verdict = combine(probability, text, needs_words)
         logger.debug("end of turn of %s, pause %d check %d at %.2f s: p=%s words=%r -> %s",
                      event.speaker_id, event.pause, event.check, event.silence,
@@ -264,6 +264,9 @@ class OrbPipeline:
         text = await self.scribe.early_text(event.speaker_id, event.speech)
         if text is None or id(detector) in self._retired or not detector.speaking:
             return  # no words, or the turn already ended (its own answer asks the brain)
+        decided = await self.scribe.early_decided(event.speaker_id, event.speech)
+        if decided is None or combine(1.0, decided, True) is None:
+            return  # they trail off (orb_bridge.closing_mark): the turn is not over here
         self.early.words(PauseWords(event.speaker_id, detector.role, event.speech, text))
         if self.early.waiting and not self._ticking:
             self._ticking = True

@@ -25,12 +25,13 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 import numpy as np
 
 from .audio import HEARING_RATE, Audio
+from .closing_mark import HeardAtPause, RecordingDecoder, as_decided, closing_mark_probability
 from .encodings_cache import RecentEncodings
 from .logs import quiet_native_logs
 from .name_at_ends import name_at_ends
@@ -39,6 +40,7 @@ from .speech_config import PACKAGED_MODEL, SpeechConfig
 from .voice_pool import name_os_thread, named_os_thread
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 #: Whisper's own thresholds for "this segment is not speech".
 _NO_SPEECH_PROB = 0.6
@@ -152,13 +154,23 @@ class WhisperStt:
         :meth:`listen_for_name` runs on a turn's final words."""
         return await self._run(self.transcribe_blocking, audio, False)
 
+    async def words_at_pause(self, audio: Audio) -> HeardAtPause:
+        """A pause's words, and how the end-of-turn decision reads them: an unsure closing
+        mark as trailing off (orb_bridge.closing_mark)."""
+        return await self._run(self.words_at_pause_blocking, audio, None)
+
+    def words_at_pause_blocking(self, speech: Audio, _: object = None) -> HeardAtPause:
+        text = self.transcribe_blocking(speech, False)
+        weight = closing_mark_probability(self._load(), text, self.language)
+        return HeardAtPause(text, as_decided(text, weight))
+
     async def listen_for_name(self, audio: Audio, text: str) -> str:
         """:meth:`name_first` in the pool, bounded like a transcription (SttBusy)."""
         if not self.hears_again(text):
             return text
         return await self._run(self.name_first, audio, text)
 
-    async def _run(self, work: Callable[[Audio, Any], str], audio: Audio, arg: Any) -> str:
+    async def _run(self, work: Callable[[Audio, Any], _T], audio: Audio, arg: Any) -> _T:
         with self._lock:
             if self._pending >= self._workers + self._max_pending:
                 self._refused += 1
@@ -177,9 +189,9 @@ class WhisperStt:
         """Load the model now (in the pool), so the first utterance does not wait for it."""
         await asyncio.wrap_future(self._pool.submit(self._load))
 
-    def load(self) -> None:
-        """Load the model now, blocking (from a worker thread of the caller's)."""
-        self._load()
+    def load(self) -> Any:
+        """Load the model now, blocking (from a worker thread of the caller's); the model."""
+        return self._load()
 
     @property
     def stats(self) -> SttStats:
@@ -189,7 +201,7 @@ class WhisperStt:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _done(self, _future: concurrent.futures.Future[str]) -> None:
+    def _done(self, _future: concurrent.futures.Future[Any]) -> None:
         with self._lock:
             self._pending -= 1
 
@@ -212,6 +224,7 @@ class WhisperStt:
                         compute_type=compute_type, cpu_threads=self._threads,
                         num_workers=self._workers)
                 model.encode = RecentEncodings(model.encode)
+                model.model = RecordingDecoder(model.model)
                 self._model = model
                 logger.info("speech-to-text model %s loaded on %s in %.2f s",
                             self.model_name, self.device, time.perf_counter() - started)

@@ -36,6 +36,7 @@ from signaling_core.wire import MAX_TRANSCRIPT_CHARS, TranscriptLine, ai_transcr
 
 from . import figures
 from .audio import Audio
+from .closing_mark import HeardAtPause, WeighsClosingMark
 from .coaching import Summary, Turn, extractive_summary
 from .hearing import SpeechEnded, SpeechPaused, TurnEvent, Utterance
 from .stt import ListensForName, SpeechToText, SttBusy
@@ -112,7 +113,7 @@ class Scribe:
         self._clock = clock
         self._ids = itertools.count(1)
         #: speaker -> (the audio of their latest pause, its transcription under way)
-        self._early: dict[str, tuple[Audio, asyncio.Future[str]]] = {}
+        self._early: dict[str, tuple[Audio, asyncio.Future[HeardAtPause]]] = {}
         self.early_used = 0
         #: Speech-to-text runs asked for (early and final): non-speech must cost none.
         self.runs = 0
@@ -132,33 +133,48 @@ class Scribe:
             old[1].cancel()
         speech = event.speech
         self.runs += 1
-        future = asyncio.ensure_future(self._stt.transcribe(speech))
+        future = asyncio.ensure_future(self._words_at_pause(speech))
         future.add_done_callback(_quietly)
         self._early[event.speaker_id] = (speech, future)
+
+    async def _words_at_pause(self, speech: Audio) -> HeardAtPause:
+        if isinstance(self._stt, WeighsClosingMark):
+            return await self._stt.words_at_pause(speech)
+        return HeardAtPause.plain(await self._stt.transcribe(speech))
 
     async def early_text(self, speaker_id: str, speech: Audio) -> str | None:
         """The words of ``speaker_id``'s early transcription of exactly ``speech`` (waiting
         for it if it is under way), or ``None`` when there is none or it failed."""
+        heard = await self._early_heard(speaker_id, speech)
+        return None if heard is None else heard.text.strip()
+
+    async def early_decided(self, speaker_id: str, speech: Audio) -> str | None:
+        """:meth:`early_text` as the end-of-turn decision reads it (orb_bridge.closing_mark:
+        an unsure closing mark trails off)."""
+        heard = await self._early_heard(speaker_id, speech)
+        return None if heard is None else heard.decided.strip()
+
+    async def _early_heard(self, speaker_id: str, speech: Audio) -> HeardAtPause | None:
         early = self._early.get(speaker_id)
         if early is None or not early[0].same(speech):
             return None
         try:
-            return (await asyncio.shield(early[1])).strip()
+            return await asyncio.shield(early[1])
         except (asyncio.CancelledError, Exception):
             current = asyncio.current_task()
             if current is not None and current.cancelling():
                 raise
             return None
 
-    def early_text_now(self, speaker_id: str, speech: Audio) -> str | None:
-        """The words of ``speaker_id``'s early transcription of exactly ``speech`` if it
-        has already finished (``None``: none, under way, or failed): what the end-of-turn
-        stage reads before it spends a decision on the model."""
+    def early_decided_now(self, speaker_id: str, speech: Audio) -> str | None:
+        """:meth:`early_decided` if the transcription has already finished (``None``: none,
+        under way, or failed): what the end-of-turn stage reads before it spends a decision
+        on the model."""
         early = self._early.get(speaker_id)
         if early is None or not early[0].same(speech) or not early[1].done() \
                 or early[1].cancelled() or early[1].exception() is not None:
             return None
-        return early[1].result().strip()
+        return early[1].result().decided.strip()
 
     def close(self) -> None:
         """Cancel the early transcriptions still under way (the orb is ending)."""
@@ -189,12 +205,12 @@ class Scribe:
                                     started_at, ended_at))
 
     async def _transcribe(self, utterance: Utterance, started_at: float, ended_at: float,
-                          early: asyncio.Future[str] | None = None) -> None:
+                          early: asyncio.Future[HeardAtPause] | None = None) -> None:
         try:
             text: str | None = None
             if early is not None:
                 try:
-                    text = (await early).strip()
+                    text = (await early).text.strip()
                     self.early_used += 1
                 except SttBusy:  # the early one was refused: this one may get through
                     text = None
@@ -234,7 +250,7 @@ class Scribe:
             self._publish(line)
 
 
-def _quietly(future: asyncio.Future[str]) -> None:
+def _quietly(future: asyncio.Future[HeardAtPause]) -> None:
     """An early transcription nobody awaits any more: retrieve its outcome, say nothing."""
     if not future.cancelled():
         future.exception()

@@ -38,8 +38,9 @@ def whisper() -> Iterator[WhisperStt]:
 
 
 def early_words(engine: WhisperStt) -> Callable[[Audio], str]:
-    """The words a pause gets (``WhisperStt.transcribe``): plain, no second listening."""
-    return lambda pcm: engine.transcribe_blocking(pcm, False)
+    """The words a pause gets, as the decision reads them (``WhisperStt.words_at_pause``):
+    plain, no second listening, an unsure closing mark trailing off."""
+    return lambda pcm: engine.words_at_pause_blocking(pcm).decided
 
 
 def padded(*parts: np.ndarray) -> np.ndarray:
