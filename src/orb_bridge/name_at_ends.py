@@ -28,6 +28,7 @@ from .addressing import REQUEST_WORDS, edit_distance, tokenize
 from .heard_alone import SetOffWord, Where
 from .name_probe import NameProbe
 from .opener_name import greeted_near_miss_checked, with_name_after_opener
+from .phrase_name import with_name_after_phrase
 
 #: A turn of at most this many words (plain) is a short command whose opening is heard alone.
 SHORT_TURN_WORDS = 4
@@ -94,6 +95,9 @@ def name_at_ends(probe: NameProbe, model: Any, audio: Samples, language: str | N
     after_opener = with_name_after_opener(probe, model, audio, language, text, decode_after)
     if after_opener != text:
         return after_opener
+    after_phrase = with_name_after_phrase(probe, model, audio, language, text, decode_after)
+    if after_phrase != text:
+        return after_phrase
     span = set_off_words.opening_word(audio)
     if span is not None:
         word = heard_alone(probe, model, audio, language, span, "opening")

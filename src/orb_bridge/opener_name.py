@@ -72,12 +72,12 @@ def opener_head(text: str) -> str | None:
 
 
 def name_after(probe: NameProbe, model: Any, audio: Samples, language: str | None,
-               head: str) -> SetOffWord:
+               head: str, seconds: float = OPENER_SECONDS) -> SetOffWord:
     """How likely the name (and "or", and other names) is right after ``head``, with
-    ``head`` forced on the first :data:`OPENER_SECONDS` of speech."""
+    ``head`` forced on the first ``seconds`` (:data:`OPENER_SECONDS`) of speech."""
     tokenizer = probe._tokenizer(model, language)
     forced = tokenizer.encode(" " + head)
-    after = _distributions(model, _encode(model, opening_audio(audio, OPENER_SECONDS)),
+    after = _distributions(model, _encode(model, opening_audio(audio, seconds)),
                            probe._prompt(tokenizer), forced)[-1]
     return probe.scored("middle", after, tokenizer)
 
