@@ -10,20 +10,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import attrs
+import pytest
 import trio
 
 from orb_bridge import InProcessOrbHost, OrbConfig
 from orb_bridge.brain import BrainFactory, OfflineBrain
+from orb_bridge.end_of_turn import SmartTurn
 from orb_bridge.speech_config import NO_SPEECH
+from orb_bridge.stt import WhisperStt
 from signaling_core import CoreConfig
 from trio_server.config import ServerConfig
 from trio_server.server import SignalingServer
 
 T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def whisper() -> Iterator[WhisperStt]:
+    """Speech-to-text as the orb runs it (its name as the hotword), loaded once a module."""
+    engine = WhisperStt(hotwords=OrbConfig().name)
+    engine.load()
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def model() -> SmartTurn:
+    """Smart Turn v3.2, the end-of-turn model, loaded once a module."""
+    return SmartTurn()
 
 
 @attrs.define

@@ -6,12 +6,11 @@ The sentences here are this test's own (none of bench/party.py's scenario sets).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from orb_bridge import OrbConfig
 from orb_bridge.audio import Audio
 from orb_bridge.closing_mark import (
     SURE_AT,
@@ -24,19 +23,6 @@ from orb_bridge.end_of_turn import SmartTurn, combine
 from orb_bridge.stt import WhisperStt
 from testkit import paused_speech, voices
 from testkit.hearing_sim import ends, hear, starts
-
-
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[WhisperStt]:
-    engine = WhisperStt(hotwords=OrbConfig().name)
-    engine.load()
-    yield engine
-    engine.close()
-
-
-@pytest.fixture(scope="module")
-def model() -> SmartTurn:
-    return SmartTurn()
 
 
 def test_only_a_single_closing_mark_is_weighed_and_an_unsure_one_trails_off() -> None:

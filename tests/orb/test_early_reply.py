@@ -43,19 +43,6 @@ SLOW_DECISION = OrbConfig(eot_checks=((1.2, 0.15),), eot_words_check=None)
 FINISHED = "I keep saying yes to every request at work and I have no evenings left."
 
 
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[WhisperStt]:
-    engine = WhisperStt(hotwords=OrbConfig().name)
-    engine.load()
-    yield engine
-    engine.close()
-
-
-@pytest.fixture(scope="module")
-def model() -> SmartTurn:
-    return SmartTurn()
-
-
 @pytest.fixture()
 def served() -> Iterator[tuple[StandInModel, LanguageModelBrain, ReplyLoop]]:
     with StandInModel(answer="That sounds important to you. Tell me more.",
