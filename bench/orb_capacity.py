@@ -18,7 +18,8 @@ reports the neural voice's own CPU per room (the server's threads named ``voice`
 orb_bridge.voice_pool), so the voice's share of a talking room is not guessed, and the
 summary gives the orb's reply latency per level (``reply_latency_by_rooms``: a client's end
 of speech -> the orb's first audible audio at that client, p50/p90, and the turns unanswered
-before the client's next one).
+before the client's next one) and the largest level up to which every turn was answered
+(``max_rooms_every_turn_answered``: the frame rate alone hides an orb that fell behind).
 
     python bench/orb_capacity.py [--max-rooms 10] [--window 6] [--human-procs 2]
     python bench/orb_capacity.py --talk-every 8      # transcription on, talking
@@ -380,6 +381,16 @@ def main() -> int:
         # Talking rooms (issues 23 and 26): >= 7 rooms, <= 0.15 core per room; silent: 8, 0.1.
         "targets": targets,
     }
+    if args.talk_every > 0:
+        # The orb made to answer: a room counts here only while its orb answers too. The
+        # largest level up to which every level kept the frame rate and left no turn of its
+        # own unanswered (the frame rate alone hides an orb that has fallen behind).
+        answering = 0
+        for level in levels:
+            if not level["sustained"] or level.get("reply_latency", {}).get("unanswered"):
+                break
+            answering = level["rooms"]
+        summary["max_rooms_every_turn_answered"] = answering
     summary["ok"] = bool(best and best["rooms"] >= targets["rooms"]
                          and best["server_cores_per_room"] <= targets["cores_per_room"])
     if args.smoke:  # the plumbing only: the orb's video reached every human
