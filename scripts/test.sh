@@ -38,12 +38,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "[test.sh] creating virtual environment $VENV"
-  "$PYTHON" -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-"$VENV/bin/python" -m pip install -q -e ".[test]"
+# The project, editable, with the test extra (skipped when this venv already has it).
+VENV="$VENV" PYTHON="$PYTHON" bash scripts/install-venv.sh
 
 case "$VENV" in /*) ;; *) VENV="$PWD/$VENV" ;; esac
 export PATH="$VENV/bin:$PATH"
@@ -62,6 +58,12 @@ if [ -z "${LEDGER_TEST_POSTGRES_DSN:-}" ]; then
   LEDGER_TEST_POSTGRES_DSN="$(bash scripts/start-postgres.sh)"
   export LEDGER_TEST_POSTGRES_DSN
 fi
+
+# Byte-code for the project's own modules, once: every server, worker, CLI and bench the
+# suite starts as a process (hundreds) imports them, and without this each compiled them again
+# (a fresh checkout has no __pycache__, and PYTHONDONTWRITEBYTECODE, when set, keeps Python
+# from writing any). compileall writes them either way; stale ones are recompiled.
+"$VENV/bin/python" -m compileall -q -j 0 src testkit bench tests examples >/dev/null
 
 set +e
 "$VENV/bin/python" -m pytest "$@"

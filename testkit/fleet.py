@@ -162,6 +162,8 @@ class Fleet:
         self.server: Proc | None = None
         self.port: int | None = None
         self.workers: list[Proc] = []
+        #: Arguments every worker of this fleet gets (before a call's own ``extra``).
+        self.worker_args: tuple[str, ...] = ()
         self._echo = echo
 
     @property
@@ -189,7 +191,7 @@ class Fleet:
         width, height, fps = size
         argv = [os.path.join(BIN, "orb-worker"), "--dispatch", self.redis.url,
                 "--url", url or self.ws_url, "--capacity", str(capacity), "--width", str(width),
-                "--height", str(height), "--fps", str(fps), *extra]
+                "--height", str(height), "--fps", str(fps), *self.worker_args, *extra]
         base = {k: v for k, v in os.environ.items() if k != "SIGNALING_JOIN_SECRET"}
         worker = Proc(f"worker{len(self.workers) + 1}", argv, env={**base, **(env or {})},
                       echo=self._echo)

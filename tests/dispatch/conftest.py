@@ -34,6 +34,15 @@ def fleet(redis_proc: RedisProcess) -> Iterator[Fleet]:
         fleet.close()
 
 
+#: For dispatch tests whose orbs never get media (coaches over a plain WebSocket, nobody
+#: offers to an orb): the worker loads no Piper voice and no Whisper model before it joins
+#: the pool, models those orbs could never use. Each cost ~8 s of a worker's ~11 s start
+#: on 2 cores (measured), and these tests start 15 workers. Workers that carry media
+#: (test_dispatch_media.py, tests/orb/test_orb_processes.py, bench/orb_dispatch.py) keep
+#: the default voice and speech-to-text, so that start-up stays tested.
+SPEECHLESS_WORKER = ("--stt-model", "off", "--voice", "espeak")
+
+
 def run(scenario: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
     """Run an asyncio scenario (humans, coaches) to completion, bounded."""
     async def bounded() -> T:

@@ -15,9 +15,17 @@ import pytest
 from signaling_core.join_tokens import mint_token
 from testkit.fleet import Coach, Fleet, RedisProcess, worker_id_of
 
-from .conftest import run
+from .conftest import SPEECHLESS_WORKER, run
 
 SECRET = "s" * 40
+
+
+@pytest.fixture
+def fleet(fleet: Fleet) -> Fleet:
+    """The conftest's fleet, its workers without speech models (:data:`SPEECHLESS_WORKER`):
+    no orb here ever gets media."""
+    fleet.worker_args = SPEECHLESS_WORKER
+    return fleet
 
 
 def test_capacity_is_respected_across_two_workers_and_a_full_pool_says_orb_unavailable(

@@ -20,11 +20,21 @@ import asyncio
 import signal
 import time
 
+import pytest
+
 from testkit.fleet import Coach, Fleet, RedisProcess, worker_id_of
 
-from .conftest import run
+from .conftest import SPEECHLESS_WORKER, run
 
 FAR = "99999999999999"  # a deadline in milliseconds that never comes
+
+
+@pytest.fixture
+def fleet(fleet: Fleet) -> Fleet:
+    """The conftest's fleet, its workers without speech models (:data:`SPEECHLESS_WORKER`):
+    no orb here ever gets media."""
+    fleet.worker_args = SPEECHLESS_WORKER
+    return fleet
 
 
 def _inject(redis_proc: RedisProcess) -> None:

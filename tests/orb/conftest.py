@@ -20,6 +20,7 @@ import trio
 from orb_bridge import InProcessOrbHost, OrbConfig
 from orb_bridge.brain import BrainFactory, OfflineBrain
 from orb_bridge.end_of_turn import SmartTurn
+from orb_bridge.name_probe import NameProbe
 from orb_bridge.speech_config import NO_SPEECH
 from orb_bridge.stt import WhisperStt
 from signaling_core import CoreConfig
@@ -29,18 +30,43 @@ from trio_server.server import SignalingServer
 T = TypeVar("T")
 
 
-@pytest.fixture(scope="module")
+# The models below are loaded once for the whole run (each load is 0.4-2.5 s on 2 cores, and
+# a module-scoped copy paid it again in every module); the tests only transcribe and judge
+# with them, none changes their settings.
+
+
+@pytest.fixture(scope="session")
 def whisper() -> Iterator[WhisperStt]:
-    """Speech-to-text as the orb runs it (its name as the hotword), loaded once a module."""
+    """Speech-to-text as the orb runs it: its name given as a hotword, which only the final
+    words' second listening uses (with it Whisper tiny.en drops most final full stops, so the
+    early words that the decision reads are decoded plainly)."""
     engine = WhisperStt(hotwords=OrbConfig().name)
     engine.load()
     yield engine
     engine.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
+def plain_whisper() -> Iterator[WhisperStt]:
+    """Speech-to-text with no hotword (``WhisperStt()``'s defaults)."""
+    engine = WhisperStt()
+    engine.load()
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def probing_whisper() -> Iterator[WhisperStt]:
+    """Speech-to-text with the name "Orb" as hotword and its name probe, on two threads."""
+    engine = WhisperStt(threads=2, hotwords="Orb", name_probe=NameProbe("Orb"))
+    engine.load()
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
 def model() -> SmartTurn:
-    """Smart Turn v3.2, the end-of-turn model, loaded once a module."""
+    """Smart Turn v3.2, the end-of-turn model."""
     return SmartTurn()
 
 

@@ -5,8 +5,6 @@ through, a sentence stops the reply, the orb's own echo 20 dB down is not a huma
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
@@ -357,11 +355,10 @@ def test_a_reply_started_while_held_waits() -> None:
 
 
 # ---------------------------------------------------------------- rendered voices
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[WhisperStt]:
-    engine = WhisperStt()
-    engine.load()
-    yield engine
+@pytest.fixture
+def whisper(plain_whisper: WhisperStt) -> WhisperStt:
+    """tests/orb/conftest.py's ``WhisperStt()`` (no hotword), loaded once a run."""
+    return plain_whisper
 
 
 def cough(seed: int = 4) -> np.ndarray:

@@ -4,7 +4,7 @@ Silero VAD and Smart Turn (testkit.hearing_sim). The live path is in test_hearin
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -21,20 +21,8 @@ pytestmark = pytest.mark.skipif(not __import__("orb_bridge.vad").vad.vad_availab
                                 reason="needs the brain extra")
 
 
-@pytest.fixture(scope="module")
-def model() -> SmartTurn:
-    return SmartTurn()
-
-
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[WhisperStt]:
-    """Speech-to-text as the orb runs it: its name given as a hotword, which only the final
-    words' second listening uses (with it Whisper tiny.en drops most final full stops, so the
-    early words that the decision reads are decoded plainly)."""
-    engine = WhisperStt(hotwords=OrbConfig().name)
-    engine.load()
-    yield engine
-    engine.close()
+# ``model`` (Smart Turn) and ``whisper`` (the orb's speech-to-text, its name as hotword) are
+# tests/orb/conftest.py's, loaded once a run.
 
 
 def early_words(engine: WhisperStt) -> Callable[[Audio], str]:

@@ -47,11 +47,10 @@ def test_only_a_short_or_empty_turn_that_does_not_name_the_orb_has_its_opening_h
     assert not opening_worth_hearing(PROBE, "I want to find more time for my family.")
 
 
-@pytest.fixture(scope="module")
-def engine() -> WhisperStt:
-    stt = WhisperStt(threads=2, hotwords="Orb", name_probe=NameProbe("Orb"))
-    stt.load()
-    return stt
+@pytest.fixture
+def engine(probing_whisper: WhisperStt) -> WhisperStt:
+    """tests/orb/conftest.py's, loaded once a run: "Orb" as hotword, with its name probe."""
+    return probing_whisper
 
 
 def _espeak(text: str) -> Audio:

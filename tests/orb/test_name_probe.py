@@ -17,11 +17,10 @@ from testkit import voices
 RULE = AddressRule("Orb")
 
 
-@pytest.fixture(scope="module")
-def engine() -> WhisperStt:
-    stt = WhisperStt(threads=2, hotwords="Orb", name_probe=NameProbe("Orb"))
-    stt.load()
-    return stt
+@pytest.fixture
+def engine(probing_whisper: WhisperStt) -> WhisperStt:
+    """tests/orb/conftest.py's, loaded once a run: "Orb" as hotword, with its name probe."""
+    return probing_whisper
 
 
 def test_only_a_request_the_rule_does_not_take_is_worth_a_second_listen() -> None:
