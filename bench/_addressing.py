@@ -404,6 +404,10 @@ def _summary(rows: list[dict[str, Any]], which: str, started: float | None,
         summary["cpu_again_p50"] = round(statistics.median(again), 3)
         summary["cpu_plain_p50"] = round(statistics.median(r["cpu_plain"] for r in rows), 3)
         summary["cpu_name_per_turn"] = round(sum(again) / len(rows), 3)
+    counted = [r["encoder_again"] for r in rows if "encoder_again" in r]
+    if counted:  # the encoder cache at work on the second hearing (round 13)
+        summary["encoder_passes_again"] = sum(c[0] for c in counted)
+        summary["encoder_reused_again"] = sum(c[1] for c in counted)
     for voice in VOICES:
         mine = [r for r in addressed if r["voice"] == voice]
         if mine:
@@ -437,7 +441,11 @@ def run(which: str, *, smoke: bool = False, compare: bool = False,
         plain_cpu = time.process_time() - cpu
         row["heard_again"] = hinted.may_lack_name(row["heard_without_probe"])
         cpu = time.process_time()
+        encoder = hinted.load().encode  # orb_bridge.encodings_cache.RecentEncodings
+        passes, reused = encoder.misses, encoder.hits
         row["heard"] = hinted.name_first(pcm, row["heard_without_probe"])
+        # Encoder passes and reused encodings while hearing the turn again for the name
+        row["encoder_again"] = [encoder.misses - passes, encoder.hits - reused]
         # CPU seconds (both threads) of the plain decoding and of hearing the turn again
         row["cpu_plain"], row["cpu_again"] = round(plain_cpu, 3), round(
             time.process_time() - cpu, 3)

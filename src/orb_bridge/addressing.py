@@ -23,7 +23,8 @@ asked on top. What counts as addressing (docs/orb.md, "Whom the orb talks to"):
    mid-sentence, a near miss (or "arm") after a short opening that asks nothing, right
    before a question's first word or, after a comma, a request verb: "Tell me, or what did
    I miss?", "If you can, or note the date for me." ("Shall we stop, or what do you
-   think?" and a tag "Right, or what?" are not).
+   think?", a tag "Right, or what?" and a choice offered "Just to check, or do you
+   already know?" are not).
 4. **The name closing a request** even without its pause mark ("Please recap the main
    points Orb": Whisper often drops that comma), and a misheard greeting before the name
    itself ("High Orb").
@@ -70,6 +71,10 @@ QUESTION_OPENERS = frozenset({"is", "are", "was", "were", "am", "do", "does", "d
 ASKING_AFTER = frozenset({"what", "how", "why", "who", "where", "when", "which", "could",
                           "can", "would", "will", "did", "do", "please", "what's", "how's",
                           "where's", "who's", "when's", "why's"})
+#: Words that, right after a near miss, make it a person's "or" offering the other human a
+#: choice ("Just to check, or do you already know?", fresh12, espeak-ng): not a vocative
+#: before a question. No named request of the seen sets came back "…, or do…".
+OFFERS_AFTER = frozenset({"do", "does"})
 #: Verbs that, right after a near miss set off by a comma, make it a vocative before a
 #: request ("If you can, or note the date for me.").
 IMPERATIVES_AFTER = frozenset({"note", "tell", "give", "write", "read", "list", "sum",
@@ -223,7 +228,7 @@ class AddressRule:
         if len(rest) < 3:  # a tag ("Right, or what?") asks the other human
             return False
         if rest[0] in ASKING_AFTER:
-            return "?" in tokens[index:]
+            return "?" in tokens[index:] and rest[0] not in OFFERS_AFTER
         return rest[0] in IMPERATIVES_AFTER and tokens[index - 1] == ","
 
     def judge(self, text: str) -> Verdict:

@@ -77,7 +77,8 @@ def name_after(probe: NameProbe, model: Any, audio: Samples, language: str | Non
     ``head`` forced on the first ``seconds`` (:data:`OPENER_SECONDS`) of speech."""
     tokenizer = probe._tokenizer(model, language)
     forced = tokenizer.encode(" " + head)
-    after = _distributions(model, _encode(model, opening_audio(audio, seconds)),
+    crop = opening_audio(audio, seconds)
+    after = _distributions(model, _encode(model, crop, whole=len(crop) == len(audio)),
                            probe._prompt(tokenizer), forced)[-1]
     return probe.scored("middle", after, tokenizer)
 

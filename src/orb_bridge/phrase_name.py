@@ -20,7 +20,10 @@ itself is likelier than the name there for a said name too (Piper's "Orb" after 
 sounds like it), so unlike a word heard alone the name need not beat it: only be at least
 :data:`PHRASE_NAME_FLOOR` likely and likelier than other short names. The turn is then
 decoded again with "<phrase>, Orb," written first, and the text rule decides on those words
-as on any other: this module never decides by itself.
+as on any other: this module never decides by itself. Round 13: where the near miss is not
+followed by a request ("in your opinion, or in hers, was it fair?", fresh12) the name must be
+ten times likelier (:func:`name_floor`), and a near miss before "do you…" (a choice offered)
+is never heard for the name.
 """
 
 from __future__ import annotations
@@ -37,8 +40,10 @@ from .addressing import (
     EAR_BREAK,
     GREETINGS,
     IMPERATIVES_AFTER,
+    OFFERS_AFTER,
     QUESTION_OPENERS,
     REQUEST_WORDS,
+    edit_distance,
 )
 from .name_probe import RIVAL_NAMES, NameProbe
 from .opener_name import OPENERS, name_after
@@ -57,6 +62,10 @@ PHRASE_SECONDS = 2.5
 #: people's "or" after an acknowledgement at most 0.0009, people's next words after a phrase
 #: without the name at most 0.0001 (design and fresh8-11 sentences).
 PHRASE_NAME_FLOOR = 0.003
+#: The floor where no request follows the near miss (:func:`name_floor`, round 13): a
+#: person's "or in hers" scored 0.012 after its phrase, said names heard "or be like…" 0.048
+#: and 0.13 (fresh11-12, espeak-ng); "in short, or in long" 0.0015, "or at least" 0.0000.
+PHRASE_NAME_FLOOR_ALONE = 0.03
 
 Samples = np.ndarray[Any, np.dtype[np.float32]]
 _WORD = re.compile(r"[\w']+")
@@ -99,6 +108,9 @@ def phrase_head(probe: NameProbe, text: str) -> str | None:
             if any(mark in between for mark in ",.?!;:"):
                 return None
             continue
+        if named_here and index + 1 < len(words) and \
+                words[index + 1].group().lower() in OFFERS_AFTER:
+            return None  # "Just check, or do you already know?": a choice offered
         if len(head_words) < MIN_PHRASE_WORDS or head_words[0] in SUBJECTS | DETERMINERS or \
                 all(w in OPENERS for w in head_words) or \
                 head_words[-1] in DETERMINERS or \
@@ -108,17 +120,37 @@ def phrase_head(probe: NameProbe, text: str) -> str | None:
     return None
 
 
+def name_floor(probe: NameProbe, text: str, head: str) -> float:
+    """How likely the name after ``head`` (:func:`phrase_head` of ``text``) must be:
+    :data:`PHRASE_NAME_FLOOR` where a request follows the place of the name (a comma and a
+    request word, or a near miss and then a request or a question's first word: "in your
+    view or is…"; a word one edit from a request verb, mangled with the name: "one more
+    thing, or not to do date." for "…, Orb, note the new date."; or nothing, a closing name),
+    else :data:`PHRASE_NAME_FLOOR_ALONE`: a person's "or" goes on with the other choice ("in
+    your opinion, or in hers, was it fair?", the name 0.012 after that phrase, fresh12,
+    espeak-ng), a said name heard "or" then a mangled word scored more ("be fair, or be
+    like, …" for "To be fair, Orb, did I…": 0.048 and 0.13, fresh11, espeak-ng)."""
+    after = [w.group().lower() for w in _WORD.finditer(text[len(head):])]
+    if not after or not probe.is_near_miss(after[0]) or len(after) == 1:
+        return PHRASE_NAME_FLOOR
+    word = after[1]
+    if word in _ASKS or any(len(verb) >= 4 and edit_distance(word, verb) <= 1
+                            for verb in IMPERATIVES_AFTER):
+        return PHRASE_NAME_FLOOR
+    return PHRASE_NAME_FLOOR_ALONE
+
+
 def with_name_after_phrase(probe: NameProbe, model: Any, audio: Samples, language: str | None,
                            text: str, decode_after: Callable[[str], str]) -> str:
     """``text``, or the turn decoded again with "<phrase>, <name>," first when ``text``
     opens with a short phrase (:func:`phrase_head`) after which the name is likely enough
-    (:data:`PHRASE_NAME_FLOOR`, likelier than other short names). ``decode_after(opening)``:
+    (:func:`name_floor`, likelier than other short names). ``decode_after(opening)``:
     the turn decoded again with ``opening`` first."""
     head = phrase_head(probe, text)
     if head is None:
         return text
     heard = name_after(probe, model, audio, language, head + ",", PHRASE_SECONDS)
-    if heard.name < PHRASE_NAME_FLOOR or heard.name <= heard.rival:
+    if heard.name < name_floor(probe, text, head) or heard.name <= heard.rival:
         return text
     again = decode_after(f"{head.rstrip(',')}, {probe.name}")
     return again if probe.names_the_orb(again) else text

@@ -51,6 +51,7 @@ ADDRESSED = [
     ("Thanks, or what else could we do?", Reason.MISHEARD_MIDDLE),
     # fresh7, Piper: a contraction asks as its full form does
     ("So tell me, or what's it out today?", Reason.MISHEARD_MIDDLE),
+    ("just to check, or did we agree on Friday?", Reason.MISHEARD_MIDDLE),
     # fresh8: Whisper dropped the comma after the name that follows a short opener; the
     # next word opens a question ("and", "what's", "could") or is a request verb
     ("Thanks Orb and what's the third one?", Reason.VOCATIVE),
@@ -94,6 +95,10 @@ NOT_ADDRESSED = [
     # the ear's mark (addressing.EAR_BREAK): heard as "or", by no rule the name
     ("Okay — or what about the next one?", Reason.NOT_NAMED),
     ("Thanks — or what else could we do?", Reason.NOT_NAMED),
+    # round 13 (fresh12, espeak-ng): a near miss in mid-sentence before "do you…" offers the
+    # other person a choice; "…, or did we agree on Friday?" (fresh8) stays the name
+    ("Just check, or do you already know?", Reason.NOT_NAMED),
+    ("just to check or do you already know?", Reason.NOT_NAMED),
 ]
 
 

@@ -445,3 +445,59 @@ def test_a_short_opening_phrase_before_a_request_between_humans_is_no_name(
     assert word.name < PHRASE_NAME_FLOOR / 10, word
     heard = engine.transcribe_blocking(pcm)
     assert not RULE.judge(heard).addressed, heard
+
+
+def test_the_probe_of_a_whole_turn_reuses_the_transcriptions_encoding(
+        engine: WhisperStt) -> None:
+    """Round 13: a turn shorter than the opening's crop is probed whole; the probe frames its
+    window as faster-whisper's transcription does (the last feature frame dropped), so the
+    encoder cache hands it the transcription's encoding: no second encoder pass."""
+    pcm = Audio(voices.speak("espeak:en-us:165", "Orb, note it."), HEARING_RATE)
+    audio = pcm.unit_floats()
+    assert len(opening_audio(audio)) == len(audio)  # the crop is the whole turn
+    model = engine._load()
+    engine.transcribe_blocking(pcm, probe=False)
+    passes, reused = model.encode.misses, model.encode.hits
+    assert engine.name_probe is not None
+    engine.name_probe.best_opening(model, audio, "en")
+    assert (model.encode.misses - passes, model.encode.hits - reused) == (0, 1)
+
+
+def test_a_near_miss_after_a_phrase_needs_a_likelier_name_where_no_request_follows() -> None:
+    """Round 13 (fresh12's false turns, seen since): after a phrase, a person's "or" goes on
+    with the other choice ("in your opinion, or in hers, …"): the name must be ten times as
+    likely there; a name is followed by what is asked of the orb ("in your view or is…"), a
+    verb Whisper mangled with it ("…, or not to do date." for "…, Orb, note the new date"),
+    or nothing (a closing name). "…, or do you already know?" offers a choice: no name."""
+    from orb_bridge.phrase_name import (
+        PHRASE_NAME_FLOOR,
+        PHRASE_NAME_FLOOR_ALONE,
+        name_floor,
+        phrase_head,
+    )
+
+    probe = NameProbe("Orb")
+    assert phrase_head(probe, "Just check, or do you already know?") is None
+    for text, floor in [("in your opinion, or in first, one is fair.", PHRASE_NAME_FLOOR_ALONE),
+                        ("be fair, or be like, truly same.", PHRASE_NAME_FLOOR_ALONE),
+                        ("in your view or is this goal too big?", PHRASE_NAME_FLOOR),
+                        ("Tell me honestly, or am I repeating myself?", PHRASE_NAME_FLOOR),
+                        ("one more thing, or not to do date.", PHRASE_NAME_FLOOR),
+                        ("Keep that one or...", PHRASE_NAME_FLOOR),
+                        ("Out of interest, how long was my answer?", PHRASE_NAME_FLOOR)]:
+        head = phrase_head(probe, text)
+        assert head is not None, text
+        assert name_floor(probe, text, head) == floor, text
+
+
+@pytest.mark.parametrize(("voice", "text"), [
+    # fresh12's false turns (espeak-ng, the same audio every run): the phrase rule's "Orb"
+    # after "in your opinion," and the text rule's mid-sentence near miss before "do you"
+    ("espeak:en-us:165", "In your opinion, or in hers, was it fair?"),
+    ("espeak:en-us+m3:185", "Just to check, or do you already know?"),
+])
+def test_a_persons_or_after_a_phrase_is_not_taken_for_the_name(
+        engine: WhisperStt, voice: str, text: str) -> None:
+    pcm = Audio(voices.speak(voice, text), HEARING_RATE)
+    heard = engine.transcribe_blocking(pcm)
+    assert not RULE.judge(heard).addressed, heard
