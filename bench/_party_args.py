@@ -15,7 +15,8 @@ def party_parser(description: str) -> argparse.ArgumentParser:
     """The parser of ``bench/party.py`` (see its docstring for the sets and parts)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--set", choices=("design", "heldout", "fresh", "new", "late", "unseen6",
-                                          "unseen7", "unseen8", "unseen9", "unseen10", "fresh4",
+                                          "unseen7", "unseen8", "unseen9", "unseen10", "unseen11",
+                                          "fresh4",
                                           "fresh5", "fresh6", "fresh7", "fresh8", "fresh9",
                                           "fresh10", "fresh11", "fresh12", "fresh13", "all"),
                         default="all")

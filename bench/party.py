@@ -50,9 +50,10 @@ chosen; ``fresh``, ``new`` and ``late`` are further held-out sets, each written 
 before had been seen (``late``: round 5, run only once its decision was frozen;
 ``unseen6``: round 6, the same; ``unseen7``: round 7, the same; ``unseen8``: round 8, the
 same; ``unseen9``: round 9, the same; ``unseen10``: session 12, the same, in
-``_party_unseen10.py``); ``--set`` picks which to run (``all``: design and held-out).
+``_party_unseen10.py``; ``unseen11``: session 13, the same, in ``_party_unseen11.py``);
+``--set`` picks which to run (``all``: design and held-out).
 
-    python bench/party.py [--set design|heldout|fresh|new|late|unseen6|..|unseen10|all]
+    python bench/party.py [--set design|heldout|fresh|new|late|unseen6|..|unseen11|all]
                           [--voices four|two] [--part hearing|floor|all]
                           [--pause-rendering spoken-through|separate] [--only-paused]
                           [--stt-model DIR]   # another CTranslate2 Whisper for the words
@@ -97,10 +98,12 @@ from _party_sets import (
     UNSEEN9_PAUSED,
 )
 from _party_unseen10 import UNSEEN10_FINISHED, UNSEEN10_PAUSED
+from _party_unseen11 import UNSEEN11_FINISHED, UNSEEN11_PAUSED
 
 from orb_bridge import OrbConfig
 from orb_bridge.audio import HEARING_RATE, Audio
 from orb_bridge.brain import ReplyAudio
+from orb_bridge.closing_mark import HeardAtPause
 from orb_bridge.coaching import reflective_reply
 from orb_bridge.end_of_turn import SmartTurn
 from orb_bridge.hearing import SpeechEnded, SpeechPaused, Utterance
@@ -160,11 +163,11 @@ class ServedModel:
         self.standin.__exit__(None, None, None)
 
 
-def early_words(stt: WhisperStt) -> Callable[[Audio], str]:
+def early_words(stt: WhisperStt) -> Callable[[Audio], HeardAtPause]:
     """A pause's words as the orb's end-of-turn decision reads them: decoded plainly, without
     the name probe (that runs on a turn's final words), an unsure closing mark trailing off
-    (orb_bridge.closing_mark)."""
-    return lambda pcm: stt.words_at_pause_blocking(pcm).decided
+    at each check's bar (orb_bridge.closing_mark)."""
+    return stt.words_at_pause_blocking
 
 
 def finished_turn(voice: str, text: str, model: SmartTurn, stt: WhisperStt,
@@ -314,7 +317,8 @@ def main() -> int:
              "unseen7": (UNSEEN7_FINISHED, UNSEEN7_PAUSED),
              "unseen8": (UNSEEN8_FINISHED, UNSEEN8_PAUSED),
              "unseen9": (UNSEEN9_FINISHED, UNSEEN9_PAUSED),
-             "unseen10": (UNSEEN10_FINISHED, UNSEEN10_PAUSED)}
+             "unseen10": (UNSEEN10_FINISHED, UNSEEN10_PAUSED),
+             "unseen11": (UNSEEN11_FINISHED, UNSEEN11_PAUSED)}
     if args.set in whole:
         finished, paused = (chosen(items, "all") for items in whole[args.set])
     else:

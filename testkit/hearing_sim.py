@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from orb_bridge import OrbConfig
 from orb_bridge.audio import Audio
+from orb_bridge.closing_mark import HeardAtPause
 from orb_bridge.end_of_turn import SmartTurn, combine
 from orb_bridge.hearing import (
     SpeechEnded,
@@ -42,7 +43,7 @@ class Heard:
 
 def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
          model: SmartTurn | None = None, role: str = "client",
-         transcribe: Callable[[Audio], str] | None = None,
+         transcribe: Callable[[Audio], str | HeardAtPause] | None = None,
          model_seconds: float | None = None,
          transcribe_seconds: float | None = None,
          on_words: Callable[[float, SpeechPaused, str], None] | None = None,
@@ -60,7 +61,7 @@ def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
     cfg = config or OrbConfig()
     detector = TurnDetector("human", role, cfg, new_vad(cfg))
     pending: list[tuple[float, SpeechPaused, float | None]] = []  # (due, event, verdict)
-    texts: dict[int, tuple[float, str | None]] = {}
+    texts: dict[int, tuple[float, str | HeardAtPause | None]] = {}
     told: list[tuple[float, SpeechPaused, str]] = []  # words not yet handed to on_words
     #: pause -> the model's verdicts in it: (when in hand, probability, its check passed)
     verdicts: dict[int, list[tuple[float, float, bool]]] = {}
@@ -77,14 +78,16 @@ def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
             if (transcribe is not None and event.first
                     and event.early <= cfg.stt_early_runs):
                 started = time.perf_counter()
-                words = transcribe(event.speech).strip()
+                words = transcribe(event.speech)
                 took = time.perf_counter() - started
                 texts[event.pause] = (now + (took if transcribe_seconds is None
                                              else transcribe_seconds), words)
-                told.append((texts[event.pause][0], event, words))
+                told.append((texts[event.pause][0], event, _reading(words, None)))
             if model is not None and event.check >= 0:
-                _silence, threshold, needs_words = cfg.decision_checks[event.check]
-                ready, known = texts.get(event.pause, (now, None))
+                silence, threshold, needs_words = cfg.decision_checks[event.check]
+                ready, heard_words = texts.get(event.pause, (now, None))
+                # The words as this check reads them (orb_bridge.closing_mark: its bar).
+                known = None if heard_words is None else _reading(heard_words, silence)
                 verdict: float | None = None
                 # The model's verdicts of this pause already in hand: (verdict, passed).
                 in_hand = [(p, passed) for due, p, passed in verdicts.get(event.pause, [])
@@ -99,7 +102,7 @@ def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
                 elif passed or (needs_words and best >= threshold):
                     # As the pipeline does: an earlier verdict of this pause, in hand,
                     # already settles this check (it is delivered first).
-                    verdict, due = (None if passed else best), now
+                    verdict, due = best, now  # as the pipeline: the best in hand
                 else:
                     started = time.perf_counter()
                     verdict = model.probability(event.audio)
@@ -123,6 +126,14 @@ def hear(pcm: npt.NDArray[np.int16], *, config: OrbConfig | None = None,
         if on_step is not None:
             on_step(now, detector, step)
     return out
+
+
+def _reading(words: str | HeardAtPause, silence: float | None) -> str:
+    """A pause's words as the decision reads them at a check of ``silence`` (``None``: the
+    reading of any check, ``HeardAtPause.decided``; plain words as they are)."""
+    if isinstance(words, str):
+        return words.strip()
+    return (words.decided if silence is None else words.decided_at(silence)).strip()
 
 
 def ends(heard: list[Heard]) -> list[Heard]:

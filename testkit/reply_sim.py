@@ -31,6 +31,7 @@ import numpy.typing as npt
 from orb_bridge import OrbConfig
 from orb_bridge.audio import Audio
 from orb_bridge.brain import ReplyAudio
+from orb_bridge.closing_mark import HeardAtPause
 from orb_bridge.early_reply import EarlyReply, PauseWords
 from orb_bridge.end_of_turn import SmartTurn
 from orb_bridge.hearing import SpeechEnded, SpeechPaused, SpeechStarted, TurnDetector, TurnEvent
@@ -97,7 +98,7 @@ class ReplyRun:
 
 def converse(pcm: npt.NDArray[np.int16], brain: Any, loop: ReplyLoop, *,
              config: OrbConfig | None = None, model: SmartTurn | None = None,
-             transcribe: Callable[[Audio], str], early: bool = True,
+             transcribe: Callable[[Audio], str | HeardAtPause], early: bool = True,
              model_seconds: float | None = None, transcribe_seconds: float | None = None,
              answers: Callable[[str], bool] = lambda text: True,
              answer: bool = True, compare: bool = False,
@@ -159,7 +160,8 @@ async def _call(action: Callable[[], None]) -> None:
 
 def _answer(now: float, event: SpeechEnded, run: ReplyRun, stage: EarlyReply, brain: Any,
             loop: ReplyLoop, words_of: dict[int, tuple[Audio, str, float]],
-            transcribe: Callable[[Audio], str], answers: Callable[[str], bool],
+            transcribe: Callable[[Audio], str | HeardAtPause],
+            answers: Callable[[str], bool],
             compare: bool = False) -> None:
     utterance = event.utterance
     run.verdict_at = now
@@ -169,7 +171,8 @@ def _answer(now: float, event: SpeechEnded, run: ReplyRun, stage: EarlyReply, br
         words, run.words_at = early[-1]
     else:
         started = time.perf_counter()
-        words = transcribe(utterance.speech).strip()
+        heard = transcribe(utterance.speech)
+        words = (heard if isinstance(heard, str) else heard.decided).strip()
         transcript_at += time.perf_counter() - started
     if not answers(words):
         loop.run(_call(lambda: stage.ended(utterance.speaker_id)))

@@ -32,6 +32,11 @@ from .audio import Audio
 
 #: A closing mark less likely than this after a pause's words: they trail off.
 SURE_AT = 0.80
+#: How sure of the closing mark a check must find Whisper, by the check's quiet: ``(from
+#: silence, bar)`` in order of silence (round 12 of issue 23). An early check ends a turn
+#: only on a mark Whisper is very sure of; a less sure one waits for a later check, so the
+#: least sure finished requests and most fragments that read whole wait longer.
+MARK_BARS: tuple[tuple[float, float], ...] = ((0.0, 0.90), (0.95, SURE_AT))
 #: The marks that close a sentence (one of them ends the words this module weighs).
 CLOSING_MARKS = (".", "?", "!")
 #: What an unsure closing mark becomes for the decision (the word rule reads it as open).
@@ -46,10 +51,20 @@ def weighable(text: str) -> bool:
             and len(stripped.rstrip("".join(CLOSING_MARKS)).strip()) > 0)
 
 
-def as_decided(text: str, probability: float | None) -> str:
+def bar_at(silence: float) -> float:
+    """The closing mark's bar for a check at ``silence`` seconds of quiet (:data:`MARK_BARS`;
+    :data:`SURE_AT` before the first)."""
+    bar = SURE_AT
+    for start, value in MARK_BARS:
+        if silence + 1e-9 >= start:
+            bar = value
+    return bar
+
+
+def as_decided(text: str, probability: float | None, sure_at: float = SURE_AT) -> str:
     """The words as the end-of-turn decision reads them: with :data:`TRAILING` for their
-    closing mark when Whisper gave it less than :data:`SURE_AT` (``None``: not weighed)."""
-    if probability is None or probability >= SURE_AT or not weighable(text):
+    closing mark when Whisper gave it less than ``sure_at`` (``None``: not weighed)."""
+    if probability is None or probability >= sure_at or not weighable(text):
         return text
     return text.rstrip().rstrip("".join(CLOSING_MARKS)).rstrip() + TRAILING
 
@@ -116,6 +131,16 @@ class HeardAtPause:
 
     text: str
     decided: str
+    #: How sure Whisper was of the closing mark (:func:`closing_mark_probability`; ``None``:
+    #: not weighed).
+    mark: float | None = None
+
+    def decided_at(self, silence: float) -> str:
+        """The words as the check at ``silence`` seconds of quiet reads them: the closing
+        mark weighed against that check's bar (:func:`bar_at`)."""
+        if self.mark is None:
+            return self.decided
+        return as_decided(self.text, self.mark, bar_at(silence))
 
     @classmethod
     def plain(cls, text: str) -> HeardAtPause:

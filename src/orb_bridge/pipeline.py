@@ -201,9 +201,9 @@ class OrbPipeline:
 
     async def _judge(self, detector: TurnDetector, event: SpeechPaused) -> None:
         assert self.judge is not None
-        _silence, threshold, needs_words = self._checks[event.check]
+        silence, threshold, needs_words = self._checks[event.check]
         known = None if self.scribe is None else \
-            self.scribe.early_decided_now(event.speaker_id, event.speech)
+            self.scribe.early_decided_now(event.speaker_id, event.speech, silence)
         probability: float | None = None
         verdicts = self._verdicts.get(id(detector))
         if verdicts is None or verdicts.pause != event.pause:
@@ -219,7 +219,9 @@ class OrbPipeline:
             # check reached its own threshold (words that do not read mid-clause end the
             # turn there; words that do make this check's verdict nothing too), or this is
             # the words' check, which goes by the pause's best verdict (TurnDetector.judged).
-            probability = None if verdicts.passed else verdicts.best
+            # The best verdict, not "none": a later check may read the same words whole
+            # that an earlier one's closing-mark bar read trailing (closing_mark.MARK_BARS).
+            probability = verdicts.best
             self.passed_judgements += 1
         else:
             probability = await self._model_verdict(verdicts, event)
@@ -228,7 +230,7 @@ class OrbPipeline:
                 verdicts.passed = verdicts.passed or (
                     not needs_words and probability >= threshold)
         text = None if self.scribe is None else \
-            await self.scribe.early_decided(event.speaker_id, event.speech)
+            await self.scribe.early_decided(event.speaker_id, event.speech, silence)
         verdict = combine(probability, text, needs_words)
         logger.debug("end of turn of %s, pause %d check %d at %.2f s: p=%s words=%r -> %s",
                      event.speaker_id, event.pause, event.check, event.silence,

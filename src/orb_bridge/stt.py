@@ -162,7 +162,7 @@ class WhisperStt:
     def words_at_pause_blocking(self, speech: Audio, _: object = None) -> HeardAtPause:
         text = self.transcribe_blocking(speech, False)
         weight = closing_mark_probability(self._load(), text, self.language)
-        return HeardAtPause(text, as_decided(text, weight))
+        return HeardAtPause(text, as_decided(text, weight), weight)
 
     async def listen_for_name(self, audio: Audio, text: str) -> str:
         """:meth:`name_first` in the pool, bounded like a transcription (SttBusy)."""

@@ -148,11 +148,13 @@ class Scribe:
         heard = await self._early_heard(speaker_id, speech)
         return None if heard is None else heard.text.strip()
 
-    async def early_decided(self, speaker_id: str, speech: Audio) -> str | None:
+    async def early_decided(self, speaker_id: str, speech: Audio,
+                            silence: float | None = None) -> str | None:
         """:meth:`early_text` as the end-of-turn decision reads it (orb_bridge.closing_mark:
-        an unsure closing mark trails off)."""
+        an unsure closing mark trails off; ``silence``: as the check at that quiet reads it,
+        ``HeardAtPause.decided_at``)."""
         heard = await self._early_heard(speaker_id, speech)
-        return None if heard is None else heard.decided.strip()
+        return None if heard is None else _reading(heard, silence)
 
     async def _early_heard(self, speaker_id: str, speech: Audio) -> HeardAtPause | None:
         early = self._early.get(speaker_id)
@@ -166,7 +168,8 @@ class Scribe:
                 raise
             return None
 
-    def early_decided_now(self, speaker_id: str, speech: Audio) -> str | None:
+    def early_decided_now(self, speaker_id: str, speech: Audio,
+                          silence: float | None = None) -> str | None:
         """:meth:`early_decided` if the transcription has already finished (``None``: none,
         under way, or failed): what the end-of-turn stage reads before it spends a decision
         on the model."""
@@ -174,7 +177,7 @@ class Scribe:
         if early is None or not early[0].same(speech) or not early[1].done() \
                 or early[1].cancelled() or early[1].exception() is not None:
             return None
-        return early[1].result().decided.strip()
+        return _reading(early[1].result(), silence)
 
     def close(self) -> None:
         """Cancel the early transcriptions still under way (the orb is ending)."""
@@ -277,3 +280,8 @@ async def summarize(brain: object, turns: list[Turn], timeout: float) -> Summary
         except Exception:
             logger.exception("the brain's summary failed; writing the extractive one")
     return extractive_summary(turns)
+
+
+def _reading(heard: HeardAtPause, silence: float | None) -> str:
+    """``heard`` as the decision reads it, at a check of ``silence`` or, ``None``, at all."""
+    return (heard.decided if silence is None else heard.decided_at(silence)).strip()

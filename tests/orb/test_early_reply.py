@@ -39,7 +39,8 @@ TTFT = 0.3
 #: a lead the early reply can use whole, so the gain is the model's whole time and not the
 #: machine's noise. With the orb's own schedule the verdict mostly comes with the words or
 #: 0.2-0.3 s after them and the gain is that lead (docs/orb.md, "The early reply").
-SLOW_DECISION = OrbConfig(eot_checks=((1.2, 0.15),), eot_words_check=None)
+SLOW_DECISION = OrbConfig(eot_checks=((1.2, 0.15),), eot_words_check=None,
+                          eot_late_words_check=None)
 FINISHED = "I keep saying yes to every request at work and I have no evenings left."
 
 
