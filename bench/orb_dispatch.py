@@ -105,8 +105,9 @@ def main() -> int:
     parser.add_argument("--capacity", type=int, default=20)
     parser.add_argument("--media-rooms", type=int, default=8)
     parser.add_argument("--smoke", action="store_true",
-                        help="3 rooms (1 with media) on 2 workers of 3 slots, whatever else is "
-                             "given: checks that the bench runs (CI), not the figures")
+                        help="3 rooms (1 with media) on 2 workers of 3 slots without speech "
+                             "models, whatever else is given: checks that the bench runs "
+                             "(CI), not the figures")
     args = parser.parse_args()
     if args.smoke:
         args.rooms, args.workers, args.capacity, args.media_rooms = 3, 2, 3, 1
@@ -115,6 +116,11 @@ def main() -> int:
     fleet = Fleet(redis_proc)
     try:
         fleet.start_server("--max-orbs", str(args.rooms * 2), "--max-rooms", "1000")
+        if args.smoke:
+            # The smoke's one media room gets video and nobody speaks: its workers load no
+            # Whisper model or Piper voice before joining the pool (~4.5 s of CPU each);
+            # tests/dispatch/test_dispatch_media.py starts workers with the defaults.
+            fleet.worker_args = ("--stt-model", "off", "--voice", "espeak")
         for _ in range(args.workers):
             fleet.start_worker(args.capacity, size=(96, 64, 8.0))
         result = asyncio.run(asyncio.wait_for(

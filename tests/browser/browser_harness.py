@@ -41,6 +41,14 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+#: ``trio-server --orbs`` options for a test whose orb must join, carry media and show its status
+#: but never has to understand or say a sentence: no Whisper model, and espeak-ng instead of
+#: Piper, so the server's background warm-up (orb_bridge.warm_up) loads neither. That load
+#: costs ~4.5 s of CPU per server (onnx, Piper's voice, CTranslate2's Whisper; ~0.5 s without
+#: them, measured), taken from the pages and the orb on CI's 2 cores. The default voice and
+#: speech-to-text stay tested through the server by the tests that speak (test_orb_mode,
+#: test_transcript_panel, test_coach_record, tests/orb/*_live.py, test_voice_call).
+SPEECHLESS_ORB = ("--orb-stt-model", "off", "--orb-voice", "espeak")
 _LISTENING = re.compile(r"listening on (https?://127\.0\.0\.1:(\d+))")
 
 T = TypeVar("T")

@@ -6,7 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_harness import CHROMIUM, ServerProcess, launch_chromium, running_server
+from browser_harness import (
+    CHROMIUM,
+    SPEECHLESS_ORB,
+    ServerProcess,
+    launch_chromium,
+    running_server,
+)
 from playwright.sync_api import Browser, sync_playwright
 
 
@@ -33,4 +39,13 @@ def plain_server() -> Iterator[ServerProcess]:
 def orb_server() -> Iterator[ServerProcess]:
     """A server that spawns the AI orb when a coach joins."""
     with running_server("--orbs", "--orb-mode", "active") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def speechless_orb_server() -> Iterator[ServerProcess]:
+    """A server that spawns the orb when a coach joins, for tests of the call itself (mesh,
+    status, pause, healing) where nobody speaks to it: no speech models loaded
+    (browser_harness.SPEECHLESS_ORB)."""
+    with running_server("--orbs", "--orb-mode", "active", *SPEECHLESS_ORB) as server:
         yield server

@@ -53,12 +53,11 @@ def _wait_orb_hears(page: Page, orb_id: str, who: str) -> None:
     )
 
 
-def test_coach_client_and_orb(browser: Browser, orb_server: ServerProcess) -> None:
+def test_coach_client_and_orb(browser: Browser, speechless_orb_server: ServerProcess) -> None:
     room = f"trio-{uuid.uuid4().hex[:8]}"
-    coach = open_page(browser, orb_server.room_url(room, "coach", "Coach Carol"))
-    client = open_page(
-        browser, orb_server.room_url(room, "client", "Client Chris"), width=360, height=780
-    )
+    coach = open_page(browser, speechless_orb_server.room_url(room, "coach", "Coach Carol"))
+    client = open_page(browser, speechless_orb_server.room_url(room, "client", "Client Chris"),
+                       width=360, height=780)
     pages = {"coach": coach, "client": client}
     try:
         _wait_full_mesh(coach, "coach")
@@ -96,7 +95,7 @@ def test_coach_client_and_orb(browser: Browser, orb_server: ServerProcess) -> No
                    timeout=15, what="the coach's page to drop the client's tile")
         assert set(inbound_stats(coach)) == {orb_id}
     except AssertionError as failure:
-        fail_with_logs(failure, orb_server.log_text(), pages)
+        fail_with_logs(failure, speechless_orb_server.log_text(), pages)
     finally:
         coach.context.close()
 
@@ -105,14 +104,14 @@ def test_coach_client_and_orb(browser: Browser, orb_server: ServerProcess) -> No
     ("who", "disruption"), [("client", "reload"), ("client", "socket-loss"), ("coach", "reload")]
 )
 def test_the_mesh_heals(
-    browser: Browser, orb_server: ServerProcess, who: str, disruption: str
+    browser: Browser, speechless_orb_server: ServerProcess, who: str, disruption: str
 ) -> None:
     """One human's page is reloaded (the server replaces its connection) or loses its socket
     (it reconnects and resumes its seat); after a reload the other human and the orb rebuild
     their links to it, after a lost socket everyone keeps them."""
     room = f"heal-{uuid.uuid4().hex[:8]}"
-    coach = open_page(browser, orb_server.room_url(room, "coach", "Coach Carol"))
-    client = open_page(browser, orb_server.room_url(room, "client", "Client Chris"))
+    coach = open_page(browser, speechless_orb_server.room_url(room, "coach", "Coach Carol"))
+    client = open_page(browser, speechless_orb_server.room_url(room, "client", "Client Chris"))
     pages = {"coach": coach, "client": client}
     moved, other = pages[who], pages["client" if who == "coach" else "coach"]
     try:
@@ -148,7 +147,7 @@ def test_the_mesh_heals(
         screenshot(coach, f"heal-{who}-{disruption}-coach")
         screenshot(client, f"heal-{who}-{disruption}-client")
     except AssertionError as failure:
-        fail_with_logs(failure, orb_server.log_text(), pages)
+        fail_with_logs(failure, speechless_orb_server.log_text(), pages)
     finally:
         for page in pages.values():
             page.context.close()

@@ -38,8 +38,8 @@ def fleet(redis_proc: RedisProcess) -> Iterator[Fleet]:
 #: offers to an orb): the worker loads no Piper voice and no Whisper model before it joins
 #: the pool, models those orbs could never use. Each cost ~8 s of a worker's ~11 s start
 #: on 2 cores (measured), and these tests start 15 workers. Workers that carry media
-#: (test_dispatch_media.py, tests/orb/test_orb_processes.py, bench/orb_dispatch.py) keep
-#: the default voice and speech-to-text, so that start-up stays tested.
+#: (test_dispatch_media.py, tests/orb/test_orb_processes.py, bench/orb_dispatch.py outside
+#: its smoke mode) keep the default voice and speech-to-text, so that start-up stays tested.
 SPEECHLESS_WORKER = ("--stt-model", "off", "--voice", "espeak")
 
 

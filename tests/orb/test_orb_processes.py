@@ -111,8 +111,11 @@ async def test_orb_worker_joins_a_room_on_a_separately_started_server() -> None:
 
 
 def test_orb_worker_reports_an_unreachable_server() -> None:
+    # No speech models: the worker loads them before it connects (~4.5 s of CPU), and this
+    # one never gets that far; test_orb_worker_joins_a_room... above starts with the defaults.
     result = subprocess.run(
-        [os.path.join(BIN, "orb-worker"), "--url", "ws://127.0.0.1:9", "--room", "r"],
+        [os.path.join(BIN, "orb-worker"), "--url", "ws://127.0.0.1:9", "--room", "r",
+         "--stt-model", "off", "--voice", "espeak"],
         capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "cannot connect" in result.stderr
@@ -145,7 +148,11 @@ def trio_server_cli(*args: str) -> Iterator[str]:
 
 
 async def test_trio_server_cli_with_orbs_brings_an_orb_into_the_call() -> None:
-    with trio_server_cli("--orbs", "--orb-mode", "active", "--orb-idle-grace", "5") as url:
+    # Only the orb's video is awaited: no speech models (the server would load them in the
+    # background, ~4.5 s of CPU); the tests that speak through the CLI keep the defaults
+    # (test_voice_call, test_transcripts, *_live.py).
+    with trio_server_cli("--orbs", "--orb-mode", "active", "--orb-idle-grace", "5",
+                         "--orb-stt-model", "off", "--orb-voice", "espeak") as url:
         async def scenario() -> None:
             coach = SyntheticHuman(url, "cli-room", "coach-1", "coach")
             try:

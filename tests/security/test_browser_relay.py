@@ -155,7 +155,7 @@ def test_a_relay_only_orb_reaches_the_pages_through_coturn(
     room = f"relay-orb-{uuid.uuid4().hex[:8]}"
     with running_coturn(tmp_path, TURN_SECRET) as turn_port:
         server = harness.ServerProcess("--orbs", "--orb-ice-relay-only", "on",
-                                       "--orb-stt-model", "off",
+                                       *harness.SPEECHLESS_ORB,
                                        "--turn-secret", TURN_SECRET,
                                        "--turn-url", f"turn:127.0.0.1:{turn_port}")
         pages = {role: harness.open_page(chromium, server.room_url(

@@ -54,7 +54,8 @@ def test_the_call_page_joins_with_its_token_and_the_orb_still_comes(
         chromium: Browser, tmp_path: Path) -> None:
     room = f"tokens-{uuid.uuid4().hex[:8]}"
     with running_coturn(tmp_path, TURN_SECRET) as turn_port, harness.running_server(
-            "--orbs", "--join-secret", SECRET, "--turn-secret", TURN_SECRET,
+            "--orbs", *harness.SPEECHLESS_ORB, "--join-secret", SECRET,
+            "--turn-secret", TURN_SECRET,
             "--turn-url", f"turn:127.0.0.1:{turn_port}") as server:
         pages = {}
         for role, user in (("coach", "coach-7"), ("client", "client-7")):

@@ -19,6 +19,9 @@ from .conftest import SECRET, WAIT, join, running, secure_config, token_for
 pytestmark = pytest.mark.media
 
 WORKER = os.path.join(os.path.dirname(sys.executable), "orb-worker")
+#: These workers' orbs only join (or are refused): nobody offers them media, so they load no
+#: Whisper model and no Piper voice before connecting (~4.5 s of CPU each, measured).
+SPEECHLESS_WORKER = ("--stt-model", "off", "--voice", "espeak")
 
 
 async def _orb_joined(coach: RawClient, timeout: float = WAIT * 3) -> str:
@@ -61,7 +64,7 @@ async def _run_worker(port: int, *extra: str, env: dict[str, str] | None = None
                       ) -> trio.Process:
     return await trio.lowlevel.open_process(
         [WORKER, "--url", f"ws://127.0.0.1:{port}", "--room", "gpu-room", "--session", "w1",
-         "--log-level", "warning", *extra],
+         "--log-level", "warning", *SPEECHLESS_WORKER, *extra],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**{k: v for k, v in os.environ.items() if k != "SIGNALING_JOIN_SECRET"},
              **(env or {})})
