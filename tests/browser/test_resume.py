@@ -190,3 +190,62 @@ def test_a_reloaded_page_rejoins_as_itself_and_meshes_again(
     finally:
         for page in pages.values():
             page.context.close()
+
+
+#: Keeps every frame the page's WebSockets send (``window.__sent``), from before its scripts run.
+RECORD_SENT_JS = """(() => {
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    (window.__sent ??= []).push(String(data));
+    return send.call(this, data);
+  };
+})();"""
+
+
+def _sent_link_states(page: Page) -> list[dict[str, object]]:
+    return list(page.evaluate(
+        "() => (window.__sent || []).map((d) => JSON.parse(d))"
+        ".filter((m) => m.type === 'client_signal' && m.action === 'link-state')"))
+
+
+def test_a_late_link_state_never_tears_down_the_link_it_predates(
+        browser: Browser, server: list[ServerProcess]) -> None:
+    """Rule 5 against a stale report (the order behind the reload-after-restart flake): the
+    client's ``link-state`` naming no link, sent when it joined, reaches the coach again after
+    the client answered the coach's link. The connected link is kept (same RTCPeerConnection);
+    a report the same page sends after its answer, naming no link, still rebuilds it."""
+    room = f"late-{uuid.uuid4().hex[:8]}"
+    pages: dict[str, Page] = {}
+    try:
+        coach = open_page(browser, f"{server[0].base_url}/room/{room}?role=coach&name=Coach")
+        pages["coach"] = coach
+        context = browser.new_context(permissions=["camera", "microphone"])
+        context.add_init_script(RECORD_SENT_JS)
+        client = context.new_page()
+        pages["client"] = client
+        client.goto(f"{server[0].base_url}/room/{room}?role=client&name=Client")
+        for page in (coach, client):
+            wait_until(lambda page=page: inbound_stats(page), lambda s: mesh_complete(s, 1),
+                       timeout=30, what="the call")
+        client_id, coach_id = user_id(client), user_id(coach)
+        before = links(coach)[client_id]
+        first = _sent_link_states(client)[0]
+        assert first["linkId"] is None, first  # sent before the coach's offer arrived
+
+        client.evaluate("(m) => window.triParty.socket.send(m)", first)  # the late duplicate
+        time.sleep(1.0)
+        kept = links(coach)[client_id]
+        assert kept["connectionId"] == before["connectionId"], (before, kept)
+        assert kept["state"] == "connected" and list(links(client)) == [coach_id]
+
+        client.evaluate("""(toId) => window.triParty.socket.send({type: 'client_signal',
+            action: 'link-state', toId, linkId: null, epoch: window.triParty.epoch,
+            seq: ++window.triParty.reportSeq})""", coach_id)  # it really lost the link
+        wait_until(lambda: links(coach)[client_id]["connectionId"],
+                   lambda c: c != before["connectionId"], timeout=5,
+                   what="the coach to rebuild on a report newer than the answer")
+    except AssertionError as failure:
+        fail_with_logs(failure, server[-1].log_text(), pages)
+    finally:
+        for page in pages.values():
+            page.context.close()

@@ -17,6 +17,12 @@ import { MessageType } from './protocol.js';
 
 /** @typedef {'audio' | 'video'} MediaKind */
 
+/**
+ * Which page of the answerer sent an answer or a `link-state`, and in which order: its epoch
+ * (one per page life) and a number that grows with every such message it sends.
+ * @typedef {{epoch: string, seq: number}} Report
+ */
+
 /** @type {readonly MediaKind[]} */
 const KINDS = ['audio', 'video'];
 
@@ -80,6 +86,8 @@ export class PeerLink extends TypedEventTarget {
     this.connectionId = ++connectionCount;
     /** The offerer got an answer for this link: the answerer holds it. */
     this.answered = false;
+    /** @type {Report | null} the epoch and number of the latest answer to this link, if sent */
+    this.answeredBy = null;
     /** The answerer has applied an offer on this link. */
     this.offered = false;
     /** When the last ICE restart was sent (performance.now()), or null. */

@@ -165,9 +165,12 @@ export const Limits = Object.freeze({
 
 /**
  * The three messages of one peer connection's negotiation. A client sends them with `toId`;
- * the server relays them with `fromId`. `linkId` names the link (absent from old clients).
+ * the server relays them with `fromId`. `linkId` names the link (absent from old clients);
+ * an answer's `epoch` and `seq` number it among the answerer's reports (docs/protocol.md,
+ * "Links: keep, repair, rebuild", rule 5).
  * @typedef {{type: 'offer', offer: SessionDescription, linkId?: string}} OfferSignal
- * @typedef {{type: 'answer', answer: SessionDescription, linkId?: string}} AnswerSignal
+ * @typedef {{type: 'answer', answer: SessionDescription, linkId?: string, epoch?: string,
+ *   seq?: number}} AnswerSignal
  * @typedef {{type: 'ice-candidate', candidate: RTCIceCandidateInit | null, linkId?: string}} IceCandidateSignal
  * @typedef {OfferSignal | AnswerSignal | IceCandidateSignal} Signal
  * @typedef {Signal & {fromId: string}} RelayedSignal

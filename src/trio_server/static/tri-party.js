@@ -6,7 +6,9 @@
 // rebuild"): a lost socket is reconnected at once and the seat resumed with its resumeToken;
 // every link to a peer still (or again) in the room is kept while connected, repaired by an ICE
 // restart from its offerer when it is not, and rebuilt only when the repair fails or the peer
-// no longer holds it. Links and tiles stay up while the signaling is down.
+// no longer holds it - never on a late report the peer's page sent before it answered the link
+// (each page numbers its answers and link-states under an epoch of its own, rule 5). Links and
+// tiles stay up while the signaling is down.
 //
 // Reusable by any web app: it touches no DOM.
 //
@@ -31,7 +33,7 @@
 //   'link-failure'  {peer, error}         a local WebRTC step failed for that peer
 
 import { TypedEventTarget } from './events.js';
-import { PeerLink } from './peer-link.js';
+import { PeerLink, newLinkId } from './peer-link.js';
 import { CloseCode, LINK_STATE, MessageType, ParticipantType, joinMessage } from './protocol.js';
 import { SignalingSocket, signalingUrl } from './signaling-socket.js';
 
@@ -113,6 +115,19 @@ function isSignal(msg) {
   return SIGNALS.has(msg.type);
 }
 
+/** @typedef {import('./peer-link.js').Report} Report */
+
+/**
+ * The answerer's epoch and report number on an `answer` or `link-state` (rule 5), or null
+ * when the sender does not number them (an older client, the orb).
+ * @param {{[field: string]: unknown}} msg
+ * @returns {Report | null}
+ */
+function reportOf(msg) {
+  const { epoch, seq } = msg;
+  return typeof epoch === 'string' && typeof seq === 'number' ? { epoch, seq } : null;
+}
+
 /** @extends {TypedEventTarget<TriPartyEvents>} */
 export class TriPartyClient extends TypedEventTarget {
   /**
@@ -165,6 +180,10 @@ export class TriPartyClient extends TypedEventTarget {
     this.resumeToken = undefined;
     /** Counts the peer-discoveries received (see PeerEntry.seenIn). */
     this.discoveries = 0;
+    /** This page's life as its participant: a reload (or another tab) is a new epoch. */
+    this.epoch = newLinkId();
+    /** Numbers this page's answers and link-states, in the order it sends them (rule 5). */
+    this.reportSeq = 0;
     /** @type {string | null} whom the orb talks to (an OrbMode value), once the server said */
     this.orbMode = null;
     /** @type {ReturnType<typeof setInterval> | undefined} */
@@ -416,7 +435,8 @@ export class TriPartyClient extends TypedEventTarget {
         break;
       case MessageType.CLIENT_SIGNAL:
         if (msg.action === LINK_STATE) {
-          await this._onLinkState(msg.fromId, typeof msg.linkId === 'string' ? msg.linkId : null);
+          await this._onLinkState(msg.fromId, typeof msg.linkId === 'string' ? msg.linkId : null,
+            reportOf(msg));
         } else {
           this._emit('client-signal', { fromId: msg.fromId, action: msg.action, message: msg });
         }
@@ -479,10 +499,11 @@ export class TriPartyClient extends TypedEventTarget {
     current.seenIn = this.discoveries;
     current.away = away;
     if (current.link !== null && !shouldOffer) {
-      // The answerer tells the offerer which link it holds (rule 5).
+      // The answerer tells the offerer which link it holds (rule 5), numbered like its
+      // answers so that a report overtaken by an answer is recognised as stale.
       this.socket.send({
         type: MessageType.CLIENT_SIGNAL, action: LINK_STATE, toId: fields.userId,
-        linkId: current.link.linkId,
+        linkId: current.link.linkId, epoch: this.epoch, seq: ++this.reportSeq,
       });
     }
   }
@@ -504,15 +525,21 @@ export class TriPartyClient extends TypedEventTarget {
   }
 
   /**
-   * The answerer of a pair says which link it holds (rule 5).
+   * The answerer of a pair says which link it holds (rule 5). A report that the same page
+   * (epoch) sent before it answered our current link is stale - it was overtaken by that
+   * answer - and never tears the link down; only a report sent after it does (the page lost
+   * the link), or one from another epoch (the participant's tab was reloaded).
    * @param {string} fromId
    * @param {string | null} linkId
+   * @param {Report | null} report  the report's epoch and number (null from older clients)
    */
-  async _onLinkState(fromId, linkId) {
+  async _onLinkState(fromId, linkId, report) {
     const entry = this.peers.get(fromId);
     const link = entry?.link;
     if (entry === undefined || link === null || link === undefined || !link.shouldOffer) return;
     if (linkId === link.linkId || !link.answered) return;
+    const by = link.answeredBy;
+    if (report !== null && by !== null && report.epoch === by.epoch && report.seq < by.seq) return;
     await this._addPeer(entry.peer, true); // it lost our link: a new one
   }
 
@@ -594,7 +621,10 @@ export class TriPartyClient extends TypedEventTarget {
       shouldOffer,
       rtcConfig,
       localStream,
-      sendSignal: (msg) => this.socket.send({ ...msg, toId: peer.userId }),
+      // Answers carry this page's epoch and report number (rule 5, see _onLinkState).
+      sendSignal: (msg) => this.socket.send(msg.type === MessageType.ANSWER
+        ? { ...msg, toId: peer.userId, epoch: this.epoch, seq: ++this.reportSeq }
+        : { ...msg, toId: peer.userId }),
     });
     link.addEventListener('state', (e) => {
       if (this._current(peer.userId, link)) this._emit('peer-state', { peer, state: e.detail.state });
@@ -649,6 +679,10 @@ export class TriPartyClient extends TypedEventTarget {
       }
     } else if (msg.linkId !== undefined && link.linkId !== null && msg.linkId !== link.linkId) {
       return;
+    } else if (msg.type === MessageType.ANSWER && link.shouldOffer) {
+      // Who answered this link, and when: later reports of that page are judged by it.
+      const report = reportOf(msg);
+      if (report !== null) link.answeredBy = report;
     }
     link.receive(msg);
   }
