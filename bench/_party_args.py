@@ -18,7 +18,8 @@ def party_parser(description: str) -> argparse.ArgumentParser:
                                           "unseen7", "unseen8", "unseen9", "unseen10", "unseen11",
                                           "fresh4",
                                           "fresh5", "fresh6", "fresh7", "fresh8", "fresh9",
-                                          "fresh10", "fresh11", "fresh12", "fresh13", "all"),
+                                          "fresh10", "fresh11", "fresh12", "fresh13", "fresh14",
+                                          "all"),
                         default="all")
     parser.add_argument("--voices", choices=("two", "four"), default="four",
                         help="four: espeak-ng en-us, en-us+f3, en-gb-x-rp and Piper's joe "

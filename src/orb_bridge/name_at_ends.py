@@ -129,3 +129,32 @@ def with_name_inside(probe: NameProbe, text: str) -> str:
     if not comma:
         return f"{probe.name}, {text}"
     return f"{head}, {probe.name},{rest}"
+
+
+def closing_name_overwritten(probe: NameProbe, plain: str, hinted: str) -> bool:
+    """Whether the hotword's decoding (``hinted``) ends on the name where the plain words
+    ended on another capitalised word, neither the name nor a near miss of it: a name
+    Whisper heard ("…down, Bob?", "…for me, Bob.", "…next step, Arum?")."""
+    said, heard = plain.split(), hinted.split()
+    if len(said) < 2 or not heard:
+        return False
+    last = said[-1].strip(".,!?;:…'\"")
+    return (last[:1].isupper() and last.lower() != probe.name.lower()
+            and not probe.is_near_miss(last)
+            and heard[-1].strip(".,!?;:…'\"").lower() == probe.name.lower())
+
+
+def overwrites_a_name(probe: NameProbe, model: Any, audio: Samples, language: str | None,
+                      plain: str, hinted: str) -> bool:
+    """Whether the hotword wrote the orb's name over someone else's at the turn's end: the
+    plain words closed on another name (:func:`closing_name_overwritten`) and the set-off
+    closing word, heard alone, is not the name (:attr:`SetOffWord.is_the_name`). Piper's
+    "Could you write that one down, Bob?" came back "…, Orb?" with the hotword (fresh13), its
+    "Bob" heard alone the name 0.002, the rivals 0.15; en-gb-x-rp's said "…for me, Orb.",
+    plainly "…for me, Bob.", scores the name 0.27, the rivals 0.008. Only such turns pay the
+    one encoder pass on the crop; with no set-off closing word, the hotword's words stand."""
+    if not closing_name_overwritten(probe, plain, hinted):
+        return False
+    span = set_off_words.closing_word(audio)
+    return span is not None and not heard_alone(probe, model, audio, language, span,
+                                                "closing").is_the_name

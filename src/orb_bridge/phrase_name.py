@@ -125,7 +125,8 @@ def name_floor(probe: NameProbe, text: str, head: str) -> float:
     :data:`PHRASE_NAME_FLOOR` where a request follows the place of the name (a comma and a
     request word, or a near miss and then a request or a question's first word: "in your
     view or is…"; a word one edit from a request verb, mangled with the name: "one more
-    thing, or not to do date." for "…, Orb, note the new date."; or nothing, a closing name),
+    thing, or not to do date." for "…, Orb, note the new date.", or cut short (:func:`_cut`);
+    or nothing, a closing name),
     else :data:`PHRASE_NAME_FLOOR_ALONE`: a person's "or" goes on with the other choice ("in
     your opinion, or in hers, was it fair?", the name 0.012 after that phrase, fresh12,
     espeak-ng), a said name heard "or" then a mangled word scored more ("be fair, or be
@@ -134,10 +135,19 @@ def name_floor(probe: NameProbe, text: str, head: str) -> float:
     if not after or not probe.is_near_miss(after[0]) or len(after) == 1:
         return PHRASE_NAME_FLOOR
     word = after[1]
-    if word in _ASKS or any(len(verb) >= 4 and edit_distance(word, verb) <= 1
+    if word in _ASKS or any(len(verb) >= 4 and (edit_distance(word, verb) <= 1 or _cut(word, verb))
                             for verb in IMPERATIVES_AFTER):
         return PHRASE_NAME_FLOOR
     return PHRASE_NAME_FLOOR_ALONE
+
+
+def _cut(word: str, verb: str) -> bool:
+    """Whether ``word`` is ``verb`` with its last letter or two run into the next word, as
+    Whisper writes a verb after a name it heard as "or" ("one more thing or no surprise." for
+    "…, Orb, note the price.", fresh13, espeak-ng; the name 0.0034): no subject ("he"), which
+    opens a person's clause after "or"."""
+    return len(word) >= 2 and word not in SUBJECTS and verb.startswith(word) and \
+        len(verb) - len(word) <= 2
 
 
 def with_name_after_phrase(probe: NameProbe, model: Any, audio: Samples, language: str | None,

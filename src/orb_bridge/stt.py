@@ -34,7 +34,7 @@ from .audio import HEARING_RATE, Audio
 from .closing_mark import HeardAtPause, RecordingDecoder, as_decided, closing_mark_probability
 from .encodings_cache import RecentEncodings
 from .logs import quiet_native_logs
-from .name_at_ends import name_at_ends
+from .name_at_ends import name_at_ends, overwrites_a_name
 from .name_probe import NameProbe
 from .speech_config import PACKAGED_MODEL, SpeechConfig
 from .voice_pool import name_os_thread, named_os_thread
@@ -310,8 +310,8 @@ class WhisperStt:
                plain: str) -> str:
         """The turn decoded again with the name as a hotword (a bare "Orb," is then less
         often "Or,"), then, where the words open a request without the name, the name probe
-        (:meth:`_with_name_first`). The result replaces ``plain`` only if it names the orb:
-        a turn that does not keep its plain words and full stops."""
+        (:meth:`_with_name_first`). The result replaces ``plain`` only if it names the orb
+        and did not write the name over another at the end (name_at_ends.overwrites_a_name)."""
         probe = self.name_probe
         if probe is not None and probe.rests_on_near_miss(plain):
             return probe.near_miss_checked(model, audio, self.language, plain)
@@ -325,8 +325,7 @@ class WhisperStt:
                 hinted = plain
         if probe is None:
             return hinted
-        # The plain words collapsed ("or", "Okay."): they come back from the decoding with
-        # the name written first (_with_name_first, ``whole``).
+        # Collapsed plain words ("or", "Okay.") come back with the name first (``whole``).
         collapsed = _collapsed(plain, seconds)
         target = probe.to_hear_again(plain, hinted, collapsed)
         if target is not None:
@@ -336,7 +335,9 @@ class WhisperStt:
                 model, audio, target, whole=collapsed,
                 must_ask=collapsed or not (probe.worth_checking(target)
                                            or probe.closes_with_near_miss(target)))
-        return hinted if probe.names_the_orb(hinted) else plain
+        named = probe.names_the_orb(hinted) and not overwrites_a_name(
+            probe, model, audio, self.language, plain, hinted)
+        return hinted if named else plain
 
     def _with_name_first(self, model: Any, audio: np.ndarray[Any, np.dtype[np.float32]],
                          text: str, *, whole: bool = False, must_ask: bool = False) -> str:

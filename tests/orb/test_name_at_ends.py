@@ -70,3 +70,45 @@ def test_a_short_command_after_the_name_is_addressed_and_without_it_is_not(
     plain = _espeak("Next question.")
     assert not RULE.judge(engine.name_first(plain, engine.transcribe_blocking(
         plain, probe=False))).addressed
+
+
+@pytest.mark.parametrize(("voice", "text", "plain", "hinted", "overwrote"), [
+    # fresh13's false turn (Piper): the plain words had someone else's name at the end, the
+    # hotword's decoding wrote the orb's over it; heard alone, the closing word is no "Orb"
+    ("espeak:en-us:165", "Could you write that one down, Bob?",
+     "Could you write that one down, Bob?", "Could you write that one down, Orb?", True),
+    ("espeak:en-gb-x-rp:175", "Can you keep that for next time, Bob?",
+     "Can you keep that for next time, Bob?", "Can you keep that for next time, Orb?", True),
+    # a said "Orb" the plain words wrote as a name (fresh5-13, en-gb-x-rp and en-us): heard
+    # alone, the name; the hotword's words stand
+    ("espeak:en-gb-x-rp:175", "Write the date down for me, Orb.",
+     "Right to the date town for me, Bob.", "Right to the date town for me Orb", False),
+    ("espeak:en-us:165", "What is the next step, Orb?",
+     "What is the next step, Arum?", "What is the next step, Orb?", False),
+])
+def test_the_hotword_does_not_write_the_name_over_someone_elses(
+        engine: WhisperStt, voice: str, text: str, plain: str, hinted: str,
+        overwrote: bool) -> None:
+    """Round 14: where the hotword's decoding ends on the name in place of another name the
+    plain words had ("…, Bob?"), the closing word is heard alone, and the name stands only
+    if it is the name there (:attr:`SetOffWord.is_the_name`)."""
+    from orb_bridge.name_at_ends import overwrites_a_name
+
+    audio = Audio(voices.speak(voice, text), HEARING_RATE).unit_floats()
+    assert overwrites_a_name(PROBE, engine._load(), audio, "en", plain, hinted) is overwrote
+
+
+def test_only_a_closing_name_written_over_another_is_heard_again() -> None:
+    """Nothing to hear (no model needed) where the plain words did not end on a name that
+    is neither the orb's nor a near miss of it, or the hotword's words do not end on it."""
+    from orb_bridge.name_at_ends import closing_name_overwritten
+
+    assert closing_name_overwritten(PROBE, "Could you write that down, Bob?",
+                                    "Could you write that down, Orb?")
+    assert closing_name_overwritten(PROBE, "Hi, what is next, Arum?", "Hi, what is next Orb")
+    assert not closing_name_overwritten(PROBE, "Keep that one for...", "Keep that one, Orb.")
+    assert not closing_name_overwritten(PROBE, "How far did we get? Or", "How far, Orb?")
+    assert not closing_name_overwritten(PROBE, "Note it, Arb.", "Note it, Orb.")  # near miss
+    assert not closing_name_overwritten(PROBE, "Bob, note it.", "Orb, note it.")  # not last
+    assert not closing_name_overwritten(PROBE, "Could you, Bob?", "Could you, Bob?")
+    assert not closing_name_overwritten(PROBE, "Bob?", "Orb?")  # a single word

@@ -501,3 +501,35 @@ def test_a_persons_or_after_a_phrase_is_not_taken_for_the_name(
     pcm = Audio(voices.speak(voice, text), HEARING_RATE)
     heard = engine.transcribe_blocking(pcm)
     assert not RULE.judge(heard).addressed, heard
+
+
+def test_a_request_verb_cut_short_after_the_near_miss_keeps_the_lower_floor() -> None:
+    """Round 14 (fresh13, seen since): "One more thing, Orb, note the price." heard "one more
+    thing or no surprise.": "no" is "note" cut short, a request after the name's place; a
+    subject after "or" ("or he said…") opens a person's clause, as before."""
+    from orb_bridge.phrase_name import (
+        PHRASE_NAME_FLOOR,
+        PHRASE_NAME_FLOOR_ALONE,
+        name_floor,
+        phrase_head,
+    )
+
+    probe = NameProbe("Orb")
+    for text, floor in [("one more thing or no surprise.", PHRASE_NAME_FLOOR),
+                        ("all in all, or rea the list", PHRASE_NAME_FLOOR),
+                        ("in the end, or he said it was fine.", PHRASE_NAME_FLOOR_ALONE),
+                        ("in your opinion, or in first, one is fair.", PHRASE_NAME_FLOOR_ALONE),
+                        ("all in all, or mostly, it went well.", PHRASE_NAME_FLOOR_ALONE)]:
+        head = phrase_head(probe, text)
+        assert head is not None, text
+        assert name_floor(probe, text, head) == floor, text
+
+
+def test_a_name_heard_or_before_a_cut_verb_after_a_phrase_is_heard_again(
+        engine: WhisperStt) -> None:
+    """fresh13's miss (espeak-ng en-us+m3, the same audio every run): the name after "one
+    more thing" scored 0.0034, over the floor for a request following, under the other."""
+    pcm = Audio(voices.speak("espeak:en-us+m3:185", "One more thing, Orb, note the price."),
+                HEARING_RATE)
+    heard = engine.transcribe_blocking(pcm)
+    assert RULE.judge(heard).addressed, heard
