@@ -50,10 +50,11 @@ chosen; ``fresh``, ``new`` and ``late`` are further held-out sets, each written 
 before had been seen (``late``: round 5, run only once its decision was frozen;
 ``unseen6``: round 6, the same; ``unseen7``: round 7, the same; ``unseen8``: round 8, the
 same; ``unseen9``: round 9, the same; ``unseen10``: session 12, the same, in
-``_party_unseen10.py``; ``unseen11``: session 13, the same, in ``_party_unseen11.py``);
+``_party_unseen10.py``; ``unseen11``: session 13, the same, in ``_party_unseen11.py``;
+``unseen12``: session 14, the same, in ``_party_unseen12.py``);
 ``--set`` picks which to run (``all``: design and held-out).
 
-    python bench/party.py [--set design|heldout|fresh|new|late|unseen6|..|unseen11|all]
+    python bench/party.py [--set design|heldout|fresh|new|late|unseen6|..|unseen12|all]
                           [--voices four|two] [--part hearing|floor|all]
                           [--pause-rendering spoken-through|separate] [--only-paused]
                           [--stt-model DIR]   # another CTranslate2 Whisper for the words
@@ -99,6 +100,7 @@ from _party_sets import (
 )
 from _party_unseen10 import UNSEEN10_FINISHED, UNSEEN10_PAUSED
 from _party_unseen11 import UNSEEN11_FINISHED, UNSEEN11_PAUSED
+from _party_unseen12 import UNSEEN12_FINISHED, UNSEEN12_PAUSED
 
 from orb_bridge import OrbConfig
 from orb_bridge.audio import HEARING_RATE, Audio
@@ -318,7 +320,8 @@ def main() -> int:
              "unseen8": (UNSEEN8_FINISHED, UNSEEN8_PAUSED),
              "unseen9": (UNSEEN9_FINISHED, UNSEEN9_PAUSED),
              "unseen10": (UNSEEN10_FINISHED, UNSEEN10_PAUSED),
-             "unseen11": (UNSEEN11_FINISHED, UNSEEN11_PAUSED)}
+             "unseen11": (UNSEEN11_FINISHED, UNSEEN11_PAUSED),
+             "unseen12": (UNSEEN12_FINISHED, UNSEEN12_PAUSED)}
     if args.set in whole:
         finished, paused = (chosen(items, "all") for items in whole[args.set])
     else:
