@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
 import os
 import re
@@ -146,15 +145,11 @@ class ServerProcess:
 
 
 def run_loadgen(server: ServerProcess, scenario: str, extra: Sequence[str],
-                timeout: float, cpu: int | None = None) -> dict[str, Any]:
-    """One load generator run against ``server``; ``cpu``, when given, is the one CPU the load
-    generator may run on (the server stays free to use any)."""
+                timeout: float) -> dict[str, Any]:
     command = [sys.executable, str(HERE / "loadgen.py"), "--url", f"ws://127.0.0.1:{server.port}",
                "--server-pid", str(server.proc.pid), "--scenario", scenario,
                "--label", server.name, *extra]
-    pin = None if cpu is None else functools.partial(os.sched_setaffinity, 0, {cpu})
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False,
-                          preexec_fn=pin)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if not lines:
         return {"scenario": scenario, "error": f"loadgen rc={done.returncode}: "
@@ -377,10 +372,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--paced-halves", action="store_true",
                    help="paced: each round runs every server twice for half the duration, the "
                         "second time in the reverse order, and merges the halves")
-    p.add_argument("--loadgen-cpu", type=int, default=None, metavar="CPU",
-                   help="run the load generator on this one CPU only (the servers stay free to "
-                        "use every CPU): on a 2-core machine its sends then clump less, as the "
-                        "server no longer takes its core mid-schedule")
     p.add_argument("--trio-arg", action="append", default=[],
                    help="extra argument for trio-server (repeatable)")
     p.add_argument("--json-out", type=Path, help="write every raw result here")
@@ -420,8 +411,7 @@ def main(argv: list[str] | None = None) -> int:
             order = servers[shift:] + servers[:shift]
             meter.start()
             here = run_round(run, order, scenarios, commands, extra, timeout, Path(tmp),
-                             started, args.runs, halves=args.paced_halves,
-                             loadgen_cpu=args.loadgen_cpu)
+                             started, args.runs, halves=args.paced_halves)
             sample = meter.stop()
             busy = sample.others_cores is not None and sample.others_cores > args.max_load
             for result in here:
@@ -450,8 +440,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_round(run: int, order: Sequence[str], scenarios: Sequence[str],
               commands: dict[str, list[str]], extra: Sequence[str], timeout: float,
-              tmp: Path, started: float, runs: int, halves: bool = False,
-              loadgen_cpu: int | None = None) -> list[dict[str, Any]]:
+              tmp: Path, started: float, runs: int, halves: bool = False
+              ) -> list[dict[str, Any]]:
     """One round: every scenario on every server (in ``order``), a fresh server each time.
 
     With ``halves``, the paced scenario runs twice per server for half the duration each, the
@@ -469,8 +459,7 @@ def run_round(run: int, order: Sequence[str], scenarios: Sequence[str],
         parts: dict[str, list[dict[str, Any]]] = {name: [] for name in order}
         for names in passes:
             for name in names:
-                result = run_one(name, scenario, commands, here_extra, timeout, tmp,
-                                 loadgen_cpu)
+                result = run_one(name, scenario, commands, here_extra, timeout, tmp)
                 result.update(label=name, run=run)
                 parts[name].append(result)
                 print(f"[{time.monotonic() - started:6.1f}s] run {run + 1}/{runs} "
@@ -482,14 +471,14 @@ def run_round(run: int, order: Sequence[str], scenarios: Sequence[str],
 
 
 def run_one(name: str, scenario: str, commands: dict[str, list[str]], extra: Sequence[str],
-            timeout: float, tmp: Path, loadgen_cpu: int | None = None) -> dict[str, Any]:
+            timeout: float, tmp: Path) -> dict[str, Any]:
     """One scenario on a freshly started server ``name``."""
     try:
         server = ServerProcess(name, commands[name], tmp)
     except RuntimeError as exc:
         return {"scenario": scenario, "error": str(exc)}
     try:
-        result = run_loadgen(server, scenario, extra, timeout, loadgen_cpu)
+        result = run_loadgen(server, scenario, extra, timeout)
     finally:
         rc = server.stop()
     result.update(server_exit=rc)
