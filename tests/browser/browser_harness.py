@@ -239,6 +239,34 @@ def orb_status(page: Page) -> str | None:
     return None if el is None else el.get_attribute("data-status")
 
 
+def watch_orb_status(page: Page) -> None:
+    """From now on, record every status the orb's tile shows (``orb_statuses_seen``): a short
+    status (an answer a barge-in cut after half a second) is then seen even if no poll falls
+    inside it."""
+    page.evaluate("""() => {
+        const read = () => {
+            const el = document.querySelector('#tiles .tile[data-kind="ai"] .orb-status');
+            return el === null ? null : el.getAttribute('data-status');
+        };
+        if (window.__orbStatusObserver) window.__orbStatusObserver.disconnect();
+        window.__orbStatuses = [read()];
+        window.__orbStatusObserver = new MutationObserver(() => {
+            const now = read();
+            const seen = window.__orbStatuses;
+            if (seen[seen.length - 1] !== now) seen.push(now);
+        });
+        window.__orbStatusObserver.observe(document.querySelector('#tiles'), {
+            subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'],
+        });
+    }""")
+
+
+def orb_statuses_seen(page: Page) -> list[str | None]:
+    """The statuses the orb's tile showed since ``watch_orb_status``, in order."""
+    seen: list[str | None] = page.evaluate("() => window.__orbStatuses || []")
+    return seen
+
+
 def screenshot(page: Page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
