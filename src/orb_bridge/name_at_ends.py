@@ -138,10 +138,13 @@ def closing_name_overwritten(probe: NameProbe, plain: str, hinted: str) -> bool:
     said, heard = plain.split(), hinted.split()
     if len(said) < 2 or not heard:
         return False
-    last = said[-1].strip(".,!?;:…'\"")
-    return (last[:1].isupper() and last.lower() != probe.name.lower()
-            and not probe.is_near_miss(last)
-            and heard[-1].strip(".,!?;:…'\"").lower() == probe.name.lower())
+    last, name = said[-1].strip(_EDGES), probe.name.lower()
+    return (last[:1].isupper() and last.lower() != name and not probe.is_near_miss(last)
+            and heard[-1].strip(_EDGES).lower() == name)
+
+
+#: What Whisper writes around a word: stripped before a closing word is compared.
+_EDGES = ".,!?;:…'\""
 
 
 def overwrites_a_name(probe: NameProbe, model: Any, audio: Samples, language: str | None,
