@@ -40,7 +40,7 @@ from .llm_brain import brain_factory_for
 from .loop_thread import AsyncioLoopThread
 from .runtime import OrbRuntime
 from .speech_config import SpeechConfig, on_off
-from .warm_up import warm_speech
+from .warm_up import warm_speech_in_background
 
 logger = logging.getLogger(__name__)
 
@@ -117,8 +117,10 @@ class InProcessOrbHost:
 
     async def _warm_speech(self) -> None:
         """Load the models in the background (:func:`~orb_bridge.warm_up.warm_speech`), so
-        the first utterance of the first orb does not wait for them."""
-        await trio.to_thread.run_sync(warm_speech, self.config, abandon_on_cancel=True)
+        the first utterance of the first orb does not wait for them. Cancelled, only the wait
+        is abandoned: the loading goes on in a thread the process's exit waits for."""
+        loading = warm_speech_in_background(self.config)
+        await trio.to_thread.run_sync(loading.result, abandon_on_cancel=True)
 
     def metric_collectors(self) -> list[object]:
         """The per-turn figures of this process's orbs (``orb_turn_stage_seconds``...), for
