@@ -20,6 +20,7 @@ def party_parser(description: str) -> argparse.ArgumentParser:
                                           "fresh4",
                                           "fresh5", "fresh6", "fresh7", "fresh8", "fresh9",
                                           "fresh10", "fresh11", "fresh12", "fresh13", "fresh14",
+                                          "fresh15", "fresh16",
                                           "all"),
                         default="all")
     parser.add_argument("--voices", choices=("two", "four"), default="four",

@@ -59,7 +59,7 @@ same; ``unseen9``: round 9, the same; ``unseen10``: session 12, the same, in
                           [--pause-rendering spoken-through|separate] [--only-paused]
                           [--stt-model DIR]   # another CTranslate2 Whisper for the words
     python bench/party.py --smoke      # 4 turns and 1 sound, targets not judged (CI)
-    python bench/party.py --addressing [--set design|heldout|fresh|fresh4..fresh14|all]
+    python bench/party.py --addressing [--set design|heldout|fresh|fresh4..fresh16|all]
                                        # whom the orb talks to
 """
 

@@ -57,6 +57,25 @@ ADDRESSED = [
     ("Thanks Orb and what's the third one?", Reason.VOCATIVE),
     ("Thank you Orb could you save that too?", Reason.VOCATIVE),
     ("Sorry Orb note the date again.", Reason.VOCATIVE),
+    # round 15 (fresh14, Piper): the name heard "or" right before one of the orb's jobs
+    # (addressing.ORB_JOBS), at the start or after a short opening, whatever the marks
+    ("Or tidy that up.", Reason.MISHEARD_JOB),
+    ("or note that she is moving in June.", Reason.MISHEARD_JOB),
+    ("Or jot it.", Reason.MISHEARD_JOB),
+    ("Okay then, or save that.", Reason.MISHEARD_MIDDLE),
+    ("Nice or add that one too?", Reason.MISHEARD_MIDDLE),
+    ("as a reminder or note the budget.", Reason.MISHEARD_MIDDLE),
+    ("find or write it down", Reason.MISHEARD_MIDDLE),
+    # round 15 (fresh14, Piper): a closing near miss after a question asking *what*
+    ("How did the talk with her boss go or?", Reason.MISHEARD_CLOSING),
+    ("What did I say about my manager? Or?", Reason.MISHEARD_CLOSING),
+    ("Who did I say I would call first or?", Reason.MISHEARD_CLOSING),
+    # round 16 (fresh15): one short word between the near miss and the job ...
+    ("Listen, or just keep the number.", Reason.MISHEARD_MIDDLE),
+    ("Fine then, or please note the time for me.", Reason.MISHEARD_MIDDLE),
+    ("or noted the time for me.", Reason.MISHEARD_JOB),
+    # ... and the job's verb heard with an ending ("Right, Orb, list the options for me.")
+    ("right or listed options for me.", Reason.MISHEARD_MIDDLE),
 ]
 
 NOT_ADDRESSED = [
@@ -99,6 +118,31 @@ NOT_ADDRESSED = [
     # other person a choice; "…, or did we agree on Friday?" (fresh8) stays the name
     ("Just check, or do you already know?", Reason.NOT_NAMED),
     ("just to check or do you already know?", Reason.NOT_NAMED),
+    # round 15: a near miss before a word that is no job of the orb's stays a person's "or"
+    # (seen sets' unaddressed transcripts: "or let them…", "or have him…", "or watch…"), and
+    # the orb's jobs need something after them ("Or note." is too little to go on)
+    ("or let them make me nervous.", Reason.NOT_NAMED),
+    ("or have him out a short walk first.", Reason.NOT_NAMED),
+    ("Or tell him directly.", Reason.NOT_NAMED),
+    ("Or note.", Reason.NOT_NAMED),
+    # ...and a person's closing "or" offers the other side of a yes-or-no question
+    ("Shall we take five or?", Reason.NOT_NAMED),
+    ("Is that all for today, or?", Reason.NOT_NAMED),
+    ("Should we stop there? Or?", Reason.NOT_NAMED),
+    ("What colour were the orbs?", Reason.NOT_NAMED),
+    ("What about it, or?", Reason.NOT_NAMED),
+    ("How about Tuesday instead, or?", Reason.NOT_NAMED),
+    ("Right then, or right now, which is better?", Reason.NOT_NAMED),
+    ("Sure, or at least I think so.", Reason.NOT_NAMED),
+    # round 16 (fresh15, en-us's "Does the orb keep notes of this?"): a near miss after a
+    # determiner or possessive is a noun's place, not a vocative's
+    ("That's the arm keep, no, some is.", Reason.NOT_NAMED),
+    ("Now the arb keeps it.", Reason.NOT_NAMED),
+    # a filler before the job needs the near miss set off ("Listen, or just keep…"): a
+    # person's "or just start again" (seen sets, espeak) is not the name; nor a gerund
+    ("the summer or just start again.", Reason.NOT_NAMED),
+    ("Or just write it down.", Reason.NOT_NAMED),
+    ("Or keeping it short for now.", Reason.NOT_NAMED),
 ]
 
 

@@ -183,8 +183,10 @@ def test_the_name_is_listened_for_on_whichever_words_may_hide_it() -> None:
     not take or closes with a set-off near miss ("…, all."); collapsed plain words always;
     never when the hotword brought the name back."""
     probe = NameProbe("Orb")
-    plain, hinted = "How would I go to go cancer net? Or...", "Hotwood and Goldcoaster now Orb"
+    plain, hinted = "Could I go to go cancer net? Or...", "Hotwood and Goldcoaster now Orb"
     assert probe.to_hear_again(plain, hinted, collapsed=False) == plain
+    # fresh4's own words ("How would…? Or...") the rule takes since round 15: nothing to check
+    assert probe.to_hear_again("How would I go to go cancer net? Or...", hinted, False) is None
     assert probe.to_hear_again("Can you sum up?", "can you sum up", False) == "can you sum up"
     assert probe.to_hear_again("x", "I could use a question, all.", False) == \
         "I could use a question, all."
@@ -266,9 +268,10 @@ def test_a_window_heard_again_is_encoded_once() -> None:
     ("piper-steady", "Orb, could you sum up what we have talked about so far?"),  # "Or"
     ("espeak:en-us+m3:185", "Is there anything we missed, Orb?"),  # closing, "or?"
     ("espeak:en-gb-x-rp:175", "Okay Orb, what have I been avoiding?"),  # "Okay" set off
-    # fresh4, fifth round: the hotword's decoding asks nothing ("Hotwood and Goldcoaster now
-    # Orb"), the plain one does ("…cancer net? Or...")
-    ("espeak:en-us:165", "How would a good coach answer that, Orb?"),
+    # (fresh4's "How would a good coach answer that, Orb?", heard "How would I go to go
+    # cancer net? Or...", left this list in round 16: since round 15 the rule takes the
+    # plain words themselves, a closing near miss after a wh-question; the probe's choice
+    # for such words is in test_the_name_is_listened_for_on_whichever_words_may_hide_it)
     # the plain words collapsed to "or"
     ("espeak:en-us+f3:150", "Orb, could you suggest a question for my manager?"),
     # a closing name heard as "all." in words that ask nothing ("I could use a desktop…")
