@@ -283,8 +283,11 @@ class AddressRule:
             [t for t in rest if t not in PAUSE_MARKS]
         if tokens[index - 1] in NOUN_BEFORE and not set_off:
             return False  # "the arm keep…": a noun's place, not "A arm, what…" (round 16)
-        if job_ahead(rest, filler=tokens[index - 1] == ",") and opening[0] not in _SUBJECTS:
-            return True  # "Okay then, or save that."; not "You can call or write…" (round 15)
+        if tokens[index - 1] == "," and job_ahead(rest, filler=True) and \
+                opening[0] not in _SUBJECTS:
+            # "Okay then, or save that."; not "You can call or write…" (round 15), nor with no
+            # comma, two actions joined: "keep it or put it back" (fresh16, session 15)
+            return True
         if len(rest) < 3:  # a tag ("Right, or what?") asks the other human
             return False
         if rest[0] in ASKING_AFTER:
