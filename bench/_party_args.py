@@ -16,7 +16,7 @@ def party_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--set", choices=("design", "heldout", "fresh", "new", "late", "unseen6",
                                           "unseen7", "unseen8", "unseen9", "unseen10", "unseen11",
-                                          "unseen12",
+                                          "unseen12", "unseen13",
                                           "fresh4",
                                           "fresh5", "fresh6", "fresh7", "fresh8", "fresh9",
                                           "fresh10", "fresh11", "fresh12", "fresh13", "fresh14",

@@ -51,10 +51,11 @@ before had been seen (``late``: round 5, run only once its decision was frozen;
 ``unseen6``: round 6, the same; ``unseen7``: round 7, the same; ``unseen8``: round 8, the
 same; ``unseen9``: round 9, the same; ``unseen10``: session 12, the same, in
 ``_party_unseen10.py``; ``unseen11``: session 13, the same, in ``_party_unseen11.py``;
-``unseen12``: session 14, the same, in ``_party_unseen12.py``);
+``unseen12``: session 14, the same, in ``_party_unseen12.py``; ``unseen13``: session 15, the
+same, in ``_party_unseen13.py``);
 ``--set`` picks which to run (``all``: design and held-out).
 
-    python bench/party.py [--set design|heldout|fresh|new|late|unseen6|..|unseen12|all]
+    python bench/party.py [--set design|heldout|fresh|new|late|unseen6|..|unseen13|all]
                           [--voices four|two] [--part hearing|floor|all]
                           [--pause-rendering spoken-through|separate] [--only-paused]
                           [--stt-model DIR]   # another CTranslate2 Whisper for the words
@@ -101,6 +102,7 @@ from _party_sets import (
 from _party_unseen10 import UNSEEN10_FINISHED, UNSEEN10_PAUSED
 from _party_unseen11 import UNSEEN11_FINISHED, UNSEEN11_PAUSED
 from _party_unseen12 import UNSEEN12_FINISHED, UNSEEN12_PAUSED
+from _party_unseen13 import UNSEEN13_FINISHED, UNSEEN13_PAUSED
 
 from orb_bridge import OrbConfig
 from orb_bridge.audio import HEARING_RATE, Audio
@@ -321,7 +323,8 @@ def main() -> int:
              "unseen9": (UNSEEN9_FINISHED, UNSEEN9_PAUSED),
              "unseen10": (UNSEEN10_FINISHED, UNSEEN10_PAUSED),
              "unseen11": (UNSEEN11_FINISHED, UNSEEN11_PAUSED),
-             "unseen12": (UNSEEN12_FINISHED, UNSEEN12_PAUSED)}
+             "unseen12": (UNSEEN12_FINISHED, UNSEEN12_PAUSED),
+             "unseen13": (UNSEEN13_FINISHED, UNSEEN13_PAUSED)}
     if args.set in whole:
         finished, paused = (chosen(items, "all") for items in whole[args.set])
     else:

@@ -75,9 +75,11 @@ class OrbConfig:
     #: for more quiet: at 0.4 s (0.8 s until round 5 of issue 23) it cut no more fragments on
     #: bench/party.py's design and new sets and ended flat finished requests 0.4 s sooner;
     #: since round 8 at 0.65 s, with the model's first check (docs/orb.md, "The end of a
-    #: turn"). ``None``, no ``eot_checks``, or not before
-    #: ``turn_timeout``: none.
-    eot_words_check: tuple[float, float] | None = (0.65, 0.02)
+    #: turn"). Since round 14 its threshold is 0.001: its words must read complete with a mark
+    #: Whisper is sure of (0.90 at 0.65 s, orb_bridge.closing_mark.MARK_BARS), and flat
+    #: finished readings score under 0.02 ("Should I mention my salary expectations first?"
+    #: 0.015 in espeak-ng). ``None``, no ``eot_checks``, or not before ``turn_timeout``: none.
+    eot_words_check: tuple[float, float] | None = (0.65, 0.001)
     #: The words' check again, later: for the words whose closing mark the first checks found
     #: too unsure to end a turn on (orb_bridge.closing_mark.MARK_BARS: 0.90 before 0.95 s of
     #: quiet, 0.80 after). At 1.0 s, after a 1.0 s mid-request pause's speaker has resumed
@@ -85,6 +87,12 @@ class OrbConfig:
     #: sets: about a quarter of the finished requests answered at ~1.1 s instead of ~0.75 s,
     #: and of the fragments cut at the 1.0 s pauses 27 of 68 → 10). ``None``: none.
     eot_late_words_check: tuple[float, float] | None = (1.0, 0.02)
+    #: The words' check a last time, after the longest mid-request pause the orb waits
+    #: through (1.5 s) and before ``turn_timeout``: words that read complete as written, with
+    #: no closing mark or an unsure one (orb_bridge.closing_mark.READ_AS_SAID), end the turn
+    #: here whatever the model says; words that read mid-clause wait for the timeout (round
+    #: 14 of issue 23). ``None``: none.
+    eot_last_words_check: tuple[float, float] | None = (1.6, 0.001)
     #: Non-speech that ends a turn whatever the model says: longer than the mid-request
     #: pauses (up to 1.5 s) that must not end a request.
     turn_timeout: float = attrs.field(default=1.8, validator=_positive)
@@ -142,7 +150,8 @@ class OrbConfig:
         """The end-of-turn checks ``(silence, threshold, needs words)`` in order of silence:
         ``eot_checks`` and the words' check (``SpeechPaused.check`` indexes this)."""
         checks = [(silence, threshold, False) for silence, threshold in self.eot_checks]
-        for words in (self.eot_words_check, self.eot_late_words_check):
+        for words in (self.eot_words_check, self.eot_late_words_check,
+                      self.eot_last_words_check):
             if checks and words is not None and words[0] < self.turn_timeout:
                 checks.append((words[0], words[1], True))
         return tuple(sorted(checks, key=lambda check: check[0]))

@@ -37,6 +37,14 @@ SURE_AT = 0.80
 #: only on a mark Whisper is very sure of; a less sure one waits for a later check, so the
 #: least sure finished requests and most fragments that read whole wait longer.
 MARK_BARS: tuple[tuple[float, float], ...] = ((0.0, 0.90), (0.95, SURE_AT))
+#: From this much quiet on, past the longest mid-request pause the orb must wait through
+#: (1.5 s), the words are read as Whisper wrote them, and words it wrote with no closing mark
+#: at all are read as closed (:meth:`HeardAtPause.decided_at`): what only trailed off for lack
+#: of a sure mark ends the turn at the last words' check (``OrbConfig.eot_last_words_check``)
+#: rather than waiting out ``turn_timeout``; words that read mid-clause by themselves ("...to
+#: think about", "...and then") still wait (round 14 of issue 23, first tried in round 13:
+#: flat espeak-ng readings of finished requests often have no mark or an unsure one).
+READ_AS_SAID = 1.55
 #: The marks that close a sentence (one of them ends the words this module weighs).
 CLOSING_MARKS = (".", "?", "!")
 #: What an unsure closing mark becomes for the decision (the word rule reads it as open).
@@ -53,12 +61,23 @@ def weighable(text: str) -> bool:
 
 def bar_at(silence: float) -> float:
     """The closing mark's bar for a check at ``silence`` seconds of quiet (:data:`MARK_BARS`;
-    :data:`SURE_AT` before the first)."""
+    :data:`SURE_AT` before the first; none, 0, from :data:`READ_AS_SAID`)."""
+    if silence + 1e-9 >= READ_AS_SAID:
+        return 0.0
     bar = SURE_AT
     for start, value in MARK_BARS:
         if silence + 1e-9 >= start:
             bar = value
     return bar
+
+
+def closed(text: str) -> str:
+    """``text`` with a full stop when Whisper wrote its last word with no mark after it (the
+    words as :data:`READ_AS_SAID` reads them); a comma, a dash or an ellipsis stays."""
+    stripped = text.rstrip()
+    if stripped and (stripped[-1].isalnum() or stripped[-1] in "'\""):
+        return stripped + "."
+    return stripped
 
 
 def as_decided(text: str, probability: float | None, sure_at: float = SURE_AT) -> str:
@@ -137,7 +156,10 @@ class HeardAtPause:
 
     def decided_at(self, silence: float) -> str:
         """The words as the check at ``silence`` seconds of quiet reads them: the closing
-        mark weighed against that check's bar (:func:`bar_at`)."""
+        mark weighed against that check's bar (:func:`bar_at`); from :data:`READ_AS_SAID` on,
+        as written, closed (:func:`closed`)."""
+        if silence + 1e-9 >= READ_AS_SAID:
+            return closed(self.text)
         if self.mark is None:
             return self.decided
         return as_decided(self.text, self.mark, bar_at(silence))

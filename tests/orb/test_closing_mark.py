@@ -11,17 +11,21 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from orb_bridge import OrbConfig
 from orb_bridge.audio import Audio
 from orb_bridge.closing_mark import (
+    READ_AS_SAID,
     SURE_AT,
     TRAILING,
     HeardAtPause,
     as_decided,
     bar_at,
+    closed,
     closing_mark_probability,
     weighable,
 )
-from orb_bridge.end_of_turn import SmartTurn, combine
+from orb_bridge.end_of_turn import SmartTurn, combine, sounds_unfinished
+from orb_bridge.hearing import LevelVad, SpeechPaused, TurnDetector
 from orb_bridge.stt import WhisperStt
 from testkit import paused_speech, voices
 from testkit.hearing_sim import ends, hear, starts
@@ -147,3 +151,73 @@ def test_words_whisper_is_only_fairly_sure_of_wait_past_a_one_second_pause(
     finished = np.concatenate([voices.silence(0.5), whole, voices.silence(2.5)])
     answered = turn_ends(heard_at_pause, finished)
     assert len(answered) == 1 and answered[0] - (0.5 + len(whole) / 16_000) < 1.2, answered
+
+
+def test_past_the_longest_pause_the_words_are_read_as_whisper_wrote_them() -> None:
+    """Round 14: after 1.5 s of quiet no mid-request pause is left to wait through, so an
+    unsure closing mark, or none at all, no longer trails off (READ_AS_SAID); words that read
+    mid-clause by themselves still do. The last words' check is there to read them. Before
+    that, the bars of round 12 stand (0.90, then 0.80 from 0.95 s)."""
+    unmarked = "I left my umbrella at the cinema"
+    heard = HeardAtPause(unmarked, unmarked, None)
+    assert heard.decided_at(1.0) == unmarked and sounds_unfinished(heard.decided_at(1.0))
+    assert heard.decided_at(1.6) == unmarked + "."
+    assert not sounds_unfinished(heard.decided_at(1.6))
+    unsure = HeardAtPause("My father fixed the roof.", "My father fixed the roof...", 0.5)
+    assert unsure.decided_at(1.2).endswith(TRAILING)
+    assert unsure.decided_at(1.6) == "My father fixed the roof."
+    assert bar_at(READ_AS_SAID) == 0.0 and READ_AS_SAID > 1.5
+    assert bar_at(1.2) == SURE_AT < bar_at(0.65)
+    for open_words in ("I keep thinking about", "and then,", "I wanted to..."):
+        assert sounds_unfinished(closed(open_words)), open_words
+    cfg = OrbConfig()
+    assert cfg.eot_last_words_check is not None
+    last, floor = cfg.eot_last_words_check
+    assert READ_AS_SAID <= last < cfg.turn_timeout and (last, floor, True) in cfg.decision_checks
+
+
+def test_words_with_a_sure_mark_end_the_turn_however_flat_the_voice() -> None:
+    """Round 14: the first words' check asks next to nothing of Smart Turn. Its words must
+    read complete with a closing mark Whisper is very sure of (0.90 at 0.65 s); a flat
+    reading of a finished request can score under 0.02 ("Should I ..." in espeak-ng: 0.015),
+    which the floor of rounds 5-13 sent to the later checks or the timeout."""
+    cfg = OrbConfig()
+    checks = cfg.decision_checks
+    words_check = next(i for i, check in enumerate(checks) if check[2])
+    assert checks[words_check][0] < 1.0
+    det = TurnDetector("x", "client", cfg, LevelVad(cfg))
+    pcm = np.concatenate([voices.silence(0.5), voices.espeak("I want to go home"),
+                          voices.silence(1.0)]).astype(np.float32)
+    asked: list[SpeechPaused] = []
+    for i in range(0, len(pcm), 320):
+        asked += [e for e in det.feed(Audio(pcm[i:i + 320], 16_000))
+                  if isinstance(e, SpeechPaused) and e.check >= 0]
+        if asked and asked[-1].check == words_check:
+            break
+    assert asked and asked[-1].check == words_check
+    (ended,) = det.judged(asked[-1].pause, words_check, 0.004)
+    assert ended.utterance.ended_by == "words"  # type: ignore[union-attr]
+
+
+def test_a_finished_request_written_without_a_mark_is_answered_before_the_timeout(
+        whisper: WhisperStt, model: SmartTurn) -> None:
+    """The whole decision on real speech (espeak-ng en-us+f3, deterministic): Whisper writes
+    "I left my umbrella at the cinema" with no closing mark, which reads mid-clause at every
+    check before 1.5 s, so the rule before round 14 waited out the 1.8 s timeout; now the
+    last words' check answers it at ~1.65 s."""
+    said = voices.speak("espeak:en-us+f3:150", "I left my umbrella at the cinema.")
+    pcm = np.concatenate([voices.silence(0.5), said, voices.silence(2.5)])
+    written: list[str] = []
+
+    def heard_at_pause(audio: Audio) -> HeardAtPause:
+        heard = whisper.words_at_pause_blocking(audio)
+        written.append(heard.text)
+        return heard
+
+    heard = hear(pcm, model=model, model_seconds=0.05, transcribe=heard_at_pause,
+                 transcribe_seconds=0.3)
+    (end,) = ends(heard)
+    assert written and written[-1].rstrip()[-1].isalpha(), written  # no closing mark
+    waited = end.at - (0.5 + len(said) / 16_000)
+    assert end.event.utterance.ended_by == "words", waited  # type: ignore[attr-defined]
+    assert 1.5 < waited < 1.75, waited

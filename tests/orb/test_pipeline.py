@@ -247,9 +247,10 @@ def test_a_check_an_earlier_verdict_of_the_pause_settles_does_not_ask_the_model(
     # asked while the words are still coming: the model runs once, the turn ends there.
     pipeline, model, heard = words_check_run(0.6)
     assert [(u.ended_by, u.probability) for u in heard] == [("model", 0.6)], heard
-    assert model.decisions == 1 and pipeline.passed_judgements >= 2, pipeline.judgements
+    assert model.decisions == 1 and pipeline.passed_judgements >= 1, pipeline.judgements
     # Below the words' threshold the words' check asks the model itself.
-    pipeline, model, heard = words_check_run(0.01)
+    pipeline, model, heard = words_check_run(0.0005)
+    assert words_threshold > 0.0005
     assert pipeline.passed_judgements == 0 and model.decisions >= 2
     assert all(u.ended_by != "words" for u in heard), heard
 
@@ -261,7 +262,7 @@ def test_checks_at_the_same_silence_share_one_run_of_the_model() -> None:
     cfg = OrbConfig(neural_vad=False)
     first, words = cfg.eot_checks[0], cfg.eot_words_check
     assert words is not None and first[0] == words[0]  # the schedule this test is about
-    pipeline, model, heard = words_check_run(0.01, cfg)  # below every threshold: no check passes
+    pipeline, model, heard = words_check_run(0.0005, cfg)  # below every threshold: none passes
     asked = pipeline.judgements - pipeline.passed_judgements - pipeline.skipped_judgements
     assert model.decisions == asked, (model.decisions, pipeline.judgements)
     assert pipeline.passed_judgements >= 1  # the shared run

@@ -1,0 +1,62 @@
+"""The thirteenth held-out set of the hearing (issue 23, session 15): written and committed
+before any rule, weight or threshold of that round was chosen or run, and run only once the
+round's decision is frozen. The same mix as unseen8 to unseen12: about half the finished
+requests are statements and half questions or asks; about two thirds of the fragments read
+whole when cut (a clause that goes on with a place, a time, a reason, a comparison or a
+relative clause), the rest lean on what follows (a modal, a preposition, a determiner, "to",
+a subordinator, a verb that needs its object)."""
+
+UNSEEN13_FINISHED = (
+    "My sister dyed her hair bright green.",
+    "Is there a cure for snoring at night?",
+    "The bakery ran out of croissants.",
+    "Could you recommend a film for a rainy evening?",
+    "I locked my keys in the car this morning.",
+    "What is the quickest way to learn to type?",
+    "Our dog chewed through the sofa cushion.",
+    "Should I repaint the fence or replace it?",
+    "The train was delayed by an hour.",
+    "Would you draft a thank you note for my aunt?",
+    "I signed the lease for a studio flat.",
+    "Why do my tomatoes keep splitting?",
+    "My uncle retired from the fire brigade.",
+    "Explain how to change a bicycle tyre.",
+    "The swimming pool reopened last month.",
+    "Is it safe to leave my laptop charging overnight?",
+    "We sold our old caravan to a neighbour.",
+    "Which houseplants survive in a dark hallway?",
+    "My son lost his first tooth today.",
+    "Name three games for a long car journey.",
+    "I burned the rice again at dinner.",
+    "Where should we go for a weekend by the lake?",
+    "The company cancelled the summer party.",
+    "Any tips for cooking leftover chicken?",
+    "The heating broke during the cold snap.",
+)
+UNSEEN13_PAUSED = (
+    ("I repaired the bookshelf", "with the tools from my uncle."),
+    ("My flatmate hums to herself", "while she does the dishes."),
+    ("We painted the bedroom", "over the long weekend in May."),
+    ("I stopped eating sugar", "after my last check up."),
+    ("The new car is quieter", "than the one my parents drive."),
+    ("I phoned the landlord", "because the boiler keeps leaking."),
+    ("I met a carpenter", "who builds tables from old doors."),
+    ("It was my father's", "idea to keep chickens in the garden."),
+    ("I ordered a new mattress", "and it arrived with a tear."),
+    ("Perhaps we should", "paint the hallway next month."),
+    ("The question I keep asking is", "why the shop closed so suddenly."),
+    ("I cancelled my gym membership", "because the fees went up again."),
+    ("I usually listen to podcasts", "on the train to work."),
+    ("I doubt that", "my boss will approve the holiday."),
+    ("My coach wants me to improve", "my breathing during long runs."),
+    ("I have played the cello", "since I was seven years old."),
+    ("I feel grumpy", "if I sleep less than six hours."),
+    ("The principal told the pupils to learn", "a poem by heart before Friday."),
+    ("Most evenings we watch", "a quiz show with my grandmother."),
+    ("I lent my camera to Tom", "but he dropped it in a river."),
+    ("I cannot stop picturing", "the look on his face at the station."),
+    ("The lake freezes over", "when the winter is very cold."),
+    ("I have to buy a gift for", "my teacher who is retiring."),
+    ("I finished the puzzle", "even though three pieces were missing."),
+    ("Next spring I want to", "grow vegetables on the balcony."),
+)
