@@ -22,7 +22,7 @@ import asyncio
 import random
 import struct
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 from trio_server.conformance.raw import (
     OP_BINARY,
@@ -96,9 +96,9 @@ class WSClient(asyncio.Protocol):
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        transport.write(upgrade_request(self._path, host=self._host, key=self._key))
+        # A stream transport (uvloop's is not a subclass of asyncio.Transport, hence no check).
+        self._transport = cast(asyncio.Transport, transport)
+        self._transport.write(upgrade_request(self._path, host=self._host, key=self._key))
 
     def data_received(self, data: bytes) -> None:
         buf = self._buf + data if self._buf else data

@@ -192,3 +192,19 @@ def test_paced_halves_merge_into_one_round() -> None:
     assert "clumped" in void["error"]
     assert half_duration(["--duration", "8", "--rate", "8000"]) == [
         "--duration", "4", "--rate", "8000"]
+
+
+def test_the_standard_asyncio_loop_still_drives_the_relay(baseline: tuple[int, int]) -> None:
+    """uvloop is the generator's default loop; the standard loop stays a working choice."""
+    port, pid = baseline
+    done = subprocess.run(
+        [sys.executable, str(HERE / "loadgen.py"), "--url", f"ws://127.0.0.1:{port}",
+         "--server-pid", str(pid), "--rooms", "3", "--duration", "0.5", "--rate", "1000",
+         "--scenario", "relay", "--scenario", "paced", "--loop", "asyncio"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    lines = {r["scenario"]: r for r in map(json.loads, done.stdout.splitlines())}
+    for name in ("relay", "paced"):
+        assert lines[name]["delivered"] > 0, lines[name]
+        assert lines[name]["delivered"] == lines[name]["sent"], lines[name]
