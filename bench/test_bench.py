@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _participants import Member, join_errors, make_rooms, offers
@@ -124,16 +125,21 @@ def baseline() -> Iterator[tuple[int, int]]:
         proc.wait(15)
 
 
-def test_every_scenario_runs_clean_against_the_baseline(baseline: tuple[int, int]) -> None:
+def run_loadgen(baseline: tuple[int, int], *options: str, timeout: float) -> dict[str, Any]:
+    """``loadgen.py`` against the baseline server: its lines by scenario (exit 0 asserted)."""
     port, pid = baseline
     done = subprocess.run(
         [sys.executable, str(HERE / "loadgen.py"), "--url", f"ws://127.0.0.1:{port}",
-         "--server-pid", str(pid), "--rooms", "5", "--rounds", "1", "--duration", "1",
-         "--rate", "2000", "--connections", "60", "--hold", "0.2"],
-        capture_output=True, text=True, timeout=90, check=False,
+         "--server-pid", str(pid), *options],
+        capture_output=True, text=True, timeout=timeout, check=False,
     )
     assert done.returncode == 0, done.stderr + done.stdout
-    lines = {r["scenario"]: r for r in map(json.loads, done.stdout.splitlines())}
+    return {r["scenario"]: r for r in map(json.loads, done.stdout.splitlines())}
+
+
+def test_every_scenario_runs_clean_against_the_baseline(baseline: tuple[int, int]) -> None:
+    lines = run_loadgen(baseline, "--rooms", "5", "--rounds", "1", "--duration", "1",
+                        "--rate", "2000", "--connections", "60", "--hold", "0.2", timeout=90)
     assert set(lines) == {"join-storm", "relay", "paced", "idle", "churn"}
     churn = lines["churn"]
     assert churn["finished"] > 0 and churn["failed"] == 0, churn
@@ -196,15 +202,9 @@ def test_paced_halves_merge_into_one_round() -> None:
 
 def test_the_standard_asyncio_loop_still_drives_the_relay(baseline: tuple[int, int]) -> None:
     """uvloop is the generator's default loop; the standard loop stays a working choice."""
-    port, pid = baseline
-    done = subprocess.run(
-        [sys.executable, str(HERE / "loadgen.py"), "--url", f"ws://127.0.0.1:{port}",
-         "--server-pid", str(pid), "--rooms", "3", "--duration", "0.5", "--rate", "1000",
-         "--scenario", "relay", "--scenario", "paced", "--loop", "asyncio"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )
-    assert done.returncode == 0, done.stderr + done.stdout
-    lines = {r["scenario"]: r for r in map(json.loads, done.stdout.splitlines())}
+    lines = run_loadgen(baseline, "--rooms", "3", "--duration", "0.5", "--rate", "1000",
+                        "--scenario", "relay", "--scenario", "paced", "--loop", "asyncio",
+                        timeout=60)
     for name in ("relay", "paced"):
         assert lines[name]["delivered"] > 0, lines[name]
         assert lines[name]["delivered"] == lines[name]["sent"], lines[name]
